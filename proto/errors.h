@@ -1,0 +1,49 @@
+/*
+ * proto/errors.h: the stable error codes of the oa API.
+ *
+ * Every error a client sees is {code, message}: `code` is one of the strings
+ * below and never changes meaning; `message` is a sentence for a person.  The
+ * HTTP status that goes with each code lives here too, so that the server and
+ * the clients agree on it.
+ */
+#ifndef OA_PROTO_ERRORS_H
+#define OA_PROTO_ERRORS_H
+
+#define OA_ERRORS(X)                                                          \
+    X(OK,                   200, "ok",                     "OK")                                   \
+    X(BAD_REQUEST,          400, "bad_request",            "The request is malformed.")            \
+    X(BAD_BODY,             400, "bad_body",               "The request body could not be decoded.") \
+    X(BAD_FIELD,            400, "bad_field",              "A field is missing or has the wrong type.") \
+    X(UNAUTHENTICATED,      401, "unauthenticated",        "Log in first: the request has no valid session token.") \
+    X(BAD_CREDENTIALS,      401, "bad_credentials",        "The username or password is wrong, or the account is locked.") \
+    X(PASSWORD_CHANGE_REQUIRED, 403, "password_change_required", "Change your one-time password before doing anything else.") \
+    X(FORBIDDEN,            403, "forbidden",              "You are not allowed to do this.")      \
+    X(NOT_FOUND,            404, "not_found",              "No such resource.")                    \
+    X(METHOD_NOT_ALLOWED,   405, "method_not_allowed",     "This resource does not support that method.") \
+    X(NOT_ACCEPTABLE,       406, "not_acceptable",         "Ask for application/cbor or application/json.") \
+    X(TIMEOUT,              408, "timeout",                "The request took too long to arrive.") \
+    X(CONFLICT,             409, "conflict",               "The resource's state does not allow this.") \
+    X(LENGTH_REQUIRED,      411, "length_required",        "Send a Content-Length or a chunked body.") \
+    X(PRECONDITION_FAILED,  412, "precondition_failed",    "The resource changed since you read it: fetch it again.") \
+    X(BODY_TOO_LARGE,       413, "body_too_large",         "The request body is larger than this route accepts.") \
+    X(UNSUPPORTED_MEDIA,    415, "unsupported_media_type", "Send the body as application/cbor or application/json.") \
+    X(PRECONDITION_REQUIRED,428, "precondition_required",  "Send If-Match with the ETag you read.") \
+    X(RATE_LIMITED,         429, "rate_limited",           "Too many attempts: wait and try again.") \
+    X(HEADERS_TOO_LARGE,    431, "headers_too_large",      "The request headers are too large.")   \
+    X(INTERNAL,             500, "internal",               "The server failed; the event is logged with this request's id.") \
+    X(UNAVAILABLE,          503, "unavailable",            "The server is busy or shutting down; try again.") \
+    X(STORAGE,              503, "storage",                "The database could not complete the request; try again.")
+
+enum oa_err {
+#define X(name, status, code, msg) OA_E_##name,
+    OA_ERRORS(X)
+#undef X
+    OA_E__COUNT
+};
+
+/* The HTTP status, machine code and default sentence of an error. */
+int oa_err_status(enum oa_err e);
+const char *oa_err_code(enum oa_err e);
+const char *oa_err_message(enum oa_err e);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * proto/value.h: the one conversion module between bytes on the wire and the
+ * values handlers work with.
+ *
+ * Inside oa every request and response body is a libcbor item.  A body arrives
+ * as CBOR (RFC 8949) or as JSON with the same schema; both are decoded here,
+ * with the same limits, into a cbor_item_t.  Responses are built as items and
+ * encoded here into CBOR or JSON.  JSON is parsed and printed by jansson; CBOR
+ * byte strings appear in JSON as unpadded base64url text.
+ *
+ * Limits that hold for every decoded body, whatever its encoding:
+ *   - nesting depth at most PV_MAX_DEPTH;
+ *   - no declared array/map/string length larger than the bytes that follow,
+ *     so a hostile length can never cause a large allocation;
+ *   - exactly one top-level item, nothing after it;
+ *   - JSON objects with duplicate keys are refused.
+ */
+#ifndef OA_PROTO_VALUE_H
+#define OA_PROTO_VALUE_H
+
+#include <cbor.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/alloc.h"
+#include "proto/errors.h"
+
+#define PV_MAX_DEPTH 32
+
+/*
+ * Decode a body.  On success returns OA_E_OK and *out holds a new item (the
+ * caller owns one reference).  On failure returns OA_E_BAD_BODY and writes a
+ * sentence naming the problem into why.
+ */
+enum oa_err pv_decode_cbor(const void *buf, size_t len, cbor_item_t **out, char *why, size_t whylen);
+enum oa_err pv_decode_json(const void *buf, size_t len, cbor_item_t **out, char *why, size_t whylen);
+
+/*
+ * Encode an item.  Returns a malloc'd buffer the caller frees, and its length
+ * in *len, or NULL when the item cannot be represented (JSON: invalid UTF-8).
+ * CBOR output uses definite lengths and the shortest integer forms.
+ */
+unsigned char *pv_encode_cbor(const cbor_item_t *item, size_t *len);
+char *pv_encode_json(const cbor_item_t *item, size_t *len);
+
+/* ---- reading fields out of a decoded map ---- */
+
+enum pv_type {
+    PV_TEXT,   /* out: const char ** (NUL-terminated, in the arena) */
+    PV_INT,    /* out: int64_t *, within [min, max] */
+    PV_BOOL,   /* out: bool * */
+    PV_BYTES,  /* out: struct pv_bytes * (in the arena); JSON sends base64url text */
+    PV_ITEM,   /* out: const cbor_item_t ** (borrowed from the map) */
+};
+
+struct pv_bytes {
+    const unsigned char *data;
+    size_t len;
+};
+
+#define PV_REQUIRED 1u
+
+struct pv_field {
+    const char *name;
+    enum pv_type type;
+    unsigned flags;
+    int64_t min, max; /* PV_TEXT/PV_BYTES: length bounds in bytes; PV_INT: value bounds */
+    void *out;
+    bool *present;    /* optional: set to whether the field was there */
+};
+
+/*
+ * Read the named fields of `map` into their outputs.  Unknown keys are
+ * ignored; a key given twice, a missing required field, a wrong type, a length
+ * or value out of bounds, text that is not UTF-8 or contains NUL: each returns
+ * OA_E_BAD_FIELD with a sentence in why naming the field.
+ */
+enum oa_err pv_extract(const cbor_item_t *map, const struct pv_field *fields, size_t n,
+                       struct oa_arena *arena, char *why, size_t whylen);
+
+/* ---- building responses ---- */
+
+/* New definite map with room for exactly `n` pairs (the caller owns it). */
+cbor_item_t *pv_map(size_t n);
+/* New definite array with room for exactly `n` items (the caller owns it). */
+cbor_item_t *pv_array(size_t n);
+/* The shortest integer item for v. */
+cbor_item_t *pv_int(int64_t v);
+cbor_item_t *pv_text(const char *s);
+cbor_item_t *pv_textn(const char *s, size_t n);
+
+/* Add to a map built by pv_map; the map takes ownership of `value`. */
+void pv_put(cbor_item_t *map, const char *key, cbor_item_t *value);
+void pv_put_text(cbor_item_t *map, const char *key, const char *s); /* NULL s puts null */
+void pv_put_int(cbor_item_t *map, const char *key, int64_t v);
+void pv_put_bool(cbor_item_t *map, const char *key, bool v);
+/* Append to an array built by pv_array; the array takes ownership. */
+void pv_push(cbor_item_t *array, cbor_item_t *value);
+
+/* Looks up a text key in a map; returns a borrowed item or NULL. */
+const cbor_item_t *pv_get(const cbor_item_t *map, const char *key);
+
+/* True when the n bytes at s are valid UTF-8 with no NUL. */
+bool pv_utf8_ok(const unsigned char *s, size_t n);
+
+#endif

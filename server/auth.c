@@ -1,0 +1,229 @@
+/* server/auth.c: tokens, passwords and the session gate.  See auth.h. */
+#include "server/auth.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proto/alloc.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "storage/accounts.h"
+
+void oa_token_new(char text[OA_TOKEN_TEXT], unsigned char hash[32])
+{
+    unsigned char raw[OA_TOKEN_BYTES];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2base64(text, OA_TOKEN_TEXT, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    crypto_hash_sha256(hash, raw, sizeof(raw));
+    sodium_memzero(raw, sizeof(raw));
+}
+
+/* Decodes a token and hashes it; -1 when it is not a token at all. */
+static int token_hash(const char *text, unsigned char hash[32])
+{
+    unsigned char raw[OA_TOKEN_BYTES + 1];
+    size_t n = 0;
+    if (strlen(text) != OA_TOKEN_TEXT - 1 ||
+        sodium_base642bin(raw, sizeof(raw), text, strlen(text), NULL, &n, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        n != OA_TOKEN_BYTES)
+        return -1;
+    crypto_hash_sha256(hash, raw, OA_TOKEN_BYTES);
+    sodium_memzero(raw, sizeof(raw));
+    return 0;
+}
+
+int oa_password_hash(const char *password, uint64_t opslimit, size_t memlimit, char out[128])
+{
+    return crypto_pwhash_str_alg(out, password, strlen(password), opslimit, memlimit,
+                                 crypto_pwhash_ALG_ARGON2ID13);
+}
+
+void oa_password_generate(char out[21])
+{
+    static const char alphabet[] = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    for (int i = 0; i < 20; i++)
+        out[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
+    out[20] = '\0';
+}
+
+/* ---- password work on the thread pool ---- */
+
+struct oa_pw_work {
+    uv_work_t work;
+    char hash[128];
+    char *password, *newpw;
+    uint64_t opslimit;
+    size_t memlimit;
+    bool verified;
+    char new_hash[128];
+    bool hashed;
+    oa_pw_done_fn done;
+    void *arg;
+};
+
+static char *secret_dup(const char *s)
+{
+    return s ? oa_xstrdup(s) : NULL;
+}
+
+static void secret_free(char *s)
+{
+    if (s) {
+        sodium_memzero(s, strlen(s));
+        free(s);
+    }
+}
+
+static void pw_on_work(uv_work_t *w)
+{
+    struct oa_pw_work *pw = w->data;
+    if (pw->password != NULL)
+        pw->verified = crypto_pwhash_str_verify(pw->hash, pw->password, strlen(pw->password)) == 0;
+    if (pw->newpw != NULL)
+        pw->hashed = oa_password_hash(pw->newpw, pw->opslimit, pw->memlimit, pw->new_hash) == 0;
+}
+
+static void pw_on_done(uv_work_t *w, int status)
+{
+    struct oa_pw_work *pw = w->data;
+    secret_free(pw->password);
+    secret_free(pw->newpw);
+    pw->done(pw->arg, status == 0 && pw->verified, pw->hashed ? pw->new_hash : NULL);
+    sodium_memzero(pw, sizeof(*pw));
+    free(pw);
+}
+
+/*
+ * A verification against an unknown user still costs one Argon2id run, on
+ * this dummy hash, so that timing does not tell whether a username exists.
+ */
+static const char *dummy_hash(uint64_t ops, size_t mem)
+{
+    static char h[128];
+    static uint64_t h_ops;
+    static size_t h_mem;
+    if (h[0] == '\0' || h_ops != ops || h_mem != mem) {
+        char pw[21];
+        oa_password_generate(pw);
+        if (oa_password_hash(pw, ops, mem, h) != 0)
+            h[0] = '\0';
+        h_ops = ops;
+        h_mem = mem;
+    }
+    return h;
+}
+
+void oa_password_work(uv_loop_t *loop, const char *hash, const char *password, const char *newpw,
+                      uint64_t opslimit, size_t memlimit, oa_pw_done_fn done, void *arg)
+{
+    struct oa_pw_work *pw = oa_xcalloc(1, sizeof(*pw));
+    pw->work.data = pw;
+    if (password != NULL) {
+        const char *h = (hash && hash[0]) ? hash : dummy_hash(opslimit, memlimit);
+        snprintf(pw->hash, sizeof(pw->hash), "%s", h);
+        pw->password = secret_dup(password);
+    }
+    pw->newpw = secret_dup(newpw);
+    pw->opslimit = opslimit;
+    pw->memlimit = memlimit;
+    pw->done = done;
+    pw->arg = arg;
+    if (uv_queue_work(loop, &pw->work, pw_on_work, pw_on_done) != 0) {
+        secret_free(pw->password);
+        secret_free(pw->newpw);
+        free(pw);
+        done(arg, false, NULL);
+    }
+}
+
+/* ---- the session gate ---- */
+
+struct auth_job {
+    struct oa_db_job job;
+    struct oa_req *r;
+    unsigned char hash[32];
+    unsigned idle_s;
+    enum oa_err result;
+    struct oa_user user;
+    struct oa_session session;
+};
+
+static int auth_on_run(struct oa_store *s, struct oa_db_job *job)
+{
+    struct auth_job *a = (struct auth_job *)job;
+    int64_t now = oa_now();
+    a->result = OA_E_UNAUTHENTICATED;
+    int rc = oa_session_by_hash(s, a->hash, &a->session);
+    if (rc < 0)
+        return OA_E_STORAGE;
+    if (rc == 0)
+        return 0;
+    if (now >= a->session.expires_at || now - a->session.last_used_at > (int64_t)a->idle_s) {
+        return oa_session_delete(s, a->session.id) == 0 ? 0 : OA_E_STORAGE;
+    }
+    rc = oa_user_by_id(s, a->session.user_id, &a->user);
+    if (rc < 0)
+        return OA_E_STORAGE;
+    if (rc == 0 || a->user.disabled) {
+        oa_session_delete(s, a->session.id);
+        return 0;
+    }
+    /* Idle time is tracked to the minute's quarter: no write on every request. */
+    if (now - a->session.last_used_at >= 15 && oa_session_touch(s, a->session.id, now) != 0)
+        return OA_E_STORAGE;
+    a->result = OA_E_OK;
+    return 0;
+}
+
+static void auth_on_done(struct oa_db_job *job)
+{
+    struct auth_job *a = (struct auth_job *)job;
+    struct oa_req *r = a->r;
+    enum oa_err result = job->rc ? (enum oa_err)job->rc : a->result;
+    if (result == OA_E_OK) {
+        r->who.user_id = a->user.id;
+        r->who.session_id = a->session.id;
+        r->who.roles = a->user.roles;
+        r->who.clearance = a->user.clearance;
+        r->who.must_change_pw = a->user.must_change_pw;
+        snprintf(r->who.username, sizeof(r->who.username), "%s", a->user.username);
+    }
+    sodium_memzero(a, sizeof(*a));
+    free(a);
+    if (result != OA_E_OK) {
+        oa_reply_error(r, result, NULL);
+        return;
+    }
+    if (r->who.must_change_pw && !(r->route->flags & OA_ROUTE_BEFORE_PWCHANGE)) {
+        oa_reply_error(r, OA_E_PASSWORD_CHANGE_REQUIRED, NULL);
+        return;
+    }
+    r->route->handler(r);
+}
+
+void oa_auth_dispatch(struct oa_req *r)
+{
+    const char *h = r->authorization;
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+        oa_reply_error(r, OA_E_UNAUTHENTICATED, NULL);
+        return;
+    }
+    const char *tok = h + 7;
+    while (*tok == ' ')
+        tok++;
+    struct auth_job *a = oa_xcalloc(1, sizeof(*a));
+    if (token_hash(tok, a->hash) != 0) {
+        free(a);
+        oa_reply_error(r, OA_E_UNAUTHENTICATED, NULL);
+        return;
+    }
+    a->r = r;
+    a->idle_s = r->srv->cfg->session_idle_s;
+    a->job.run = auth_on_run;
+    a->job.done = auth_on_done;
+    oa_writer_submit(r->srv->writer, &a->job);
+}

@@ -1,0 +1,49 @@
+/*
+ * server/auth.h: authentication: session tokens, password hashing, and the
+ * gate in front of every OA_ROUTE_AUTH route.
+ *
+ * A session token is 32 random bytes, sent as unpadded base64url in
+ * "Authorization: Bearer ...".  The database holds only its SHA-256.
+ * Passwords are hashed with Argon2id (libsodium); the parameters are part of
+ * each stored hash string, so raising them later needs no migration.
+ * Hashing and verifying run on libuv's thread pool, never on the loop.
+ */
+#ifndef OA_SERVER_AUTH_H
+#define OA_SERVER_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "server/http.h"
+
+#define OA_TOKEN_BYTES 32
+#define OA_TOKEN_TEXT 44 /* base64url of 32 bytes (43) + NUL */
+
+/* Route flag: reachable while the user still has to change a one-time password. */
+#define OA_ROUTE_BEFORE_PWCHANGE 16u
+
+/* Validates the bearer token, fills r->who, then calls the route's handler. */
+void oa_auth_dispatch(struct oa_req *r);
+
+/* A new random token and its hash. */
+void oa_token_new(char text[OA_TOKEN_TEXT], unsigned char hash[32]);
+
+/* Hashes a password synchronously (oad init); 0 or -1 (out of memory). */
+int oa_password_hash(const char *password, uint64_t opslimit, size_t memlimit, char out[128]);
+
+/* A random one-time password: 20 characters from an unambiguous alphabet. */
+void oa_password_generate(char out[21]);
+
+/*
+ * Runs an Argon2id verify (when `hash` is set) and/or hash (when `newpw` is
+ * set) on the thread pool, then calls done on the loop.  The strings are
+ * copied and wiped afterwards.
+ */
+struct oa_pw_work;
+typedef void (*oa_pw_done_fn)(void *arg, bool verified, const char *new_hash);
+void oa_password_work(uv_loop_t *loop, const char *hash, const char *password, const char *newpw,
+                      uint64_t opslimit, size_t memlimit, oa_pw_done_fn done, void *arg);
+
+#endif

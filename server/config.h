@@ -1,0 +1,56 @@
+/*
+ * server/config.h: oad's settings.
+ *
+ * Defaults are compiled in; an optional INI file (parsed by inih) overrides
+ * them; command-line flags override the file.  Parsing lives here, apart from
+ * the code that uses the values.
+ */
+#ifndef OA_SERVER_CONFIG_H
+#define OA_SERVER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct oa_config {
+    char data_dir[512];
+    char key_file[512];     /* default: DATA/keys */
+    char listen_host[64];
+    int listen_port;
+    int log_level;
+
+    /* HTTP limits */
+    unsigned max_connections;
+    size_t max_header_bytes;
+    size_t max_body_bytes;      /* default per-route body limit */
+    unsigned header_timeout_ms; /* from a request's first byte to its last header */
+    unsigned body_timeout_ms;   /* longest pause between body bytes */
+    unsigned idle_timeout_ms;   /* keep-alive connection with no request */
+    unsigned write_timeout_ms;  /* a response that the client does not read */
+    unsigned shutdown_timeout_ms;
+
+    /* security */
+    uint64_t argon2_opslimit;
+    size_t argon2_memlimit;     /* bytes */
+    unsigned session_idle_s;
+    unsigned session_lifetime_s;
+    unsigned lockout_threshold;
+    unsigned lockout_s;
+};
+
+void oa_config_defaults(struct oa_config *c);
+
+/*
+ * Reads an INI file into c.  Returns 0, or -1 with a sentence in cause
+ * (naming the file and line) for an unreadable file, an unknown key or a bad
+ * value.
+ */
+int oa_config_load(struct oa_config *c, const char *path, char *cause, size_t causelen);
+
+/* Applies one "section.key" = value setting; 0 or -1 with a cause. */
+int oa_config_set(struct oa_config *c, const char *section, const char *key, const char *value,
+                  char *cause, size_t causelen);
+
+/* Parses "HOST:PORT" into the listen fields; 0 or -1. */
+int oa_config_set_listen(struct oa_config *c, const char *hostport);
+
+#endif

@@ -1,0 +1,525 @@
+/*
+ * server/h_sessions.c: logging in and out, the caller's sessions, the
+ * caller's own account and password.
+ *
+ * Login answers the same way -- 401 bad_credentials, after the same Argon2id
+ * work and the same delay -- for an unknown user, a wrong password, a locked
+ * and a disabled account, so nothing tells from outside which it was.
+ * Failures lock the account after `lockout_threshold` tries for `lockout_s`,
+ * and slow down and then refuse (429) a source address that keeps failing.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/value.h"
+#include "server/auth.h"
+#include "server/handlers.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "storage/accounts.h"
+#include "workflow/access.h"
+#include "workflow/password.h"
+
+/* ---- failures per source address (loop thread only) ---- */
+
+#define SOURCES 512
+#define SOURCE_WINDOW_S 900
+#define SOURCE_MAX_FAILURES 30
+
+static struct source {
+    char ip[48];
+    unsigned failures;
+    int64_t since;
+} sources[SOURCES];
+
+static void peer_ip(const char *peer, char *ip, size_t n)
+{
+    snprintf(ip, n, "%s", peer);
+    char *colon = strrchr(ip, ':');
+    if (colon)
+        *colon = '\0';
+}
+
+static struct source *source_of(const char *peer, bool create)
+{
+    char ip[48];
+    peer_ip(peer, ip, sizeof(ip));
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = ip; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    struct source *s = &sources[h % SOURCES];
+    int64_t now = oa_now();
+    if (strcmp(s->ip, ip) != 0 || now - s->since > SOURCE_WINDOW_S) {
+        if (!create)
+            return NULL;
+        snprintf(s->ip, sizeof(s->ip), "%s", ip);
+        s->failures = 0;
+        s->since = now;
+    }
+    return s;
+}
+
+/* ---- login ---- */
+
+struct login {
+    struct oa_db_job job;
+    struct oa_req *r;
+    const char *username, *password; /* in the request's arena */
+    int phase;              /* 1: read the user; 2: record the outcome */
+    int found;
+    struct oa_user user;
+    bool verified;
+    bool locked_now;
+    unsigned threshold, lockout_s, lifetime_s;
+    char token[OA_TOKEN_TEXT];
+    unsigned char hash[32];
+    int64_t expires_at;
+    uv_timer_t delay;
+};
+
+static int login_on_run(struct oa_store *s, struct oa_db_job *job)
+{
+    struct login *l = (struct login *)job;
+    int64_t now = oa_now();
+    if (l->phase == 1) {
+        l->found = oa_user_by_name(s, l->username, &l->user);
+        return l->found < 0 ? OA_E_STORAGE : 0;
+    }
+    struct oa_audit_event ev = {0};
+    oa_audit_actor(l->r, &ev);
+    ev.actor_id = l->found == 1 ? l->user.id : 0;
+    ev.actor = l->username;
+    ev.target = l->username;
+    if (l->verified) {
+        l->user.failed_logins = 0;
+        l->user.locked_until = 0;
+        if (oa_user_update(s, &l->user) != 0)
+            return OA_E_STORAGE;
+        oa_token_new(l->token, l->hash);
+        l->expires_at = now + l->lifetime_s;
+        if (oa_session_insert(s, l->hash, l->user.id, l->expires_at, l->r->peer) < 0)
+            return OA_E_STORAGE;
+        ev.event = "login.ok";
+        ev.outcome = "ok";
+        return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
+    }
+    ev.event = "login.fail";
+    ev.outcome = "refused";
+    if (l->found == 1) {
+        bool was_locked = l->user.locked_until > now;
+        ev.detail = l->user.disabled ? "account disabled" : was_locked ? "account locked" : "wrong password";
+        if (!l->user.disabled && !was_locked) {
+            l->user.failed_logins++;
+            if ((unsigned)l->user.failed_logins >= l->threshold) {
+                l->user.locked_until = now + l->lockout_s;
+                l->user.failed_logins = 0;
+                l->locked_now = true;
+            }
+            if (oa_user_update(s, &l->user) != 0)
+                return OA_E_STORAGE;
+        }
+    } else {
+        ev.detail = "unknown user";
+    }
+    if (oa_audit(s, &ev) != 0)
+        return OA_E_STORAGE;
+    if (l->locked_now) {
+        struct oa_audit_event lk = ev;
+        lk.event = "account.lock";
+        lk.outcome = "ok";
+        lk.detail = "too many failed logins";
+        if (oa_audit(s, &lk) != 0)
+            return OA_E_STORAGE;
+    }
+    return 0;
+}
+
+static void login_free(struct login *l)
+{
+    sodium_memzero(l->token, sizeof(l->token));
+    free(l);
+}
+
+static void login_on_delay_close(uv_handle_t *h)
+{
+    struct login *l = h->data;
+    oa_reply_error(l->r, OA_E_BAD_CREDENTIALS, NULL);
+    login_free(l);
+}
+
+static void login_on_delay(uv_timer_t *t)
+{
+    uv_close((uv_handle_t *)t, login_on_delay_close);
+}
+
+static void login_on_verified(void *arg, bool verified, const char *new_hash);
+
+static void login_on_done(struct oa_db_job *job)
+{
+    struct login *l = (struct login *)job;
+    struct oa_req *r = l->r;
+    if (job->rc) {
+        oa_reply_error(r, OA_E_STORAGE, NULL);
+        login_free(l);
+        return;
+    }
+    const struct oa_config *cfg = r->srv->cfg;
+    if (l->phase == 1) {
+        oa_password_work(r->srv->loop, l->found == 1 ? l->user.pw_hash : NULL, l->password, NULL,
+                         cfg->argon2_opslimit, cfg->argon2_memlimit, login_on_verified, l);
+        return;
+    }
+    if (l->verified) {
+        cbor_item_t *m = pv_map(4);
+        pv_put_text(m, "token", l->token);
+        pv_put_int(m, "expires_at", l->expires_at);
+        pv_put_bool(m, "must_change_password", l->user.must_change_pw);
+        cbor_item_t *u = pv_map(3);
+        pv_put_int(u, "id", l->user.id);
+        pv_put_text(u, "username", l->user.username);
+        pv_put_int(u, "clearance", l->user.clearance);
+        pv_put(m, "user", u);
+        snprintf(r->who.username, sizeof(r->who.username), "%s", l->user.username);
+        oa_reply(r, 201, m);
+        login_free(l);
+        return;
+    }
+    /* Slow the failure down, by the source's failure count only. */
+    struct source *src = source_of(r->peer, true);
+    src->failures++;
+    unsigned shift = src->failures > 5 ? 5 : src->failures;
+    uint64_t ms = 125u << shift; /* 250 ms, doubling, up to 4 s */
+    uv_timer_init(r->srv->loop, &l->delay);
+    l->delay.data = l;
+    uv_timer_start(&l->delay, login_on_delay, ms, 0);
+}
+
+static void login_on_verified(void *arg, bool verified, const char *new_hash)
+{
+    struct login *l = arg;
+    int64_t now = oa_now();
+    l->verified = verified && l->found == 1 && !l->user.disabled && l->user.locked_until <= now;
+    l->phase = 2;
+    oa_writer_submit(l->r->srv->writer, &l->job);
+}
+
+void h_login(struct oa_req *r)
+{
+    const char *username = NULL, *password = NULL;
+    struct pv_field f[] = {
+        {"username", PV_TEXT, PV_REQUIRED, 1, OA_USERNAME_MAX, &username, NULL},
+        {"password", PV_TEXT, PV_REQUIRED, 1, 1024, &password, NULL},
+    };
+    if (!oa_req_fields(r, f, 2))
+        return;
+    struct source *src = source_of(r->peer, false);
+    if (src != NULL && src->failures >= SOURCE_MAX_FAILURES) {
+        oa_reply_error(r, OA_E_RATE_LIMITED, "Too many failed logins from this address; wait 15 minutes.");
+        return;
+    }
+    const struct oa_config *cfg = r->srv->cfg;
+    struct login *l = oa_xcalloc(1, sizeof(*l));
+    l->r = r;
+    l->username = username;
+    l->password = password;
+    l->phase = 1;
+    l->threshold = cfg->lockout_threshold;
+    l->lockout_s = cfg->lockout_s;
+    l->lifetime_s = cfg->session_lifetime_s;
+    l->job.run = login_on_run;
+    l->job.done = login_on_done;
+    oa_writer_submit(r->srv->writer, &l->job);
+}
+
+/* ---- logout and the caller's sessions ---- */
+
+struct session_job {
+    struct oa_db_job job;
+    struct oa_req *r;
+    int64_t target;      /* session id to end */
+    bool found;
+    cbor_item_t *list;   /* built on the writer thread, handed to the loop */
+};
+
+static int logout_on_run(struct oa_store *s, struct oa_db_job *job)
+{
+    struct session_job *j = (struct session_job *)job;
+    sqlite3_stmt *st = oa_store_stmt(s, "DELETE FROM sessions WHERE id = ? AND user_id = ?");
+    if (st == NULL)
+        return OA_E_STORAGE;
+    sqlite3_bind_int64(st, 1, j->target);
+    sqlite3_bind_int64(st, 2, j->r->who.user_id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return OA_E_STORAGE;
+    j->found = sqlite3_changes(s->db) == 1;
+    if (!j->found)
+        return 0;
+    struct oa_audit_event ev = {0};
+    oa_audit_actor(j->r, &ev);
+    ev.event = j->target == j->r->who.session_id ? "logout" : "session.end";
+    ev.outcome = "ok";
+    return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
+}
+
+static void session_job_done(struct oa_db_job *job)
+{
+    struct session_job *j = (struct session_job *)job;
+    struct oa_req *r = j->r;
+    cbor_item_t *list = j->list;
+    bool found = j->found;
+    int rc = job->rc;
+    free(j);
+    if (rc) {
+        if (list)
+            cbor_decref(&list);
+        oa_reply_error(r, OA_E_STORAGE, NULL);
+    } else if (list) {
+        oa_reply(r, 200, list);
+    } else if (!found) {
+        oa_reply_error(r, OA_E_NOT_FOUND, "You have no session with that id.");
+    } else {
+        oa_reply(r, 204, NULL);
+    }
+}
+
+static void session_submit(struct oa_req *r, oa_db_run_fn run, int64_t target)
+{
+    struct session_job *j = oa_xcalloc(1, sizeof(*j));
+    j->r = r;
+    j->target = target;
+    j->job.run = run;
+    j->job.done = session_job_done;
+    oa_writer_submit(r->srv->writer, &j->job);
+}
+
+void h_logout(struct oa_req *r)
+{
+    session_submit(r, logout_on_run, r->who.session_id);
+}
+
+void h_session_delete(struct oa_req *r)
+{
+    char *end = NULL;
+    long long id = strtoll(r->params[0], &end, 10);
+    if (end == r->params[0] || *end != '\0' || id <= 0) {
+        oa_reply_error(r, OA_E_NOT_FOUND, "You have no session with that id.");
+        return;
+    }
+    session_submit(r, logout_on_run, id);
+}
+
+static int sessions_on_run(struct oa_store *s, struct oa_db_job *job)
+{
+    struct session_job *j = (struct session_job *)job;
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT id, created_at, last_used_at, expires_at, source FROM sessions"
+        " WHERE user_id = ? ORDER BY id LIMIT 100");
+    if (st == NULL)
+        return OA_E_STORAGE;
+    sqlite3_bind_int64(st, 1, j->r->who.user_id);
+    cbor_item_t *rows[100];
+    size_t n = 0;
+    while (n < 100 && sqlite3_step(st) == SQLITE_ROW) {
+        cbor_item_t *m = pv_map(6);
+        pv_put_int(m, "id", sqlite3_column_int64(st, 0));
+        pv_put_int(m, "created_at", sqlite3_column_int64(st, 1));
+        pv_put_int(m, "last_used_at", sqlite3_column_int64(st, 2));
+        pv_put_int(m, "expires_at", sqlite3_column_int64(st, 3));
+        pv_put_text(m, "source", (const char *)sqlite3_column_text(st, 4));
+        pv_put_bool(m, "current", sqlite3_column_int64(st, 0) == j->r->who.session_id);
+        rows[n++] = m;
+    }
+    cbor_item_t *list = pv_array(n);
+    for (size_t i = 0; i < n; i++)
+        pv_push(list, rows[i]);
+    cbor_item_t *out = pv_map(1);
+    pv_put(out, "sessions", list);
+    j->list = out;
+    return 0;
+}
+
+void h_sessions_list(struct oa_req *r)
+{
+    session_submit(r, sessions_on_run, 0);
+}
+
+/* ---- the caller's account ---- */
+
+struct me_job {
+    struct oa_db_job job;
+    struct oa_req *r;
+    struct oa_user user;
+    char **compartments;
+    /* password change */
+    const char *new_hash;
+    char hash_copy[128];
+    int ended;
+};
+
+cbor_item_t *oa_user_item(const struct oa_user *u, char **compartments);
+
+cbor_item_t *oa_user_item(const struct oa_user *u, char **compartments)
+{
+    cbor_item_t *m = pv_map(11);
+    pv_put_int(m, "id", u->id);
+    pv_put_text(m, "username", u->username);
+    pv_put_text(m, "display_name", u->display_name);
+    if (u->department_id > 0)
+        pv_put_int(m, "department_id", u->department_id);
+    else
+        pv_put_text(m, "department_id", NULL);
+    size_t nroles = 0;
+    for (unsigned b = 1; b <= OA_ROLES_ALL; b <<= 1)
+        if (u->roles & b)
+            nroles++;
+    cbor_item_t *roles = pv_array(nroles);
+    for (unsigned b = 1; b <= OA_ROLES_ALL; b <<= 1)
+        if (u->roles & b)
+            pv_push(roles, pv_text(oa_role_name(b)));
+    pv_put(m, "roles", roles);
+    pv_put_int(m, "clearance", u->clearance);
+    pv_put_text(m, "clearance_name", oa_level_name(u->clearance));
+    size_t nc = 0;
+    while (compartments && compartments[nc])
+        nc++;
+    cbor_item_t *comps = pv_array(nc);
+    for (size_t i = 0; i < nc; i++)
+        pv_push(comps, pv_text(compartments[i]));
+    pv_put(m, "compartments", comps);
+    pv_put_bool(m, "must_change_password", u->must_change_pw);
+    pv_put_bool(m, "disabled", u->disabled);
+    pv_put_bool(m, "locked", u->locked_until > oa_now());
+    return m;
+}
+
+static int me_on_run(struct oa_store *s, struct oa_db_job *job)
+{
+    struct me_job *j = (struct me_job *)job;
+    int rc = oa_user_by_id(s, j->r->who.user_id, &j->user);
+    if (rc <= 0)
+        return OA_E_STORAGE;
+    j->compartments = oa_user_compartments(s, j->user.id);
+    return 0;
+}
+
+static void me_on_done(struct oa_db_job *job)
+{
+    struct me_job *j = (struct me_job *)job;
+    struct oa_req *r = j->r;
+    if (job->rc) {
+        oa_reply_error(r, OA_E_STORAGE, NULL);
+    } else {
+        snprintf(r->etag, sizeof(r->etag), "\"u%lld-%lld\"", (long long)j->user.id, (long long)j->user.version);
+        oa_reply(r, 200, oa_user_item(&j->user, j->compartments));
+    }
+    oa_strv_free(j->compartments);
+    free(j);
+}
+
+void h_me(struct oa_req *r)
+{
+    struct me_job *j = oa_xcalloc(1, sizeof(*j));
+    j->r = r;
+    j->job.run = me_on_run;
+    j->job.done = me_on_done;
+    oa_writer_submit(r->srv->writer, &j->job);
+}
+
+/* Password change: read the hash, verify + hash on the pool, then write. */
+struct pwchange {
+    struct oa_db_job job;
+    struct oa_req *r;
+    int phase;
+    struct oa_user user;
+    const char *current, *next;
+    char new_hash[128];
+    bool verified;
+};
+
+static int pwchange_on_run(struct oa_store *s, struct oa_db_job *job)
+{
+    struct pwchange *p = (struct pwchange *)job;
+    if (p->phase == 1)
+        return oa_user_by_id(s, p->r->who.user_id, &p->user) == 1 ? 0 : OA_E_STORAGE;
+    struct oa_audit_event ev = {0};
+    oa_audit_actor(p->r, &ev);
+    ev.event = "password.change";
+    ev.target = p->user.username;
+    if (!p->verified) {
+        ev.outcome = "refused";
+        ev.detail = "the current password was wrong";
+        return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
+    }
+    struct oa_user now;
+    if (oa_user_by_id(s, p->user.id, &now) != 1)
+        return OA_E_STORAGE;
+    snprintf(now.pw_hash, sizeof(now.pw_hash), "%s", p->new_hash);
+    now.must_change_pw = false;
+    if (oa_user_update(s, &now) != 0 || oa_session_delete_user(s, now.id, p->r->who.session_id) < 0)
+        return OA_E_STORAGE;
+    ev.outcome = "ok";
+    return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
+}
+
+static void pwchange_on_hashed(void *arg, bool verified, const char *new_hash);
+
+static void pwchange_on_done(struct oa_db_job *job)
+{
+    struct pwchange *p = (struct pwchange *)job;
+    struct oa_req *r = p->r;
+    if (job->rc) {
+        oa_reply_error(r, OA_E_STORAGE, NULL);
+        goto out;
+    }
+    if (p->phase == 1) {
+        const struct oa_config *cfg = r->srv->cfg;
+        oa_password_work(r->srv->loop, p->user.pw_hash, p->current, p->next, cfg->argon2_opslimit,
+                         cfg->argon2_memlimit, pwchange_on_hashed, p);
+        return;
+    }
+    if (!p->verified)
+        oa_reply_error(r, OA_E_FORBIDDEN, "The current password is wrong.");
+    else
+        oa_reply(r, 204, NULL);
+out:
+    sodium_memzero(p, sizeof(*p));
+    free(p);
+}
+
+static void pwchange_on_hashed(void *arg, bool verified, const char *new_hash)
+{
+    struct pwchange *p = arg;
+    p->verified = verified && new_hash != NULL;
+    if (new_hash)
+        snprintf(p->new_hash, sizeof(p->new_hash), "%s", new_hash);
+    p->phase = 2;
+    oa_writer_submit(p->r->srv->writer, &p->job);
+}
+
+void h_me_password(struct oa_req *r)
+{
+    const char *current = NULL, *next = NULL;
+    struct pv_field f[] = {
+        {"current_password", PV_TEXT, PV_REQUIRED, 1, 1024, &current, NULL},
+        {"new_password", PV_TEXT, PV_REQUIRED, 1, 1024, &next, NULL},
+    };
+    if (!oa_req_fields(r, f, 2))
+        return;
+    const char *why = oa_password_check(r->who.username, next);
+    if (why == NULL && strcmp(current, next) == 0)
+        why = "The new password must differ from the current one.";
+    if (why != NULL) {
+        oa_reply_error(r, OA_E_BAD_FIELD, why);
+        return;
+    }
+    struct pwchange *p = oa_xcalloc(1, sizeof(*p));
+    p->r = r;
+    p->phase = 1;
+    p->current = current;
+    p->next = next;
+    p->job.run = pwchange_on_run;
+    p->job.done = pwchange_on_done;
+    oa_writer_submit(r->srv->writer, &p->job);
+}

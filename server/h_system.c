@@ -1,0 +1,134 @@
+/*
+ * server/h_system.c: routes about the server itself: health, metrics, and the
+ * protocol handshake a client makes first.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/value.h"
+#include "server/handlers.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "server/version.h"
+#include "storage/accounts.h"
+
+void h_healthz(struct oa_req *r)
+{
+    cbor_item_t *m = pv_map(2);
+    pv_put_text(m, "status", r->srv->draining ? "draining" : "ok");
+    pv_put_text(m, "version", OA_VERSION);
+    oa_reply(r, r->srv->draining ? 503 : 200, m);
+}
+
+void h_metrics(struct oa_req *r)
+{
+    struct oa_server *srv = r->srv;
+    const char *names[OA_METRIC_MAX_ROUTES];
+    for (int i = 0; i < srv->nroutes && i < OA_METRIC_MAX_ROUTES; i++)
+        names[i] = srv->routes[i].name;
+    size_t len = 0;
+    char *text = oa_metrics_render(&srv->metrics, names, srv->nroutes, srv->nconns,
+                                   srv->writer ? oa_writer_stats(srv->writer) : NULL, &len);
+    oa_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    free(text);
+}
+
+/*
+ * POST /v1/hello {client, protocol}: the handshake a client makes before
+ * anything else.  The server answers with its version and the protocol range
+ * it speaks; a client whose protocol is outside that range gets 400 naming
+ * the range.  No session is needed.
+ */
+void h_hello(struct oa_req *r)
+{
+    const char *client = NULL;
+    int64_t protocol = 0;
+    struct pv_field f[] = {
+        {"client", PV_TEXT, PV_REQUIRED, 1, 128, &client, NULL},
+        {"protocol", PV_INT, PV_REQUIRED, 0, INT32_MAX, &protocol, NULL},
+    };
+    if (!oa_req_fields(r, f, 2))
+        return;
+    if (protocol < OA_PROTOCOL_MIN || protocol > OA_PROTOCOL_MAX) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "This server speaks protocol versions %d to %d; update the client.",
+                 OA_PROTOCOL_MIN, OA_PROTOCOL_MAX);
+        oa_reply_error(r, OA_E_BAD_FIELD, msg);
+        return;
+    }
+    cbor_item_t *m = pv_map(5);
+    pv_put_text(m, "server", "oad");
+    pv_put_text(m, "version", OA_VERSION);
+    pv_put_int(m, "protocol", protocol);
+    pv_put_int(m, "protocol_max", OA_PROTOCOL_MAX);
+    pv_put_text(m, "request_id", r->id);
+    oa_reply(r, 200, m);
+}
+
+bool oa_req_fields(struct oa_req *r, const struct pv_field *fields, size_t n)
+{
+    if (r->in == NULL) {
+        oa_reply_error(r, OA_E_BAD_BODY, "This request needs a body (CBOR or JSON).");
+        return false;
+    }
+    char why[256];
+    enum oa_err e = pv_extract(r->in, fields, n, &r->arena, why, sizeof(why));
+    if (e != OA_E_OK) {
+        oa_reply_error(r, e, why);
+        return false;
+    }
+    return true;
+}
+
+void oa_audit_actor(const struct oa_req *r, struct oa_audit_event *ev)
+{
+    ev->actor_id = r->who.user_id;
+    ev->actor = r->who.username[0] ? r->who.username : NULL;
+    ev->source = r->peer;
+    ev->label = -1;
+}
+
+struct refusal {
+    struct oa_db_job job;
+    struct oa_req *r;
+    enum oa_err e;
+    const char *message, *event, *target;
+};
+
+static int refusal_on_run(struct oa_store *s, struct oa_db_job *job)
+{
+    struct refusal *f = (struct refusal *)job;
+    struct oa_audit_event ev = {0};
+    oa_audit_actor(f->r, &ev);
+    ev.event = f->event;
+    ev.target = f->target;
+    ev.outcome = "refused";
+    ev.detail = f->message ? f->message : oa_err_message(f->e);
+    return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
+}
+
+static void refusal_on_done(struct oa_db_job *job)
+{
+    struct refusal *f = (struct refusal *)job;
+    struct oa_req *r = f->r;
+    enum oa_err e = f->e;
+    const char *message = f->message;
+    free(f);
+    if (job->rc)
+        oa_log(OA_LOG_ERROR, "audit_failed", "id=%s", r->id);
+    oa_reply_error(r, e, message);
+}
+
+void oa_refuse(struct oa_req *r, enum oa_err e, const char *message, const char *event, const char *target)
+{
+    struct refusal *f = oa_xcalloc(1, sizeof(*f));
+    f->job.run = refusal_on_run;
+    f->job.done = refusal_on_done;
+    f->r = r;
+    f->e = e;
+    f->message = message;
+    f->event = event;
+    f->target = target ? oa_arena_strndup(&r->arena, target, strlen(target)) : NULL;
+    oa_writer_submit(r->srv->writer, &f->job);
+}

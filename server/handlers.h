@@ -1,0 +1,51 @@
+/*
+ * server/handlers.h: internal to server/: the route handlers and the helpers
+ * they share.
+ */
+#ifndef OA_SERVER_HANDLERS_H
+#define OA_SERVER_HANDLERS_H
+
+#include <stdbool.h>
+
+#include "proto/value.h"
+#include "server/http.h"
+#include "storage/store.h"
+
+/*
+ * Reads the body's fields; on failure answers 400 with the reason and returns
+ * false (the handler then just returns).
+ */
+bool oa_req_fields(struct oa_req *r, const struct pv_field *fields, size_t n);
+
+/*
+ * Records an audit event for a refusal, durably, then answers with error e.
+ * Used wherever a request is refused for lack of rights.
+ */
+void oa_refuse(struct oa_req *r, enum oa_err e, const char *message, const char *event, const char *target);
+
+/* Fills the actor fields of an audit event from the request. */
+void oa_audit_actor(const struct oa_req *r, struct oa_audit_event *ev);
+
+/* system */
+void h_healthz(struct oa_req *r);
+void h_metrics(struct oa_req *r);
+void h_hello(struct oa_req *r);
+
+/* sessions and the caller's own account */
+void h_login(struct oa_req *r);
+void h_logout(struct oa_req *r);
+void h_sessions_list(struct oa_req *r);
+void h_session_delete(struct oa_req *r);
+void h_me(struct oa_req *r);
+void h_me_password(struct oa_req *r);
+
+/* user administration */
+void h_users_list(struct oa_req *r);
+void h_user_create(struct oa_req *r);
+void h_user_get(struct oa_req *r);
+void h_user_patch(struct oa_req *r);
+void h_user_reset_password(struct oa_req *r);
+void h_user_unlock(struct oa_req *r);
+void h_user_clearance(struct oa_req *r);
+
+#endif

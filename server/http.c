@@ -1,0 +1,1000 @@
+/*
+ * server/http.c: connections, HTTP/1.1 parsing with llhttp, limits, deadlines,
+ * content negotiation, responses and the graceful drain.
+ *
+ * Life of a connection:
+ *   accept -> idle deadline -> first byte (header deadline) -> headers complete
+ *   (route chosen, limits checked; body deadline) -> message complete (parser
+ *   paused, reading stopped, handler runs) -> reply written (write deadline) ->
+ *   parse any pipelined bytes already read, else read again (idle deadline).
+ *
+ * Teardown is two-phase: conn_close() closes both handles; the connection is
+ * freed only when both close callbacks have run and no handler or write still
+ * refers to it.
+ */
+#include "server/http.h"
+
+#include <llhttp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proto/value.h"
+#include "server/auth.h"
+#include "server/log.h"
+#include "server/server.h"
+
+#define MAX_HEADERS 64
+
+enum deadline { DL_NONE, DL_IDLE, DL_HEADER, DL_BODY, DL_WRITE };
+
+struct span {
+    size_t off, len;
+};
+
+struct oa_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_write_t wreq;
+    llhttp_t parser;
+    struct oa_server *srv;
+    struct oa_conn *prev, *next;
+    int open_handles;
+
+    bool closing;      /* conn_close was called */
+    bool in_message;   /* a request's bytes have begun to arrive */
+    bool handling;     /* a request is with its handler */
+    bool writing;      /* a response is being written */
+    bool keep_alive;
+    bool close_after;  /* close once the current response is written */
+    enum deadline deadline;
+
+    /* bytes read past a complete request (pipelining), parsed after the reply */
+    char *pending;
+    size_t pending_len;
+
+    /* the request line and headers as they arrive */
+    char *hbuf;
+    size_t hlen;
+    struct span url, name[MAX_HEADERS], value[MAX_HEADERS];
+    int nheaders;
+    bool field_open, value_open;
+
+    /* the body */
+    unsigned char *body;
+    size_t blen, bcap, bmax;
+    bool discard_body;
+
+    enum oa_err early;  /* an answer decided before the body was read */
+    enum oa_err limit;  /* a limit that stopped the parser */
+    const char *early_msg;
+
+    struct oa_req req;
+    char *wbuf;
+    size_t wlen;
+    char peer[64];
+};
+
+static const llhttp_settings_t *parser_settings(void);
+static void conn_close(struct oa_conn *c);
+static void conn_feed(struct oa_conn *c, const char *data, size_t len);
+static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void server_maybe_stopped(struct oa_server *srv);
+
+/* ------------------------------------------------------------------------ */
+/* deadlines                                                                */
+/* ------------------------------------------------------------------------ */
+
+static void conn_on_timeout(uv_timer_t *t)
+{
+    struct oa_conn *c = t->data;
+    enum deadline d = c->deadline;
+    c->deadline = DL_NONE;
+    if (d == DL_HEADER || d == DL_BODY) {
+        oa_log(OA_LOG_INFO, "timeout", "peer=%s phase=%s", c->peer, d == DL_HEADER ? "header" : "body");
+        /* Answer 408 if nothing else is in progress, then close. */
+        if (!c->handling && !c->writing) {
+            c->early = OA_E_TIMEOUT;
+            c->close_after = true;
+            c->handling = true;
+            c->req.route_index = -1;
+            uv_read_stop((uv_stream_t *)&c->tcp);
+            oa_reply_error(&c->req, OA_E_TIMEOUT, NULL);
+            return;
+        }
+    } else if (d == DL_WRITE) {
+        oa_log(OA_LOG_INFO, "timeout", "peer=%s phase=write", c->peer);
+    }
+    conn_close(c);
+}
+
+/* Sets the connection's one deadline; safe to call again with any kind. */
+static void conn_deadline(struct oa_conn *c, enum deadline d)
+{
+    const struct oa_config *cfg = c->srv->cfg;
+    unsigned ms = 0;
+    c->deadline = d;
+    switch (d) {
+    case DL_NONE: uv_timer_stop(&c->timer); return;
+    case DL_IDLE: ms = cfg->idle_timeout_ms; break;
+    case DL_HEADER: ms = cfg->header_timeout_ms; break;
+    case DL_BODY: ms = cfg->body_timeout_ms; break;
+    case DL_WRITE: ms = cfg->write_timeout_ms; break;
+    }
+    uv_timer_start(&c->timer, conn_on_timeout, ms, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* teardown                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void request_reset(struct oa_conn *c)
+{
+    struct oa_req *r = &c->req;
+    if (r->in != NULL)
+        cbor_decref(&r->in);
+    oa_arena_reset(&r->arena);
+    free(c->body);
+    c->body = NULL;
+    c->blen = c->bcap = 0;
+    c->hlen = 0;
+    c->nheaders = 0;
+    c->url.off = c->url.len = 0;
+    c->field_open = c->value_open = false;
+    c->discard_body = false;
+    c->early = OA_E_OK;
+    c->limit = OA_E_OK;
+    c->early_msg = NULL;
+    struct oa_arena keep = r->arena;
+    memset(r, 0, sizeof(*r));
+    r->arena = keep;
+    r->srv = c->srv;
+    r->conn = c;
+    r->route_index = -1;
+    snprintf(r->peer, sizeof(r->peer), "%s", c->peer);
+}
+
+static void conn_maybe_free(struct oa_conn *c)
+{
+    if (c->open_handles > 0 || c->handling || c->writing)
+        return;
+    struct oa_server *srv = c->srv;
+    request_reset(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    free(c->pending);
+    free(c->hbuf);
+    free(c->wbuf);
+    free(c);
+    srv->nconns--;
+    server_maybe_stopped(srv);
+}
+
+static void conn_on_close(uv_handle_t *h)
+{
+    struct oa_conn *c = h->data;
+    c->open_handles--;
+    conn_maybe_free(c);
+}
+
+static void conn_close(struct oa_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->tcp, conn_on_close);
+    uv_close((uv_handle_t *)&c->timer, conn_on_close);
+}
+
+/* ------------------------------------------------------------------------ */
+/* parsing                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static struct oa_conn *conn_of(llhttp_t *p)
+{
+    return p->data;
+}
+
+static int append_header_bytes(struct oa_conn *c, const char *at, size_t len)
+{
+    if (len > c->srv->cfg->max_header_bytes - c->hlen) {
+        c->limit = OA_E_HEADERS_TOO_LARGE;
+        return -1;
+    }
+    memcpy(c->hbuf + c->hlen, at, len);
+    c->hlen += len;
+    return 0;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+    struct oa_conn *c = conn_of(p);
+    request_reset(c);
+    c->in_message = true;
+    c->req.t0 = uv_hrtime();
+    conn_deadline(c, DL_HEADER);
+    return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len)
+{
+    struct oa_conn *c = conn_of(p);
+    if (c->url.len == 0)
+        c->url.off = c->hlen;
+    c->url.len += len;
+    return append_header_bytes(c, at, len);
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+    struct oa_conn *c = conn_of(p);
+    if (!c->field_open) {
+        if (c->nheaders == MAX_HEADERS) {
+            c->limit = OA_E_HEADERS_TOO_LARGE;
+            return -1;
+        }
+        c->field_open = true;
+        c->name[c->nheaders].off = c->hlen;
+        c->name[c->nheaders].len = 0;
+        c->value[c->nheaders].off = c->hlen;
+        c->value[c->nheaders].len = 0;
+        c->nheaders++;
+    }
+    c->name[c->nheaders - 1].len += len;
+    return append_header_bytes(c, at, len);
+}
+
+static int on_header_field_complete(llhttp_t *p)
+{
+    conn_of(p)->field_open = false;
+    return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+    struct oa_conn *c = conn_of(p);
+    if (c->nheaders == 0)
+        return 0;
+    if (!c->value_open) {
+        c->value_open = true;
+        c->value[c->nheaders - 1].off = c->hlen;
+    }
+    c->value[c->nheaders - 1].len += len;
+    return append_header_bytes(c, at, len);
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+    conn_of(p)->value_open = false;
+    return 0;
+}
+
+static char *span_dup(struct oa_conn *c, struct span s)
+{
+    char *out = oa_arena_strndup(&c->req.arena, c->hbuf + s.off, s.len);
+    if (out == NULL) {
+        fprintf(stderr, "level=fatal event=bug where=span_dup\n");
+        abort();
+    }
+    return out;
+}
+
+/* Matches "/v1/users/{}" against a path; fills params. */
+static bool route_match(const char *pattern, const char *path, struct oa_req *r)
+{
+    int np = 0;
+    while (*pattern && *path) {
+        if (pattern[0] == '{' && pattern[1] == '}') {
+            const char *end = strchr(path, '/');
+            size_t n = end ? (size_t)(end - path) : strlen(path);
+            if (n == 0 || np == OA_ROUTE_PARAMS)
+                return false;
+            r->params[np++] = oa_arena_strndup(&r->arena, path, n);
+            pattern += 2;
+            path += n;
+            continue;
+        }
+        if (*pattern != *path)
+            return false;
+        pattern++;
+        path++;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+/* The media type of a Content-Type or Accept element, without parameters. */
+static bool media_is(const char *v, size_t n, const char *type)
+{
+    while (n && (*v == ' ' || *v == '\t')) {
+        v++;
+        n--;
+    }
+    size_t tl = strlen(type);
+    if (n < tl || strncasecmp(v, type, tl) != 0)
+        return false;
+    v += tl;
+    n -= tl;
+    while (n && (*v == ' ' || *v == '\t')) {
+        v++;
+        n--;
+    }
+    return n == 0 || *v == ';';
+}
+
+static double accept_q(const char *elem, size_t n)
+{
+    const char *semi = memchr(elem, ';', n);
+    if (semi == NULL)
+        return 1.0;
+    const char *q = strstr(semi, "q=");
+    if (q == NULL || q >= elem + n)
+        return 1.0;
+    return strtod(q + 2, NULL);
+}
+
+/* Picks the response format; false when neither CBOR nor JSON is acceptable. */
+static bool negotiate(const char *accept, enum oa_fmt dflt, enum oa_fmt *out)
+{
+    if (accept == NULL || accept[0] == '\0') {
+        *out = dflt;
+        return true;
+    }
+    double qc = -1, qj = -1, qwild = -1;
+    const char *p = accept;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        double q = accept_q(p, n);
+        if (media_is(p, n, "application/cbor"))
+            qc = q;
+        else if (media_is(p, n, "application/json"))
+            qj = q;
+        else if (media_is(p, n, "*/*") || media_is(p, n, "application/*"))
+            qwild = q > qwild ? q : qwild;
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    if (qc < 0)
+        qc = qwild;
+    if (qj < 0)
+        qj = qwild;
+    if (qc <= 0 && qj <= 0)
+        return false;
+    if (qc == qj)
+        *out = dflt;
+    else
+        *out = qc > qj ? OA_FMT_CBOR : OA_FMT_JSON;
+    return true;
+}
+
+static void set_early(struct oa_conn *c, enum oa_err e, const char *msg)
+{
+    if (c->early == OA_E_OK) {
+        c->early = e;
+        c->early_msg = msg;
+    }
+    c->discard_body = true;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+    struct oa_conn *c = conn_of(p);
+    struct oa_server *srv = c->srv;
+    struct oa_req *r = &c->req;
+
+    r->method = llhttp_method_name(llhttp_get_method(p));
+    char *url = span_dup(c, c->url);
+    char *q = strchr(url, '?');
+    r->query = "";
+    if (q) {
+        *q = '\0';
+        r->query = q + 1;
+    }
+    r->path = url;
+
+    for (int i = 0; i < c->nheaders; i++) {
+        struct span n = c->name[i];
+        const char *name = c->hbuf + n.off;
+#define HDR(field, str)                                                                    \
+    if (n.len == sizeof(str) - 1 && strncasecmp(name, str, n.len) == 0) {                  \
+        r->field = span_dup(c, c->value[i]);                                               \
+        continue;                                                                          \
+    }
+        HDR(content_type, "content-type")
+        HDR(accept, "accept")
+        HDR(authorization, "authorization")
+        HDR(if_match, "if-match")
+        HDR(idempotency_key, "idempotency-key")
+        HDR(expect, "expect")
+#undef HDR
+    }
+
+    /* Route. */
+    bool path_known = false;
+    for (int i = 0; i < srv->nroutes; i++) {
+        const struct oa_route *rt = &srv->routes[i];
+        if (!route_match(rt->pattern, r->path, r))
+            continue;
+        path_known = true;
+        if (strcmp(rt->method, r->method) == 0) {
+            r->route = rt;
+            r->route_index = i;
+            break;
+        }
+    }
+    if (r->route == NULL)
+        set_early(c, path_known ? OA_E_METHOD_NOT_ALLOWED : OA_E_NOT_FOUND, NULL);
+
+    /* Body limits: a route without a body still gets the default limit for
+     * bytes it will discard. */
+    bool chunked = (p->flags & F_CHUNKED) != 0;
+    bool has_body = chunked || p->content_length > 0;
+    c->bmax = srv->cfg->max_body_bytes;
+    if (r->route && r->route->max_body)
+        c->bmax = r->route->max_body;
+    if (has_body && !chunked && p->content_length > c->bmax) {
+        c->limit = OA_E_BODY_TOO_LARGE;
+        return -1;
+    }
+    enum oa_fmt in_fmt = OA_FMT_CBOR;
+    if (r->route && (r->route->flags & OA_ROUTE_BODY) && has_body) {
+        size_t cl = r->content_type ? strlen(r->content_type) : 0;
+        if (r->content_type && media_is(r->content_type, cl, "application/json"))
+            in_fmt = OA_FMT_JSON;
+        else if (!(r->content_type && media_is(r->content_type, cl, "application/cbor")))
+            set_early(c, OA_E_UNSUPPORTED_MEDIA, NULL);
+    } else if (has_body) {
+        c->discard_body = true;
+    }
+    if (!negotiate(r->accept, in_fmt, &r->out_fmt)) {
+        r->out_fmt = OA_FMT_JSON;
+        set_early(c, OA_E_NOT_ACCEPTABLE, NULL);
+    }
+    if (has_body && c->early == OA_E_OK && r->expect && strcasecmp(r->expect, "100-continue") == 0) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        uv_buf_t b = uv_buf_init((char *)cont, sizeof(cont) - 1);
+        uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    }
+    conn_deadline(c, has_body ? DL_BODY : DL_NONE);
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+    struct oa_conn *c = conn_of(p);
+    if (len > c->bmax - c->blen) {
+        c->limit = OA_E_BODY_TOO_LARGE;
+        return -1;
+    }
+    conn_deadline(c, DL_BODY);
+    if (c->discard_body) {
+        c->blen += len;
+        return 0;
+    }
+    if (c->blen + len > c->bcap) {
+        size_t cap = c->bcap ? c->bcap : 4096;
+        while (cap < c->blen + len)
+            cap *= 2;
+        if (cap > c->bmax)
+            cap = c->bmax;
+        c->body = oa_xrealloc(c->body, cap);
+        c->bcap = cap;
+    }
+    memcpy(c->body + c->blen, at, len);
+    c->blen += len;
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    struct oa_conn *c = conn_of(p);
+    c->keep_alive = llhttp_should_keep_alive(p);
+    c->in_message = false;
+    c->handling = true;
+    conn_deadline(c, DL_NONE);
+    return HPE_PAUSED;
+}
+
+static const llhttp_settings_t *parser_settings(void)
+{
+    static llhttp_settings_t s;
+    static bool ready;
+    if (!ready) {
+        llhttp_settings_init(&s);
+        s.on_message_begin = on_message_begin;
+        s.on_url = on_url;
+        s.on_header_field = on_header_field;
+        s.on_header_field_complete = on_header_field_complete;
+        s.on_header_value = on_header_value;
+        s.on_header_value_complete = on_header_value_complete;
+        s.on_headers_complete = on_headers_complete;
+        s.on_body = on_body;
+        s.on_message_complete = on_message_complete;
+        ready = true;
+    }
+    return &s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* dispatch                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void dispatch(struct oa_conn *c)
+{
+    struct oa_server *srv = c->srv;
+    struct oa_req *r = &c->req;
+    snprintf(r->id, sizeof(r->id), "%s-%llx", srv->instance, (unsigned long long)++srv->next_req);
+    r->body = c->body;
+    r->body_len = c->blen;
+
+    if (c->early != OA_E_OK) {
+        oa_reply_error(r, c->early, c->early_msg);
+        return;
+    }
+    if ((r->route->flags & OA_ROUTE_BODY) && r->body_len > 0) {
+        char why[256];
+        size_t cl = r->content_type ? strlen(r->content_type) : 0;
+        bool json = r->content_type && media_is(r->content_type, cl, "application/json");
+        enum oa_err e = json ? pv_decode_json(r->body, r->body_len, &r->in, why, sizeof(why))
+                             : pv_decode_cbor(r->body, r->body_len, &r->in, why, sizeof(why));
+        if (e != OA_E_OK) {
+            oa_reply_error(r, e, why);
+            return;
+        }
+    }
+    if (r->route->flags & OA_ROUTE_AUTH)
+        oa_auth_dispatch(r);
+    else
+        r->route->handler(r);
+}
+
+/*
+ * Parses bytes; on a complete request, keeps what follows it for later and
+ * dispatches.  `data` may point into c->pending, which this replaces.
+ */
+static void conn_feed(struct oa_conn *c, const char *data, size_t len)
+{
+    llhttp_errno_t err = llhttp_execute(&c->parser, data, len);
+    if (err == HPE_OK)
+        return;
+    if (err == HPE_PAUSED) {
+        const char *pos = llhttp_get_error_pos(&c->parser);
+        size_t used = pos ? (size_t)(pos - data) : len;
+        size_t rest = len - used;
+        char *keep = NULL;
+        if (rest) {
+            keep = oa_xmalloc(rest);
+            memcpy(keep, data + used, rest);
+        }
+        free(c->pending);
+        c->pending = keep;
+        c->pending_len = rest;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        dispatch(c);
+        return;
+    }
+    /* A protocol error or a limit: answer once, then close. */
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->close_after = true;
+    c->handling = true;
+    if (c->req.arena.max == 0)
+        request_reset(c);
+    snprintf(c->req.id, sizeof(c->req.id), "%s-%llx", c->srv->instance,
+             (unsigned long long)++c->srv->next_req);
+    if (c->limit != OA_E_OK) {
+        oa_reply_error(&c->req, c->limit, NULL);
+    } else {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "The request is not valid HTTP/1.1: %s.", llhttp_get_error_reason(&c->parser));
+        oa_reply_error(&c->req, OA_E_BAD_REQUEST, msg);
+    }
+}
+
+static void conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct oa_conn *c = h->data;
+    buf->base = c->srv->read_buf;
+    buf->len = sizeof(c->srv->read_buf);
+}
+
+static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct oa_conn *c = s->data;
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        /* EOF or error; a half-received request is abandoned. */
+        conn_close(c);
+        return;
+    }
+    conn_feed(c, buf->base, (size_t)nread);
+}
+
+/* After a response: parse what is pending, or read again. */
+static void conn_next(struct oa_conn *c)
+{
+    if (c->close_after || !c->keep_alive || c->srv->draining) {
+        conn_close(c);
+        return;
+    }
+    llhttp_resume(&c->parser);
+    if (c->pending_len > 0) {
+        char *data = c->pending;
+        size_t len = c->pending_len;
+        c->pending = NULL;
+        c->pending_len = 0;
+        conn_feed(c, data, len);
+        free(data);
+        if (c->handling || c->closing)
+            return;
+    }
+    if (!c->in_message)
+        conn_deadline(c, DL_IDLE);
+    uv_read_start((uv_stream_t *)&c->tcp, conn_on_alloc, conn_on_read);
+}
+
+/* ------------------------------------------------------------------------ */
+/* responses                                                                */
+/* ------------------------------------------------------------------------ */
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    }
+    return "Status";
+}
+
+/* Logs and counts a finished request, then forgets it. */
+static void request_finish(struct oa_conn *c)
+{
+    struct oa_req *r = &c->req;
+    struct oa_server *srv = c->srv;
+    uint64_t ns = r->t0 ? uv_hrtime() - r->t0 : 0;
+    oa_metrics_request(&srv->metrics, r->route_index < 0 ? OA_METRIC_MAX_ROUTES : r->route_index,
+                       r->status, ns);
+    if (oa_log_enabled(OA_LOG_INFO)) {
+        char path[160];
+        oa_log(OA_LOG_INFO, "request", "id=%s peer=%s method=%s path=%s status=%d user=%s us=%llu",
+               r->id, c->peer, r->method ? r->method : "-",
+               r->path ? oa_log_str(path, sizeof(path), r->path, strlen(r->path)) : "-", r->status,
+               r->who.username[0] ? r->who.username : "-", (unsigned long long)(ns / 1000));
+    }
+    c->handling = false;
+}
+
+static void conn_on_write(uv_write_t *w, int status)
+{
+    struct oa_conn *c = w->data;
+    c->writing = false;
+    free(c->wbuf);
+    c->wbuf = NULL;
+    request_finish(c);
+    if (status < 0 || c->closing) {
+        conn_close(c);
+        conn_maybe_free(c);
+        return;
+    }
+    conn_deadline(c, DL_NONE);
+    conn_next(c);
+}
+
+void oa_reply_raw(struct oa_req *r, int status, const char *content_type, const void *body, size_t len)
+{
+    struct oa_conn *c = r->conn;
+    r->status = status;
+    if (c->closing) {
+        request_finish(c);
+        conn_maybe_free(c);
+        return;
+    }
+    bool close = c->close_after || !c->keep_alive || c->srv->draining;
+    char head[512];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 %d %s\r\n"
+                     "Content-Type: %s\r\n"
+                     "Content-Length: %zu\r\n"
+                     "X-Request-Id: %s\r\n"
+                     "Cache-Control: no-store\r\n"
+                     "%s%s%s"
+                     "%s"
+                     "\r\n",
+                     status, reason(status), content_type, len, r->id, r->etag[0] ? "ETag: " : "",
+                     r->etag, r->etag[0] ? "\r\n" : "", close ? "Connection: close\r\n" : "");
+    if (n < 0 || (size_t)n >= sizeof(head))
+        n = 0;
+    c->wlen = (size_t)n + len;
+    c->wbuf = oa_xmalloc(c->wlen);
+    memcpy(c->wbuf, head, (size_t)n);
+    if (len)
+        memcpy(c->wbuf + n, body, len);
+    if (close)
+        c->close_after = true;
+    uv_buf_t b = uv_buf_init(c->wbuf, (unsigned)c->wlen);
+    c->wreq.data = c;
+    c->writing = true;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, conn_on_write) != 0) {
+        c->writing = false;
+        free(c->wbuf);
+        c->wbuf = NULL;
+        request_finish(c);
+        conn_close(c);
+        return;
+    }
+    conn_deadline(c, DL_WRITE);
+}
+
+void oa_reply(struct oa_req *r, int status, cbor_item_t *body)
+{
+    if (body == NULL) {
+        oa_reply_raw(r, status, r->out_fmt == OA_FMT_JSON ? "application/json" : "application/cbor", "", 0);
+        return;
+    }
+    size_t len = 0;
+    void *bytes;
+    const char *ctype;
+    if (r->out_fmt == OA_FMT_JSON) {
+        bytes = pv_encode_json(body, &len);
+        ctype = "application/json";
+    } else {
+        bytes = pv_encode_cbor(body, &len);
+        ctype = "application/cbor";
+    }
+    cbor_decref(&body);
+    if (bytes == NULL) {
+        oa_log(OA_LOG_ERROR, "encode_failed", "id=%s", r->id);
+        oa_reply_error(r, OA_E_INTERNAL, NULL);
+        return;
+    }
+    oa_reply_raw(r, status, ctype, bytes, len);
+    free(bytes);
+}
+
+void oa_reply_error(struct oa_req *r, enum oa_err e, const char *message)
+{
+    cbor_item_t *m = pv_map(2);
+    pv_put_text(m, "code", oa_err_code(e));
+    pv_put_text(m, "message", message ? message : oa_err_message(e));
+    r->etag[0] = '\0';
+    oa_reply(r, oa_err_status(e), m);
+}
+
+enum oa_err oa_req_if_match(const struct oa_req *r, const char *etag)
+{
+    if (r->if_match == NULL)
+        return OA_E_PRECONDITION_REQUIRED;
+    const char *p = r->if_match;
+    size_t el = strlen(etag);
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '*')
+            return OA_E_OK;
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (n == el && memcmp(p, etag, n) == 0)
+            return OA_E_OK;
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return OA_E_PRECONDITION_FAILED;
+}
+
+/* ------------------------------------------------------------------------ */
+/* accepting, draining                                                      */
+/* ------------------------------------------------------------------------ */
+
+static void refuse_on_close(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void server_on_connection(uv_stream_t *ls, int status)
+{
+    struct oa_server *srv = ls->data;
+    if (status < 0) {
+        oa_log(OA_LOG_WARN, "accept_failed", "error=%s", uv_strerror(status));
+        return;
+    }
+    if (srv->nconns >= srv->cfg->max_connections) {
+        uv_tcp_t *t = oa_xmalloc(sizeof(*t));
+        uv_tcp_init(srv->loop, t);
+        if (uv_accept(ls, (uv_stream_t *)t) == 0) {
+            static const char busy[] =
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                "Content-Length: 71\r\nConnection: close\r\n\r\n"
+                "{\"code\":\"unavailable\",\"message\":\"Too many connections; try again.\"}  ";
+            uv_buf_t b = uv_buf_init((char *)busy, sizeof(busy) - 1);
+            uv_try_write((uv_stream_t *)t, &b, 1);
+        }
+        srv->metrics.connections_refused++;
+        uv_close((uv_handle_t *)t, refuse_on_close);
+        return;
+    }
+    struct oa_conn *c = oa_xcalloc(1, sizeof(*c));
+    c->srv = srv;
+    c->hbuf = oa_xmalloc(srv->cfg->max_header_bytes);
+    uv_tcp_init(srv->loop, &c->tcp);
+    uv_timer_init(srv->loop, &c->timer);
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->open_handles = 2;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    srv->metrics.connections_total++;
+    if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
+        conn_close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    snprintf(c->peer, sizeof(c->peer), "unknown");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+        char ip[48] = "";
+        int port = 0;
+        if (ss.ss_family == AF_INET) {
+            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+        snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
+    }
+    llhttp_init(&c->parser, HTTP_REQUEST, parser_settings());
+    c->parser.data = c;
+    oa_arena_init(&c->req.arena, 256 * 1024);
+    request_reset(c);
+    c->keep_alive = true;
+    conn_deadline(c, DL_IDLE);
+    uv_read_start((uv_stream_t *)&c->tcp, conn_on_alloc, conn_on_read);
+}
+
+static void on_log_check(uv_check_t *h)
+{
+    oa_log_flush();
+}
+
+static void handle_close_noop(uv_handle_t *h)
+{
+}
+
+static void server_maybe_stopped(struct oa_server *srv)
+{
+    if (!srv->draining || srv->stopped || srv->nconns > 0)
+        return;
+    srv->stopped = true;
+    oa_log(OA_LOG_INFO, "drained", "pending_jobs=%u", oa_writer_pending(srv->writer));
+    oa_writer_stop(srv->writer);
+    srv->writer = NULL;
+    uv_close((uv_handle_t *)&srv->drain_timer, handle_close_noop);
+    uv_close((uv_handle_t *)&srv->sig_term, handle_close_noop);
+    uv_close((uv_handle_t *)&srv->sig_int, handle_close_noop);
+    uv_check_stop(&srv->log_check);
+    uv_close((uv_handle_t *)&srv->log_check, handle_close_noop);
+}
+
+static void server_on_drain_timeout(uv_timer_t *t)
+{
+    struct oa_server *srv = t->data;
+    oa_log(OA_LOG_WARN, "drain_timeout", "open_connections=%u", srv->nconns);
+    for (struct oa_conn *c = srv->conns; c != NULL; c = c->next)
+        conn_close(c);
+}
+
+void oa_server_drain(struct oa_server *srv)
+{
+    if (srv->draining)
+        return;
+    srv->draining = true;
+    oa_log(OA_LOG_INFO, "shutdown", "open_connections=%u deadline_ms=%u", srv->nconns,
+           srv->cfg->shutdown_timeout_ms);
+    if (srv->listening)
+        uv_close((uv_handle_t *)&srv->listener, handle_close_noop);
+    srv->listening = false;
+    struct oa_conn *c = srv->conns, *next;
+    for (; c != NULL; c = next) {
+        next = c->next;
+        if (!c->in_message && !c->handling && !c->writing)
+            conn_close(c);
+        else
+            c->close_after = true;
+    }
+    uv_timer_start(&srv->drain_timer, server_on_drain_timeout, srv->cfg->shutdown_timeout_ms, 0);
+    server_maybe_stopped(srv);
+}
+
+static void server_on_signal(uv_signal_t *s, int signum)
+{
+    oa_server_drain(s->data);
+}
+
+int oa_server_start(struct oa_server *srv)
+{
+    const struct oa_config *cfg = srv->cfg;
+    struct sockaddr_storage addr;
+    int rc;
+
+    unsigned char rnd[4];
+    uv_random(NULL, NULL, rnd, sizeof(rnd), 0, NULL);
+    snprintf(srv->instance, sizeof(srv->instance), "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+
+    if (strchr(cfg->listen_host, ':'))
+        rc = uv_ip6_addr(cfg->listen_host, cfg->listen_port, (struct sockaddr_in6 *)&addr);
+    else
+        rc = uv_ip4_addr(cfg->listen_host, cfg->listen_port, (struct sockaddr_in *)&addr);
+    if (rc != 0) {
+        oa_log(OA_LOG_ERROR, "listen_failed", "host=%s reason=\"not an IP address\"", cfg->listen_host);
+        return -1;
+    }
+    uv_tcp_init(srv->loop, &srv->listener);
+    srv->listener.data = srv;
+    if ((rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0)) != 0 ||
+        (rc = uv_listen((uv_stream_t *)&srv->listener, 1024, server_on_connection)) != 0) {
+        oa_log(OA_LOG_ERROR, "listen_failed", "host=%s port=%d error=\"%s\"", cfg->listen_host,
+               cfg->listen_port, uv_strerror(rc));
+        uv_close((uv_handle_t *)&srv->listener, handle_close_noop);
+        return -1;
+    }
+    srv->listening = true;
+    struct sockaddr_storage bound;
+    int bl = sizeof(bound);
+    uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &bl);
+    char ip[48] = "";
+    int port = 0;
+    if (bound.ss_family == AF_INET6) {
+        uv_ip6_name((struct sockaddr_in6 *)&bound, ip, sizeof(ip));
+        port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+        snprintf(srv->bound, sizeof(srv->bound), "[%s]:%d", ip, port);
+    } else {
+        uv_ip4_name((struct sockaddr_in *)&bound, ip, sizeof(ip));
+        port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+        snprintf(srv->bound, sizeof(srv->bound), "%s:%d", ip, port);
+    }
+
+    uv_timer_init(srv->loop, &srv->drain_timer);
+    srv->drain_timer.data = srv;
+    uv_signal_init(srv->loop, &srv->sig_term);
+    uv_signal_init(srv->loop, &srv->sig_int);
+    srv->sig_term.data = srv->sig_int.data = srv;
+    uv_signal_start(&srv->sig_term, server_on_signal, SIGTERM);
+    uv_signal_start(&srv->sig_int, server_on_signal, SIGINT);
+    uv_check_init(srv->loop, &srv->log_check);
+    uv_check_start(&srv->log_check, on_log_check);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}

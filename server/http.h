@@ -1,0 +1,94 @@
+/*
+ * server/http.h: what handlers see of HTTP.
+ *
+ * A connection handles one request at a time: while a request is being
+ * handled, reading stops (backpressure), and the next pipelined request is
+ * parsed only after the response has been written.  A handler answers exactly
+ * once, with oa_reply* -- now or later, from a database job's done callback.
+ */
+#ifndef OA_SERVER_HTTP_H
+#define OA_SERVER_HTTP_H
+
+#include <cbor.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/alloc.h"
+#include "proto/errors.h"
+
+struct oa_server;
+struct oa_conn;
+struct oa_req;
+
+enum oa_fmt { OA_FMT_CBOR, OA_FMT_JSON };
+
+typedef void (*oa_handler_fn)(struct oa_req *r);
+
+#define OA_ROUTE_BODY 1u  /* the route takes a CBOR or JSON body (decoded into r->in) */
+#define OA_ROUTE_AUTH 2u  /* the route needs a session (see auth.h) */
+#define OA_ROUTE_PARAMS 4
+
+struct oa_route {
+    const char *method;
+    const char *pattern;   /* "/v1/users/{}": {} matches one path segment */
+    oa_handler_fn handler;
+    unsigned flags;
+    size_t max_body;       /* 0: the configured default */
+    const char *name;      /* label for metrics and logs */
+};
+
+/* The authenticated person behind a request (filled by the auth layer). */
+struct oa_principal {
+    int64_t user_id;
+    int64_t session_id;
+    unsigned roles;
+    int clearance;
+    bool must_change_pw;
+    char username[64];
+};
+
+struct oa_req {
+    struct oa_server *srv;
+    struct oa_conn *conn;
+    const struct oa_route *route;
+    int route_index;
+
+    const char *method;
+    const char *path;            /* NUL-terminated, without the query */
+    const char *query;           /* after '?', or "" */
+    const char *params[OA_ROUTE_PARAMS]; /* the {} segments, NUL-terminated */
+
+    /* Headers oa reads; NULL when absent. */
+    const char *content_type, *accept, *authorization, *if_match, *idempotency_key, *expect;
+
+    unsigned char *body;
+    size_t body_len;
+    cbor_item_t *in;             /* the decoded body, for OA_ROUTE_BODY routes */
+    enum oa_fmt out_fmt;         /* negotiated response format */
+
+    struct oa_arena arena;       /* freed when the response is done */
+    char id[32];                 /* request id, in every log line about it */
+    char peer[64];               /* client address, for logs and audit */
+    uint64_t t0;                 /* uv_hrtime() at the first byte */
+    int status;
+
+    struct oa_principal who;
+    char etag[48];               /* sent as ETag when not empty */
+};
+
+/* Sends `body` (consumed; may be NULL for no body) in the negotiated format. */
+void oa_reply(struct oa_req *r, int status, cbor_item_t *body);
+/* Sends {code, message}; message NULL means the code's default sentence. */
+void oa_reply_error(struct oa_req *r, enum oa_err e, const char *message);
+/* Sends raw bytes with a content type (text endpoints such as /metrics). */
+void oa_reply_raw(struct oa_req *r, int status, const char *content_type, const void *body, size_t len);
+
+/*
+ * Checks If-Match against the resource's current ETag (a quoted string).
+ * Returns OA_E_OK, OA_E_PRECONDITION_REQUIRED (no If-Match) or
+ * OA_E_PRECONDITION_FAILED.  "*" matches anything.
+ */
+enum oa_err oa_req_if_match(const struct oa_req *r, const char *etag);
+
+#endif

@@ -1,0 +1,348 @@
+/*
+ * server/main.c: the oad command line.
+ *
+ *   oad init  --data DIR          create a data directory
+ *   oad serve --data DIR ...      serve the API
+ *   oad --help | --version
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "proto/alloc.h"
+#include "server/auth.h"
+#include "server/config.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "server/version.h"
+#include "storage/accounts.h"
+#include "storage/keys.h"
+#include "storage/store.h"
+#include "workflow/access.h"
+
+static const char usage[] =
+    "Usage: oad COMMAND [OPTIONS]\n"
+    "\n"
+    "oad is the document-routing server of oa: it keeps official documents,\n"
+    "their workflow, attachments and audit trail, and serves the oa clients.\n"
+    "\n"
+    "Commands:\n"
+    "  init   --data DIR      Create a data directory: the database, the key file\n"
+    "                         (DIR/keys, mode 0600) and one-time passwords for the\n"
+    "                         administrators sysadmin, secadmin and auditor, written\n"
+    "                         to DIR/initial-credentials (mode 0600).\n"
+    "  serve  --data DIR      Serve the API.\n"
+    "\n"
+    "Options:\n"
+    "  --data DIR             The data directory (default: ./data).\n"
+    "  --config FILE          An INI configuration file (default: DIR/oad.conf if it\n"
+    "                         exists).  Flags override the file.\n"
+    "  --keys FILE            The key file (default: DIR/keys).\n"
+    "  --listen HOST:PORT     Where to listen (default: 127.0.0.1:8340; port 0 picks one).\n"
+    "  --log-level LEVEL      debug, info, warn or error (default: info).\n"
+    "  --set SECTION.KEY=VAL  Any configuration setting, e.g. --set http.max_connections=100.\n"
+    "  -h, --help             Show this help.\n"
+    "  -V, --version          Show the version.\n"
+    "\n"
+    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+struct cli {
+    const char *command;
+    const char *config_file;
+    const char *data, *keys, *listen, *log_level;
+    const char *sets[32];
+    int nsets;
+};
+
+static int parse_cli(int argc, char **argv, struct cli *cli)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, 'd'},   {"config", required_argument, NULL, 'c'},
+        {"keys", required_argument, NULL, 'k'},   {"listen", required_argument, NULL, 'l'},
+        {"log-level", required_argument, NULL, 'L'}, {"set", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'd': cli->data = optarg; break;
+        case 'c': cli->config_file = optarg; break;
+        case 'k': cli->keys = optarg; break;
+        case 'l': cli->listen = optarg; break;
+        case 'L': cli->log_level = optarg; break;
+        case 's':
+            if (cli->nsets == 32) {
+                fprintf(stderr, "oad: too many --set options\n");
+                return 2;
+            }
+            cli->sets[cli->nsets++] = optarg;
+            break;
+        case 'h': fputs(usage, stdout); exit(0);
+        case 'V': printf("oad %s (protocol %d-%d)\n", OA_VERSION, OA_PROTOCOL_MIN, OA_PROTOCOL_MAX); exit(0);
+        default: fputs("Try 'oad --help'.\n", stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    cli->command = argv[optind];
+    if (optind + 1 < argc) {
+        fprintf(stderr, "oad: unexpected argument '%s'; try 'oad --help'\n", argv[optind + 1]);
+        return 2;
+    }
+    return 0;
+}
+
+/* Defaults, then the file, then the flags. */
+static int build_config(const struct cli *cli, struct oa_config *cfg)
+{
+    char cause[512];
+    oa_config_defaults(cfg);
+    if (cli->data)
+        snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", cli->data);
+    char path[600];
+    const char *file = cli->config_file;
+    if (file == NULL) {
+        snprintf(path, sizeof(path), "%s/oad.conf", cfg->data_dir);
+        if (access(path, F_OK) == 0)
+            file = path;
+    }
+    if (file != NULL && oa_config_load(cfg, file, cause, sizeof(cause)) != 0) {
+        fprintf(stderr, "oad: %s\n", cause);
+        return -1;
+    }
+    if (cli->data)
+        snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", cli->data);
+    if (cli->keys)
+        snprintf(cfg->key_file, sizeof(cfg->key_file), "%s", cli->keys);
+    if (cli->listen && oa_config_set_listen(cfg, cli->listen) != 0) {
+        fprintf(stderr, "oad: --listen wants HOST:PORT, e.g. 127.0.0.1:8340\n");
+        return -1;
+    }
+    if (cli->log_level) {
+        int l = oa_log_parse_level(cli->log_level);
+        if (l < 0) {
+            fprintf(stderr, "oad: --log-level wants debug, info, warn or error\n");
+            return -1;
+        }
+        cfg->log_level = l;
+    }
+    for (int i = 0; i < cli->nsets; i++) {
+        char buf[256];
+        snprintf(buf, sizeof(buf), "%s", cli->sets[i]);
+        char *dot = strchr(buf, '.'), *eq = strchr(buf, '=');
+        if (dot == NULL || eq == NULL || dot > eq) {
+            fprintf(stderr, "oad: --set wants SECTION.KEY=VALUE\n");
+            return -1;
+        }
+        *dot = *eq = '\0';
+        if (oa_config_set(cfg, buf, dot + 1, eq + 1, cause, sizeof(cause)) != 0) {
+            fprintf(stderr, "oad: %s\n", cause);
+            return -1;
+        }
+    }
+    if (cfg->key_file[0] == '\0')
+        snprintf(cfg->key_file, sizeof(cfg->key_file), "%s/keys", cfg->data_dir);
+    oa_log_set_level((enum oa_log_level)cfg->log_level);
+    return 0;
+}
+
+static void db_path(const struct oa_config *cfg, char *out, size_t n)
+{
+    snprintf(out, n, "%s/oa.db", cfg->data_dir);
+}
+
+/* ---- init ---- */
+
+static int write_credentials(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen(text);
+    int rc = write(fd, text, len) == (ssize_t)len && fsync(fd) == 0 ? 0 : -1;
+    if (close(fd) != 0)
+        rc = -1;
+    return rc;
+}
+
+static int cmd_init(const struct oa_config *cfg)
+{
+    char cause[512], path[600], *why = NULL;
+    struct oa_store store = {0};
+    int rc = 1;
+
+    if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "oad: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
+        return 1;
+    }
+    db_path(cfg, path, sizeof(path));
+    if (access(path, F_OK) == 0) {
+        fprintf(stderr, "oad: %s is already initialised (%s exists)\n", cfg->data_dir, path);
+        return 1;
+    }
+    if (access(cfg->key_file, F_OK) != 0 && oa_keys_create(cfg->key_file, cause, sizeof(cause)) != 0) {
+        fprintf(stderr, "oad: %s\n", cause);
+        return 1;
+    }
+    struct oa_keys keys;
+    if (oa_keys_load(cfg->key_file, &keys, cause, sizeof(cause)) != 0) {
+        fprintf(stderr, "oad: %s\n", cause);
+        return 1;
+    }
+    oa_keys_wipe(&keys);
+    if (oa_store_open(&store, path, true, &why) != 0) {
+        fprintf(stderr, "oad: %s\n", why);
+        free(why);
+        return 1;
+    }
+
+    static const struct {
+        const char *name, *display;
+        unsigned role;
+    } admins[] = {
+        {"sysadmin", "System administrator", OA_ROLE_SYSADMIN},
+        {"secadmin", "Security administrator", OA_ROLE_SECADMIN},
+        {"auditor", "Security auditor", OA_ROLE_AUDITOR},
+    };
+    char creds[512] = "";
+    if (oa_store_exec(&store, "BEGIN IMMEDIATE") != 0)
+        goto out;
+    for (size_t i = 0; i < 3; i++) {
+        char pw[21];
+        struct oa_user u = {0};
+        oa_password_generate(pw);
+        snprintf(u.username, sizeof(u.username), "%s", admins[i].name);
+        snprintf(u.display_name, sizeof(u.display_name), "%s", admins[i].display);
+        u.roles = admins[i].role;
+        u.must_change_pw = true;
+        if (oa_password_hash(pw, cfg->argon2_opslimit, cfg->argon2_memlimit, u.pw_hash) != 0 ||
+            oa_user_insert(&store, &u) != 1) {
+            fprintf(stderr, "oad: cannot create the account %s\n", admins[i].name);
+            oa_store_exec(&store, "ROLLBACK");
+            goto out;
+        }
+        size_t off = strlen(creds);
+        snprintf(creds + off, sizeof(creds) - off, "%s %s\n", admins[i].name, pw);
+        sodium_memzero(pw, sizeof(pw));
+        struct oa_audit_event ev = {.event = "user.create", .target = admins[i].name, .label = -1,
+                                    .outcome = "ok", .source = "oad init",
+                                    .detail = "administrator created with a one-time password"};
+        if (oa_audit(&store, &ev) != 0) {
+            oa_store_exec(&store, "ROLLBACK");
+            goto out;
+        }
+    }
+    struct oa_audit_event ev = {.event = "system.init", .label = -1, .outcome = "ok", .source = "oad init"};
+    if (oa_audit(&store, &ev) != 0 || oa_store_exec(&store, "COMMIT") != 0)
+        goto out;
+
+    snprintf(path, sizeof(path), "%s/initial-credentials", cfg->data_dir);
+    if (write_credentials(path, creds) != 0) {
+        fprintf(stderr, "oad: cannot write %s: %s\n", path, strerror(errno));
+        goto out;
+    }
+    printf("oad: initialised %s\n"
+           "  database:    %s/oa.db\n"
+           "  key file:    %s (mode 0600; back it up apart from the data)\n"
+           "  credentials: %s (mode 0600; one-time passwords, changed at first login)\n",
+           cfg->data_dir, cfg->data_dir, cfg->key_file, path);
+    rc = 0;
+out:
+    sodium_memzero(creds, sizeof(creds));
+    oa_store_close(&store);
+    return rc;
+}
+
+/* ---- serve ---- */
+
+static int cmd_serve(const struct oa_config *cfg)
+{
+    char path[600], cause[512], *why = NULL;
+    struct oa_store store = {0};
+    struct oa_keys keys;
+
+    db_path(cfg, path, sizeof(path));
+    if (access(path, F_OK) != 0) {
+        fprintf(stderr, "oad: %s is not initialised: run 'oad init --data %s' first\n", cfg->data_dir,
+                cfg->data_dir);
+        return 1;
+    }
+    if (oa_keys_load(cfg->key_file, &keys, cause, sizeof(cause)) != 0) {
+        fprintf(stderr, "oad: %s\n", cause);
+        return 1;
+    }
+    oa_keys_wipe(&keys); /* the blob store and the audit signer will hold them */
+    if (oa_store_open(&store, path, false, &why) != 0) {
+        fprintf(stderr, "oad: %s\n", why);
+        free(why);
+        return 1;
+    }
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct oa_server *srv = oa_xcalloc(1, sizeof(*srv));
+    srv->loop = &loop;
+    srv->cfg = cfg;
+    srv->store = &store;
+    srv->routes = oa_routes;
+    srv->nroutes = oa_nroutes;
+    srv->writer = oa_writer_start(&loop, &store);
+    if (srv->writer == NULL || oa_server_start(srv) != 0) {
+        if (srv->writer)
+            oa_writer_stop(srv->writer);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+        oa_store_close(&store);
+        free(srv);
+        return 1;
+    }
+    oa_log_set_buffered(true);
+    char cred[600];
+    snprintf(cred, sizeof(cred), "%s/initial-credentials", cfg->data_dir);
+    oa_log(OA_LOG_INFO, "listening", "addr=%s data=%s version=%s pid=%d", srv->bound, cfg->data_dir,
+           OA_VERSION, (int)getpid());
+    if (access(cred, F_OK) == 0)
+        oa_log(OA_LOG_INFO, "first_login", "credentials=%s", cred);
+    oa_log_flush();
+
+    uv_run(&loop, UV_RUN_DEFAULT);
+
+    oa_store_close(&store);
+    int closed = uv_loop_close(&loop);
+    oa_log_set_buffered(false);
+    oa_log(OA_LOG_INFO, "stopped", "loop_closed=%s", closed == 0 ? "yes" : "no");
+    free(srv);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli cli = {0};
+    umask(077); /* the database, WAL and key files are for oad's user only */
+    int rc = parse_cli(argc, argv, &cli);
+    if (rc != 0)
+        return rc;
+    if (sodium_init() < 0) {
+        fprintf(stderr, "oad: libsodium failed to initialise\n");
+        return 1;
+    }
+    struct oa_config cfg;
+    if (strcmp(cli.command, "init") != 0 && strcmp(cli.command, "serve") != 0) {
+        fprintf(stderr, "oad: unknown command '%s'; try 'oad --help'\n", cli.command);
+        return 2;
+    }
+    if (build_config(&cli, &cfg) != 0)
+        return 2;
+    if (strcmp(cli.command, "init") == 0)
+        return cmd_init(&cfg);
+    return cmd_serve(&cfg);
+}

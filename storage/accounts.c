@@ -1,0 +1,247 @@
+/* storage/accounts.c: users and sessions.  See accounts.h. */
+#include "storage/accounts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/alloc.h"
+
+#define USER_COLS                                                                              \
+    "id, username, display_name, coalesce(department_id, 0), roles, clearance, pw_hash,"      \
+    " must_change_pw, disabled, failed_logins, locked_until, version, created_at, updated_at"
+
+static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static int read_user(sqlite3_stmt *st, struct oa_user *u)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return -1;
+    memset(u, 0, sizeof(*u));
+    u->id = sqlite3_column_int64(st, 0);
+    copy_text(u->username, sizeof(u->username), st, 1);
+    copy_text(u->display_name, sizeof(u->display_name), st, 2);
+    u->department_id = sqlite3_column_int64(st, 3);
+    u->roles = (unsigned)sqlite3_column_int64(st, 4);
+    u->clearance = sqlite3_column_int(st, 5);
+    copy_text(u->pw_hash, sizeof(u->pw_hash), st, 6);
+    u->must_change_pw = sqlite3_column_int(st, 7) != 0;
+    u->disabled = sqlite3_column_int(st, 8) != 0;
+    u->failed_logins = sqlite3_column_int(st, 9);
+    u->locked_until = sqlite3_column_int64(st, 10);
+    u->version = sqlite3_column_int64(st, 11);
+    u->created_at = sqlite3_column_int64(st, 12);
+    u->updated_at = sqlite3_column_int64(st, 13);
+    return 1;
+}
+
+int oa_user_by_name(struct oa_store *s, const char *username, struct oa_user *u)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT " USER_COLS " FROM users WHERE username = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+    return read_user(st, u);
+}
+
+int oa_user_by_id(struct oa_store *s, int64_t id, struct oa_user *u)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT " USER_COLS " FROM users WHERE id = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    return read_user(st, u);
+}
+
+int oa_user_insert(struct oa_store *s, struct oa_user *u)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "INSERT INTO users(username, display_name, department_id, roles, clearance, pw_hash,"
+        " must_change_pw, disabled, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+        " ON CONFLICT(username) DO NOTHING");
+    if (st == NULL)
+        return -1;
+    int64_t now = oa_now();
+    sqlite3_bind_text(st, 1, u->username, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, u->display_name, -1, SQLITE_STATIC);
+    if (u->department_id > 0)
+        sqlite3_bind_int64(st, 3, u->department_id);
+    else
+        sqlite3_bind_null(st, 3);
+    sqlite3_bind_int64(st, 4, u->roles);
+    sqlite3_bind_int(st, 5, u->clearance);
+    sqlite3_bind_text(st, 6, u->pw_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 7, u->must_change_pw);
+    sqlite3_bind_int(st, 8, u->disabled);
+    sqlite3_bind_int64(st, 9, now);
+    sqlite3_bind_int64(st, 10, now);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    if (sqlite3_changes(s->db) == 0)
+        return 0;
+    u->id = sqlite3_last_insert_rowid(s->db);
+    u->version = 1;
+    u->created_at = u->updated_at = now;
+    if (oa_change_record(s, "user", u->id, "create") < 0)
+        return -1;
+    return 1;
+}
+
+int oa_user_update(struct oa_store *s, struct oa_user *u)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "UPDATE users SET display_name = ?, department_id = ?, roles = ?, clearance = ?, pw_hash = ?,"
+        " must_change_pw = ?, disabled = ?, failed_logins = ?, locked_until = ?,"
+        " version = version + 1, updated_at = ? WHERE id = ?");
+    if (st == NULL)
+        return -1;
+    int64_t now = oa_now();
+    sqlite3_bind_text(st, 1, u->display_name, -1, SQLITE_STATIC);
+    if (u->department_id > 0)
+        sqlite3_bind_int64(st, 2, u->department_id);
+    else
+        sqlite3_bind_null(st, 2);
+    sqlite3_bind_int64(st, 3, u->roles);
+    sqlite3_bind_int(st, 4, u->clearance);
+    sqlite3_bind_text(st, 5, u->pw_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, u->must_change_pw);
+    sqlite3_bind_int(st, 7, u->disabled);
+    sqlite3_bind_int(st, 8, u->failed_logins);
+    sqlite3_bind_int64(st, 9, u->locked_until);
+    sqlite3_bind_int64(st, 10, now);
+    sqlite3_bind_int64(st, 11, u->id);
+    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1)
+        return -1;
+    u->version++;
+    u->updated_at = now;
+    return oa_change_record(s, "user", u->id, "update") < 0 ? -1 : 0;
+}
+
+char **oa_user_compartments(struct oa_store *s, int64_t user_id)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT compartment FROM user_compartments WHERE user_id = ? ORDER BY compartment");
+    if (st == NULL)
+        return NULL;
+    sqlite3_bind_int64(st, 1, user_id);
+    size_t n = 0, cap = 4;
+    char **v = oa_xmalloc(cap * sizeof(*v));
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n + 1 >= cap) {
+            cap *= 2;
+            v = oa_xrealloc(v, cap * sizeof(*v));
+        }
+        v[n++] = oa_xstrdup((const char *)sqlite3_column_text(st, 0));
+    }
+    v[n] = NULL;
+    return v;
+}
+
+int oa_user_set_compartments(struct oa_store *s, int64_t user_id, const char *const *comps, int n)
+{
+    sqlite3_stmt *del = oa_store_stmt(s, "DELETE FROM user_compartments WHERE user_id = ?");
+    if (del == NULL)
+        return -1;
+    sqlite3_bind_int64(del, 1, user_id);
+    if (sqlite3_step(del) != SQLITE_DONE)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        sqlite3_stmt *ins = oa_store_stmt(s,
+            "INSERT OR IGNORE INTO user_compartments(user_id, compartment) VALUES (?, ?)");
+        if (ins == NULL)
+            return -1;
+        sqlite3_bind_int64(ins, 1, user_id);
+        sqlite3_bind_text(ins, 2, comps[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(ins) != SQLITE_DONE)
+            return -1;
+    }
+    return 0;
+}
+
+void oa_strv_free(char **v)
+{
+    if (v == NULL)
+        return;
+    for (char **p = v; *p; p++)
+        free(*p);
+    free(v);
+}
+
+int64_t oa_session_insert(struct oa_store *s, const unsigned char hash[OA_TOKEN_HASH_LEN], int64_t user_id,
+                          int64_t expires_at, const char *source)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "INSERT INTO sessions(token_hash, user_id, created_at, last_used_at, expires_at, source)"
+        " VALUES (?,?,?,?,?,?)");
+    if (st == NULL)
+        return -1;
+    int64_t now = oa_now();
+    sqlite3_bind_blob(st, 1, hash, OA_TOKEN_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, user_id);
+    sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_int64(st, 4, now);
+    sqlite3_bind_int64(st, 5, expires_at);
+    sqlite3_bind_text(st, 6, source, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    return sqlite3_last_insert_rowid(s->db);
+}
+
+int oa_session_by_hash(struct oa_store *s, const unsigned char hash[OA_TOKEN_HASH_LEN], struct oa_session *out)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT id, user_id, created_at, last_used_at, expires_at, source FROM sessions WHERE token_hash = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_blob(st, 1, hash, OA_TOKEN_HASH_LEN, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return -1;
+    out->id = sqlite3_column_int64(st, 0);
+    out->user_id = sqlite3_column_int64(st, 1);
+    out->created_at = sqlite3_column_int64(st, 2);
+    out->last_used_at = sqlite3_column_int64(st, 3);
+    out->expires_at = sqlite3_column_int64(st, 4);
+    copy_text(out->source, sizeof(out->source), st, 5);
+    return 1;
+}
+
+int oa_session_touch(struct oa_store *s, int64_t id, int64_t now)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "UPDATE sessions SET last_used_at = ? WHERE id = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, id);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_session_delete(struct oa_store *s, int64_t id)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "DELETE FROM sessions WHERE id = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_session_delete_user(struct oa_store *s, int64_t user_id, int64_t keep)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "DELETE FROM sessions WHERE user_id = ? AND id != ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, user_id);
+    sqlite3_bind_int64(st, 2, keep);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    return sqlite3_changes(s->db);
+}

@@ -1,0 +1,74 @@
+/*
+ * storage/accounts.h: users and sessions in the database.
+ *
+ * These functions run inside a writer job (or oad init's own transaction).
+ * Passwords never reach this module: it stores and returns Argon2id hash
+ * strings produced elsewhere.  Session tokens are stored only as SHA-256
+ * hashes.
+ */
+#ifndef OA_STORAGE_ACCOUNTS_H
+#define OA_STORAGE_ACCOUNTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "storage/store.h"
+
+#define OA_USERNAME_MAX 64
+#define OA_TOKEN_HASH_LEN 32
+
+struct oa_user {
+    int64_t id;
+    char username[OA_USERNAME_MAX + 1];
+    char display_name[256];
+    int64_t department_id;   /* 0: none */
+    unsigned roles;
+    int clearance;
+    char pw_hash[256];
+    bool must_change_pw;
+    bool disabled;
+    int failed_logins;
+    int64_t locked_until;
+    int64_t version;
+    int64_t created_at, updated_at;
+};
+
+/* 1 found, 0 not found, -1 database error. */
+int oa_user_by_name(struct oa_store *s, const char *username, struct oa_user *u);
+int oa_user_by_id(struct oa_store *s, int64_t id, struct oa_user *u);
+
+/*
+ * Inserts a user (u->id and timestamps are set here).  Returns 1, 0 when the
+ * username is taken, or -1.
+ */
+int oa_user_insert(struct oa_store *s, struct oa_user *u);
+
+/*
+ * Writes back the mutable fields of u (roles, clearance, department,
+ * password hash and flags, lockout counters), bumps its version and records
+ * a change.  Returns 0 or -1.
+ */
+int oa_user_update(struct oa_store *s, struct oa_user *u);
+
+/* The user's compartments as a NULL-terminated array of strings the caller frees with oa_strv_free. */
+char **oa_user_compartments(struct oa_store *s, int64_t user_id);
+int oa_user_set_compartments(struct oa_store *s, int64_t user_id, const char *const *comps, int n);
+void oa_strv_free(char **v);
+
+struct oa_session {
+    int64_t id, user_id;
+    int64_t created_at, last_used_at, expires_at;
+    char source[64];
+};
+
+/* Inserts a session; returns its id or -1. */
+int64_t oa_session_insert(struct oa_store *s, const unsigned char hash[OA_TOKEN_HASH_LEN], int64_t user_id,
+                          int64_t expires_at, const char *source);
+/* 1 found, 0 not found, -1 error. */
+int oa_session_by_hash(struct oa_store *s, const unsigned char hash[OA_TOKEN_HASH_LEN], struct oa_session *out);
+int oa_session_touch(struct oa_store *s, int64_t id, int64_t now);
+int oa_session_delete(struct oa_store *s, int64_t id);
+/* Ends every session of a user except `keep` (0: keep none). Returns the count or -1. */
+int oa_session_delete_user(struct oa_store *s, int64_t user_id, int64_t keep);
+
+#endif

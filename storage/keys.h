@@ -1,0 +1,44 @@
+/*
+ * storage/keys.h: the key file.
+ *
+ * Keys live outside the database, in one text file (mode 0600; by default
+ * DATA/keys, configurable so that it can sit on another disk).  It holds one
+ * key-encryption key per classification level and version, so that a leaked
+ * lower key opens no higher document, and the audit trail's signing seed:
+ *
+ *   oa-keys 1
+ *   kek LEVEL VERSION HEX64
+ *   audit-sign VERSION HEX64
+ *
+ * No key is ever logged or put in an error message.
+ */
+#ifndef OA_STORAGE_KEYS_H
+#define OA_STORAGE_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define OA_KEY_LEN 32
+#define OA_KEY_LEVELS 5
+#define OA_KEY_VERSIONS 16
+
+struct oa_keys {
+    int kek_version[OA_KEY_LEVELS];                         /* current version per level */
+    unsigned char kek[OA_KEY_LEVELS][OA_KEY_VERSIONS][OA_KEY_LEN];
+    unsigned char kek_present[OA_KEY_LEVELS][OA_KEY_VERSIONS];
+    unsigned char audit_seed[OA_KEY_LEN];
+};
+
+/* Creates a new key file with fresh random keys; fails if it exists.  0 or -1 with cause. */
+int oa_keys_create(const char *path, char *cause, size_t causelen);
+
+/*
+ * Loads a key file.  Refuses one that others than its owner may read or
+ * write.  0 or -1 with a cause (which never contains key material).
+ */
+int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causelen);
+
+/* Wipes the keys from memory. */
+void oa_keys_wipe(struct oa_keys *k);
+
+#endif

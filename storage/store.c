@@ -1,0 +1,220 @@
+/* storage/store.c: opening, migrating and using the database.  See store.h. */
+#include "storage/store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto/alloc.h"
+#include "storage/schema.h"
+
+static char *fmt_cause(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    return oa_xstrdup(buf);
+}
+
+int64_t oa_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+int oa_store_exec(struct oa_store *s, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        fprintf(stderr, "level=error event=sql_failed error=\"%s\"\n", err ? err : "?");
+        sqlite3_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+static int user_version(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int migrate(sqlite3 *db, char **cause)
+{
+    int have = user_version(db);
+    int want = oa_schema_version();
+    char *err = NULL;
+
+    if (have < 0) {
+        *cause = fmt_cause("cannot read the schema version: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    if (have > want) {
+        *cause = fmt_cause("the database schema is version %d but this oad knows only up to %d: "
+                           "run a newer oad", have, want);
+        return -1;
+    }
+    if (have == want)
+        return 0;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &err) != SQLITE_OK)
+        goto fail;
+    for (int v = have + 1; v <= want; v++) {
+        if (sqlite3_exec(db, oa__schema_migration(v), NULL, NULL, &err) != SQLITE_OK)
+            goto fail;
+    }
+    char pragma[64];
+    snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", want);
+    if (sqlite3_exec(db, pragma, NULL, NULL, &err) != SQLITE_OK ||
+        sqlite3_exec(db, "COMMIT", NULL, NULL, &err) != SQLITE_OK)
+        goto fail;
+    return 0;
+fail:
+    *cause = fmt_cause("schema migration failed: %s", err ? err : sqlite3_errmsg(db));
+    sqlite3_free(err);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+int oa_store_open(struct oa_store *s, const char *path, bool create, char **cause)
+{
+    memset(s, 0, sizeof(*s));
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+        *cause = fmt_cause("cannot open the database %s: %s", path,
+                           s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, 5000);
+    static const char *const pragmas[] = {
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = FULL",
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA secure_delete = ON",
+        "PRAGMA trusted_schema = OFF",
+    };
+    for (size_t i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
+        char *err = NULL;
+        if (sqlite3_exec(s->db, pragmas[i], NULL, NULL, &err) != SQLITE_OK) {
+            *cause = fmt_cause("cannot configure the database (%s): %s", pragmas[i], err ? err : "?");
+            sqlite3_free(err);
+            goto fail;
+        }
+    }
+    if (migrate(s->db, cause) != 0)
+        goto fail;
+    return 0;
+fail:
+    sqlite3_close(s->db);
+    s->db = NULL;
+    return -1;
+}
+
+void oa_store_close(struct oa_store *s)
+{
+    if (s->db == NULL)
+        return;
+    for (int i = 0; i < OA_STMT_CACHE; i++) {
+        sqlite3_finalize(s->cache[i].stmt);
+        s->cache[i].stmt = NULL;
+        s->cache[i].sql = NULL;
+    }
+    sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    sqlite3_close(s->db);
+    s->db = NULL;
+}
+
+sqlite3_stmt *oa_store_stmt(struct oa_store *s, const char *sql)
+{
+    size_t h = ((uintptr_t)sql >> 3) % OA_STMT_CACHE;
+    for (size_t probe = 0; probe < OA_STMT_CACHE; probe++) {
+        struct oa_stmt_slot *slot = &s->cache[(h + probe) % OA_STMT_CACHE];
+        if (slot->sql == sql) {
+            sqlite3_reset(slot->stmt);
+            sqlite3_clear_bindings(slot->stmt);
+            return slot->stmt;
+        }
+        if (slot->sql == NULL) {
+            if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt, NULL) != SQLITE_OK) {
+                fprintf(stderr, "level=error event=sql_prepare_failed error=\"%s\"\n", sqlite3_errmsg(s->db));
+                slot->stmt = NULL;
+                return NULL;
+            }
+            slot->sql = sql;
+            return slot->stmt;
+        }
+    }
+    /* More distinct statements than slots: a programming error, caught in tests. */
+    fprintf(stderr, "level=fatal event=bug where=oa_store_stmt reason=cache_full\n");
+    abort();
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v != NULL)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int64_t oa_change_record(struct oa_store *s, const char *entity, int64_t entity_id, const char *kind)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "INSERT INTO changes(entity, entity_id, kind, at) VALUES (?,?,?,?)");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, entity, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, entity_id);
+    sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, oa_now());
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    return sqlite3_last_insert_rowid(s->db);
+}
+
+int64_t oa_change_head(struct oa_store *s)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT coalesce(max(seq), 0) FROM changes");
+    if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+        return -1;
+    return sqlite3_column_int64(st, 0);
+}
+
+int oa_audit(struct oa_store *s, const struct oa_audit_event *ev)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "INSERT INTO audit_log(at, actor_id, actor, on_behalf, event, target, doc_id, label,"
+        " from_state, to_state, source, outcome, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, oa_now());
+    if (ev->actor_id > 0)
+        sqlite3_bind_int64(st, 2, ev->actor_id);
+    else
+        sqlite3_bind_null(st, 2);
+    bind_text_or_null(st, 3, ev->actor);
+    bind_text_or_null(st, 4, ev->on_behalf);
+    sqlite3_bind_text(st, 5, ev->event, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 6, ev->target);
+    if (ev->doc_id > 0)
+        sqlite3_bind_int64(st, 7, ev->doc_id);
+    else
+        sqlite3_bind_null(st, 7);
+    if (ev->label >= 0)
+        sqlite3_bind_int(st, 8, ev->label);
+    else
+        sqlite3_bind_null(st, 8);
+    bind_text_or_null(st, 9, ev->from_state);
+    bind_text_or_null(st, 10, ev->to_state);
+    bind_text_or_null(st, 11, ev->source);
+    sqlite3_bind_text(st, 12, ev->outcome ? ev->outcome : "ok", -1, SQLITE_STATIC);
+    bind_text_or_null(st, 13, ev->detail);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}

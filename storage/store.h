@@ -1,0 +1,85 @@
+/*
+ * storage/store.h: oa's SQLite database.
+ *
+ * One file in the data directory, in WAL mode with synchronous=FULL (a commit
+ * is on disk before it returns) and foreign keys on.  The schema is a list of
+ * numbered migrations (schema.c) applied at open in one transaction; a
+ * database whose schema is newer than this binary is refused.
+ *
+ * Every mutation of a document, account or other synchronised entity takes
+ * the next value of one global change sequence (oa_change_record), and every
+ * security-relevant event goes through the one audit hook (oa_audit), in the
+ * same transaction as the change it records.
+ */
+#ifndef OA_STORAGE_STORE_H
+#define OA_STORAGE_STORE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct oa_stmt_slot {
+    const char *sql;
+    sqlite3_stmt *stmt;
+};
+
+#define OA_STMT_CACHE 64
+
+struct oa_store {
+    sqlite3 *db;
+    struct oa_stmt_slot cache[OA_STMT_CACHE];
+};
+
+/* The schema version this binary writes and understands. */
+int oa_schema_version(void);
+
+/*
+ * Opens (creating when `create` is set) the database at path and brings its
+ * schema up to date.  Returns 0, or -1 with a malloc'd sentence in *cause that
+ * the caller frees.
+ */
+int oa_store_open(struct oa_store *s, const char *path, bool create, char **cause);
+/* Checkpoints the WAL into the main file and closes the database. */
+void oa_store_close(struct oa_store *s);
+
+/*
+ * A prepared statement for `sql`, reset and with its bindings cleared.  `sql`
+ * must be a string literal: the cache is keyed by its address.  The store
+ * owns the statement.
+ */
+sqlite3_stmt *oa_store_stmt(struct oa_store *s, const char *sql);
+
+/* Runs SQL with no result rows; returns 0 or -1 (the error is logged). */
+int oa_store_exec(struct oa_store *s, const char *sql);
+
+/* Seconds since the epoch, from the wall clock. */
+int64_t oa_now(void);
+
+/*
+ * Records one change of an entity and returns its change sequence number,
+ * strictly greater than every earlier one, or -1 on a database error.
+ */
+int64_t oa_change_record(struct oa_store *s, const char *entity, int64_t entity_id, const char *kind);
+
+/* The highest change sequence number so far (0 when there is none). */
+int64_t oa_change_head(struct oa_store *s);
+
+/* An audit event: who did what to which target, with what outcome. */
+struct oa_audit_event {
+    int64_t actor_id;        /* 0 when nobody is logged in */
+    const char *actor;       /* username, or NULL */
+    const char *on_behalf;   /* the delegating user, or NULL */
+    const char *event;       /* e.g. "login.ok", "login.fail", "user.create" */
+    const char *target;      /* e.g. "user:12", or NULL */
+    int64_t doc_id;          /* 0 when no document is involved */
+    int label;               /* the document's level, -1 when none */
+    const char *from_state, *to_state;
+    const char *source;      /* the client's address */
+    const char *outcome;     /* "ok", "refused", "failed" */
+    const char *detail;      /* a short sentence; never a secret */
+};
+
+/* Appends an audit entry in the current transaction; returns 0 or -1. */
+int oa_audit(struct oa_store *s, const struct oa_audit_event *ev);
+
+#endif

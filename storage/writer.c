@@ -1,0 +1,185 @@
+/* storage/writer.c: the writer thread and its group commit.  See writer.h. */
+#include "storage/writer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "proto/alloc.h"
+#include "proto/errors.h"
+
+/* A bound on one group, so that one commit's latency stays bounded too. */
+#define MAX_GROUP 512
+
+const double oa_commit_bucket_us[OA_COMMIT_BUCKETS] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000,
+};
+
+struct oa_writer {
+    uv_loop_t *loop;
+    struct oa_store *store;
+    uv_thread_t thread;
+    uv_mutex_t lock;
+    uv_cond_t wake;
+    uv_async_t async;
+    struct oa_db_job *queue_head, **queue_tail; /* guarded by lock */
+    struct oa_db_job *done_head, **done_tail;   /* guarded by lock */
+    int stopping;                               /* guarded by lock */
+    unsigned pending;                           /* loop thread only */
+    struct oa_writer_stats stats;
+};
+
+static void record_commit(struct oa_writer *w, uint64_t us, unsigned jobs)
+{
+    atomic_fetch_add(&w->stats.commits, 1);
+    atomic_fetch_add(&w->stats.jobs, jobs);
+    atomic_fetch_add(&w->stats.commit_us_sum, us);
+    int b = 0;
+    while (b < OA_COMMIT_BUCKETS && (double)us > oa_commit_bucket_us[b])
+        b++;
+    atomic_fetch_add(&w->stats.bucket[b], 1);
+}
+
+/* Runs one group of jobs in one transaction. */
+static void run_group(struct oa_writer *w, struct oa_db_job *jobs)
+{
+    struct oa_store *s = w->store;
+    unsigned n = 0;
+    int ok = oa_store_exec(s, "BEGIN IMMEDIATE") == 0;
+
+    for (struct oa_db_job *j = jobs; j != NULL; j = j->next, n++) {
+        if (!ok) {
+            j->rc = OA_E_STORAGE;
+            continue;
+        }
+        if (oa_store_exec(s, "SAVEPOINT job") != 0) {
+            j->rc = OA_E_STORAGE;
+            continue;
+        }
+        j->rc = j->run(s, j);
+        if (j->rc != 0)
+            oa_store_exec(s, "ROLLBACK TO job");
+        oa_store_exec(s, "RELEASE job");
+    }
+    if (!ok)
+        return;
+
+    uint64_t t0 = uv_hrtime();
+    if (oa_store_exec(s, "COMMIT") != 0) {
+        oa_store_exec(s, "ROLLBACK");
+        for (struct oa_db_job *j = jobs; j != NULL; j = j->next)
+            j->rc = OA_E_STORAGE;
+        return;
+    }
+    record_commit(w, (uv_hrtime() - t0) / 1000, n);
+}
+
+static void writer_main(void *arg)
+{
+    struct oa_writer *w = arg;
+    for (;;) {
+        uv_mutex_lock(&w->lock);
+        while (w->queue_head == NULL && !w->stopping)
+            uv_cond_wait(&w->wake, &w->lock);
+        if (w->queue_head == NULL && w->stopping) {
+            uv_mutex_unlock(&w->lock);
+            return;
+        }
+        /* Take up to MAX_GROUP jobs. */
+        struct oa_db_job *group = w->queue_head, *last = group;
+        for (int i = 1; i < MAX_GROUP && last->next != NULL; i++)
+            last = last->next;
+        w->queue_head = last->next;
+        if (w->queue_head == NULL)
+            w->queue_tail = &w->queue_head;
+        last->next = NULL;
+        uv_mutex_unlock(&w->lock);
+
+        run_group(w, group);
+
+        uv_mutex_lock(&w->lock);
+        *w->done_tail = group;
+        w->done_tail = &last->next;
+        uv_mutex_unlock(&w->lock);
+        uv_async_send(&w->async);
+    }
+}
+
+static void writer_on_async(uv_async_t *a)
+{
+    struct oa_writer *w = a->data;
+    uv_mutex_lock(&w->lock);
+    struct oa_db_job *j = w->done_head;
+    w->done_head = NULL;
+    w->done_tail = &w->done_head;
+    uv_mutex_unlock(&w->lock);
+    while (j != NULL) {
+        struct oa_db_job *next = j->next;
+        w->pending--;
+        j->next = NULL;
+        j->done(j);
+        j = next;
+    }
+}
+
+struct oa_writer *oa_writer_start(uv_loop_t *loop, struct oa_store *store)
+{
+    struct oa_writer *w = oa_xcalloc(1, sizeof(*w));
+    w->loop = loop;
+    w->store = store;
+    w->queue_tail = &w->queue_head;
+    w->done_tail = &w->done_head;
+    if (uv_mutex_init(&w->lock) != 0 || uv_cond_init(&w->wake) != 0)
+        goto fail;
+    if (uv_async_init(loop, &w->async, writer_on_async) != 0)
+        goto fail;
+    w->async.data = w;
+    if (uv_thread_create(&w->thread, writer_main, w) != 0) {
+        uv_close((uv_handle_t *)&w->async, NULL);
+        goto fail;
+    }
+    return w;
+fail:
+    fprintf(stderr, "level=error event=writer_start_failed\n");
+    free(w);
+    return NULL;
+}
+
+void oa_writer_submit(struct oa_writer *w, struct oa_db_job *job)
+{
+    job->next = NULL;
+    job->rc = 0;
+    w->pending++;
+    uv_mutex_lock(&w->lock);
+    *w->queue_tail = job;
+    w->queue_tail = &job->next;
+    uv_cond_signal(&w->wake);
+    uv_mutex_unlock(&w->lock);
+}
+
+unsigned oa_writer_pending(const struct oa_writer *w)
+{
+    return w->pending;
+}
+
+const struct oa_writer_stats *oa_writer_stats(const struct oa_writer *w)
+{
+    return &w->stats;
+}
+
+static void writer_on_close(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void oa_writer_stop(struct oa_writer *w)
+{
+    uv_mutex_lock(&w->lock);
+    w->stopping = 1;
+    uv_cond_signal(&w->wake);
+    uv_mutex_unlock(&w->lock);
+    uv_thread_join(&w->thread);
+    writer_on_async(&w->async); /* hand back whatever finished last */
+    uv_mutex_destroy(&w->lock);
+    uv_cond_destroy(&w->wake);
+    uv_close((uv_handle_t *)&w->async, writer_on_close);
+}

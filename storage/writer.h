@@ -1,0 +1,73 @@
+/*
+ * storage/writer.h: the database thread and its group commit.
+ *
+ * The event loop never touches SQLite.  A handler submits a job; the writer
+ * thread takes every job that is waiting, runs them in one transaction (each
+ * inside its own savepoint, so one job's failure undoes only that job),
+ * commits once -- one fsync for the whole group -- and then hands the jobs
+ * back to the loop, whose `done` callbacks answer the clients.  A job is
+ * therefore durable before its `done` runs: an acknowledged write survives a
+ * crash, and an fsync never stalls the loop.
+ */
+#ifndef OA_STORAGE_WRITER_H
+#define OA_STORAGE_WRITER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "storage/store.h"
+
+struct oa_db_job;
+
+/*
+ * Runs on the writer thread inside a savepoint.  Returns 0 to keep its
+ * changes, or a non-zero error (an enum oa_err) to roll them back.  It must not
+ * touch loop state: it reads its inputs from and writes its results to the
+ * struct that embeds the job.
+ */
+typedef int (*oa_db_run_fn)(struct oa_store *s, struct oa_db_job *job);
+/* Runs on the loop thread after the commit; job->rc holds the outcome. */
+typedef void (*oa_db_done_fn)(struct oa_db_job *job);
+
+struct oa_db_job {
+    oa_db_run_fn run;
+    oa_db_done_fn done;
+    int rc;                   /* run's result; OA_E_STORAGE when the commit failed */
+    struct oa_db_job *next;   /* the writer's queue */
+};
+
+/* Commit latency histogram bucket upper bounds, in microseconds. */
+#define OA_COMMIT_BUCKETS 10
+extern const double oa_commit_bucket_us[OA_COMMIT_BUCKETS];
+
+struct oa_writer_stats {
+    atomic_uint_fast64_t commits;
+    atomic_uint_fast64_t jobs;
+    atomic_uint_fast64_t commit_us_sum;
+    atomic_uint_fast64_t bucket[OA_COMMIT_BUCKETS + 1]; /* the last counts +Inf */
+};
+
+struct oa_writer;
+
+/*
+ * Starts the writer thread over an open store, which it owns from now on
+ * until oa_writer_stop.  Returns NULL on failure.
+ */
+struct oa_writer *oa_writer_start(uv_loop_t *loop, struct oa_store *store);
+
+/* Queues a job; its done callback runs on the loop later. Loop thread only. */
+void oa_writer_submit(struct oa_writer *w, struct oa_db_job *job);
+
+/* Jobs queued or running, not yet handed back. Loop thread only. */
+unsigned oa_writer_pending(const struct oa_writer *w);
+
+const struct oa_writer_stats *oa_writer_stats(const struct oa_writer *w);
+
+/*
+ * Finishes every queued job, runs their done callbacks, stops the thread and
+ * frees the writer.  The store stays open; the caller closes it.
+ */
+void oa_writer_stop(struct oa_writer *w);
+
+#endif

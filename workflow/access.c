@@ -1,0 +1,122 @@
+/* workflow/access.c: levels, roles and the access decision.  See access.h. */
+#include "workflow/access.h"
+
+#include <string.h>
+
+static const struct {
+    const char *en, *zh;
+} levels[] = {
+    {"public", "公开"}, {"internal", "内部"}, {"secret", "秘密"},
+    {"confidential", "机密"}, {"top-secret", "绝密"},
+};
+
+const char *oa_level_name(int level)
+{
+    if (level < 0 || level > OA_LEVEL_MAX)
+        return NULL;
+    return levels[level].en;
+}
+
+int oa_level_parse(const char *s)
+{
+    for (int i = 0; i <= OA_LEVEL_MAX; i++)
+        if (strcmp(s, levels[i].en) == 0 || strcmp(s, levels[i].zh) == 0)
+            return i;
+    return -1;
+}
+
+static const char *const role_names[] = {
+    "staff", "secretariat", "dept_head", "leader", "records", "gateway",
+    "sysadmin", "secadmin", "auditor",
+};
+
+const char *oa_role_name(unsigned role)
+{
+    for (unsigned i = 0; i < sizeof(role_names) / sizeof(role_names[0]); i++)
+        if (role == 1u << i)
+            return role_names[i];
+    return NULL;
+}
+
+unsigned oa_role_parse(const char *s)
+{
+    for (unsigned i = 0; i < sizeof(role_names) / sizeof(role_names[0]); i++)
+        if (strcmp(s, role_names[i]) == 0)
+            return 1u << i;
+    return 0;
+}
+
+static int popcount(unsigned v)
+{
+    int n = 0;
+    for (; v; v &= v - 1)
+        n++;
+    return n;
+}
+
+bool oa_roles_valid(unsigned roles)
+{
+    if (roles == 0 || (roles & ~OA_ROLES_ALL) != 0)
+        return false;
+    unsigned special = roles & (OA_ROLES_ADMIN | OA_ROLE_GATEWAY);
+    if (special != 0)
+        return popcount(roles) == 1;
+    return true;
+}
+
+/*
+ * Which role may perform each action.  The three administrators never share
+ * an action, so no one of them can do another's job.
+ */
+static const unsigned action_role[OA_ACT__COUNT] = {
+    [OA_ACT_USER_CREATE] = OA_ROLE_SYSADMIN,
+    [OA_ACT_USER_READ] = OA_ROLE_SYSADMIN | OA_ROLE_SECADMIN,
+    [OA_ACT_USER_ENABLE] = OA_ROLE_SYSADMIN,
+    [OA_ACT_USER_ROLES] = OA_ROLE_SYSADMIN,
+    [OA_ACT_USER_RESET_PW] = OA_ROLE_SYSADMIN,
+    [OA_ACT_USER_UNLOCK] = OA_ROLE_SYSADMIN,
+    [OA_ACT_USER_CLEARANCE] = OA_ROLE_SECADMIN,
+    [OA_ACT_USER_REQUIRE_2FA] = OA_ROLE_SECADMIN,
+    [OA_ACT_ORG_MANAGE] = OA_ROLE_SYSADMIN,
+    [OA_ACT_CONFIG] = OA_ROLE_SYSADMIN,
+    [OA_ACT_AUDIT_READ] = OA_ROLE_AUDITOR,
+};
+
+/* Actions that change another account's rights or standing. */
+static bool acts_on_user(enum oa_action a)
+{
+    return a == OA_ACT_USER_ENABLE || a == OA_ACT_USER_ROLES || a == OA_ACT_USER_RESET_PW ||
+           a == OA_ACT_USER_UNLOCK || a == OA_ACT_USER_CLEARANCE || a == OA_ACT_USER_REQUIRE_2FA;
+}
+
+enum oa_decision oa_access_decide(const struct oa_subject *who, enum oa_action action,
+                                  const struct oa_object *what)
+{
+    if (who == NULL || (unsigned)action >= OA_ACT__COUNT)
+        return OA_DENY_ROLE;
+    if ((who->roles & action_role[action]) == 0)
+        return OA_DENY_ROLE;
+    if (acts_on_user(action) && what != NULL) {
+        /* No administrator widens their own rights or resets their own standing. */
+        if (what->user_id == who->id)
+            return OA_DENY_SELF;
+        /* The three administrators' accounts are not each other's to change,
+         * except that sysadmin may unlock or reset another administrator, whose
+         * account otherwise could never be recovered. */
+        if ((what->user_roles & OA_ROLES_ADMIN) != 0 && action != OA_ACT_USER_UNLOCK &&
+            action != OA_ACT_USER_RESET_PW && action != OA_ACT_USER_REQUIRE_2FA)
+            return OA_DENY_ADMIN;
+    }
+    return OA_ALLOW;
+}
+
+const char *oa_decision_reason(enum oa_decision d)
+{
+    switch (d) {
+    case OA_ALLOW: return "allowed";
+    case OA_DENY_ROLE: return "your role does not permit this";
+    case OA_DENY_SELF: return "nobody may change their own rights";
+    case OA_DENY_ADMIN: return "administrator accounts cannot be changed this way";
+    }
+    return "refused";
+}

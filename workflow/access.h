@@ -1,0 +1,100 @@
+/*
+ * workflow/access.h: classification levels, roles, and the one access-decision
+ * function of oa.
+ *
+ * Pure logic: no I/O, no allocation, no global state.  Every path that asks
+ * "may this person do this?" calls oa_access_decide and audits the answer;
+ * nothing else in oa decides access.
+ */
+#ifndef OA_WORKFLOW_ACCESS_H
+#define OA_WORKFLOW_ACCESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Classification levels, low to high. */
+enum oa_level {
+    OA_LEVEL_PUBLIC = 0,   /* 公开 */
+    OA_LEVEL_INTERNAL = 1, /* 内部 */
+    OA_LEVEL_SECRET = 2,   /* 秘密 */
+    OA_LEVEL_CONFIDENTIAL = 3, /* 机密 */
+    OA_LEVEL_TOP_SECRET = 4,   /* 绝密 */
+};
+#define OA_LEVEL_MAX OA_LEVEL_TOP_SECRET
+
+/* "public", "internal", ...; NULL when out of range. */
+const char *oa_level_name(int level);
+/* The level named by s ("secret" or "秘密"), or -1. */
+int oa_level_parse(const char *s);
+
+/* Roles, as bits: a user may hold several, within the rules of oa_roles_valid. */
+enum oa_role {
+    OA_ROLE_STAFF = 1u << 0,       /* drafts and handles documents */
+    OA_ROLE_SECRETARIAT = 1u << 1, /* reviews, registers, numbers, distributes */
+    OA_ROLE_DEPT_HEAD = 1u << 2,
+    OA_ROLE_LEADER = 1u << 3,      /* signs off */
+    OA_ROLE_RECORDS = 1u << 4,     /* records officer */
+    OA_ROLE_GATEWAY = 1u << 5,     /* the exchange gateway (a machine) */
+    OA_ROLE_SYSADMIN = 1u << 6,    /* accounts, departments, configuration */
+    OA_ROLE_SECADMIN = 1u << 7,    /* clearances, scopes, security policy */
+    OA_ROLE_AUDITOR = 1u << 8,     /* reads and verifies the audit trail */
+};
+#define OA_ROLES_ADMIN (OA_ROLE_SYSADMIN | OA_ROLE_SECADMIN | OA_ROLE_AUDITOR)
+#define OA_ROLES_ALL 0x1FFu
+
+/* The name of one role bit ("staff", "sysadmin", ...), or NULL. */
+const char *oa_role_name(unsigned role);
+/* The bit named by s, or 0. */
+unsigned oa_role_parse(const char *s);
+
+/*
+ * True when a set of roles may be held by one account: at least one role, only
+ * known bits, at most one of the three administrator roles (三员分立), and an
+ * administrator or the gateway holds no other role at all.
+ */
+bool oa_roles_valid(unsigned roles);
+
+/* What someone wants to do. */
+enum oa_action {
+    OA_ACT_USER_CREATE,      /* create an account */
+    OA_ACT_USER_READ,        /* read another account */
+    OA_ACT_USER_ENABLE,      /* disable or re-enable an account */
+    OA_ACT_USER_ROLES,       /* change an account's roles or department */
+    OA_ACT_USER_RESET_PW,    /* give an account a new one-time password */
+    OA_ACT_USER_UNLOCK,      /* lift a lockout */
+    OA_ACT_USER_CLEARANCE,   /* change clearance or compartments */
+    OA_ACT_USER_REQUIRE_2FA, /* require a second factor */
+    OA_ACT_ORG_MANAGE,       /* organs and departments */
+    OA_ACT_CONFIG,           /* server configuration */
+    OA_ACT_AUDIT_READ,       /* read or export the audit trail */
+    OA_ACT__COUNT
+};
+
+/* The acting person, as the server knows them after authentication. */
+struct oa_subject {
+    int64_t id;
+    unsigned roles;
+    int clearance;
+};
+
+/* What the action is aimed at; fields that do not apply stay zero. */
+struct oa_object {
+    int64_t user_id;       /* the account acted on, for user actions */
+    unsigned user_roles;   /* that account's current roles */
+};
+
+enum oa_decision {
+    OA_ALLOW = 0,
+    OA_DENY_ROLE,   /* the subject's roles do not permit the action */
+    OA_DENY_SELF,   /* nobody widens their own rights */
+    OA_DENY_ADMIN,  /* an administrator account is beyond this actor's reach */
+};
+
+/* The decision; pure and total. */
+enum oa_decision oa_access_decide(const struct oa_subject *who, enum oa_action action,
+                                  const struct oa_object *what);
+
+/* A short reason for a refusal, for the audit trail and the error message. */
+const char *oa_decision_reason(enum oa_decision d);
+
+#endif
