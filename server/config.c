@@ -31,6 +31,7 @@ void oa_config_defaults(struct oa_config *c)
     c->session_lifetime_s = 12 * 3600;
     c->lockout_threshold = 5;
     c->lockout_s = 15 * 60;
+    c->login_delay_ms = 250;
 }
 
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -96,6 +97,7 @@ static const struct key keys[] = {
     {"security", "session_lifetime_seconds", K_UNSIGNED, F(session_lifetime_s), 0, 1, 30 * 86400},
     {"security", "lockout_threshold", K_UNSIGNED, F(lockout_threshold), 0, 1, 1000},
     {"security", "lockout_seconds", K_UNSIGNED, F(lockout_s), 0, 1, 30 * 86400},
+    {"security", "login_failure_delay_ms", K_UNSIGNED, F(login_delay_ms), 0, 0, 10000},
 };
 #undef F
 

@@ -35,6 +35,7 @@ struct oa_config {
     unsigned session_lifetime_s;
     unsigned lockout_threshold;
     unsigned lockout_s;
+    unsigned login_delay_ms;    /* first failed-login delay; doubles per failure, up to 16x */
 };
 
 void oa_config_defaults(struct oa_config *c);

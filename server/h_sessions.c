@@ -189,8 +189,8 @@ static void login_on_done(struct oa_db_job *job)
     /* Slow the failure down, by the source's failure count only. */
     struct source *src = source_of(r->peer, true);
     src->failures++;
-    unsigned shift = src->failures > 5 ? 5 : src->failures;
-    uint64_t ms = 125u << shift; /* 250 ms, doubling, up to 4 s */
+    unsigned shift = src->failures > 5 ? 4 : src->failures - 1;
+    uint64_t ms = (uint64_t)cfg->login_delay_ms << shift; /* 250 ms, doubling, up to 4 s */
     uv_timer_init(r->srv->loop, &l->delay);
     l->delay.data = l;
     uv_timer_start(&l->delay, login_on_delay, ms, 0);

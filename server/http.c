@@ -152,6 +152,8 @@ static void request_reset(struct oa_conn *c)
     r->srv = c->srv;
     r->conn = c;
     r->route_index = -1;
+    /* Until Accept is read, errors go out as JSON: readable by any client. */
+    r->out_fmt = OA_FMT_JSON;
     snprintf(r->peer, sizeof(r->peer), "%s", c->peer);
 }
 
@@ -432,6 +434,16 @@ static int on_headers_complete(llhttp_t *p)
     if (r->route == NULL)
         set_early(c, path_known ? OA_E_METHOD_NOT_ALLOWED : OA_E_NOT_FOUND, NULL);
 
+    /* The request's own format is the default answer format. */
+    enum oa_fmt in_fmt = OA_FMT_CBOR;
+    size_t ctl = r->content_type ? strlen(r->content_type) : 0;
+    if (r->content_type && media_is(r->content_type, ctl, "application/json"))
+        in_fmt = OA_FMT_JSON;
+    if (!negotiate(r->accept, in_fmt, &r->out_fmt)) {
+        r->out_fmt = OA_FMT_JSON;
+        set_early(c, OA_E_NOT_ACCEPTABLE, NULL);
+    }
+
     /* Body limits: a route without a body still gets the default limit for
      * bytes it will discard. */
     bool chunked = (p->flags & F_CHUNKED) != 0;
@@ -443,19 +455,11 @@ static int on_headers_complete(llhttp_t *p)
         c->limit = OA_E_BODY_TOO_LARGE;
         return -1;
     }
-    enum oa_fmt in_fmt = OA_FMT_CBOR;
     if (r->route && (r->route->flags & OA_ROUTE_BODY) && has_body) {
-        size_t cl = r->content_type ? strlen(r->content_type) : 0;
-        if (r->content_type && media_is(r->content_type, cl, "application/json"))
-            in_fmt = OA_FMT_JSON;
-        else if (!(r->content_type && media_is(r->content_type, cl, "application/cbor")))
+        if (in_fmt != OA_FMT_JSON && !(r->content_type && media_is(r->content_type, ctl, "application/cbor")))
             set_early(c, OA_E_UNSUPPORTED_MEDIA, NULL);
     } else if (has_body) {
         c->discard_body = true;
-    }
-    if (!negotiate(r->accept, in_fmt, &r->out_fmt)) {
-        r->out_fmt = OA_FMT_JSON;
-        set_early(c, OA_E_NOT_ACCEPTABLE, NULL);
     }
     if (has_body && c->early == OA_E_OK && r->expect && strcasecmp(r->expect, "100-continue") == 0) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -830,11 +834,13 @@ static void server_on_connection(uv_stream_t *ls, int status)
         uv_tcp_t *t = oa_xmalloc(sizeof(*t));
         uv_tcp_init(srv->loop, t);
         if (uv_accept(ls, (uv_stream_t *)t) == 0) {
-            static const char busy[] =
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                "Content-Length: 71\r\nConnection: close\r\n\r\n"
-                "{\"code\":\"unavailable\",\"message\":\"Too many connections; try again.\"}  ";
-            uv_buf_t b = uv_buf_init((char *)busy, sizeof(busy) - 1);
+            static const char body[] = "{\"code\":\"unavailable\",\"message\":\"Too many connections; try again.\"}";
+            char busy[256];
+            int n = snprintf(busy, sizeof(busy),
+                             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                             "Content-Length: %zu\r\nConnection: close\r\nRetry-After: 1\r\n\r\n%s",
+                             sizeof(body) - 1, body);
+            uv_buf_t b = uv_buf_init(busy, (unsigned)n);
             uv_try_write((uv_stream_t *)t, &b, 1);
         }
         srv->metrics.connections_refused++;

@@ -1,0 +1,311 @@
+/*
+ * tests/integration/accounts_test.c: accounts, sessions, roles and the three
+ * administrators, against the real oad.
+ */
+#include <criterion/criterion.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/integration/harness.h"
+
+static struct oad srv;
+
+static void expect_error(struct resp *r, int status, const char *code)
+{
+    cr_assert_eq(r->status, status, "status %d (want %d), body %s", r->status, status, r->body);
+    json_t *j = resp_json(r);
+    cr_assert_not_null(j);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "code")), code);
+    json_decref(j);
+}
+
+/* Counts audit entries matching a WHERE clause, reading the live database. */
+static int audit_count(const char *where)
+{
+    char path[400], sql[512];
+    snprintf(path, sizeof(path), "%s/oa.db", srv.dir);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit_log WHERE %s", where);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static int user_count(void)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/oa.db", srv.dir);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "SELECT count(*) FROM users", -1, &st, NULL);
+    sqlite3_step(st);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* sysadmin creates a staff user; returns its id and one-time password. */
+static long long create_staff(const char *sys_token, const char *name, char *otp, size_t n)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"display_name\":\"%s\",\"roles\":[\"staff\"]}", name, name);
+    struct resp r = http_json(&srv, "POST", "/v1/users", sys_token, body, NULL);
+    cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
+    json_t *j = resp_json(&r);
+    snprintf(otp, n, "%s", json_string_value(json_object_get(j, "one_time_password")));
+    long long id = json_integer_value(json_object_get(json_object_get(j, "user"), "id"));
+    json_decref(j);
+    resp_free(&r);
+    return id;
+}
+
+Test(accounts, first_login_forces_a_password_change)
+{
+    oad_start(&srv, NULL);
+    char otp[64], token[128];
+    oad_initial_password(&srv, "sysadmin", otp, sizeof(otp));
+    cr_assert_eq(login(&srv, "sysadmin", otp, token, sizeof(token)), 201);
+    struct resp r = http_json(&srv, "GET", "/v1/users", token, NULL, NULL);
+    expect_error(&r, 403, "password_change_required");
+    resp_free(&r);
+    r = http_json(&srv, "GET", "/v1/users/me", token, NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    cr_assert(strstr(r.body, "\"must_change_password\":true"));
+    resp_free(&r);
+
+    /* The policy refuses weak passwords, and changes nothing. */
+    const char *weak[] = {"short", "sysadmin-is-me-1", "administrator", "aaaaaaaaaaaaaaaa"};
+    for (int i = 0; i < 4; i++) {
+        char body[256];
+        snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"%s\"}", otp, weak[i]);
+        r = http_json(&srv, "POST", "/v1/users/me/password", token, body, NULL);
+        expect_error(&r, 400, "bad_field");
+        resp_free(&r);
+    }
+    char body[256];
+    snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"Corr3ct-Horse-Battery\"}", otp);
+    r = http_json(&srv, "POST", "/v1/users/me/password", token, body, NULL);
+    cr_assert_eq(r.status, 204, "%s", r.body);
+    resp_free(&r);
+    r = http_json(&srv, "GET", "/v1/users", token, NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+    /* The one-time password is spent. */
+    char t2[128];
+    cr_assert_eq(login(&srv, "sysadmin", otp, t2, sizeof(t2)), 401);
+    cr_assert_eq(login(&srv, "sysadmin", "Corr3ct-Horse-Battery", t2, sizeof(t2)), 201);
+    cr_assert(audit_count("event = 'password.change' AND outcome = 'ok'") == 1);
+    cr_assert_eq(oad_stop(&srv), 0);
+}
+
+Test(accounts, unknown_user_wrong_password_and_locked_account_look_the_same)
+{
+    const char *extra[] = {"security.lockout_threshold=3", NULL};
+    oad_start(&srv, extra);
+    char token[128];
+    struct resp a = http_json(&srv, "POST", "/v1/sessions", NULL, "{\"username\":\"nobody\",\"password\":\"x\"}", NULL);
+    struct resp b = http_json(&srv, "POST", "/v1/sessions", NULL, "{\"username\":\"auditor\",\"password\":\"x\"}", NULL);
+    cr_assert_eq(a.status, 401);
+    cr_assert_eq(b.status, 401);
+    cr_assert_str_eq(a.body, b.body);
+    resp_free(&a);
+    resp_free(&b);
+    /* Two more failures lock auditor; then even the right password fails, identically. */
+    cr_assert_eq(login(&srv, "auditor", "wrong-1", token, sizeof(token)), 401);
+    cr_assert_eq(login(&srv, "auditor", "wrong-2", token, sizeof(token)), 401);
+    char otp[64];
+    oad_initial_password(&srv, "auditor", otp, sizeof(otp));
+    char body[256];
+    snprintf(body, sizeof(body), "{\"username\":\"auditor\",\"password\":\"%s\"}", otp);
+    struct resp c = http_json(&srv, "POST", "/v1/sessions", NULL, body, NULL);
+    cr_assert_eq(c.status, 401);
+    struct resp d = http_json(&srv, "POST", "/v1/sessions", NULL, "{\"username\":\"nobody\",\"password\":\"x\"}", NULL);
+    cr_assert_str_eq(c.body, d.body);
+    resp_free(&c);
+    resp_free(&d);
+    cr_assert(audit_count("event = 'account.lock' AND target = 'auditor'") == 1);
+    cr_assert(audit_count("event = 'login.fail' AND target = 'nobody'") == 2);
+
+    /* sysadmin lifts the lockout. */
+    char sys[128];
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    struct resp u = http_json(&srv, "GET", "/v1/users", sys, NULL, NULL);
+    json_t *j = resp_json(&u);
+    long long auditor_id = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(j, "users"), i, it)
+        if (strcmp(json_string_value(json_object_get(it, "username")), "auditor") == 0) {
+            auditor_id = json_integer_value(json_object_get(it, "id"));
+            cr_assert(json_is_true(json_object_get(it, "locked")));
+        }
+    json_decref(j);
+    resp_free(&u);
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/users/%lld/unlock", auditor_id);
+    u = http_json(&srv, "POST", path, sys, NULL, NULL);
+    cr_assert_eq(u.status, 200, "%s", u.body);
+    resp_free(&u);
+    cr_assert_eq(login(&srv, "auditor", otp, token, sizeof(token)), 201);
+    cr_assert_eq(oad_stop(&srv), 0);
+}
+
+Test(accounts, tokens_die_at_logout_password_change_and_expiry)
+{
+    const char *extra[] = {"security.session_lifetime_seconds=2", NULL};
+    oad_start(&srv, extra);
+    char t1[128], t2[128];
+    admin_login(&srv, "secadmin", "Label-Keeper-2026", t1, sizeof(t1));
+    cr_assert_eq(login(&srv, "secadmin", "Label-Keeper-2026", t2, sizeof(t2)), 201);
+
+    /* Logout ends t2 only. */
+    struct resp r = http_json(&srv, "DELETE", "/v1/sessions/current", t2, NULL, NULL);
+    cr_assert_eq(r.status, 204);
+    resp_free(&r);
+    r = http_json(&srv, "GET", "/v1/users/me", t2, NULL, NULL);
+    expect_error(&r, 401, "unauthenticated");
+    resp_free(&r);
+    r = http_json(&srv, "GET", "/v1/users/me", t1, NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    resp_free(&r);
+
+    /* A password change ends the other sessions. */
+    cr_assert_eq(login(&srv, "secadmin", "Label-Keeper-2026", t2, sizeof(t2)), 201);
+    r = http_json(&srv, "POST", "/v1/users/me/password", t1,
+                  "{\"current_password\":\"Label-Keeper-2026\",\"new_password\":\"Another-Good-Pass-7\"}", NULL);
+    cr_assert_eq(r.status, 204, "%s", r.body);
+    resp_free(&r);
+    r = http_json(&srv, "GET", "/v1/users/me", t2, NULL, NULL);
+    expect_error(&r, 401, "unauthenticated");
+    resp_free(&r);
+
+    /* Expiry: the lifetime is 2 s. */
+    sleep(3);
+    r = http_json(&srv, "GET", "/v1/users/me", t1, NULL, NULL);
+    expect_error(&r, 401, "unauthenticated");
+    resp_free(&r);
+    /* Garbage tokens too. */
+    r = http_json(&srv, "GET", "/v1/users/me", "not-a-token", NULL, NULL);
+    expect_error(&r, 401, "unauthenticated");
+    resp_free(&r);
+    cr_assert_eq(oad_stop(&srv), 0);
+}
+
+Test(accounts, the_three_administrators_stay_apart)
+{
+    oad_start(&srv, NULL);
+    char sys[128], sec[128], aud[128], otp[64], staff[128];
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    admin_login(&srv, "secadmin", "Label-Keeper-2026", sec, sizeof(sec));
+    admin_login(&srv, "auditor", "Log-Reader-2026xy", aud, sizeof(aud));
+    long long id = create_staff(sys, "zhang.san", otp, sizeof(otp));
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/users/%lld/clearance", id);
+
+    /* sysadmin cannot grant a clearance. */
+    struct resp r = http_json(&srv, "PUT", path, sys, "{\"clearance\":2}", "If-Match: *\r\n");
+    expect_error(&r, 403, "forbidden");
+    resp_free(&r);
+    /* secadmin cannot create a user. */
+    r = http_json(&srv, "POST", "/v1/users", sec, "{\"username\":\"li.si\",\"display_name\":\"Li\",\"roles\":[\"staff\"]}", NULL);
+    expect_error(&r, 403, "forbidden");
+    resp_free(&r);
+    /* auditor can change nothing. */
+    r = http_json(&srv, "POST", "/v1/users", aud, "{\"username\":\"li.si\",\"display_name\":\"Li\",\"roles\":[\"staff\"]}", NULL);
+    expect_error(&r, 403, "forbidden");
+    resp_free(&r);
+    r = http_json(&srv, "PUT", path, aud, "{\"clearance\":4}", "If-Match: *\r\n");
+    expect_error(&r, 403, "forbidden");
+    resp_free(&r);
+    /* Nobody grants an administrator role through the API. */
+    r = http_json(&srv, "POST", "/v1/users", sys, "{\"username\":\"li.si\",\"display_name\":\"Li\",\"roles\":[\"staff\",\"auditor\"]}", NULL);
+    expect_error(&r, 400, "bad_field");
+    resp_free(&r);
+    /* A user cannot raise their own role. */
+    cr_assert_eq(login(&srv, "zhang.san", otp, staff, sizeof(staff)), 201);
+    char body[256];
+    snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"Zhang-San-Pass-99\"}", otp);
+    r = http_json(&srv, "POST", "/v1/users/me/password", staff, body, NULL);
+    cr_assert_eq(r.status, 204);
+    resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/users/%lld", id);
+    r = http_json(&srv, "PATCH", path, staff, "{\"roles\":[\"leader\"]}", "If-Match: *\r\n");
+    expect_error(&r, 403, "forbidden");
+    resp_free(&r);
+    /* The right administrator does it, with If-Match. */
+    r = http_json(&srv, "GET", path, sec, NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    char etag[64];
+    snprintf(etag, sizeof(etag), "%s", r.etag);
+    cr_assert(etag[0] == '"');
+    resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/users/%lld/clearance", id);
+    r = http_json(&srv, "PUT", path, sec, "{\"clearance\":2,\"compartments\":[\"办公室\"]}", NULL);
+    expect_error(&r, 428, "precondition_required");
+    resp_free(&r);
+    r = http_json(&srv, "PUT", path, sec, "{\"clearance\":2}", "If-Match: \"u1-999\"\r\n");
+    expect_error(&r, 412, "precondition_failed");
+    resp_free(&r);
+    char hdr[128];
+    snprintf(hdr, sizeof(hdr), "If-Match: %s\r\n", etag);
+    r = http_json(&srv, "PUT", path, sec, "{\"clearance\":2,\"compartments\":[\"办公室\"]}", hdr);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.body, "\"clearance\":2"));
+    cr_assert(strcmp(r.etag, etag) != 0);
+    resp_free(&r);
+    /* The clearance change ended zhang.san's session. */
+    r = http_json(&srv, "GET", "/v1/users/me", staff, NULL, NULL);
+    expect_error(&r, 401, "unauthenticated");
+    resp_free(&r);
+
+    cr_assert_eq(audit_count("outcome = 'refused' AND event != 'login.fail'"), 5);
+    cr_assert_eq(audit_count("event = 'user.clearance' AND outcome = 'ok'"), 1);
+    cr_assert_eq(oad_stop(&srv), 0);
+}
+
+Test(accounts, bad_input_gets_400_and_changes_nothing)
+{
+    oad_start(&srv, NULL);
+    char sys[128];
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    int before = user_count();
+    char huge[70000];
+    memset(huge, 'a', sizeof(huge) - 1);
+    huge[sizeof(huge) - 1] = 0;
+    char *huge_body = malloc(sizeof(huge) + 100);
+    snprintf(huge_body, sizeof(huge) + 100, "{\"username\":\"%s\",\"display_name\":\"x\",\"roles\":[\"staff\"]}", huge);
+    const char *bodies[] = {
+        "{}",
+        "{\"username\":\"wang.wu\"}",
+        "{\"username\":7,\"display_name\":\"x\",\"roles\":[\"staff\"]}",
+        "{\"username\":\"wang.wu\",\"display_name\":\"x\",\"roles\":\"staff\"}",
+        "{\"username\":\"wang.wu\",\"display_name\":\"x\",\"roles\":[\"emperor\"]}",
+        "{\"username\":\"Wang Wu\",\"display_name\":\"x\",\"roles\":[\"staff\"]}",
+        "{\"username\":\"wang.wu\",\"username\":\"zhao.liu\",\"display_name\":\"x\",\"roles\":[\"staff\"]}",
+        "[1,2,3]",
+        "{\"username\":\"wang.wu\",\"display_name\":\"x\",\"roles\":[\"staff\"],\"department_id\":\"one\"}",
+    };
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        struct resp r = http_json(&srv, "POST", "/v1/users", sys, bodies[i], NULL);
+        cr_assert_eq(r.status, 400, "body %zu: %d %s", i, r.status, r.body);
+        resp_free(&r);
+    }
+    struct resp r = http_json(&srv, "POST", "/v1/users", sys, huge_body, NULL);
+    cr_assert(r.status == 400 || r.status == 413, "%d", r.status);
+    resp_free(&r);
+    free(huge_body);
+    r = http_json(&srv, "POST", "/v1/sessions", NULL, "{\"username\":[],\"password\":{}}", NULL);
+    expect_error(&r, 400, "bad_field");
+    resp_free(&r);
+    cr_assert_eq(user_count(), before);
+    cr_assert_eq(oad_stop(&srv), 0);
+}

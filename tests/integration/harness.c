@@ -1,0 +1,439 @@
+/* tests/integration/harness.c: see harness.h. */
+#include "tests/integration/harness.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <llhttp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *oad_path(void)
+{
+    const char *p = getenv("OAD_BIN");
+    return p ? p : "server/oad";
+}
+
+static void build_args(char **argv, int *argc, const struct oad *o, const char *cmd, const char *const *extra)
+{
+    static char data[300];
+    snprintf(data, sizeof(data), "%s", o->dir);
+    argv[(*argc)++] = (char *)oad_path();
+    argv[(*argc)++] = (char *)cmd;
+    argv[(*argc)++] = "--data";
+    argv[(*argc)++] = data;
+    argv[(*argc)++] = "--set";
+    argv[(*argc)++] = "security.argon2_opslimit=1";
+    argv[(*argc)++] = "--set";
+    argv[(*argc)++] = "security.argon2_memlimit=8192";
+    argv[(*argc)++] = "--set";
+    argv[(*argc)++] = "security.login_failure_delay_ms=20";
+    for (int i = 0; extra && extra[i]; i++) {
+        argv[(*argc)++] = "--set";
+        argv[(*argc)++] = (char *)extra[i];
+    }
+}
+
+void oad_start(struct oad *o, const char *const *extra)
+{
+    memset(o, 0, sizeof(*o));
+    const char *tmp = getenv("TEST_TMPDIR");
+    snprintf(o->dir, sizeof(o->dir), "%s/oad-XXXXXX", tmp ? tmp : "/tmp");
+    cr_assert_not_null(mkdtemp(o->dir));
+    strcat(o->dir, "/data");
+    snprintf(o->log, sizeof(o->log), "%s.log", o->dir);
+
+    char *argv[64];
+    int argc = 0;
+    build_args(argv, &argc, o, "init", extra);
+    argv[argc] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "oad init failed");
+
+    argc = 0;
+    build_args(argv, &argc, o, "serve", extra);
+    argv[argc++] = "--listen";
+    argv[argc++] = "127.0.0.1:0";
+    argv[argc] = NULL;
+    o->pid = fork();
+    if (o->pid == 0) {
+        int fd = open(o->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    for (int i = 0; i < 500 && o->port == 0; i++) {
+        FILE *f = fopen(o->log, "r");
+        char line[1024];
+        while (f && fgets(line, sizeof(line), f)) {
+            char *p = strstr(line, "event=listening addr=127.0.0.1:");
+            if (p)
+                o->port = atoi(p + strlen("event=listening addr=127.0.0.1:"));
+        }
+        if (f)
+            fclose(f);
+        if (o->port == 0)
+            usleep(10000);
+    }
+    cr_assert(o->port > 0, "oad did not start listening; see %s", o->log);
+}
+
+int oad_wait(struct oad *o, int timeout_ms)
+{
+    int st = 0;
+    for (int i = 0; i < timeout_ms / 10; i++) {
+        if (waitpid(o->pid, &st, WNOHANG) == o->pid) {
+            o->pid = 0;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        usleep(10000);
+    }
+    return -1;
+}
+
+int oad_stop(struct oad *o)
+{
+    if (o->pid <= 0)
+        return -1;
+    kill(o->pid, SIGTERM);
+    int st = 0;
+    for (int i = 0; i < 1500; i++) {
+        pid_t p = waitpid(o->pid, &st, WNOHANG);
+        if (p == o->pid) {
+            o->pid = 0;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        usleep(10000);
+    }
+    kill(o->pid, SIGKILL);
+    waitpid(o->pid, &st, 0);
+    o->pid = 0;
+    return -1;
+}
+
+void oad_initial_password(const struct oad *o, const char *user, char *out, size_t n)
+{
+    char path[400], name[64], pw[128];
+    snprintf(path, sizeof(path), "%s/initial-credentials", o->dir);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    out[0] = '\0';
+    while (fscanf(f, "%63s %127s", name, pw) == 2)
+        if (strcmp(name, user) == 0)
+            snprintf(out, n, "%s", pw);
+    fclose(f);
+    cr_assert(out[0] != '\0', "no initial password for %s", user);
+}
+
+bool oad_log_contains(const struct oad *o, const char *text)
+{
+    FILE *f = fopen(o->log, "r");
+    if (f == NULL)
+        return false;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f))
+        found = strstr(line, text) != NULL;
+    fclose(f);
+    return found;
+}
+
+/* ---- HTTP client ---- */
+
+void resp_free(struct resp *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+int http_connect(const struct oad *o)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "connect: %s", strerror(errno));
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+bool http_send(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* Per-fd leftover bytes, for pipelined responses. */
+#define MAXFD 1024
+static struct {
+    char *buf;
+    size_t len;
+} leftover[MAXFD];
+
+struct pstate {
+    struct resp *r;
+    char hname[64];
+    size_t hname_len;
+    int which; /* 1 ctype, 2 etag, 3 connection */
+    size_t cap;
+};
+
+static int p_on_status(llhttp_t *p, const char *at, size_t len)
+{
+    return 0;
+}
+
+static int p_on_hfield(llhttp_t *p, const char *at, size_t len)
+{
+    struct pstate *s = p->data;
+    if (s->hname_len + len < sizeof(s->hname)) {
+        memcpy(s->hname + s->hname_len, at, len);
+        s->hname_len += len;
+    }
+    s->hname[s->hname_len] = 0;
+    return 0;
+}
+
+static int p_on_hfield_done(llhttp_t *p)
+{
+    struct pstate *s = p->data;
+    s->which = strcasecmp(s->hname, "content-type") == 0 ? 1 : strcasecmp(s->hname, "etag") == 0 ? 2
+               : strcasecmp(s->hname, "connection") == 0 ? 3 : 0;
+    s->hname_len = 0;
+    return 0;
+}
+
+static int p_on_hvalue(llhttp_t *p, const char *at, size_t len)
+{
+    struct pstate *s = p->data;
+    char *dst = s->which == 1 ? s->r->content_type : s->which == 2 ? s->r->etag
+              : s->which == 3 ? s->r->connection : NULL;
+    size_t cap = s->which == 1 ? sizeof(s->r->content_type) : s->which == 2 ? sizeof(s->r->etag)
+               : sizeof(s->r->connection);
+    if (dst) {
+        size_t cur = strlen(dst);
+        size_t n = len < cap - cur - 1 ? len : cap - cur - 1;
+        memcpy(dst + cur, at, n);
+        dst[cur + n] = 0;
+    }
+    return 0;
+}
+
+static int p_on_body(llhttp_t *p, const char *at, size_t len)
+{
+    struct pstate *s = p->data;
+    if (s->r->body_len + len + 1 > s->cap) {
+        s->cap = (s->r->body_len + len + 1) * 2;
+        s->r->body = realloc(s->r->body, s->cap);
+    }
+    memcpy(s->r->body + s->r->body_len, at, len);
+    s->r->body_len += len;
+    s->r->body[s->r->body_len] = 0;
+    return 0;
+}
+
+static int p_on_headers_done(llhttp_t *p)
+{
+    struct pstate *s = p->data;
+    s->r->status = p->status_code;
+    if (s->r->status == 100) {
+        /* an interim response: ignore it and wait for the final one */
+        s->r->content_type[0] = s->r->etag[0] = s->r->connection[0] = 0;
+    }
+    return 0;
+}
+
+static int p_on_complete(llhttp_t *p)
+{
+    struct pstate *s = p->data;
+    if (p->status_code == 100)
+        return 0;
+    s->r->complete = true;
+    return HPE_PAUSED;
+}
+
+bool http_read(int fd, struct resp *r, int timeout_ms)
+{
+    memset(r, 0, sizeof(*r));
+    r->body = calloc(1, 1);
+    llhttp_settings_t st;
+    llhttp_settings_init(&st);
+    st.on_status = p_on_status;
+    st.on_header_field = p_on_hfield;
+    st.on_header_field_complete = p_on_hfield_done;
+    st.on_header_value = p_on_hvalue;
+    st.on_headers_complete = p_on_headers_done;
+    st.on_body = p_on_body;
+    st.on_message_complete = p_on_complete;
+    llhttp_t parser;
+    llhttp_init(&parser, HTTP_RESPONSE, &st);
+    struct pstate ps = {.r = r, .cap = 1};
+    parser.data = &ps;
+
+    char buf[65536];
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        const char *data;
+        size_t len;
+        char *owned = NULL;
+        if (fd < MAXFD && leftover[fd].len > 0) {
+            owned = leftover[fd].buf;
+            data = owned;
+            len = leftover[fd].len;
+            leftover[fd].buf = NULL;
+            leftover[fd].len = 0;
+        } else {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            int left = timeout_ms - (int)((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+            if (left <= 0)
+                return false;
+            struct pollfd pfd = {fd, POLLIN, 0};
+            if (poll(&pfd, 1, left) <= 0)
+                return false;
+            ssize_t n = recv(fd, buf, sizeof(buf), 0);
+            if (n <= 0) {
+                if (n == 0 && llhttp_finish(&parser) == HPE_OK && r->complete)
+                    return true;
+                return r->complete;
+            }
+            data = buf;
+            len = (size_t)n;
+        }
+        llhttp_errno_t e = llhttp_execute(&parser, data, len);
+        if (e == HPE_PAUSED) {
+            const char *pos = llhttp_get_error_pos(&parser);
+            size_t used = (size_t)(pos - data);
+            if (used < len && fd < MAXFD) {
+                leftover[fd].buf = malloc(len - used);
+                memcpy(leftover[fd].buf, data + used, len - used);
+                leftover[fd].len = len - used;
+            }
+            free(owned);
+            return true;
+        }
+        free(owned);
+        if (e != HPE_OK)
+            return false;
+    }
+}
+
+bool http_wait_close(int fd, int timeout_ms)
+{
+    char buf[4096];
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int left = timeout_ms - (int)((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+        if (left <= 0)
+            return false;
+        struct pollfd pfd = {fd, POLLIN, 0};
+        if (poll(&pfd, 1, left) <= 0)
+            return false;
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0)
+            return true;
+    }
+}
+
+void http_close(int fd)
+{
+    if (fd < MAXFD) {
+        free(leftover[fd].buf);
+        leftover[fd].buf = NULL;
+        leftover[fd].len = 0;
+    }
+    close(fd);
+}
+
+struct resp http_do(const struct oad *o, const char *method, const char *path, const char *ctype,
+                    const void *body, size_t len, const char *headers)
+{
+    int fd = http_connect(o);
+    char head[8192];
+    int n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: test\r\n%s", method, path, headers ? headers : "");
+    if (ctype)
+        n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, len);
+    n += snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
+    cr_assert(http_send(fd, head, (size_t)n));
+    if (ctype && len)
+        cr_assert(http_send(fd, body, len));
+    struct resp r;
+    cr_assert(http_read(fd, &r, 10000), "no response to %s %s", method, path);
+    http_close(fd);
+    return r;
+}
+
+struct resp http_json(const struct oad *o, const char *method, const char *path, const char *token,
+                      const char *json, const char *headers)
+{
+    char h[4096];
+    snprintf(h, sizeof(h), "Accept: application/json\r\n%s%s%s%s", token ? "Authorization: Bearer " : "",
+             token ? token : "", token ? "\r\n" : "", headers ? headers : "");
+    return http_do(o, method, path, json ? "application/json" : NULL, json, json ? strlen(json) : 0, h);
+}
+
+json_t *resp_json(const struct resp *r)
+{
+    return json_loadb(r->body, r->body_len, 0, NULL);
+}
+
+int login(const struct oad *o, const char *user, const char *password, char *token, size_t n)
+{
+    json_t *req = json_pack("{s:s, s:s}", "username", user, "password", password);
+    char *s = json_dumps(req, 0);
+    struct resp r = http_json(o, "POST", "/v1/sessions", NULL, s, NULL);
+    free(s);
+    json_decref(req);
+    int status = r.status;
+    if (status == 201) {
+        json_t *j = resp_json(&r);
+        snprintf(token, n, "%s", json_string_value(json_object_get(j, "token")));
+        json_decref(j);
+    }
+    resp_free(&r);
+    return status;
+}
+
+void admin_login(const struct oad *o, const char *user, const char *newpw, char *token, size_t n)
+{
+    char otp[64];
+    oad_initial_password(o, user, otp, sizeof(otp));
+    cr_assert_eq(login(o, user, otp, token, n), 201);
+    char body[512];
+    snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"%s\"}", otp, newpw);
+    struct resp r = http_json(o, "POST", "/v1/users/me/password", token, body, NULL);
+    cr_assert_eq(r.status, 204, "password change: %d %s", r.status, r.body);
+    resp_free(&r);
+}

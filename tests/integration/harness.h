@@ -1,0 +1,79 @@
+/*
+ * tests/integration/harness.h: starts the real oad on an ephemeral loopback
+ * port with a temporary data directory, and talks HTTP to it over real
+ * sockets.  Nothing here imitates the server.
+ */
+#ifndef OA_TESTS_HARNESS_H
+#define OA_TESTS_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct oad {
+    pid_t pid;
+    int port;
+    char dir[256];
+    char log[300];
+};
+
+/*
+ * Inits a data directory and starts `oad serve` with cheap Argon2id
+ * parameters plus `extra` settings ("section.key=value", NULL-terminated).
+ * Aborts the test when the server does not come up.
+ */
+void oad_start(struct oad *o, const char *const *extra);
+/* SIGTERM, wait; returns the exit status (or -1 when it did not exit by itself). */
+int oad_stop(struct oad *o);
+/* Waits for oad to exit by itself; its exit status, or -1 after timeout_ms. */
+int oad_wait(struct oad *o, int timeout_ms);
+/* The one-time password init wrote for an administrator. */
+void oad_initial_password(const struct oad *o, const char *user, char *out, size_t n);
+/* True when the log contains the text. */
+bool oad_log_contains(const struct oad *o, const char *text);
+
+struct resp {
+    int status;
+    char content_type[128];
+    char etag[64];
+    char connection[32];
+    char *body;      /* NUL-terminated; freed by resp_free */
+    size_t body_len;
+    bool complete;
+};
+
+void resp_free(struct resp *r);
+
+/* A connected blocking socket to the server. */
+int http_connect(const struct oad *o);
+/* Writes all bytes; false on error. */
+bool http_send(int fd, const void *buf, size_t len);
+/*
+ * Reads one response (llhttp in response mode) within timeout_ms; false on
+ * timeout or close before a complete response.  Bytes of a following
+ * response stay buffered per fd for the next call.
+ */
+bool http_read(int fd, struct resp *r, int timeout_ms);
+/* True when the peer closes within timeout_ms (EOF), reading and dropping any bytes. */
+bool http_wait_close(int fd, int timeout_ms);
+void http_close(int fd);
+
+/*
+ * One request on a fresh connection.  ctype NULL means no body.  `headers`
+ * is extra header lines, each ending in \r\n, or NULL.
+ */
+struct resp http_do(const struct oad *o, const char *method, const char *path, const char *ctype,
+                    const void *body, size_t len, const char *headers);
+/* JSON in, JSON out; token may be NULL. */
+struct resp http_json(const struct oad *o, const char *method, const char *path, const char *token,
+                      const char *json, const char *headers);
+/* Parses a response body as JSON (NULL when it is not). */
+json_t *resp_json(const struct resp *r);
+
+/* Logs in; returns the token in out (and whether a password change is due). */
+int login(const struct oad *o, const char *user, const char *password, char *token, size_t n);
+/* Logs in an administrator and replaces the one-time password with `newpw`. */
+void admin_login(const struct oad *o, const char *user, const char *newpw, char *token, size_t n);
+
+#endif

@@ -1,0 +1,403 @@
+/*
+ * tests/integration/http_test.c: the HTTP layer of the real oad, over real
+ * sockets: keep-alive, pipelining, stalls, limits, malformed input, content
+ * negotiation, metrics and the graceful shutdown.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto/value.h"
+#include "tests/integration/harness.h"
+
+static struct oad srv;
+
+static void stop_ok(void)
+{
+    cr_assert_eq(oad_stop(&srv), 0, "oad did not exit 0 after SIGTERM; see %s", srv.log);
+}
+
+#define SEND(fd, s) cr_assert(http_send((fd), (s), strlen(s)))
+
+static void expect_error(struct resp *r, int status, const char *code)
+{
+    cr_assert_eq(r->status, status, "status %d, body %s", r->status, r->body);
+    json_t *j = resp_json(r);
+    cr_assert_not_null(j, "error body is not JSON: %s", r->body);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "code")), code);
+    cr_assert(strlen(json_string_value(json_object_get(j, "message"))) > 10);
+    json_decref(j);
+}
+
+Test(http, healthz_json_and_cbor)
+{
+    oad_start(&srv, NULL);
+    struct resp r = http_json(&srv, "GET", "/healthz", NULL, NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(r.content_type, "application/json");
+    cr_assert(strstr(r.body, "\"status\":\"ok\""));
+    resp_free(&r);
+
+    r = http_do(&srv, "GET", "/healthz", NULL, NULL, 0, NULL);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(r.content_type, "application/cbor");
+    cbor_item_t *it = NULL;
+    cr_assert_eq(pv_decode_cbor(r.body, r.body_len, &it, NULL, 0), OA_E_OK);
+    const cbor_item_t *st = pv_get(it, "status");
+    cr_assert(st && cbor_isa_string(st) && cbor_string_length(st) == 2);
+    cbor_decref(&it);
+    resp_free(&r);
+    stop_ok();
+}
+
+Test(http, keep_alive_serves_several_requests_on_one_connection)
+{
+    oad_start(&srv, NULL);
+    int fd = http_connect(&srv);
+    for (int i = 0; i < 5; i++) {
+        SEND(fd, "GET /healthz HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\n\r\n");
+        struct resp r;
+        cr_assert(http_read(fd, &r, 5000));
+        cr_assert_eq(r.status, 200);
+        cr_assert_str_eq(r.connection, "");
+        resp_free(&r);
+    }
+    http_close(fd);
+    stop_ok();
+}
+
+Test(http, pipelined_requests_are_answered_in_order)
+{
+    oad_start(&srv, NULL);
+    int fd = http_connect(&srv);
+    const char *body = "{\"client\":\"pipe\",\"protocol\":1}";
+    char req[2048];
+    snprintf(req, sizeof(req),
+             "GET /healthz HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\n\r\n"
+             "POST /v1/hello HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s"
+             "GET /nowhere HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\n\r\n"
+             "DELETE /healthz HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\n\r\n",
+             strlen(body), body);
+    SEND(fd, req);
+    int want[] = {200, 200, 404, 405};
+    for (int i = 0; i < 4; i++) {
+        struct resp r;
+        cr_assert(http_read(fd, &r, 5000), "response %d missing", i);
+        cr_assert_eq(r.status, want[i], "response %d: %d %s", i, r.status, r.body);
+        if (i == 1)
+            cr_assert(strstr(r.body, "\"server\":\"oad\""));
+        resp_free(&r);
+    }
+    http_close(fd);
+    stop_ok();
+}
+
+Test(http, a_stalled_half_header_gets_408_and_does_not_hold_others)
+{
+    const char *extra[] = {"http.header_timeout_ms=300", NULL};
+    oad_start(&srv, extra);
+    int slow = http_connect(&srv);
+    SEND(slow, "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Half: ");
+    /* Another client is served meanwhile. */
+    struct resp r = http_json(&srv, "GET", "/healthz", NULL, NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    resp_free(&r);
+    cr_assert(http_read(slow, &r, 3000), "no 408 for a stalled header");
+    expect_error(&r, 408, "timeout");
+    cr_assert_str_eq(r.connection, "close");
+    resp_free(&r);
+    cr_assert(http_wait_close(slow, 3000));
+    http_close(slow);
+    stop_ok();
+}
+
+Test(http, an_idle_keep_alive_connection_is_closed)
+{
+    const char *extra[] = {"http.idle_timeout_ms=200", NULL};
+    oad_start(&srv, extra);
+    int fd = http_connect(&srv);
+    cr_assert(http_wait_close(fd, 3000), "idle connection was not closed");
+    http_close(fd);
+    stop_ok();
+}
+
+Test(http, oversize_headers_get_431)
+{
+    const char *extra[] = {"http.max_header_bytes=2048", NULL};
+    oad_start(&srv, extra);
+    char big[4096];
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    char h[4200];
+    snprintf(h, sizeof(h), "X-Big: %s\r\nAccept: application/json\r\n", big);
+    struct resp r = http_do(&srv, "GET", "/healthz", NULL, NULL, 0, h);
+    expect_error(&r, 431, "headers_too_large");
+    resp_free(&r);
+    stop_ok();
+}
+
+Test(http, oversize_bodies_get_413_by_length_and_by_chunks)
+{
+    oad_start(&srv, NULL);
+    /* Declared: /v1/hello takes at most 64 KiB. */
+    int fd = http_connect(&srv);
+    SEND(fd, "POST /v1/hello HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\n"
+             "Content-Type: application/cbor\r\nContent-Length: 1000000\r\n\r\n");
+    struct resp r;
+    cr_assert(http_read(fd, &r, 5000));
+    expect_error(&r, 413, "body_too_large");
+    resp_free(&r);
+    http_close(fd);
+
+    /* Chunked, over the limit as it arrives. */
+    fd = http_connect(&srv);
+    SEND(fd, "POST /v1/hello HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\n"
+             "Content-Type: application/cbor\r\nTransfer-Encoding: chunked\r\n\r\n");
+    char chunk[8200];
+    memset(chunk, 0, sizeof(chunk));
+    int n = snprintf(chunk, sizeof(chunk), "2000\r\n");
+    memset(chunk + n, 'x', 0x2000);
+    memcpy(chunk + n + 0x2000, "\r\n", 2);
+    bool got = false;
+    for (int i = 0; i < 20 && !got; i++) {
+        if (!http_send(fd, chunk, (size_t)n + 0x2000 + 2))
+            break;
+    }
+    cr_assert(http_read(fd, &r, 5000));
+    expect_error(&r, 413, "body_too_large");
+    resp_free(&r);
+    http_close(fd);
+    stop_ok();
+}
+
+Test(http, malformed_request_line_gets_400_and_close)
+{
+    oad_start(&srv, NULL);
+    int fd = http_connect(&srv);
+    SEND(fd, "GET /healthz HTTQ/1.1\r\nHost: t\r\n\r\n");
+    struct resp r;
+    cr_assert(http_read(fd, &r, 5000));
+    expect_error(&r, 400, "bad_request");
+    cr_assert_str_eq(r.connection, "close");
+    resp_free(&r);
+    cr_assert(http_wait_close(fd, 3000));
+    http_close(fd);
+
+    fd = http_connect(&srv);
+    SEND(fd, "\x01\x02\x03 garbage\r\n\r\n");
+    cr_assert(http_read(fd, &r, 5000));
+    cr_assert_eq(r.status, 400);
+    resp_free(&r);
+    http_close(fd);
+    stop_ok();
+}
+
+Test(http, invalid_cbor_and_json_bodies_get_400_bad_body)
+{
+    oad_start(&srv, NULL);
+    const unsigned char bad_cbor[] = {0xa2, 0x61}; /* truncated */
+    struct resp r = http_do(&srv, "POST", "/v1/hello", "application/cbor", bad_cbor, sizeof(bad_cbor),
+                            "Accept: application/json\r\n");
+    expect_error(&r, 400, "bad_body");
+    resp_free(&r);
+
+    r = http_json(&srv, "POST", "/v1/hello", NULL, "{\"client\": \"x\", ", NULL);
+    expect_error(&r, 400, "bad_body");
+    resp_free(&r);
+
+    r = http_json(&srv, "POST", "/v1/hello", NULL, "{\"client\":\"a\",\"client\":\"b\",\"protocol\":1}", NULL);
+    expect_error(&r, 400, "bad_body");
+    cr_assert(strstr(r.body, "duplicate"), "%s", r.body);
+    resp_free(&r);
+
+    r = http_json(&srv, "POST", "/v1/hello", NULL, "{\"client\":7,\"protocol\":1}", NULL);
+    expect_error(&r, 400, "bad_field");
+    cr_assert(strstr(r.body, "client"));
+    resp_free(&r);
+
+    r = http_do(&srv, "POST", "/v1/hello", "text/plain", "hi", 2, "Accept: application/json\r\n");
+    expect_error(&r, 415, "unsupported_media_type");
+    resp_free(&r);
+    stop_ok();
+}
+
+Test(http, deep_nesting_and_huge_declared_lengths_are_refused)
+{
+    oad_start(&srv, NULL);
+    unsigned char deep[200];
+    memset(deep, 0x81, sizeof(deep)); /* [[[[...]]]] */
+    deep[sizeof(deep) - 1] = 0x00;
+    struct resp r = http_do(&srv, "POST", "/v1/hello", "application/cbor", deep, sizeof(deep),
+                            "Accept: application/json\r\n");
+    expect_error(&r, 400, "bad_body");
+    cr_assert(strstr(r.body, "nested"), "%s", r.body);
+    resp_free(&r);
+
+    /* An array that claims 2^32 elements, a map that claims 2^60 pairs, a text of 2^62 bytes. */
+    const unsigned char huge_array[] = {0x9a, 0xff, 0xff, 0xff, 0xff, 0x00};
+    const unsigned char huge_map[] = {0xbb, 0x10, 0, 0, 0, 0, 0, 0, 0, 0x00};
+    const unsigned char huge_text[] = {0x7b, 0x40, 0, 0, 0, 0, 0, 0, 0, 'a'};
+    const unsigned char *cases[] = {huge_array, huge_map, huge_text};
+    size_t lens[] = {sizeof(huge_array), sizeof(huge_map), sizeof(huge_text)};
+    for (int i = 0; i < 3; i++) {
+        r = http_do(&srv, "POST", "/v1/hello", "application/cbor", cases[i], lens[i], "Accept: application/json\r\n");
+        expect_error(&r, 400, "bad_body");
+        resp_free(&r);
+    }
+
+    char json[4096] = "";
+    for (int i = 0; i < 100; i++)
+        strcat(json, "[");
+    for (int i = 0; i < 100; i++)
+        strcat(json, "]");
+    r = http_json(&srv, "POST", "/v1/hello", NULL, json, NULL);
+    expect_error(&r, 400, "bad_body");
+    resp_free(&r);
+    stop_ok();
+}
+
+Test(http, the_same_request_in_cbor_and_json_gives_the_same_answer)
+{
+    oad_start(&srv, NULL);
+    cbor_item_t *m = pv_map(2);
+    pv_put_text(m, "client", "同一个请求");
+    pv_put_int(m, "protocol", 1);
+    size_t len = 0;
+    unsigned char *cbor = pv_encode_cbor(m, &len);
+    cbor_decref(&m);
+
+    struct resp rc = http_do(&srv, "POST", "/v1/hello", "application/cbor", cbor, len, NULL);
+    free(cbor);
+    cr_assert_eq(rc.status, 200);
+    cr_assert_str_eq(rc.content_type, "application/cbor");
+    struct resp rj = http_json(&srv, "POST", "/v1/hello", NULL, "{\"client\":\"同一个请求\",\"protocol\":1}", NULL);
+    cr_assert_eq(rj.status, 200);
+
+    cbor_item_t *it = NULL;
+    cr_assert_eq(pv_decode_cbor(rc.body, rc.body_len, &it, NULL, 0), OA_E_OK);
+    size_t jl;
+    char *as_json = pv_encode_json(it, &jl);
+    cbor_decref(&it);
+    json_t *a = json_loads(as_json, 0, NULL), *b = resp_json(&rj);
+    free(as_json);
+    json_object_del(a, "request_id");
+    json_object_del(b, "request_id");
+    cr_assert(json_equal(a, b), "CBOR and JSON answers differ");
+    json_decref(a);
+    json_decref(b);
+    resp_free(&rc);
+    resp_free(&rj);
+
+    /* Errors too. */
+    struct resp ec = http_do(&srv, "POST", "/v1/hello", "application/cbor", "\xa0", 1, NULL);
+    struct resp ej = http_json(&srv, "POST", "/v1/hello", NULL, "{}", NULL);
+    cr_assert_eq(ec.status, 400);
+    cr_assert_eq(ej.status, 400);
+    cr_assert_eq(pv_decode_cbor(ec.body, ec.body_len, &it, NULL, 0), OA_E_OK);
+    as_json = pv_encode_json(it, &jl);
+    cbor_decref(&it);
+    a = json_loads(as_json, 0, NULL);
+    b = resp_json(&ej);
+    cr_assert(json_equal(a, b), "%s vs %s", as_json, ej.body);
+    free(as_json);
+    json_decref(a);
+    json_decref(b);
+    resp_free(&ec);
+    resp_free(&ej);
+    stop_ok();
+}
+
+Test(http, negotiation_and_unknown_routes)
+{
+    oad_start(&srv, NULL);
+    struct resp r = http_do(&srv, "GET", "/healthz", NULL, NULL, 0, "Accept: text/html\r\n");
+    expect_error(&r, 406, "not_acceptable");
+    resp_free(&r);
+    r = http_do(&srv, "GET", "/healthz", NULL, NULL, 0, "Accept: application/cbor;q=0.5, application/json\r\n");
+    cr_assert_str_eq(r.content_type, "application/json");
+    resp_free(&r);
+    r = http_json(&srv, "GET", "/v1/nothing", NULL, NULL, NULL);
+    expect_error(&r, 404, "not_found");
+    resp_free(&r);
+    r = http_json(&srv, "PUT", "/v1/hello", NULL, NULL, NULL);
+    expect_error(&r, 405, "method_not_allowed");
+    resp_free(&r);
+    r = http_json(&srv, "GET", "/v1/users/me", NULL, NULL, NULL);
+    expect_error(&r, 401, "unauthenticated");
+    resp_free(&r);
+    stop_ok();
+}
+
+Test(http, the_connection_limit_answers_503)
+{
+    const char *extra[] = {"http.max_connections=2", NULL};
+    oad_start(&srv, extra);
+    int a = http_connect(&srv), b = http_connect(&srv);
+    SEND(a, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+    SEND(b, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+    struct resp r;
+    cr_assert(http_read(a, &r, 3000));
+    resp_free(&r);
+    cr_assert(http_read(b, &r, 3000));
+    resp_free(&r);
+    int c = http_connect(&srv);
+    cr_assert(http_read(c, &r, 3000));
+    expect_error(&r, 503, "unavailable");
+    resp_free(&r);
+    http_close(c);
+    http_close(a);
+    http_close(b);
+    stop_ok();
+}
+
+Test(http, metrics_expose_requests_connections_and_commits)
+{
+    oad_start(&srv, NULL);
+    char token[128];
+    char otp[64];
+    oad_initial_password(&srv, "auditor", otp, sizeof(otp));
+    cr_assert_eq(login(&srv, "auditor", otp, token, sizeof(token)), 201);
+    struct resp r = http_json(&srv, "GET", "/healthz", NULL, NULL, NULL);
+    resp_free(&r);
+    r = http_do(&srv, "GET", "/metrics", NULL, NULL, 0, NULL);
+    cr_assert_eq(r.status, 200);
+    cr_assert(strstr(r.content_type, "text/plain"));
+    cr_assert(strstr(r.body, "oa_http_requests_total{route=\"healthz\",status=\"200\"} 1"), "%s", r.body);
+    cr_assert(strstr(r.body, "oa_http_requests_total{route=\"login\",status=\"201\"} 1"));
+    cr_assert(strstr(r.body, "oa_http_open_connections 1"));
+    cr_assert(strstr(r.body, "oa_http_request_duration_seconds_count"));
+    cr_assert(strstr(r.body, "oa_db_commit_duration_seconds_bucket{le=\"+Inf\"}"));
+    resp_free(&r);
+    stop_ok();
+    /* The log names requests by id, and never the password or the token. */
+    cr_assert(oad_log_contains(&srv, "event=request id="));
+    cr_assert(!oad_log_contains(&srv, otp));
+    cr_assert(!oad_log_contains(&srv, token));
+}
+
+Test(http, sigterm_finishes_in_flight_requests_then_exits_0)
+{
+    const char *extra[] = {"security.login_failure_delay_ms=1000", NULL};
+    oad_start(&srv, extra);
+    /* A failed login is held for a deliberate delay: a request in flight. */
+    int fd = http_connect(&srv);
+    const char *body = "{\"username\":\"sysadmin\",\"password\":\"wrong-password\"}";
+    char req[512];
+    snprintf(req, sizeof(req),
+             "POST /v1/sessions HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\n"
+             "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+             strlen(body), body);
+    SEND(fd, req);
+    usleep(100 * 1000);
+    kill(srv.pid, SIGTERM);
+    struct resp r;
+    cr_assert(http_read(fd, &r, 5000), "the in-flight request was dropped");
+    expect_error(&r, 401, "bad_credentials");
+    cr_assert_str_eq(r.connection, "close");
+    resp_free(&r);
+    http_close(fd);
+    cr_assert_eq(oad_wait(&srv, 5000), 0, "oad did not exit 0 by itself after SIGTERM");
+    cr_assert(oad_log_contains(&srv, "event=shutdown"));
+    cr_assert(oad_log_contains(&srv, "event=stopped loop_closed=yes"));
+}
