@@ -31,6 +31,20 @@ static cbor_item_t *must(cbor_item_t *item)
     return item;
 }
 
+/*
+ * libcbor 0.8's cbor_is_bool() and cbor_is_null() assert (and so abort) when
+ * given a float: these check the width first.
+ */
+static bool is_ctrl(const cbor_item_t *it, uint8_t v)
+{
+    return cbor_isa_float_ctrl(it) && cbor_float_get_width(it) == CBOR_FLOAT_0 && cbor_ctrl_value(it) == v;
+}
+
+static bool is_bool(const cbor_item_t *it)
+{
+    return is_ctrl(it, CBOR_CTRL_TRUE) || is_ctrl(it, CBOR_CTRL_FALSE);
+}
+
 /* ------------------------------------------------------------------------ */
 /* CBOR: a validating pass with the streaming decoder, then cbor_load.      */
 /* ------------------------------------------------------------------------ */
@@ -374,8 +388,8 @@ static json_t *to_json(const cbor_item_t *it, int depth)
         return j;
     }
     case CBOR_TYPE_FLOAT_CTRL:
-        if (cbor_is_bool(it))
-            return json_boolean(cbor_get_bool(it));
+        if (is_bool(it))
+            return json_boolean(is_ctrl(it, CBOR_CTRL_TRUE));
         if (cbor_float_ctrl_is_ctrl(it))
             return json_null();
         {
@@ -640,9 +654,9 @@ static enum oa_err read_field(const struct pv_field *f, const cbor_item_t *v, st
         return OA_E_BAD_FIELD;
     }
     case PV_BOOL:
-        if (!cbor_is_bool(v))
+        if (!is_bool(v))
             goto wrong_type;
-        *(bool *)f->out = cbor_get_bool(v);
+        *(bool *)f->out = is_ctrl(v, CBOR_CTRL_TRUE);
         return OA_E_OK;
     case PV_ITEM:
         *(const cbor_item_t **)f->out = v;

@@ -1,0 +1,215 @@
+/*
+ * tests/storage/store_test.c: the store, the migrations, the change
+ * sequence, the audit hook and the group-commit writer, on real SQLite files.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "proto/errors.h"
+#include "storage/accounts.h"
+#include "storage/keys.h"
+#include "storage/store.h"
+#include "storage/writer.h"
+
+static char dir[256], path[300];
+
+static void setup(void)
+{
+    const char *tmp = getenv("TEST_TMPDIR");
+    snprintf(dir, sizeof(dir), "%s/store-XXXXXX", tmp ? tmp : "/tmp");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/oa.db", dir);
+}
+
+TestSuite(store, .init = setup);
+TestSuite(keys, .init = setup);
+
+Test(store, migrates_a_new_database_and_reopens_it)
+{
+    struct oa_store s;
+    char *why = NULL;
+    cr_assert_eq(oa_store_open(&s, path, true, &why), 0, "%s", why);
+    sqlite3_stmt *st = oa_store_stmt(&s, "PRAGMA journal_mode");
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
+    st = oa_store_stmt(&s, "PRAGMA user_version");
+    sqlite3_step(st);
+    cr_assert_eq(sqlite3_column_int(st, 0), oa_schema_version());
+    oa_store_close(&s);
+    cr_assert_eq(oa_store_open(&s, path, false, &why), 0);
+    oa_store_close(&s);
+}
+
+Test(store, refuses_a_schema_newer_than_itself)
+{
+    struct oa_store s;
+    char *why = NULL;
+    cr_assert_eq(oa_store_open(&s, path, true, &why), 0);
+    oa_store_exec(&s, "PRAGMA user_version = 999");
+    oa_store_close(&s);
+    cr_assert_eq(oa_store_open(&s, path, false, &why), -1);
+    cr_assert(strstr(why, "newer"), "%s", why);
+    free(why);
+}
+
+Test(store, refuses_to_create_unless_asked)
+{
+    struct oa_store s;
+    char *why = NULL;
+    cr_assert_eq(oa_store_open(&s, path, false, &why), -1);
+    free(why);
+}
+
+Test(store, change_sequence_is_strictly_increasing)
+{
+    struct oa_store s;
+    char *why = NULL;
+    cr_assert_eq(oa_store_open(&s, path, true, &why), 0);
+    int64_t last = oa_change_head(&s);
+    cr_assert_eq(last, 0);
+    for (int i = 0; i < 100; i++) {
+        int64_t seq = oa_change_record(&s, "document", i, "edit");
+        cr_assert_gt(seq, last);
+        last = seq;
+    }
+    cr_assert_eq(oa_change_head(&s), last);
+    oa_store_close(&s);
+}
+
+Test(store, the_audit_trail_refuses_update_and_delete)
+{
+    struct oa_store s;
+    char *why = NULL;
+    cr_assert_eq(oa_store_open(&s, path, true, &why), 0);
+    struct oa_audit_event ev = {.event = "test", .label = -1, .outcome = "ok", .detail = "one"};
+    cr_assert_eq(oa_audit(&s, &ev), 0);
+    cr_assert_neq(sqlite3_exec(s.db, "UPDATE audit_log SET detail = 'two'", NULL, NULL, NULL), SQLITE_OK);
+    cr_assert_neq(sqlite3_exec(s.db, "DELETE FROM audit_log", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_stmt *st = oa_store_stmt(&s, "SELECT detail FROM audit_log");
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "one");
+    oa_store_close(&s);
+}
+
+Test(store, users_and_sessions)
+{
+    struct oa_store s;
+    char *why = NULL;
+    cr_assert_eq(oa_store_open(&s, path, true, &why), 0);
+    struct oa_user u = {0};
+    snprintf(u.username, sizeof(u.username), "li.si");
+    snprintf(u.display_name, sizeof(u.display_name), "李四");
+    snprintf(u.pw_hash, sizeof(u.pw_hash), "$argon2id$fake");
+    u.roles = 1;
+    cr_assert_eq(oa_user_insert(&s, &u), 1);
+    cr_assert_eq(oa_user_insert(&s, &u), 0, "duplicate username accepted");
+    struct oa_user got;
+    cr_assert_eq(oa_user_by_name(&s, "li.si", &got), 1);
+    cr_assert_str_eq(got.display_name, "李四");
+    got.clearance = 3;
+    cr_assert_eq(oa_user_update(&s, &got), 0);
+    cr_assert_eq(oa_user_by_id(&s, got.id, &got), 1);
+    cr_assert_eq(got.clearance, 3);
+    cr_assert_eq(got.version, 2);
+    unsigned char h1[32] = {1}, h2[32] = {2};
+    int64_t s1 = oa_session_insert(&s, h1, got.id, oa_now() + 60, "127.0.0.1");
+    int64_t s2 = oa_session_insert(&s, h2, got.id, oa_now() + 60, "127.0.0.1");
+    cr_assert(s1 > 0 && s2 > 0);
+    struct oa_session ses;
+    cr_assert_eq(oa_session_by_hash(&s, h2, &ses), 1);
+    cr_assert_eq(ses.id, s2);
+    cr_assert_eq(oa_session_delete_user(&s, got.id, s2), 1);
+    cr_assert_eq(oa_session_by_hash(&s, h1, &ses), 0);
+    cr_assert_eq(oa_session_by_hash(&s, h2, &ses), 1);
+    oa_store_close(&s);
+}
+
+/* ---- the writer ---- */
+
+struct counter_job {
+    struct oa_db_job job;
+    int fail;
+    int64_t seq;
+    int *done_count;
+};
+
+static int counter_run(struct oa_store *s, struct oa_db_job *job)
+{
+    struct counter_job *c = (struct counter_job *)job;
+    c->seq = oa_change_record(s, "test", 1, "tick");
+    return c->fail ? OA_E_CONFLICT : 0;
+}
+
+static void counter_done(struct oa_db_job *job)
+{
+    struct counter_job *c = (struct counter_job *)job;
+    (*c->done_count)++;
+}
+
+Test(store, the_writer_groups_commits_and_rolls_back_only_the_failing_job)
+{
+    struct oa_store s;
+    char *why = NULL;
+    cr_assert_eq(oa_store_open(&s, path, true, &why), 0);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct oa_writer *w = oa_writer_start(&loop, &s);
+    cr_assert_not_null(w);
+    enum { N = 1000 };
+    static struct counter_job jobs[N];
+    int done = 0;
+    for (int i = 0; i < N; i++) {
+        jobs[i].job.run = counter_run;
+        jobs[i].job.done = counter_done;
+        jobs[i].fail = (i % 10) == 3;
+        jobs[i].done_count = &done;
+        oa_writer_submit(w, &jobs[i].job);
+    }
+    while (done < N)
+        uv_run(&loop, UV_RUN_ONCE);
+    cr_assert_eq(oa_writer_pending(w), 0);
+    const struct oa_writer_stats *st = oa_writer_stats(w);
+    cr_assert_eq(atomic_load(&st->jobs), N);
+    cr_assert_lt(atomic_load(&st->commits), N, "no grouping happened");
+    oa_writer_stop(w);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(jobs[i].job.rc, jobs[i].fail ? OA_E_CONFLICT : 0);
+    /* Only the successful jobs' changes exist. */
+    sqlite3_stmt *q = oa_store_stmt(&s, "SELECT count(*) FROM changes");
+    sqlite3_step(q);
+    cr_assert_eq(sqlite3_column_int(q, 0), N - N / 10);
+    oa_store_close(&s);
+}
+
+Test(keys, created_private_and_loaded)
+{
+    char kpath[400];
+    snprintf(kpath, sizeof(kpath), "%s/keys", dir);
+    char cause[256];
+    cr_assert_eq(oa_keys_create(kpath, cause, sizeof(cause)), 0, "%s", cause);
+    struct stat st;
+    cr_assert_eq(stat(kpath, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0600);
+    cr_assert_eq(oa_keys_create(kpath, cause, sizeof(cause)), -1, "overwrote a key file");
+    struct oa_keys k;
+    cr_assert_eq(oa_keys_load(kpath, &k, cause, sizeof(cause)), 0, "%s", cause);
+    for (int l = 0; l < OA_KEY_LEVELS; l++)
+        cr_assert_eq(k.kek_version[l], 1);
+    cr_assert(memcmp(k.kek[0][1], k.kek[1][1], OA_KEY_LEN) != 0, "levels share a key");
+    /* A key file others can read is refused, and the message holds no key. */
+    chmod(kpath, 0644);
+    cr_assert_eq(oa_keys_load(kpath, &k, cause, sizeof(cause)), -1);
+    cr_assert(strstr(cause, "chmod 600"), "%s", cause);
+    chmod(kpath, 0600);
+    FILE *f = fopen(kpath, "a");
+    fputs("kek 9 1 zz\n", f);
+    fclose(f);
+    cr_assert_eq(oa_keys_load(kpath, &k, cause, sizeof(cause)), -1);
+    cr_assert(strstr(cause, "line 8"), "%s", cause);
+}
