@@ -114,8 +114,9 @@ static void refusal_on_done(struct oa_db_job *job)
     struct oa_req *r = f->r;
     enum oa_err e = f->e;
     const char *message = f->message;
+    int rc = job->rc;
     free(f);
-    if (job->rc)
+    if (rc)
         oa_log(OA_LOG_ERROR, "audit_failed", "id=%s", r->id);
     oa_reply_error(r, e, message);
 }
