@@ -53,8 +53,7 @@ static bool is_bool(const cbor_item_t *it)
  * The validator walks the item stream once and keeps, per open container, how
  * many items it still expects (-1: indefinite, closed by a break).  A container
  * whose declared size exceeds the bytes that remain is refused before libcbor
- * could allocate for it.  Tags count as one-item containers, so a tower of tags
- * is as limited as a tower of arrays.
+ * could allocate for it.
  */
 struct vstate {
     size_t remaining;               /* bytes after the current item's head */
@@ -118,7 +117,17 @@ static void cb_bool(void *c, bool v) { (void)v; v_item(c); }
 static void cb_indef(void *c) { v_open(c, -1); }
 static void cb_array(void *c, size_t n) { v_open_sized(c, n, 1); }
 static void cb_map(void *c, size_t n) { v_open_sized(c, n, 2); }
-static void cb_tag(void *c, uint64_t v) { (void)v; v_open(c, 1); }
+/*
+ * The oa protocol uses no CBOR tags, and libcbor 0.8 re-encodes some tags in a
+ * form its own decoder refuses: a tag anywhere in a body is an error.
+ */
+static void cb_tag(void *c, uint64_t v)
+{
+    struct vstate *st = c;
+    (void)v;
+    if (st->error == NULL)
+        st->error = "CBOR tags are not used by the oa protocol";
+}
 
 static void cb_break(void *c)
 {

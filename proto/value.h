@@ -13,6 +13,7 @@
  *   - no declared array/map/string length larger than the bytes that follow,
  *     so a hostile length can never cause a large allocation;
  *   - exactly one top-level item, nothing after it;
+ *   - no CBOR tags (the protocol defines none);
  *   - JSON objects with duplicate keys are refused.
  */
 #ifndef OA_PROTO_VALUE_H

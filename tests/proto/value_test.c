@@ -59,6 +59,9 @@ Test(value, limits_nesting_of_arrays_maps_and_tags)
     cr_assert_eq(dec(b, sizeof(b)), OA_E_BAD_BODY);
     /* exactly PV_MAX_DEPTH: accepted */
     cr_assert_eq(dec(b + 1, sizeof(b) - 1), OA_E_OK);
+    /* Tags are not part of the protocol at all. */
+    const unsigned char tag[] = {0xd8, 0x14, 0x00};
+    cr_assert_eq(dec(tag, sizeof(tag)), OA_E_BAD_BODY);
     unsigned char tags[100];
     memset(tags, 0xc1, sizeof(tags));
     tags[sizeof(tags) - 1] = 0x00;

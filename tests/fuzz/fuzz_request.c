@@ -1,0 +1,102 @@
+/*
+ * tests/fuzz/fuzz_request.c: libFuzzer target for the request path.  Each
+ * input is sent as raw bytes over a loopback connection to a real oad server
+ * running in this process (real loop, real parser, real handlers, a real
+ * SQLite database in a temporary directory); the loop runs until the server
+ * has closed the connection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "server/config.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "storage/store.h"
+#include "storage/writer.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static uv_loop_t loop;
+static struct oa_config cfg;
+static struct oa_store store;
+static struct oa_server *srv;
+static int port;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    char dir[] = "/tmp/oa-fuzz-XXXXXX";
+    char path[64], *why = NULL;
+    if (sodium_init() < 0 || mkdtemp(dir) == NULL)
+        abort();
+    snprintf(path, sizeof(path), "%s/oa.db", dir);
+    if (oa_store_open(&store, path, true, &why) != 0)
+        abort();
+    oa_log_set_level(OA_LOG_ERROR);
+    oa_config_defaults(&cfg);
+    cfg.listen_port = 0;
+    cfg.argon2_opslimit = 1;
+    cfg.argon2_memlimit = 8192;
+    cfg.login_delay_ms = 0;
+    cfg.header_timeout_ms = cfg.body_timeout_ms = cfg.idle_timeout_ms = cfg.write_timeout_ms = 1000;
+    uv_loop_init(&loop);
+    srv = calloc(1, sizeof(*srv));
+    srv->loop = &loop;
+    srv->cfg = &cfg;
+    srv->store = &store;
+    srv->routes = oa_routes;
+    srv->nroutes = oa_nroutes;
+    srv->writer = oa_writer_start(&loop, &store);
+    if (srv->writer == NULL || oa_server_start(srv) != 0)
+        abort();
+    const char *colon = strrchr(srv->bound, ':');
+    port = atoi(colon + 1);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 && errno != EINPROGRESS)
+        abort();
+    uint64_t accepted_before = srv->metrics.connections_total;
+    size_t off = 0;
+    bool shut = false;
+    char sink[65536];
+    uint64_t t0 = uv_hrtime();
+    /* Until the server has accepted our connection and closed it again. */
+    while (srv->metrics.connections_total == accepted_before || srv->nconns > 0) {
+        if (off < size) {
+            ssize_t n = send(fd, data + off, size - off, MSG_NOSIGNAL);
+            if (n > 0)
+                off += (size_t)n;
+            else if (n < 0 && errno != EAGAIN && errno != ENOTCONN)
+                off = size;
+        }
+        if (off >= size && !shut) {
+            shutdown(fd, SHUT_WR);
+            shut = true;
+        }
+        while (recv(fd, sink, sizeof(sink), 0) > 0)
+            ;
+        uv_run(&loop, UV_RUN_NOWAIT);
+        if (uv_hrtime() - t0 > 5000000000ull) {
+            fprintf(stderr, "the server did not finish with a connection in 5 s\n");
+            abort();
+        }
+        if (srv->nconns > 0 || off < size)
+            usleep(50);
+    }
+    close(fd);
+    return 0;
+}
