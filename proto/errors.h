@@ -17,6 +17,7 @@
     X(UNAUTHENTICATED,      401, "unauthenticated",        "Log in first: the request has no valid session token.") \
     X(BAD_CREDENTIALS,      401, "bad_credentials",        "The username or password is wrong, or the account is locked.") \
     X(PASSWORD_CHANGE_REQUIRED, 403, "password_change_required", "Change your one-time password before doing anything else.") \
+    X(TOTP_ENROLLMENT_REQUIRED, 403, "totp_enrollment_required", "Set up your authenticator (POST /v1/users/me/totp) before doing anything else.") \
     X(FORBIDDEN,            403, "forbidden",              "You are not allowed to do this.")      \
     X(NOT_FOUND,            404, "not_found",              "No such resource.")                    \
     X(METHOD_NOT_ALLOWED,   405, "method_not_allowed",     "This resource does not support that method.") \

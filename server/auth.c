@@ -42,6 +42,18 @@ int oa_password_hash(const char *password, uint64_t opslimit, size_t memlimit, c
                                  crypto_pwhash_ALG_ARGON2ID13);
 }
 
+uint64_t oa_password_calibrate(size_t memlimit, unsigned target_ms)
+{
+    char pw[21], out[128];
+    oa_password_generate(pw);
+    uint64_t t0 = uv_hrtime();
+    if (oa_password_hash(pw, 2, memlimit, out) != 0)
+        return 2;
+    double ms = (double)(uv_hrtime() - t0) / 1e6;
+    uint64_t ops = ms > 0 ? (uint64_t)(2.0 * target_ms / ms) : 16;
+    return ops < 2 ? 2 : ops > 16 ? 16 : ops;
+}
+
 void oa_password_generate(char out[21])
 {
     static const char alphabet[] = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -190,6 +202,7 @@ static void auth_on_done(struct oa_db_job *job)
         r->who.roles = a->user.roles;
         r->who.clearance = a->user.clearance;
         r->who.must_change_pw = a->user.must_change_pw;
+        r->who.must_enroll_totp = a->user.totp_required && !a->user.totp_confirmed;
         snprintf(r->who.username, sizeof(r->who.username), "%s", a->user.username);
     }
     sodium_memzero(a, sizeof(*a));
@@ -198,9 +211,15 @@ static void auth_on_done(struct oa_db_job *job)
         oa_reply_error(r, result, NULL);
         return;
     }
-    if (r->who.must_change_pw && !(r->route->flags & OA_ROUTE_BEFORE_PWCHANGE)) {
-        oa_reply_error(r, OA_E_PASSWORD_CHANGE_REQUIRED, NULL);
-        return;
+    if (!(r->route->flags & OA_ROUTE_BEFORE_PWCHANGE)) {
+        if (r->who.must_change_pw) {
+            oa_reply_error(r, OA_E_PASSWORD_CHANGE_REQUIRED, NULL);
+            return;
+        }
+        if (r->who.must_enroll_totp) {
+            oa_reply_error(r, OA_E_TOTP_ENROLLMENT_REQUIRED, NULL);
+            return;
+        }
     }
     r->route->handler(r);
 }

@@ -33,6 +33,12 @@ void oa_token_new(char text[OA_TOKEN_TEXT], unsigned char hash[32]);
 /* Hashes a password synchronously (oad init); 0 or -1 (out of memory). */
 int oa_password_hash(const char *password, uint64_t opslimit, size_t memlimit, char out[128]);
 
+/*
+ * Chooses the Argon2id opslimit for `memlimit` bytes so that one hash takes
+ * about target_ms on this machine (at least 2, at most 16).
+ */
+uint64_t oa_password_calibrate(size_t memlimit, unsigned target_ms);
+
 /* A random one-time password: 20 characters from an unambiguous alphabet. */
 void oa_password_generate(char out[21]);
 

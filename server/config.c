@@ -110,6 +110,8 @@ int oa_config_set(struct oa_config *c, const char *section, const char *key, con
             continue;
         char *field = (char *)c + k->off;
         uint64_t v = 0;
+        if (strncmp(key, "argon2_", 7) == 0)
+            c->argon2_explicit = true;
         switch (k->kind) {
         case K_STR:
             if (strlen(value) >= k->len)

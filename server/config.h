@@ -8,6 +8,7 @@
 #ifndef OA_SERVER_CONFIG_H
 #define OA_SERVER_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,7 @@ struct oa_config {
     unsigned shutdown_timeout_ms;
 
     /* security */
+    bool argon2_explicit;       /* set by the file or a flag: skip calibration */
     uint64_t argon2_opslimit;
     size_t argon2_memlimit;     /* bytes */
     unsigned session_idle_s;

@@ -18,6 +18,7 @@
 #include "server/handlers.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "server/totp.h"
 #include "storage/accounts.h"
 #include "workflow/access.h"
 #include "workflow/password.h"
@@ -66,11 +67,12 @@ static struct source *source_of(const char *peer, bool create)
 struct login {
     struct oa_db_job job;
     struct oa_req *r;
-    const char *username, *password; /* in the request's arena */
+    const char *username, *password, *totp; /* in the request's arena */
     int phase;              /* 1: read the user; 2: record the outcome */
     int found;
     struct oa_user user;
     bool verified;
+    bool second_factor_failed;
     bool locked_now;
     unsigned threshold, lockout_s, lifetime_s;
     char token[OA_TOKEN_TEXT];
@@ -92,6 +94,35 @@ static int login_on_run(struct oa_store *s, struct oa_db_job *job)
     ev.actor_id = l->found == 1 ? l->user.id : 0;
     ev.actor = l->username;
     ev.target = l->username;
+    if (l->found == 1) {
+        /* Re-read: the account may have changed since phase 1, and this
+         * phase writes it back. */
+        struct oa_user fresh;
+        int rc = oa_user_by_id(s, l->user.id, &fresh);
+        if (rc < 0)
+            return OA_E_STORAGE;
+        if (rc == 0) {
+            l->found = 0;
+            l->verified = false;
+        } else {
+            if (fresh.disabled || fresh.locked_until > now || strcmp(fresh.pw_hash, l->user.pw_hash) != 0)
+                l->verified = false;
+            l->user = fresh;
+        }
+    }
+    if (l->verified && l->user.totp_confirmed) {
+        unsigned char secret[OA_TOTP_SECRET];
+        int64_t step = 0;
+        bool ok = l->totp != NULL &&
+                  oa_totp_unwrap(l->r->srv->keys, l->user.totp_secret, l->user.totp_secret_len, secret) == 0 &&
+                  oa_totp_verify(secret, OA_TOTP_SECRET, l->totp, now, l->user.totp_last_step, &step);
+        sodium_memzero(secret, sizeof(secret));
+        if (ok)
+            l->user.totp_last_step = step;
+        else
+            l->verified = false;
+        l->second_factor_failed = !ok;
+    }
     if (l->verified) {
         l->user.failed_logins = 0;
         l->user.locked_until = 0;
@@ -109,7 +140,8 @@ static int login_on_run(struct oa_store *s, struct oa_db_job *job)
     ev.outcome = "refused";
     if (l->found == 1) {
         bool was_locked = l->user.locked_until > now;
-        ev.detail = l->user.disabled ? "account disabled" : was_locked ? "account locked" : "wrong password";
+        ev.detail = l->user.disabled ? "account disabled" : was_locked ? "account locked"
+                  : l->second_factor_failed ? "wrong or missing second factor" : "wrong password";
         if (!l->user.disabled && !was_locked) {
             l->user.failed_logins++;
             if ((unsigned)l->user.failed_logins >= l->threshold) {
@@ -172,10 +204,11 @@ static void login_on_done(struct oa_db_job *job)
         return;
     }
     if (l->verified) {
-        cbor_item_t *m = pv_map(4);
+        cbor_item_t *m = pv_map(5);
         pv_put_text(m, "token", l->token);
         pv_put_int(m, "expires_at", l->expires_at);
         pv_put_bool(m, "must_change_password", l->user.must_change_pw);
+        pv_put_bool(m, "totp_enrollment_required", l->user.totp_required && !l->user.totp_confirmed);
         cbor_item_t *u = pv_map(3);
         pv_put_int(u, "id", l->user.id);
         pv_put_text(u, "username", l->user.username);
@@ -207,12 +240,13 @@ static void login_on_verified(void *arg, bool verified, const char *new_hash)
 
 void h_login(struct oa_req *r)
 {
-    const char *username = NULL, *password = NULL;
+    const char *username = NULL, *password = NULL, *totp = NULL;
     struct pv_field f[] = {
         {"username", PV_TEXT, PV_REQUIRED, 1, OA_USERNAME_MAX, &username, NULL},
         {"password", PV_TEXT, PV_REQUIRED, 1, 1024, &password, NULL},
+        {"totp", PV_TEXT, 0, 1, 16, &totp, NULL},
     };
-    if (!oa_req_fields(r, f, 2))
+    if (!oa_req_fields(r, f, 3))
         return;
     struct source *src = source_of(r->peer, false);
     if (src != NULL && src->failures >= SOURCE_MAX_FAILURES) {
@@ -224,6 +258,7 @@ void h_login(struct oa_req *r)
     l->r = r;
     l->username = username;
     l->password = password;
+    l->totp = totp;
     l->phase = 1;
     l->threshold = cfg->lockout_threshold;
     l->lockout_s = cfg->lockout_s;
@@ -362,7 +397,7 @@ cbor_item_t *oa_user_item(const struct oa_user *u, char **compartments);
 
 cbor_item_t *oa_user_item(const struct oa_user *u, char **compartments)
 {
-    cbor_item_t *m = pv_map(11);
+    cbor_item_t *m = pv_map(13);
     pv_put_int(m, "id", u->id);
     pv_put_text(m, "username", u->username);
     pv_put_text(m, "display_name", u->display_name);
@@ -391,6 +426,8 @@ cbor_item_t *oa_user_item(const struct oa_user *u, char **compartments)
     pv_put_bool(m, "must_change_password", u->must_change_pw);
     pv_put_bool(m, "disabled", u->disabled);
     pv_put_bool(m, "locked", u->locked_until > oa_now());
+    pv_put_bool(m, "totp_required", u->totp_required);
+    pv_put_bool(m, "totp_active", u->totp_confirmed);
     return m;
 }
 

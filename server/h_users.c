@@ -25,7 +25,7 @@ cbor_item_t *oa_user_item(const struct oa_user *u, char **compartments);
 
 #define MAX_COMPARTMENTS 64
 
-enum admin_op { OP_CREATE, OP_GET, OP_PATCH, OP_RESET, OP_UNLOCK, OP_CLEARANCE, OP_LIST };
+enum admin_op { OP_CREATE, OP_GET, OP_PATCH, OP_RESET, OP_UNLOCK, OP_CLEARANCE, OP_TOTP, OP_LIST };
 
 struct admin {
     struct oa_db_job job;
@@ -44,6 +44,7 @@ struct admin {
     int clearance;
     const char *compartments[MAX_COMPARTMENTS];
     int ncomp;
+    bool totp_required, totp_reset;
     char otp[21];
     char otp_hash[128];
     int64_t after, limit;
@@ -132,6 +133,19 @@ static int list_users(struct oa_store *s, struct admin *a)
     return 0;
 }
 
+/* 1 when the department exists (or none is named), 0 when not, -1 on error. */
+static int department_ok(struct oa_store *s, int64_t id)
+{
+    if (id <= 0)
+        return 1;
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT 1 FROM departments WHERE id = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int admin_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct admin *a = (struct admin *)job;
@@ -144,6 +158,11 @@ static int admin_on_run(struct oa_store *s, struct oa_db_job *job)
             return a->result == OA_E_STORAGE ? OA_E_STORAGE : 0;
         if (a->op == OP_LIST)
             return list_users(s, a);
+        if ((rc = department_ok(s, a->in.department_id)) <= 0) {
+            a->result = OA_E_BAD_FIELD;
+            a->message = "No department has that department_id.";
+            return rc < 0 ? OA_E_STORAGE : 0;
+        }
         a->in.must_change_pw = true;
         snprintf(a->in.pw_hash, sizeof(a->in.pw_hash), "%s", a->otp_hash);
         rc = oa_user_insert(s, &a->in);
@@ -193,6 +212,11 @@ static int admin_on_run(struct oa_store *s, struct oa_db_job *job)
             if (a->result != OA_E_OK)
                 return a->result == OA_E_STORAGE ? OA_E_STORAGE : 0;
         }
+        if (a->set_dept && (rc = department_ok(s, a->department_id)) <= 0) {
+            a->result = OA_E_BAD_FIELD;
+            a->message = "No department has that department_id.";
+            return rc < 0 ? OA_E_STORAGE : 0;
+        }
         if (a->set_name)
             snprintf(u->display_name, sizeof(u->display_name), "%s", a->display_name);
         if (a->set_dept)
@@ -232,6 +256,22 @@ static int admin_on_run(struct oa_store *s, struct oa_db_job *job)
             return OA_E_STORAGE;
         end_sessions = true;
         event = "user.clearance";
+        break;
+    case OP_TOTP:
+        if (a->totp_required && (u->roles & (OA_ROLES_ADMIN | OA_ROLE_LEADER)) == 0) {
+            a->result = OA_E_BAD_FIELD;
+            a->message = "A second factor can be required of administrators and leaders.";
+            return 0;
+        }
+        u->totp_required = a->totp_required;
+        if (a->totp_reset) {
+            u->totp_confirmed = false;
+            u->totp_secret_len = 0;
+            u->totp_last_step = 0;
+            end_sessions = true;
+        }
+        snprintf(detail, sizeof(detail), "required=%d reset=%d", a->totp_required, a->totp_reset);
+        event = "user.totp";
         break;
     case OP_CREATE:
     case OP_LIST:
@@ -527,5 +567,24 @@ void h_user_clearance(struct oa_req *r)
                 oa_arena_strndup(&r->arena, cbor_string_handle(it), cbor_string_length(it));
         }
     }
+    oa_writer_submit(r->srv->writer, &a->job);
+}
+
+void h_user_totp(struct oa_req *r)
+{
+    int64_t id;
+    if (!parse_id(r, &id) || !role_precheck(r, OA_ACT_USER_REQUIRE_2FA, "user.totp"))
+        return;
+    bool required = false, reset = false;
+    struct pv_field f[] = {
+        {"required", PV_BOOL, PV_REQUIRED, 0, 0, &required, NULL},
+        {"reset", PV_BOOL, 0, 0, 0, &reset, NULL},
+    };
+    if (!oa_req_fields(r, f, 2))
+        return;
+    struct admin *a = admin_new(r, OP_TOTP, OA_ACT_USER_REQUIRE_2FA);
+    a->target_id = id;
+    a->totp_required = required;
+    a->totp_reset = reset;
     oa_writer_submit(r->srv->writer, &a->job);
 }

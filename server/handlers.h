@@ -38,6 +38,13 @@ void h_sessions_list(struct oa_req *r);
 void h_session_delete(struct oa_req *r);
 void h_me(struct oa_req *r);
 void h_me_password(struct oa_req *r);
+void h_me_totp_enroll(struct oa_req *r);
+void h_me_totp_confirm(struct oa_req *r);
+
+/* organs and departments */
+void h_org_list(struct oa_req *r);
+void h_organ_create(struct oa_req *r);
+void h_department_create(struct oa_req *r);
 
 /* user administration */
 void h_users_list(struct oa_req *r);
@@ -47,5 +54,6 @@ void h_user_patch(struct oa_req *r);
 void h_user_reset_password(struct oa_req *r);
 void h_user_unlock(struct oa_req *r);
 void h_user_clearance(struct oa_req *r);
+void h_user_totp(struct oa_req *r);
 
 #endif

@@ -45,6 +45,7 @@ struct oa_principal {
     unsigned roles;
     int clearance;
     bool must_change_pw;
+    bool must_enroll_totp;
     char username[64];
 };
 

@@ -174,7 +174,36 @@ static int write_credentials(const char *path, const char *text)
     return rc;
 }
 
-static int cmd_init(const struct oa_config *cfg)
+/* Reads or writes the Argon2id parameters that init calibrated. */
+static int meta_argon2(struct oa_store *s, struct oa_config *cfg, bool write)
+{
+    if (write) {
+        char ops[32], mem[32];
+        snprintf(ops, sizeof(ops), "%llu", (unsigned long long)cfg->argon2_opslimit);
+        snprintf(mem, sizeof(mem), "%zu", cfg->argon2_memlimit);
+        sqlite3_stmt *st = oa_store_stmt(s, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
+        sqlite3_bind_text(st, 1, "argon2_opslimit", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, ops, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return -1;
+        st = oa_store_stmt(s, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
+        sqlite3_bind_text(st, 1, "argon2_memlimit", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, mem, -1, SQLITE_TRANSIENT);
+        return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT key, value FROM meta WHERE key LIKE 'argon2_%'");
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(st, 0);
+        long long v = sqlite3_column_int64(st, 1);
+        if (strcmp(k, "argon2_opslimit") == 0 && v >= 1)
+            cfg->argon2_opslimit = (uint64_t)v;
+        else if (strcmp(k, "argon2_memlimit") == 0 && v >= 8192)
+            cfg->argon2_memlimit = (size_t)v;
+    }
+    return 0;
+}
+
+static int cmd_init(struct oa_config *cfg)
 {
     char cause[512], path[600], *why = NULL;
     struct oa_store store = {0};
@@ -213,8 +242,13 @@ static int cmd_init(const struct oa_config *cfg)
         {"secadmin", "Security administrator", OA_ROLE_SECADMIN},
         {"auditor", "Security auditor", OA_ROLE_AUDITOR},
     };
+    if (!cfg->argon2_explicit) {
+        cfg->argon2_opslimit = oa_password_calibrate(cfg->argon2_memlimit, 250);
+        printf("oad: Argon2id calibrated: opslimit %llu, memlimit %zu MiB (about 250 ms a hash here)\n",
+               (unsigned long long)cfg->argon2_opslimit, cfg->argon2_memlimit >> 20);
+    }
     char creds[512] = "";
-    if (oa_store_exec(&store, "BEGIN IMMEDIATE") != 0)
+    if (oa_store_exec(&store, "BEGIN IMMEDIATE") != 0 || meta_argon2(&store, cfg, true) != 0)
         goto out;
     for (size_t i = 0; i < 3; i++) {
         char pw[21];
@@ -264,7 +298,7 @@ out:
 
 /* ---- serve ---- */
 
-static int cmd_serve(const struct oa_config *cfg)
+static int cmd_serve(struct oa_config *cfg)
 {
     char path[600], cause[512], *why = NULL;
     struct oa_store store = {0};
@@ -280,12 +314,16 @@ static int cmd_serve(const struct oa_config *cfg)
         fprintf(stderr, "oad: %s\n", cause);
         return 1;
     }
-    oa_keys_wipe(&keys); /* the blob store and the audit signer will hold them */
     if (oa_store_open(&store, path, false, &why) != 0) {
         fprintf(stderr, "oad: %s\n", why);
         free(why);
+        oa_keys_wipe(&keys);
         return 1;
     }
+
+    if (!cfg->argon2_explicit)
+        meta_argon2(&store, cfg, false);
+    sodium_mlock(&keys, sizeof(keys));
 
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -293,6 +331,7 @@ static int cmd_serve(const struct oa_config *cfg)
     srv->loop = &loop;
     srv->cfg = cfg;
     srv->store = &store;
+    srv->keys = &keys;
     srv->routes = oa_routes;
     srv->nroutes = oa_nroutes;
     srv->writer = oa_writer_start(&loop, &store);
@@ -302,6 +341,7 @@ static int cmd_serve(const struct oa_config *cfg)
         uv_run(&loop, UV_RUN_DEFAULT);
         uv_loop_close(&loop);
         oa_store_close(&store);
+        oa_keys_wipe(&keys);
         free(srv);
         return 1;
     }
@@ -317,6 +357,7 @@ static int cmd_serve(const struct oa_config *cfg)
     uv_run(&loop, UV_RUN_DEFAULT);
 
     oa_store_close(&store);
+    sodium_munlock(&keys, sizeof(keys)); /* wipes them too */
     int closed = uv_loop_close(&loop);
     oa_log_set_buffered(false);
     oa_log(OA_LOG_INFO, "stopped", "loop_closed=%s", closed == 0 ? "yes" : "no");

@@ -22,6 +22,12 @@ const struct oa_route oa_routes[] = {
 
     {"GET", "/v1/users/me", h_me, AUTH | EARLY, 0, "me"},
     {"POST", "/v1/users/me/password", h_me_password, BODY | AUTH | EARLY, 16 * 1024, "me.password"},
+    {"POST", "/v1/users/me/totp", h_me_totp_enroll, AUTH | EARLY, 0, "me.totp"},
+    {"POST", "/v1/users/me/totp/confirm", h_me_totp_confirm, BODY | AUTH | EARLY, 1024, "me.totp.confirm"},
+
+    {"GET", "/v1/organs", h_org_list, AUTH, 0, "organs.list"},
+    {"POST", "/v1/organs", h_organ_create, BODY | AUTH, 16 * 1024, "organs.create"},
+    {"POST", "/v1/departments", h_department_create, BODY | AUTH, 16 * 1024, "departments.create"},
 
     {"GET", "/v1/users", h_users_list, AUTH, 0, "users.list"},
     {"POST", "/v1/users", h_user_create, BODY | AUTH, 64 * 1024, "users.create"},
@@ -30,6 +36,7 @@ const struct oa_route oa_routes[] = {
     {"POST", "/v1/users/{}/password-reset", h_user_reset_password, AUTH, 0, "users.reset"},
     {"POST", "/v1/users/{}/unlock", h_user_unlock, AUTH, 0, "users.unlock"},
     {"PUT", "/v1/users/{}/clearance", h_user_clearance, BODY | AUTH, 64 * 1024, "users.clearance"},
+    {"PUT", "/v1/users/{}/totp", h_user_totp, BODY | AUTH, 1024, "users.totp"},
 };
 
 const int oa_nroutes = (int)(sizeof(oa_routes) / sizeof(oa_routes[0]));

@@ -11,6 +11,7 @@
 #include "server/config.h"
 #include "server/http.h"
 #include "server/metrics.h"
+#include "storage/keys.h"
 #include "storage/store.h"
 #include "storage/writer.h"
 
@@ -19,6 +20,7 @@ struct oa_server {
     const struct oa_config *cfg;
     struct oa_store *store;
     struct oa_writer *writer;
+    const struct oa_keys *keys; /* read-only after start; also read by writer jobs */
 
     uv_tcp_t listener;
     uv_signal_t sig_term, sig_int;

@@ -10,12 +10,14 @@
 #define OA_STORAGE_ACCOUNTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "storage/store.h"
 
 #define OA_USERNAME_MAX 64
 #define OA_TOKEN_HASH_LEN 32
+#define OA_TOTP_WRAPPED_MAX 96
 
 struct oa_user {
     int64_t id;
@@ -31,6 +33,11 @@ struct oa_user {
     int64_t locked_until;
     int64_t version;
     int64_t created_at, updated_at;
+    bool totp_required;          /* secadmin requires a second factor */
+    bool totp_confirmed;         /* the user has proven their authenticator */
+    int64_t totp_last_step;      /* the last time step accepted (no replay) */
+    unsigned char totp_secret[OA_TOTP_WRAPPED_MAX]; /* wrapped; see server/totp.h */
+    size_t totp_secret_len;
 };
 
 /* 1 found, 0 not found, -1 database error. */

@@ -93,6 +93,12 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
     "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
     "  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
+
+    /* 2: a second factor (TOTP, RFC 6238).  totp_secret holds the secret
+     *    wrapped under a key derived from the key file, never in clear. */
+    "ALTER TABLE users ADD COLUMN totp_required INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE users ADD COLUMN totp_confirmed INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;",
 };
 
 int oa_schema_version(void)

@@ -19,6 +19,7 @@
 #include "server/config.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "storage/keys.h"
 #include "storage/store.h"
 #include "storage/writer.h"
 
@@ -29,6 +30,7 @@ static uv_loop_t loop;
 static struct oa_config cfg;
 static struct oa_store store;
 static struct oa_server *srv;
+static struct oa_keys keys;
 static int port;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -39,6 +41,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     snprintf(path, sizeof(path), "%s/oa.db", dir);
     if (oa_store_open(&store, path, true, &why) != 0)
+        abort();
+    char kpath[64], cause[256];
+    snprintf(kpath, sizeof(kpath), "%s/keys", dir);
+    if (oa_keys_create(kpath, cause, sizeof(cause)) != 0 || oa_keys_load(kpath, &keys, cause, sizeof(cause)) != 0)
         abort();
     oa_log_set_level(OA_LOG_ERROR);
     oa_config_defaults(&cfg);
@@ -52,6 +58,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv->loop = &loop;
     srv->cfg = &cfg;
     srv->store = &store;
+    srv->keys = &keys;
     srv->routes = oa_routes;
     srv->nroutes = oa_nroutes;
     srv->writer = oa_writer_start(&loop, &store);

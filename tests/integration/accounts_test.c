@@ -309,3 +309,159 @@ Test(accounts, bad_input_gets_400_and_changes_nothing)
     cr_assert_eq(user_count(), before);
     cr_assert_eq(oad_stop(&srv), 0);
 }
+
+/* ---- a second factor ---- */
+
+#include <openssl/hmac.h>
+#include <time.h>
+
+/* An independent RFC 6238 code for `secret32` (base32) at time t. */
+static void totp_at(const char *secret32, time_t t, char out[7])
+{
+    unsigned char key[64];
+    size_t n = 0;
+    uint32_t buf = 0;
+    int bits = 0;
+    for (const char *p = secret32; *p; p++) {
+        int v = *p >= 'A' && *p <= 'Z' ? *p - 'A' : *p - '2' + 26;
+        buf = (buf << 5) | (uint32_t)v;
+        bits += 5;
+        if (bits >= 8) {
+            key[n++] = (unsigned char)(buf >> (bits - 8));
+            bits -= 8;
+        }
+    }
+    unsigned char msg[8], mac[20];
+    uint64_t step = (uint64_t)t / 30;
+    for (int i = 7; i >= 0; i--, step >>= 8)
+        msg[i] = (unsigned char)step;
+    unsigned int ml = 0;
+    HMAC(EVP_sha1(), key, (int)n, msg, 8, mac, &ml);
+    int off = mac[19] & 15;
+    uint32_t bin = ((uint32_t)(mac[off] & 0x7f) << 24) | ((uint32_t)mac[off + 1] << 16) |
+                   ((uint32_t)mac[off + 2] << 8) | mac[off + 3];
+    snprintf(out, 7, "%06u", bin % 1000000);
+}
+
+Test(accounts, secadmin_requires_a_second_factor_for_administrators)
+{
+    oad_start(&srv, NULL);
+    char sys[128], sec[128], otp[64];
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    admin_login(&srv, "secadmin", "Label-Keeper-2026", sec, sizeof(sec));
+    long long staff_id = create_staff(sys, "wang.wu", otp, sizeof(otp));
+
+    /* Not for staff; yes for sysadmin (id 1). */
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/users/%lld/totp", staff_id);
+    struct resp r = http_json(&srv, "PUT", path, sec, "{\"required\":true}", "If-Match: *\r\n");
+    expect_error(&r, 400, "bad_field");
+    resp_free(&r);
+    r = http_json(&srv, "PUT", "/v1/users/1/totp", sys, "{\"required\":true}", "If-Match: *\r\n");
+    expect_error(&r, 403, "forbidden");
+    resp_free(&r);
+    r = http_json(&srv, "PUT", "/v1/users/1/totp", sec, "{\"required\":true}", "If-Match: *\r\n");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+
+    /* sysadmin must now enrol before anything else. */
+    r = http_json(&srv, "GET", "/v1/users", sys, NULL, NULL);
+    expect_error(&r, 403, "totp_enrollment_required");
+    resp_free(&r);
+    r = http_json(&srv, "POST", "/v1/users/me/totp", sys, NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    json_t *j = resp_json(&r);
+    char secret[64];
+    snprintf(secret, sizeof(secret), "%s", json_string_value(json_object_get(j, "secret")));
+    cr_assert(strstr(json_string_value(json_object_get(j, "otpauth_uri")), "otpauth://totp/oa:sysadmin?secret="));
+    json_decref(j);
+    resp_free(&r);
+    r = http_json(&srv, "POST", "/v1/users/me/totp/confirm", sys, "{\"code\":\"000000\"}", NULL);
+    cr_assert(r.status == 400 || r.status == 204);
+    int first = r.status;
+    resp_free(&r);
+    char code[7], body[256];
+    time_t now = time(NULL);
+    if (first == 400) { /* "000000" was, by chance, not the current code */
+        totp_at(secret, now, code);
+        snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
+        r = http_json(&srv, "POST", "/v1/users/me/totp/confirm", sys, body, NULL);
+        cr_assert_eq(r.status, 204, "%s", r.body);
+        resp_free(&r);
+    }
+    r = http_json(&srv, "GET", "/v1/users", sys, NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+
+    /* Login now needs the code; a missing or replayed one fails like a wrong password. */
+    char tok[128];
+    cr_assert_eq(login(&srv, "sysadmin", "Root-Of-Trust-2026", tok, sizeof(tok)), 401);
+    totp_at(secret, now + 30, code);
+    snprintf(body, sizeof(body), "{\"username\":\"sysadmin\",\"password\":\"Root-Of-Trust-2026\",\"totp\":\"%s\"}", code);
+    r = http_json(&srv, "POST", "/v1/sessions", NULL, body, NULL);
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    resp_free(&r);
+    r = http_json(&srv, "POST", "/v1/sessions", NULL, body, NULL);
+    expect_error(&r, 401, "bad_credentials");
+    resp_free(&r);
+    cr_assert_eq(audit_count("event = 'totp.enroll' AND outcome = 'ok'"), 1);
+    cr_assert_eq(audit_count("detail = 'wrong or missing second factor'"), 2);
+
+    /* The secret is not in the database in clear. */
+    char dbpath[400];
+    snprintf(dbpath, sizeof(dbpath), "%s/oa.db", srv.dir);
+    sqlite3 *db;
+    sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "SELECT length(totp_secret) FROM users WHERE username = 'sysadmin'", -1, &st, NULL);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(st, 0), 61);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    cr_assert_eq(oad_stop(&srv), 0);
+}
+
+Test(accounts, organs_and_departments)
+{
+    oad_start(&srv, NULL);
+    char sys[128], otp[64], staff[128];
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    struct resp r = http_json(&srv, "POST", "/v1/organs", sys, "{\"code\":\"某府\",\"name\":\"某市人民政府\"}", NULL);
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    resp_free(&r);
+    r = http_json(&srv, "POST", "/v1/organs", sys, "{\"code\":\"某府\",\"name\":\"again\"}", NULL);
+    expect_error(&r, 409, "conflict");
+    resp_free(&r);
+    r = http_json(&srv, "POST", "/v1/departments", sys, "{\"organ_id\":1,\"code\":\"府办\",\"name\":\"办公室\"}", NULL);
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    resp_free(&r);
+    r = http_json(&srv, "POST", "/v1/departments", sys, "{\"organ_id\":99,\"code\":\"x\",\"name\":\"y\"}", NULL);
+    expect_error(&r, 400, "bad_field");
+    resp_free(&r);
+    r = http_json(&srv, "POST", "/v1/users", sys,
+                  "{\"username\":\"li.si\",\"display_name\":\"李四\",\"roles\":[\"staff\"],\"department_id\":7}", NULL);
+    expect_error(&r, 400, "bad_field");
+    resp_free(&r);
+    r = http_json(&srv, "POST", "/v1/users", sys,
+                  "{\"username\":\"li.si\",\"display_name\":\"李四\",\"roles\":[\"staff\"],\"department_id\":1}", NULL);
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    json_t *j = resp_json(&r);
+    snprintf(otp, sizeof(otp), "%s", json_string_value(json_object_get(j, "one_time_password")));
+    json_decref(j);
+    resp_free(&r);
+    cr_assert_eq(login(&srv, "li.si", otp, staff, sizeof(staff)), 201);
+    char body[256];
+    snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"Li-Si-Strong-Pass1\"}", otp);
+    r = http_json(&srv, "POST", "/v1/users/me/password", staff, body, NULL);
+    cr_assert_eq(r.status, 204);
+    resp_free(&r);
+    r = http_json(&srv, "POST", "/v1/organs", staff, "{\"code\":\"x\",\"name\":\"y\"}", NULL);
+    expect_error(&r, 403, "forbidden");
+    resp_free(&r);
+    r = http_json(&srv, "GET", "/v1/organs", staff, NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    cr_assert(strstr(r.body, "\"code\":\"府办\""), "%s", r.body);
+    resp_free(&r);
+    cr_assert_eq(audit_count("event = 'organ.create' AND outcome = 'refused'"), 1);
+    cr_assert_eq(oad_stop(&srv), 0);
+}

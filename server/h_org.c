@@ -1,0 +1,209 @@
+/*
+ * server/h_org.c: organs (机关) and their departments, with the short codes
+ * used in document numbers (e.g. 府办).  Everyone logged in reads the
+ * structure; only sysadmin changes it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/value.h"
+#include "server/handlers.h"
+#include "server/server.h"
+#include "workflow/access.h"
+
+enum org_op { ORG_LIST, ORG_CREATE_ORGAN, ORG_CREATE_DEPT };
+
+struct org_job {
+    struct oa_db_job job;
+    struct oa_req *r;
+    enum org_op op;
+    int64_t organ_id;
+    const char *code, *name;
+    enum oa_err result;
+    const char *message;
+    int64_t new_id;
+    cbor_item_t *out;
+};
+
+static cbor_item_t *list_org(struct oa_store *s)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT o.id, o.code, o.name, d.id, d.code, d.name FROM organs o"
+        " LEFT JOIN departments d ON d.organ_id = o.id ORDER BY o.id, d.id LIMIT 10000");
+    if (st == NULL)
+        return NULL;
+    /* Rows arrive grouped by organ; build each organ when its rows end. */
+    cbor_item_t *organs[1024];
+    size_t norgans = 0;
+    int64_t cur = -1;
+    cbor_item_t *depts[1024];
+    size_t ndepts = 0;
+    cbor_item_t *organ = NULL;
+    int rc;
+    for (;;) {
+        rc = sqlite3_step(st);
+        int64_t oid = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -2;
+        if (oid != cur && organ != NULL) {
+            cbor_item_t *arr = pv_array(ndepts);
+            for (size_t i = 0; i < ndepts; i++)
+                pv_push(arr, depts[i]);
+            pv_put(organ, "departments", arr);
+            organs[norgans++] = organ;
+            organ = NULL;
+            ndepts = 0;
+        }
+        if (rc != SQLITE_ROW || norgans == 1024)
+            break;
+        if (oid != cur) {
+            cur = oid;
+            organ = pv_map(4);
+            pv_put_int(organ, "id", oid);
+            pv_put_text(organ, "code", (const char *)sqlite3_column_text(st, 1));
+            pv_put_text(organ, "name", (const char *)sqlite3_column_text(st, 2));
+        }
+        if (sqlite3_column_type(st, 3) != SQLITE_NULL && ndepts < 1024) {
+            cbor_item_t *d = pv_map(3);
+            pv_put_int(d, "id", sqlite3_column_int64(st, 3));
+            pv_put_text(d, "code", (const char *)sqlite3_column_text(st, 4));
+            pv_put_text(d, "name", (const char *)sqlite3_column_text(st, 5));
+            depts[ndepts++] = d;
+        }
+    }
+    cbor_item_t *arr = pv_array(norgans);
+    for (size_t i = 0; i < norgans; i++)
+        pv_push(arr, organs[i]);
+    cbor_item_t *out = pv_map(1);
+    pv_put(out, "organs", arr);
+    return out;
+}
+
+static int org_on_run(struct oa_store *s, struct oa_db_job *job)
+{
+    struct org_job *j = (struct org_job *)job;
+    j->result = OA_E_OK;
+    if (j->op == ORG_LIST) {
+        j->out = list_org(s);
+        return j->out ? 0 : OA_E_STORAGE;
+    }
+    struct oa_subject who = {j->r->who.user_id, j->r->who.roles, j->r->who.clearance};
+    struct oa_audit_event ev = {0};
+    oa_audit_actor(j->r, &ev);
+    ev.target = j->code;
+    enum oa_decision d = oa_access_decide(&who, OA_ACT_ORG_MANAGE, NULL);
+    if (d != OA_ALLOW) {
+        ev.event = j->op == ORG_CREATE_ORGAN ? "organ.create" : "department.create";
+        ev.outcome = "refused";
+        ev.detail = oa_decision_reason(d);
+        j->result = OA_E_FORBIDDEN;
+        j->message = oa_decision_reason(d);
+        return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
+    }
+    sqlite3_stmt *st;
+    if (j->op == ORG_CREATE_ORGAN) {
+        st = oa_store_stmt(s, "INSERT INTO organs(code, name) VALUES (?, ?) ON CONFLICT DO NOTHING");
+        if (st == NULL)
+            return OA_E_STORAGE;
+        sqlite3_bind_text(st, 1, j->code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, j->name, -1, SQLITE_STATIC);
+        ev.event = "organ.create";
+    } else {
+        st = oa_store_stmt(s, "SELECT 1 FROM organs WHERE id = ?");
+        if (st == NULL)
+            return OA_E_STORAGE;
+        sqlite3_bind_int64(st, 1, j->organ_id);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            j->result = OA_E_BAD_FIELD;
+            j->message = "No organ has that organ_id.";
+            return 0;
+        }
+        st = oa_store_stmt(s, "INSERT INTO departments(organ_id, code, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
+        if (st == NULL)
+            return OA_E_STORAGE;
+        sqlite3_bind_int64(st, 1, j->organ_id);
+        sqlite3_bind_text(st, 2, j->code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, j->name, -1, SQLITE_STATIC);
+        ev.event = "department.create";
+    }
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return OA_E_STORAGE;
+    if (sqlite3_changes(s->db) == 0) {
+        j->result = OA_E_CONFLICT;
+        j->message = "That code is taken.";
+        return 0;
+    }
+    j->new_id = sqlite3_last_insert_rowid(s->db);
+    ev.outcome = "ok";
+    ev.detail = j->name;
+    if (oa_change_record(s, j->op == ORG_CREATE_ORGAN ? "organ" : "department", j->new_id, "create") < 0 ||
+        oa_audit(s, &ev) != 0)
+        return OA_E_STORAGE;
+    return 0;
+}
+
+static void org_on_done(struct oa_db_job *job)
+{
+    struct org_job *j = (struct org_job *)job;
+    struct oa_req *r = j->r;
+    if (job->rc) {
+        oa_reply_error(r, OA_E_STORAGE, NULL);
+    } else if (j->result != OA_E_OK) {
+        oa_reply_error(r, j->result, j->message);
+    } else if (j->op == ORG_LIST) {
+        oa_reply(r, 200, j->out);
+        j->out = NULL;
+    } else {
+        cbor_item_t *m = pv_map(j->op == ORG_CREATE_DEPT ? 4 : 3);
+        pv_put_int(m, "id", j->new_id);
+        if (j->op == ORG_CREATE_DEPT)
+            pv_put_int(m, "organ_id", j->organ_id);
+        pv_put_text(m, "code", j->code);
+        pv_put_text(m, "name", j->name);
+        oa_reply(r, 201, m);
+    }
+    if (j->out)
+        cbor_decref(&j->out);
+    free(j);
+}
+
+static void org_submit(struct oa_req *r, enum org_op op, int64_t organ_id, const char *code, const char *name)
+{
+    struct org_job *j = oa_xcalloc(1, sizeof(*j));
+    j->r = r;
+    j->op = op;
+    j->organ_id = organ_id;
+    j->code = code;
+    j->name = name;
+    j->job.run = org_on_run;
+    j->job.done = org_on_done;
+    oa_writer_submit(r->srv->writer, &j->job);
+}
+
+void h_org_list(struct oa_req *r)
+{
+    org_submit(r, ORG_LIST, 0, NULL, NULL);
+}
+
+void h_organ_create(struct oa_req *r)
+{
+    const char *code = NULL, *name = NULL;
+    struct pv_field f[] = {
+        {"code", PV_TEXT, PV_REQUIRED, 1, 32, &code, NULL},
+        {"name", PV_TEXT, PV_REQUIRED, 1, 200, &name, NULL},
+    };
+    if (oa_req_fields(r, f, 2))
+        org_submit(r, ORG_CREATE_ORGAN, 0, code, name);
+}
+
+void h_department_create(struct oa_req *r)
+{
+    const char *code = NULL, *name = NULL;
+    int64_t organ = 0;
+    struct pv_field f[] = {
+        {"organ_id", PV_INT, PV_REQUIRED, 1, INT64_MAX, &organ, NULL},
+        {"code", PV_TEXT, PV_REQUIRED, 1, 32, &code, NULL},
+        {"name", PV_TEXT, PV_REQUIRED, 1, 200, &name, NULL},
+    };
+    if (oa_req_fields(r, f, 3))
+        org_submit(r, ORG_CREATE_DEPT, organ, code, name);
+}

@@ -1,0 +1,73 @@
+/* tests/server/config_test.c: defaults, the INI file and flag-style settings. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/config.h"
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static const char *tmpfile_path(void)
+{
+    static char p[256];
+    const char *t = getenv("TEST_TMPDIR");
+    snprintf(p, sizeof(p), "%s/oad.conf", t ? t : "/tmp");
+    return p;
+}
+
+Test(config, file_overrides_defaults)
+{
+    struct oa_config c;
+    char cause[256];
+    oa_config_defaults(&c);
+    cr_assert_eq(c.listen_port, 8340);
+    cr_assert_str_eq(c.listen_host, "127.0.0.1");
+    cr_assert(!c.argon2_explicit);
+    write_file(tmpfile_path(), "; comment\n[server]\nlisten = [::1]:9000\nlog_level = warn\n"
+                               "[http]\nmax_connections = 77\n[security]\nargon2_opslimit = 4\n");
+    cr_assert_eq(oa_config_load(&c, tmpfile_path(), cause, sizeof(cause)), 0, "%s", cause);
+    cr_assert_str_eq(c.listen_host, "::1");
+    cr_assert_eq(c.listen_port, 9000);
+    cr_assert_eq(c.max_connections, 77);
+    cr_assert_eq(c.argon2_opslimit, 4);
+    cr_assert(c.argon2_explicit);
+}
+
+Test(config, bad_files_name_the_line_and_the_setting)
+{
+    struct oa_config c;
+    char cause[256];
+    oa_config_defaults(&c);
+    write_file(tmpfile_path(), "[http]\nmax_connections = 10\nmax_connections = lots\n");
+    cr_assert_eq(oa_config_load(&c, tmpfile_path(), cause, sizeof(cause)), -1);
+    cr_assert(strstr(cause, "line 3") && strstr(cause, "max_connections"), "%s", cause);
+    write_file(tmpfile_path(), "[http]\nmax_conections = 10\n");
+    cr_assert_eq(oa_config_load(&c, tmpfile_path(), cause, sizeof(cause)), -1);
+    cr_assert(strstr(cause, "unknown setting"), "%s", cause);
+    cr_assert_eq(oa_config_load(&c, "/nonexistent/oad.conf", cause, sizeof(cause)), -1);
+    cr_assert(strstr(cause, "cannot open"), "%s", cause);
+}
+
+Test(config, values_are_range_checked)
+{
+    struct oa_config c;
+    char cause[256];
+    oa_config_defaults(&c);
+    cr_assert_eq(oa_config_set(&c, "http", "max_connections", "0", cause, sizeof(cause)), -1);
+    cr_assert_eq(oa_config_set(&c, "http", "max_connections", "-5", cause, sizeof(cause)), -1);
+    cr_assert_eq(oa_config_set(&c, "http", "max_connections", "12x", cause, sizeof(cause)), -1);
+    cr_assert_eq(oa_config_set(&c, "http", "max_header_bytes", "99999999999", cause, sizeof(cause)), -1);
+    cr_assert_eq(oa_config_set(&c, "server", "log_level", "loud", cause, sizeof(cause)), -1);
+    cr_assert_eq(oa_config_set_listen(&c, "nohost"), -1);
+    cr_assert_eq(oa_config_set_listen(&c, "1.2.3.4:70000"), -1);
+    cr_assert_eq(oa_config_set_listen(&c, "0.0.0.0:0"), 0);
+    cr_assert_eq(c.listen_port, 0);
+}
