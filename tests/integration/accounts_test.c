@@ -465,3 +465,29 @@ Test(accounts, organs_and_departments)
     cr_assert_eq(audit_count("event = 'organ.create' AND outcome = 'refused'"), 1);
     cr_assert_eq(oad_stop(&srv), 0);
 }
+
+Test(accounts, a_disabled_account_loses_its_sessions_and_cannot_log_in)
+{
+    oad_start(&srv, NULL);
+    char sys[128], otp[64], staff[128];
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    long long id = create_staff(sys, "zhao.liu", otp, sizeof(otp));
+    cr_assert_eq(login(&srv, "zhao.liu", otp, staff, sizeof(staff)), 201);
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/users/%lld", id);
+    struct resp r = http_json(&srv, "PATCH", path, sys, "{\"disabled\":true}", "If-Match: *\r\n");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.body, "\"disabled\":true"));
+    resp_free(&r);
+    r = http_json(&srv, "GET", "/v1/users/me", staff, NULL, NULL);
+    expect_error(&r, 401, "unauthenticated");
+    resp_free(&r);
+    cr_assert_eq(login(&srv, "zhao.liu", otp, staff, sizeof(staff)), 401);
+    r = http_json(&srv, "PATCH", path, sys, "{\"disabled\":false}", "If-Match: *\r\n");
+    cr_assert_eq(r.status, 200);
+    resp_free(&r);
+    cr_assert_eq(login(&srv, "zhao.liu", otp, staff, sizeof(staff)), 201);
+    cr_assert_eq(audit_count("event = 'user.disable'"), 1);
+    cr_assert_eq(audit_count("event = 'user.enable'"), 1);
+    cr_assert_eq(oad_stop(&srv), 0);
+}
