@@ -46,6 +46,24 @@ void h_org_list(struct oa_req *r);
 void h_organ_create(struct oa_req *r);
 void h_department_create(struct oa_req *r);
 
+/* documents */
+void h_doc_create(struct oa_req *r);
+void h_doc_get(struct oa_req *r);
+void h_doc_edit(struct oa_req *r);
+void h_doc_action(struct oa_req *r);
+void h_doc_history(struct oa_req *r);
+void h_doc_revision(struct oa_req *r);
+void h_doc_list(struct oa_req *r);
+
+/* around documents */
+void h_delegation_create(struct oa_req *r);
+void h_delegation_list(struct oa_req *r);
+void h_delegation_end(struct oa_req *r);
+void h_calendar_list(struct oa_req *r);
+void h_calendar_put(struct oa_req *r);
+void h_calendar_delete(struct oa_req *r);
+void h_chases_list(struct oa_req *r);
+
 /* user administration */
 void h_users_list(struct oa_req *r);
 void h_user_create(struct oa_req *r);

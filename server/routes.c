@@ -29,6 +29,22 @@ const struct oa_route oa_routes[] = {
     {"POST", "/v1/organs", h_organ_create, BODY | AUTH, 16 * 1024, "organs.create"},
     {"POST", "/v1/departments", h_department_create, BODY | AUTH, 16 * 1024, "departments.create"},
 
+    {"GET", "/v1/documents", h_doc_list, AUTH, 0, "documents.list"},
+    {"POST", "/v1/documents", h_doc_create, BODY | AUTH, 2 * 1024 * 1024, "documents.create"},
+    {"GET", "/v1/documents/{}", h_doc_get, AUTH, 0, "documents.get"},
+    {"PATCH", "/v1/documents/{}", h_doc_edit, BODY | AUTH, 2 * 1024 * 1024, "documents.edit"},
+    {"POST", "/v1/documents/{}/actions", h_doc_action, BODY | AUTH, 64 * 1024, "documents.action"},
+    {"GET", "/v1/documents/{}/history", h_doc_history, AUTH, 0, "documents.history"},
+    {"GET", "/v1/documents/{}/revisions/{}", h_doc_revision, AUTH, 0, "documents.revision"},
+
+    {"GET", "/v1/delegations", h_delegation_list, AUTH, 0, "delegations.list"},
+    {"POST", "/v1/delegations", h_delegation_create, BODY | AUTH, 4096, "delegations.create"},
+    {"DELETE", "/v1/delegations/{}", h_delegation_end, AUTH, 0, "delegations.end"},
+    {"GET", "/v1/calendar", h_calendar_list, AUTH, 0, "calendar.list"},
+    {"PUT", "/v1/calendar/{}", h_calendar_put, BODY | AUTH, 4096, "calendar.put"},
+    {"DELETE", "/v1/calendar/{}", h_calendar_delete, AUTH, 0, "calendar.delete"},
+    {"GET", "/v1/chases", h_chases_list, AUTH, 0, "chases.list"},
+
     {"GET", "/v1/users", h_users_list, AUTH, 0, "users.list"},
     {"POST", "/v1/users", h_user_create, BODY | AUTH, 64 * 1024, "users.create"},
     {"GET", "/v1/users/{}", h_user_get, AUTH, 0, "users.get"},

@@ -110,6 +110,17 @@ enum oa_decision oa_access_decide(const struct oa_subject *who, enum oa_action a
     return OA_ALLOW;
 }
 
+enum oa_decision oa_access_read_doc(const struct oa_subject *who, int level)
+{
+    if (who == NULL || level < 0 || level > OA_LEVEL_MAX)
+        return OA_DENY_LABEL;
+    if (who->roles & OA_ROLES_ADMIN)
+        return OA_DENY_ROLE;
+    if ((who->roles & OA_ROLE_GATEWAY) && level != OA_LEVEL_PUBLIC)
+        return OA_DENY_LABEL;
+    return who->clearance >= level ? OA_ALLOW : OA_DENY_LABEL;
+}
+
 const char *oa_decision_reason(enum oa_decision d)
 {
     switch (d) {
@@ -117,6 +128,7 @@ const char *oa_decision_reason(enum oa_decision d)
     case OA_DENY_ROLE: return "your role does not permit this";
     case OA_DENY_SELF: return "nobody may change their own rights";
     case OA_DENY_ADMIN: return "administrator accounts cannot be changed this way";
+    case OA_DENY_LABEL: return "the document's classification is above your clearance";
     }
     return "refused";
 }

@@ -88,7 +88,16 @@ enum oa_decision {
     OA_DENY_ROLE,   /* the subject's roles do not permit the action */
     OA_DENY_SELF,   /* nobody widens their own rights */
     OA_DENY_ADMIN,  /* an administrator account is beyond this actor's reach */
+    OA_DENY_LABEL,  /* the document's label is above the person's clearance */
 };
+
+/*
+ * May this person see a document labelled `level`?  Nobody reads above their
+ * clearance (no read up); the three administrators handle no documents at
+ * all (三员分立); the gateway sees only 公开.  Every path that touches a
+ * document asks this.
+ */
+enum oa_decision oa_access_read_doc(const struct oa_subject *who, int level);
 
 /* The decision; pure and total. */
 enum oa_decision oa_access_decide(const struct oa_subject *who, enum oa_action action,

@@ -1,0 +1,1355 @@
+/*
+ * server/h_documents.c: official documents over HTTP.
+ *
+ *   POST  /v1/documents                    create (outgoing, incoming, request)
+ *   GET   /v1/documents/{id}               read, with ETag "d<id>-<revision>"
+ *   PATCH /v1/documents/{id}               edit draft fields (If-Match)
+ *   POST  /v1/documents/{id}/actions       act: {action, opinion, params, on_behalf_of}
+ *                                          with an Idempotency-Key header
+ *   GET   /v1/documents/{id}/history       steps and opinions, revisions, participants
+ *   GET   /v1/documents/{id}/revisions/{n} one earlier text
+ *   GET   /v1/documents?view=todo|done|all&state=&kind=&number=&from=&to=&overdue=1&q=
+ *
+ * Who may act is decided by workflow/docflow.c, who may see by
+ * oa_access_read_doc; a document someone may not see answers 404 exactly as
+ * a missing one does, and the refusal is audited.  Every change takes the
+ * next value of the global change sequence (storage/documents.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto/value.h"
+#include "server/handlers.h"
+#include "server/server.h"
+#include "storage/accounts.h"
+#include "storage/documents.h"
+#include "workflow/access.h"
+#include "workflow/calendar.h"
+#include "workflow/docflow.h"
+
+#define MAX_NAMES 64
+
+/* ------------------------------------------------------------------------ */
+/* shared helpers                                                           */
+/* ------------------------------------------------------------------------ */
+
+static int32_t today_local(void)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    char buf[16];
+    strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
+    return oa_day_parse(buf);
+}
+
+static int year_local(void)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    return tm.tm_year + 1900;
+}
+
+static void doc_etag(const struct oa_doc *d, char *out, size_t n)
+{
+    snprintf(out, n, "\"d%lld-%lld\"", (long long)d->id, (long long)d->revision);
+}
+
+static void put_id(cbor_item_t *m, const char *k, int64_t v)
+{
+    if (v > 0)
+        pv_put_int(m, k, v);
+    else
+        pv_put_text(m, k, NULL);
+}
+
+static void put_opt(cbor_item_t *m, const char *k, const char *v)
+{
+    pv_put_text(m, k, v && v[0] ? v : NULL);
+}
+
+/* The document as the API shows it; the body only when asked. */
+static cbor_item_t *doc_item(const struct oa_doc *d, bool with_body)
+{
+    cbor_item_t *m = pv_map(with_body ? 34 : 33);
+    pv_put_int(m, "id", d->id);
+    pv_put_text(m, "kind", d->kind);
+    pv_put_int(m, "def_version", d->def_version);
+    pv_put_text(m, "state", d->state);
+    pv_put_int(m, "revision", d->revision);
+    pv_put_text(m, "title", d->title);
+    pv_put_text(m, "doc_type", d->doc_type);
+    pv_put_text(m, "copy_no", d->copy_no);
+    pv_put_int(m, "level", d->level);
+    pv_put_text(m, "level_name", oa_level_name(d->level));
+    pv_put_text(m, "secrecy_period", d->secrecy_period);
+    pv_put_text(m, "urgency", d->urgency);
+    put_id(m, "organ_id", d->organ_id);
+    put_id(m, "department_id", d->department_id);
+    put_opt(m, "doc_number", d->doc_number);
+    pv_put_text(m, "signer", d->signer);
+    pv_put_text(m, "main_recipients", d->main_recipients);
+    pv_put_text(m, "copied_recipients", d->copied_recipients);
+    if (with_body)
+        pv_put_text(m, "body", d->body ? d->body : "");
+    pv_put_text(m, "attachment_note", d->attachment_note);
+    pv_put_text(m, "doc_date", d->doc_date);
+    pv_put_text(m, "note", d->note);
+    pv_put_text(m, "printing_organ", d->printing_organ);
+    pv_put_text(m, "printing_date", d->printing_date);
+    pv_put_int(m, "drafter_id", d->drafter_id);
+    put_id(m, "source_id", d->source_id);
+    put_id(m, "reply_id", d->reply_id);
+    put_id(m, "assignee_id", d->assignee_id);
+    put_id(m, "lead_department_id", d->lead_department_id);
+    put_opt(m, "step_due", d->step_due);
+    put_opt(m, "request_due", d->request_due);
+    pv_put_bool(m, "extended", d->extended);
+    pv_put_int(m, "created_at", d->created_at);
+    pv_put_int(m, "updated_at", d->updated_at);
+    return m;
+}
+
+static int64_t parse_param_id(const char *s)
+{
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    return (end != s && *end == '\0' && v > 0) ? v : 0;
+}
+
+/*
+ * The one read gate: may `who` see `d`?  A refusal of a classified document
+ * is audited.  Returns 1 allowed, 0 refused, -1 storage error.
+ */
+static int gate_read(struct oa_store *s, struct oa_req *r, const struct oa_user *who, const struct oa_doc *d,
+                     const char *what)
+{
+    struct oa_subject subj = {who->id, who->roles, who->clearance};
+    enum oa_decision dec = oa_access_read_doc(&subj, d->level);
+    if (dec == OA_ALLOW)
+        return 1;
+    if (d->level > OA_LEVEL_PUBLIC || (who->roles & OA_ROLES_ADMIN)) {
+        struct oa_audit_event ev = {0};
+        oa_audit_actor(r, &ev);
+        ev.event = what;
+        ev.doc_id = d->id;
+        ev.label = d->level;
+        ev.outcome = "refused";
+        ev.detail = oa_decision_reason(dec);
+        if (oa_audit(s, &ev) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Working-day deadline for the step a document has just entered. */
+static void set_step_due(struct oa_store *s, struct oa_doc *d)
+{
+    enum oa_doc_kind kind = (enum oa_doc_kind)oa_kind_parse(d->kind);
+    if (oa_flow_terminal(kind, d->def_version, d->state)) {
+        d->step_due[0] = '\0';
+        return;
+    }
+    int days = strcmp(d->urgency, "very_urgent") == 0 ? 1 : strcmp(d->urgency, "urgent") == 0 ? 3 : 5;
+    size_t n = 0;
+    struct oa_day_exception *ex = oa_calendar_load(s, &n);
+    oa_day_format(oa_workdays_add(today_local(), days, ex, n), d->step_due);
+    free(ex);
+}
+
+/* Rebuilds the to-do queue for the state the document is in. */
+static int update_queue(struct oa_store *s, const struct oa_doc *d)
+{
+    enum oa_doc_kind kind = (enum oa_doc_kind)oa_kind_parse(d->kind);
+    unsigned roles = 0, rels = 0;
+    if (!oa_flow_terminal(kind, d->def_version, d->state))
+        oa_flow_expected(kind, d->def_version, d->state, &roles, &rels);
+    int64_t users[256];
+    int n = 0;
+    if ((rels & OA_REL_DRAFTER) && n < 256)
+        users[n++] = d->drafter_id;
+    if ((rels & OA_REL_ASSIGNEE) && d->assignee_id > 0 && n < 256)
+        users[n++] = d->assignee_id;
+    if (rels & (OA_REL_COUNTERSIGNER | OA_REL_LEAD_DEPT)) {
+        sqlite3_stmt *st;
+        if (rels & OA_REL_COUNTERSIGNER) {
+            st = oa_store_stmt(s, "SELECT user_id FROM doc_participants WHERE doc_id = ? AND part = 'countersigner'"
+                                  " AND status = 'pending'");
+            if (st == NULL)
+                return -1;
+            sqlite3_bind_int64(st, 1, d->id);
+            while (n < 256 && sqlite3_step(st) == SQLITE_ROW)
+                users[n++] = sqlite3_column_int64(st, 0);
+        }
+        if (rels & OA_REL_LEAD_DEPT) {
+            st = oa_store_stmt(s, "SELECT id FROM users WHERE department_id = ? AND disabled = 0");
+            if (st == NULL)
+                return -1;
+            sqlite3_bind_int64(st, 1, d->lead_department_id);
+            while (n < 256 && sqlite3_step(st) == SQLITE_ROW)
+                users[n++] = sqlite3_column_int64(st, 0);
+        }
+    }
+    return oa_queue_set(s, d->id, roles, users, n);
+}
+
+/* ------------------------------------------------------------------------ */
+/* the job every document route runs                                        */
+/* ------------------------------------------------------------------------ */
+
+enum doc_op { OP_CREATE, OP_GET, OP_EDIT, OP_ACTION, OP_HISTORY, OP_REVISION, OP_LIST };
+
+struct doc_job {
+    struct oa_db_job job;
+    struct oa_req *r;
+    enum doc_op op;
+    int64_t id;
+
+    /* create and edit: the fields given (NULL when absent) */
+    const char *kind, *title, *body, *doc_type, *copy_no, *secrecy_period, *urgency, *main_recipients,
+        *copied_recipients, *attachment_note, *doc_date, *note, *printing_organ, *printing_date;
+    int64_t level;
+    bool has_level;
+
+    /* actions */
+    const char *action, *opinion, *on_behalf, *idem_key;
+    const cbor_item_t *params;
+
+    /* revision and list */
+    int64_t revision;
+    const char *view, *state, *number, *q;
+    int64_t from, to, after, limit;
+    bool overdue;
+
+    /* result */
+    int status;
+    enum oa_err err;
+    const char *message;
+    cbor_item_t *out;
+    char etag[48];
+};
+
+static int fail(struct doc_job *j, enum oa_err e, const char *message)
+{
+    j->err = e;
+    j->message = message;
+    return 0;
+}
+
+static int not_found(struct doc_job *j)
+{
+    return fail(j, OA_E_NOT_FOUND, "No such document.");
+}
+
+/* Reads the caller fresh from the database (roles and clearance may have changed). */
+static int load_me(struct oa_store *s, struct doc_job *j, struct oa_user *me)
+{
+    return oa_user_by_id(s, j->r->who.user_id, me) == 1 ? 0 : -1;
+}
+
+/* ---- create ---- */
+
+static const char *fit(const char *v, char *dst, size_t cap, bool *too_long)
+{
+    if (v == NULL)
+        return dst;
+    if (strlen(v) >= cap)
+        *too_long = true;
+    else
+        memcpy(dst, v, strlen(v) + 1);
+    return dst;
+}
+
+/* Copies the given text fields into d; false when one is too long. */
+static bool apply_fields(struct doc_job *j, struct oa_doc *d, char *changed, size_t changed_len)
+{
+    bool too_long = false;
+    struct {
+        const char *name, *v;
+        char *dst;
+        size_t cap;
+    } f[] = {
+        {"title", j->title, d->title, sizeof(d->title)},
+        {"doc_type", j->doc_type, d->doc_type, sizeof(d->doc_type)},
+        {"copy_no", j->copy_no, d->copy_no, sizeof(d->copy_no)},
+        {"secrecy_period", j->secrecy_period, d->secrecy_period, sizeof(d->secrecy_period)},
+        {"urgency", j->urgency, d->urgency, sizeof(d->urgency)},
+        {"main_recipients", j->main_recipients, d->main_recipients, sizeof(d->main_recipients)},
+        {"copied_recipients", j->copied_recipients, d->copied_recipients, sizeof(d->copied_recipients)},
+        {"attachment_note", j->attachment_note, d->attachment_note, sizeof(d->attachment_note)},
+        {"doc_date", j->doc_date, d->doc_date, sizeof(d->doc_date)},
+        {"note", j->note, d->note, sizeof(d->note)},
+        {"printing_organ", j->printing_organ, d->printing_organ, sizeof(d->printing_organ)},
+        {"printing_date", j->printing_date, d->printing_date, sizeof(d->printing_date)},
+    };
+    changed[0] = '\0';
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+        if (f[i].v == NULL || strcmp(f[i].v, f[i].dst) == 0)
+            continue;
+        fit(f[i].v, f[i].dst, f[i].cap, &too_long);
+        size_t cl = strlen(changed);
+        snprintf(changed + cl, changed_len - cl, "%s%s", cl ? "," : "", f[i].name);
+    }
+    if (j->body != NULL && strcmp(j->body, d->body ? d->body : "") != 0) {
+        free(d->body);
+        d->body = oa_xstrdup(j->body);
+        size_t cl = strlen(changed);
+        snprintf(changed + cl, changed_len - cl, "%sbody", cl ? "," : "");
+    }
+    return !too_long;
+}
+
+static int audit_doc(struct oa_store *s, struct doc_job *j, const char *event, const struct oa_doc *d,
+                     const char *from, const char *to, const char *on_behalf, const char *outcome,
+                     const char *detail)
+{
+    struct oa_audit_event ev = {0};
+    oa_audit_actor(j->r, &ev);
+    ev.event = event;
+    ev.doc_id = d->id;
+    ev.label = d->level;
+    ev.from_state = from;
+    ev.to_state = to;
+    ev.on_behalf = on_behalf;
+    ev.outcome = outcome;
+    ev.detail = detail;
+    return oa_audit(s, &ev);
+}
+
+static int run_create(struct oa_store *s, struct doc_job *j)
+{
+    struct oa_user me;
+    if (load_me(s, j, &me) != 0)
+        return OA_E_STORAGE;
+    int kind = oa_kind_parse(j->kind);
+    unsigned may = kind == OA_KIND_OUTGOING   ? (OA_ROLE_STAFF | OA_ROLE_SECRETARIAT | OA_ROLE_DEPT_HEAD | OA_ROLE_LEADER)
+                   : kind == OA_KIND_INCOMING ? OA_ROLE_SECRETARIAT
+                                              : (OA_ROLE_GATEWAY | OA_ROLE_SECRETARIAT);
+    if ((me.roles & may) == 0) {
+        struct oa_audit_event ev = {0};
+        oa_audit_actor(j->r, &ev);
+        ev.event = "document.create";
+        ev.label = (int)j->level;
+        ev.outcome = "refused";
+        ev.detail = "role may not create this kind of document";
+        if (oa_audit(s, &ev) != 0)
+            return OA_E_STORAGE;
+        return fail(j, OA_E_FORBIDDEN, "Your role may not create this kind of document.");
+    }
+    struct oa_subject subj = {me.id, me.roles, me.clearance};
+    if (oa_access_read_doc(&subj, (int)j->level) != OA_ALLOW)
+        return fail(j, OA_E_FORBIDDEN, "You cannot create a document labelled above your own clearance.");
+
+    struct oa_doc d = {0};
+    snprintf(d.kind, sizeof(d.kind), "%s", j->kind);
+    d.def_version = OA_FLOW_VERSION;
+    snprintf(d.state, sizeof(d.state), "%s", oa_flow_initial((enum oa_doc_kind)kind));
+    snprintf(d.urgency, sizeof(d.urgency), "ordinary");
+    d.body = oa_xstrdup("");
+    d.level = (int)j->level;
+    d.drafter_id = me.id;
+    d.department_id = me.department_id;
+    if (me.department_id > 0) {
+        sqlite3_stmt *st = oa_store_stmt(s, "SELECT organ_id FROM departments WHERE id = ?");
+        if (st == NULL)
+            goto storage;
+        sqlite3_bind_int64(st, 1, me.department_id);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            d.organ_id = sqlite3_column_int64(st, 0);
+    }
+    char changed[256];
+    if (!apply_fields(j, &d, changed, sizeof(changed))) {
+        oa_doc_free(&d);
+        return fail(j, OA_E_BAD_FIELD, "A field is longer than the document format allows.");
+    }
+    set_step_due(s, &d);
+    if (oa_doc_insert(s, &d, me.id) != 0 || update_queue(s, &d) != 0 ||
+        oa_doc_step(s, d.id, "create", "", d.state, me.id, 0, "", "") < 0 ||
+        audit_doc(s, j, "document.create", &d, NULL, d.state, NULL, "ok", d.kind) != 0)
+        goto storage;
+    j->status = 201;
+    j->out = doc_item(&d, true);
+    doc_etag(&d, j->etag, sizeof(j->etag));
+    oa_doc_free(&d);
+    return 0;
+storage:
+    oa_doc_free(&d);
+    return OA_E_STORAGE;
+}
+
+/* ---- read, history, one revision ---- */
+
+static int run_get(struct oa_store *s, struct doc_job *j)
+{
+    struct oa_user me;
+    struct oa_doc d;
+    if (load_me(s, j, &me) != 0)
+        return OA_E_STORAGE;
+    int rc = oa_doc_load(s, j->id, &d);
+    if (rc < 0)
+        return OA_E_STORAGE;
+    if (rc == 0)
+        return not_found(j);
+    const char *what = j->op == OP_GET ? "document.read" : j->op == OP_HISTORY ? "document.history"
+                                                                                : "document.revision";
+    rc = gate_read(s, j->r, &me, &d, what);
+    if (rc <= 0) {
+        oa_doc_free(&d);
+        return rc < 0 ? OA_E_STORAGE : not_found(j);
+    }
+    if (d.level > OA_LEVEL_PUBLIC && audit_doc(s, j, what, &d, NULL, NULL, NULL, "ok", NULL) != 0) {
+        oa_doc_free(&d);
+        return OA_E_STORAGE;
+    }
+    j->status = 200;
+    if (j->op == OP_GET) {
+        j->out = doc_item(&d, true);
+        doc_etag(&d, j->etag, sizeof(j->etag));
+        oa_doc_free(&d);
+        return 0;
+    }
+    oa_doc_free(&d);
+    if (j->op == OP_REVISION) {
+        sqlite3_stmt *st = oa_store_stmt(s,
+            "SELECT r.revision, r.at, r.changed, r.title, r.body, u.username FROM doc_revisions r"
+            " JOIN users u ON u.id = r.author_id WHERE r.doc_id = ? AND r.revision = ?");
+        if (st == NULL)
+            return OA_E_STORAGE;
+        sqlite3_bind_int64(st, 1, j->id);
+        sqlite3_bind_int64(st, 2, j->revision);
+        if (sqlite3_step(st) != SQLITE_ROW)
+            return fail(j, OA_E_NOT_FOUND, "The document has no text revision with that number.");
+        cbor_item_t *m = pv_map(6);
+        pv_put_int(m, "revision", sqlite3_column_int64(st, 0));
+        pv_put_int(m, "at", sqlite3_column_int64(st, 1));
+        pv_put_text(m, "changed", (const char *)sqlite3_column_text(st, 2));
+        pv_put_text(m, "title", (const char *)sqlite3_column_text(st, 3));
+        pv_put_text(m, "body", (const char *)sqlite3_column_text(st, 4));
+        pv_put_text(m, "author", (const char *)sqlite3_column_text(st, 5));
+        j->out = m;
+        return 0;
+    }
+
+    /* History: steps with opinions, text revisions, participants, chases. */
+    cbor_item_t *rows[4] = {0};
+    static const char *const sql[4] = {
+        "SELECT s.id, s.action, s.from_state, s.to_state, a.username, b.username, s.opinion, s.detail, s.at"
+        " FROM doc_steps s JOIN users a ON a.id = s.actor_id LEFT JOIN users b ON b.id = s.on_behalf_id"
+        " WHERE s.doc_id = ? ORDER BY s.id LIMIT 10000",
+        "SELECT r.revision, u.username, r.at, r.changed FROM doc_revisions r JOIN users u ON u.id = r.author_id"
+        " WHERE r.doc_id = ? ORDER BY r.revision LIMIT 10000",
+        "SELECT u.username, p.part, p.round, p.status, p.acted_at FROM doc_participants p"
+        " JOIN users u ON u.id = p.user_id WHERE p.doc_id = ? ORDER BY p.part, p.round, u.username LIMIT 10000",
+        "SELECT t.username, b.username, c.note, c.at FROM chases c JOIN users t ON t.id = c.target_id"
+        " JOIN users b ON b.id = c.by_id WHERE c.doc_id = ? ORDER BY c.id LIMIT 10000",
+    };
+    static const char *const keys[4] = {"steps", "revisions", "participants", "chases"};
+    cbor_item_t *out = pv_map(4);
+    for (int k = 0; k < 4; k++) {
+        sqlite3_stmt *st = oa_store_stmt(s, sql[k]);
+        if (st == NULL) {
+            cbor_decref(&out);
+            return OA_E_STORAGE;
+        }
+        sqlite3_bind_int64(st, 1, j->id);
+        size_t n = 0, cap = 16;
+        cbor_item_t **items = oa_xmalloc(cap * sizeof(*items));
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (n == cap) {
+                cap *= 2;
+                items = oa_xrealloc(items, cap * sizeof(*items));
+            }
+            cbor_item_t *m;
+            if (k == 0) {
+                m = pv_map(9);
+                pv_put_int(m, "id", sqlite3_column_int64(st, 0));
+                pv_put_text(m, "action", (const char *)sqlite3_column_text(st, 1));
+                pv_put_text(m, "from", (const char *)sqlite3_column_text(st, 2));
+                pv_put_text(m, "to", (const char *)sqlite3_column_text(st, 3));
+                pv_put_text(m, "actor", (const char *)sqlite3_column_text(st, 4));
+                pv_put_text(m, "on_behalf_of", (const char *)sqlite3_column_text(st, 5));
+                pv_put_text(m, "opinion", (const char *)sqlite3_column_text(st, 6));
+                pv_put_text(m, "detail", (const char *)sqlite3_column_text(st, 7));
+                pv_put_int(m, "at", sqlite3_column_int64(st, 8));
+            } else if (k == 1) {
+                m = pv_map(4);
+                pv_put_int(m, "revision", sqlite3_column_int64(st, 0));
+                pv_put_text(m, "author", (const char *)sqlite3_column_text(st, 1));
+                pv_put_int(m, "at", sqlite3_column_int64(st, 2));
+                pv_put_text(m, "changed", (const char *)sqlite3_column_text(st, 3));
+            } else if (k == 2) {
+                m = pv_map(5);
+                pv_put_text(m, "user", (const char *)sqlite3_column_text(st, 0));
+                pv_put_text(m, "part", (const char *)sqlite3_column_text(st, 1));
+                pv_put_int(m, "round", sqlite3_column_int64(st, 2));
+                pv_put_text(m, "status", (const char *)sqlite3_column_text(st, 3));
+                if (sqlite3_column_type(st, 4) == SQLITE_NULL)
+                    pv_put_text(m, "acted_at", NULL);
+                else
+                    pv_put_int(m, "acted_at", sqlite3_column_int64(st, 4));
+            } else {
+                m = pv_map(4);
+                pv_put_text(m, "target", (const char *)sqlite3_column_text(st, 0));
+                pv_put_text(m, "by", (const char *)sqlite3_column_text(st, 1));
+                pv_put_text(m, "note", (const char *)sqlite3_column_text(st, 2));
+                pv_put_int(m, "at", sqlite3_column_int64(st, 3));
+            }
+            items[n++] = m;
+        }
+        rows[k] = pv_array(n);
+        for (size_t i = 0; i < n; i++)
+            pv_push(rows[k], items[i]);
+        free(items);
+        pv_put(out, keys[k], rows[k]);
+    }
+    j->out = out;
+    return 0;
+}
+
+/* ---- actions ---- */
+
+/* Resolves a list of usernames in params[key] to ids; -1 unknown name or bad type, -2 storage. */
+static int names_to_ids(struct oa_store *s, const cbor_item_t *params, const char *key, int64_t *ids, int *n,
+                        const char **bad)
+{
+    const cbor_item_t *arr = pv_get(params, key);
+    *n = 0;
+    if (arr == NULL)
+        return 0;
+    if (!cbor_isa_array(arr) || cbor_array_size(arr) > MAX_NAMES)
+        return -1;
+    for (size_t i = 0; i < cbor_array_size(arr); i++) {
+        cbor_item_t *it = cbor_array_handle(arr)[i];
+        char name[OA_USERNAME_MAX + 1];
+        if (!cbor_isa_string(it) || !cbor_string_is_definite(it) || cbor_string_length(it) > OA_USERNAME_MAX)
+            return -1;
+        memcpy(name, cbor_string_handle(it), cbor_string_length(it));
+        name[cbor_string_length(it)] = '\0';
+        int64_t id = oa_user_id_by_name(s, name);
+        if (id < 0)
+            return -2;
+        if (id == 0) {
+            *bad = key;
+            return -1;
+        }
+        ids[(*n)++] = id;
+    }
+    return 0;
+}
+
+static const char *param_text(const cbor_item_t *params, const char *key, char *buf, size_t cap)
+{
+    const cbor_item_t *v = pv_get(params, key);
+    if (v == NULL || !cbor_isa_string(v) || !cbor_string_is_definite(v) || cbor_string_length(v) == 0 ||
+        cbor_string_length(v) >= cap || !pv_utf8_ok(cbor_string_handle(v), cbor_string_length(v)))
+        return NULL;
+    memcpy(buf, cbor_string_handle(v), cbor_string_length(v));
+    buf[cbor_string_length(v)] = '\0';
+    return buf;
+}
+
+static int64_t param_int(const cbor_item_t *params, const char *key)
+{
+    const cbor_item_t *v = pv_get(params, key);
+    if (v == NULL || !cbor_isa_uint(v) || cbor_get_int(v) > INT64_MAX)
+        return 0;
+    return (int64_t)cbor_get_int(v);
+}
+
+static bool department_exists(struct oa_store *s, int64_t id)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT 1 FROM departments WHERE id = ?");
+    if (st == NULL)
+        return false;
+    sqlite3_bind_int64(st, 1, id);
+    return sqlite3_step(st) == SQLITE_ROW;
+}
+
+/* Creates the incoming copies of an issued document for each department. */
+static int distribute(struct oa_store *s, struct doc_job *j, const struct oa_doc *d, const cbor_item_t *to,
+                      int64_t actor, char *detail, size_t detail_len)
+{
+    if (to == NULL)
+        return 0;
+    if (!cbor_isa_array(to) || cbor_array_size(to) > MAX_NAMES)
+        return fail(j, OA_E_BAD_FIELD, "params.to_departments must be a list of department ids."), 1;
+    size_t off = strlen(detail);
+    for (size_t i = 0; i < cbor_array_size(to); i++) {
+        cbor_item_t *it = cbor_array_handle(to)[i];
+        int64_t dept = cbor_isa_uint(it) ? (int64_t)cbor_get_int(it) : 0;
+        sqlite3_stmt *st = oa_store_stmt(s, "SELECT organ_id FROM departments WHERE id = ?");
+        if (st == NULL)
+            return -1;
+        sqlite3_bind_int64(st, 1, dept);
+        if (dept <= 0 || sqlite3_step(st) != SQLITE_ROW)
+            return fail(j, OA_E_BAD_FIELD, "params.to_departments names a department that does not exist."), 1;
+        struct oa_doc in = *d;
+        in.id = 0;
+        snprintf(in.kind, sizeof(in.kind), "incoming");
+        in.def_version = OA_FLOW_VERSION;
+        snprintf(in.state, sizeof(in.state), "%s", oa_flow_initial(OA_KIND_INCOMING));
+        in.organ_id = sqlite3_column_int64(st, 0);
+        in.department_id = dept;
+        in.body = oa_xstrdup(d->body ? d->body : "");
+        in.source_id = d->id;
+        in.reply_id = in.assignee_id = in.lead_department_id = 0;
+        in.request_due[0] = '\0';
+        in.extended = false;
+        in.drafter_id = actor;
+        set_step_due(s, &in);
+        int rc = oa_doc_insert(s, &in, actor) != 0 || update_queue(s, &in) != 0 ||
+                 oa_doc_step(s, in.id, "receive", "", in.state, actor, 0, "", d->doc_number) < 0;
+        if (!rc)
+            off += (size_t)snprintf(detail + off, off < detail_len ? detail_len - off : 0, "%sincoming:%lld",
+                                    off ? " " : "", (long long)in.id);
+        oa_doc_free(&in);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+static bool delegation_active(struct oa_store *s, int64_t from, int64_t to)
+{
+    char today[11];
+    oa_day_format(today_local(), today);
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT 1 FROM delegations WHERE from_id = ? AND to_id = ? AND revoked = 0"
+        " AND starts_on <= ? AND ends_on >= ?");
+    if (st == NULL)
+        return false;
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    sqlite3_bind_text(st, 3, today, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, today, -1, SQLITE_TRANSIENT);
+    return sqlite3_step(st) == SQLITE_ROW;
+}
+
+static int run_action(struct oa_store *s, struct doc_job *j)
+{
+    struct oa_user me, eff;
+    struct oa_doc d = {0};
+    int rc;
+
+    /* A retried request answers as the first did. */
+    unsigned char *stored = NULL;
+    size_t stored_len = 0;
+    int stored_status = 0;
+    rc = oa_idem_get(s, j->r->who.user_id, j->idem_key, &stored_status, &stored, &stored_len);
+    if (rc < 0)
+        return OA_E_STORAGE;
+    if (rc == 1) {
+        cbor_item_t *item = NULL;
+        enum oa_err e = pv_decode_cbor(stored, stored_len, &item, NULL, 0);
+        free(stored);
+        if (e != OA_E_OK)
+            return OA_E_STORAGE;
+        j->status = stored_status;
+        j->out = item;
+        return 0;
+    }
+
+    if (load_me(s, j, &me) != 0)
+        return OA_E_STORAGE;
+    eff = me;
+    rc = oa_doc_load(s, j->id, &d);
+    if (rc < 0)
+        return OA_E_STORAGE;
+    if (rc == 0)
+        return not_found(j);
+    if ((rc = gate_read(s, j->r, &me, &d, "document.action")) <= 0)
+        goto refused_read;
+
+    /* Acting for someone else needs their active delegation to me. */
+    if (j->on_behalf != NULL) {
+        struct oa_user other;
+        rc = oa_user_by_name(s, j->on_behalf, &other);
+        if (rc < 0)
+            goto storage;
+        if (rc == 0 || !delegation_active(s, other.id, me.id)) {
+            if (audit_doc(s, j, "document.action", &d, d.state, NULL, j->on_behalf, "refused",
+                          "no active delegation") != 0)
+                goto storage;
+            oa_doc_free(&d);
+            return fail(j, OA_E_FORBIDDEN, "You hold no active delegation from that person.");
+        }
+        eff = other;
+        if ((rc = gate_read(s, j->r, &eff, &d, "document.action")) <= 0)
+            goto refused_read;
+    }
+
+    /* What the acting person is to this document, and the facts guards need. */
+    enum oa_doc_kind kind = (enum oa_doc_kind)oa_kind_parse(d.kind);
+    struct oa_doc_actor actor = {.roles = eff.roles};
+    if (d.drafter_id == eff.id)
+        actor.relations |= OA_REL_DRAFTER;
+    if (oa_part_is(s, d.id, "countersigner", "pending", eff.id))
+        actor.relations |= OA_REL_COUNTERSIGNER;
+    if (oa_part_is(s, d.id, "reader", "pending", eff.id))
+        actor.relations |= OA_REL_READER;
+    if (d.assignee_id == eff.id)
+        actor.relations |= OA_REL_ASSIGNEE;
+    if (d.lead_department_id > 0 && eff.department_id == d.lead_department_id)
+        actor.relations |= OA_REL_LEAD_DEPT;
+
+    const cbor_item_t *p = j->params;
+    struct oa_doc_facts facts = {0};
+    int64_t cs[MAX_NAMES], readers[MAX_NAMES];
+    int ncs = 0, nreaders = 0;
+    const char *bad = NULL;
+    bool cs_given = pv_get(p, "countersigners") != NULL;
+    if ((rc = names_to_ids(s, p, "countersigners", cs, &ncs, &bad)) != 0 ||
+        (rc = names_to_ids(s, p, "readers", readers, &nreaders, &bad)) != 0) {
+        oa_doc_free(&d);
+        if (rc == -2)
+            return OA_E_STORAGE;
+        return fail(j, OA_E_BAD_FIELD, bad ? "A name in the params is not a user." : "params lists must hold usernames.");
+    }
+    facts.countersign_pending = oa_part_count(s, d.id, "countersigner", "pending");
+    facts.countersign_named = cs_given ? ncs : facts.countersign_pending;
+    facts.has_opinion = j->opinion != NULL && j->opinion[0] != '\0';
+    facts.extended = d.extended;
+    facts.extend_days = (int)param_int(p, "days");
+    int64_t lead = param_int(p, "lead_department_id");
+    facts.has_lead_dept = lead > 0 && department_exists(s, lead);
+    facts.has_readers = nreaders > 0;
+    char prefix[64], target_name[OA_USERNAME_MAX + 1], assignee_name[OA_USERNAME_MAX + 1], received[16];
+    facts.has_prefix = param_text(p, "prefix", prefix, sizeof(prefix)) != NULL;
+    int64_t target = 0, assignee = 0;
+    if (param_text(p, "target", target_name, sizeof(target_name)) != NULL)
+        target = oa_user_id_by_name(s, target_name);
+    facts.has_target = target > 0;
+    if (param_text(p, "assignee", assignee_name, sizeof(assignee_name)) != NULL)
+        assignee = oa_user_id_by_name(s, assignee_name);
+    facts.has_assignee = assignee > 0;
+    facts.has_recipients = pv_get(p, "to_departments") != NULL;
+    int64_t reply_id = param_int(p, "reply_document_id");
+    if (reply_id > 0) {
+        struct oa_doc reply;
+        rc = oa_doc_load(s, reply_id, &reply);
+        if (rc < 0)
+            goto storage;
+        facts.reply_is_public_outgoing =
+            rc == 1 && strcmp(reply.kind, "outgoing") == 0 && reply.level == OA_LEVEL_PUBLIC;
+        if (rc == 1)
+            oa_doc_free(&reply);
+    }
+
+    struct oa_flow_answer ans;
+    enum oa_flow_result res = oa_flow_step(kind, d.def_version, d.state, j->action, &actor, &facts, &ans);
+    if (res != OA_FLOW_OK) {
+        enum oa_err e = res == OA_FLOW_NOT_ALLOWED                 ? OA_E_FORBIDDEN
+                        : res == OA_FLOW_BAD_STATE                 ? OA_E_CONFLICT
+                        : res == OA_FLOW_GUARD && facts.extended   ? OA_E_CONFLICT
+                        : res == OA_FLOW_BAD_VERSION               ? OA_E_CONFLICT
+                                                                   : OA_E_BAD_FIELD;
+        if (audit_doc(s, j, "document.action", &d, d.state, NULL, eff.id != me.id ? eff.username : NULL,
+                      "refused", ans.reason) != 0)
+            goto storage;
+        oa_doc_free(&d);
+        return fail(j, e, ans.reason);
+    }
+
+    /* Apply the transition and its effects. */
+    char from[32], detail[512] = "";
+    snprintf(from, sizeof(from), "%s", d.state);
+    bool leaving_countersign = strcmp(from, "countersign") == 0 && strcmp(ans.next_state, "countersign") != 0;
+    if (strcmp(j->action, "object") == 0 && oa_part_set(s, d.id, "countersigner", eff.id, "objected") != 0)
+        goto storage;
+    if ((ans.effects & OA_FX_COUNTERSIGN_VOTE) && oa_part_set(s, d.id, "countersigner", eff.id, "approved") != 0)
+        goto storage;
+    if (leaving_countersign && oa_part_cancel_pending(s, d.id) != 0)
+        goto storage;
+    if ((ans.effects & OA_FX_NAME_COUNTERSIGNERS) && cs_given && oa_part_new_round(s, d.id, cs, ncs) != 0)
+        goto storage;
+    if (ans.effects & OA_FX_SET_SIGNER)
+        snprintf(d.signer, sizeof(d.signer), "%s", eff.display_name);
+    if (ans.effects & OA_FX_ALLOCATE_NUMBER) {
+        if (oa_number_allocate(s, d.organ_id, prefix, year_local(), d.id, d.doc_number, sizeof(d.doc_number)) != 0)
+            goto storage;
+        snprintf(detail, sizeof(detail), "number %s", d.doc_number);
+    }
+    if ((ans.effects & OA_FX_VOID_NUMBER) && d.doc_number[0]) {
+        if (oa_number_void(s, d.id, d.doc_number, j->opinion ? j->opinion : "") != 0)
+            goto storage;
+        snprintf(detail, sizeof(detail), "voided %s", d.doc_number);
+        d.doc_number[0] = '\0';
+    }
+    if (ans.effects & OA_FX_DISTRIBUTE) {
+        rc = distribute(s, j, &d, pv_get(p, "to_departments"), me.id, detail, sizeof(detail));
+        if (rc != 0) {
+            oa_doc_free(&d);
+            return rc < 0 ? OA_E_STORAGE : OA_E_BAD_FIELD; /* rolls back the step so far */
+        }
+    }
+    if (ans.effects & (OA_FX_SET_DUE_REQUEST | OA_FX_EXTEND_DUE)) {
+        size_t nex = 0;
+        struct oa_day_exception *ex = oa_calendar_load(s, &nex);
+        int32_t start;
+        int days;
+        if (ans.effects & OA_FX_SET_DUE_REQUEST) {
+            /* 20 working days from the day the request was received. */
+            start = param_text(p, "received_on", received, sizeof(received)) ? oa_day_parse(received) : today_local();
+            days = 20;
+        } else {
+            start = oa_day_parse(d.request_due);
+            days = facts.extend_days;
+            d.extended = true;
+        }
+        if (start == INT32_MIN) {
+            free(ex);
+            oa_doc_free(&d);
+            fail(j, OA_E_BAD_FIELD, "params.received_on must be a date, YYYY-MM-DD.");
+            return OA_E_BAD_FIELD; /* roll back whatever this action wrote */
+        }
+        oa_day_format(oa_workdays_add(start, days, ex, nex), d.request_due);
+        free(ex);
+        snprintf(detail, sizeof(detail), "due %s", d.request_due);
+    }
+    if (ans.effects & OA_FX_SET_ASSIGNEE)
+        d.assignee_id = assignee;
+    if (ans.effects & OA_FX_SET_LEAD_DEPT)
+        d.lead_department_id = lead;
+    if ((ans.effects & OA_FX_CIRCULATE) && oa_part_add_readers(s, d.id, readers, nreaders) != 0)
+        goto storage;
+    if ((ans.effects & OA_FX_READ_RECEIPT) && oa_part_set(s, d.id, "reader", eff.id, "read") != 0)
+        goto storage;
+    if (ans.effects & OA_FX_CHASE) {
+        sqlite3_stmt *st = oa_store_stmt(s, "INSERT INTO chases(doc_id, target_id, by_id, note, at) VALUES (?,?,?,?,?)");
+        if (st == NULL)
+            goto storage;
+        sqlite3_bind_int64(st, 1, d.id);
+        sqlite3_bind_int64(st, 2, target);
+        sqlite3_bind_int64(st, 3, me.id);
+        sqlite3_bind_text(st, 4, j->opinion ? j->opinion : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, oa_now());
+        if (sqlite3_step(st) != SQLITE_DONE)
+            goto storage;
+        snprintf(detail, sizeof(detail), "chased %s", target_name);
+    }
+    if (ans.effects & OA_FX_LINK_REPLY) {
+        struct oa_doc reply;
+        if (oa_doc_load(s, reply_id, &reply) != 1)
+            goto storage;
+        reply.source_id = d.id;
+        d.reply_id = reply_id;
+        rc = oa_doc_save(s, &reply, me.id, 0, NULL);
+        oa_doc_free(&reply);
+        if (rc != 0)
+            goto storage;
+    }
+    bool moved = strcmp(from, ans.next_state) != 0;
+    snprintf(d.state, sizeof(d.state), "%s", ans.next_state);
+    if (moved)
+        set_step_due(s, &d);
+    if (oa_doc_save(s, &d, me.id, 0, NULL) != 0 || update_queue(s, &d) != 0)
+        goto storage;
+    int64_t step = oa_doc_step(s, d.id, j->action, from, d.state, me.id, eff.id != me.id ? eff.id : 0,
+                               j->opinion, detail);
+    char event[64];
+    snprintf(event, sizeof(event), "document.%s", j->action);
+    if (step < 0 || audit_doc(s, j, event, &d, from, d.state, eff.id != me.id ? eff.username : NULL, "ok",
+                              detail[0] ? detail : NULL) != 0)
+        goto storage;
+
+    cbor_item_t *out = pv_map(2);
+    pv_put(out, "document", doc_item(&d, false));
+    pv_put_int(out, "step_id", step);
+    size_t len = 0;
+    unsigned char *enc = pv_encode_cbor(out, &len);
+    rc = enc ? oa_idem_put(s, me.id, j->idem_key, 200, enc, len) : -1;
+    free(enc);
+    if (rc != 0) {
+        cbor_decref(&out);
+        goto storage;
+    }
+    j->status = 200;
+    j->out = out;
+    oa_doc_free(&d);
+    return 0;
+
+refused_read:
+    oa_doc_free(&d);
+    return rc < 0 ? OA_E_STORAGE : not_found(j);
+storage:
+    oa_doc_free(&d);
+    return OA_E_STORAGE;
+}
+
+/* ---- edit ---- */
+
+static int run_edit(struct oa_store *s, struct doc_job *j)
+{
+    struct oa_user me;
+    struct oa_doc d;
+    int rc;
+    if (load_me(s, j, &me) != 0)
+        return OA_E_STORAGE;
+    rc = oa_doc_load(s, j->id, &d);
+    if (rc < 0)
+        return OA_E_STORAGE;
+    if (rc == 0)
+        return not_found(j);
+    if ((rc = gate_read(s, j->r, &me, &d, "document.edit")) <= 0) {
+        oa_doc_free(&d);
+        return rc < 0 ? OA_E_STORAGE : not_found(j);
+    }
+    char etag[48];
+    doc_etag(&d, etag, sizeof(etag));
+    enum oa_err pre = oa_req_if_match(j->r, etag);
+    if (pre != OA_E_OK) {
+        oa_doc_free(&d);
+        return fail(j, pre, NULL);
+    }
+    struct oa_doc_actor actor = {.roles = me.roles, .relations = d.drafter_id == me.id ? OA_REL_DRAFTER : 0};
+    struct oa_doc_facts facts = {.has_opinion = j->opinion != NULL && j->opinion[0] != '\0'};
+    struct oa_flow_answer ans;
+    enum oa_flow_result res = oa_flow_step((enum oa_doc_kind)oa_kind_parse(d.kind), d.def_version, d.state, "edit",
+                                           &actor, &facts, &ans);
+    if (res != OA_FLOW_OK) {
+        if (audit_doc(s, j, "document.edit", &d, d.state, NULL, NULL, "refused", ans.reason) != 0) {
+            oa_doc_free(&d);
+            return OA_E_STORAGE;
+        }
+        oa_doc_free(&d);
+        return fail(j, res == OA_FLOW_NOT_ALLOWED ? OA_E_FORBIDDEN : res == OA_FLOW_GUARD ? OA_E_BAD_FIELD
+                                                                                         : OA_E_CONFLICT,
+                    res == OA_FLOW_UNKNOWN_ACTION ? "This kind of document is not edited through PATCH."
+                                                  : ans.reason);
+    }
+    if (j->has_level) {
+        /* Raising a label is an edit; lowering it is a declassification step. */
+        struct oa_subject subj = {me.id, me.roles, me.clearance};
+        if (j->level < d.level) {
+            oa_doc_free(&d);
+            return fail(j, OA_E_FORBIDDEN, "Lowering a label is a declassification step for secadmin.");
+        }
+        if (oa_access_read_doc(&subj, (int)j->level) != OA_ALLOW) {
+            oa_doc_free(&d);
+            return fail(j, OA_E_FORBIDDEN, "You cannot label a document above your own clearance.");
+        }
+    }
+    char changed[256];
+    if (!apply_fields(j, &d, changed, sizeof(changed))) {
+        oa_doc_free(&d);
+        return fail(j, OA_E_BAD_FIELD, "A field is longer than the document format allows.");
+    }
+    char from_level[8] = "";
+    if (j->has_level && j->level != d.level) {
+        snprintf(from_level, sizeof(from_level), "%d", d.level);
+        d.level = (int)j->level;
+        size_t cl = strlen(changed);
+        snprintf(changed + cl, sizeof(changed) - cl, "%slevel", cl ? "," : "");
+    }
+    if (changed[0] == '\0') {
+        j->status = 200;
+        j->out = doc_item(&d, true);
+        doc_etag(&d, j->etag, sizeof(j->etag));
+        oa_doc_free(&d);
+        return 0;
+    }
+    char from[32];
+    snprintf(from, sizeof(from), "%s", d.state);
+    if ((ans.effects & OA_FX_VOID_NUMBER) && d.doc_number[0]) {
+        if (oa_number_void(s, d.id, d.doc_number, j->opinion) != 0)
+            goto storage;
+        d.doc_number[0] = '\0';
+    }
+    snprintf(d.state, sizeof(d.state), "%s", ans.next_state);
+    if (strcmp(from, d.state) != 0)
+        set_step_due(s, &d);
+    if (oa_doc_save(s, &d, me.id, 0, changed) != 0 || update_queue(s, &d) != 0 ||
+        oa_doc_step(s, d.id, "edit", from, d.state, me.id, 0, j->opinion, changed) < 0 ||
+        audit_doc(s, j, from_level[0] ? "document.label_raise" : "document.edit", &d, from, d.state, NULL, "ok",
+                  changed) != 0)
+        goto storage;
+    j->status = 200;
+    j->out = doc_item(&d, true);
+    doc_etag(&d, j->etag, sizeof(j->etag));
+    oa_doc_free(&d);
+    return 0;
+storage:
+    oa_doc_free(&d);
+    return OA_E_STORAGE;
+}
+
+/* ---- lists ---- */
+
+#define LIST_WHERE                                                                                      \
+    "SELECT " "id" " FROM documents WHERE level <= ?1 AND (?2 IS NULL OR state = ?2)"                     \
+    " AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR doc_number = ?4)"                                   \
+    " AND (?5 IS NULL OR created_at >= ?5) AND (?6 IS NULL OR created_at < ?6)"                            \
+    " AND (?7 = 0 OR (step_due IS NOT NULL AND step_due < ?8)"                                             \
+    "      OR (request_due < ?8 AND state IN ('imported', 'registered', 'assigned', 'handling')))"         \
+    " AND (?9 IS NULL OR id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ?9))"                        \
+    " AND (?10 IS NULL OR title LIKE ?10 ESCAPE '\\' OR body LIKE ?10 ESCAPE '\\')"                       \
+    " AND id > ?11"
+
+static const char *const list_sql[] = {
+    LIST_WHERE " ORDER BY id LIMIT ?12",
+    LIST_WHERE " AND (id IN (SELECT doc_id FROM doc_queue WHERE user_id = ?13 OR (user_id = 0 AND (roles & ?14) != 0))"
+               "      OR id IN (SELECT doc_id FROM doc_participants WHERE user_id = ?13 AND status = 'pending'))"
+               " ORDER BY id LIMIT ?12",
+    LIST_WHERE " AND id IN (SELECT doc_id FROM doc_steps WHERE actor_id = ?13 OR on_behalf_id = ?13)"
+               " ORDER BY id LIMIT ?12",
+};
+
+static int run_list(struct oa_store *s, struct doc_job *j)
+{
+    struct oa_user me;
+    if (load_me(s, j, &me) != 0)
+        return OA_E_STORAGE;
+    int v = strcmp(j->view, "todo") == 0 ? 1 : strcmp(j->view, "done") == 0 ? 2 : 0;
+    sqlite3_stmt *st = oa_store_stmt(s, list_sql[v]);
+    if (st == NULL)
+        return OA_E_STORAGE;
+    /* The same decision as every read: the highest level this person may see. */
+    int max_level = -1;
+    struct oa_subject subj = {me.id, me.roles, me.clearance};
+    for (int l = OA_LEVEL_MAX; l >= 0 && max_level < 0; l--)
+        if (oa_access_read_doc(&subj, l) == OA_ALLOW)
+            max_level = l;
+    sqlite3_bind_int(st, 1, max_level);
+    if (j->state)
+        sqlite3_bind_text(st, 2, j->state, -1, SQLITE_STATIC);
+    if (j->kind)
+        sqlite3_bind_text(st, 3, j->kind, -1, SQLITE_STATIC);
+    if (j->number)
+        sqlite3_bind_text(st, 4, j->number, -1, SQLITE_STATIC);
+    if (j->from > 0)
+        sqlite3_bind_int64(st, 5, j->from);
+    if (j->to > 0)
+        sqlite3_bind_int64(st, 6, j->to);
+    sqlite3_bind_int(st, 7, j->overdue);
+    char today[11];
+    oa_day_format(today_local(), today);
+    sqlite3_bind_text(st, 8, today, -1, SQLITE_TRANSIENT);
+    char *fts = NULL, *like = NULL;
+    if (j->q != NULL) {
+        /* Trigram search needs three characters; shorter terms use LIKE. */
+        size_t chars = 0;
+        for (const unsigned char *c = (const unsigned char *)j->q; *c; c++)
+            chars += (*c & 0xC0) != 0x80;
+        size_t n = strlen(j->q);
+        if (chars >= 3) {
+            fts = oa_xmalloc(2 * n + 3);
+            size_t o = 0;
+            fts[o++] = '"';
+            for (size_t i = 0; i < n; i++) {
+                if (j->q[i] == '"')
+                    fts[o++] = '"';
+                fts[o++] = j->q[i];
+            }
+            fts[o++] = '"';
+            fts[o] = '\0';
+            sqlite3_bind_text(st, 9, fts, -1, SQLITE_STATIC);
+        } else {
+            like = oa_xmalloc(2 * n + 3);
+            size_t o = 0;
+            like[o++] = '%';
+            for (size_t i = 0; i < n; i++) {
+                if (j->q[i] == '%' || j->q[i] == '_' || j->q[i] == '\\')
+                    like[o++] = '\\';
+                like[o++] = j->q[i];
+            }
+            like[o++] = '%';
+            like[o] = '\0';
+            sqlite3_bind_text(st, 10, like, -1, SQLITE_STATIC);
+        }
+    }
+    sqlite3_bind_int64(st, 11, j->after);
+    sqlite3_bind_int64(st, 12, j->limit);
+    if (v) {
+        sqlite3_bind_int64(st, 13, me.id);
+        sqlite3_bind_int64(st, 14, me.roles);
+    }
+    int64_t ids[200];
+    size_t n = 0;
+    int rc;
+    while (n < 200 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        ids[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    free(fts);
+    free(like);
+    cbor_item_t *arr = pv_array(n);
+    for (size_t i = 0; i < n; i++) {
+        struct oa_doc d;
+        if (oa_doc_load(s, ids[i], &d) != 1) {
+            cbor_decref(&arr);
+            return OA_E_STORAGE;
+        }
+        pv_push(arr, doc_item(&d, false));
+        oa_doc_free(&d);
+    }
+    cbor_item_t *out = pv_map(2);
+    pv_put(out, "documents", arr);
+    if (n == (size_t)j->limit && n > 0)
+        pv_put_int(out, "next_after", ids[n - 1]);
+    else
+        pv_put_text(out, "next_after", NULL);
+    j->status = 200;
+    j->out = out;
+    return 0;
+}
+
+/* ---- job plumbing ---- */
+
+static int doc_on_run(struct oa_store *s, struct oa_db_job *job)
+{
+    struct doc_job *j = (struct doc_job *)job;
+    j->err = OA_E_OK;
+    switch (j->op) {
+    case OP_CREATE: return run_create(s, j);
+    case OP_GET:
+    case OP_HISTORY:
+    case OP_REVISION: return run_get(s, j);
+    case OP_EDIT: return run_edit(s, j);
+    case OP_ACTION: return run_action(s, j);
+    case OP_LIST: return run_list(s, j);
+    }
+    return OA_E_INTERNAL;
+}
+
+static void doc_on_done(struct oa_db_job *job)
+{
+    struct doc_job *j = (struct doc_job *)job;
+    struct oa_req *r = j->r;
+    if (job->rc) {
+        /* The savepoint was rolled back: the answer is the error, nothing changed. */
+        if (j->out)
+            cbor_decref(&j->out);
+        oa_reply_error(r, j->err != OA_E_OK ? j->err : (enum oa_err)job->rc, j->message);
+    } else if (j->err != OA_E_OK) {
+        if (j->out)
+            cbor_decref(&j->out);
+        oa_reply_error(r, j->err, j->message);
+    } else {
+        snprintf(r->etag, sizeof(r->etag), "%s", j->etag);
+        oa_reply(r, j->status, j->out);
+    }
+    free(j);
+}
+
+static struct doc_job *doc_job_new(struct oa_req *r, enum doc_op op)
+{
+    struct doc_job *j = oa_xcalloc(1, sizeof(*j));
+    j->r = r;
+    j->op = op;
+    j->job.run = doc_on_run;
+    j->job.done = doc_on_done;
+    return j;
+}
+
+static bool doc_id_param(struct oa_req *r, int64_t *id)
+{
+    *id = parse_param_id(r->params[0]);
+    if (*id == 0) {
+        oa_reply_error(r, OA_E_NOT_FOUND, "No such document.");
+        return false;
+    }
+    return true;
+}
+
+/* The fields create and edit accept. */
+static bool read_doc_fields(struct oa_req *r, struct doc_job *j, bool create)
+{
+    bool has_opinion = false;
+    struct pv_field f[] = {
+        {"kind", PV_TEXT, create ? PV_REQUIRED : 0, 1, 16, &j->kind, NULL},
+        {"title", PV_TEXT, create ? PV_REQUIRED : 0, 1, OA_DOC_TEXT - 1, &j->title, NULL},
+        {"body", PV_TEXT, 0, 0, OA_DOC_BODY_MAX, &j->body, NULL},
+        {"doc_type", PV_TEXT, 0, 0, 31, &j->doc_type, NULL},
+        {"copy_no", PV_TEXT, 0, 0, 31, &j->copy_no, NULL},
+        {"level", PV_INT, 0, 0, OA_LEVEL_MAX, &j->level, &j->has_level},
+        {"secrecy_period", PV_TEXT, 0, 0, 63, &j->secrecy_period, NULL},
+        {"urgency", PV_TEXT, 0, 1, 15, &j->urgency, NULL},
+        {"main_recipients", PV_TEXT, 0, 0, OA_DOC_TEXT - 1, &j->main_recipients, NULL},
+        {"copied_recipients", PV_TEXT, 0, 0, OA_DOC_TEXT - 1, &j->copied_recipients, NULL},
+        {"attachment_note", PV_TEXT, 0, 0, OA_DOC_TEXT - 1, &j->attachment_note, NULL},
+        {"doc_date", PV_TEXT, 0, 0, 15, &j->doc_date, NULL},
+        {"note", PV_TEXT, 0, 0, OA_DOC_TEXT - 1, &j->note, NULL},
+        {"printing_organ", PV_TEXT, 0, 0, 127, &j->printing_organ, NULL},
+        {"printing_date", PV_TEXT, 0, 0, 15, &j->printing_date, NULL},
+        {"opinion", PV_TEXT, 0, 0, 4000, &j->opinion, &has_opinion},
+    };
+    if (!oa_req_fields(r, f, sizeof(f) / sizeof(f[0])))
+        return false;
+    if (create && oa_kind_parse(j->kind) < 0) {
+        oa_reply_error(r, OA_E_BAD_FIELD, "field 'kind' must be outgoing, incoming or request");
+        return false;
+    }
+    if (j->urgency && strcmp(j->urgency, "ordinary") != 0 && strcmp(j->urgency, "urgent") != 0 &&
+        strcmp(j->urgency, "very_urgent") != 0) {
+        oa_reply_error(r, OA_E_BAD_FIELD, "field 'urgency' must be ordinary, urgent (加急) or very_urgent (特急)");
+        return false;
+    }
+    return true;
+}
+
+void h_doc_create(struct oa_req *r)
+{
+    struct doc_job *j = doc_job_new(r, OP_CREATE);
+    if (!read_doc_fields(r, j, true)) {
+        free(j);
+        return;
+    }
+    oa_writer_submit(r->srv->writer, &j->job);
+}
+
+void h_doc_get(struct oa_req *r)
+{
+    int64_t id;
+    if (!doc_id_param(r, &id))
+        return;
+    struct doc_job *j = doc_job_new(r, OP_GET);
+    j->id = id;
+    oa_writer_submit(r->srv->writer, &j->job);
+}
+
+void h_doc_history(struct oa_req *r)
+{
+    int64_t id;
+    if (!doc_id_param(r, &id))
+        return;
+    struct doc_job *j = doc_job_new(r, OP_HISTORY);
+    j->id = id;
+    oa_writer_submit(r->srv->writer, &j->job);
+}
+
+void h_doc_revision(struct oa_req *r)
+{
+    int64_t id, rev = parse_param_id(r->params[1]);
+    if (!doc_id_param(r, &id))
+        return;
+    if (rev == 0) {
+        oa_reply_error(r, OA_E_NOT_FOUND, "The document has no text revision with that number.");
+        return;
+    }
+    struct doc_job *j = doc_job_new(r, OP_REVISION);
+    j->id = id;
+    j->revision = rev;
+    oa_writer_submit(r->srv->writer, &j->job);
+}
+
+void h_doc_edit(struct oa_req *r)
+{
+    int64_t id;
+    if (!doc_id_param(r, &id))
+        return;
+    struct doc_job *j = doc_job_new(r, OP_EDIT);
+    j->id = id;
+    if (!read_doc_fields(r, j, false)) {
+        free(j);
+        return;
+    }
+    if (j->kind != NULL) {
+        free(j);
+        oa_reply_error(r, OA_E_BAD_FIELD, "A document's kind cannot change.");
+        return;
+    }
+    oa_writer_submit(r->srv->writer, &j->job);
+}
+
+void h_doc_action(struct oa_req *r)
+{
+    int64_t id;
+    if (!doc_id_param(r, &id))
+        return;
+    struct doc_job *j = doc_job_new(r, OP_ACTION);
+    j->id = id;
+    const cbor_item_t *params = NULL;
+    struct pv_field f[] = {
+        {"action", PV_TEXT, PV_REQUIRED, 1, 32, &j->action, NULL},
+        {"opinion", PV_TEXT, 0, 0, 4000, &j->opinion, NULL},
+        {"params", PV_ITEM, 0, 0, 0, &params, NULL},
+        {"on_behalf_of", PV_TEXT, 0, 1, OA_USERNAME_MAX, &j->on_behalf, NULL},
+    };
+    if (!oa_req_fields(r, f, 4)) {
+        free(j);
+        return;
+    }
+    if (params != NULL && !cbor_isa_map(params)) {
+        free(j);
+        oa_reply_error(r, OA_E_BAD_FIELD, "field 'params' must be a map");
+        return;
+    }
+    j->params = params;
+    if (r->idempotency_key == NULL || r->idempotency_key[0] == '\0' || strlen(r->idempotency_key) > 128) {
+        free(j);
+        oa_reply_error(r, OA_E_BAD_REQUEST, "Send an Idempotency-Key header (1 to 128 characters) with every action.");
+        return;
+    }
+    j->idem_key = r->idempotency_key;
+    oa_writer_submit(r->srv->writer, &j->job);
+}
+
+/* Reads one query parameter into the arena; NULL when absent. */
+static const char *query_param(struct oa_req *r, const char *name)
+{
+    size_t nl = strlen(name);
+    const char *p = r->query;
+    while (p && *p) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+            /* percent-decode */
+            const char *v = p + nl + 1;
+            size_t vl = len - nl - 1;
+            char *out = oa_arena_alloc(&r->arena, vl + 1);
+            if (out == NULL)
+                return NULL;
+            size_t o = 0;
+            for (size_t i = 0; i < vl; i++) {
+                if (v[i] == '%' && i + 2 < vl) {
+                    char hex[3] = {v[i + 1], v[i + 2], 0};
+                    char *end = NULL;
+                    long c = strtol(hex, &end, 16);
+                    if (end == hex + 2) {
+                        out[o++] = (char)c;
+                        i += 2;
+                        continue;
+                    }
+                }
+                out[o++] = v[i] == '+' ? ' ' : v[i];
+            }
+            out[o] = '\0';
+            return out;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+void h_doc_list(struct oa_req *r)
+{
+    struct doc_job *j = doc_job_new(r, OP_LIST);
+    const char *v = query_param(r, "view");
+    j->view = v ? v : "all";
+    if (strcmp(j->view, "all") != 0 && strcmp(j->view, "todo") != 0 && strcmp(j->view, "done") != 0) {
+        free(j);
+        oa_reply_error(r, OA_E_BAD_FIELD, "view must be todo, done or all");
+        return;
+    }
+    j->state = query_param(r, "state");
+    j->kind = query_param(r, "kind");
+    j->number = query_param(r, "number");
+    j->q = query_param(r, "q");
+    if (j->q && (strlen(j->q) == 0 || strlen(j->q) > 200 || !pv_utf8_ok((const unsigned char *)j->q, strlen(j->q)))) {
+        free(j);
+        oa_reply_error(r, OA_E_BAD_FIELD, "q must be 1 to 200 bytes of UTF-8 text");
+        return;
+    }
+    const char *from = query_param(r, "from"), *to = query_param(r, "to"), *after = query_param(r, "after"),
+               *limit = query_param(r, "limit"), *overdue = query_param(r, "overdue");
+    j->from = from ? strtoll(from, NULL, 10) : 0;
+    j->to = to ? strtoll(to, NULL, 10) : 0;
+    j->after = after ? strtoll(after, NULL, 10) : 0;
+    j->limit = limit ? strtoll(limit, NULL, 10) : 50;
+    if (j->limit < 1 || j->limit > 200)
+        j->limit = j->limit < 1 ? 1 : 200;
+    j->overdue = overdue && strcmp(overdue, "1") == 0;
+    oa_writer_submit(r->srv->writer, &j->job);
+}

@@ -1,0 +1,467 @@
+/* storage/documents.c: see documents.h. */
+#include "storage/documents.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/alloc.h"
+
+#define DOC_COLS                                                                                       \
+    "id, kind, def_version, state, revision, title, doc_type, copy_no, level, secrecy_period, urgency," \
+    " coalesce(organ_id, 0), coalesce(department_id, 0), coalesce(doc_number, ''), signer,"          \
+    " main_recipients, copied_recipients, body, attachment_note, doc_date, note, printing_organ,"     \
+    " printing_date, drafter_id, coalesce(source_id, 0), coalesce(reply_id, 0),"                     \
+    " coalesce(assignee_id, 0), coalesce(lead_department_id, 0), coalesce(step_due, ''),"            \
+    " coalesce(request_due, ''), extended, created_at, updated_at"
+
+void oa_doc_free(struct oa_doc *d)
+{
+    free(d->body);
+    d->body = NULL;
+}
+
+static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+int oa_doc_load(struct oa_store *s, int64_t id, struct oa_doc *d)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT " DOC_COLS " FROM documents WHERE id = ?");
+    memset(d, 0, sizeof(*d));
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return -1;
+    int c = 0;
+    d->id = sqlite3_column_int64(st, c++);
+    col_text(st, c++, d->kind, sizeof(d->kind));
+    d->def_version = sqlite3_column_int(st, c++);
+    col_text(st, c++, d->state, sizeof(d->state));
+    d->revision = sqlite3_column_int64(st, c++);
+    col_text(st, c++, d->title, sizeof(d->title));
+    col_text(st, c++, d->doc_type, sizeof(d->doc_type));
+    col_text(st, c++, d->copy_no, sizeof(d->copy_no));
+    d->level = sqlite3_column_int(st, c++);
+    col_text(st, c++, d->secrecy_period, sizeof(d->secrecy_period));
+    col_text(st, c++, d->urgency, sizeof(d->urgency));
+    d->organ_id = sqlite3_column_int64(st, c++);
+    d->department_id = sqlite3_column_int64(st, c++);
+    col_text(st, c++, d->doc_number, sizeof(d->doc_number));
+    col_text(st, c++, d->signer, sizeof(d->signer));
+    col_text(st, c++, d->main_recipients, sizeof(d->main_recipients));
+    col_text(st, c++, d->copied_recipients, sizeof(d->copied_recipients));
+    const unsigned char *body = sqlite3_column_text(st, c);
+    d->body = oa_xstrdup(body ? (const char *)body : "");
+    c++;
+    col_text(st, c++, d->attachment_note, sizeof(d->attachment_note));
+    col_text(st, c++, d->doc_date, sizeof(d->doc_date));
+    col_text(st, c++, d->note, sizeof(d->note));
+    col_text(st, c++, d->printing_organ, sizeof(d->printing_organ));
+    col_text(st, c++, d->printing_date, sizeof(d->printing_date));
+    d->drafter_id = sqlite3_column_int64(st, c++);
+    d->source_id = sqlite3_column_int64(st, c++);
+    d->reply_id = sqlite3_column_int64(st, c++);
+    d->assignee_id = sqlite3_column_int64(st, c++);
+    d->lead_department_id = sqlite3_column_int64(st, c++);
+    col_text(st, c++, d->step_due, sizeof(d->step_due));
+    col_text(st, c++, d->request_due, sizeof(d->request_due));
+    d->extended = sqlite3_column_int(st, c++) != 0;
+    d->created_at = sqlite3_column_int64(st, c++);
+    d->updated_at = sqlite3_column_int64(st, c++);
+    return 1;
+}
+
+static void bind_id(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v > 0)
+        sqlite3_bind_int64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v && v[0])
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Binds the mutable fields in the order of the INSERT and UPDATE below, from index 1. */
+static int bind_fields(sqlite3_stmt *st, const struct oa_doc *d)
+{
+    int i = 1;
+    sqlite3_bind_text(st, i++, d->state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, d->title, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, d->doc_type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, d->copy_no, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, i++, d->level);
+    sqlite3_bind_text(st, i++, d->secrecy_period, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, d->urgency, -1, SQLITE_STATIC);
+    bind_id(st, i++, d->organ_id);
+    bind_id(st, i++, d->department_id);
+    bind_opt_text(st, i++, d->doc_number);
+    sqlite3_bind_text(st, i++, d->signer, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, d->main_recipients, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, d->copied_recipients, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, d->body ? d->body : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, d->attachment_note, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, d->doc_date, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, d->note, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, d->printing_organ, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, d->printing_date, -1, SQLITE_STATIC);
+    bind_id(st, i++, d->source_id);
+    bind_id(st, i++, d->reply_id);
+    bind_id(st, i++, d->assignee_id);
+    bind_id(st, i++, d->lead_department_id);
+    bind_opt_text(st, i++, d->step_due);
+    bind_opt_text(st, i++, d->request_due);
+    sqlite3_bind_int(st, i++, d->extended);
+    sqlite3_bind_int64(st, i++, d->updated_at);
+    return i;
+}
+
+#define FIELDS_SET                                                                                         \
+    "state = ?, title = ?, doc_type = ?, copy_no = ?, level = ?, secrecy_period = ?, urgency = ?,"       \
+    " organ_id = ?, department_id = ?, doc_number = ?, signer = ?, main_recipients = ?,"                 \
+    " copied_recipients = ?, body = ?, attachment_note = ?, doc_date = ?, note = ?, printing_organ = ?," \
+    " printing_date = ?, source_id = ?, reply_id = ?, assignee_id = ?, lead_department_id = ?,"          \
+    " step_due = ?, request_due = ?, extended = ?, updated_at = ?"
+
+static int fts_put(struct oa_store *s, const struct oa_doc *d, bool replace)
+{
+    if (replace) {
+        sqlite3_stmt *del = oa_store_stmt(s, "DELETE FROM doc_fts WHERE rowid = ?");
+        if (del == NULL)
+            return -1;
+        sqlite3_bind_int64(del, 1, d->id);
+        if (sqlite3_step(del) != SQLITE_DONE)
+            return -1;
+    }
+    sqlite3_stmt *st = oa_store_stmt(s, "INSERT INTO doc_fts(rowid, title, body) VALUES (?, ?, ?)");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, d->id);
+    sqlite3_bind_text(st, 2, d->title, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, d->body ? d->body : "", -1, SQLITE_STATIC);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+static int revision_put(struct oa_store *s, const struct oa_doc *d, int64_t author, int64_t behalf,
+                        const char *changed)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "INSERT INTO doc_revisions(doc_id, revision, author_id, on_behalf_id, at, changed, title, body)"
+        " VALUES (?,?,?,?,?,?,?,?)");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, d->id);
+    sqlite3_bind_int64(st, 2, d->revision);
+    sqlite3_bind_int64(st, 3, author);
+    bind_id(st, 4, behalf);
+    sqlite3_bind_int64(st, 5, d->updated_at);
+    sqlite3_bind_text(st, 6, changed, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, d->title, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, d->body ? d->body : "", -1, SQLITE_STATIC);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_doc_insert(struct oa_store *s, struct oa_doc *d, int64_t author_id)
+{
+    /* bind_fields fills the first 27 columns; the fixed ones follow. */
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "INSERT INTO documents(state, title, doc_type, copy_no, level, secrecy_period, urgency, organ_id,"
+        " department_id, doc_number, signer, main_recipients, copied_recipients, body, attachment_note,"
+        " doc_date, note, printing_organ, printing_date, source_id, reply_id, assignee_id,"
+        " lead_department_id, step_due, request_due, extended, updated_at,"
+        " kind, def_version, drafter_id, created_at, revision)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, ?,?,?,?, 1)");
+    if (st == NULL)
+        return -1;
+    d->created_at = d->updated_at = oa_now();
+    d->revision = 1;
+    int i = bind_fields(st, d);
+    sqlite3_bind_text(st, i++, d->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, i++, d->def_version);
+    sqlite3_bind_int64(st, i++, d->drafter_id);
+    sqlite3_bind_int64(st, i++, d->created_at);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    d->id = sqlite3_last_insert_rowid(s->db);
+    if (fts_put(s, d, false) != 0 || revision_put(s, d, author_id, 0, "created") != 0)
+        return -1;
+    return oa_change_record(s, "document", d->id, "create") < 0 ? -1 : 0;
+}
+
+int oa_doc_save(struct oa_store *s, struct oa_doc *d, int64_t author_id, int64_t on_behalf_id,
+                const char *text_changed)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "UPDATE documents SET " FIELDS_SET ", revision = ? WHERE id = ?");
+    if (st == NULL)
+        return -1;
+    d->updated_at = oa_now();
+    d->revision++;
+    int i = bind_fields(st, d);
+    sqlite3_bind_int64(st, i++, d->revision);
+    sqlite3_bind_int64(st, i++, d->id);
+    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1)
+        return -1;
+    if (text_changed != NULL && text_changed[0] != '\0') {
+        if (fts_put(s, d, true) != 0 || revision_put(s, d, author_id, on_behalf_id, text_changed) != 0)
+            return -1;
+    }
+    return oa_change_record(s, "document", d->id, text_changed ? "edit" : "state") < 0 ? -1 : 0;
+}
+
+int64_t oa_doc_step(struct oa_store *s, int64_t doc_id, const char *action, const char *from, const char *to,
+                    int64_t actor_id, int64_t on_behalf_id, const char *opinion, const char *detail)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "INSERT INTO doc_steps(doc_id, action, from_state, to_state, actor_id, on_behalf_id, opinion, detail, at)"
+        " VALUES (?,?,?,?,?,?,?,?,?)");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, doc_id);
+    sqlite3_bind_text(st, 2, action, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, actor_id);
+    bind_id(st, 6, on_behalf_id);
+    sqlite3_bind_text(st, 7, opinion ? opinion : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, detail ? detail : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, oa_now());
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    return sqlite3_last_insert_rowid(s->db);
+}
+
+static int64_t current_round(struct oa_store *s, int64_t doc_id)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT coalesce(max(round), 0) FROM doc_participants WHERE doc_id = ? AND part = 'countersigner'");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, doc_id);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        return -1;
+    return sqlite3_column_int64(st, 0);
+}
+
+int oa_part_count(struct oa_store *s, int64_t doc_id, const char *part, const char *status)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT count(*) FROM doc_participants WHERE doc_id = ? AND part = ? AND status = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, doc_id);
+    sqlite3_bind_text(st, 2, part, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
+    return sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+}
+
+bool oa_part_is(struct oa_store *s, int64_t doc_id, const char *part, const char *status, int64_t user_id)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT 1 FROM doc_participants WHERE doc_id = ? AND part = ? AND status = ? AND user_id = ?");
+    if (st == NULL)
+        return false;
+    sqlite3_bind_int64(st, 1, doc_id);
+    sqlite3_bind_text(st, 2, part, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, user_id);
+    return sqlite3_step(st) == SQLITE_ROW;
+}
+
+static int part_insert(struct oa_store *s, int64_t doc_id, const char *part, int64_t round, const int64_t *users,
+                       int n)
+{
+    for (int i = 0; i < n; i++) {
+        sqlite3_stmt *st = oa_store_stmt(s,
+            "INSERT OR IGNORE INTO doc_participants(doc_id, user_id, part, round, status) VALUES (?,?,?,?,'pending')");
+        if (st == NULL)
+            return -1;
+        sqlite3_bind_int64(st, 1, doc_id);
+        sqlite3_bind_int64(st, 2, users[i]);
+        sqlite3_bind_text(st, 3, part, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, round);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return -1;
+    }
+    return 0;
+}
+
+int oa_part_cancel_pending(struct oa_store *s, int64_t doc_id)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "UPDATE doc_participants SET status = 'cancelled' WHERE doc_id = ? AND part = 'countersigner'"
+        " AND status = 'pending'");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, doc_id);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_part_new_round(struct oa_store *s, int64_t doc_id, const int64_t *users, int n)
+{
+    int64_t round = current_round(s, doc_id);
+    if (round < 0 || oa_part_cancel_pending(s, doc_id) != 0)
+        return -1;
+    return part_insert(s, doc_id, "countersigner", round + 1, users, n);
+}
+
+int oa_part_add_readers(struct oa_store *s, int64_t doc_id, const int64_t *users, int n)
+{
+    return part_insert(s, doc_id, "reader", 1, users, n);
+}
+
+int oa_part_set(struct oa_store *s, int64_t doc_id, const char *part, int64_t user_id, const char *status)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "UPDATE doc_participants SET status = ?, acted_at = ? WHERE doc_id = ? AND part = ? AND user_id = ?"
+        " AND status = 'pending'");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, oa_now());
+    sqlite3_bind_int64(st, 3, doc_id);
+    sqlite3_bind_text(st, 4, part, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, user_id);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_queue_set(struct oa_store *s, int64_t doc_id, unsigned roles, const int64_t *users, int n)
+{
+    sqlite3_stmt *del = oa_store_stmt(s, "DELETE FROM doc_queue WHERE doc_id = ?");
+    if (del == NULL)
+        return -1;
+    sqlite3_bind_int64(del, 1, doc_id);
+    if (sqlite3_step(del) != SQLITE_DONE)
+        return -1;
+    for (int i = -1; i < n; i++) {
+        if (i < 0 && roles == 0)
+            continue;
+        sqlite3_stmt *st = oa_store_stmt(s, "INSERT OR IGNORE INTO doc_queue(doc_id, user_id, roles) VALUES (?,?,?)");
+        if (st == NULL)
+            return -1;
+        sqlite3_bind_int64(st, 1, doc_id);
+        sqlite3_bind_int64(st, 2, i < 0 ? 0 : users[i]);
+        sqlite3_bind_int64(st, 3, i < 0 ? roles : 0);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return -1;
+    }
+    return 0;
+}
+
+int oa_number_allocate(struct oa_store *s, int64_t organ_id, const char *prefix, int year, int64_t doc_id,
+                       char *out, size_t outlen)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "INSERT INTO number_counters(organ_id, prefix, year, last) VALUES (?, ?, ?, 1)"
+        " ON CONFLICT(organ_id, prefix, year) DO UPDATE SET last = last + 1 RETURNING last");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, organ_id);
+    sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, year);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        return -1;
+    int64_t seq = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    snprintf(out, outlen, "%s〔%d〕%lld号", prefix, year, (long long)seq);
+    st = oa_store_stmt(s,
+        "INSERT INTO doc_numbers(organ_id, prefix, year, seq, number, doc_id, at) VALUES (?,?,?,?,?,?,?)");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, organ_id);
+    sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, year);
+    sqlite3_bind_int64(st, 4, seq);
+    sqlite3_bind_text(st, 5, out, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, doc_id);
+    sqlite3_bind_int64(st, 7, oa_now());
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_number_void(struct oa_store *s, int64_t doc_id, const char *number, const char *reason)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "UPDATE doc_numbers SET voided = 1, void_reason = ? WHERE doc_id = ? AND number = ? AND voided = 0");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, doc_id);
+    sqlite3_bind_text(st, 3, number, -1, SQLITE_STATIC);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+struct oa_day_exception *oa_calendar_load(struct oa_store *s, size_t *n)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT day, workday FROM calendar ORDER BY day");
+    *n = 0;
+    if (st == NULL)
+        return NULL;
+    size_t cap = 64;
+    struct oa_day_exception *ex = oa_xmalloc(cap * sizeof(*ex));
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap *= 2;
+            ex = oa_xrealloc(ex, cap * sizeof(*ex));
+        }
+        ex[*n].day = (int32_t)sqlite3_column_int64(st, 0);
+        ex[*n].workday = sqlite3_column_int(st, 1) != 0;
+        (*n)++;
+    }
+    return ex;
+}
+
+int oa_idem_put(struct oa_store *s, int64_t user_id, const char *key, int status, const void *body, size_t len)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "INSERT INTO idempotency(user_id, key, status, body, at) VALUES (?,?,?,?,?)");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, user_id);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, status);
+    sqlite3_bind_blob(st, 4, body, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, oa_now());
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_idem_get(struct oa_store *s, int64_t user_id, const char *key, int *status, unsigned char **body,
+                size_t *len)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT status, body FROM idempotency WHERE user_id = ? AND key = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, user_id);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return -1;
+    *status = sqlite3_column_int(st, 0);
+    *len = (size_t)sqlite3_column_bytes(st, 1);
+    *body = oa_xmalloc(*len + 1);
+    if (*len)
+        memcpy(*body, sqlite3_column_blob(st, 1), *len);
+    return 1;
+}
+
+int64_t oa_user_id_by_name(struct oa_store *s, const char *username)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT id FROM users WHERE username = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    return rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
+}

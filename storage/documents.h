@@ -1,0 +1,107 @@
+/*
+ * storage/documents.h: documents, their revisions, steps, participants,
+ * to-do queue, numbers and the calendar, in the database.
+ *
+ * Runs inside writer jobs.  The workflow decisions are not made here
+ * (workflow/docflow.c decides); this module only reads and writes rows, and
+ * every write of a document records a change in the global sequence.
+ */
+#ifndef OA_STORAGE_DOCUMENTS_H
+#define OA_STORAGE_DOCUMENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage/store.h"
+#include "workflow/calendar.h"
+
+#define OA_DOC_TEXT 512       /* short text fields */
+#define OA_DOC_BODY_MAX (1024 * 1024)
+
+/* Text fields of a document; body is malloc'd. */
+struct oa_doc {
+    int64_t id;
+    char kind[16];
+    int def_version;
+    char state[32];
+    int64_t revision;
+    char title[OA_DOC_TEXT];
+    char doc_type[32];
+    char copy_no[32];
+    int level;
+    char secrecy_period[64];
+    char urgency[16];
+    int64_t organ_id, department_id;
+    char doc_number[128];     /* "" when none */
+    char signer[128];
+    char main_recipients[OA_DOC_TEXT];
+    char copied_recipients[OA_DOC_TEXT];
+    char *body;               /* owned; oa_doc_free */
+    char attachment_note[OA_DOC_TEXT];
+    char doc_date[16];
+    char note[OA_DOC_TEXT];
+    char printing_organ[128];
+    char printing_date[16];
+    int64_t drafter_id, source_id, reply_id, assignee_id, lead_department_id;
+    char step_due[16];        /* "" when none */
+    char request_due[16];
+    bool extended;
+    int64_t created_at, updated_at;
+};
+
+void oa_doc_free(struct oa_doc *d);
+
+/* 1 found, 0 not found, -1 error.  The caller frees with oa_doc_free. */
+int oa_doc_load(struct oa_store *s, int64_t id, struct oa_doc *d);
+
+/* Inserts (d->id, revision, timestamps set here) with revision 1; 0 or -1. */
+int oa_doc_insert(struct oa_store *s, struct oa_doc *d, int64_t author_id);
+
+/*
+ * Writes back every field, bumps the revision and records a change.  When
+ * `text_changed` lists changed text fields (e.g. "title,body"), a revision
+ * row is written too.  0 or -1.
+ */
+int oa_doc_save(struct oa_store *s, struct oa_doc *d, int64_t author_id, int64_t on_behalf_id,
+                const char *text_changed);
+
+/* Appends a step with its opinion; returns its id or -1. */
+int64_t oa_doc_step(struct oa_store *s, int64_t doc_id, const char *action, const char *from, const char *to,
+                    int64_t actor_id, int64_t on_behalf_id, const char *opinion, const char *detail);
+
+/* Participants: countersigners and readers. */
+int oa_part_count(struct oa_store *s, int64_t doc_id, const char *part, const char *status);
+bool oa_part_is(struct oa_store *s, int64_t doc_id, const char *part, const char *status, int64_t user_id);
+/* Starts a new countersign round with these users; 0 or -1. */
+int oa_part_new_round(struct oa_store *s, int64_t doc_id, const int64_t *users, int n);
+int oa_part_add_readers(struct oa_store *s, int64_t doc_id, const int64_t *users, int n);
+/* Sets this user's pending row of `part` to `status`; 0 or -1. */
+int oa_part_set(struct oa_store *s, int64_t doc_id, const char *part, int64_t user_id, const char *status);
+/* Cancels every pending countersigner; 0 or -1. */
+int oa_part_cancel_pending(struct oa_store *s, int64_t doc_id);
+
+/* Replaces the document's to-do queue; users may be NULL when n == 0. */
+int oa_queue_set(struct oa_store *s, int64_t doc_id, unsigned roles, const int64_t *users, int n);
+
+/*
+ * Allocates the next number for (organ, prefix, year) and records it for the
+ * document; writes the formatted number ("府办发〔2026〕12号") into out.
+ */
+int oa_number_allocate(struct oa_store *s, int64_t organ_id, const char *prefix, int year, int64_t doc_id,
+                       char *out, size_t outlen);
+/* Marks the document's current number void, with a reason; 0 or -1. */
+int oa_number_void(struct oa_store *s, int64_t doc_id, const char *number, const char *reason);
+
+/* The calendar's exceptions, sorted, as a malloc'd array (*n entries). */
+struct oa_day_exception *oa_calendar_load(struct oa_store *s, size_t *n);
+
+/* Stores a response for an idempotency key; and looks one up (1 found, 0 not, -1 error). */
+int oa_idem_put(struct oa_store *s, int64_t user_id, const char *key, int status, const void *body, size_t len);
+int oa_idem_get(struct oa_store *s, int64_t user_id, const char *key, int *status, unsigned char **body,
+                size_t *len);
+
+/* The user id for a username, 0 when none, -1 on error. */
+int64_t oa_user_id_by_name(struct oa_store *s, const char *username);
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * tests/workflow/docflow_test.c: every action in every state by every role
+ * and relationship, for the three document kinds, against a specification
+ * written here independently of the tables in workflow/docflow.c.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "workflow/access.h"
+#include "workflow/docflow.h"
+
+/* "state action who next": who is a role or a relationship; '*' = every non-terminal state. */
+static const char *const outgoing_spec[] = {
+    "draft submit drafter review",       "draft edit drafter draft",
+    "draft cancel drafter cancelled",    "review approve secretariat signoff",
+    "review return secretariat draft",   "review withdraw drafter draft",
+    "countersign approve countersigner signoff", "countersign object countersigner draft",
+    "countersign return secretariat draft", "countersign withdraw drafter draft",
+    "signoff sign leader register",      "signoff return leader draft",
+    "signoff withdraw drafter draft",    "register edit secretariat signoff",
+    "register register secretariat issue", "issue edit secretariat signoff",
+    "issue void_number secretariat register", "issue issue secretariat issued",
+    "issued archive records archived",   "issued revoke leader revoked",
+    "* chase secretariat =",             "* chase leader =",
+    "* comment staff =", "* comment secretariat =", "* comment dept_head =", "* comment leader =",
+    "* comment records =",
+};
+static const char *const outgoing_terminal[] = {"archived", "revoked", "cancelled"};
+
+static const char *const incoming_spec[] = {
+    "receiving sign_for secretariat registering", "registering register secretariat first_check",
+    "first_check accept secretariat proposing",   "first_check send_back secretariat returned",
+    "proposing propose secretariat instructing",  "proposing propose dept_head instructing",
+    "instructing instruct leader handling",       "handling complete lead_dept completed",
+    "completed archive records archived",
+    "* circulate secretariat =", "* circulate leader =", "* read reader =",
+    "* chase secretariat =", "* chase leader =",
+    "* comment staff =", "* comment secretariat =", "* comment dept_head =", "* comment leader =",
+    "* comment records =",
+};
+static const char *const incoming_terminal[] = {"archived", "returned"};
+
+static const char *const request_spec[] = {
+    "imported register secretariat registered", "registered assign secretariat assigned",
+    "assigned start assignee handling",         "handling reply assignee replied",
+    "registered extend leader =", "assigned extend leader =", "handling extend leader =",
+    "replied archive records archived",
+    "* chase secretariat =", "* chase leader =",
+    "* comment staff =", "* comment secretariat =", "* comment dept_head =", "* comment leader =",
+    "* comment records =",
+};
+static const char *const request_terminal[] = {"archived"};
+
+struct who {
+    const char *name;
+    unsigned roles, relations;
+};
+
+static const struct who everyone[] = {
+    {"staff", OA_ROLE_STAFF, 0},        {"secretariat", OA_ROLE_SECRETARIAT, 0},
+    {"dept_head", OA_ROLE_DEPT_HEAD, 0}, {"leader", OA_ROLE_LEADER, 0},
+    {"records", OA_ROLE_RECORDS, 0},     {"gateway", OA_ROLE_GATEWAY, 0},
+    {"sysadmin", OA_ROLE_SYSADMIN, 0},   {"secadmin", OA_ROLE_SECADMIN, 0},
+    {"auditor", OA_ROLE_AUDITOR, 0},     {"drafter", 0, OA_REL_DRAFTER},
+    {"countersigner", 0, OA_REL_COUNTERSIGNER}, {"assignee", 0, OA_REL_ASSIGNEE},
+    {"lead_dept", 0, OA_REL_LEAD_DEPT},  {"reader", 0, OA_REL_READER},
+};
+
+/* Facts under which every guard holds and no branch is taken. */
+static const struct oa_doc_facts all_good = {
+    .countersign_pending = 1, .countersign_named = 0, .has_opinion = true, .extended = false,
+    .extend_days = 10, .has_lead_dept = true, .has_readers = true, .has_prefix = true,
+    .has_recipients = true, .has_assignee = true, .reply_is_public_outgoing = true, .has_target = true,
+};
+
+static bool terminal_in(const char *state, const char *const *t, size_t nt)
+{
+    for (size_t i = 0; i < nt; i++)
+        if (strcmp(t[i], state) == 0)
+            return true;
+    return false;
+}
+
+/* Finds the spec's answer: 1 allowed (next in *next), 0 the state has the action for someone else, -1 none. */
+static int spec_lookup(const char *const *spec, size_t n, const char *const *term, size_t nt, const char *state,
+                       const char *action, const char *who, char *next)
+{
+    int found = -1;
+    for (size_t i = 0; i < n; i++) {
+        char s[32], a[32], w[32], nx[32];
+        sscanf(spec[i], "%31s %31s %31s %31s", s, a, w, nx);
+        bool state_ok = strcmp(s, state) == 0 || (strcmp(s, "*") == 0 && !terminal_in(state, term, nt));
+        if (!state_ok || strcmp(a, action) != 0)
+            continue;
+        if (found < 0)
+            found = 0;
+        if (strcmp(w, who) == 0) {
+            strcpy(next, strcmp(nx, "=") == 0 ? state : nx);
+            return 1;
+        }
+    }
+    return found;
+}
+
+static void check_kind(enum oa_doc_kind kind, const char *const *spec, size_t n, const char *const *term, size_t nt)
+{
+    int nstates = 0;
+    const char *const *states = oa_flow_states(kind, OA_FLOW_VERSION, &nstates);
+    cr_assert(nstates > 0);
+    int checked = 0;
+    for (int si = 0; si < nstates; si++) {
+        cr_assert_eq(oa_flow_terminal(kind, OA_FLOW_VERSION, states[si]), terminal_in(states[si], term, nt),
+                     "terminal mismatch for %s", states[si]);
+        for (size_t ai = 0; ai < n; ai++) {
+            char a[32];
+            sscanf(spec[ai], "%*s %31s", a);
+            for (size_t wi = 0; wi < sizeof(everyone) / sizeof(everyone[0]); wi++) {
+                const struct who *w = &everyone[wi];
+                struct oa_doc_actor actor = {w->roles, w->relations};
+                struct oa_flow_answer ans;
+                char want_next[32] = "";
+                int want = spec_lookup(spec, n, term, nt, states[si], a, w->name, want_next);
+                enum oa_flow_result got = oa_flow_step(kind, OA_FLOW_VERSION, states[si], a, &actor, &all_good, &ans);
+                if (want == 1) {
+                    cr_assert_eq(got, OA_FLOW_OK, "%s %s by %s: refused (%s)", states[si], a, w->name, ans.reason);
+                    cr_assert_str_eq(ans.next_state, want_next, "%s %s by %s", states[si], a, w->name);
+                } else if (want == 0) {
+                    cr_assert_eq(got, OA_FLOW_NOT_ALLOWED, "%s %s by %s: want 403, got %d", states[si], a, w->name, got);
+                } else {
+                    cr_assert_eq(got, OA_FLOW_BAD_STATE, "%s %s by %s: want 409, got %d", states[si], a, w->name, got);
+                }
+                checked++;
+            }
+        }
+    }
+    cr_assert(checked > 100);
+}
+
+#define CHECK(kind, spec, term) \
+    check_kind(kind, spec, sizeof(spec) / sizeof(spec[0]), term, sizeof(term) / sizeof(term[0]))
+
+Test(docflow, outgoing_every_action_state_and_actor)
+{
+    CHECK(OA_KIND_OUTGOING, outgoing_spec, outgoing_terminal);
+}
+
+Test(docflow, incoming_every_action_state_and_actor)
+{
+    CHECK(OA_KIND_INCOMING, incoming_spec, incoming_terminal);
+}
+
+Test(docflow, request_every_action_state_and_actor)
+{
+    CHECK(OA_KIND_REQUEST, request_spec, request_terminal);
+}
+
+Test(docflow, countersigning_branches)
+{
+    struct oa_doc_actor sec = {OA_ROLE_SECRETARIAT, 0}, cs = {0, OA_REL_COUNTERSIGNER};
+    struct oa_flow_answer ans;
+    struct oa_doc_facts f = all_good;
+    f.countersign_named = 3;
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "review", "approve", &sec, &f, &ans), OA_FLOW_OK);
+    cr_assert_str_eq(ans.next_state, "countersign");
+    cr_assert(ans.effects & OA_FX_NAME_COUNTERSIGNERS);
+    f.countersign_pending = 3;
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "countersign", "approve", &cs, &f, &ans), OA_FLOW_OK);
+    cr_assert_str_eq(ans.next_state, "countersign", "moved on before the last approval");
+    f.countersign_pending = 1;
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "countersign", "approve", &cs, &f, &ans), OA_FLOW_OK);
+    cr_assert_str_eq(ans.next_state, "signoff");
+}
+
+Test(docflow, guards_refuse_with_a_reason)
+{
+    struct oa_doc_actor sec = {OA_ROLE_SECRETARIAT, 0}, lead = {OA_ROLE_LEADER, 0}, cs = {0, OA_REL_COUNTERSIGNER};
+    struct oa_flow_answer ans;
+    struct oa_doc_facts f = {0};
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "review", "return", &sec, &f, &ans), OA_FLOW_GUARD);
+    cr_assert(strstr(ans.reason, "opinion"));
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "countersign", "object", &cs, &f, &ans), OA_FLOW_GUARD);
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "register", "register", &sec, &f, &ans), OA_FLOW_GUARD);
+    cr_assert_eq(oa_flow_step(OA_KIND_INCOMING, 1, "instructing", "instruct", &lead, &f, &ans), OA_FLOW_GUARD);
+    f.has_opinion = true;
+    f.extend_days = 21;
+    cr_assert_eq(oa_flow_step(OA_KIND_REQUEST, 1, "handling", "extend", &lead, &f, &ans), OA_FLOW_GUARD);
+    f.extend_days = 20;
+    cr_assert_eq(oa_flow_step(OA_KIND_REQUEST, 1, "handling", "extend", &lead, &f, &ans), OA_FLOW_OK);
+    f.extended = true;
+    cr_assert_eq(oa_flow_step(OA_KIND_REQUEST, 1, "handling", "extend", &lead, &f, &ans), OA_FLOW_GUARD,
+                 "extended twice");
+    struct oa_doc_actor asg = {0, OA_REL_ASSIGNEE};
+    f.reply_is_public_outgoing = false;
+    cr_assert_eq(oa_flow_step(OA_KIND_REQUEST, 1, "handling", "reply", &asg, &f, &ans), OA_FLOW_GUARD);
+}
+
+Test(docflow, definitions_are_versioned)
+{
+    struct oa_doc_actor d = {0, OA_REL_DRAFTER};
+    struct oa_flow_answer ans;
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, OA_FLOW_VERSION + 1, "draft", "submit", &d, NULL, &ans),
+                 OA_FLOW_BAD_VERSION);
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 0, "draft", "submit", &d, NULL, &ans), OA_FLOW_BAD_VERSION);
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "nowhere", "submit", &d, NULL, &ans), OA_FLOW_BAD_VERSION);
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "draft", "teleport", &d, NULL, &ans), OA_FLOW_UNKNOWN_ACTION);
+    cr_assert_str_eq(oa_flow_initial(OA_KIND_INCOMING), "receiving");
+    cr_assert_str_eq(oa_flow_initial(OA_KIND_REQUEST), "imported");
+    cr_assert_eq(oa_kind_parse("outgoing"), OA_KIND_OUTGOING);
+    cr_assert_eq(oa_kind_parse("memo"), -1);
+}
+
+Test(docflow, the_to_do_queue_follows_the_forward_action)
+{
+    unsigned roles, rels;
+    oa_flow_expected(OA_KIND_OUTGOING, 1, "signoff", &roles, &rels);
+    cr_assert_eq(roles, OA_ROLE_LEADER);
+    cr_assert_eq(rels, 0);
+    oa_flow_expected(OA_KIND_OUTGOING, 1, "countersign", &roles, &rels);
+    cr_assert_eq(rels, OA_REL_COUNTERSIGNER);
+    oa_flow_expected(OA_KIND_INCOMING, 1, "handling", &roles, &rels);
+    cr_assert_eq(rels, OA_REL_LEAD_DEPT);
+    oa_flow_expected(OA_KIND_OUTGOING, 1, "archived", &roles, &rels);
+    cr_assert_eq(roles | rels, 0);
+}
