@@ -743,7 +743,8 @@ static int run_action(struct oa_store *s, struct doc_job *j)
     if (res != OA_FLOW_OK) {
         enum oa_err e = res == OA_FLOW_NOT_ALLOWED                 ? OA_E_FORBIDDEN
                         : res == OA_FLOW_BAD_STATE                 ? OA_E_CONFLICT
-                        : res == OA_FLOW_GUARD && facts.extended   ? OA_E_CONFLICT
+                        : res == OA_FLOW_GUARD && facts.extended && strcmp(j->action, "extend") == 0
+                                                                   ? OA_E_CONFLICT
                         : res == OA_FLOW_BAD_VERSION               ? OA_E_CONFLICT
                                                                    : OA_E_BAD_FIELD;
         if (audit_doc(s, j, "document.action", &d, d.state, NULL, eff.id != me.id ? eff.username : NULL,
@@ -841,8 +842,11 @@ static int run_action(struct oa_store *s, struct doc_job *j)
         if (rc != 0)
             goto storage;
     }
-    bool moved = strcmp(from, ans.next_state) != 0;
-    snprintf(d.state, sizeof(d.state), "%s", ans.next_state);
+    /* ans.next_state may point into d.state itself; `from` is the copy. */
+    char next[32];
+    snprintf(next, sizeof(next), "%s", ans.next_state);
+    bool moved = strcmp(from, next) != 0;
+    memcpy(d.state, next, sizeof(next));
     if (moved)
         set_step_due(s, &d);
     if (oa_doc_save(s, &d, me.id, 0, NULL) != 0 || update_queue(s, &d) != 0)
@@ -958,7 +962,9 @@ static int run_edit(struct oa_store *s, struct doc_job *j)
             goto storage;
         d.doc_number[0] = '\0';
     }
-    snprintf(d.state, sizeof(d.state), "%s", ans.next_state);
+    char next[32];
+    snprintf(next, sizeof(next), "%s", ans.next_state); /* may point into d.state */
+    memcpy(d.state, next, sizeof(next));
     if (strcmp(from, d.state) != 0)
         set_step_due(s, &d);
     if (oa_doc_save(s, &d, me.id, 0, changed) != 0 || update_queue(s, &d) != 0 ||
