@@ -154,10 +154,64 @@ void oa_password_work(uv_loop_t *loop, const char *hash, const char *password, c
 
 /* ---- the session gate ---- */
 
+/*
+ * Validated sessions are remembered on the loop for at most CACHE_TTL_S
+ * seconds, keyed by the token's hash.  An entry is good only while no
+ * account or session anywhere has changed since (oa_accounts_epoch): a
+ * logout, password, role, clearance or disable change takes effect on the
+ * very next request.  Expiry is checked against the session's own deadline.
+ */
+#define CACHE_SLOTS 4096
+#define CACHE_TTL_S 10
+
+struct cached_session {
+    unsigned char hash[32];
+    struct oa_principal who;
+    int64_t expires_at;
+    uint64_t validated_ms;
+    uint64_t epoch;
+    bool used;
+};
+
+static struct cached_session cache[CACHE_SLOTS];
+
+static struct cached_session *cache_slot(const unsigned char hash[32])
+{
+    size_t i = ((size_t)hash[0] | (size_t)hash[1] << 8 | (size_t)hash[2] << 16) % CACHE_SLOTS;
+    return &cache[i];
+}
+
+static bool cache_get(uv_loop_t *loop, const unsigned char hash[32], struct oa_principal *who)
+{
+    struct cached_session *c = cache_slot(hash);
+    if (!c->used || sodium_memcmp(c->hash, hash, 32) != 0)
+        return false;
+    if (c->epoch != oa_accounts_epoch() || uv_now(loop) - c->validated_ms > CACHE_TTL_S * 1000 ||
+        oa_now() >= c->expires_at) {
+        c->used = false;
+        return false;
+    }
+    *who = c->who;
+    return true;
+}
+
+static void cache_put(uv_loop_t *loop, const unsigned char hash[32], const struct oa_principal *who,
+                      int64_t expires_at, uint64_t epoch)
+{
+    struct cached_session *c = cache_slot(hash);
+    memcpy(c->hash, hash, 32);
+    c->who = *who;
+    c->expires_at = expires_at;
+    c->validated_ms = uv_now(loop);
+    c->epoch = epoch;
+    c->used = true;
+}
+
 struct auth_job {
     struct oa_db_job job;
     struct oa_req *r;
     unsigned char hash[32];
+    uint64_t epoch;        /* the accounts epoch as the job read the session */
     unsigned idle_s;
     enum oa_err result;
     struct oa_user user;
@@ -168,6 +222,7 @@ static int auth_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct auth_job *a = (struct auth_job *)job;
     int64_t now = oa_now();
+    a->epoch = oa_accounts_epoch();
     a->result = OA_E_UNAUTHENTICATED;
     int rc = oa_session_by_hash(s, a->hash, &a->session);
     if (rc < 0)
@@ -191,6 +246,8 @@ static int auth_on_run(struct oa_store *s, struct oa_db_job *job)
     return 0;
 }
 
+static void auth_admit(struct oa_req *r);
+
 static void auth_on_done(struct oa_db_job *job)
 {
     struct auth_job *a = (struct auth_job *)job;
@@ -204,6 +261,7 @@ static void auth_on_done(struct oa_db_job *job)
         r->who.must_change_pw = a->user.must_change_pw;
         r->who.must_enroll_totp = a->user.totp_required && !a->user.totp_confirmed;
         snprintf(r->who.username, sizeof(r->who.username), "%s", a->user.username);
+        cache_put(r->srv->loop, a->hash, &r->who, a->session.expires_at, a->epoch);
     }
     sodium_memzero(a, sizeof(*a));
     free(a);
@@ -211,6 +269,12 @@ static void auth_on_done(struct oa_db_job *job)
         oa_reply_error(r, result, NULL);
         return;
     }
+    auth_admit(r);
+}
+
+/* The session is good: apply the first-login gates, then the handler. */
+static void auth_admit(struct oa_req *r)
+{
     if (!(r->route->flags & OA_ROUTE_BEFORE_PWCHANGE)) {
         if (r->who.must_change_pw) {
             oa_reply_error(r, OA_E_PASSWORD_CHANGE_REQUIRED, NULL);
@@ -238,6 +302,12 @@ void oa_auth_dispatch(struct oa_req *r)
     if (token_hash(tok, a->hash) != 0) {
         free(a);
         oa_reply_error(r, OA_E_UNAUTHENTICATED, NULL);
+        return;
+    }
+    if (cache_get(r->srv->loop, a->hash, &r->who)) {
+        sodium_memzero(a, sizeof(*a));
+        free(a);
+        auth_admit(r);
         return;
     }
     a->r = r;

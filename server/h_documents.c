@@ -229,6 +229,8 @@ struct doc_job {
     enum oa_err err;
     const char *message;
     cbor_item_t *out;
+    unsigned char *bytes;   /* the CBOR response, encoded on the writer thread */
+    size_t nbytes;
     char etag[48];
 };
 
@@ -865,13 +867,20 @@ static int run_action(struct oa_store *s, struct doc_job *j)
     size_t len = 0;
     unsigned char *enc = pv_encode_cbor(out, &len);
     rc = enc ? oa_idem_put(s, me.id, j->idem_key, 200, enc, len) : -1;
-    free(enc);
     if (rc != 0) {
+        free(enc);
         cbor_decref(&out);
         goto storage;
     }
     j->status = 200;
-    j->out = out;
+    if (j->r->out_fmt == OA_FMT_CBOR) {
+        j->bytes = enc; /* the same bytes a retry gets */
+        j->nbytes = len;
+        cbor_decref(&out);
+    } else {
+        free(enc);
+        j->out = out;
+    }
     oa_doc_free(&d);
     return 0;
 
@@ -1103,10 +1112,8 @@ static int run_list(struct oa_store *s, struct doc_job *j)
 
 /* ---- job plumbing ---- */
 
-static int doc_on_run(struct oa_store *s, struct oa_db_job *job)
+static int doc_run_op(struct oa_store *s, struct doc_job *j)
 {
-    struct doc_job *j = (struct doc_job *)job;
-    j->err = OA_E_OK;
     switch (j->op) {
     case OP_CREATE: return run_create(s, j);
     case OP_GET:
@@ -1117,6 +1124,21 @@ static int doc_on_run(struct oa_store *s, struct oa_db_job *job)
     case OP_LIST: return run_list(s, j);
     }
     return OA_E_INTERNAL;
+}
+
+static int doc_on_run(struct oa_store *s, struct oa_db_job *job)
+{
+    struct doc_job *j = (struct doc_job *)job;
+    j->err = OA_E_OK;
+    int rc = doc_run_op(s, j);
+    /* Encode CBOR answers here: the item tree is built, encoded and freed on
+     * one thread, and the loop only writes bytes. */
+    if (rc == 0 && j->err == OA_E_OK && j->out != NULL && j->bytes == NULL && j->r->out_fmt == OA_FMT_CBOR) {
+        j->bytes = pv_encode_cbor(j->out, &j->nbytes);
+        if (j->bytes != NULL)
+            cbor_decref(&j->out);
+    }
+    return rc;
 }
 
 static void doc_on_done(struct oa_db_job *job)
@@ -1132,10 +1154,14 @@ static void doc_on_done(struct oa_db_job *job)
         if (j->out)
             cbor_decref(&j->out);
         oa_reply_error(r, j->err, j->message);
+    } else if (j->bytes != NULL) {
+        snprintf(r->etag, sizeof(r->etag), "%s", j->etag);
+        oa_reply_raw(r, j->status, "application/cbor", j->bytes, j->nbytes);
     } else {
         snprintf(r->etag, sizeof(r->etag), "%s", j->etag);
         oa_reply(r, j->status, j->out);
     }
+    free(j->bytes);
     free(j);
 }
 

@@ -281,14 +281,10 @@ struct session_job {
 static int logout_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct session_job *j = (struct session_job *)job;
-    sqlite3_stmt *st = oa_store_stmt(s, "DELETE FROM sessions WHERE id = ? AND user_id = ?");
-    if (st == NULL)
+    int rc = oa_session_delete_owned(s, j->target, j->r->who.user_id);
+    if (rc < 0)
         return OA_E_STORAGE;
-    sqlite3_bind_int64(st, 1, j->target);
-    sqlite3_bind_int64(st, 2, j->r->who.user_id);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        return OA_E_STORAGE;
-    j->found = sqlite3_changes(s->db) == 1;
+    j->found = rc == 1;
     if (!j->found)
         return 0;
     struct oa_audit_event ev = {0};

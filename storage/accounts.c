@@ -7,6 +7,20 @@
 
 #include "proto/alloc.h"
 
+#include <stdatomic.h>
+
+static atomic_uint_fast64_t epoch = 1;
+
+uint64_t oa_accounts_epoch(void)
+{
+    return atomic_load(&epoch);
+}
+
+static void bump(void)
+{
+    atomic_fetch_add(&epoch, 1);
+}
+
 #define USER_COLS                                                                              \
     "id, username, display_name, coalesce(department_id, 0), roles, clearance, pw_hash,"      \
     " must_change_pw, disabled, failed_logins, locked_until, version, created_at, updated_at,"   \
@@ -105,6 +119,7 @@ int oa_user_insert(struct oa_store *s, struct oa_user *u)
 
 int oa_user_update(struct oa_store *s, struct oa_user *u)
 {
+    bump();
     sqlite3_stmt *st = oa_store_stmt(s,
         "UPDATE users SET display_name = ?, department_id = ?, roles = ?, clearance = ?, pw_hash = ?,"
         " must_change_pw = ?, disabled = ?, failed_logins = ?, locked_until = ?,"
@@ -163,6 +178,7 @@ char **oa_user_compartments(struct oa_store *s, int64_t user_id)
 
 int oa_user_set_compartments(struct oa_store *s, int64_t user_id, const char *const *comps, int n)
 {
+    bump();
     sqlite3_stmt *del = oa_store_stmt(s, "DELETE FROM user_compartments WHERE user_id = ?");
     if (del == NULL)
         return -1;
@@ -244,6 +260,7 @@ int oa_session_touch(struct oa_store *s, int64_t id, int64_t now)
 
 int oa_session_delete(struct oa_store *s, int64_t id)
 {
+    bump();
     sqlite3_stmt *st = oa_store_stmt(s, "DELETE FROM sessions WHERE id = ?");
     if (st == NULL)
         return -1;
@@ -251,8 +268,22 @@ int oa_session_delete(struct oa_store *s, int64_t id)
     return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 }
 
+int oa_session_delete_owned(struct oa_store *s, int64_t id, int64_t user_id)
+{
+    bump();
+    sqlite3_stmt *st = oa_store_stmt(s, "DELETE FROM sessions WHERE id = ? AND user_id = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, user_id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    return sqlite3_changes(s->db) == 1 ? 1 : 0;
+}
+
 int oa_session_delete_user(struct oa_store *s, int64_t user_id, int64_t keep)
 {
+    bump();
     sqlite3_stmt *st = oa_store_stmt(s, "DELETE FROM sessions WHERE user_id = ? AND id != ?");
     if (st == NULL)
         return -1;

@@ -40,6 +40,13 @@ struct oa_user {
     size_t totp_secret_len;
 };
 
+/*
+ * A counter that every change to an account or a session increases (on the
+ * writer thread).  Caches of authentication state compare it to know that
+ * nothing changed since they looked.
+ */
+uint64_t oa_accounts_epoch(void);
+
 /* 1 found, 0 not found, -1 database error. */
 int oa_user_by_name(struct oa_store *s, const char *username, struct oa_user *u);
 int oa_user_by_id(struct oa_store *s, int64_t id, struct oa_user *u);
@@ -75,6 +82,8 @@ int64_t oa_session_insert(struct oa_store *s, const unsigned char hash[OA_TOKEN_
 int oa_session_by_hash(struct oa_store *s, const unsigned char hash[OA_TOKEN_HASH_LEN], struct oa_session *out);
 int oa_session_touch(struct oa_store *s, int64_t id, int64_t now);
 int oa_session_delete(struct oa_store *s, int64_t id);
+/* Ends session `id` if it belongs to user_id: 1 ended, 0 no such session of theirs, -1 error. */
+int oa_session_delete_owned(struct oa_store *s, int64_t id, int64_t user_id);
 /* Ends every session of a user except `keep` (0: keep none). Returns the count or -1. */
 int oa_session_delete_user(struct oa_store *s, int64_t user_id, int64_t keep);
 

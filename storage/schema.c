@@ -22,7 +22,6 @@ static const char *const migrations[] = {
     "  kind      TEXT NOT NULL,"
     "  at        INTEGER NOT NULL"
     ");"
-    "CREATE INDEX changes_entity ON changes(entity, entity_id);"
 
     "CREATE TABLE organs ("
     "  id    INTEGER PRIMARY KEY,"

@@ -157,6 +157,13 @@ sqlite3_stmt *oa_store_stmt(struct oa_store *s, const char *sql)
     abort();
 }
 
+void oa_store_reset_all(struct oa_store *s)
+{
+    for (int i = 0; i < OA_STMT_CACHE; i++)
+        if (s->cache[i].stmt != NULL)
+            sqlite3_reset(s->cache[i].stmt);
+}
+
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 {
     if (v != NULL)

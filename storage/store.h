@@ -49,6 +49,14 @@ void oa_store_close(struct oa_store *s);
  */
 sqlite3_stmt *oa_store_stmt(struct oa_store *s, const char *sql);
 
+/*
+ * Resets every cached statement.  A SELECT stepped to its first row and left
+ * there keeps a read transaction open, and an open read transaction stops
+ * the WAL from ever being checkpointed and restarted; the writer calls this
+ * after every group of jobs.
+ */
+void oa_store_reset_all(struct oa_store *s);
+
 /* Runs SQL with no result rows; returns 0 or -1 (the error is logged). */
 int oa_store_exec(struct oa_store *s, const char *sql);
 

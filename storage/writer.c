@@ -25,6 +25,9 @@ struct oa_writer {
     struct oa_db_job *done_head, **done_tail;   /* guarded by lock */
     int stopping;                               /* guarded by lock */
     unsigned pending;                           /* loop thread only */
+    /* Jobs submitted during this loop turn, handed over once at its end. */
+    struct oa_db_job *local_head, **local_tail; /* loop thread only */
+    uv_prepare_t flush; /* runs before the loop would block */
     struct oa_writer_stats stats;
 };
 
@@ -39,6 +42,17 @@ static void record_commit(struct oa_writer *w, uint64_t us, unsigned jobs)
     atomic_fetch_add(&w->stats.bucket[b], 1);
 }
 
+/* Runs a cached statement with no result rows; 0 or -1. */
+static int step_once(struct oa_store *s, const char *sql)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, sql);
+    if (st == NULL)
+        return -1;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Runs one group of jobs in one transaction. */
 static void run_group(struct oa_writer *w, struct oa_db_job *jobs)
 {
@@ -51,14 +65,15 @@ static void run_group(struct oa_writer *w, struct oa_db_job *jobs)
             j->rc = OA_E_STORAGE;
             continue;
         }
-        if (oa_store_exec(s, "SAVEPOINT job") != 0) {
+        if (step_once(s, "SAVEPOINT job") != 0) {
             j->rc = OA_E_STORAGE;
             continue;
         }
         j->rc = j->run(s, j);
+        oa_store_reset_all(s);
         if (j->rc != 0)
-            oa_store_exec(s, "ROLLBACK TO job");
-        oa_store_exec(s, "RELEASE job");
+            step_once(s, "ROLLBACK TO job");
+        step_once(s, "RELEASE job");
     }
     if (!ok)
         return;
@@ -121,6 +136,25 @@ static void writer_on_async(uv_async_t *a)
     }
 }
 
+/* Hands this turn's jobs to the writer thread: one lock, one wake-up. */
+static void writer_flush(struct oa_writer *w)
+{
+    if (w->local_head == NULL)
+        return;
+    uv_mutex_lock(&w->lock);
+    *w->queue_tail = w->local_head;
+    w->queue_tail = w->local_tail;
+    uv_cond_signal(&w->wake);
+    uv_mutex_unlock(&w->lock);
+    w->local_head = NULL;
+    w->local_tail = &w->local_head;
+}
+
+static void writer_on_prepare(uv_prepare_t *h)
+{
+    writer_flush(h->data);
+}
+
 struct oa_writer *oa_writer_start(uv_loop_t *loop, struct oa_store *store)
 {
     struct oa_writer *w = oa_xcalloc(1, sizeof(*w));
@@ -128,13 +162,18 @@ struct oa_writer *oa_writer_start(uv_loop_t *loop, struct oa_store *store)
     w->store = store;
     w->queue_tail = &w->queue_head;
     w->done_tail = &w->done_head;
+    w->local_tail = &w->local_head;
     if (uv_mutex_init(&w->lock) != 0 || uv_cond_init(&w->wake) != 0)
         goto fail;
     if (uv_async_init(loop, &w->async, writer_on_async) != 0)
         goto fail;
     w->async.data = w;
+    uv_prepare_init(loop, &w->flush);
+    w->flush.data = w;
+    uv_prepare_start(&w->flush, writer_on_prepare);
     if (uv_thread_create(&w->thread, writer_main, w) != 0) {
         uv_close((uv_handle_t *)&w->async, NULL);
+        uv_close((uv_handle_t *)&w->flush, NULL);
         goto fail;
     }
     return w;
@@ -149,11 +188,8 @@ void oa_writer_submit(struct oa_writer *w, struct oa_db_job *job)
     job->next = NULL;
     job->rc = 0;
     w->pending++;
-    uv_mutex_lock(&w->lock);
-    *w->queue_tail = job;
-    w->queue_tail = &job->next;
-    uv_cond_signal(&w->wake);
-    uv_mutex_unlock(&w->lock);
+    *w->local_tail = job;
+    w->local_tail = &job->next;
 }
 
 unsigned oa_writer_pending(const struct oa_writer *w)
@@ -171,8 +207,15 @@ static void writer_on_close(uv_handle_t *h)
     free(h->data);
 }
 
+static void flush_on_close(uv_handle_t *h)
+{
+    struct oa_writer *w = h->data;
+    uv_close((uv_handle_t *)&w->async, writer_on_close);
+}
+
 void oa_writer_stop(struct oa_writer *w)
 {
+    writer_flush(w);
     uv_mutex_lock(&w->lock);
     w->stopping = 1;
     uv_cond_signal(&w->wake);
@@ -181,5 +224,6 @@ void oa_writer_stop(struct oa_writer *w)
     writer_on_async(&w->async); /* hand back whatever finished last */
     uv_mutex_destroy(&w->lock);
     uv_cond_destroy(&w->wake);
-    uv_close((uv_handle_t *)&w->async, writer_on_close);
+    uv_prepare_stop(&w->flush);
+    uv_close((uv_handle_t *)&w->flush, flush_on_close);
 }

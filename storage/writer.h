@@ -56,7 +56,11 @@ struct oa_writer;
  */
 struct oa_writer *oa_writer_start(uv_loop_t *loop, struct oa_store *store);
 
-/* Queues a job; its done callback runs on the loop later. Loop thread only. */
+/*
+ * Queues a job; its done callback runs on the loop later.  Loop thread only.
+ * Jobs queued during one loop turn reach the writer together, with one
+ * wake-up, before the loop next waits for I/O.
+ */
 void oa_writer_submit(struct oa_writer *w, struct oa_db_job *job);
 
 /* Jobs queued or running, not yet handed back. Loop thread only. */
