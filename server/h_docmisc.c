@@ -19,6 +19,7 @@
 #include "server/handlers.h"
 #include "server/server.h"
 #include "storage/accounts.h"
+#include "storage/documents.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
 
@@ -204,6 +205,7 @@ static int misc_on_run(struct oa_store *s, struct oa_db_job *job)
                 return OA_E_STORAGE;
             sqlite3_bind_int64(st, 1, j->day);
         }
+        oa_calendar_changed();
         if (sqlite3_step(st) != SQLITE_DONE ||
             audit_misc(s, j, "calendar.change", day, "ok", j->op == CAL_PUT ? (j->workday ? "workday" : "holiday")
                                                                             : "cleared") != 0)

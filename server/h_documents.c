@@ -35,14 +35,20 @@
 /* shared helpers                                                           */
 /* ------------------------------------------------------------------------ */
 
+/* Today's date in local time, as days since the epoch (the offset is re-read each minute). */
 static int32_t today_local(void)
 {
+    static _Thread_local time_t offset_at;
+    static _Thread_local long offset;
     time_t t = time(NULL);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    char buf[16];
-    strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
-    return oa_day_parse(buf);
+    if (t - offset_at >= 60) {
+        struct tm tm;
+        localtime_r(&t, &tm);
+        offset = tm.tm_gmtoff;
+        offset_at = t;
+    }
+    int64_t local = (int64_t)t + offset;
+    return (int32_t)(local >= 0 ? local / 86400 : (local - 86399) / 86400);
 }
 
 static int year_local(void)
@@ -155,9 +161,8 @@ static void set_step_due(struct oa_store *s, struct oa_doc *d)
     }
     int days = strcmp(d->urgency, "very_urgent") == 0 ? 1 : strcmp(d->urgency, "urgent") == 0 ? 3 : 5;
     size_t n = 0;
-    struct oa_day_exception *ex = oa_calendar_load(s, &n);
+    const struct oa_day_exception *ex = oa_calendar_get(s, &n);
     oa_day_format(oa_workdays_add(today_local(), days, ex, n), d->step_due);
-    free(ex);
 }
 
 /* Rebuilds the to-do queue for the state the document is in. */
@@ -686,11 +691,15 @@ static int run_action(struct oa_store *s, struct doc_job *j)
     /* What the acting person is to this document, and the facts guards need. */
     enum oa_doc_kind kind = (enum oa_doc_kind)oa_kind_parse(d.kind);
     struct oa_doc_actor actor = {.roles = eff.roles};
+    int cs_pending = 0;
+    bool is_cs = false, is_reader = false;
+    if (oa_part_facts(s, d.id, eff.id, &cs_pending, &is_cs, &is_reader) != 0)
+        goto storage;
     if (d.drafter_id == eff.id)
         actor.relations |= OA_REL_DRAFTER;
-    if (oa_part_is(s, d.id, "countersigner", "pending", eff.id))
+    if (is_cs)
         actor.relations |= OA_REL_COUNTERSIGNER;
-    if (oa_part_is(s, d.id, "reader", "pending", eff.id))
+    if (is_reader)
         actor.relations |= OA_REL_READER;
     if (d.assignee_id == eff.id)
         actor.relations |= OA_REL_ASSIGNEE;
@@ -710,7 +719,7 @@ static int run_action(struct oa_store *s, struct doc_job *j)
             return OA_E_STORAGE;
         return fail(j, OA_E_BAD_FIELD, bad ? "A name in the params is not a user." : "params lists must hold usernames.");
     }
-    facts.countersign_pending = oa_part_count(s, d.id, "countersigner", "pending");
+    facts.countersign_pending = cs_pending;
     facts.countersign_named = cs_given ? ncs : facts.countersign_pending;
     facts.has_opinion = j->opinion != NULL && j->opinion[0] != '\0';
     facts.extended = d.extended;
@@ -790,7 +799,7 @@ static int run_action(struct oa_store *s, struct doc_job *j)
     }
     if (ans.effects & (OA_FX_SET_DUE_REQUEST | OA_FX_EXTEND_DUE)) {
         size_t nex = 0;
-        struct oa_day_exception *ex = oa_calendar_load(s, &nex);
+        const struct oa_day_exception *ex = oa_calendar_get(s, &nex);
         int32_t start;
         int days;
         if (ans.effects & OA_FX_SET_DUE_REQUEST) {
@@ -803,13 +812,11 @@ static int run_action(struct oa_store *s, struct doc_job *j)
             d.extended = true;
         }
         if (start == INT32_MIN) {
-            free(ex);
             oa_doc_free(&d);
             fail(j, OA_E_BAD_FIELD, "params.received_on must be a date, YYYY-MM-DD.");
             return OA_E_BAD_FIELD; /* roll back whatever this action wrote */
         }
         oa_day_format(oa_workdays_add(start, days, ex, nex), d.request_due);
-        free(ex);
         snprintf(detail, sizeof(detail), "due %s", d.request_due);
     }
     if (ans.effects & OA_FX_SET_ASSIGNEE)
@@ -1008,7 +1015,7 @@ static const char *const list_sql[] = {
     LIST_WHERE " AND (id IN (SELECT doc_id FROM doc_queue WHERE user_id = ?13 OR (user_id = 0 AND (roles & ?14) != 0))"
                "      OR id IN (SELECT doc_id FROM doc_participants WHERE user_id = ?13 AND status = 'pending'))"
                " ORDER BY id LIMIT ?12",
-    LIST_WHERE " AND id IN (SELECT doc_id FROM doc_steps WHERE actor_id = ?13 OR on_behalf_id = ?13)"
+    LIST_WHERE " AND id IN (SELECT doc_id FROM doc_done WHERE user_id = ?13)"
                " ORDER BY id LIMIT ?12",
 };
 

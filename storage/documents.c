@@ -239,7 +239,20 @@ int64_t oa_doc_step(struct oa_store *s, int64_t doc_id, const char *action, cons
     sqlite3_bind_int64(st, 9, oa_now());
     if (sqlite3_step(st) != SQLITE_DONE)
         return -1;
-    return sqlite3_last_insert_rowid(s->db);
+    int64_t id = sqlite3_last_insert_rowid(s->db);
+    for (int k = 0; k < 2; k++) {
+        int64_t who = k == 0 ? actor_id : on_behalf_id;
+        if (who <= 0)
+            continue;
+        sqlite3_stmt *done = oa_store_stmt(s, "INSERT OR IGNORE INTO doc_done(user_id, doc_id) VALUES (?, ?)");
+        if (done == NULL)
+            return -1;
+        sqlite3_bind_int64(done, 1, who);
+        sqlite3_bind_int64(done, 2, doc_id);
+        if (sqlite3_step(done) != SQLITE_DONE)
+            return -1;
+    }
+    return id;
 }
 
 static int64_t current_round(struct oa_store *s, int64_t doc_id)
@@ -252,6 +265,26 @@ static int64_t current_round(struct oa_store *s, int64_t doc_id)
     if (sqlite3_step(st) != SQLITE_ROW)
         return -1;
     return sqlite3_column_int64(st, 0);
+}
+
+int oa_part_facts(struct oa_store *s, int64_t doc_id, int64_t user_id, int *cs_pending, bool *is_cs,
+                  bool *is_reader)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT coalesce(sum(part = 'countersigner'), 0),"
+        " coalesce(max(part = 'countersigner' AND user_id = ?2), 0),"
+        " coalesce(max(part = 'reader' AND user_id = ?2), 0)"
+        " FROM doc_participants WHERE doc_id = ?1 AND status = 'pending'");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, doc_id);
+    sqlite3_bind_int64(st, 2, user_id);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        return -1;
+    *cs_pending = sqlite3_column_int(st, 0);
+    *is_cs = sqlite3_column_int(st, 1) != 0;
+    *is_reader = sqlite3_column_int(st, 2) != 0;
+    return 0;
 }
 
 int oa_part_count(struct oa_store *s, int64_t doc_id, const char *part, const char *status)
@@ -401,24 +434,48 @@ int oa_number_void(struct oa_store *s, int64_t doc_id, const char *number, const
     return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 }
 
-struct oa_day_exception *oa_calendar_load(struct oa_store *s, size_t *n)
+/*
+ * The calendar is read on every step change; it is kept in memory and read
+ * again only after oa_calendar_changed.  Only the writer thread (which
+ * makes every change) uses it.
+ */
+static struct {
+    struct oa_day_exception *ex;
+    size_t n;
+    bool valid;
+} calendar;
+
+void oa_calendar_changed(void)
 {
-    sqlite3_stmt *st = oa_store_stmt(s, "SELECT day, workday FROM calendar ORDER BY day");
-    *n = 0;
-    if (st == NULL)
-        return NULL;
-    size_t cap = 64;
-    struct oa_day_exception *ex = oa_xmalloc(cap * sizeof(*ex));
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap *= 2;
-            ex = oa_xrealloc(ex, cap * sizeof(*ex));
+    calendar.valid = false;
+}
+
+const struct oa_day_exception *oa_calendar_get(struct oa_store *s, size_t *n)
+{
+    if (!calendar.valid) {
+        sqlite3_stmt *st = oa_store_stmt(s, "SELECT day, workday FROM calendar ORDER BY day");
+        if (st == NULL) {
+            *n = 0;
+            return NULL;
         }
-        ex[*n].day = (int32_t)sqlite3_column_int64(st, 0);
-        ex[*n].workday = sqlite3_column_int(st, 1) != 0;
-        (*n)++;
+        size_t cap = 64, count = 0;
+        struct oa_day_exception *ex = oa_xmalloc(cap * sizeof(*ex));
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (count == cap) {
+                cap *= 2;
+                ex = oa_xrealloc(ex, cap * sizeof(*ex));
+            }
+            ex[count].day = (int32_t)sqlite3_column_int64(st, 0);
+            ex[count].workday = sqlite3_column_int(st, 1) != 0;
+            count++;
+        }
+        free(calendar.ex);
+        calendar.ex = ex;
+        calendar.n = count;
+        calendar.valid = true;
     }
-    return ex;
+    *n = calendar.n;
+    return calendar.ex;
 }
 
 int oa_idem_put(struct oa_store *s, int64_t user_id, const char *key, int status, const void *body, size_t len)

@@ -70,6 +70,13 @@ int oa_doc_save(struct oa_store *s, struct oa_doc *d, int64_t author_id, int64_t
 int64_t oa_doc_step(struct oa_store *s, int64_t doc_id, const char *action, const char *from, const char *to,
                     int64_t actor_id, int64_t on_behalf_id, const char *opinion, const char *detail);
 
+/*
+ * In one query: how many countersigners are still pending, and whether this
+ * user is a pending countersigner or a pending reader.  0 or -1.
+ */
+int oa_part_facts(struct oa_store *s, int64_t doc_id, int64_t user_id, int *cs_pending, bool *is_cs,
+                  bool *is_reader);
+
 /* Participants: countersigners and readers. */
 int oa_part_count(struct oa_store *s, int64_t doc_id, const char *part, const char *status);
 bool oa_part_is(struct oa_store *s, int64_t doc_id, const char *part, const char *status, int64_t user_id);
@@ -93,8 +100,13 @@ int oa_number_allocate(struct oa_store *s, int64_t organ_id, const char *prefix,
 /* Marks the document's current number void, with a reason; 0 or -1. */
 int oa_number_void(struct oa_store *s, int64_t doc_id, const char *number, const char *reason);
 
-/* The calendar's exceptions, sorted, as a malloc'd array (*n entries). */
-struct oa_day_exception *oa_calendar_load(struct oa_store *s, size_t *n);
+/*
+ * The calendar's exceptions, sorted (*n entries).  The array belongs to this
+ * module and stays valid until the next call; writer thread only.
+ */
+const struct oa_day_exception *oa_calendar_get(struct oa_store *s, size_t *n);
+/* Call after any change to the calendar table. */
+void oa_calendar_changed(void);
 
 /* Stores a response for an idempotency key; and looks one up (1 found, 0 not, -1 error). */
 int oa_idem_put(struct oa_store *s, int64_t user_id, const char *key, int status, const void *body, size_t len);

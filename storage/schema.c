@@ -167,8 +167,13 @@ static const char *const migrations[] = {
     "  at           INTEGER NOT NULL"
     ");"
     "CREATE INDEX doc_steps_doc ON doc_steps(doc_id);"
-    "CREATE INDEX doc_steps_actor ON doc_steps(actor_id);"
-    "CREATE INDEX doc_steps_behalf ON doc_steps(on_behalf_id);"
+    /* Who has acted on what ("my done" list): one row per person and
+     * document, so repeated actions write nothing. */
+    "CREATE TABLE doc_done ("
+    "  user_id INTEGER NOT NULL,"
+    "  doc_id  INTEGER NOT NULL,"
+    "  PRIMARY KEY (user_id, doc_id)"
+    ") WITHOUT ROWID;"
     "CREATE TRIGGER doc_steps_no_update BEFORE UPDATE ON doc_steps"
     "  BEGIN SELECT RAISE(ABORT, 'opinions are never edited'); END;"
     "CREATE TRIGGER doc_steps_no_delete BEFORE DELETE ON doc_steps"
@@ -237,15 +242,17 @@ static const char *const migrations[] = {
     ");"
     "CREATE INDEX chases_target ON chases(target_id);"
 
-    /* A retried action with the same key answers as the first did. */
+    /* A retried action with the same key answers as the first did.  Rows
+     * (with the whole answer) append; only the small key index is random. */
     "CREATE TABLE idempotency ("
+    "  id      INTEGER PRIMARY KEY,"
     "  user_id INTEGER NOT NULL,"
     "  key     TEXT NOT NULL,"
     "  status  INTEGER NOT NULL,"
     "  body    BLOB NOT NULL,"
-    "  at      INTEGER NOT NULL,"
-    "  PRIMARY KEY (user_id, key)"
-    ") WITHOUT ROWID;"
+    "  at      INTEGER NOT NULL"
+    ");"
+    "CREATE UNIQUE INDEX idempotency_key ON idempotency(user_id, key);"
 
     /* The secretariat's working-day calendar: holidays and make-up workdays. */
     "CREATE TABLE calendar ("
