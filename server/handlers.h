@@ -64,6 +64,14 @@ void h_calendar_put(struct oa_req *r);
 void h_calendar_delete(struct oa_req *r);
 void h_chases_list(struct oa_req *r);
 
+/* the audit trail (auditor) */
+void h_audit_entries(struct oa_req *r);
+void h_audit_checkpoint(struct oa_req *r);
+void h_audit_inclusion(struct oa_req *r);
+void h_audit_consistency(struct oa_req *r);
+void h_audit_export(struct oa_req *r);
+void h_audit_report(struct oa_req *r);
+
 /* user administration */
 void h_users_list(struct oa_req *r);
 void h_user_create(struct oa_req *r);

@@ -21,7 +21,10 @@
 #include "server/log.h"
 #include "server/server.h"
 #include "server/version.h"
+#include "proto/value.h"
 #include "storage/accounts.h"
+#include "storage/audit.h"
+#include "storage/report.h"
 #include "storage/keys.h"
 #include "storage/store.h"
 #include "workflow/access.h"
@@ -38,6 +41,14 @@ static const char usage[] =
     "                         administrators sysadmin, secadmin and auditor, written\n"
     "                         to DIR/initial-credentials (mode 0600).\n"
     "  serve  --data DIR      Serve the API.\n"
+    "  audit verify --data DIR\n"
+    "                         Recompute the audit trail offline: every entry's hash,\n"
+    "                         every signed checkpoint.  Exit 0 when intact, 1 when\n"
+    "                         tampered with (naming the first bad entry).\n"
+    "  report security --month YYYY-MM --data DIR\n"
+    "                         The monthly security report: logins and failures,\n"
+    "                         lockouts, refused accesses, label changes,\n"
+    "                         administrator actions, alarms.\n"
     "\n"
     "Options:\n"
     "  --data DIR             The data directory (default: ./data).\n"
@@ -53,7 +64,7 @@ static const char usage[] =
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 struct cli {
-    const char *command;
+    const char *command, *sub, *month;
     const char *config_file;
     const char *data, *keys, *listen, *log_level;
     const char *sets[32];
@@ -67,6 +78,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         {"keys", required_argument, NULL, 'k'},   {"listen", required_argument, NULL, 'l'},
         {"log-level", required_argument, NULL, 'L'}, {"set", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {"month", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -77,6 +89,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         case 'k': cli->keys = optarg; break;
         case 'l': cli->listen = optarg; break;
         case 'L': cli->log_level = optarg; break;
+        case 'm': cli->month = optarg; break;
         case 's':
             if (cli->nsets == 32) {
                 fprintf(stderr, "oad: too many --set options\n");
@@ -94,8 +107,11 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         return 2;
     }
     cli->command = argv[optind];
-    if (optind + 1 < argc) {
-        fprintf(stderr, "oad: unexpected argument '%s'; try 'oad --help'\n", argv[optind + 1]);
+    int max = (strcmp(cli->command, "audit") == 0 || strcmp(cli->command, "report") == 0) ? 2 : 1;
+    if (max == 2 && optind + 1 < argc)
+        cli->sub = argv[optind + 1];
+    if (optind + max < argc) {
+        fprintf(stderr, "oad: unexpected argument '%s'; try 'oad --help'\n", argv[optind + max]);
         return 2;
     }
     return 0;
@@ -332,9 +348,14 @@ static int cmd_serve(struct oa_config *cfg)
     srv->cfg = cfg;
     srv->store = &store;
     srv->keys = &keys;
+    {
+        unsigned char sk[64];
+        oa_audit_keypair(keys.audit_seed, srv->audit_pk, sk);
+        sodium_memzero(sk, sizeof(sk));
+    }
     srv->routes = oa_routes;
     srv->nroutes = oa_nroutes;
-    srv->writer = oa_writer_start(&loop, &store);
+    srv->writer = oa_writer_start(&loop, &store, keys.audit_seed);
     if (srv->writer == NULL || oa_server_start(srv) != 0) {
         if (srv->writer)
             oa_writer_stop(srv->writer);
@@ -365,6 +386,98 @@ static int cmd_serve(struct oa_config *cfg)
     return 0;
 }
 
+/* Opens the database of an initialised data directory for the offline commands. */
+static int open_existing(const struct oa_config *cfg, struct oa_store *store)
+{
+    char path[600], *why = NULL;
+    db_path(cfg, path, sizeof(path));
+    if (access(path, F_OK) != 0) {
+        fprintf(stderr, "oad: %s is not initialised\n", cfg->data_dir);
+        return -1;
+    }
+    if (oa_store_open_readonly(store, path, &why) != 0) {
+        fprintf(stderr, "oad: %s\n", why);
+        free(why);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_audit_verify(const struct oa_config *cfg)
+{
+    char cause[512], report[512];
+    struct oa_keys keys;
+    struct oa_store store;
+    if (oa_keys_load(cfg->key_file, &keys, cause, sizeof(cause)) != 0) {
+        fprintf(stderr, "oad: %s\n", cause);
+        return 2;
+    }
+    unsigned char pk[32], sk[64];
+    oa_audit_keypair(keys.audit_seed, pk, sk);
+    sodium_memzero(sk, sizeof(sk));
+    oa_keys_wipe(&keys);
+    if (open_existing(cfg, &store) != 0)
+        return 2;
+    uint64_t entries = 0, checkpoints = 0;
+    uint64_t t0 = uv_hrtime();
+    int rc = oa_audit_verify(&store, pk, report, sizeof(report), &entries, &checkpoints);
+    double secs = (double)(uv_hrtime() - t0) / 1e9;
+    oa_store_close(&store);
+    if (rc < 0) {
+        fprintf(stderr, "oad: the audit trail could not be read\n");
+        return 2;
+    }
+    printf("%s: %s (%.2f s)\n", rc == 0 ? "intact" : "TAMPERED", report, secs);
+    return rc == 0 ? 0 : 1;
+}
+
+static void print_rows(cbor_item_t *r, const char *key, const char *title)
+{
+    const cbor_item_t *arr = pv_get(r, key);
+    size_t n = arr ? cbor_array_size(arr) : 0;
+    printf("\n%s: %zu\n", title, n);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = 0;
+        char *js = pv_encode_json(cbor_array_handle(arr)[i], &len);
+        printf("  %s\n", js ? js : "?");
+        free(js);
+    }
+}
+
+static int cmd_report(const struct oa_config *cfg, const char *month)
+{
+    struct oa_store store;
+    if (month == NULL) {
+        fprintf(stderr, "oad: report security needs --month YYYY-MM\n");
+        return 2;
+    }
+    if (open_existing(cfg, &store) != 0)
+        return 2;
+    cbor_item_t *r = oa_security_report(&store, month);
+    if (r == NULL) {
+        oa_store_close(&store);
+        fprintf(stderr, "oad: --month must be YYYY-MM\n");
+        return 2;
+    }
+    const cbor_item_t *v;
+    printf("Security report for %s\n", month);
+    v = pv_get(r, "entries");
+    printf("audit entries: %llu\n", (unsigned long long)(v ? cbor_get_int(v) : 0));
+    v = pv_get(r, "logins_ok");
+    printf("logins: %llu", (unsigned long long)(v ? cbor_get_int(v) : 0));
+    v = pv_get(r, "logins_failed");
+    printf(", failed: %llu\n", (unsigned long long)(v ? cbor_get_int(v) : 0));
+    print_rows(r, "failed_logins_by_account", "failed logins by account");
+    print_rows(r, "lockouts", "lockouts");
+    print_rows(r, "refused_accesses", "refused accesses by user and level");
+    print_rows(r, "label_changes", "label changes");
+    print_rows(r, "administrator_actions", "administrator actions");
+    print_rows(r, "alarms", "alarms");
+    cbor_decref(&r);
+    oa_store_close(&store);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct cli cli = {0};
@@ -377,12 +490,19 @@ int main(int argc, char **argv)
         return 1;
     }
     struct oa_config cfg;
-    if (strcmp(cli.command, "init") != 0 && strcmp(cli.command, "serve") != 0) {
-        fprintf(stderr, "oad: unknown command '%s'; try 'oad --help'\n", cli.command);
+    bool audit = strcmp(cli.command, "audit") == 0 && cli.sub && strcmp(cli.sub, "verify") == 0;
+    bool report = strcmp(cli.command, "report") == 0 && cli.sub && strcmp(cli.sub, "security") == 0;
+    if (strcmp(cli.command, "init") != 0 && strcmp(cli.command, "serve") != 0 && !audit && !report) {
+        fprintf(stderr, "oad: unknown command '%s%s%s'; try 'oad --help'\n", cli.command, cli.sub ? " " : "",
+                cli.sub ? cli.sub : "");
         return 2;
     }
     if (build_config(&cli, &cfg) != 0)
         return 2;
+    if (audit)
+        return cmd_audit_verify(&cfg);
+    if (report)
+        return cmd_report(&cfg, cli.month);
     if (strcmp(cli.command, "init") == 0)
         return cmd_init(&cfg);
     return cmd_serve(&cfg);

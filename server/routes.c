@@ -45,6 +45,13 @@ const struct oa_route oa_routes[] = {
     {"DELETE", "/v1/calendar/{}", h_calendar_delete, AUTH, 0, "calendar.delete"},
     {"GET", "/v1/chases", h_chases_list, AUTH, 0, "chases.list"},
 
+    {"GET", "/v1/audit/entries", h_audit_entries, AUTH, 0, "audit.entries"},
+    {"GET", "/v1/audit/checkpoint", h_audit_checkpoint, AUTH, 0, "audit.checkpoint"},
+    {"GET", "/v1/audit/proof/inclusion", h_audit_inclusion, AUTH, 0, "audit.inclusion"},
+    {"GET", "/v1/audit/proof/consistency", h_audit_consistency, AUTH, 0, "audit.consistency"},
+    {"GET", "/v1/audit/export", h_audit_export, AUTH, 0, "audit.export"},
+    {"GET", "/v1/audit/report", h_audit_report, AUTH, 0, "audit.report"},
+
     {"GET", "/v1/users", h_users_list, AUTH, 0, "users.list"},
     {"POST", "/v1/users", h_user_create, BODY | AUTH, 64 * 1024, "users.create"},
     {"GET", "/v1/users/{}", h_user_get, AUTH, 0, "users.get"},

@@ -21,6 +21,7 @@ struct oa_server {
     struct oa_store *store;
     struct oa_writer *writer;
     const struct oa_keys *keys; /* read-only after start; also read by writer jobs */
+    unsigned char audit_pk[32]; /* the audit checkpoints' Ed25519 public key */
 
     uv_tcp_t listener;
     uv_signal_t sig_term, sig_int;

@@ -265,6 +265,20 @@ static const char *const migrations[] = {
      * date by storage/documents.c (with trusted_schema off, a trigger may
      * not write a virtual table). */
     "CREATE VIRTUAL TABLE doc_fts USING fts5(title, body, tokenize='trigram');",
+
+    /* 4: the audit trail becomes a Merkle tree (RFC 9162): a leaf hash per
+     *    entry, and signed checkpoints of the tree. */
+    "ALTER TABLE audit_log ADD COLUMN leaf BLOB;"
+    "CREATE TABLE audit_checkpoints ("
+    "  tree_size INTEGER PRIMARY KEY,"
+    "  root      BLOB NOT NULL,"
+    "  at        INTEGER NOT NULL,"
+    "  signature BLOB NOT NULL"
+    ");"
+    "CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints"
+    "  BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;"
+    "CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints"
+    "  BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;",
 };
 
 int oa_schema_version(void)

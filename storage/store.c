@@ -118,6 +118,20 @@ fail:
     return -1;
 }
 
+int oa_store_open_readonly(struct oa_store *s, const char *path, char **cause)
+{
+    memset(s, 0, sizeof(*s));
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        *cause = fmt_cause("cannot open the database %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        sqlite3_close(s->db);
+        s->db = NULL;
+        return -1;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    sqlite3_exec(s->db, "PRAGMA trusted_schema = OFF", NULL, NULL, NULL);
+    return 0;
+}
+
 void oa_store_close(struct oa_store *s)
 {
     if (s->db == NULL)
@@ -127,7 +141,8 @@ void oa_store_close(struct oa_store *s)
         s->cache[i].stmt = NULL;
         s->cache[i].sql = NULL;
     }
-    sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    if (!sqlite3_db_readonly(s->db, "main"))
+        sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
     sqlite3_close(s->db);
     s->db = NULL;
 }
@@ -164,13 +179,6 @@ void oa_store_reset_all(struct oa_store *s)
             sqlite3_reset(s->cache[i].stmt);
 }
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
-{
-    if (v != NULL)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
 
 int64_t oa_change_record(struct oa_store *s, const char *entity, int64_t entity_id, const char *kind)
 {
@@ -192,36 +200,4 @@ int64_t oa_change_head(struct oa_store *s)
     if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
         return -1;
     return sqlite3_column_int64(st, 0);
-}
-
-int oa_audit(struct oa_store *s, const struct oa_audit_event *ev)
-{
-    sqlite3_stmt *st = oa_store_stmt(s,
-        "INSERT INTO audit_log(at, actor_id, actor, on_behalf, event, target, doc_id, label,"
-        " from_state, to_state, source, outcome, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    if (st == NULL)
-        return -1;
-    sqlite3_bind_int64(st, 1, oa_now());
-    if (ev->actor_id > 0)
-        sqlite3_bind_int64(st, 2, ev->actor_id);
-    else
-        sqlite3_bind_null(st, 2);
-    bind_text_or_null(st, 3, ev->actor);
-    bind_text_or_null(st, 4, ev->on_behalf);
-    sqlite3_bind_text(st, 5, ev->event, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 6, ev->target);
-    if (ev->doc_id > 0)
-        sqlite3_bind_int64(st, 7, ev->doc_id);
-    else
-        sqlite3_bind_null(st, 7);
-    if (ev->label >= 0)
-        sqlite3_bind_int(st, 8, ev->label);
-    else
-        sqlite3_bind_null(st, 8);
-    bind_text_or_null(st, 9, ev->from_state);
-    bind_text_or_null(st, 10, ev->to_state);
-    bind_text_or_null(st, 11, ev->source);
-    sqlite3_bind_text(st, 12, ev->outcome ? ev->outcome : "ok", -1, SQLITE_STATIC);
-    bind_text_or_null(st, 13, ev->detail);
-    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 }

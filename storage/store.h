@@ -39,6 +39,12 @@ int oa_schema_version(void);
  * the caller frees.
  */
 int oa_store_open(struct oa_store *s, const char *path, bool create, char **cause);
+/*
+ * Opens an existing database for reading only, on any thread (WAL lets it
+ * read while the writer writes).  0, or -1 with a malloc'd cause.
+ */
+int oa_store_open_readonly(struct oa_store *s, const char *path, char **cause);
+
 /* Checkpoints the WAL into the main file and closes the database. */
 void oa_store_close(struct oa_store *s);
 

@@ -1,11 +1,13 @@
 /* storage/writer.c: the writer thread and its group commit.  See writer.h. */
 #include "storage/writer.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "proto/alloc.h"
 #include "proto/errors.h"
+#include "storage/audit.h"
 
 /* A bound on one group, so that one commit's latency stays bounded too. */
 #define MAX_GROUP 512
@@ -25,6 +27,7 @@ struct oa_writer {
     struct oa_db_job *done_head, **done_tail;   /* guarded by lock */
     int stopping;                               /* guarded by lock */
     unsigned pending;                           /* loop thread only */
+    struct oa_audit_log audit;                  /* writer thread only */
     /* Jobs submitted during this loop turn, handed over once at its end. */
     struct oa_db_job *local_head, **local_tail; /* loop thread only */
     uv_prepare_t flush; /* runs before the loop would block */
@@ -88,15 +91,45 @@ static void run_group(struct oa_writer *w, struct oa_db_job *jobs)
     record_commit(w, (uv_hrtime() - t0) / 1000, n);
 }
 
+/* After a commit: feed the tree, and sign a checkpoint when one is due. */
+static void audit_after_commit(struct oa_writer *w, bool force)
+{
+    if (!w->audit.signing)
+        return;
+    if (oa_audit_log_catch_up(w->store, &w->audit) != 0) {
+        fprintf(stderr, "level=error event=audit_tree_gap\n");
+        return;
+    }
+    uint64_t now = uv_hrtime() / 1000000;
+    if (w->audit.acc.size > w->audit.checkpoint_size && (force || now - w->audit.checkpoint_ms >= 1000))
+        if (oa_audit_log_checkpoint(w->store, &w->audit, now) != 0)
+            fprintf(stderr, "level=error event=audit_checkpoint_failed\n");
+}
+
 static void writer_main(void *arg)
 {
     struct oa_writer *w = arg;
+    if (w->audit.signing && oa_audit_log_load(w->store, &w->audit) != 0) {
+        fprintf(stderr, "level=error event=audit_tree_load_failed\n");
+        w->audit.signing = false;
+    }
     for (;;) {
         uv_mutex_lock(&w->lock);
-        while (w->queue_head == NULL && !w->stopping)
-            uv_cond_wait(&w->wake, &w->lock);
+        while (w->queue_head == NULL && !w->stopping) {
+            /* Entries not yet under a checkpoint get one within a second. */
+            if (w->audit.signing && w->audit.acc.size > w->audit.checkpoint_size) {
+                if (uv_cond_timedwait(&w->wake, &w->lock, 1000 * 1000 * 1000) == UV_ETIMEDOUT) {
+                    uv_mutex_unlock(&w->lock);
+                    audit_after_commit(w, true);
+                    uv_mutex_lock(&w->lock);
+                }
+            } else {
+                uv_cond_wait(&w->wake, &w->lock);
+            }
+        }
         if (w->queue_head == NULL && w->stopping) {
             uv_mutex_unlock(&w->lock);
+            audit_after_commit(w, true);
             return;
         }
         /* Take up to MAX_GROUP jobs. */
@@ -110,6 +143,7 @@ static void writer_main(void *arg)
         uv_mutex_unlock(&w->lock);
 
         run_group(w, group);
+        audit_after_commit(w, false);
 
         uv_mutex_lock(&w->lock);
         *w->done_tail = group;
@@ -155,9 +189,13 @@ static void writer_on_prepare(uv_prepare_t *h)
     writer_flush(h->data);
 }
 
-struct oa_writer *oa_writer_start(uv_loop_t *loop, struct oa_store *store)
+struct oa_writer *oa_writer_start(uv_loop_t *loop, struct oa_store *store, const unsigned char *audit_seed)
 {
     struct oa_writer *w = oa_xcalloc(1, sizeof(*w));
+    if (audit_seed != NULL) {
+        oa_audit_keypair(audit_seed, w->audit.pk, w->audit.sk);
+        w->audit.signing = true;
+    }
     w->loop = loop;
     w->store = store;
     w->queue_tail = &w->queue_head;
@@ -204,7 +242,9 @@ const struct oa_writer_stats *oa_writer_stats(const struct oa_writer *w)
 
 static void writer_on_close(uv_handle_t *h)
 {
-    free(h->data);
+    struct oa_writer *w = h->data;
+    sodium_memzero(w->audit.sk, sizeof(w->audit.sk));
+    free(w);
 }
 
 static void flush_on_close(uv_handle_t *h)

@@ -52,9 +52,12 @@ struct oa_writer;
 
 /*
  * Starts the writer thread over an open store, which it owns from now on
- * until oa_writer_stop.  Returns NULL on failure.
+ * until oa_writer_stop.  With an audit seed (the key file's audit-sign key),
+ * the writer also keeps the audit trail's Merkle tree and signs a checkpoint
+ * at least once a second while entries arrive; with NULL it signs none.
+ * Returns NULL on failure.
  */
-struct oa_writer *oa_writer_start(uv_loop_t *loop, struct oa_store *store);
+struct oa_writer *oa_writer_start(uv_loop_t *loop, struct oa_store *store, const unsigned char *audit_seed);
 
 /*
  * Queues a job; its done callback runs on the loop later.  Loop thread only.

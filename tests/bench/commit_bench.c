@@ -91,7 +91,7 @@ int main(int argc, char **argv)
 
     uv_loop_t loop;
     uv_loop_init(&loop);
-    writer = oa_writer_start(&loop, &store);
+    writer = oa_writer_start(&loop, &store, NULL);
     caplat = 10 * 1000 * 1000;
     lat = malloc(caplat * sizeof(*lat));
     int conc[] = {1, 16, 64};

@@ -61,7 +61,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv->keys = &keys;
     srv->routes = oa_routes;
     srv->nroutes = oa_nroutes;
-    srv->writer = oa_writer_start(&loop, &store);
+    srv->writer = oa_writer_start(&loop, &store, keys.audit_seed);
     if (srv->writer == NULL || oa_server_start(srv) != 0)
         abort();
     const char *colon = strrchr(srv->bound, ':');

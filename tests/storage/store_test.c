@@ -157,7 +157,7 @@ Test(store, the_writer_groups_commits_and_rolls_back_only_the_failing_job)
     cr_assert_eq(oa_store_open(&s, path, true, &why), 0);
     uv_loop_t loop;
     uv_loop_init(&loop);
-    struct oa_writer *w = oa_writer_start(&loop, &s);
+    struct oa_writer *w = oa_writer_start(&loop, &s, NULL);
     cr_assert_not_null(w);
     enum { N = 1000 };
     static struct counter_job jobs[N];

@@ -1,0 +1,383 @@
+/* storage/audit.c: see audit.h. */
+#include "storage/audit.h"
+
+#include <cbor.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/alloc.h"
+#include "proto/value.h"
+
+static cbor_item_t *text_or_null(bool has, const char *v)
+{
+    return has ? pv_text(v) : cbor_new_null();
+}
+
+static cbor_item_t *int_or_null(bool has, int64_t v)
+{
+    return has ? pv_int(v) : cbor_new_null();
+}
+
+static void put(cbor_item_t *m, int key, cbor_item_t *v)
+{
+    struct cbor_pair p = {.key = cbor_move(pv_int(key)), .value = cbor_move(v)};
+    if (!cbor_map_add(m, p))
+        abort();
+}
+
+unsigned char *oa_audit_encode(const struct oa_audit_row *r, size_t *len)
+{
+    cbor_item_t *m = pv_map(14);
+    put(m, 1, pv_int(r->id));
+    put(m, 2, pv_int(r->at));
+    put(m, 3, int_or_null(r->has_actor_id, r->actor_id));
+    put(m, 4, text_or_null(r->has_actor, r->actor));
+    put(m, 5, text_or_null(r->has_on_behalf, r->on_behalf));
+    put(m, 6, pv_text(r->event));
+    put(m, 7, text_or_null(r->has_target, r->target));
+    put(m, 8, int_or_null(r->has_doc_id, r->doc_id));
+    put(m, 9, int_or_null(r->has_label, r->label));
+    put(m, 10, text_or_null(r->has_from, r->from_state));
+    put(m, 11, text_or_null(r->has_to, r->to_state));
+    put(m, 12, text_or_null(r->has_source, r->source));
+    put(m, 13, pv_text(r->outcome));
+    put(m, 14, text_or_null(r->has_detail, r->detail));
+    unsigned char *out = pv_encode_cbor(m, len);
+    cbor_decref(&m);
+    return out;
+}
+
+void oa_audit_leaf(const struct oa_audit_row *row, oa_hash out)
+{
+    size_t len = 0;
+    unsigned char *enc = oa_audit_encode(row, &len);
+    oa_merkle_leaf(enc, len, out);
+    free(enc);
+}
+
+static void copy_col(sqlite3_stmt *st, int i, char *dst, size_t cap, bool *has)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    if (has)
+        *has = t != NULL;
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+int oa_audit_row_read(void *stmt, struct oa_audit_row *r)
+{
+    sqlite3_stmt *st = stmt;
+    memset(r, 0, sizeof(*r));
+    r->id = sqlite3_column_int64(st, 0);
+    r->at = sqlite3_column_int64(st, 1);
+    r->has_actor_id = sqlite3_column_type(st, 2) != SQLITE_NULL;
+    r->actor_id = sqlite3_column_int64(st, 2);
+    copy_col(st, 3, r->actor, sizeof(r->actor), &r->has_actor);
+    copy_col(st, 4, r->on_behalf, sizeof(r->on_behalf), &r->has_on_behalf);
+    copy_col(st, 5, r->event, sizeof(r->event), NULL);
+    copy_col(st, 6, r->target, sizeof(r->target), &r->has_target);
+    r->has_doc_id = sqlite3_column_type(st, 7) != SQLITE_NULL;
+    r->doc_id = sqlite3_column_int64(st, 7);
+    r->has_label = sqlite3_column_type(st, 8) != SQLITE_NULL;
+    r->label = r->has_label ? sqlite3_column_int(st, 8) : -1;
+    copy_col(st, 9, r->from_state, sizeof(r->from_state), &r->has_from);
+    copy_col(st, 10, r->to_state, sizeof(r->to_state), &r->has_to);
+    copy_col(st, 11, r->source, sizeof(r->source), &r->has_source);
+    copy_col(st, 12, r->outcome, sizeof(r->outcome), NULL);
+    copy_col(st, 13, r->detail, sizeof(r->detail), &r->has_detail);
+    if (sqlite3_column_bytes(st, 14) == OA_HASH)
+        memcpy(r->leaf, sqlite3_column_blob(st, 14), OA_HASH);
+    return 0;
+}
+
+/* ---- writing entries: the one audit hook ---- */
+
+static void set_text(char *dst, size_t cap, const char *v, bool *has)
+{
+    *has = v != NULL;
+    snprintf(dst, cap, "%s", v ? v : "");
+}
+
+int oa_audit(struct oa_store *s, const struct oa_audit_event *ev)
+{
+    /* The id is chosen here (the writer is the only one inserting), so the
+     * leaf can cover it and the row is written once. */
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT coalesce(max(id), 0) + 1 FROM audit_log");
+    if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+        return -1;
+    struct oa_audit_row r;
+    memset(&r, 0, sizeof(r));
+    r.id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    r.at = oa_now();
+    r.has_actor_id = ev->actor_id > 0;
+    r.actor_id = ev->actor_id;
+    set_text(r.actor, sizeof(r.actor), ev->actor, &r.has_actor);
+    set_text(r.on_behalf, sizeof(r.on_behalf), ev->on_behalf, &r.has_on_behalf);
+    snprintf(r.event, sizeof(r.event), "%s", ev->event);
+    set_text(r.target, sizeof(r.target), ev->target, &r.has_target);
+    r.has_doc_id = ev->doc_id > 0;
+    r.doc_id = ev->doc_id;
+    r.has_label = ev->label >= 0;
+    r.label = ev->label;
+    set_text(r.from_state, sizeof(r.from_state), ev->from_state, &r.has_from);
+    set_text(r.to_state, sizeof(r.to_state), ev->to_state, &r.has_to);
+    set_text(r.source, sizeof(r.source), ev->source, &r.has_source);
+    snprintf(r.outcome, sizeof(r.outcome), "%s", ev->outcome ? ev->outcome : "ok");
+    set_text(r.detail, sizeof(r.detail), ev->detail, &r.has_detail);
+    oa_audit_leaf(&r, r.leaf);
+
+    st = oa_store_stmt(s,
+        "INSERT INTO audit_log(id, at, actor_id, actor, on_behalf, event, target, doc_id, label,"
+        " from_state, to_state, source, outcome, detail, leaf) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, r.id);
+    sqlite3_bind_int64(st, 2, r.at);
+    if (r.has_actor_id)
+        sqlite3_bind_int64(st, 3, r.actor_id);
+    if (r.has_actor)
+        sqlite3_bind_text(st, 4, r.actor, -1, SQLITE_TRANSIENT);
+    if (r.has_on_behalf)
+        sqlite3_bind_text(st, 5, r.on_behalf, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 6, r.event, -1, SQLITE_TRANSIENT);
+    if (r.has_target)
+        sqlite3_bind_text(st, 7, r.target, -1, SQLITE_TRANSIENT);
+    if (r.has_doc_id)
+        sqlite3_bind_int64(st, 8, r.doc_id);
+    if (r.has_label)
+        sqlite3_bind_int(st, 9, r.label);
+    if (r.has_from)
+        sqlite3_bind_text(st, 10, r.from_state, -1, SQLITE_TRANSIENT);
+    if (r.has_to)
+        sqlite3_bind_text(st, 11, r.to_state, -1, SQLITE_TRANSIENT);
+    if (r.has_source)
+        sqlite3_bind_text(st, 12, r.source, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 13, r.outcome, -1, SQLITE_TRANSIENT);
+    if (r.has_detail)
+        sqlite3_bind_text(st, 14, r.detail, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 15, r.leaf, OA_HASH, SQLITE_TRANSIENT);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- the tree and its checkpoints ---- */
+
+void oa_audit_keypair(const unsigned char seed[32], unsigned char pk[32], unsigned char sk[64])
+{
+    crypto_sign_seed_keypair(pk, sk, seed);
+}
+
+int oa_audit_log_catch_up(struct oa_store *s, struct oa_audit_log *log)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT id, leaf FROM audit_log WHERE id > ? ORDER BY id");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, (int64_t)log->acc.size);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((uint64_t)sqlite3_column_int64(st, 0) != log->acc.size + 1 || sqlite3_column_bytes(st, 1) != OA_HASH) {
+            sqlite3_reset(st);
+            return -1; /* a gap: the log was tampered with */
+        }
+        oa_merkle_acc_push(&log->acc, sqlite3_column_blob(st, 1));
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_audit_log_load(struct oa_store *s, struct oa_audit_log *log)
+{
+    oa_merkle_acc_init(&log->acc);
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT coalesce(max(tree_size), 0) FROM audit_checkpoints");
+    if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+        return -1;
+    log->checkpoint_size = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return oa_audit_log_catch_up(s, log);
+}
+
+size_t oa_audit_checkpoint_message(uint64_t size, const oa_hash root, int64_t at, char *out, size_t cap)
+{
+    char hex[2 * OA_HASH + 1];
+    sodium_bin2hex(hex, sizeof(hex), root, OA_HASH);
+    int n = snprintf(out, cap, "oa audit checkpoint v1\n%llu\n%s\n%lld\n", (unsigned long long)size, hex,
+                     (long long)at);
+    return n > 0 ? (size_t)n : 0;
+}
+
+int oa_audit_log_checkpoint(struct oa_store *s, struct oa_audit_log *log, uint64_t now_ms)
+{
+    if (!log->signing || log->acc.size == log->checkpoint_size)
+        return 0;
+    oa_hash root;
+    oa_merkle_acc_root(&log->acc, root);
+    int64_t at = oa_now();
+    char msg[256];
+    size_t len = oa_audit_checkpoint_message(log->acc.size, root, at, msg, sizeof(msg));
+    unsigned char sig[crypto_sign_BYTES];
+    crypto_sign_detached(sig, NULL, (const unsigned char *)msg, len, log->sk);
+    if (oa_store_exec(s, "BEGIN IMMEDIATE") != 0)
+        return -1;
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "INSERT INTO audit_checkpoints(tree_size, root, at, signature) VALUES (?, ?, ?, ?)");
+    if (st == NULL)
+        goto fail;
+    sqlite3_bind_int64(st, 1, (int64_t)log->acc.size);
+    sqlite3_bind_blob(st, 2, root, OA_HASH, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, at);
+    sqlite3_bind_blob(st, 4, sig, sizeof(sig), SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto fail;
+    sqlite3_reset(st);
+    if (oa_store_exec(s, "COMMIT") != 0)
+        goto fail;
+    log->checkpoint_size = log->acc.size;
+    log->checkpoint_ms = now_ms;
+    return 0;
+fail:
+    if (st)
+        sqlite3_reset(st);
+    oa_store_exec(s, "ROLLBACK");
+    return -1;
+}
+
+oa_hash *oa_audit_leaves(struct oa_store *s, uint64_t n)
+{
+    oa_hash *leaves = oa_xmalloc((n ? n : 1) * sizeof(oa_hash));
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT id, leaf FROM audit_log WHERE id <= ? ORDER BY id");
+    if (st == NULL) {
+        free(leaves);
+        return NULL;
+    }
+    sqlite3_bind_int64(st, 1, (int64_t)n);
+    uint64_t i = 0;
+    while (i < n && sqlite3_step(st) == SQLITE_ROW) {
+        if ((uint64_t)sqlite3_column_int64(st, 0) != i + 1 || sqlite3_column_bytes(st, 1) != OA_HASH)
+            break;
+        memcpy(leaves[i++], sqlite3_column_blob(st, 1), OA_HASH);
+    }
+    sqlite3_reset(st);
+    if (i != n) {
+        free(leaves);
+        return NULL;
+    }
+    return leaves;
+}
+
+/* ---- offline verification ---- */
+
+struct checkpoint {
+    uint64_t size;
+    oa_hash root;
+    int64_t at;
+    unsigned char sig[crypto_sign_BYTES];
+    bool sig_ok;
+};
+
+int oa_audit_verify(struct oa_store *s, const unsigned char pk[32], char *report, size_t cap,
+                    uint64_t *entries, uint64_t *checkpoints)
+{
+    /* The checkpoints, ascending. */
+    size_t ncp = 0, capcp = 64;
+    struct checkpoint *cp = oa_xmalloc(capcp * sizeof(*cp));
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT tree_size, root, at, signature FROM audit_checkpoints ORDER BY tree_size");
+    if (st == NULL) {
+        free(cp);
+        return -1;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (ncp == capcp) {
+            capcp *= 2;
+            cp = oa_xrealloc(cp, capcp * sizeof(*cp));
+        }
+        struct checkpoint *c = &cp[ncp++];
+        memset(c, 0, sizeof(*c));
+        c->size = (uint64_t)sqlite3_column_int64(st, 0);
+        if (sqlite3_column_bytes(st, 1) == OA_HASH)
+            memcpy(c->root, sqlite3_column_blob(st, 1), OA_HASH);
+        c->at = sqlite3_column_int64(st, 2);
+        if (sqlite3_column_bytes(st, 3) == crypto_sign_BYTES)
+            memcpy(c->sig, sqlite3_column_blob(st, 3), crypto_sign_BYTES);
+        char msg[256];
+        size_t len = oa_audit_checkpoint_message(c->size, c->root, c->at, msg, sizeof(msg));
+        c->sig_ok = crypto_sign_verify_detached(c->sig, (const unsigned char *)msg, len, pk) == 0;
+    }
+    sqlite3_reset(st);
+    *checkpoints = ncp;
+    int result = 0;
+    for (size_t i = 0; i < ncp; i++)
+        if (!cp[i].sig_ok) {
+            snprintf(report, cap, "checkpoint at tree size %llu has a bad signature",
+                     (unsigned long long)cp[i].size);
+            result = 1;
+            goto out;
+        }
+
+    /* Every entry, in order: its leaf from its fields, and the roots. */
+    struct oa_merkle_acc acc;
+    oa_merkle_acc_init(&acc);
+    size_t next_cp = 0;
+    uint64_t last_good = 0;
+    st = oa_store_stmt(s, "SELECT " OA_AUDIT_COLUMNS " FROM audit_log ORDER BY id");
+    if (st == NULL) {
+        result = -1;
+        goto out;
+    }
+    struct oa_audit_row row;
+    int64_t first_mismatch = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        oa_audit_row_read(st, &row);
+        if ((uint64_t)row.id != acc.size + 1) {
+            snprintf(report, cap, "entry %llu is missing (the next entry is %lld): entries were deleted or reordered",
+                     (unsigned long long)acc.size + 1, (long long)row.id);
+            result = 1;
+            goto rows_done;
+        }
+        oa_hash want;
+        oa_audit_leaf(&row, want);
+        if (first_mismatch == 0 && sodium_memcmp(want, row.leaf, OA_HASH) != 0)
+            first_mismatch = row.id;
+        /* The tree is built from what the fields say, so an edit shows even
+         * when the stored leaf was edited to match. */
+        oa_merkle_acc_push(&acc, want);
+        while (next_cp < ncp && cp[next_cp].size == acc.size) {
+            oa_hash root;
+            oa_merkle_acc_root(&acc, root);
+            if (sodium_memcmp(root, cp[next_cp].root, OA_HASH) != 0) {
+                if (first_mismatch != 0)
+                    snprintf(report, cap, "entry %lld was altered (its content no longer matches its hash)",
+                             (long long)first_mismatch);
+                else
+                    snprintf(report, cap,
+                             "entries %llu to %llu do not match the signed checkpoint at size %llu:"
+                             " an entry among them was altered, removed or reordered",
+                             (unsigned long long)last_good + 1, (unsigned long long)cp[next_cp].size,
+                             (unsigned long long)cp[next_cp].size);
+                result = 1;
+                goto rows_done;
+            }
+            last_good = cp[next_cp].size;
+            next_cp++;
+        }
+    }
+    if (first_mismatch != 0) {
+        snprintf(report, cap, "entry %lld was altered (its content no longer matches its hash)",
+                 (long long)first_mismatch);
+        result = 1;
+    } else if (next_cp < ncp) {
+        snprintf(report, cap,
+                 "the log holds %llu entries but a signed checkpoint covers %llu: entries were removed from"
+                 " the end or the log was rolled back",
+                 (unsigned long long)acc.size, (unsigned long long)cp[ncp - 1].size);
+        result = 1;
+    } else {
+        snprintf(report, cap, "%llu entries and %zu signed checkpoints verified", (unsigned long long)acc.size, ncp);
+    }
+rows_done:
+    sqlite3_reset(st);
+    *entries = acc.size;
+out:
+    free(cp);
+    return result;
+}
