@@ -214,22 +214,48 @@ static int misc_on_run(struct oa_store *s, struct oa_db_job *job)
         return 0;
     }
     case CHASE_LIST: {
-        static const char *const keys[] = {"id", "document_id", "title", "by", "note", "at"};
-        struct oa_subject subj = {me.id, me.roles, me.clearance};
-        int max_level = -1;
-        for (int l = OA_LEVEL_MAX; l >= 0 && max_level < 0; l--)
-            if (oa_access_read_doc(&subj, l) == OA_ALLOW)
-                max_level = l;
         st = oa_store_stmt(s,
             "SELECT c.id, c.doc_id, d.title, b.username, c.note, c.at FROM chases c"
             " JOIN documents d ON d.id = c.doc_id JOIN users b ON b.id = c.by_id"
-            " WHERE c.target_id = ? AND d.level <= ? ORDER BY c.id DESC LIMIT 200");
+            " WHERE c.target_id = ? ORDER BY c.id DESC LIMIT 200");
         if (st == NULL)
             return OA_E_STORAGE;
         sqlite3_bind_int64(st, 1, me.id);
-        sqlite3_bind_int(st, 2, max_level);
+        struct {
+            int64_t id, doc, at;
+            char title[256], by[72], note[512];
+        } rows[200];
+        size_t n = 0;
+        while (n < 200 && sqlite3_step(st) == SQLITE_ROW) {
+            rows[n].id = sqlite3_column_int64(st, 0);
+            rows[n].doc = sqlite3_column_int64(st, 1);
+            snprintf(rows[n].title, sizeof(rows[n].title), "%s", (const char *)sqlite3_column_text(st, 2));
+            snprintf(rows[n].by, sizeof(rows[n].by), "%s", (const char *)sqlite3_column_text(st, 3));
+            snprintf(rows[n].note, sizeof(rows[n].note), "%s", (const char *)sqlite3_column_text(st, 4));
+            rows[n].at = sqlite3_column_int64(st, 5);
+            n++;
+        }
+        sqlite3_reset(st);
+        /* Only chases on documents the person may still see (the one decision). */
+        cbor_item_t *items[200];
+        size_t kept = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!oa_doc_readable(s, &me, rows[i].doc))
+                continue;
+            cbor_item_t *m = pv_map(6);
+            pv_put_int(m, "id", rows[i].id);
+            pv_put_int(m, "document_id", rows[i].doc);
+            pv_put_text(m, "title", rows[i].title);
+            pv_put_text(m, "by", rows[i].by);
+            pv_put_text(m, "note", rows[i].note);
+            pv_put_int(m, "at", rows[i].at);
+            items[kept++] = m;
+        }
+        cbor_item_t *arr = pv_array(kept);
+        for (size_t i = 0; i < kept; i++)
+            pv_push(arr, items[i]);
         j->out = pv_map(1);
-        pv_put(j->out, "chases", rows_to_array(st, keys, 6));
+        pv_put(j->out, "chases", arr);
         return 0;
     }
     }

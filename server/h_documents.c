@@ -77,10 +77,18 @@ static void put_opt(cbor_item_t *m, const char *k, const char *v)
     pv_put_text(m, k, v && v[0] ? v : NULL);
 }
 
-/* The document as the API shows it; the body only when asked. */
-static cbor_item_t *doc_item(const struct oa_doc *d, bool with_body)
+/* The document as the API shows it, with its label's scope; the body only when asked. */
+static cbor_item_t *doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body)
 {
-    cbor_item_t *m = pv_map(with_body ? 34 : 33);
+    cbor_item_t *m = pv_map(with_body ? 36 : 35);
+    size_t nscope = 0;
+    char **scope = oa_doc_scope(s, d->id, &nscope);
+    cbor_item_t *sc = pv_array(nscope);
+    for (size_t i = 0; i < nscope; i++)
+        pv_push(sc, pv_text(scope[i]));
+    oa_strv_free(scope);
+    pv_put(m, "scope", sc);
+    put_opt(m, "declass_date", d->declass_date);
     pv_put_int(m, "id", d->id);
     pv_put_text(m, "kind", d->kind);
     pv_put_int(m, "def_version", d->def_version);
@@ -130,14 +138,44 @@ static int64_t parse_param_id(const char *s)
  * The one read gate: may `who` see `d`?  A refusal of a classified document
  * is audited.  Returns 1 allowed, 0 refused, -1 storage error.
  */
+/* The decision alone, for `who` and document `d` (level and scope). */
+static enum oa_decision decide_read(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d,
+                                    bool *scoped)
+{
+    size_t nscope = 0, ncomp = 0;
+    char **scope = oa_doc_scope(s, d->id, &nscope);
+    char **comps = nscope ? oa_user_compartments(s, who->id) : NULL;
+    while (comps && comps[ncomp])
+        ncomp++;
+    struct oa_subject subj = {who->id, who->roles, who->clearance};
+    struct oa_reader rd = {&subj, who->username, who->department_id, (const char *const *)comps, ncomp};
+    struct oa_label lb = {d->level, (const char *const *)scope, nscope};
+    enum oa_decision dec = oa_access_read(&rd, &lb);
+    oa_strv_free(scope);
+    oa_strv_free(comps);
+    if (scoped)
+        *scoped = nscope > 0;
+    return dec;
+}
+
+bool oa_doc_readable(struct oa_store *s, const struct oa_user *who, int64_t doc_id)
+{
+    struct oa_doc d;
+    if (oa_doc_load(s, doc_id, &d) != 1)
+        return false;
+    bool ok = decide_read(s, who, &d, NULL) == OA_ALLOW;
+    oa_doc_free(&d);
+    return ok;
+}
+
 static int gate_read(struct oa_store *s, struct oa_req *r, const struct oa_user *who, const struct oa_doc *d,
                      const char *what)
 {
-    struct oa_subject subj = {who->id, who->roles, who->clearance};
-    enum oa_decision dec = oa_access_read_doc(&subj, d->level);
+    bool scoped = false;
+    enum oa_decision dec = decide_read(s, who, d, &scoped);
     if (dec == OA_ALLOW)
         return 1;
-    if (d->level > OA_LEVEL_PUBLIC || (who->roles & OA_ROLES_ADMIN)) {
+    if (d->level > OA_LEVEL_PUBLIC || scoped || (who->roles & OA_ROLES_ADMIN)) {
         struct oa_audit_event ev = {0};
         oa_audit_actor(r, &ev);
         ev.event = what;
@@ -205,7 +243,7 @@ static int update_queue(struct oa_store *s, const struct oa_doc *d)
 /* the job every document route runs                                        */
 /* ------------------------------------------------------------------------ */
 
-enum doc_op { OP_CREATE, OP_GET, OP_EDIT, OP_ACTION, OP_HISTORY, OP_REVISION, OP_LIST };
+enum doc_op { OP_CREATE, OP_GET, OP_EDIT, OP_ACTION, OP_HISTORY, OP_REVISION, OP_LIST, OP_RELABEL, OP_EXPIRED };
 
 struct doc_job {
     struct oa_db_job job;
@@ -218,6 +256,11 @@ struct doc_job {
         *copied_recipients, *attachment_note, *doc_date, *note, *printing_organ, *printing_date;
     int64_t level;
     bool has_level;
+    const cbor_item_t *scope;     /* array of text, or NULL */
+    const char *declass_date, *reason;
+    int64_t derived_from;
+    char **scope_v;               /* parsed scope (owned) */
+    size_t nscope;
 
     /* actions */
     const char *action, *opinion, *on_behalf, *idem_key;
@@ -372,13 +415,70 @@ static int run_create(struct oa_store *s, struct doc_job *j)
         oa_doc_free(&d);
         return fail(j, OA_E_BAD_FIELD, "A field is longer than the document format allows.");
     }
+    if (j->declass_date)
+        snprintf(d.declass_date, sizeof(d.declass_date), "%s", j->declass_date);
+    char **scope = j->scope_v;
+    size_t nscope = j->nscope;
+    char **source_scope = NULL;
+    if (j->derived_from > 0) {
+        /* A reply, copy or excerpt starts at least as high as its source. */
+        struct oa_doc src;
+        int rc = oa_doc_load(s, j->derived_from, &src);
+        if (rc < 0)
+            goto storage;
+        if (rc == 0 || (rc = gate_read(s, j->r, &me, &src, "document.derive")) <= 0) {
+            if (rc == 1)
+                oa_doc_free(&src);
+            oa_doc_free(&d);
+            return rc < 0 ? OA_E_STORAGE : fail(j, OA_E_BAD_FIELD, "derived_from names no document you can see.");
+        }
+        size_t nsrc = 0;
+        source_scope = oa_doc_scope(s, src.id, &nsrc);
+        if (!j->has_level)
+            d.level = src.level;
+        if (j->scope == NULL) {
+            scope = source_scope;
+            nscope = nsrc;
+        }
+        struct oa_label lsrc = {src.level, (const char *const *)source_scope, nsrc};
+        struct oa_label lnew = {d.level, (const char *const *)scope, nscope};
+        d.source_id = src.id;
+        oa_doc_free(&src);
+        if (!oa_label_dominates(&lnew, &lsrc)) {
+            oa_strv_free(source_scope);
+            oa_doc_free(&d);
+            return fail(j, OA_E_FORBIDDEN,
+                        "A derived document is labelled at least as high, and scoped no wider, than its source.");
+        }
+    }
+    if (nscope > 0) {
+        size_t ncomp = 0;
+        char **comps = oa_user_compartments(s, me.id);
+        while (comps && comps[ncomp])
+            ncomp++;
+        struct oa_subject me_subj = {me.id, me.roles, me.clearance};
+        struct oa_reader rd = {&me_subj, me.username, me.department_id, (const char *const *)comps, ncomp};
+        struct oa_label lb = {d.level, (const char *const *)scope, nscope};
+        enum oa_decision dec = oa_access_read(&rd, &lb);
+        oa_strv_free(comps);
+        if (dec != OA_ALLOW) {
+            oa_strv_free(source_scope);
+            oa_doc_free(&d);
+            return fail(j, OA_E_BAD_FIELD, "That scope would leave you unable to read your own document.");
+        }
+    }
     set_step_due(s, &d);
-    if (oa_doc_insert(s, &d, me.id) != 0 || update_queue(s, &d) != 0 ||
+    if (oa_doc_insert(s, &d, me.id) != 0 || oa_doc_scope_set(s, d.id, (const char *const *)scope, nscope) != 0) {
+        oa_strv_free(source_scope);
+        goto storage;
+    }
+    oa_strv_free(source_scope);
+    if (update_queue(s, &d) != 0 ||
         oa_doc_step(s, d.id, "create", "", d.state, me.id, 0, "", "") < 0 ||
         audit_doc(s, j, "document.create", &d, NULL, d.state, NULL, "ok", d.kind) != 0)
         goto storage;
     j->status = 201;
-    j->out = doc_item(&d, true);
+    j->out = doc_item(s, &d, true);
     doc_etag(&d, j->etag, sizeof(j->etag));
     oa_doc_free(&d);
     return 0;
@@ -413,7 +513,7 @@ static int run_get(struct oa_store *s, struct doc_job *j)
     }
     j->status = 200;
     if (j->op == OP_GET) {
-        j->out = doc_item(&d, true);
+        j->out = doc_item(s, &d, true);
         doc_etag(&d, j->etag, sizeof(j->etag));
         oa_doc_free(&d);
         return 0;
@@ -869,7 +969,7 @@ static int run_action(struct oa_store *s, struct doc_job *j)
         goto storage;
 
     cbor_item_t *out = pv_map(2);
-    pv_put(out, "document", doc_item(&d, false));
+    pv_put(out, "document", doc_item(s, &d, false));
     pv_put_int(out, "step_id", step);
     size_t len = 0;
     unsigned char *enc = pv_encode_cbor(out, &len);
@@ -952,10 +1052,34 @@ static int run_edit(struct oa_store *s, struct doc_job *j)
             return fail(j, OA_E_FORBIDDEN, "You cannot label a document above your own clearance.");
         }
     }
+    bool scope_changed = false;
+    if (j->scope != NULL) {
+        size_t nold = 0;
+        char **old_scope = oa_doc_scope(s, d.id, &nold);
+        struct oa_label lold = {d.level, (const char *const *)old_scope, nold};
+        struct oa_label lnew = {j->has_level ? (int)j->level : d.level, (const char *const *)j->scope_v, j->nscope};
+        bool narrower = oa_label_dominates(&lnew, &lold);
+        scope_changed = nold != j->nscope;
+        for (size_t i = 0; i < j->nscope && !scope_changed; i++)
+            scope_changed = strcmp(j->scope_v[i], old_scope[i]) != 0;
+        oa_strv_free(old_scope);
+        if (!narrower) {
+            oa_doc_free(&d);
+            return fail(j, OA_E_FORBIDDEN, "Widening a document's scope is a declassification step for secadmin.");
+        }
+    }
     char changed[256];
     if (!apply_fields(j, &d, changed, sizeof(changed))) {
         oa_doc_free(&d);
         return fail(j, OA_E_BAD_FIELD, "A field is longer than the document format allows.");
+    }
+    if (scope_changed) {
+        if (oa_doc_scope_set(s, d.id, (const char *const *)j->scope_v, j->nscope) != 0) {
+            oa_doc_free(&d);
+            return OA_E_STORAGE;
+        }
+        size_t cl = strlen(changed);
+        snprintf(changed + cl, sizeof(changed) - cl, "%sscope", cl ? "," : "");
     }
     char from_level[8] = "";
     if (j->has_level && j->level != d.level) {
@@ -966,7 +1090,7 @@ static int run_edit(struct oa_store *s, struct doc_job *j)
     }
     if (changed[0] == '\0') {
         j->status = 200;
-        j->out = doc_item(&d, true);
+        j->out = doc_item(s, &d, true);
         doc_etag(&d, j->etag, sizeof(j->etag));
         oa_doc_free(&d);
         return 0;
@@ -985,11 +1109,11 @@ static int run_edit(struct oa_store *s, struct doc_job *j)
         set_step_due(s, &d);
     if (oa_doc_save(s, &d, me.id, 0, changed) != 0 || update_queue(s, &d) != 0 ||
         oa_doc_step(s, d.id, "edit", from, d.state, me.id, 0, j->opinion, changed) < 0 ||
-        audit_doc(s, j, from_level[0] ? "document.label_raise" : "document.edit", &d, from, d.state, NULL, "ok",
+        audit_doc(s, j, from_level[0] || scope_changed ? "document.label_raise" : "document.edit", &d, from, d.state, NULL, "ok",
                   changed) != 0)
         goto storage;
     j->status = 200;
-    j->out = doc_item(&d, true);
+    j->out = doc_item(s, &d, true);
     doc_etag(&d, j->etag, sizeof(j->etag));
     oa_doc_free(&d);
     return 0;
@@ -1096,16 +1220,23 @@ static int run_list(struct oa_store *s, struct doc_job *j)
     sqlite3_reset(st);
     free(fts);
     free(like);
-    cbor_item_t *arr = pv_array(n);
+    /* SQL filtered by level; the scope is checked here by the one decision. */
+    cbor_item_t *items[200];
+    size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         struct oa_doc d;
         if (oa_doc_load(s, ids[i], &d) != 1) {
-            cbor_decref(&arr);
+            for (size_t k = 0; k < kept; k++)
+                cbor_decref(&items[k]);
             return OA_E_STORAGE;
         }
-        pv_push(arr, doc_item(&d, false));
+        if (decide_read(s, &me, &d, NULL) == OA_ALLOW)
+            items[kept++] = doc_item(s, &d, false);
         oa_doc_free(&d);
     }
+    cbor_item_t *arr = pv_array(kept);
+    for (size_t i = 0; i < kept; i++)
+        pv_push(arr, items[i]);
     cbor_item_t *out = pv_map(2);
     pv_put(out, "documents", arr);
     if (n == (size_t)j->limit && n > 0)
@@ -1114,6 +1245,102 @@ static int run_list(struct oa_store *s, struct doc_job *j)
         pv_put_text(out, "next_after", NULL);
     j->status = 200;
     j->out = out;
+    return 0;
+}
+
+/* ---- labels: declassification by secadmin, and the review list ---- */
+
+/*
+ * Changes a document's label: level, scope, declassification date.  Lowering
+ * a level or widening a scope is declassification and only secadmin does it,
+ * with a reason, as a recorded step; secadmin sees the label, never the text.
+ */
+static int run_relabel(struct oa_store *s, struct doc_job *j)
+{
+    struct oa_user me;
+    struct oa_doc d;
+    if (load_me(s, j, &me) != 0)
+        return OA_E_STORAGE;
+    int rc = oa_doc_load(s, j->id, &d);
+    if (rc < 0)
+        return OA_E_STORAGE;
+    if (rc == 0)
+        return not_found(j);
+    struct oa_subject subj = {me.id, me.roles, me.clearance};
+    enum oa_decision dec = oa_access_decide(&subj, OA_ACT_RELABEL, NULL);
+    char detail[512];
+    if (dec != OA_ALLOW) {
+        rc = audit_doc(s, j, "document.relabel", &d, NULL, NULL, NULL, "refused", oa_decision_reason(dec));
+        oa_doc_free(&d);
+        return rc != 0 ? OA_E_STORAGE : fail(j, OA_E_FORBIDDEN, "Only secadmin changes a document's label.");
+    }
+    size_t nold = 0;
+    char **old_scope = oa_doc_scope(s, d.id, &nold);
+    int old_level = d.level;
+    if (j->has_level)
+        d.level = (int)j->level;
+    if (j->declass_date)
+        snprintf(d.declass_date, sizeof(d.declass_date), "%s", j->declass_date);
+    size_t nnew = j->scope ? j->nscope : nold;
+    struct oa_label lold = {old_level, (const char *const *)old_scope, nold};
+    struct oa_label lnew = {d.level, (const char *const *)(j->scope ? j->scope_v : old_scope), nnew};
+    bool lowered = !oa_label_dominates(&lnew, &lold);
+    snprintf(detail, sizeof(detail), "level %d -> %d, scope %zu -> %zu entries%s%s: %s", old_level, d.level, nold,
+             nnew, d.declass_date[0] ? ", declassify on " : "", d.declass_date, j->reason);
+    oa_strv_free(old_scope);
+    if ((j->scope && oa_doc_scope_set(s, d.id, (const char *const *)j->scope_v, j->nscope) != 0) ||
+        oa_doc_save(s, &d, me.id, 0, NULL) != 0 ||
+        oa_doc_step(s, d.id, lowered ? "declassify" : "relabel", d.state, d.state, me.id, 0, j->reason, detail) < 0 ||
+        audit_doc(s, j, lowered ? "document.declassify" : "document.relabel", &d, NULL, NULL, NULL, "ok", detail) != 0) {
+        oa_doc_free(&d);
+        return OA_E_STORAGE;
+    }
+    cbor_item_t *m = pv_map(5);
+    pv_put_int(m, "id", d.id);
+    pv_put_int(m, "level", d.level);
+    pv_put_text(m, "level_name", oa_level_name(d.level));
+    put_opt(m, "declass_date", d.declass_date);
+    pv_put_int(m, "revision", d.revision);
+    j->status = 200;
+    j->out = m;
+    oa_doc_free(&d);
+    return 0;
+}
+
+/* Labels whose declassification date has come: listed for review, never lowered silently. */
+static int run_expired(struct oa_store *s, struct doc_job *j)
+{
+    struct oa_user me;
+    if (load_me(s, j, &me) != 0)
+        return OA_E_STORAGE;
+    struct oa_subject subj = {me.id, me.roles, me.clearance};
+    if (oa_access_decide(&subj, OA_ACT_RELABEL, NULL) != OA_ALLOW)
+        return fail(j, OA_E_FORBIDDEN, "Only secadmin reviews labels.");
+    char today[11];
+    oa_day_format(today_local(), today);
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT id, kind, level, declass_date, coalesce(doc_number, '') FROM documents"
+        " WHERE declass_date != '' AND declass_date <= ? AND level > 0 ORDER BY declass_date, id LIMIT 500");
+    if (st == NULL)
+        return OA_E_STORAGE;
+    sqlite3_bind_text(st, 1, today, -1, SQLITE_TRANSIENT);
+    cbor_item_t *items[500];
+    size_t n = 0;
+    while (n < 500 && sqlite3_step(st) == SQLITE_ROW) {
+        cbor_item_t *m = pv_map(5);
+        pv_put_int(m, "id", sqlite3_column_int64(st, 0));
+        pv_put_text(m, "kind", (const char *)sqlite3_column_text(st, 1));
+        pv_put_int(m, "level", sqlite3_column_int(st, 2));
+        pv_put_text(m, "declass_date", (const char *)sqlite3_column_text(st, 3));
+        pv_put_text(m, "doc_number", (const char *)sqlite3_column_text(st, 4));
+        items[n++] = m;
+    }
+    cbor_item_t *arr = pv_array(n);
+    for (size_t i = 0; i < n; i++)
+        pv_push(arr, items[i]);
+    j->out = pv_map(1);
+    pv_put(j->out, "documents", arr);
+    j->status = 200;
     return 0;
 }
 
@@ -1129,6 +1356,8 @@ static int doc_run_op(struct oa_store *s, struct doc_job *j)
     case OP_EDIT: return run_edit(s, j);
     case OP_ACTION: return run_action(s, j);
     case OP_LIST: return run_list(s, j);
+    case OP_RELABEL: return run_relabel(s, j);
+    case OP_EXPIRED: return run_expired(s, j);
     }
     return OA_E_INTERNAL;
 }
@@ -1169,6 +1398,7 @@ static void doc_on_done(struct oa_db_job *job)
         oa_reply(r, j->status, j->out);
     }
     free(j->bytes);
+    free(j->scope_v);
     free(j);
 }
 
@@ -1188,6 +1418,29 @@ static bool doc_id_param(struct oa_req *r, int64_t *id)
     if (*id == 0) {
         oa_reply_error(r, OA_E_NOT_FOUND, "No such document.");
         return false;
+    }
+    return true;
+}
+
+/* Reads j->scope into j->scope_v; replies 400 and returns false when malformed. */
+static bool parse_scope(struct oa_req *r, struct doc_job *j)
+{
+    if (j->scope == NULL)
+        return true;
+    if (!cbor_isa_array(j->scope) || cbor_array_size(j->scope) > 32) {
+        oa_reply_error(r, OA_E_BAD_FIELD, "field 'scope' must be a list of at most 32 entries");
+        return false;
+    }
+    j->nscope = cbor_array_size(j->scope);
+    j->scope_v = oa_xcalloc(j->nscope + 1, sizeof(char *));
+    for (size_t i = 0; i < j->nscope; i++) {
+        cbor_item_t *it = cbor_array_handle(j->scope)[i];
+        if (!cbor_isa_string(it) || !cbor_string_is_definite(it) || cbor_string_length(it) == 0 ||
+            cbor_string_length(it) > 64 || !pv_utf8_ok(cbor_string_handle(it), cbor_string_length(it))) {
+            oa_reply_error(r, OA_E_BAD_FIELD, "scope entries are compartment names, dept:ID or user:NAME (1 to 64 bytes)");
+            return false;
+        }
+        j->scope_v[i] = oa_arena_strndup(&r->arena, cbor_string_handle(it), cbor_string_length(it));
     }
     return true;
 }
@@ -1213,9 +1466,18 @@ static bool read_doc_fields(struct oa_req *r, struct doc_job *j, bool create)
         {"printing_organ", PV_TEXT, 0, 0, 127, &j->printing_organ, NULL},
         {"printing_date", PV_TEXT, 0, 0, 15, &j->printing_date, NULL},
         {"opinion", PV_TEXT, 0, 0, 4000, &j->opinion, &has_opinion},
+        {"scope", PV_ITEM, 0, 0, 0, &j->scope, NULL},
+        {"declass_date", PV_TEXT, 0, 10, 10, &j->declass_date, NULL},
+        {"derived_from", PV_INT, 0, 1, INT64_MAX, &j->derived_from, NULL},
     };
     if (!oa_req_fields(r, f, sizeof(f) / sizeof(f[0])))
         return false;
+    if (!parse_scope(r, j))
+        return false;
+    if (j->declass_date && oa_day_parse(j->declass_date) == INT32_MIN) {
+        oa_reply_error(r, OA_E_BAD_FIELD, "field 'declass_date' must be a date, YYYY-MM-DD");
+        return false;
+    }
     if (create && oa_kind_parse(j->kind) < 0) {
         oa_reply_error(r, OA_E_BAD_FIELD, "field 'kind' must be outgoing, incoming or request");
         return false;
@@ -1232,6 +1494,7 @@ void h_doc_create(struct oa_req *r)
 {
     struct doc_job *j = doc_job_new(r, OP_CREATE);
     if (!read_doc_fields(r, j, true)) {
+        free(j->scope_v);
         free(j);
         return;
     }
@@ -1281,12 +1544,15 @@ void h_doc_edit(struct oa_req *r)
     struct doc_job *j = doc_job_new(r, OP_EDIT);
     j->id = id;
     if (!read_doc_fields(r, j, false)) {
+        free(j->scope_v);
         free(j);
         return;
     }
-    if (j->kind != NULL) {
+    if (j->kind != NULL || j->derived_from != 0 || j->declass_date != NULL) {
+        free(j->scope_v);
         free(j);
-        oa_reply_error(r, OA_E_BAD_FIELD, "A document's kind cannot change.");
+        oa_reply_error(r, OA_E_BAD_FIELD,
+                       "kind and derived_from are set at creation; the declassification date is secadmin's (POST .../label).");
         return;
     }
     oa_writer_submit(r->srv->writer, &j->job);
@@ -1391,4 +1657,36 @@ void h_doc_list(struct oa_req *r)
         j->limit = j->limit < 1 ? 1 : 200;
     j->overdue = overdue && strcmp(overdue, "1") == 0;
     oa_writer_submit(r->srv->writer, &j->job);
+}
+
+void h_doc_relabel(struct oa_req *r)
+{
+    int64_t id;
+    if (!doc_id_param(r, &id))
+        return;
+    struct doc_job *j = doc_job_new(r, OP_RELABEL);
+    j->id = id;
+    struct pv_field f[] = {
+        {"level", PV_INT, 0, 0, OA_LEVEL_MAX, &j->level, &j->has_level},
+        {"scope", PV_ITEM, 0, 0, 0, &j->scope, NULL},
+        {"declass_date", PV_TEXT, 0, 10, 10, &j->declass_date, NULL},
+        {"reason", PV_TEXT, PV_REQUIRED, 1, 1000, &j->reason, NULL},
+    };
+    if (!oa_req_fields(r, f, 4) || !parse_scope(r, j)) {
+        free(j->scope_v);
+        free(j);
+        return;
+    }
+    if (j->declass_date && oa_day_parse(j->declass_date) == INT32_MIN) {
+        free(j->scope_v);
+        free(j);
+        oa_reply_error(r, OA_E_BAD_FIELD, "field 'declass_date' must be a date, YYYY-MM-DD");
+        return;
+    }
+    oa_writer_submit(r->srv->writer, &j->job);
+}
+
+void h_labels_expired(struct oa_req *r)
+{
+    oa_writer_submit(r->srv->writer, &doc_job_new(r, OP_EXPIRED)->job);
 }

@@ -47,6 +47,9 @@ void h_organ_create(struct oa_req *r);
 void h_department_create(struct oa_req *r);
 
 /* documents */
+struct oa_user;
+/* The one read decision (level and scope) for a document id, on the writer thread. */
+bool oa_doc_readable(struct oa_store *s, const struct oa_user *who, int64_t doc_id);
 void h_doc_create(struct oa_req *r);
 void h_doc_get(struct oa_req *r);
 void h_doc_edit(struct oa_req *r);
@@ -54,6 +57,8 @@ void h_doc_action(struct oa_req *r);
 void h_doc_history(struct oa_req *r);
 void h_doc_revision(struct oa_req *r);
 void h_doc_list(struct oa_req *r);
+void h_doc_relabel(struct oa_req *r);
+void h_labels_expired(struct oa_req *r);
 
 /* around documents */
 void h_delegation_create(struct oa_req *r);

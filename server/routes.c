@@ -36,6 +36,8 @@ const struct oa_route oa_routes[] = {
     {"POST", "/v1/documents/{}/actions", h_doc_action, BODY | AUTH, 64 * 1024, "documents.action"},
     {"GET", "/v1/documents/{}/history", h_doc_history, AUTH, 0, "documents.history"},
     {"GET", "/v1/documents/{}/revisions/{}", h_doc_revision, AUTH, 0, "documents.revision"},
+    {"POST", "/v1/documents/{}/label", h_doc_relabel, BODY | AUTH, 16 * 1024, "documents.label"},
+    {"GET", "/v1/labels/expired", h_labels_expired, AUTH, 0, "labels.expired"},
 
     {"GET", "/v1/delegations", h_delegation_list, AUTH, 0, "delegations.list"},
     {"POST", "/v1/delegations", h_delegation_create, BODY | AUTH, 4096, "delegations.create"},

@@ -13,7 +13,7 @@
     " main_recipients, copied_recipients, body, attachment_note, doc_date, note, printing_organ,"     \
     " printing_date, drafter_id, coalesce(source_id, 0), coalesce(reply_id, 0),"                     \
     " coalesce(assignee_id, 0), coalesce(lead_department_id, 0), coalesce(step_due, ''),"            \
-    " coalesce(request_due, ''), extended, created_at, updated_at"
+    " coalesce(request_due, ''), extended, created_at, updated_at, declass_date"
 
 void oa_doc_free(struct oa_doc *d)
 {
@@ -75,6 +75,7 @@ int oa_doc_load(struct oa_store *s, int64_t id, struct oa_doc *d)
     d->extended = sqlite3_column_int(st, c++) != 0;
     d->created_at = sqlite3_column_int64(st, c++);
     d->updated_at = sqlite3_column_int64(st, c++);
+    col_text(st, c++, d->declass_date, sizeof(d->declass_date));
     return 1;
 }
 
@@ -125,6 +126,7 @@ static int bind_fields(sqlite3_stmt *st, const struct oa_doc *d)
     bind_opt_text(st, i++, d->request_due);
     sqlite3_bind_int(st, i++, d->extended);
     sqlite3_bind_int64(st, i++, d->updated_at);
+    sqlite3_bind_text(st, i++, d->declass_date, -1, SQLITE_STATIC);
     return i;
 }
 
@@ -133,7 +135,7 @@ static int bind_fields(sqlite3_stmt *st, const struct oa_doc *d)
     " organ_id = ?, department_id = ?, doc_number = ?, signer = ?, main_recipients = ?,"                 \
     " copied_recipients = ?, body = ?, attachment_note = ?, doc_date = ?, note = ?, printing_organ = ?," \
     " printing_date = ?, source_id = ?, reply_id = ?, assignee_id = ?, lead_department_id = ?,"          \
-    " step_due = ?, request_due = ?, extended = ?, updated_at = ?"
+    " step_due = ?, request_due = ?, extended = ?, updated_at = ?, declass_date = ?"
 
 static int fts_put(struct oa_store *s, const struct oa_doc *d, bool replace)
 {
@@ -175,14 +177,14 @@ static int revision_put(struct oa_store *s, const struct oa_doc *d, int64_t auth
 
 int oa_doc_insert(struct oa_store *s, struct oa_doc *d, int64_t author_id)
 {
-    /* bind_fields fills the first 27 columns; the fixed ones follow. */
+    /* bind_fields fills the first 28 columns; the fixed ones follow. */
     sqlite3_stmt *st = oa_store_stmt(s,
         "INSERT INTO documents(state, title, doc_type, copy_no, level, secrecy_period, urgency, organ_id,"
         " department_id, doc_number, signer, main_recipients, copied_recipients, body, attachment_note,"
         " doc_date, note, printing_organ, printing_date, source_id, reply_id, assignee_id,"
-        " lead_department_id, step_due, request_due, extended, updated_at,"
+        " lead_department_id, step_due, request_due, extended, updated_at, declass_date,"
         " kind, def_version, drafter_id, created_at, revision)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, ?,?,?,?, 1)");
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, ?,?,?,?, 1)");
     if (st == NULL)
         return -1;
     d->created_at = d->updated_at = oa_now();
@@ -218,6 +220,47 @@ int oa_doc_save(struct oa_store *s, struct oa_doc *d, int64_t author_id, int64_t
             return -1;
     }
     return oa_change_record(s, "document", d->id, text_changed ? "edit" : "state") < 0 ? -1 : 0;
+}
+
+char **oa_doc_scope(struct oa_store *s, int64_t doc_id, size_t *n)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT entry FROM doc_scope WHERE doc_id = ? ORDER BY entry");
+    *n = 0;
+    if (st == NULL)
+        return NULL;
+    sqlite3_bind_int64(st, 1, doc_id);
+    size_t cap = 4;
+    char **v = oa_xmalloc(cap * sizeof(*v));
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (*n + 1 >= cap) {
+            cap *= 2;
+            v = oa_xrealloc(v, cap * sizeof(*v));
+        }
+        v[(*n)++] = oa_xstrdup((const char *)sqlite3_column_text(st, 0));
+    }
+    v[*n] = NULL;
+    sqlite3_reset(st);
+    return v;
+}
+
+int oa_doc_scope_set(struct oa_store *s, int64_t doc_id, const char *const *entries, size_t n)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "DELETE FROM doc_scope WHERE doc_id = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, doc_id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        st = oa_store_stmt(s, "INSERT OR IGNORE INTO doc_scope(doc_id, entry) VALUES (?, ?)");
+        if (st == NULL)
+            return -1;
+        sqlite3_bind_int64(st, 1, doc_id);
+        sqlite3_bind_text(st, 2, entries[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return -1;
+    }
+    return 0;
 }
 
 int64_t oa_doc_step(struct oa_store *s, int64_t doc_id, const char *action, const char *from, const char *to,

@@ -48,6 +48,7 @@ struct oa_doc {
     char request_due[16];
     bool extended;
     int64_t created_at, updated_at;
+    char declass_date[16];    /* "" when none */
 };
 
 void oa_doc_free(struct oa_doc *d);
@@ -65,6 +66,11 @@ int oa_doc_insert(struct oa_store *s, struct oa_doc *d, int64_t author_id);
  */
 int oa_doc_save(struct oa_store *s, struct oa_doc *d, int64_t author_id, int64_t on_behalf_id,
                 const char *text_changed);
+
+/* The document's scope entries, as a NULL-terminated array freed with oa_strv_free (from accounts.h). */
+char **oa_doc_scope(struct oa_store *s, int64_t doc_id, size_t *n);
+/* Replaces the scope; 0 or -1. */
+int oa_doc_scope_set(struct oa_store *s, int64_t doc_id, const char *const *entries, size_t n);
 
 /* Appends a step with its opinion; returns its id or -1. */
 int64_t oa_doc_step(struct oa_store *s, int64_t doc_id, const char *action, const char *from, const char *to,

@@ -279,6 +279,14 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;"
     "CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints"
     "  BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;",
+
+    /* 5: the rest of a label: declassification date and need-to-know scope. */
+    "ALTER TABLE documents ADD COLUMN declass_date TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE doc_scope ("
+    "  doc_id INTEGER NOT NULL REFERENCES documents(id),"
+    "  entry  TEXT NOT NULL,"
+    "  PRIMARY KEY (doc_id, entry)"
+    ") WITHOUT ROWID;",
 };
 
 int oa_schema_version(void)

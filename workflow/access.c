@@ -1,6 +1,7 @@
 /* workflow/access.c: levels, roles and the access decision.  See access.h. */
 #include "workflow/access.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const struct {
@@ -80,6 +81,7 @@ static const unsigned action_role[OA_ACT__COUNT] = {
     [OA_ACT_ORG_MANAGE] = OA_ROLE_SYSADMIN,
     [OA_ACT_CONFIG] = OA_ROLE_SYSADMIN,
     [OA_ACT_AUDIT_READ] = OA_ROLE_AUDITOR,
+    [OA_ACT_RELABEL] = OA_ROLE_SECADMIN,
 };
 
 /* Actions that change another account's rights or standing. */
@@ -121,6 +123,66 @@ enum oa_decision oa_access_read_doc(const struct oa_subject *who, int level)
     return who->clearance >= level ? OA_ALLOW : OA_DENY_LABEL;
 }
 
+static bool in_scope(const struct oa_reader *r, const char *entry)
+{
+    char buf[96];
+    if (strncmp(entry, "user:", 5) == 0)
+        return r->username != NULL && strcmp(entry + 5, r->username) == 0;
+    if (strncmp(entry, "dept:", 5) == 0) {
+        snprintf(buf, sizeof(buf), "%lld", (long long)r->department_id);
+        return r->department_id > 0 && strcmp(entry + 5, buf) == 0;
+    }
+    for (size_t i = 0; i < r->ncompartments; i++)
+        if (strcmp(r->compartments[i], entry) == 0)
+            return true;
+    return false;
+}
+
+enum oa_decision oa_access_read(const struct oa_reader *reader, const struct oa_label *label)
+{
+    if (reader == NULL || label == NULL)
+        return OA_DENY_LABEL;
+    enum oa_decision d = oa_access_read_doc(reader->who, label->level);
+    if (d != OA_ALLOW)
+        return d;
+    if (label->nscope == 0)
+        return OA_ALLOW;
+    if (reader->who->roles & OA_ROLE_GATEWAY)
+        return OA_DENY_SCOPE;
+    for (size_t i = 0; i < label->nscope; i++)
+        if (in_scope(reader, label->scope[i]))
+            return OA_ALLOW;
+    return OA_DENY_SCOPE;
+}
+
+static bool scope_has(const struct oa_label *l, const char *entry)
+{
+    for (size_t i = 0; i < l->nscope; i++)
+        if (strcmp(l->scope[i], entry) == 0)
+            return true;
+    return false;
+}
+
+bool oa_label_dominates(const struct oa_label *derived, const struct oa_label *source)
+{
+    if (derived->level < source->level)
+        return false;
+    if (source->nscope == 0)
+        return true;
+    /* A scoped source: the derivative must be scoped, within the source's scope. */
+    if (derived->nscope == 0)
+        return false;
+    for (size_t i = 0; i < derived->nscope; i++)
+        if (!scope_has(source, derived->scope[i]))
+            return false;
+    return true;
+}
+
+bool oa_access_export(const struct oa_label *label)
+{
+    return label != NULL && label->level == OA_LEVEL_PUBLIC && label->nscope == 0;
+}
+
 const char *oa_decision_reason(enum oa_decision d)
 {
     switch (d) {
@@ -129,6 +191,7 @@ const char *oa_decision_reason(enum oa_decision d)
     case OA_DENY_SELF: return "nobody may change their own rights";
     case OA_DENY_ADMIN: return "administrator accounts cannot be changed this way";
     case OA_DENY_LABEL: return "the document's classification is above your clearance";
+    case OA_DENY_SCOPE: return "you are outside the document's need-to-know scope";
     }
     return "refused";
 }

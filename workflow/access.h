@@ -10,6 +10,7 @@
 #define OA_WORKFLOW_ACCESS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Classification levels, low to high. */
@@ -67,6 +68,7 @@ enum oa_action {
     OA_ACT_ORG_MANAGE,       /* organs and departments */
     OA_ACT_CONFIG,           /* server configuration */
     OA_ACT_AUDIT_READ,       /* read or export the audit trail */
+    OA_ACT_RELABEL,          /* lower or change a document's label (declassify) */
     OA_ACT__COUNT
 };
 
@@ -89,15 +91,50 @@ enum oa_decision {
     OA_DENY_SELF,   /* nobody widens their own rights */
     OA_DENY_ADMIN,  /* an administrator account is beyond this actor's reach */
     OA_DENY_LABEL,  /* the document's label is above the person's clearance */
+    OA_DENY_SCOPE,  /* the person is outside the document's need-to-know scope */
 };
 
 /*
- * May this person see a document labelled `level`?  Nobody reads above their
- * clearance (no read up); the three administrators handle no documents at
- * all (三员分立); the gateway sees only 公开.  Every path that touches a
- * document asks this.
+ * A document's label: its level and its need-to-know scope (知悉范围).  A
+ * scope entry names a compartment that secadmin grants ("finance-audit"),
+ * a department ("dept:7") or a person ("user:zhang.san"); an empty scope
+ * means everyone cleared for the level.
  */
+struct oa_label {
+    int level;
+    const char *const *scope;
+    size_t nscope;
+};
+
+/* What a person brings to a label: compartments granted, department and name. */
+struct oa_reader {
+    const struct oa_subject *who;
+    const char *username;
+    int64_t department_id;
+    const char *const *compartments;
+    size_t ncompartments;
+};
+
+/*
+ * May this person see this document?  Nobody reads above their clearance
+ * (no read up) or outside the scope; the three administrators handle no
+ * documents at all (三员分立); the gateway sees only 公开 with no scope.
+ * Every path that touches a document asks this.
+ */
+enum oa_decision oa_access_read(const struct oa_reader *reader, const struct oa_label *label);
+
+/* The level-only part of oa_access_read (lists use it to pre-filter). */
 enum oa_decision oa_access_read_doc(const struct oa_subject *who, int level);
+
+/*
+ * May a document with `derived` be made from one labelled `source` (a reply,
+ * copy or excerpt)?  Its level must be at least the source's and its scope
+ * no wider (no write down).
+ */
+bool oa_label_dominates(const struct oa_label *derived, const struct oa_label *source);
+
+/* May a document with this label leave through the exchange gateway?  Only 公开 with no scope. */
+bool oa_access_export(const struct oa_label *label);
 
 /* The decision; pure and total. */
 enum oa_decision oa_access_decide(const struct oa_subject *who, enum oa_action action,

@@ -568,3 +568,90 @@ Test(documents, labels_hide_documents_above_clearance_everywhere)
     cr_assert(db_count("SELECT count(*) FROM audit_log WHERE outcome = 'refused' AND doc_id IS NOT NULL AND label = 3") >= 4);
     cr_assert_eq(oad_stop(&srv), 0);
 }
+
+Test(documents, scope_relabelling_and_review_of_expired_labels)
+{
+    /* A 秘密 document scoped to the education department and the mayor by name. */
+    struct resp r = http_json(&srv, "POST", "/v1/documents", people[EDU].token,
+                              "{\"kind\":\"outgoing\",\"title\":\"招生计划（秘密）\",\"level\":2,"
+                              "\"scope\":[\"dept:3\",\"user:mayor\"],\"declass_date\":\"2020-01-01\"}", NULL);
+    json_t *j = ok_json(&r, 201);
+    long long id = json_integer_value(json_object_get(j, "id"));
+    cr_assert_eq(json_array_size(json_object_get(j, "scope")), 2);
+    json_decref(j);
+    /* Cleared but outside the scope: it does not exist for them, anywhere. */
+    json_decref(get_doc(MAYOR, id, 200));
+    cr_assert_null(get_doc(DRAFTER, id, 404));
+    cr_assert(!list_has(DRAFTER, "view=all", id));
+    cr_assert(!list_has(DRAFTER, "q=%E6%8B%9B%E7%94%9F%E8%AE%A1%E5%88%92", id)); /* 招生计划 */
+    cr_assert(list_has(EDU_STAFF, "view=all", id) == false); /* in the department, but only 内部 */
+    char path[96];
+    snprintf(path, sizeof(path), "/v1/documents/%lld/revisions/1", id);
+    r = http_json(&srv, "GET", path, people[DRAFTER].token, NULL, NULL);
+    cr_assert_eq(r.status, 404);
+    resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/documents/%lld", id);
+    r = http_json(&srv, "PATCH", path, people[DRAFTER].token, "{\"title\":\"x\"}", "If-Match: *\r\n");
+    cr_assert_eq(r.status, 404);
+    resp_free(&r);
+    /* A scope that leaves out its own author is refused. */
+    r = http_json(&srv, "POST", "/v1/documents", people[EDU].token,
+                  "{\"kind\":\"outgoing\",\"title\":\"x\",\"scope\":[\"user:mayor\"]}", NULL);
+    cr_assert_eq(r.status, 400, "%s", r.body);
+    resp_free(&r);
+    /* The author may narrow the scope, not widen it. */
+    r = http_json(&srv, "PATCH", path, people[EDU].token, "{\"scope\":[\"dept:3\",\"user:mayor\",\"user:drafter\"]}",
+                  "If-Match: *\r\n");
+    cr_assert_eq(r.status, 403, "%s", r.body);
+    resp_free(&r);
+
+    /* No write down: a reply derived from it cannot be 内部 or unscoped. */
+    char body[256];
+    snprintf(body, sizeof(body), "{\"kind\":\"outgoing\",\"title\":\"复函\",\"level\":1,\"derived_from\":%lld}", id);
+    r = http_json(&srv, "POST", "/v1/documents", people[EDU].token, body, NULL);
+    cr_assert_eq(r.status, 403, "%s", r.body);
+    resp_free(&r);
+    snprintf(body, sizeof(body), "{\"kind\":\"outgoing\",\"title\":\"复函\",\"derived_from\":%lld}", id);
+    r = http_json(&srv, "POST", "/v1/documents", people[EDU].token, body, NULL);
+    j = ok_json(&r, 201);
+    cr_assert_eq(json_integer_value(json_object_get(j, "level")), 2, "the derivative did not inherit the level");
+    cr_assert_eq(json_array_size(json_object_get(j, "scope")), 2);
+    json_decref(j);
+
+    /* Its declassification date has passed: listed for secadmin, never lowered silently. */
+    r = http_json(&srv, "GET", "/v1/labels/expired", secadm, NULL, NULL);
+    j = ok_json(&r, 200);
+    bool listed = false;
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(j, "documents"), i, d)
+        if (json_integer_value(json_object_get(d, "id")) == id)
+            listed = true;
+    cr_assert(listed);
+    json_decref(j);
+    json_t *still = get_doc(EDU, id, 200);
+    cr_assert_eq(json_integer_value(json_object_get(still, "level")), 2);
+    json_decref(still);
+
+    /* Only secadmin declassifies, with a reason; the step is recorded and audited. */
+    snprintf(path, sizeof(path), "/v1/documents/%lld/label", id);
+    r = http_json(&srv, "POST", path, people[EDU].token, "{\"level\":0,\"reason\":\"x\"}", NULL);
+    cr_assert_eq(r.status, 403);
+    resp_free(&r);
+    r = http_json(&srv, "POST", path, sys, "{\"level\":0,\"reason\":\"x\"}", NULL);
+    cr_assert_eq(r.status, 403);
+    resp_free(&r);
+    r = http_json(&srv, "POST", path, secadm, "{\"level\":0}", NULL);
+    cr_assert_eq(r.status, 400, "a declassification without a reason was accepted");
+    resp_free(&r);
+    r = http_json(&srv, "POST", path, secadm, "{\"level\":1,\"scope\":[],\"reason\":\"保密期满，经审查解密为内部\"}", NULL);
+    j = ok_json(&r, 200);
+    cr_assert_eq(json_integer_value(json_object_get(j, "level")), 1);
+    cr_assert(json_object_get(j, "title") == NULL, "secadmin was shown the document's text");
+    json_decref(j);
+    json_decref(get_doc(LOW, id, 200));
+    cr_assert(list_has(DRAFTER, "view=all", id));
+    cr_assert_eq(db_count("SELECT count(*) FROM audit_log WHERE event = 'document.declassify' AND actor = 'secadmin'"), 1);
+    cr_assert_eq(db_count("SELECT count(*) FROM audit_log WHERE event = 'document.relabel' AND outcome = 'refused'"), 2);
+    cr_assert_eq(oad_stop(&srv), 0);
+}

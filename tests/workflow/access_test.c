@@ -26,6 +26,7 @@ static unsigned allowed(enum oa_action a)
         return OA_ROLE_SYSADMIN | OA_ROLE_SECADMIN;
     case OA_ACT_USER_CLEARANCE:
     case OA_ACT_USER_REQUIRE_2FA:
+    case OA_ACT_RELABEL:
         return OA_ROLE_SECADMIN;
     case OA_ACT_AUDIT_READ:
         return OA_ROLE_AUDITOR;
@@ -52,7 +53,7 @@ Test(access, nobody_changes_their_own_standing)
 {
     for (int a = 0; a < OA_ACT__COUNT; a++) {
         if (a == OA_ACT_USER_READ || a == OA_ACT_USER_CREATE || a == OA_ACT_ORG_MANAGE || a == OA_ACT_CONFIG ||
-            a == OA_ACT_AUDIT_READ)
+            a == OA_ACT_AUDIT_READ || a == OA_ACT_RELABEL)
             continue;
         for (size_t i = 0; i < NROLES; i++) {
             struct oa_subject who = {.id = 7, .roles = roles[i]};
@@ -117,4 +118,100 @@ Test(password, policy)
     longpw[0] = 'b';
     longpw[sizeof(longpw) - 1] = 0;
     cr_assert_not_null(oa_password_check("x", longpw));
+}
+
+/* ---- labels ---- */
+
+Test(labels, no_read_up_at_every_level_and_clearance)
+{
+    const unsigned people[] = {OA_ROLE_STAFF, OA_ROLE_SECRETARIAT, OA_ROLE_DEPT_HEAD, OA_ROLE_LEADER, OA_ROLE_RECORDS};
+    for (size_t p = 0; p < sizeof(people) / sizeof(people[0]); p++)
+        for (int clearance = 0; clearance <= OA_LEVEL_MAX; clearance++)
+            for (int level = 0; level <= OA_LEVEL_MAX; level++) {
+                struct oa_subject who = {1, people[p], clearance};
+                struct oa_reader rd = {&who, "a", 1, NULL, 0};
+                struct oa_label lb = {level, NULL, 0};
+                enum oa_decision d = oa_access_read(&rd, &lb);
+                cr_assert_eq(d == OA_ALLOW, clearance >= level, "clearance %d level %d", clearance, level);
+                if (clearance < level)
+                    cr_assert_eq(d, OA_DENY_LABEL);
+            }
+}
+
+Test(labels, administrators_see_no_documents_and_the_gateway_only_public_ones)
+{
+    const unsigned admins[] = {OA_ROLE_SYSADMIN, OA_ROLE_SECADMIN, OA_ROLE_AUDITOR};
+    for (int i = 0; i < 3; i++) {
+        struct oa_subject who = {1, admins[i], OA_LEVEL_MAX};
+        struct oa_reader rd = {&who, "admin", 0, NULL, 0};
+        struct oa_label lb = {OA_LEVEL_PUBLIC, NULL, 0};
+        cr_assert_eq(oa_access_read(&rd, &lb), OA_DENY_ROLE);
+    }
+    struct oa_subject gw = {9, OA_ROLE_GATEWAY, OA_LEVEL_MAX};
+    struct oa_reader rd = {&gw, "gateway", 0, NULL, 0};
+    const char *scope[] = {"dept:1"};
+    for (int level = 0; level <= OA_LEVEL_MAX; level++) {
+        struct oa_label lb = {level, NULL, 0};
+        cr_assert_eq(oa_access_read(&rd, &lb) == OA_ALLOW, level == 0);
+    }
+    struct oa_label scoped = {0, scope, 1};
+    cr_assert_neq(oa_access_read(&rd, &scoped), OA_ALLOW);
+}
+
+Test(labels, need_to_know_scope_by_compartment_department_and_name)
+{
+    const char *comps[] = {"finance-audit", "land"};
+    struct oa_subject who = {7, OA_ROLE_STAFF, OA_LEVEL_SECRET};
+    struct oa_reader rd = {&who, "zhang.san", 3, comps, 2};
+    struct {
+        const char *scope[3];
+        size_t n;
+        int level;
+        enum oa_decision want;
+    } cases[] = {
+        {{NULL}, 0, OA_LEVEL_SECRET, OA_ALLOW},
+        {{"finance-audit"}, 1, OA_LEVEL_SECRET, OA_ALLOW},
+        {{"water", "land"}, 2, OA_LEVEL_INTERNAL, OA_ALLOW},
+        {{"water"}, 1, OA_LEVEL_INTERNAL, OA_DENY_SCOPE},
+        {{"dept:3"}, 1, OA_LEVEL_SECRET, OA_ALLOW},
+        {{"dept:30"}, 1, OA_LEVEL_SECRET, OA_DENY_SCOPE},
+        {{"user:zhang.san"}, 1, OA_LEVEL_SECRET, OA_ALLOW},
+        {{"user:zhang.sa"}, 1, OA_LEVEL_SECRET, OA_DENY_SCOPE},
+        {{"user:li.si", "dept:4"}, 2, OA_LEVEL_PUBLIC, OA_DENY_SCOPE},
+        {{"finance-audit"}, 1, OA_LEVEL_CONFIDENTIAL, OA_DENY_LABEL}, /* in scope, above clearance */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct oa_label lb = {cases[i].level, cases[i].scope, cases[i].n};
+        cr_assert_eq(oa_access_read(&rd, &lb), cases[i].want, "case %zu", i);
+    }
+    /* A person with no department and no compartments matches no dept: entry. */
+    struct oa_reader none = {&who, "x", 0, NULL, 0};
+    const char *d0[] = {"dept:0"};
+    struct oa_label lb = {0, d0, 1};
+    cr_assert_eq(oa_access_read(&none, &lb), OA_DENY_SCOPE);
+}
+
+Test(labels, derivatives_never_write_down_and_only_public_leaves)
+{
+    const char *ab[] = {"a", "b"}, *a[] = {"a"}, *c[] = {"c"};
+    struct oa_label src = {OA_LEVEL_SECRET, ab, 2};
+    struct oa_label same = {OA_LEVEL_SECRET, ab, 2}, higher = {OA_LEVEL_CONFIDENTIAL, a, 1};
+    struct oa_label lower = {OA_LEVEL_INTERNAL, ab, 2}, wider = {OA_LEVEL_SECRET, NULL, 0},
+                    other = {OA_LEVEL_SECRET, c, 1};
+    cr_assert(oa_label_dominates(&same, &src));
+    cr_assert(oa_label_dominates(&higher, &src));
+    cr_assert(!oa_label_dominates(&lower, &src));
+    cr_assert(!oa_label_dominates(&wider, &src));
+    cr_assert(!oa_label_dominates(&other, &src));
+    struct oa_label pub = {OA_LEVEL_PUBLIC, NULL, 0}, internal = {OA_LEVEL_INTERNAL, NULL, 0},
+                    scoped_pub = {OA_LEVEL_PUBLIC, a, 1};
+    cr_assert(oa_label_dominates(&internal, &pub));
+    cr_assert(oa_access_export(&pub));
+    cr_assert(!oa_access_export(&internal));
+    cr_assert(!oa_access_export(&scoped_pub));
+    for (int l = 1; l <= OA_LEVEL_MAX; l++) {
+        struct oa_label x = {l, NULL, 0};
+        cr_assert(!oa_access_export(&x));
+    }
+    cr_assert(!oa_access_export(NULL));
 }
