@@ -77,16 +77,20 @@ static void put_opt(cbor_item_t *m, const char *k, const char *v)
     pv_put_text(m, k, v && v[0] ? v : NULL);
 }
 
-/* The document as the API shows it, with its label's scope; the body only when asked. */
-static cbor_item_t *doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body)
+/* The document as the API shows it, with its label's scope (given, or read); the body only when asked. */
+static cbor_item_t *doc_item_scoped(struct oa_store *s, const struct oa_doc *d, bool with_body, char **given)
 {
     cbor_item_t *m = pv_map(with_body ? 36 : 35);
     size_t nscope = 0;
-    char **scope = oa_doc_scope(s, d->id, &nscope);
+    char **scope = given ? given : oa_doc_scope(s, d->id, &nscope);
+    if (given)
+        while (given[nscope])
+            nscope++;
     cbor_item_t *sc = pv_array(nscope);
     for (size_t i = 0; i < nscope; i++)
         pv_push(sc, pv_text(scope[i]));
-    oa_strv_free(scope);
+    if (!given)
+        oa_strv_free(scope);
     pv_put(m, "scope", sc);
     put_opt(m, "declass_date", d->declass_date);
     pv_put_int(m, "id", d->id);
@@ -127,6 +131,11 @@ static cbor_item_t *doc_item(struct oa_store *s, const struct oa_doc *d, bool wi
     return m;
 }
 
+static cbor_item_t *doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body)
+{
+    return doc_item_scoped(s, d, with_body, NULL);
+}
+
 static int64_t parse_param_id(const char *s)
 {
     char *end = NULL;
@@ -139,8 +148,13 @@ static int64_t parse_param_id(const char *s)
  * is audited.  Returns 1 allowed, 0 refused, -1 storage error.
  */
 /* The decision alone, for `who` and document `d` (level and scope). */
-static enum oa_decision decide_read(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d,
-                                    bool *scoped)
+/*
+ * The decision alone, for `who` and document `d` (level and scope).  When
+ * keep is given, the scope read for it is handed back (NULL-terminated; the
+ * caller frees it with oa_strv_free).
+ */
+static enum oa_decision decide_read_keep(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d,
+                                         bool *scoped, char ***keep)
 {
     size_t nscope = 0, ncomp = 0;
     char **scope = oa_doc_scope(s, d->id, &nscope);
@@ -151,11 +165,20 @@ static enum oa_decision decide_read(struct oa_store *s, const struct oa_user *wh
     struct oa_reader rd = {&subj, who->username, who->department_id, (const char *const *)comps, ncomp};
     struct oa_label lb = {d->level, (const char *const *)scope, nscope};
     enum oa_decision dec = oa_access_read(&rd, &lb);
-    oa_strv_free(scope);
+    if (keep)
+        *keep = scope;
+    else
+        oa_strv_free(scope);
     oa_strv_free(comps);
     if (scoped)
         *scoped = nscope > 0;
     return dec;
+}
+
+static enum oa_decision decide_read(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d,
+                                    bool *scoped)
+{
+    return decide_read_keep(s, who, d, scoped, NULL);
 }
 
 bool oa_doc_readable(struct oa_store *s, const struct oa_user *who, int64_t doc_id)
@@ -168,11 +191,11 @@ bool oa_doc_readable(struct oa_store *s, const struct oa_user *who, int64_t doc_
     return ok;
 }
 
-static int gate_read(struct oa_store *s, struct oa_req *r, const struct oa_user *who, const struct oa_doc *d,
-                     const char *what)
+static int gate_read_keep(struct oa_store *s, struct oa_req *r, const struct oa_user *who, const struct oa_doc *d,
+                          const char *what, char ***keep)
 {
     bool scoped = false;
-    enum oa_decision dec = decide_read(s, who, d, &scoped);
+    enum oa_decision dec = decide_read_keep(s, who, d, &scoped, keep);
     if (dec == OA_ALLOW)
         return 1;
     if (d->level > OA_LEVEL_PUBLIC || scoped || (who->roles & OA_ROLES_ADMIN)) {
@@ -187,6 +210,12 @@ static int gate_read(struct oa_store *s, struct oa_req *r, const struct oa_user 
             return -1;
     }
     return 0;
+}
+
+static int gate_read(struct oa_store *s, struct oa_req *r, const struct oa_user *who, const struct oa_doc *d,
+                     const char *what)
+{
+    return gate_read_keep(s, r, who, d, what, NULL);
 }
 
 /* Working-day deadline for the step a document has just entered. */
@@ -735,7 +764,18 @@ static bool delegation_active(struct oa_store *s, int64_t from, int64_t to)
     return sqlite3_step(st) == SQLITE_ROW;
 }
 
+static int run_action_scoped(struct oa_store *s, struct doc_job *j, char ***scope);
+
+/* Acts; the document's scope, read once for the decision, serves the answer too. */
 static int run_action(struct oa_store *s, struct doc_job *j)
+{
+    char **scope = NULL;
+    int rc = run_action_scoped(s, j, &scope);
+    oa_strv_free(scope);
+    return rc;
+}
+
+static int run_action_scoped(struct oa_store *s, struct doc_job *j, char ***scope)
 {
     struct oa_user me, eff;
     struct oa_doc d = {0};
@@ -767,7 +807,7 @@ static int run_action(struct oa_store *s, struct doc_job *j)
         return OA_E_STORAGE;
     if (rc == 0)
         return not_found(j);
-    if ((rc = gate_read(s, j->r, &me, &d, "document.action")) <= 0)
+    if ((rc = gate_read_keep(s, j->r, &me, &d, "document.action", scope)) <= 0)
         goto refused_read;
 
     /* Acting for someone else needs their active delegation to me. */
@@ -969,7 +1009,7 @@ static int run_action(struct oa_store *s, struct doc_job *j)
         goto storage;
 
     cbor_item_t *out = pv_map(2);
-    pv_put(out, "document", doc_item(s, &d, false));
+    pv_put(out, "document", doc_item_scoped(s, &d, false, *scope));
     pv_put_int(out, "step_id", step);
     size_t len = 0;
     unsigned char *enc = pv_encode_cbor(out, &len);
@@ -1221,6 +1261,7 @@ static int run_list(struct oa_store *s, struct doc_job *j)
     free(fts);
     free(like);
     /* SQL filtered by level; the scope is checked here by the one decision. */
+    char shown[480] = "";
     cbor_item_t *items[200];
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
@@ -1230,9 +1271,28 @@ static int run_list(struct oa_store *s, struct doc_job *j)
                 cbor_decref(&items[k]);
             return OA_E_STORAGE;
         }
-        if (decide_read(s, &me, &d, NULL) == OA_ALLOW)
+        if (decide_read(s, &me, &d, NULL) == OA_ALLOW) {
             items[kept++] = doc_item(s, &d, false);
+            if (d.level > OA_LEVEL_PUBLIC) {
+                size_t cl = strlen(shown);
+                if (cl + 24 < sizeof(shown))
+                    snprintf(shown + cl, sizeof(shown) - cl, "%s%lld", cl ? "," : "", (long long)d.id);
+            }
+        }
         oa_doc_free(&d);
+    }
+    /* Access to classified documents' metadata is access too: one entry per list. */
+    if (shown[0] != '\0') {
+        struct oa_audit_event ev = {0};
+        oa_audit_actor(j->r, &ev);
+        ev.event = "document.list";
+        ev.outcome = "ok";
+        ev.detail = shown;
+        if (oa_audit(s, &ev) != 0) {
+            for (size_t k = 0; k < kept; k++)
+                cbor_decref(&items[k]);
+            return OA_E_STORAGE;
+        }
     }
     cbor_item_t *arr = pv_array(kept);
     for (size_t i = 0; i < kept; i++)

@@ -172,6 +172,11 @@ sqlite3_stmt *oa_store_stmt(struct oa_store *s, const char *sql)
     abort();
 }
 
+void oa_store_forget(struct oa_store *s)
+{
+    s->audit_next = 0;
+}
+
 void oa_store_reset_all(struct oa_store *s)
 {
     for (int i = 0; i < OA_STMT_CACHE; i++)

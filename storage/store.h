@@ -28,6 +28,7 @@ struct oa_stmt_slot {
 struct oa_store {
     sqlite3 *db;
     struct oa_stmt_slot cache[OA_STMT_CACHE];
+    int64_t audit_next; /* the next audit entry's id; 0 = read it from the table */
 };
 
 /* The schema version this binary writes and understands. */
@@ -62,6 +63,12 @@ sqlite3_stmt *oa_store_stmt(struct oa_store *s, const char *sql);
  * after every group of jobs.
  */
 void oa_store_reset_all(struct oa_store *s);
+
+/*
+ * Forgets what the store remembers about rows that a rollback may have
+ * undone (the next audit id).  The writer calls it after any rollback.
+ */
+void oa_store_forget(struct oa_store *s);
 
 /* Runs SQL with no result rows; returns 0 or -1 (the error is logged). */
 int oa_store_exec(struct oa_store *s, const char *sql);

@@ -74,8 +74,10 @@ static void run_group(struct oa_writer *w, struct oa_db_job *jobs)
         }
         j->rc = j->run(s, j);
         oa_store_reset_all(s);
-        if (j->rc != 0)
+        if (j->rc != 0) {
             step_once(s, "ROLLBACK TO job");
+            oa_store_forget(s);
+        }
         step_once(s, "RELEASE job");
     }
     if (!ok)
@@ -84,6 +86,7 @@ static void run_group(struct oa_writer *w, struct oa_db_job *jobs)
     uint64_t t0 = uv_hrtime();
     if (oa_store_exec(s, "COMMIT") != 0) {
         oa_store_exec(s, "ROLLBACK");
+        oa_store_forget(s);
         for (struct oa_db_job *j = jobs; j != NULL; j = j->next)
             j->rc = OA_E_STORAGE;
         return;

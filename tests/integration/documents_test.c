@@ -265,7 +265,11 @@ Test(documents, an_outgoing_document_with_three_countersigners_an_objection_and_
     json_decref(j);
     /* One audit entry per step, and one per refusal. */
     cr_assert_eq(db_count("SELECT count(*) FROM audit_log WHERE event LIKE 'document.%' AND outcome = 'ok'"
-                          " AND event NOT IN ('document.read', 'document.history')"), 16);
+                          " AND event NOT IN ('document.read', 'document.history', 'document.list')"), 16);
+    /* Lists that showed this 内部 document are recorded, naming it. */
+    char listed[160];
+    snprintf(listed, sizeof(listed), "SELECT count(*) FROM audit_log WHERE event = 'document.list' AND detail = '%lld'", id);
+    cr_assert(db_count(listed) >= 2);
     cr_assert_eq(db_count("SELECT count(*) FROM audit_log WHERE event LIKE 'document.%' AND outcome = 'refused'"), 6);
     cr_assert(list_has(EDU, "view=done", id));
     cr_assert_eq(oad_stop(&srv), 0);
