@@ -77,20 +77,16 @@ static void put_opt(cbor_item_t *m, const char *k, const char *v)
     pv_put_text(m, k, v && v[0] ? v : NULL);
 }
 
-/* The document as the API shows it, with its label's scope (given, or read); the body only when asked. */
-static cbor_item_t *doc_item_scoped(struct oa_store *s, const struct oa_doc *d, bool with_body, char **given)
+/* The document as the API shows it, with its label's scope; the body only when asked. */
+static cbor_item_t *doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body)
 {
     cbor_item_t *m = pv_map(with_body ? 36 : 35);
     size_t nscope = 0;
-    char **scope = given ? given : oa_doc_scope(s, d->id, &nscope);
-    if (given)
-        while (given[nscope])
-            nscope++;
+    char **scope = oa_doc_scope(s, d->id, &nscope);
     cbor_item_t *sc = pv_array(nscope);
     for (size_t i = 0; i < nscope; i++)
         pv_push(sc, pv_text(scope[i]));
-    if (!given)
-        oa_strv_free(scope);
+    oa_strv_free(scope);
     pv_put(m, "scope", sc);
     put_opt(m, "declass_date", d->declass_date);
     pv_put_int(m, "id", d->id);
@@ -131,9 +127,22 @@ static cbor_item_t *doc_item_scoped(struct oa_store *s, const struct oa_doc *d, 
     return m;
 }
 
-static cbor_item_t *doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body)
+/* What an action changed: the answer to an action, also kept for its retries. */
+static cbor_item_t *doc_state_item(const struct oa_doc *d)
 {
-    return doc_item_scoped(s, d, with_body, NULL);
+    cbor_item_t *m = pv_map(11);
+    pv_put_int(m, "id", d->id);
+    pv_put_text(m, "kind", d->kind);
+    pv_put_text(m, "state", d->state);
+    pv_put_int(m, "revision", d->revision);
+    pv_put_int(m, "level", d->level);
+    put_opt(m, "doc_number", d->doc_number);
+    pv_put_text(m, "signer", d->signer);
+    put_opt(m, "step_due", d->step_due);
+    put_opt(m, "request_due", d->request_due);
+    pv_put_bool(m, "extended", d->extended);
+    pv_put_int(m, "updated_at", d->updated_at);
+    return m;
 }
 
 static int64_t parse_param_id(const char *s)
@@ -148,13 +157,8 @@ static int64_t parse_param_id(const char *s)
  * is audited.  Returns 1 allowed, 0 refused, -1 storage error.
  */
 /* The decision alone, for `who` and document `d` (level and scope). */
-/*
- * The decision alone, for `who` and document `d` (level and scope).  When
- * keep is given, the scope read for it is handed back (NULL-terminated; the
- * caller frees it with oa_strv_free).
- */
-static enum oa_decision decide_read_keep(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d,
-                                         bool *scoped, char ***keep)
+static enum oa_decision decide_read(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d,
+                                    bool *scoped)
 {
     size_t nscope = 0, ncomp = 0;
     char **scope = oa_doc_scope(s, d->id, &nscope);
@@ -165,21 +169,13 @@ static enum oa_decision decide_read_keep(struct oa_store *s, const struct oa_use
     struct oa_reader rd = {&subj, who->username, who->department_id, (const char *const *)comps, ncomp};
     struct oa_label lb = {d->level, (const char *const *)scope, nscope};
     enum oa_decision dec = oa_access_read(&rd, &lb);
-    if (keep)
-        *keep = scope;
-    else
-        oa_strv_free(scope);
+    oa_strv_free(scope);
     oa_strv_free(comps);
     if (scoped)
         *scoped = nscope > 0;
     return dec;
 }
 
-static enum oa_decision decide_read(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d,
-                                    bool *scoped)
-{
-    return decide_read_keep(s, who, d, scoped, NULL);
-}
 
 bool oa_doc_readable(struct oa_store *s, const struct oa_user *who, int64_t doc_id)
 {
@@ -191,11 +187,11 @@ bool oa_doc_readable(struct oa_store *s, const struct oa_user *who, int64_t doc_
     return ok;
 }
 
-static int gate_read_keep(struct oa_store *s, struct oa_req *r, const struct oa_user *who, const struct oa_doc *d,
-                          const char *what, char ***keep)
+static int gate_read(struct oa_store *s, struct oa_req *r, const struct oa_user *who, const struct oa_doc *d,
+                     const char *what)
 {
     bool scoped = false;
-    enum oa_decision dec = decide_read_keep(s, who, d, &scoped, keep);
+    enum oa_decision dec = decide_read(s, who, d, &scoped);
     if (dec == OA_ALLOW)
         return 1;
     if (d->level > OA_LEVEL_PUBLIC || scoped || (who->roles & OA_ROLES_ADMIN)) {
@@ -210,12 +206,6 @@ static int gate_read_keep(struct oa_store *s, struct oa_req *r, const struct oa_
             return -1;
     }
     return 0;
-}
-
-static int gate_read(struct oa_store *s, struct oa_req *r, const struct oa_user *who, const struct oa_doc *d,
-                     const char *what)
-{
-    return gate_read_keep(s, r, who, d, what, NULL);
 }
 
 /* Working-day deadline for the step a document has just entered. */
@@ -764,18 +754,7 @@ static bool delegation_active(struct oa_store *s, int64_t from, int64_t to)
     return sqlite3_step(st) == SQLITE_ROW;
 }
 
-static int run_action_scoped(struct oa_store *s, struct doc_job *j, char ***scope);
-
-/* Acts; the document's scope, read once for the decision, serves the answer too. */
 static int run_action(struct oa_store *s, struct doc_job *j)
-{
-    char **scope = NULL;
-    int rc = run_action_scoped(s, j, &scope);
-    oa_strv_free(scope);
-    return rc;
-}
-
-static int run_action_scoped(struct oa_store *s, struct doc_job *j, char ***scope)
 {
     struct oa_user me, eff;
     struct oa_doc d = {0};
@@ -807,7 +786,7 @@ static int run_action_scoped(struct oa_store *s, struct doc_job *j, char ***scop
         return OA_E_STORAGE;
     if (rc == 0)
         return not_found(j);
-    if ((rc = gate_read_keep(s, j->r, &me, &d, "document.action", scope)) <= 0)
+    if ((rc = gate_read(s, j->r, &me, &d, "document.action")) <= 0)
         goto refused_read;
 
     /* Acting for someone else needs their active delegation to me. */
@@ -1009,7 +988,7 @@ static int run_action_scoped(struct oa_store *s, struct doc_job *j, char ***scop
         goto storage;
 
     cbor_item_t *out = pv_map(2);
-    pv_put(out, "document", doc_item_scoped(s, &d, false, *scope));
+    pv_put(out, "document", doc_state_item(&d));
     pv_put_int(out, "step_id", step);
     size_t len = 0;
     unsigned char *enc = pv_encode_cbor(out, &len);
