@@ -165,7 +165,7 @@ static enum oa_decision decide_read(struct oa_store *s, const struct oa_user *wh
     char **comps = nscope ? oa_user_compartments(s, who->id) : NULL;
     while (comps && comps[ncomp])
         ncomp++;
-    struct oa_subject subj = {who->id, who->roles, who->clearance};
+    struct oa_subject subj = {who->id, who->roles, who->clearance, who->declassifier};
     struct oa_reader rd = {&subj, who->username, who->department_id, (const char *const *)comps, ncomp};
     struct oa_label lb = {d->level, (const char *const *)scope, nscope};
     enum oa_decision dec = oa_access_read(&rd, &lb);
@@ -408,7 +408,7 @@ static int run_create(struct oa_store *s, struct doc_job *j)
             return OA_E_STORAGE;
         return fail(j, OA_E_FORBIDDEN, "Your role may not create this kind of document.");
     }
-    struct oa_subject subj = {me.id, me.roles, me.clearance};
+    struct oa_subject subj = {me.id, me.roles, me.clearance, false};
     if (oa_access_read_doc(&subj, (int)j->level) != OA_ALLOW)
         return fail(j, OA_E_FORBIDDEN, "You cannot create a document labelled above your own clearance.");
 
@@ -475,7 +475,7 @@ static int run_create(struct oa_store *s, struct doc_job *j)
         char **comps = oa_user_compartments(s, me.id);
         while (comps && comps[ncomp])
             ncomp++;
-        struct oa_subject me_subj = {me.id, me.roles, me.clearance};
+        struct oa_subject me_subj = {me.id, me.roles, me.clearance, false};
         struct oa_reader rd = {&me_subj, me.username, me.department_id, (const char *const *)comps, ncomp};
         struct oa_label lb = {d.level, (const char *const *)scope, nscope};
         enum oa_decision dec = oa_access_read(&rd, &lb);
@@ -1061,7 +1061,7 @@ static int run_edit(struct oa_store *s, struct doc_job *j)
     }
     if (j->has_level) {
         /* Raising a label is an edit; lowering it is a declassification step. */
-        struct oa_subject subj = {me.id, me.roles, me.clearance};
+        struct oa_subject subj = {me.id, me.roles, me.clearance, false};
         if (j->level < d.level) {
             oa_doc_free(&d);
             return fail(j, OA_E_FORBIDDEN, "Lowering a label is a declassification step for secadmin.");
@@ -1173,7 +1173,7 @@ static int run_list(struct oa_store *s, struct doc_job *j)
         return OA_E_STORAGE;
     /* The same decision as every read: the highest level this person may see. */
     int max_level = -1;
-    struct oa_subject subj = {me.id, me.roles, me.clearance};
+    struct oa_subject subj = {me.id, me.roles, me.clearance, false};
     for (int l = OA_LEVEL_MAX; l >= 0 && max_level < 0; l--)
         if (oa_access_read_doc(&subj, l) == OA_ALLOW)
             max_level = l;
@@ -1305,13 +1305,19 @@ static int run_relabel(struct oa_store *s, struct doc_job *j)
         return OA_E_STORAGE;
     if (rc == 0)
         return not_found(j);
-    struct oa_subject subj = {me.id, me.roles, me.clearance};
+    struct oa_subject subj = {me.id, me.roles, me.clearance, me.declassifier};
     enum oa_decision dec = oa_access_decide(&subj, OA_ACT_RELABEL, NULL);
     char detail[512];
     if (dec != OA_ALLOW) {
         rc = audit_doc(s, j, "document.relabel", &d, NULL, NULL, NULL, "refused", oa_decision_reason(dec));
         oa_doc_free(&d);
-        return rc != 0 ? OA_E_STORAGE : fail(j, OA_E_FORBIDDEN, "Only secadmin changes a document's label.");
+        return rc != 0 ? OA_E_STORAGE
+                       : fail(j, OA_E_FORBIDDEN, "Only secadmin or a named declassifier changes a document's label.");
+    }
+    /* A named declassifier works on documents they may read; secadmin sees labels only. */
+    if ((me.roles & OA_ROLE_SECADMIN) == 0 && (rc = gate_read(s, j->r, &me, &d, "document.relabel")) <= 0) {
+        oa_doc_free(&d);
+        return rc < 0 ? OA_E_STORAGE : not_found(j);
     }
     size_t nold = 0;
     char **old_scope = oa_doc_scope(s, d.id, &nold);
@@ -1352,9 +1358,9 @@ static int run_expired(struct oa_store *s, struct doc_job *j)
     struct oa_user me;
     if (load_me(s, j, &me) != 0)
         return OA_E_STORAGE;
-    struct oa_subject subj = {me.id, me.roles, me.clearance};
+    struct oa_subject subj = {me.id, me.roles, me.clearance, me.declassifier};
     if (oa_access_decide(&subj, OA_ACT_RELABEL, NULL) != OA_ALLOW)
-        return fail(j, OA_E_FORBIDDEN, "Only secadmin reviews labels.");
+        return fail(j, OA_E_FORBIDDEN, "Only secadmin or a named declassifier reviews labels.");
     char today[11];
     oa_day_format(today_local(), today);
     sqlite3_stmt *st = oa_store_stmt(s,

@@ -393,7 +393,7 @@ cbor_item_t *oa_user_item(const struct oa_user *u, char **compartments);
 
 cbor_item_t *oa_user_item(const struct oa_user *u, char **compartments)
 {
-    cbor_item_t *m = pv_map(13);
+    cbor_item_t *m = pv_map(14);
     pv_put_int(m, "id", u->id);
     pv_put_text(m, "username", u->username);
     pv_put_text(m, "display_name", u->display_name);
@@ -424,6 +424,7 @@ cbor_item_t *oa_user_item(const struct oa_user *u, char **compartments)
     pv_put_bool(m, "locked", u->locked_until > oa_now());
     pv_put_bool(m, "totp_required", u->totp_required);
     pv_put_bool(m, "totp_active", u->totp_confirmed);
+    pv_put_bool(m, "declassifier", u->declassifier);
     return m;
 }
 

@@ -42,6 +42,7 @@ struct admin {
     int64_t department_id;
     bool disabled;
     int clearance;
+    bool declassifier, set_declassifier;
     const char *compartments[MAX_COMPARTMENTS];
     int ncomp;
     bool totp_required, totp_reset;
@@ -59,7 +60,7 @@ struct admin {
 
 static enum oa_err decide(struct oa_store *s, struct admin *a, const struct oa_user *target)
 {
-    struct oa_subject who = {a->r->who.user_id, a->r->who.roles, a->r->who.clearance};
+    struct oa_subject who = {a->r->who.user_id, a->r->who.roles, a->r->who.clearance, false};
     struct oa_object what = {target ? target->id : 0, target ? target->roles : 0};
     enum oa_decision d = oa_access_decide(&who, a->action, target ? &what : NULL);
     if (d == OA_ALLOW)
@@ -252,6 +253,16 @@ static int admin_on_run(struct oa_store *s, struct oa_db_job *job)
         snprintf(detail, sizeof(detail), "clearance %d -> %d, %d compartments", u->clearance, a->clearance,
                  a->ncomp);
         u->clearance = a->clearance;
+        if (a->set_declassifier) {
+            if (a->declassifier && (u->roles & (OA_ROLES_ADMIN | OA_ROLE_GATEWAY))) {
+                a->result = OA_E_BAD_FIELD;
+                a->message = "Administrators and the gateway cannot be named declassifiers.";
+                return 0;
+            }
+            u->declassifier = a->declassifier;
+            size_t dl = strlen(detail);
+            snprintf(detail + dl, sizeof(detail) - dl, ", declassifier=%d", a->declassifier);
+        }
         if (oa_user_set_compartments(s, u->id, a->compartments, a->ncomp) != 0)
             return OA_E_STORAGE;
         end_sessions = true;
@@ -332,7 +343,7 @@ static struct admin *admin_new(struct oa_req *r, enum admin_op op, enum oa_actio
 /* Refuses early, and audits, when the caller's roles cannot perform `action` at all. */
 static bool role_precheck(struct oa_req *r, enum oa_action action, const char *event)
 {
-    struct oa_subject who = {r->who.user_id, r->who.roles, r->who.clearance};
+    struct oa_subject who = {r->who.user_id, r->who.roles, r->who.clearance, false};
     enum oa_decision d = oa_access_decide(&who, action, NULL);
     if (d == OA_ALLOW)
         return true;
@@ -539,13 +550,17 @@ void h_user_clearance(struct oa_req *r)
         return;
     int64_t level = 0;
     const cbor_item_t *comps = NULL;
+    bool declassifier = false, has_declassifier = false;
     struct pv_field f[] = {
         {"clearance", PV_INT, PV_REQUIRED, 0, OA_LEVEL_MAX, &level, NULL},
         {"compartments", PV_ITEM, 0, 0, 0, &comps, NULL},
+        {"declassifier", PV_BOOL, 0, 0, 0, &declassifier, &has_declassifier},
     };
-    if (!oa_req_fields(r, f, 2))
+    if (!oa_req_fields(r, f, 3))
         return;
     struct admin *a = admin_new(r, OP_CLEARANCE, OA_ACT_USER_CLEARANCE);
+    a->declassifier = declassifier;
+    a->set_declassifier = has_declassifier;
     a->target_id = id;
     a->clearance = (int)level;
     if (comps != NULL) {

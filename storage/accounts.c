@@ -24,7 +24,7 @@ static void bump(void)
 #define USER_COLS                                                                              \
     "id, username, display_name, coalesce(department_id, 0), roles, clearance, pw_hash,"      \
     " must_change_pw, disabled, failed_logins, locked_until, version, created_at, updated_at,"   \
-    " totp_required, totp_confirmed, totp_last_step, totp_secret"
+    " totp_required, totp_confirmed, totp_last_step, totp_secret, declassifier"
 
 static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {
@@ -57,6 +57,7 @@ static int read_user(sqlite3_stmt *st, struct oa_user *u)
     u->totp_required = sqlite3_column_int(st, 14) != 0;
     u->totp_confirmed = sqlite3_column_int(st, 15) != 0;
     u->totp_last_step = sqlite3_column_int64(st, 16);
+    u->declassifier = sqlite3_column_int(st, 18) != 0;
     int n = sqlite3_column_bytes(st, 17);
     if (n > 0 && (size_t)n <= sizeof(u->totp_secret)) {
         memcpy(u->totp_secret, sqlite3_column_blob(st, 17), (size_t)n);
@@ -124,7 +125,7 @@ int oa_user_update(struct oa_store *s, struct oa_user *u)
         "UPDATE users SET display_name = ?, department_id = ?, roles = ?, clearance = ?, pw_hash = ?,"
         " must_change_pw = ?, disabled = ?, failed_logins = ?, locked_until = ?,"
         " version = version + 1, updated_at = ?, totp_required = ?, totp_confirmed = ?,"
-        " totp_last_step = ?, totp_secret = ? WHERE id = ?");
+        " totp_last_step = ?, totp_secret = ?, declassifier = ? WHERE id = ?");
     if (st == NULL)
         return -1;
     int64_t now = oa_now();
@@ -148,7 +149,8 @@ int oa_user_update(struct oa_store *s, struct oa_user *u)
         sqlite3_bind_blob(st, 14, u->totp_secret, (int)u->totp_secret_len, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 14);
-    sqlite3_bind_int64(st, 15, u->id);
+    sqlite3_bind_int(st, 15, u->declassifier);
+    sqlite3_bind_int64(st, 16, u->id);
     if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1)
         return -1;
     u->version++;

@@ -287,6 +287,9 @@ static const char *const migrations[] = {
     "  entry  TEXT NOT NULL,"
     "  PRIMARY KEY (doc_id, entry)"
     ") WITHOUT ROWID;",
+
+    /* 6: named declassifiers, designated by secadmin. */
+    "ALTER TABLE users ADD COLUMN declassifier INTEGER NOT NULL DEFAULT 0;",
 };
 
 int oa_schema_version(void)

@@ -96,7 +96,8 @@ enum oa_decision oa_access_decide(const struct oa_subject *who, enum oa_action a
 {
     if (who == NULL || (unsigned)action >= OA_ACT__COUNT)
         return OA_DENY_ROLE;
-    if ((who->roles & action_role[action]) == 0)
+    bool named = action == OA_ACT_RELABEL && who->declassifier && (who->roles & OA_ROLES_ADMIN) == 0;
+    if ((who->roles & action_role[action]) == 0 && !named)
         return OA_DENY_ROLE;
     if (acts_on_user(action) && what != NULL) {
         /* No administrator widens their own rights or resets their own standing. */

@@ -77,6 +77,7 @@ struct oa_subject {
     int64_t id;
     unsigned roles;
     int clearance;
+    bool declassifier; /* named by secadmin: may relabel documents they can read */
 };
 
 /* What the action is aimed at; fields that do not apply stay zero. */

@@ -659,3 +659,29 @@ Test(documents, scope_relabelling_and_review_of_expired_labels)
     cr_assert_eq(db_count("SELECT count(*) FROM audit_log WHERE event = 'document.relabel' AND outcome = 'refused'"), 2);
     cr_assert_eq(oad_stop(&srv), 0);
 }
+
+Test(documents, a_named_declassifier_lowers_labels_of_documents_they_can_read)
+{
+    long long id = create_doc(MAYOR, "outgoing", "机密会议纪要", 3);
+    char path[96];
+    snprintf(path, sizeof(path), "/v1/documents/%lld/label", id);
+    struct resp r = http_json(&srv, "POST", path, people[MAYOR].token, "{\"level\":2,\"reason\":\"降密\"}", NULL);
+    cr_assert_eq(r.status, 403, "%s", r.body);
+    resp_free(&r);
+    /* secadmin names the deputy a declassifier (keeping the clearance). */
+    char cpath[96];
+    snprintf(cpath, sizeof(cpath), "/v1/users/%lld/clearance", people[DEPUTY].id);
+    r = http_json(&srv, "PUT", cpath, secadm, "{\"clearance\":4,\"declassifier\":true}", "If-Match: *\r\n");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.body, "\"declassifier\":true"));
+    resp_free(&r);
+    cr_assert_eq(login(&srv, "deputy", "Xq7-office-pass-3", people[DEPUTY].token, sizeof(people[DEPUTY].token)), 201);
+    r = http_json(&srv, "POST", path, people[DEPUTY].token, "{\"level\":2,\"reason\":\"经审查降为秘密\"}", NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+    json_t *d = get_doc(DRAFTER, id, 200);
+    cr_assert_eq(json_integer_value(json_object_get(d, "level")), 2);
+    json_decref(d);
+    cr_assert_eq(db_count("SELECT count(*) FROM audit_log WHERE event = 'document.declassify' AND actor = 'deputy'"), 1);
+    cr_assert_eq(oad_stop(&srv), 0);
+}
