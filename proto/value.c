@@ -499,6 +499,14 @@ void pv_put_bool(cbor_item_t *map, const char *key, bool v)
     pv_put(map, key, must(cbor_build_bool(v)));
 }
 
+cbor_item_t *pv_array_from(cbor_item_t *const *items, size_t n)
+{
+    cbor_item_t *a = pv_array(n);
+    for (size_t i = 0; i < n; i++)
+        pv_push(a, items[i]);
+    return a;
+}
+
 void pv_push(cbor_item_t *array, cbor_item_t *value)
 {
     if (!cbor_array_push(array, cbor_move(value))) {

@@ -96,6 +96,8 @@ void pv_put(cbor_item_t *map, const char *key, cbor_item_t *value);
 void pv_put_text(cbor_item_t *map, const char *key, const char *s); /* NULL s puts null */
 void pv_put_int(cbor_item_t *map, const char *key, int64_t v);
 void pv_put_bool(cbor_item_t *map, const char *key, bool v);
+/* A new array of the n items, which it takes ownership of (the caller owns the array). */
+cbor_item_t *pv_array_from(cbor_item_t *const *items, size_t n);
 /* Append to an array built by pv_array; the array takes ownership. */
 void pv_push(cbor_item_t *array, cbor_item_t *value);
 

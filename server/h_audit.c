@@ -145,9 +145,7 @@ static void audit_on_work(uv_work_t *w)
             items[n++] = row_item(&row);
         }
         sqlite3_reset(st);
-        cbor_item_t *arr = pv_array(n);
-        for (size_t i = 0; i < n; i++)
-            pv_push(arr, items[i]);
+        cbor_item_t *arr = pv_array_from(items, n);
         free(items);
         a->out = pv_map(2);
         pv_put(a->out, "entries", arr);

@@ -78,9 +78,7 @@ static cbor_item_t *rows_to_array(sqlite3_stmt *st, const char *const *keys, int
         }
         items[n++] = m;
     }
-    cbor_item_t *arr = pv_array(n);
-    for (size_t i = 0; i < n; i++)
-        pv_push(arr, items[i]);
+    cbor_item_t *arr = pv_array_from(items, n);
     free(items);
     return arr;
 }
@@ -175,9 +173,7 @@ static int misc_on_run(struct oa_store *s, struct oa_db_job *job)
             pv_put_text(m, "note", (const char *)sqlite3_column_text(st, 2));
             items[n++] = m;
         }
-        cbor_item_t *arr = pv_array(n);
-        for (size_t i = 0; i < n; i++)
-            pv_push(arr, items[i]);
+        cbor_item_t *arr = pv_array_from(items, n);
         free(items);
         j->out = pv_map(1);
         pv_put(j->out, "days", arr);
@@ -251,9 +247,7 @@ static int misc_on_run(struct oa_store *s, struct oa_db_job *job)
             pv_put_int(m, "at", rows[i].at);
             items[kept++] = m;
         }
-        cbor_item_t *arr = pv_array(kept);
-        for (size_t i = 0; i < kept; i++)
-            pv_push(arr, items[i]);
+        cbor_item_t *arr = pv_array_from(items, kept);
         j->out = pv_map(1);
         pv_put(j->out, "chases", arr);
         return 0;

@@ -1273,9 +1273,7 @@ static int run_list(struct oa_store *s, struct doc_job *j)
             return OA_E_STORAGE;
         }
     }
-    cbor_item_t *arr = pv_array(kept);
-    for (size_t i = 0; i < kept; i++)
-        pv_push(arr, items[i]);
+    cbor_item_t *arr = pv_array_from(items, kept);
     cbor_item_t *out = pv_map(2);
     pv_put(out, "documents", arr);
     if (n == (size_t)j->limit && n > 0)
@@ -1380,9 +1378,7 @@ static int run_expired(struct oa_store *s, struct doc_job *j)
         pv_put_text(m, "doc_number", (const char *)sqlite3_column_text(st, 4));
         items[n++] = m;
     }
-    cbor_item_t *arr = pv_array(n);
-    for (size_t i = 0; i < n; i++)
-        pv_push(arr, items[i]);
+    cbor_item_t *arr = pv_array_from(items, n);
     j->out = pv_map(1);
     pv_put(j->out, "documents", arr);
     j->status = 200;
@@ -1546,24 +1542,25 @@ void h_doc_create(struct oa_req *r)
     oa_writer_submit(r->srv->writer, &j->job);
 }
 
-void h_doc_get(struct oa_req *r)
+/* Routes that need nothing but the document's id. */
+static void submit_by_id(struct oa_req *r, enum doc_op op)
 {
     int64_t id;
     if (!doc_id_param(r, &id))
         return;
-    struct doc_job *j = doc_job_new(r, OP_GET);
+    struct doc_job *j = doc_job_new(r, op);
     j->id = id;
     oa_writer_submit(r->srv->writer, &j->job);
 }
 
+void h_doc_get(struct oa_req *r)
+{
+    submit_by_id(r, OP_GET);
+}
+
 void h_doc_history(struct oa_req *r)
 {
-    int64_t id;
-    if (!doc_id_param(r, &id))
-        return;
-    struct doc_job *j = doc_job_new(r, OP_HISTORY);
-    j->id = id;
-    oa_writer_submit(r->srv->writer, &j->job);
+    submit_by_id(r, OP_HISTORY);
 }
 
 void h_doc_revision(struct oa_req *r)

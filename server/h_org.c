@@ -45,9 +45,7 @@ static cbor_item_t *list_org(struct oa_store *s)
         rc = sqlite3_step(st);
         int64_t oid = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -2;
         if (oid != cur && organ != NULL) {
-            cbor_item_t *arr = pv_array(ndepts);
-            for (size_t i = 0; i < ndepts; i++)
-                pv_push(arr, depts[i]);
+            cbor_item_t *arr = pv_array_from(depts, ndepts);
             pv_put(organ, "departments", arr);
             organs[norgans++] = organ;
             organ = NULL;
@@ -70,9 +68,7 @@ static cbor_item_t *list_org(struct oa_store *s)
             depts[ndepts++] = d;
         }
     }
-    cbor_item_t *arr = pv_array(norgans);
-    for (size_t i = 0; i < norgans; i++)
-        pv_push(arr, organs[i]);
+    cbor_item_t *arr = pv_array_from(organs, norgans);
     cbor_item_t *out = pv_map(1);
     pv_put(out, "organs", arr);
     return out;

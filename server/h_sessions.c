@@ -362,9 +362,7 @@ static int sessions_on_run(struct oa_store *s, struct oa_db_job *job)
         pv_put_bool(m, "current", sqlite3_column_int64(st, 0) == j->r->who.session_id);
         rows[n++] = m;
     }
-    cbor_item_t *list = pv_array(n);
-    for (size_t i = 0; i < n; i++)
-        pv_push(list, rows[i]);
+    cbor_item_t *list = pv_array_from(rows, n);
     cbor_item_t *out = pv_map(1);
     pv_put(out, "sessions", list);
     j->list = out;

@@ -35,9 +35,7 @@ static cbor_item_t *rows(struct oa_store *s, const char *sql, int64_t from, int6
         items[n++] = m;
     }
     sqlite3_reset(st);
-    cbor_item_t *arr = pv_array(n);
-    for (size_t i = 0; i < n; i++)
-        pv_push(arr, items[i]);
+    cbor_item_t *arr = pv_array_from(items, n);
     return arr;
 }
 
