@@ -694,48 +694,75 @@ static bool department_exists(struct oa_store *s, int64_t id)
     return sqlite3_step(st) == SQLITE_ROW;
 }
 
-/* Creates the incoming copies of an issued document for each department. */
-static int distribute(struct oa_store *s, struct doc_job *j, const struct oa_doc *d, const cbor_item_t *to,
+static int issue_copy(struct oa_store *s, const struct oa_doc *d, int64_t organ_id, int64_t dept, int64_t actor,
+                      char *detail, size_t detail_len, size_t *off);
+
+/*
+ * Creates the incoming copies of an issued document for each named
+ * department (params.to_departments) and organ (params.to_organs) on this
+ * server, linked back to it.
+ */
+static int distribute(struct oa_store *s, struct doc_job *j, const struct oa_doc *d, const cbor_item_t *params,
                       int64_t actor, char *detail, size_t detail_len)
 {
-    if (to == NULL)
-        return 0;
-    if (!cbor_isa_array(to) || cbor_array_size(to) > MAX_NAMES)
-        return fail(j, OA_E_BAD_FIELD, "params.to_departments must be a list of department ids."), 1;
     size_t off = strlen(detail);
-    for (size_t i = 0; i < cbor_array_size(to); i++) {
-        cbor_item_t *it = cbor_array_handle(to)[i];
-        int64_t dept = cbor_isa_uint(it) ? (int64_t)cbor_get_int(it) : 0;
-        sqlite3_stmt *st = oa_store_stmt(s, "SELECT organ_id FROM departments WHERE id = ?");
-        if (st == NULL)
-            return -1;
-        sqlite3_bind_int64(st, 1, dept);
-        if (dept <= 0 || sqlite3_step(st) != SQLITE_ROW)
-            return fail(j, OA_E_BAD_FIELD, "params.to_departments names a department that does not exist."), 1;
-        struct oa_doc in = *d;
-        in.id = 0;
-        snprintf(in.kind, sizeof(in.kind), "incoming");
-        in.def_version = OA_FLOW_VERSION;
-        snprintf(in.state, sizeof(in.state), "%s", oa_flow_initial(OA_KIND_INCOMING));
-        in.organ_id = sqlite3_column_int64(st, 0);
-        in.department_id = dept;
-        in.body = oa_xstrdup(d->body ? d->body : "");
-        in.source_id = d->id;
-        in.reply_id = in.assignee_id = in.lead_department_id = 0;
-        in.request_due[0] = '\0';
-        in.extended = false;
-        in.drafter_id = actor;
-        set_step_due(s, &in);
-        int rc = oa_doc_insert(s, &in, actor) != 0 || update_queue(s, &in) != 0 ||
-                 oa_doc_step(s, in.id, "receive", "", in.state, actor, 0, "", d->doc_number) < 0;
-        if (!rc)
-            off += (size_t)snprintf(detail + off, off < detail_len ? detail_len - off : 0, "%sincoming:%lld",
-                                    off ? " " : "", (long long)in.id);
-        oa_doc_free(&in);
-        if (rc)
-            return -1;
+    for (int organs = 0; organs < 2; organs++) {
+        const cbor_item_t *to = pv_get(params, organs ? "to_organs" : "to_departments");
+        if (to == NULL)
+            continue;
+        if (!cbor_isa_array(to) || cbor_array_size(to) > MAX_NAMES)
+            return fail(j, OA_E_BAD_FIELD, "params.to_departments and params.to_organs must be lists of ids."), 1;
+        for (size_t i = 0; i < cbor_array_size(to); i++) {
+            cbor_item_t *it = cbor_array_handle(to)[i];
+            int64_t target = cbor_isa_uint(it) ? (int64_t)cbor_get_int(it) : 0;
+            sqlite3_stmt *st = oa_store_stmt(s, organs ? "SELECT id FROM organs WHERE id = ?"
+                                                       : "SELECT organ_id FROM departments WHERE id = ?");
+            if (st == NULL)
+                return -1;
+            sqlite3_bind_int64(st, 1, target);
+            if (target <= 0 || sqlite3_step(st) != SQLITE_ROW)
+                return fail(j, OA_E_BAD_FIELD, "params names a department or organ that does not exist."), 1;
+            int64_t organ_id = sqlite3_column_int64(st, 0);
+            int rc = issue_copy(s, d, organ_id, organs ? 0 : target, actor, detail, detail_len, &off);
+            if (rc != 0)
+                return rc;
+        }
     }
     return 0;
+}
+
+/*
+ * One incoming copy of d for an organ (and department, when given).  The
+ * copy carries d's whole label, scope included: a copy never writes down.
+ */
+static int issue_copy(struct oa_store *s, const struct oa_doc *d, int64_t organ_id, int64_t dept, int64_t actor,
+                      char *detail, size_t detail_len, size_t *off)
+{
+    struct oa_doc in = *d;
+    in.id = 0;
+    snprintf(in.kind, sizeof(in.kind), "incoming");
+    in.def_version = OA_FLOW_VERSION;
+    snprintf(in.state, sizeof(in.state), "%s", oa_flow_initial(OA_KIND_INCOMING));
+    in.organ_id = organ_id;
+    in.department_id = dept;
+    in.body = oa_xstrdup(d->body ? d->body : "");
+    in.source_id = d->id;
+    in.reply_id = in.assignee_id = in.lead_department_id = 0;
+    in.request_due[0] = '\0';
+    in.extended = false;
+    in.drafter_id = actor;
+    set_step_due(s, &in);
+    size_t nscope = 0;
+    char **scope = oa_doc_scope(s, d->id, &nscope);
+    int rc = scope == NULL || oa_doc_insert(s, &in, actor) != 0 ||
+             oa_doc_scope_set(s, in.id, (const char *const *)scope, nscope) != 0 || update_queue(s, &in) != 0 ||
+             oa_doc_step(s, in.id, "receive", "", in.state, actor, 0, "", d->doc_number) < 0;
+    oa_strv_free(scope);
+    if (!rc && *off < detail_len)
+        *off += (size_t)snprintf(detail + *off, detail_len - *off, "%sincoming:%lld", *off ? " " : "",
+                                 (long long)in.id);
+    oa_doc_free(&in);
+    return rc ? -1 : 0;
 }
 
 static bool delegation_active(struct oa_store *s, int64_t from, int64_t to)
@@ -910,7 +937,7 @@ static int run_action(struct oa_store *s, struct doc_job *j)
         d.doc_number[0] = '\0';
     }
     if (ans.effects & OA_FX_DISTRIBUTE) {
-        rc = distribute(s, j, &d, pv_get(p, "to_departments"), me.id, detail, sizeof(detail));
+        rc = distribute(s, j, &d, p, me.id, detail, sizeof(detail));
         if (rc != 0) {
             oa_doc_free(&d);
             return rc < 0 ? OA_E_STORAGE : OA_E_BAD_FIELD; /* rolls back the step so far */

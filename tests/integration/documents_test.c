@@ -283,13 +283,14 @@ Test(documents, issuing_to_two_departments_creates_incoming_documents_that_run_t
     expect_state(MAYOR, id, "sign", NULL, NULL, "register");
     expect_state(SEC, id, "register", NULL, "{\"prefix\":\"某府发\"}", "issue");
     expect_refusal(SEC, id, "issue", NULL, "{\"to_departments\":[99]}", 400, "bad_field");
-    expect_state(SEC, id, "issue", NULL, "{\"to_departments\":[3,4]}", "issued");
+    expect_state(SEC, id, "issue", NULL, "{\"to_departments\":[3,4],\"to_organs\":[1]}", "issued");
 
     /* Two incoming copies, linked back. */
     struct resp r = http_json(&srv, "GET", "/v1/documents?kind=incoming", people[SEC].token, NULL, NULL);
     json_t *j = ok_json(&r, 200);
     json_t *docs = json_object_get(j, "documents");
-    cr_assert_eq(json_array_size(docs), 2);
+    cr_assert_eq(json_array_size(docs), 3, "two departments and one organ");
+    cr_assert(json_is_null(json_object_get(json_array_get(docs, 2), "department_id")), "the organ's copy is organ-wide");
     long long in[2];
     for (int k = 0; k < 2; k++) {
         json_t *d = json_array_get(docs, (size_t)k);
@@ -683,5 +684,32 @@ Test(documents, a_named_declassifier_lowers_labels_of_documents_they_can_read)
     cr_assert_eq(json_integer_value(json_object_get(d, "level")), 2);
     json_decref(d);
     cr_assert_eq(db_count("SELECT count(*) FROM audit_log WHERE event = 'document.declassify' AND actor = 'deputy'"), 1);
+    cr_assert_eq(oad_stop(&srv), 0);
+}
+
+Test(documents, incoming_copies_keep_the_whole_label)
+{
+    struct resp r = http_json(&srv, "POST", "/v1/documents", people[SEC].token,
+                              "{\"kind\":\"outgoing\",\"title\":\"限定范围的通知\",\"level\":1,"
+                              "\"scope\":[\"dept:1\",\"dept:3\"]}", NULL);
+    json_t *j = ok_json(&r, 201);
+    long long id = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    expect_state(SEC, id, "submit", NULL, NULL, "review");
+    expect_state(SEC, id, "approve", NULL, NULL, "signoff");
+    expect_state(MAYOR, id, "sign", NULL, NULL, "register");
+    expect_state(SEC, id, "register", NULL, "{\"prefix\":\"某府办发\"}", "issue");
+    expect_state(SEC, id, "issue", NULL, "{\"to_departments\":[3]}", "issued");
+    r = http_json(&srv, "GET", "/v1/documents?kind=incoming", people[SEC].token, NULL, NULL);
+    j = ok_json(&r, 200);
+    json_t *copy = json_array_get(json_object_get(j, "documents"), 0);
+    cr_assert_not_null(copy);
+    long long cid = json_integer_value(json_object_get(copy, "id"));
+    cr_assert_eq(json_integer_value(json_object_get(copy, "level")), 1);
+    cr_assert_eq(json_array_size(json_object_get(copy, "scope")), 2, "the copy lost its scope");
+    json_decref(j);
+    /* Health (dept 4) is outside the scope: neither the original nor the copy exists for them. */
+    cr_assert_null(get_doc(HEALTH, cid, 404));
+    json_decref(get_doc(EDU, cid, 200));
     cr_assert_eq(oad_stop(&srv), 0);
 }
