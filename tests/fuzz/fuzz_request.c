@@ -64,6 +64,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv->writer = oa_writer_start(&loop, &store, keys.audit_seed);
     if (srv->writer == NULL || oa_server_start(srv) != 0)
         abort();
+    /* SIGTERM and SIGINT belong to libFuzzer here, not to the server's drain. */
+    uv_signal_stop(&srv->sig_term);
+    uv_signal_stop(&srv->sig_int);
     const char *colon = strrchr(srv->bound, ':');
     port = atoi(colon + 1);
     return 0;
