@@ -1,0 +1,622 @@
+/* storage/blob.c: the blob format (BLOB-FORMAT.md).  See blob.h. */
+#include "storage/blob.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "proto/alloc.h"
+
+#define HEADER 64
+#define PROBE OA_BLOB_SEGMENT
+#define ZSTD_LEVEL 3
+
+static void say(char *cause, size_t n, const char *fmt, ...)
+{
+    if (cause == NULL || n == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cause, n, fmt, ap);
+    va_end(ap);
+}
+
+static size_t tag_len(int suite)
+{
+    return suite == OA_BLOB_SM4_SM3 ? 32 : 16;
+}
+
+/* ---- keys ---- */
+
+struct seg_keys {
+    int suite;
+    unsigned char enc[32]; /* AES-256 key, or the SM4 key in its first 16 bytes */
+    unsigned char mac[32]; /* HMAC-SM3 key (suite 2) */
+    unsigned char prefix[7];
+};
+
+static int derive(const unsigned char dek[OA_DEK_LEN], const unsigned char header[HEADER], const void *ad,
+                  size_t adlen, struct seg_keys *k)
+{
+    unsigned char info[16 + 512];
+    if (adlen > 512)
+        return -1;
+    memcpy(info, header, 16);
+    memcpy(info + 16, ad, adlen);
+    unsigned char out[64];
+    size_t outlen = header[7] == OA_BLOB_SM4_SM3 ? 48 : 32;
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)dek, OA_DEK_LEN),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)(header + 16), 32),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, 16 + adlen),
+        OSSL_PARAM_construct_end(),
+    };
+    int rc = kctx && EVP_KDF_derive(kctx, out, outlen, params) == 1 ? 0 : -1;
+    EVP_KDF_CTX_free(kctx);
+    EVP_KDF_free(kdf);
+    k->suite = header[7];
+    if (k->suite == OA_BLOB_SM4_SM3) {
+        memcpy(k->enc, out, 16);
+        memcpy(k->mac, out + 16, 32);
+    } else {
+        memcpy(k->enc, out, 32);
+    }
+    memcpy(k->prefix, header + 48, 7);
+    OPENSSL_cleanse(out, sizeof(out));
+    OPENSSL_cleanse(info, sizeof(info));
+    return rc;
+}
+
+static void nonce_for(const struct seg_keys *k, uint32_t index, bool last, unsigned char nonce[12])
+{
+    memcpy(nonce, k->prefix, 7);
+    nonce[7] = (unsigned char)(index >> 24);
+    nonce[8] = (unsigned char)(index >> 16);
+    nonce[9] = (unsigned char)(index >> 8);
+    nonce[10] = (unsigned char)index;
+    nonce[11] = last ? 1 : 0;
+}
+
+static int hmac_sm3(const unsigned char key[32], const unsigned char *nonce, const unsigned char *ct, size_t n,
+                    unsigned char out[32])
+{
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SM3", 0), OSSL_PARAM_construct_end()};
+    size_t len = 0;
+    int rc = ctx && EVP_MAC_init(ctx, key, 32, params) == 1 && EVP_MAC_update(ctx, nonce, 12) == 1 &&
+                     EVP_MAC_update(ctx, ct, n) == 1 && EVP_MAC_final(ctx, out, &len, 32) == 1 && len == 32
+                 ? 0
+                 : -1;
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+    return rc;
+}
+
+/* Encrypts one segment in place and writes its tag after it (buf has room). */
+static int seal(const struct seg_keys *k, uint32_t index, bool last, unsigned char *buf, size_t n)
+{
+    unsigned char nonce[12], iv[16];
+    nonce_for(k, index, last, nonce);
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int len = 0, rc = -1;
+    if (c == NULL)
+        return -1;
+    if (k->suite == OA_BLOB_SM4_SM3) {
+        memcpy(iv, nonce, 12);
+        memset(iv + 12, 0, 4);
+        if (EVP_EncryptInit_ex(c, EVP_sm4_ctr(), NULL, k->enc, iv) == 1 &&
+            (n == 0 || EVP_EncryptUpdate(c, buf, &len, buf, (int)n) == 1) &&
+            hmac_sm3(k->mac, nonce, buf, n, buf + n) == 0)
+            rc = 0;
+    } else if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+               EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1 &&
+               EVP_EncryptInit_ex(c, NULL, NULL, k->enc, nonce) == 1 &&
+               (n == 0 || EVP_EncryptUpdate(c, buf, &len, buf, (int)n) == 1) &&
+               EVP_EncryptFinal_ex(c, buf + len, &len) == 1 &&
+               EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, buf + n) == 1) {
+        rc = 0;
+    }
+    EVP_CIPHER_CTX_free(c);
+    return rc;
+}
+
+/* Checks and decrypts one segment in place (n bytes of ciphertext, then the tag). */
+static int open_segment(const struct seg_keys *k, uint32_t index, bool last, unsigned char *buf, size_t n)
+{
+    unsigned char nonce[12], iv[16];
+    nonce_for(k, index, last, nonce);
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int len = 0, rc = -1;
+    if (c == NULL)
+        return -1;
+    if (k->suite == OA_BLOB_SM4_SM3) {
+        unsigned char tag[32];
+        memcpy(iv, nonce, 12);
+        memset(iv + 12, 0, 4);
+        if (hmac_sm3(k->mac, nonce, buf, n, tag) == 0 && CRYPTO_memcmp(tag, buf + n, 32) == 0 &&
+            EVP_DecryptInit_ex(c, EVP_sm4_ctr(), NULL, k->enc, iv) == 1 &&
+            (n == 0 || EVP_DecryptUpdate(c, buf, &len, buf, (int)n) == 1))
+            rc = 0;
+    } else if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+               EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1 &&
+               EVP_DecryptInit_ex(c, NULL, NULL, k->enc, nonce) == 1 &&
+               (n == 0 || EVP_DecryptUpdate(c, buf, &len, buf, (int)n) == 1) &&
+               EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, buf + n) == 1 &&
+               EVP_DecryptFinal_ex(c, buf + len, &len) == 1) {
+        rc = 0;
+    }
+    EVP_CIPHER_CTX_free(c);
+    return rc;
+}
+
+/* ---- writing ---- */
+
+struct oa_blob_writer {
+    int fd;
+    char tmp[4096], final[4096];
+    unsigned char header[HEADER];
+    struct seg_keys keys;
+    EVP_MD_CTX *digest;
+    uint64_t size, stored;
+    int decided;            /* 0: still probing; 1: decided */
+    bool compress;
+    ZSTD_CCtx *zc;
+    unsigned char *probe;   /* first PROBE bytes, until decided */
+    size_t probe_len;
+    unsigned char *seg;     /* one segment of the stored stream, plus room for the tag */
+    size_t seg_len;
+    uint32_t index;
+    unsigned char *zout;    /* compressor output */
+    size_t zout_cap;
+};
+
+/* The derivation input until decide(): the DEK and the associated data. */
+struct pending {
+    unsigned char dek[OA_DEK_LEN];
+    unsigned char ad[512];
+    size_t adlen;
+};
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    while (n > 0) {
+        ssize_t r = write(fd, b, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        b += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static int emit(struct oa_blob_writer *w, bool last)
+{
+    if (seal(&w->keys, w->index, last, w->seg, w->seg_len) != 0)
+        return -1;
+    size_t n = w->seg_len + tag_len(w->keys.suite);
+    if (write_all(w->fd, w->seg, n) != 0)
+        return -1;
+    w->stored += n;
+    w->index++;
+    w->seg_len = 0;
+    return w->index == 0 ? -1 : 0; /* 2^32 segments: refuse rather than reuse a nonce */
+}
+
+/* Adds bytes of the stored stream; a full segment is sealed once more bytes follow it. */
+static int push_stored(struct oa_blob_writer *w, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        if (w->seg_len == OA_BLOB_SEGMENT && emit(w, false) != 0)
+            return -1;
+        size_t take = OA_BLOB_SEGMENT - w->seg_len;
+        if (take > n)
+            take = n;
+        memcpy(w->seg + w->seg_len, p, take);
+        w->seg_len += take;
+        p += take;
+        n -= take;
+    }
+    return 0;
+}
+
+static int compress_some(struct oa_blob_writer *w, const void *p, size_t n, ZSTD_EndDirective mode)
+{
+    ZSTD_inBuffer in = {p, n, 0};
+    for (;;) {
+        ZSTD_outBuffer out = {w->zout, w->zout_cap, 0};
+        size_t left = ZSTD_compressStream2(w->zc, &out, &in, mode);
+        if (ZSTD_isError(left))
+            return -1;
+        if (out.pos > 0 && push_stored(w, w->zout, out.pos) != 0)
+            return -1;
+        if (mode == ZSTD_e_end ? left == 0 : in.pos == in.size)
+            return 0;
+    }
+}
+
+static int feed(struct oa_blob_writer *w, const void *p, size_t n)
+{
+    return w->compress ? compress_some(w, p, n, ZSTD_e_continue) : push_stored(w, p, n);
+}
+
+/* Compresses the probe at a fast level: worth it only below 90% of the input. */
+static int decide(struct oa_blob_writer *w)
+{
+    w->decided = 1;
+    if (w->probe_len >= 512) {
+        size_t cap = ZSTD_compressBound(w->probe_len);
+        unsigned char *tmp = oa_xmalloc(cap);
+        size_t c = ZSTD_compress(tmp, cap, w->probe, w->probe_len, 1);
+        free(tmp);
+        w->compress = !ZSTD_isError(c) && c < w->probe_len * 9 / 10;
+    }
+    if (w->compress) {
+        w->header[8] |= 1;
+        w->zc = ZSTD_createCCtx();
+        w->zout_cap = ZSTD_CStreamOutSize();
+        w->zout = oa_xmalloc(w->zout_cap);
+        if (w->zc == NULL || ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, ZSTD_LEVEL)))
+            return -1;
+    }
+    /* The header is final now (the flag), and the keys derive from it. */
+    struct pending *pd = (struct pending *)(w->probe + PROBE);
+    int drc = derive(pd->dek, w->header, pd->ad, pd->adlen, &w->keys);
+    OPENSSL_cleanse(pd, sizeof(*pd));
+    if (drc != 0)
+        return -1;
+    if (write_all(w->fd, w->header, HEADER) != 0)
+        return -1;
+    w->stored = HEADER;
+    int rc = feed(w, w->probe, w->probe_len);
+    free(w->probe);
+    w->probe = NULL;
+    return rc;
+}
+
+static void writer_free(struct oa_blob_writer *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    EVP_MD_CTX_free(w->digest);
+    ZSTD_freeCCtx(w->zc);
+    if (w->probe)
+        OPENSSL_cleanse(w->probe, PROBE + sizeof(struct pending));
+    free(w->probe);
+    if (w->seg)
+        OPENSSL_cleanse(w->seg, OA_BLOB_SEGMENT);
+    free(w->seg);
+    free(w->zout);
+    OPENSSL_cleanse(&w->keys, sizeof(w->keys));
+    free(w);
+}
+
+void oa_blob_writer_abort(struct oa_blob_writer *w)
+{
+    if (w == NULL)
+        return;
+    unlink(w->tmp);
+    writer_free(w);
+}
+
+int oa_blob_writer_open(const char *final_path, enum oa_blob_suite suite, const unsigned char dek[OA_DEK_LEN],
+                        const void *ad, size_t adlen, struct oa_blob_writer **out, char *cause, size_t causelen)
+{
+    *out = NULL;
+    if ((suite != OA_BLOB_AES256GCM && suite != OA_BLOB_SM4_SM3) || adlen > 512 ||
+        strlen(final_path) + 16 > sizeof(((struct oa_blob_writer *)0)->tmp)) {
+        say(cause, causelen, "bad blob parameters");
+        return -1;
+    }
+    struct oa_blob_writer *w = oa_xcalloc(1, sizeof(*w));
+    snprintf(w->final, sizeof(w->final), "%s", final_path);
+    snprintf(w->tmp, sizeof(w->tmp), "%s.tmp-XXXXXX", final_path);
+    w->fd = mkstemp(w->tmp);
+    if (w->fd < 0) {
+        say(cause, causelen, "cannot create a blob beside %s: %s", final_path, strerror(errno));
+        w->fd = -1;
+        writer_free(w);
+        return -1;
+    }
+    fchmod(w->fd, 0600);
+    memcpy(w->header, "OABLOB", 6);
+    w->header[6] = 1;
+    w->header[7] = (unsigned char)suite;
+    w->header[10] = (OA_BLOB_SEGMENT >> 24) & 0xff;
+    w->header[11] = (OA_BLOB_SEGMENT >> 16) & 0xff;
+    w->header[12] = (OA_BLOB_SEGMENT >> 8) & 0xff;
+    w->header[13] = OA_BLOB_SEGMENT & 0xff;
+    RAND_bytes(w->header + 16, 32 + 7);
+    /* Keep what the key derivation needs until the header is final. */
+    struct pending *pd = oa_xcalloc(1, sizeof(*pd));
+    memcpy(pd->dek, dek, OA_DEK_LEN);
+    memcpy(pd->ad, ad, adlen);
+    pd->adlen = adlen;
+    w->probe = oa_xmalloc(PROBE + sizeof(*pd));
+    memcpy(w->probe + PROBE, pd, sizeof(*pd));
+    OPENSSL_cleanse(pd, sizeof(*pd));
+    free(pd);
+    w->seg = oa_xmalloc(OA_BLOB_SEGMENT + 32);
+    w->digest = EVP_MD_CTX_new();
+    if (w->digest == NULL ||
+        EVP_DigestInit_ex(w->digest, suite == OA_BLOB_SM4_SM3 ? EVP_sm3() : EVP_sha256(), NULL) != 1) {
+        say(cause, causelen, "cannot start the blob digest");
+        oa_blob_writer_abort(w);
+        return -1;
+    }
+    *out = w;
+    return 0;
+}
+
+int oa_blob_write(struct oa_blob_writer *w, const void *data, size_t len, char *cause, size_t causelen)
+{
+    if (EVP_DigestUpdate(w->digest, data, len) != 1)
+        goto fail;
+    w->size += len;
+    const unsigned char *p = data;
+    if (!w->decided) {
+        size_t take = PROBE - w->probe_len < len ? PROBE - w->probe_len : len;
+        memcpy(w->probe + w->probe_len, p, take);
+        w->probe_len += take;
+        p += take;
+        len -= take;
+        if (w->probe_len < PROBE)
+            return 0;
+        if (decide(w) != 0)
+            goto fail;
+    }
+    if (len > 0 && feed(w, p, len) != 0)
+        goto fail;
+    return 0;
+fail:
+    say(cause, causelen, "cannot write the blob %s: %s", w->final, errno ? strerror(errno) : "encryption failed");
+    oa_blob_writer_abort(w);
+    return -1;
+}
+
+int oa_blob_writer_finish(struct oa_blob_writer *w, struct oa_blob_info *info, char *cause, size_t causelen)
+{
+    unsigned int dl = 0;
+    if (!w->decided && decide(w) != 0)
+        goto fail;
+    if (w->compress && compress_some(w, NULL, 0, ZSTD_e_end) != 0)
+        goto fail;
+    if (emit(w, true) != 0 || fsync(w->fd) != 0 || close(w->fd) != 0) {
+        w->fd = -1;
+        goto fail;
+    }
+    w->fd = -1;
+    if (rename(w->tmp, w->final) != 0)
+        goto fail;
+    /* The rename is durable only once the directory is. */
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s", w->final);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
+    if (dfd < 0 || fsync(dfd) != 0) {
+        if (dfd >= 0)
+            close(dfd);
+        unlink(w->final);
+        goto fail;
+    }
+    close(dfd);
+    memset(info, 0, sizeof(*info));
+    info->size = w->size;
+    info->stored = w->stored;
+    info->compressed = w->compress;
+    EVP_DigestFinal_ex(w->digest, info->digest, &dl);
+    writer_free(w);
+    return 0;
+fail:
+    say(cause, causelen, "cannot finish the blob %s: %s", w->final, errno ? strerror(errno) : "encryption failed");
+    oa_blob_writer_abort(w);
+    return -1;
+}
+
+/* ---- reading ---- */
+
+struct reader {
+    oa_blob_sink sink;
+    void *arg;
+    uint64_t pos, from, to; /* plaintext position; the wanted range [from, to) */
+    bool stopped;
+    EVP_MD_CTX *digest;
+};
+
+/* Delivers the part of a plaintext chunk that falls in the range. */
+static int deliver(struct reader *r, const unsigned char *p, size_t n)
+{
+    if (r->digest)
+        EVP_DigestUpdate(r->digest, p, n);
+    uint64_t start = r->pos, end = r->pos + n;
+    r->pos = end;
+    if (end <= r->from || start >= r->to)
+        return 0;
+    uint64_t a = start < r->from ? r->from - start : 0;
+    uint64_t b = end > r->to ? n - (end - r->to) : n;
+    if (b == a)
+        return 0;
+    if (r->sink(r->arg, p + a, (size_t)(b - a)) != 0) {
+        r->stopped = true;
+        return -1;
+    }
+    return 0;
+}
+
+int oa_blob_read(const char *path, const unsigned char dek[OA_DEK_LEN], const void *ad, size_t adlen,
+                 uint64_t offset, uint64_t len, const unsigned char *expect_digest, oa_blob_sink sink, void *arg,
+                 char *cause, size_t causelen)
+{
+    unsigned char header[HEADER];
+    struct seg_keys keys;
+    struct reader rd = {.sink = sink, .arg = arg, .from = offset,
+                        .to = len == UINT64_MAX || offset + len < offset ? UINT64_MAX : offset + len};
+    unsigned char *seg = NULL;
+    ZSTD_DCtx *dz = NULL;
+    unsigned char *zout = NULL;
+    int rc = -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        say(cause, causelen, "cannot open the blob %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (pread(fd, header, HEADER, 0) != HEADER || memcmp(header, "OABLOB", 6) != 0 || header[6] != 1 ||
+        (header[7] != OA_BLOB_AES256GCM && header[7] != OA_BLOB_SM4_SM3) ||
+        ((uint32_t)header[10] << 24 | (uint32_t)header[11] << 16 | (uint32_t)header[12] << 8 | header[13]) !=
+            OA_BLOB_SEGMENT) {
+        say(cause, causelen, "the blob %s is not an oa blob (version 1)", path);
+        goto out;
+    }
+    if (derive(dek, header, ad, adlen, &keys) != 0) {
+        say(cause, causelen, "cannot derive the blob's key");
+        goto out;
+    }
+    size_t tl = tag_len(header[7]), full = OA_BLOB_SEGMENT + tl;
+    uint64_t body = (uint64_t)st.st_size - HEADER;
+    if ((uint64_t)st.st_size < HEADER + tl) {
+        say(cause, causelen, "the blob %s is truncated", path);
+        goto out;
+    }
+    uint64_t nseg = (body + full - 1) / full;
+    if (body - (nseg - 1) * full < tl) { /* a last segment shorter than its tag */
+        say(cause, causelen, "the blob %s is truncated", path);
+        goto out;
+    }
+    bool compressed = header[8] & 1;
+    if (expect_digest && offset == 0 && rd.to == UINT64_MAX) {
+        rd.digest = EVP_MD_CTX_new();
+        EVP_DigestInit_ex(rd.digest, header[7] == OA_BLOB_SM4_SM3 ? EVP_sm3() : EVP_sha256(), NULL);
+    }
+    if (compressed) {
+        dz = ZSTD_createDCtx();
+        zout = oa_xmalloc(ZSTD_DStreamOutSize());
+    }
+    seg = oa_xmalloc(full);
+    /* Uncompressed: start at the segment holding `offset`.  Compressed: from the start. */
+    uint64_t first = compressed ? 0 : offset / OA_BLOB_SEGMENT;
+    rd.pos = first * OA_BLOB_SEGMENT;
+    if (first >= nseg) {
+        rc = 0; /* past the end: nothing to deliver (the caller knows the size) */
+        goto out;
+    }
+    for (uint64_t i = first; i < nseg && !rd.stopped; i++) {
+        bool last = i == nseg - 1;
+        size_t n = last ? (size_t)(body - i * full) : full;
+        if (pread(fd, seg, n, (off_t)(HEADER + i * full)) != (ssize_t)n ||
+            open_segment(&keys, (uint32_t)i, last, seg, n - tl) != 0) {
+            say(cause, causelen, "the blob %s is damaged or not this document's (segment %llu fails authentication)",
+                path, (unsigned long long)i);
+            goto out;
+        }
+        if (!compressed) {
+            if (deliver(&rd, seg, n - tl) != 0)
+                break;
+            if (rd.pos >= rd.to)
+                break;
+            continue;
+        }
+        ZSTD_inBuffer in = {seg, n - tl, 0};
+        while (in.pos < in.size && !rd.stopped) {
+            ZSTD_outBuffer o = {zout, ZSTD_DStreamOutSize(), 0};
+            size_t z = ZSTD_decompressStream(dz, &o, &in);
+            if (ZSTD_isError(z)) {
+                say(cause, causelen, "the blob %s does not decompress", path);
+                goto out;
+            }
+            if (o.pos > 0 && deliver(&rd, zout, o.pos) != 0)
+                break;
+        }
+        if (rd.pos >= rd.to)
+            break;
+    }
+    if (rd.digest && !rd.stopped) {
+        unsigned char d[32];
+        unsigned int dl = 0;
+        EVP_DigestFinal_ex(rd.digest, d, &dl);
+        if (CRYPTO_memcmp(d, expect_digest, 32) != 0) {
+            say(cause, causelen, "the blob %s does not match its recorded digest", path);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (seg)
+        OPENSSL_cleanse(seg, OA_BLOB_SEGMENT);
+    free(seg);
+    free(zout);
+    ZSTD_freeDCtx(dz);
+    EVP_MD_CTX_free(rd.digest);
+    OPENSSL_cleanse(&keys, sizeof(keys));
+    return rc;
+}
+
+/* ---- data keys ---- */
+
+void oa_dek_new(unsigned char dek[OA_DEK_LEN])
+{
+    RAND_bytes(dek, OA_DEK_LEN);
+}
+
+static int dek_aead(const struct oa_keys *k, int level, int version, bool enc, const unsigned char *in,
+                    unsigned char *out)
+{
+    if (level < 0 || level >= OA_KEY_LEVELS || version < 1 || version >= OA_KEY_VERSIONS ||
+        !k->kek_present[level][version])
+        return -1;
+    char aad[32];
+    int aadlen = snprintf(aad, sizeof(aad), "oa-dek-v1|%d|%d", level, version);
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int len = 0, ok = 0;
+    if (enc) {
+        RAND_bytes(out, 12);
+        ok = EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, k->kek[level][version], out) == 1 &&
+             EVP_EncryptUpdate(c, NULL, &len, (unsigned char *)aad, aadlen) == 1 &&
+             EVP_EncryptUpdate(c, out + 12, &len, in, OA_DEK_LEN) == 1 && EVP_EncryptFinal_ex(c, out + 44, &len) == 1 &&
+             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, out + 44) == 1;
+    } else {
+        ok = EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, k->kek[level][version], in) == 1 &&
+             EVP_DecryptUpdate(c, NULL, &len, (unsigned char *)aad, aadlen) == 1 &&
+             EVP_DecryptUpdate(c, out, &len, in + 12, OA_DEK_LEN) == 1 &&
+             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(in + 44)) == 1 &&
+             EVP_DecryptFinal_ex(c, out + len, &len) == 1;
+        if (!ok)
+            OPENSSL_cleanse(out, OA_DEK_LEN);
+    }
+    EVP_CIPHER_CTX_free(c);
+    return ok ? 0 : -1;
+}
+
+int oa_dek_wrap(const struct oa_keys *k, int level, const unsigned char dek[OA_DEK_LEN],
+                unsigned char out[OA_DEK_WRAPPED], int *version)
+{
+    if (level < 0 || level >= OA_KEY_LEVELS)
+        return -1;
+    *version = k->kek_version[level];
+    return dek_aead(k, level, *version, true, dek, out);
+}
+
+int oa_dek_unwrap(const struct oa_keys *k, int level, int version, const unsigned char in[OA_DEK_WRAPPED],
+                  unsigned char dek[OA_DEK_LEN])
+{
+    return dek_aead(k, level, version, false, in, dek);
+}

@@ -1,0 +1,76 @@
+/*
+ * storage/blob.h: the encrypted blob store's file format and streaming
+ * codec (BLOB-FORMAT.md).  Writing streams: memory is one segment plus the
+ * compressor, whatever the blob's size.  Reading a range decrypts only the
+ * segments it needs (uncompressed blobs).  Nothing here logs, and no error
+ * message contains key material.
+ */
+#ifndef OA_STORAGE_BLOB_H
+#define OA_STORAGE_BLOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage/keys.h"
+
+enum oa_blob_suite {
+    OA_BLOB_AES256GCM = 1, /* default */
+    OA_BLOB_SM4_SM3 = 2,   /* SM4-CTR + HMAC-SM3, for the national algorithms */
+};
+
+#define OA_BLOB_SEGMENT 65536
+#define OA_DEK_LEN 32
+#define OA_DEK_WRAPPED 60
+
+/* What a finished blob is; recorded in the database beside it. */
+struct oa_blob_info {
+    uint64_t size;        /* plaintext bytes */
+    uint64_t stored;      /* bytes on disk */
+    bool compressed;
+    unsigned char digest[32]; /* SHA-256 (suite 1) or SM3 (suite 2) of the plaintext */
+};
+
+struct oa_blob_writer;
+
+/*
+ * Starts a blob that will become final_path: data goes to a temporary file
+ * beside it (mode 0600).  ad binds the blob to its document, revision and
+ * label.  Returns 0, or -1 with a sentence in cause.
+ */
+int oa_blob_writer_open(const char *final_path, enum oa_blob_suite suite, const unsigned char dek[OA_DEK_LEN],
+                        const void *ad, size_t adlen, struct oa_blob_writer **out, char *cause, size_t causelen);
+/* Appends plaintext; 0 or -1 (the writer is then aborted and freed). */
+int oa_blob_write(struct oa_blob_writer *w, const void *data, size_t len, char *cause, size_t causelen);
+/*
+ * Seals the last segment, fsyncs the file, renames it into place and fsyncs
+ * the directory: when this returns 0 the blob survives a crash.  Frees w.
+ */
+int oa_blob_writer_finish(struct oa_blob_writer *w, struct oa_blob_info *info, char *cause, size_t causelen);
+/* Drops an unfinished blob and its temporary file.  Frees w. */
+void oa_blob_writer_abort(struct oa_blob_writer *w);
+
+/* Receives plaintext as it is decrypted; nonzero stops the read. */
+typedef int (*oa_blob_sink)(void *arg, const void *data, size_t len);
+
+/*
+ * Reads plaintext bytes [offset, offset + len) (len UINT64_MAX: to the end)
+ * into sink.  Any damage, a wrong key, another blob's file or another
+ * document's associated data fails with -1 and a cause: never wrong bytes.
+ * When expect_digest is given and the whole blob is read, the digest is
+ * checked too.
+ */
+int oa_blob_read(const char *path, const unsigned char dek[OA_DEK_LEN], const void *ad, size_t adlen,
+                 uint64_t offset, uint64_t len, const unsigned char *expect_digest, oa_blob_sink sink, void *arg,
+                 char *cause, size_t causelen);
+
+/* A new random data key. */
+void oa_dek_new(unsigned char dek[OA_DEK_LEN]);
+/* Wraps a DEK under the current KEK of `level`; *version receives the KEK version.  0 or -1. */
+int oa_dek_wrap(const struct oa_keys *k, int level, const unsigned char dek[OA_DEK_LEN],
+                unsigned char out[OA_DEK_WRAPPED], int *version);
+/* Unwraps; -1 when the key, level or version does not match. */
+int oa_dek_unwrap(const struct oa_keys *k, int level, int version, const unsigned char in[OA_DEK_WRAPPED],
+                  unsigned char dek[OA_DEK_LEN]);
+
+#endif
