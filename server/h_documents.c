@@ -107,8 +107,10 @@ static cbor_item_t *doc_item(struct oa_store *s, const struct oa_doc *d, bool wi
     pv_put_text(m, "signer", d->signer);
     pv_put_text(m, "main_recipients", d->main_recipients);
     pv_put_text(m, "copied_recipients", d->copied_recipients);
-    if (with_body)
+    if (with_body) {
+        oa_doc_load_body(s, (struct oa_doc *)d);
         pv_put_text(m, "body", d->body ? d->body : "");
+    }
     pv_put_text(m, "attachment_note", d->attachment_note);
     pv_put_text(m, "doc_date", d->doc_date);
     pv_put_text(m, "note", d->note);
@@ -745,7 +747,9 @@ static int issue_copy(struct oa_store *s, const struct oa_doc *d, int64_t organ_
     snprintf(in.state, sizeof(in.state), "%s", oa_flow_initial(OA_KIND_INCOMING));
     in.organ_id = organ_id;
     in.department_id = dept;
-    in.body = oa_xstrdup(d->body ? d->body : "");
+    if (oa_doc_load_body(s, (struct oa_doc *)d) != 0)
+        return -1;
+    in.body = oa_xstrdup(d->body);
     in.source_id = d->id;
     in.reply_id = in.assignee_id = in.lead_department_id = 0;
     in.request_due[0] = '\0';
@@ -1098,6 +1102,10 @@ static int run_edit(struct oa_store *s, struct doc_job *j)
             return fail(j, OA_E_FORBIDDEN, "You cannot label a document above your own clearance.");
         }
     }
+    if (oa_doc_load_body(s, &d) != 0) {
+        oa_doc_free(&d);
+        return OA_E_STORAGE;
+    }
     bool scope_changed = false;
     if (j->scope != NULL) {
         size_t nold = 0;
@@ -1177,7 +1185,8 @@ storage:
     " AND (?7 = 0 OR (step_due IS NOT NULL AND step_due < ?8)"                                             \
     "      OR (request_due < ?8 AND state IN ('imported', 'registered', 'assigned', 'handling')))"         \
     " AND (?9 IS NULL OR id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ?9))"                        \
-    " AND (?10 IS NULL OR title LIKE ?10 ESCAPE '\\' OR body LIKE ?10 ESCAPE '\\')"                       \
+    " AND (?10 IS NULL OR title LIKE ?10 ESCAPE '\\'"                                                       \
+    "      OR id IN (SELECT doc_id FROM doc_bodies WHERE body LIKE ?10 ESCAPE '\\'))"                         \
     " AND id > ?11"
 
 static const char *const list_sql[] = {

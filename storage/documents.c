@@ -10,7 +10,7 @@
 #define DOC_COLS                                                                                       \
     "id, kind, def_version, state, revision, title, doc_type, copy_no, level, secrecy_period, urgency," \
     " coalesce(organ_id, 0), coalesce(department_id, 0), coalesce(doc_number, ''), signer,"          \
-    " main_recipients, copied_recipients, body, attachment_note, doc_date, note, printing_organ,"     \
+    " main_recipients, copied_recipients, attachment_note, doc_date, note, printing_organ,"           \
     " printing_date, drafter_id, coalesce(source_id, 0), coalesce(reply_id, 0),"                     \
     " coalesce(assignee_id, 0), coalesce(lead_department_id, 0), coalesce(step_due, ''),"            \
     " coalesce(request_due, ''), extended, created_at, updated_at, declass_date"
@@ -57,9 +57,6 @@ int oa_doc_load(struct oa_store *s, int64_t id, struct oa_doc *d)
     col_text(st, c++, d->signer, sizeof(d->signer));
     col_text(st, c++, d->main_recipients, sizeof(d->main_recipients));
     col_text(st, c++, d->copied_recipients, sizeof(d->copied_recipients));
-    const unsigned char *body = sqlite3_column_text(st, c);
-    d->body = oa_xstrdup(body ? (const char *)body : "");
-    c++;
     col_text(st, c++, d->attachment_note, sizeof(d->attachment_note));
     col_text(st, c++, d->doc_date, sizeof(d->doc_date));
     col_text(st, c++, d->note, sizeof(d->note));
@@ -112,7 +109,6 @@ static int bind_fields(sqlite3_stmt *st, const struct oa_doc *d)
     sqlite3_bind_text(st, i++, d->signer, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, i++, d->main_recipients, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, i++, d->copied_recipients, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, i++, d->body ? d->body : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, i++, d->attachment_note, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, i++, d->doc_date, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, i++, d->note, -1, SQLITE_STATIC);
@@ -133,9 +129,36 @@ static int bind_fields(sqlite3_stmt *st, const struct oa_doc *d)
 #define FIELDS_SET                                                                                         \
     "state = ?, title = ?, doc_type = ?, copy_no = ?, level = ?, secrecy_period = ?, urgency = ?,"       \
     " organ_id = ?, department_id = ?, doc_number = ?, signer = ?, main_recipients = ?,"                 \
-    " copied_recipients = ?, body = ?, attachment_note = ?, doc_date = ?, note = ?, printing_organ = ?," \
+    " copied_recipients = ?, attachment_note = ?, doc_date = ?, note = ?, printing_organ = ?,"          \
     " printing_date = ?, source_id = ?, reply_id = ?, assignee_id = ?, lead_department_id = ?,"          \
     " step_due = ?, request_due = ?, extended = ?, updated_at = ?, declass_date = ?"
+
+static int body_put(struct oa_store *s, const struct oa_doc *d)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "INSERT OR REPLACE INTO doc_bodies(doc_id, body) VALUES (?, ?)");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, d->id);
+    sqlite3_bind_text(st, 2, d->body ? d->body : "", -1, SQLITE_STATIC);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_doc_load_body(struct oa_store *s, struct oa_doc *d)
+{
+    if (d->body != NULL)
+        return 0;
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT body FROM doc_bodies WHERE doc_id = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, d->id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return -1;
+    const unsigned char *t = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+    d->body = oa_xstrdup(t ? (const char *)t : "");
+    sqlite3_reset(st);
+    return 0;
+}
 
 static int fts_put(struct oa_store *s, const struct oa_doc *d, bool replace)
 {
@@ -177,14 +200,14 @@ static int revision_put(struct oa_store *s, const struct oa_doc *d, int64_t auth
 
 int oa_doc_insert(struct oa_store *s, struct oa_doc *d, int64_t author_id)
 {
-    /* bind_fields fills the first 28 columns; the fixed ones follow. */
+    /* bind_fields fills the first 27 columns; the fixed ones follow. */
     sqlite3_stmt *st = oa_store_stmt(s,
         "INSERT INTO documents(state, title, doc_type, copy_no, level, secrecy_period, urgency, organ_id,"
-        " department_id, doc_number, signer, main_recipients, copied_recipients, body, attachment_note,"
+        " department_id, doc_number, signer, main_recipients, copied_recipients, attachment_note,"
         " doc_date, note, printing_organ, printing_date, source_id, reply_id, assignee_id,"
         " lead_department_id, step_due, request_due, extended, updated_at, declass_date,"
         " kind, def_version, drafter_id, created_at, revision)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, ?,?,?,?, 1)");
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, ?,?,?,?, 1)");
     if (st == NULL)
         return -1;
     d->created_at = d->updated_at = oa_now();
@@ -197,7 +220,7 @@ int oa_doc_insert(struct oa_store *s, struct oa_doc *d, int64_t author_id)
     if (sqlite3_step(st) != SQLITE_DONE)
         return -1;
     d->id = sqlite3_last_insert_rowid(s->db);
-    if (fts_put(s, d, false) != 0 || revision_put(s, d, author_id, 0, "created") != 0)
+    if (body_put(s, d) != 0 || fts_put(s, d, false) != 0 || revision_put(s, d, author_id, 0, "created") != 0)
         return -1;
     return oa_change_record(s, "document", d->id, "create") < 0 ? -1 : 0;
 }
@@ -216,7 +239,9 @@ int oa_doc_save(struct oa_store *s, struct oa_doc *d, int64_t author_id, int64_t
     if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1)
         return -1;
     if (text_changed != NULL && text_changed[0] != '\0') {
-        if (fts_put(s, d, true) != 0 || revision_put(s, d, author_id, on_behalf_id, text_changed) != 0)
+        /* Text changes need the body (a revision keeps title and body together). */
+        if (oa_doc_load_body(s, d) != 0 || (strstr(text_changed, "body") && body_put(s, d) != 0) ||
+            fts_put(s, d, true) != 0 || revision_put(s, d, author_id, on_behalf_id, text_changed) != 0)
             return -1;
     }
     return oa_change_record(s, "document", d->id, text_changed ? "edit" : "state") < 0 ? -1 : 0;

@@ -37,7 +37,7 @@ struct oa_doc {
     char signer[128];
     char main_recipients[OA_DOC_TEXT];
     char copied_recipients[OA_DOC_TEXT];
-    char *body;               /* owned; oa_doc_free */
+    char *body;               /* owned; NULL until oa_doc_load_body; oa_doc_free frees it */
     char attachment_note[OA_DOC_TEXT];
     char doc_date[16];
     char note[OA_DOC_TEXT];
@@ -53,8 +53,13 @@ struct oa_doc {
 
 void oa_doc_free(struct oa_doc *d);
 
-/* 1 found, 0 not found, -1 error.  The caller frees with oa_doc_free. */
+/*
+ * 1 found, 0 not found, -1 error.  The body is not read (d->body is NULL):
+ * state changes never touch it.  The caller frees with oa_doc_free.
+ */
 int oa_doc_load(struct oa_store *s, int64_t id, struct oa_doc *d);
+/* Reads the body into d->body (when not there yet); 0 or -1. */
+int oa_doc_load_body(struct oa_store *s, struct oa_doc *d);
 
 /* Inserts (d->id, revision, timestamps set here) with revision 1; 0 or -1. */
 int oa_doc_insert(struct oa_store *s, struct oa_doc *d, int64_t author_id);

@@ -119,7 +119,6 @@ static const char *const migrations[] = {
     "  signer             TEXT NOT NULL DEFAULT '',"
     "  main_recipients    TEXT NOT NULL DEFAULT '',"
     "  copied_recipients  TEXT NOT NULL DEFAULT '',"
-    "  body               TEXT NOT NULL DEFAULT '',"
     "  attachment_note    TEXT NOT NULL DEFAULT '',"
     "  doc_date           TEXT NOT NULL DEFAULT '',"
     "  note               TEXT NOT NULL DEFAULT '',"
@@ -139,6 +138,11 @@ static const char *const migrations[] = {
     "CREATE INDEX documents_state ON documents(state);"
     "CREATE INDEX documents_number ON documents(doc_number);"
     "CREATE INDEX documents_created ON documents(created_at);"
+    /* The text apart from the row, so a state change never rewrites it. */
+    "CREATE TABLE doc_bodies ("
+    "  doc_id INTEGER PRIMARY KEY REFERENCES documents(id),"
+    "  body   TEXT NOT NULL"
+    ");"
 
     /* Every edit of the text makes a revision; earlier ones stay readable. */
     "CREATE TABLE doc_revisions ("

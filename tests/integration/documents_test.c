@@ -462,7 +462,11 @@ Test(documents, refusals_are_clear_and_change_nothing)
 {
     long long id = create_doc(DRAFTER, "outgoing", "拒绝测试", 0);
     json_t *d = get_doc(DRAFTER, id, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(d, "body")), "正文：拒绝测试");
     json_decref(d);
+    /* Two-character terms are searched in titles and bodies without the trigram index. */
+    cr_assert(list_has(DRAFTER, "q=%E6%AD%A3%E6%96%87", id)); /* 正文 */
+    cr_assert(!list_has(DRAFTER, "q=%E6%B2%A1%E6%9C%89", id)); /* 没有 */
     int steps = db_count("SELECT count(*) FROM doc_steps");
     int changes = db_count("SELECT count(*) FROM changes");
     expect_refusal(MAYOR, id, "sign", NULL, NULL, 409, "conflict");      /* state */
