@@ -260,7 +260,11 @@ static void auth_on_done(struct oa_db_job *job)
         r->who.clearance = a->user.clearance;
         r->who.must_change_pw = a->user.must_change_pw;
         r->who.must_enroll_totp = a->user.totp_required && !a->user.totp_confirmed;
+        r->who.declassifier = a->user.declassifier;
+        r->who.epoch = a->epoch;
+        r->who.department_id = a->user.department_id;
         snprintf(r->who.username, sizeof(r->who.username), "%s", a->user.username);
+        snprintf(r->who.display_name, sizeof(r->who.display_name), "%s", a->user.display_name);
         cache_put(r->srv->loop, a->hash, &r->who, a->session.expires_at, a->epoch);
     }
     sodium_memzero(a, sizeof(*a));

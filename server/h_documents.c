@@ -82,7 +82,7 @@ static cbor_item_t *doc_item(struct oa_store *s, const struct oa_doc *d, bool wi
 {
     cbor_item_t *m = pv_map(with_body ? 36 : 35);
     size_t nscope = 0;
-    char **scope = oa_doc_scope(s, d->id, &nscope);
+    char **scope = oa_doc_scope_of(s, d, &nscope);
     cbor_item_t *sc = pv_array(nscope);
     for (size_t i = 0; i < nscope; i++)
         pv_push(sc, pv_text(scope[i]));
@@ -163,7 +163,7 @@ static enum oa_decision decide_read(struct oa_store *s, const struct oa_user *wh
                                     bool *scoped)
 {
     size_t nscope = 0, ncomp = 0;
-    char **scope = oa_doc_scope(s, d->id, &nscope);
+    char **scope = oa_doc_scope_of(s, d, &nscope);
     char **comps = nscope ? oa_user_compartments(s, who->id) : NULL;
     while (comps && comps[ncomp])
         ncomp++;
@@ -319,6 +319,27 @@ static int not_found(struct doc_job *j)
 static int load_me(struct oa_store *s, struct doc_job *j, struct oa_user *me)
 {
     return oa_user_by_id(s, j->r->who.user_id, me) == 1 ? 0 : -1;
+}
+
+/*
+ * The caller as the session layer knows them, without a query, when no
+ * account or session has changed since it was read (oa_accounts_epoch);
+ * otherwise read again.
+ */
+static int me_from_session(struct oa_store *s, struct doc_job *j, struct oa_user *me)
+{
+    const struct oa_principal *p = &j->r->who;
+    if (p->epoch != oa_accounts_epoch())
+        return load_me(s, j, me); /* an account changed since: read it again */
+    memset(me, 0, sizeof(*me));
+    me->id = p->user_id;
+    me->roles = p->roles;
+    me->clearance = p->clearance;
+    me->declassifier = p->declassifier;
+    me->department_id = p->department_id;
+    snprintf(me->username, sizeof(me->username), "%s", p->username);
+    snprintf(me->display_name, sizeof(me->display_name), "%s", p->display_name);
+    return 0;
 }
 
 /* ---- create ---- */
@@ -489,7 +510,7 @@ static int run_create(struct oa_store *s, struct doc_job *j)
         }
     }
     set_step_due(s, &d);
-    if (oa_doc_insert(s, &d, me.id) != 0 || oa_doc_scope_set(s, d.id, (const char *const *)scope, nscope) != 0) {
+    if (oa_doc_insert(s, &d, me.id) != 0 || oa_doc_scope_set(s, &d, (const char *const *)scope, nscope) != 0) {
         oa_strv_free(source_scope);
         goto storage;
     }
@@ -757,9 +778,9 @@ static int issue_copy(struct oa_store *s, const struct oa_doc *d, int64_t organ_
     in.drafter_id = actor;
     set_step_due(s, &in);
     size_t nscope = 0;
-    char **scope = oa_doc_scope(s, d->id, &nscope);
+    char **scope = oa_doc_scope_of(s, d, &nscope);
     int rc = scope == NULL || oa_doc_insert(s, &in, actor) != 0 ||
-             oa_doc_scope_set(s, in.id, (const char *const *)scope, nscope) != 0 || update_queue(s, &in) != 0 ||
+             oa_doc_scope_set(s, &in, (const char *const *)scope, nscope) != 0 || update_queue(s, &in) != 0 ||
              oa_doc_step(s, in.id, "receive", "", in.state, actor, 0, "", d->doc_number) < 0;
     oa_strv_free(scope);
     if (!rc && *off < detail_len)
@@ -809,7 +830,7 @@ static int run_action(struct oa_store *s, struct doc_job *j)
         return 0;
     }
 
-    if (load_me(s, j, &me) != 0)
+    if (me_from_session(s, j, &me) != 0)
         return OA_E_STORAGE;
     eff = me;
     rc = oa_doc_load(s, j->id, &d);
@@ -1128,7 +1149,7 @@ static int run_edit(struct oa_store *s, struct doc_job *j)
         return fail(j, OA_E_BAD_FIELD, "A field is longer than the document format allows.");
     }
     if (scope_changed) {
-        if (oa_doc_scope_set(s, d.id, (const char *const *)j->scope_v, j->nscope) != 0) {
+        if (oa_doc_scope_set(s, &d, (const char *const *)j->scope_v, j->nscope) != 0) {
             oa_doc_free(&d);
             return OA_E_STORAGE;
         }
@@ -1367,7 +1388,7 @@ static int run_relabel(struct oa_store *s, struct doc_job *j)
     snprintf(detail, sizeof(detail), "level %d -> %d, scope %zu -> %zu entries%s%s: %s", old_level, d.level, nold,
              nnew, d.declass_date[0] ? ", declassify on " : "", d.declass_date, j->reason);
     oa_strv_free(old_scope);
-    if ((j->scope && oa_doc_scope_set(s, d.id, (const char *const *)j->scope_v, j->nscope) != 0) ||
+    if ((j->scope && oa_doc_scope_set(s, &d, (const char *const *)j->scope_v, j->nscope) != 0) ||
         oa_doc_save(s, &d, me.id, 0, NULL) != 0 ||
         oa_doc_step(s, d.id, lowered ? "declassify" : "relabel", d.state, d.state, me.id, 0, j->reason, detail) < 0 ||
         audit_doc(s, j, lowered ? "document.declassify" : "document.relabel", &d, NULL, NULL, NULL, "ok", detail) != 0) {

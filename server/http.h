@@ -46,7 +46,11 @@ struct oa_principal {
     int clearance;
     bool must_change_pw;
     bool must_enroll_totp;
+    bool declassifier;
+    int64_t department_id;
+    uint64_t epoch;      /* oa_accounts_epoch() when this was read from the database */
     char username[64];
+    char display_name[128];
 };
 
 struct oa_req {

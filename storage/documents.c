@@ -13,7 +13,7 @@
     " main_recipients, copied_recipients, attachment_note, doc_date, note, printing_organ,"           \
     " printing_date, drafter_id, coalesce(source_id, 0), coalesce(reply_id, 0),"                     \
     " coalesce(assignee_id, 0), coalesce(lead_department_id, 0), coalesce(step_due, ''),"            \
-    " coalesce(request_due, ''), extended, created_at, updated_at, declass_date"
+    " coalesce(request_due, ''), extended, created_at, updated_at, declass_date, scoped"
 
 void oa_doc_free(struct oa_doc *d)
 {
@@ -73,6 +73,7 @@ int oa_doc_load(struct oa_store *s, int64_t id, struct oa_doc *d)
     d->created_at = sqlite3_column_int64(st, c++);
     d->updated_at = sqlite3_column_int64(st, c++);
     col_text(st, c++, d->declass_date, sizeof(d->declass_date));
+    d->scoped = sqlite3_column_int(st, c++) != 0;
     return 1;
 }
 
@@ -247,6 +248,15 @@ int oa_doc_save(struct oa_store *s, struct oa_doc *d, int64_t author_id, int64_t
     return oa_change_record(s, "document", d->id, text_changed ? "edit" : "state") < 0 ? -1 : 0;
 }
 
+char **oa_doc_scope_of(struct oa_store *s, const struct oa_doc *d, size_t *n)
+{
+    if (!d->scoped) {
+        *n = 0;
+        return oa_xcalloc(1, sizeof(char *));
+    }
+    return oa_doc_scope(s, d->id, n);
+}
+
 char **oa_doc_scope(struct oa_store *s, int64_t doc_id, size_t *n)
 {
     sqlite3_stmt *st = oa_store_stmt(s, "SELECT entry FROM doc_scope WHERE doc_id = ? ORDER BY entry");
@@ -268,12 +278,21 @@ char **oa_doc_scope(struct oa_store *s, int64_t doc_id, size_t *n)
     return v;
 }
 
-int oa_doc_scope_set(struct oa_store *s, int64_t doc_id, const char *const *entries, size_t n)
+int oa_doc_scope_set(struct oa_store *s, struct oa_doc *d, const char *const *entries, size_t n)
 {
+    int64_t doc_id = d->id;
+    d->scoped = n > 0;
     sqlite3_stmt *st = oa_store_stmt(s, "DELETE FROM doc_scope WHERE doc_id = ?");
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, doc_id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    st = oa_store_stmt(s, "UPDATE documents SET scoped = ? WHERE id = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int(st, 1, n > 0);
+    sqlite3_bind_int64(st, 2, doc_id);
     if (sqlite3_step(st) != SQLITE_DONE)
         return -1;
     for (size_t i = 0; i < n; i++) {

@@ -49,6 +49,7 @@ struct oa_doc {
     bool extended;
     int64_t created_at, updated_at;
     char declass_date[16];    /* "" when none */
+    bool scoped;              /* the label has a need-to-know scope (doc_scope rows) */
 };
 
 void oa_doc_free(struct oa_doc *d);
@@ -74,8 +75,10 @@ int oa_doc_save(struct oa_store *s, struct oa_doc *d, int64_t author_id, int64_t
 
 /* The document's scope entries, as a NULL-terminated array freed with oa_strv_free (from accounts.h). */
 char **oa_doc_scope(struct oa_store *s, int64_t doc_id, size_t *n);
-/* Replaces the scope; 0 or -1. */
-int oa_doc_scope_set(struct oa_store *s, int64_t doc_id, const char *const *entries, size_t n);
+/* The same for a loaded document: no query when it has no scope. */
+char **oa_doc_scope_of(struct oa_store *s, const struct oa_doc *d, size_t *n);
+/* Replaces the scope (and the document's scoped flag); 0 or -1. */
+int oa_doc_scope_set(struct oa_store *s, struct oa_doc *d, const char *const *entries, size_t n);
 
 /* Appends a step with its opinion; returns its id or -1. */
 int64_t oa_doc_step(struct oa_store *s, int64_t doc_id, const char *action, const char *from, const char *to,

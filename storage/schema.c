@@ -286,6 +286,9 @@ static const char *const migrations[] = {
 
     /* 5: the rest of a label: declassification date and need-to-know scope. */
     "ALTER TABLE documents ADD COLUMN declass_date TEXT NOT NULL DEFAULT '';"
+    /* Whether doc_scope has rows for it: most documents have none, and the
+     * read decision then needs no second query. */
+    "ALTER TABLE documents ADD COLUMN scoped INTEGER NOT NULL DEFAULT 0;"
     "CREATE TABLE doc_scope ("
     "  doc_id INTEGER NOT NULL REFERENCES documents(id),"
     "  entry  TEXT NOT NULL,"
