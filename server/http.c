@@ -53,6 +53,8 @@ struct oa_conn {
     /* bytes read past a complete request (pipelining), parsed after the reply */
     char *pending;
     size_t pending_len;
+    bool reading;      /* uv_read_start is in effect */
+    bool eof;          /* the peer finished sending: answer what arrived, then close */
 
     /* the request line and headers as they arrive */
     char *hbuf;
@@ -77,6 +79,11 @@ struct oa_conn {
 };
 
 static const llhttp_settings_t *parser_settings(void);
+static void conn_read_start(struct oa_conn *c);
+static void conn_read_stop(struct oa_conn *c);
+
+/* Bytes of pipelined input kept while a request is handled, before reading stops. */
+#define PENDING_MAX (64 * 1024)
 static void conn_close(struct oa_conn *c);
 static void conn_feed(struct oa_conn *c, const char *data, size_t len);
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -99,7 +106,7 @@ static void conn_on_timeout(uv_timer_t *t)
             c->close_after = true;
             c->handling = true;
             c->req.route_index = -1;
-            uv_read_stop((uv_stream_t *)&c->tcp);
+            conn_read_stop(c);
             oa_reply_error(&c->req, OA_E_TIMEOUT, NULL);
             return;
         }
@@ -580,12 +587,13 @@ static void conn_feed(struct oa_conn *c, const char *data, size_t len)
         free(c->pending);
         c->pending = keep;
         c->pending_len = rest;
-        uv_read_stop((uv_stream_t *)&c->tcp);
+        if (rest > PENDING_MAX)
+            conn_read_stop(c);
         dispatch(c);
         return;
     }
     /* A protocol error or a limit: answer once, then close. */
-    uv_read_stop((uv_stream_t *)&c->tcp);
+    conn_read_stop(c);
     c->close_after = true;
     c->handling = true;
     if (c->req.arena.max == 0)
@@ -608,14 +616,46 @@ static void conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof(c->srv->read_buf);
 }
 
+static void conn_read_start(struct oa_conn *c)
+{
+    if (!c->reading && !c->closing) {
+        uv_read_start((uv_stream_t *)&c->tcp, conn_on_alloc, conn_on_read);
+        c->reading = true;
+    }
+}
+
+static void conn_read_stop(struct oa_conn *c)
+{
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct oa_conn *c = s->data;
     if (nread == 0)
         return;
     if (nread < 0) {
+        if (c->handling || c->writing) {
+            /* The peer is done sending: answer all it asked, then close. */
+            conn_read_stop(c);
+            c->eof = true;
+            return;
+        }
         /* EOF or error; a half-received request is abandoned. */
         conn_close(c);
+        return;
+    }
+    if (c->handling || c->writing) {
+        /* Pipelined bytes while a request is handled: keep them, within a
+         * bound; past it, stop reading until the reply is written. */
+        c->pending = oa_xrealloc(c->pending, c->pending_len + (size_t)nread);
+        memcpy(c->pending + c->pending_len, buf->base, (size_t)nread);
+        c->pending_len += (size_t)nread;
+        if (c->pending_len > PENDING_MAX)
+            conn_read_stop(c);
         return;
     }
     conn_feed(c, buf->base, (size_t)nread);
@@ -639,9 +679,13 @@ static void conn_next(struct oa_conn *c)
         if (c->handling || c->closing)
             return;
     }
+    if (c->eof) {
+        conn_close(c);
+        return;
+    }
     if (!c->in_message)
         conn_deadline(c, DL_IDLE);
-    uv_read_start((uv_stream_t *)&c->tcp, conn_on_alloc, conn_on_read);
+    conn_read_start(c);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -887,7 +931,7 @@ static void server_on_connection(uv_stream_t *ls, int status)
     request_reset(c);
     c->keep_alive = true;
     conn_deadline(c, DL_IDLE);
-    uv_read_start((uv_stream_t *)&c->tcp, conn_on_alloc, conn_on_read);
+    conn_read_start(c);
 }
 
 static void on_log_check(uv_check_t *h)

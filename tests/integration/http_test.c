@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "proto/value.h"
@@ -400,4 +401,24 @@ Test(http, sigterm_finishes_in_flight_requests_then_exits_0)
     cr_assert_eq(oad_wait(&srv, 5000), 0, "oad did not exit 0 by itself after SIGTERM");
     cr_assert(oad_log_contains(&srv, "event=shutdown"));
     cr_assert(oad_log_contains(&srv, "event=stopped loop_closed=yes"));
+}
+
+Test(http, pipelined_requests_then_a_half_close_are_all_answered)
+{
+    oad_start(&srv, NULL);
+    int fd = http_connect(&srv);
+    SEND(fd, "GET /healthz HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\n\r\n"
+             "GET /healthz HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\n\r\n"
+             "GET /nowhere HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\n\r\n");
+    shutdown(fd, SHUT_WR);
+    int want[] = {200, 200, 404};
+    for (int i = 0; i < 3; i++) {
+        struct resp r;
+        cr_assert(http_read(fd, &r, 5000), "response %d missing after the half-close", i);
+        cr_assert_eq(r.status, want[i]);
+        resp_free(&r);
+    }
+    cr_assert(http_wait_close(fd, 3000));
+    http_close(fd);
+    stop_ok();
 }
