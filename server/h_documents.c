@@ -529,26 +529,43 @@ storage:
     return OA_E_STORAGE;
 }
 
+/*
+ * Loads the caller and the document and applies the read gate.  Returns true
+ * with d loaded (the caller frees it); false with *ret set to what the job
+ * returns (a refusal reads as "no such document", as a missing one does).
+ */
+static bool open_doc(struct oa_store *s, struct doc_job *j, struct oa_user *me, struct oa_doc *d, const char *what,
+                     int *ret)
+{
+    if (load_me(s, j, me) != 0) {
+        *ret = OA_E_STORAGE;
+        return false;
+    }
+    int rc = oa_doc_load(s, j->id, d);
+    if (rc <= 0) {
+        *ret = rc < 0 ? OA_E_STORAGE : not_found(j);
+        return false;
+    }
+    rc = gate_read(s, j->r, me, d, what);
+    if (rc <= 0) {
+        oa_doc_free(d);
+        *ret = rc < 0 ? OA_E_STORAGE : not_found(j);
+        return false;
+    }
+    return true;
+}
+
 /* ---- read, history, one revision ---- */
 
 static int run_get(struct oa_store *s, struct doc_job *j)
 {
     struct oa_user me;
     struct oa_doc d;
-    if (load_me(s, j, &me) != 0)
-        return OA_E_STORAGE;
-    int rc = oa_doc_load(s, j->id, &d);
-    if (rc < 0)
-        return OA_E_STORAGE;
-    if (rc == 0)
-        return not_found(j);
+    int rc;
     const char *what = j->op == OP_GET ? "document.read" : j->op == OP_HISTORY ? "document.history"
                                                                                 : "document.revision";
-    rc = gate_read(s, j->r, &me, &d, what);
-    if (rc <= 0) {
-        oa_doc_free(&d);
-        return rc < 0 ? OA_E_STORAGE : not_found(j);
-    }
+    if (!open_doc(s, j, &me, &d, what, &rc))
+        return rc;
     if (d.level > OA_LEVEL_PUBLIC && audit_doc(s, j, what, &d, NULL, NULL, NULL, "ok", NULL) != 0) {
         oa_doc_free(&d);
         return OA_E_STORAGE;
@@ -1077,17 +1094,8 @@ static int run_edit(struct oa_store *s, struct doc_job *j)
     struct oa_user me;
     struct oa_doc d;
     int rc;
-    if (load_me(s, j, &me) != 0)
-        return OA_E_STORAGE;
-    rc = oa_doc_load(s, j->id, &d);
-    if (rc < 0)
-        return OA_E_STORAGE;
-    if (rc == 0)
-        return not_found(j);
-    if ((rc = gate_read(s, j->r, &me, &d, "document.edit")) <= 0) {
-        oa_doc_free(&d);
-        return rc < 0 ? OA_E_STORAGE : not_found(j);
-    }
+    if (!open_doc(s, j, &me, &d, "document.edit", &rc))
+        return rc;
     char etag[48];
     doc_etag(&d, etag, sizeof(etag));
     enum oa_err pre = oa_req_if_match(j->r, etag);
