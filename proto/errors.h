@@ -31,6 +31,12 @@
     X(PRECONDITION_REQUIRED,428, "precondition_required",  "Send If-Match with the ETag you read.") \
     X(RATE_LIMITED,         429, "rate_limited",           "Too many attempts: wait and try again.") \
     X(HEADERS_TOO_LARGE,    431, "headers_too_large",      "The request headers are too large.")   \
+    X(RANGE_NOT_SATISFIABLE,416, "range_not_satisfiable",  "The range lies outside the file.") \
+    X(OFFSET_MISMATCH,      409, "offset_mismatch",        "The upload is at another offset: ask for it and continue from there.") \
+    X(GONE,                 410, "gone",                   "This file was destroyed and cannot be read any more.") \
+    X(CURSOR_TOO_OLD,       410, "cursor_too_old",         "Your sync cursor is too old: start again from 0 (a full resync).") \
+    X(UNSUPPORTED_VERSION,  400, "unsupported_version",    "This protocol version is not supported; update the client.") \
+    X(BLOB_DAMAGED,         500, "blob_damaged",           "The stored file is damaged or not this document's; nothing was sent. An administrator can run oad fsck.") \
     X(INTERNAL,             500, "internal",               "The server failed; the event is logged with this request's id.") \
     X(UNAVAILABLE,          503, "unavailable",            "The server is busy or shutting down; try again.") \
     X(STORAGE,              503, "storage",                "The database could not complete the request; try again.")

@@ -32,6 +32,11 @@ void oa_config_defaults(struct oa_config *c)
     c->lockout_threshold = 5;
     c->lockout_s = 15 * 60;
     c->login_delay_ms = 250;
+    c->blob_max_bytes = (size_t)4 << 30;
+    c->blob_max_request_bytes = (size_t)4 << 30;
+    c->blob_suite = 1;
+    c->upload_idle_s = 24 * 3600;
+    c->sync_cache_max_level = 1;
 }
 
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -67,7 +72,7 @@ int oa_config_set_listen(struct oa_config *c, const char *hostport)
     return 0;
 }
 
-enum kind { K_STR, K_UNSIGNED, K_SIZE, K_U64, K_LEVEL, K_LISTEN };
+enum kind { K_STR, K_UNSIGNED, K_SIZE, K_U64, K_LEVEL, K_LISTEN, K_SUITE };
 
 struct key {
     const char *section, *name;
@@ -98,6 +103,11 @@ static const struct key keys[] = {
     {"security", "lockout_threshold", K_UNSIGNED, F(lockout_threshold), 0, 1, 1000},
     {"security", "lockout_seconds", K_UNSIGNED, F(lockout_s), 0, 1, 30 * 86400},
     {"security", "login_failure_delay_ms", K_UNSIGNED, F(login_delay_ms), 0, 0, 10000},
+    {"blob", "max_bytes", K_SIZE, F(blob_max_bytes), 0, 1, (uint64_t)1 << 42},
+    {"blob", "max_request_bytes", K_SIZE, F(blob_max_request_bytes), 0, 1, (uint64_t)1 << 42},
+    {"blob", "suite", K_SUITE, F(blob_suite), 0, 0, 0},
+    {"blob", "upload_idle_seconds", K_UNSIGNED, F(upload_idle_s), 0, 1, 30 * 86400},
+    {"sync", "cache_max_level", K_UNSIGNED, F(sync_cache_max_level), 0, 0, 4},
 };
 #undef F
 
@@ -120,6 +130,14 @@ int oa_config_set(struct oa_config *c, const char *section, const char *key, con
             return 0;
         case K_LISTEN:
             if (oa_config_set_listen(c, value) != 0)
+                goto bad;
+            return 0;
+        case K_SUITE:
+            if (strcmp(value, "aes-256-gcm") == 0)
+                *(int *)field = 1;
+            else if (strcmp(value, "sm4-sm3") == 0)
+                *(int *)field = 2;
+            else
                 goto bad;
             return 0;
         case K_LEVEL: {
@@ -150,7 +168,8 @@ int oa_config_set(struct oa_config *c, const char *section, const char *key, con
             snprintf(cause, causelen, "[%s] %s must be a whole number from %llu to %llu", section, key,
                      (unsigned long long)k->min, (unsigned long long)k->max);
         else
-            snprintf(cause, causelen, "[%s] %s has a bad value", section, key);
+            snprintf(cause, causelen, "[%s] %s has a bad value%s", section, key,
+                     k->kind == K_SUITE ? " (aes-256-gcm or sm4-sm3)" : "");
         return -1;
     }
     snprintf(cause, causelen, "unknown setting [%s] %s", section, key);

@@ -38,6 +38,15 @@ struct oa_config {
     unsigned lockout_threshold;
     unsigned lockout_s;
     unsigned login_delay_ms;    /* first failed-login delay; doubles per failure, up to 16x */
+
+    /* blobs (attachments) */
+    size_t blob_max_bytes;          /* one blob */
+    size_t blob_max_request_bytes;  /* one upload request (a resumable upload may take several) */
+    int blob_suite;                 /* 1 AES-256-GCM, 2 SM4-CTR + HMAC-SM3 */
+    unsigned upload_idle_s;         /* an unfinished resumable upload is dropped after this */
+
+    /* sync */
+    unsigned sync_cache_max_level;  /* clients may keep documents up to this level on disk */
 };
 
 void oa_config_defaults(struct oa_config *c);

@@ -210,6 +210,55 @@ static int gate_read(struct oa_store *s, struct oa_req *r, const struct oa_user 
     return 0;
 }
 
+int oa_doc_open_for(struct oa_store *s, struct oa_req *r, int64_t doc_id, bool edit, const char *what,
+                    struct oa_user *me, struct oa_doc *d, enum oa_err *err, const char **message)
+{
+    *err = OA_E_OK;
+    *message = NULL;
+    if (oa_user_by_id(s, r->who.user_id, me) != 1)
+        return -1;
+    int rc = oa_doc_load(s, doc_id, d);
+    if (rc < 0)
+        return -1;
+    if (rc == 0) {
+        *err = OA_E_NOT_FOUND;
+        *message = "No such document.";
+        return 0;
+    }
+    rc = gate_read(s, r, me, d, what);
+    if (rc <= 0) {
+        oa_doc_free(d);
+        *err = OA_E_NOT_FOUND;
+        *message = "No such document.";
+        return rc;
+    }
+    if (!edit)
+        return 1;
+    struct oa_doc_actor actor = {.roles = me->roles, .relations = d->drafter_id == me->id ? OA_REL_DRAFTER : 0};
+    struct oa_doc_facts facts = {0};
+    struct oa_flow_answer ans;
+    enum oa_flow_result res = oa_flow_step((enum oa_doc_kind)oa_kind_parse(d->kind), d->def_version, d->state,
+                                           "edit", &actor, &facts, &ans);
+    if (res == OA_FLOW_OK)
+        return 1;
+    struct oa_audit_event ev = {0};
+    oa_audit_actor(r, &ev);
+    ev.event = what;
+    ev.doc_id = d->id;
+    ev.label = d->level;
+    ev.from_state = d->state;
+    ev.outcome = "refused";
+    ev.detail = ans.reason;
+    rc = oa_audit(s, &ev);
+    oa_doc_free(d);
+    if (rc != 0)
+        return -1;
+    *err = res == OA_FLOW_NOT_ALLOWED ? OA_E_FORBIDDEN : OA_E_CONFLICT;
+    *message = res == OA_FLOW_NOT_ALLOWED ? "You may not change this document's files."
+                                          : "The document's state does not allow changing its files.";
+    return 0;
+}
+
 /* Working-day deadline for the step a document has just entered. */
 static void set_step_due(struct oa_store *s, struct oa_doc *d)
 {
@@ -1497,9 +1546,13 @@ static void doc_on_done(struct oa_db_job *job)
             cbor_decref(&j->out);
         oa_reply_error(r, j->err, j->message);
     } else if (j->bytes != NULL) {
+        if (j->op == OP_RELABEL || j->op == OP_EDIT)
+            oa_blobs_reseal_kick(r->srv); /* a label may have changed: blobs follow */
         snprintf(r->etag, sizeof(r->etag), "%s", j->etag);
         oa_reply_raw(r, j->status, "application/cbor", j->bytes, j->nbytes);
     } else {
+        if (j->op == OP_RELABEL || j->op == OP_EDIT)
+            oa_blobs_reseal_kick(r->srv);
         snprintf(r->etag, sizeof(r->etag), "%s", j->etag);
         oa_reply(r, j->status, j->out);
     }
@@ -1699,7 +1752,7 @@ void h_doc_action(struct oa_req *r)
 }
 
 /* Reads one query parameter into the arena; NULL when absent. */
-static const char *query_param(struct oa_req *r, const char *name)
+const char *oa_query_param(struct oa_req *r, const char *name)
 {
     size_t nl = strlen(name);
     const char *p = r->query;
@@ -1738,24 +1791,24 @@ static const char *query_param(struct oa_req *r, const char *name)
 void h_doc_list(struct oa_req *r)
 {
     struct doc_job *j = doc_job_new(r, OP_LIST);
-    const char *v = query_param(r, "view");
+    const char *v = oa_query_param(r, "view");
     j->view = v ? v : "all";
     if (strcmp(j->view, "all") != 0 && strcmp(j->view, "todo") != 0 && strcmp(j->view, "done") != 0) {
         free(j);
         oa_reply_error(r, OA_E_BAD_FIELD, "view must be todo, done or all");
         return;
     }
-    j->state = query_param(r, "state");
-    j->kind = query_param(r, "kind");
-    j->number = query_param(r, "number");
-    j->q = query_param(r, "q");
+    j->state = oa_query_param(r, "state");
+    j->kind = oa_query_param(r, "kind");
+    j->number = oa_query_param(r, "number");
+    j->q = oa_query_param(r, "q");
     if (j->q && (strlen(j->q) == 0 || strlen(j->q) > 200 || !pv_utf8_ok((const unsigned char *)j->q, strlen(j->q)))) {
         free(j);
         oa_reply_error(r, OA_E_BAD_FIELD, "q must be 1 to 200 bytes of UTF-8 text");
         return;
     }
-    const char *from = query_param(r, "from"), *to = query_param(r, "to"), *after = query_param(r, "after"),
-               *limit = query_param(r, "limit"), *overdue = query_param(r, "overdue");
+    const char *from = oa_query_param(r, "from"), *to = oa_query_param(r, "to"), *after = oa_query_param(r, "after"),
+               *limit = oa_query_param(r, "limit"), *overdue = oa_query_param(r, "overdue");
     j->from = from ? strtoll(from, NULL, 10) : 0;
     j->to = to ? strtoll(to, NULL, 10) : 0;
     j->after = after ? strtoll(after, NULL, 10) : 0;

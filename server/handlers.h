@@ -23,6 +23,9 @@ bool oa_req_fields(struct oa_req *r, const struct pv_field *fields, size_t n);
  */
 void oa_refuse(struct oa_req *r, enum oa_err e, const char *message, const char *event, const char *target);
 
+/* A query parameter, percent-decoded into the request's arena; NULL when absent. */
+const char *oa_query_param(struct oa_req *r, const char *name);
+
 /* Fills the actor fields of an audit event from the request. */
 void oa_audit_actor(const struct oa_req *r, struct oa_audit_event *ev);
 
@@ -50,6 +53,16 @@ void h_department_create(struct oa_req *r);
 struct oa_user;
 /* The one read decision (level and scope) for a document id, on the writer thread. */
 bool oa_doc_readable(struct oa_store *s, const struct oa_user *who, int64_t doc_id);
+/*
+ * Opens document doc_id for the caller through the one read gate (a refusal
+ * of a classified document is audited under `what`); with `edit`, also asks
+ * the document's state machine whether the caller may edit it now (a refusal
+ * is audited).  Returns 1 (d loaded; the caller frees it), 0 refused (*err,
+ * *message: a not-found answer for what may not be read), -1 storage error.
+ */
+struct oa_doc;
+int oa_doc_open_for(struct oa_store *s, struct oa_req *r, int64_t doc_id, bool edit, const char *what,
+                    struct oa_user *me, struct oa_doc *d, enum oa_err *err, const char **message);
 void h_doc_create(struct oa_req *r);
 void h_doc_get(struct oa_req *r);
 void h_doc_edit(struct oa_req *r);
@@ -68,6 +81,16 @@ void h_calendar_list(struct oa_req *r);
 void h_calendar_put(struct oa_req *r);
 void h_calendar_delete(struct oa_req *r);
 void h_chases_list(struct oa_req *r);
+
+/* attachments and uploads (h_blobs.c) */
+void h_attachments_list(struct oa_req *r);
+void h_attachment_create(struct oa_req *r);
+void h_attachment_replace(struct oa_req *r);
+void h_attachment_get(struct oa_req *r);
+void h_upload_create(struct oa_req *r);
+void h_upload_get(struct oa_req *r);
+void h_upload_patch(struct oa_req *r);
+void h_upload_delete(struct oa_req *r);
 
 /* the audit trail (auditor) */
 void h_audit_entries(struct oa_req *r);

@@ -68,6 +68,18 @@ struct oa_conn {
     size_t blen, bcap, bmax;
     bool discard_body;
 
+    /* a streamed body (OA_ROUTE_STREAM): 0 none, 1 waiting for the handler,
+     * 2 flowing to it, 3 ended */
+    int stream_in;
+    bool stream_paused;
+    oa_body_data_fn body_data;
+    oa_body_end_fn body_end;
+
+    /* a streamed response: the piece being written and what to call after */
+    char *piece;
+    bool piece_last;
+    oa_written_fn piece_cb;
+
     enum oa_err early;  /* an answer decided before the body was read */
     enum oa_err limit;  /* a limit that stopped the parser */
     const char *early_msg;
@@ -150,6 +162,10 @@ static void request_reset(struct oa_conn *c)
     c->url.off = c->url.len = 0;
     c->field_open = c->value_open = false;
     c->discard_body = false;
+    c->stream_in = 0;
+    c->stream_paused = false;
+    c->body_data = NULL;
+    c->body_end = NULL;
     c->early = OA_E_OK;
     c->limit = OA_E_OK;
     c->early_msg = NULL;
@@ -188,6 +204,14 @@ static void conn_on_close(uv_handle_t *h)
 {
     struct oa_conn *c = h->data;
     c->open_handles--;
+    if (c->stream_in == 2) {
+        /* The connection went while a body was streaming: tell its handler,
+         * which still owns the request and answers (into the void). */
+        c->stream_in = 3;
+        c->open_handles++; /* keeps c through the callback, which may answer */
+        c->body_end(&c->req, OA_E_BAD_REQUEST);
+        c->open_handles--;
+    }
     conn_maybe_free(c);
 }
 
@@ -422,6 +446,8 @@ static int on_headers_complete(llhttp_t *p)
         HDR(if_match, "if-match")
         HDR(idempotency_key, "idempotency-key")
         HDR(expect, "expect")
+        HDR(range, "range")
+        HDR(upload_offset, "upload-offset")
 #undef HDR
     }
 
@@ -458,11 +484,18 @@ static int on_headers_complete(llhttp_t *p)
     c->bmax = srv->cfg->max_body_bytes;
     if (r->route && r->route->max_body)
         c->bmax = r->route->max_body;
+    if (r->route && (r->route->flags & OA_ROUTE_STREAM))
+        c->bmax = srv->cfg->blob_max_request_bytes;
     if (has_body && !chunked && p->content_length > c->bmax) {
         c->limit = OA_E_BODY_TOO_LARGE;
         return -1;
     }
-    if (r->route && (r->route->flags & OA_ROUTE_BODY) && has_body) {
+    r->content_length = chunked ? UINT64_MAX : p->content_length;
+    bool stream = r->route && (r->route->flags & OA_ROUTE_STREAM) && has_body;
+    if (stream) {
+        /* Streamed: its handler sees the request (and its session) before
+         * any of the body, and takes the body as it arrives. */
+    } else if (r->route && (r->route->flags & OA_ROUTE_BODY) && has_body) {
         if (in_fmt != OA_FMT_JSON && !(r->content_type && media_is(r->content_type, ctl, "application/cbor")))
             set_early(c, OA_E_UNSUPPORTED_MEDIA, NULL);
     } else if (has_body) {
@@ -472,6 +505,12 @@ static int on_headers_complete(llhttp_t *p)
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         uv_buf_t b = uv_buf_init((char *)cont, sizeof(cont) - 1);
         uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    }
+    if (stream && c->early == OA_E_OK) {
+        c->stream_in = 1;
+        c->handling = true;
+        conn_deadline(c, DL_NONE);
+        return HPE_PAUSED;
     }
     conn_deadline(c, has_body ? DL_BODY : DL_NONE);
     return 0;
@@ -484,7 +523,15 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
         c->limit = OA_E_BODY_TOO_LARGE;
         return -1;
     }
-    conn_deadline(c, DL_BODY);
+    if (!c->stream_paused)
+        conn_deadline(c, DL_BODY);
+    if (c->stream_in == 2) {
+        c->blen += len;
+        c->body_data(&c->req, at, len);
+        return 0;
+    }
+    if (c->stream_in == 3)
+        return 0; /* answered early; the connection closes */
     if (c->discard_body) {
         c->blen += len;
         return 0;
@@ -589,7 +636,24 @@ static void conn_feed(struct oa_conn *c, const char *data, size_t len)
         c->pending_len = rest;
         if (rest > PENDING_MAX)
             conn_read_stop(c);
+        if (c->stream_in == 3)
+            return; /* answered before the body ended */
+        if (c->stream_in == 2) {
+            /* The streamed body is complete. */
+            c->stream_in = 3;
+            c->keep_alive = llhttp_should_keep_alive(&c->parser);
+            c->body_end(&c->req, OA_E_OK);
+            return;
+        }
         dispatch(c);
+        return;
+    }
+    if (c->stream_in == 2) {
+        /* The streamed body broke a limit or the protocol: its handler answers, then the connection closes. */
+        conn_read_stop(c);
+        c->close_after = true;
+        c->stream_in = 3;
+        c->body_end(&c->req, c->limit != OA_E_OK ? c->limit : OA_E_BAD_REQUEST);
         return;
     }
     /* A protocol error or a limit: answer once, then close. */
@@ -638,6 +702,10 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0)
         return;
     if (nread < 0) {
+        if (c->stream_in == 2) {
+            conn_close(c); /* the body ended early: conn_on_close tells the handler */
+            return;
+        }
         if (c->handling || c->writing) {
             /* The peer is done sending: answer all it asked, then close. */
             conn_read_stop(c);
@@ -646,6 +714,10 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
         /* EOF or error; a half-received request is abandoned. */
         conn_close(c);
+        return;
+    }
+    if (c->stream_in == 2) {
+        conn_feed(c, buf->base, (size_t)nread);
         return;
     }
     if (c->handling || c->writing) {
@@ -696,6 +768,7 @@ static const char *reason(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 206: return "Partial Content";
     case 201: return "Created";
     case 204: return "No Content";
     case 304: return "Not Modified";
@@ -707,10 +780,12 @@ static const char *reason(int status)
     case 406: return "Not Acceptable";
     case 408: return "Request Timeout";
     case 409: return "Conflict";
+    case 410: return "Gone";
     case 411: return "Length Required";
     case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
     case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
     case 428: return "Precondition Required";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
@@ -762,6 +837,13 @@ void oa_reply_raw(struct oa_req *r, int status, const char *content_type, const 
         request_finish(c);
         conn_maybe_free(c);
         return;
+    }
+    if (c->stream_in == 1 || c->stream_in == 2) {
+        /* Answered before the body was read: the rest of it cannot be told
+         * from a next request, so the connection closes after the answer. */
+        c->close_after = true;
+        c->stream_in = 3;
+        conn_read_stop(c);
     }
     bool close = c->close_after || !c->keep_alive || c->srv->draining;
     char head[512];
@@ -859,6 +941,185 @@ enum oa_err oa_req_if_match(const struct oa_req *r, const char *etag)
 }
 
 /* ------------------------------------------------------------------------ */
+/* streamed bodies and responses                                            */
+/* ------------------------------------------------------------------------ */
+
+void oa_req_body_read(struct oa_req *r, oa_body_data_fn data, oa_body_end_fn end)
+{
+    struct oa_conn *c = r->conn;
+    if (c->stream_in != 1) {
+        /* No body to stream (or it is gone): it ended, empty or not. */
+        end(r, c->closing ? OA_E_BAD_REQUEST : OA_E_OK);
+        return;
+    }
+    if (c->closing) {
+        c->stream_in = 3;
+        end(r, OA_E_BAD_REQUEST);
+        return;
+    }
+    c->stream_in = 2;
+    c->body_data = data;
+    c->body_end = end;
+    c->blen = 0;
+    llhttp_resume(&c->parser);
+    if (!c->stream_paused)
+        conn_deadline(c, DL_BODY);
+    if (c->pending_len > 0) {
+        char *bytes = c->pending;
+        size_t len = c->pending_len;
+        c->pending = NULL;
+        c->pending_len = 0;
+        conn_feed(c, bytes, len);
+        free(bytes);
+    }
+    if (c->stream_in == 2 && !c->stream_paused && !c->eof)
+        conn_read_start(c);
+}
+
+void oa_req_body_pause(struct oa_req *r)
+{
+    struct oa_conn *c = r->conn;
+    if (c->stream_in != 2 || c->stream_paused)
+        return;
+    c->stream_paused = true;
+    conn_read_stop(c);
+    conn_deadline(c, DL_NONE);
+}
+
+void oa_req_body_resume(struct oa_req *r)
+{
+    struct oa_conn *c = r->conn;
+    if (!c->stream_paused)
+        return;
+    c->stream_paused = false;
+    if (c->stream_in == 2 && !c->closing) {
+        conn_deadline(c, DL_BODY);
+        conn_read_start(c);
+    }
+}
+
+static void conn_on_piece_write(uv_write_t *w, int status)
+{
+    struct oa_conn *c = w->data;
+    struct oa_req *r = &c->req;
+    oa_written_fn cb = c->piece_cb;
+    bool last = c->piece_last;
+    c->writing = false;
+    free(c->wbuf);
+    c->wbuf = NULL;
+    free(c->piece);
+    c->piece = NULL;
+    c->piece_cb = NULL;
+    if (status < 0 || c->closing) {
+        if (cb)
+            cb(r, -1);
+        request_finish(c);
+        conn_close(c);
+        conn_maybe_free(c);
+        return;
+    }
+    conn_deadline(c, DL_NONE);
+    if (!last) {
+        if (cb)
+            cb(r, 0);
+        return;
+    }
+    if (cb)
+        cb(r, 0);
+    request_finish(c);
+    conn_next(c);
+}
+
+int oa_reply_start(struct oa_req *r, int status, const char *content_type, uint64_t length, const char *headers)
+{
+    struct oa_conn *c = r->conn;
+    r->status = status;
+    if (c->closing) {
+        request_finish(c);
+        conn_maybe_free(c);
+        return -1;
+    }
+    bool close = c->close_after || !c->keep_alive || c->srv->draining;
+    char head[1024];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 %d %s\r\n"
+                     "Content-Type: %s\r\n"
+                     "Content-Length: %llu\r\n"
+                     "X-Request-Id: %s\r\n"
+                     "Cache-Control: no-store\r\n"
+                     "%s%s%s%s%s"
+                     "\r\n",
+                     status, reason(status), content_type, (unsigned long long)length, r->id,
+                     r->etag[0] ? "ETag: " : "", r->etag, r->etag[0] ? "\r\n" : "", headers ? headers : "",
+                     close ? "Connection: close\r\n" : "");
+    if (n < 0 || (size_t)n >= sizeof(head))
+        n = 0;
+    if (close)
+        c->close_after = true;
+    c->wbuf = oa_xmalloc((size_t)n);
+    memcpy(c->wbuf, head, (size_t)n);
+    c->wlen = (size_t)n;
+    return 0;
+}
+
+int oa_reply_piece(struct oa_req *r, void *data, size_t len, bool last, oa_written_fn cb)
+{
+    struct oa_conn *c = r->conn;
+    if (c->closing) {
+        free(data);
+        free(c->wbuf);
+        c->wbuf = NULL;
+        request_finish(c);
+        conn_maybe_free(c);
+        return -1;
+    }
+    uv_buf_t b[2];
+    unsigned nb = 0;
+    if (c->wbuf)
+        b[nb++] = uv_buf_init(c->wbuf, (unsigned)c->wlen);
+    if (len)
+        b[nb++] = uv_buf_init(data, (unsigned)len);
+    c->piece = data;
+    c->piece_last = last;
+    c->piece_cb = cb;
+    c->wreq.data = c;
+    c->writing = true;
+    if (nb == 0 || uv_write(&c->wreq, (uv_stream_t *)&c->tcp, b, nb, conn_on_piece_write) != 0) {
+        if (nb == 0 && last) {
+            /* Nothing at all to write (an empty body after headers already sent). */
+            c->writing = false;
+            free(data);
+            c->piece = NULL;
+            request_finish(c);
+            conn_next(c);
+            return 0;
+        }
+        c->writing = false;
+        free(data);
+        c->piece = NULL;
+        free(c->wbuf);
+        c->wbuf = NULL;
+        request_finish(c);
+        conn_close(c);
+        return -1;
+    }
+    conn_deadline(c, DL_WRITE);
+    return 0;
+}
+
+void oa_reply_abort(struct oa_req *r)
+{
+    struct oa_conn *c = r->conn;
+    free(c->wbuf);
+    c->wbuf = NULL;
+    if (r->status == 0)
+        r->status = 500;
+    request_finish(c);
+    conn_close(c);
+    conn_maybe_free(c);
+}
+
+/* ------------------------------------------------------------------------ */
 /* accepting, draining                                                      */
 /* ------------------------------------------------------------------------ */
 
@@ -949,6 +1210,7 @@ static void server_maybe_stopped(struct oa_server *srv)
         return;
     srv->stopped = true;
     oa_log(OA_LOG_INFO, "drained", "pending_jobs=%u", oa_writer_pending(srv->writer));
+    oa_blobs_stop(srv);
     oa_writer_stop(srv->writer);
     srv->writer = NULL;
     uv_close((uv_handle_t *)&srv->drain_timer, handle_close_noop);

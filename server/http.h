@@ -27,6 +27,7 @@ typedef void (*oa_handler_fn)(struct oa_req *r);
 
 #define OA_ROUTE_BODY 1u  /* the route takes a CBOR or JSON body (decoded into r->in) */
 #define OA_ROUTE_AUTH 2u  /* the route needs a session (see auth.h) */
+#define OA_ROUTE_STREAM 8u /* the handler takes the raw body as it arrives (oa_req_body_read) */
 #define OA_ROUTE_PARAMS 4
 
 struct oa_route {
@@ -65,7 +66,9 @@ struct oa_req {
     const char *params[OA_ROUTE_PARAMS]; /* the {} segments, NUL-terminated */
 
     /* Headers oa reads; NULL when absent. */
-    const char *content_type, *accept, *authorization, *if_match, *idempotency_key, *expect;
+    const char *content_type, *accept, *authorization, *if_match, *idempotency_key, *expect, *range,
+        *upload_offset;
+    uint64_t content_length;     /* UINT64_MAX when chunked */
 
     unsigned char *body;
     size_t body_len;
@@ -80,6 +83,7 @@ struct oa_req {
 
     struct oa_principal who;
     char etag[48];               /* sent as ETag when not empty */
+    void *ctx;                   /* the handler's own state (streamed bodies and responses) */
 };
 
 /* Sends `body` (consumed; may be NULL for no body) in the negotiated format. */
@@ -88,6 +92,36 @@ void oa_reply(struct oa_req *r, int status, cbor_item_t *body);
 void oa_reply_error(struct oa_req *r, enum oa_err e, const char *message);
 /* Sends raw bytes with a content type (text endpoints such as /metrics). */
 void oa_reply_raw(struct oa_req *r, int status, const char *content_type, const void *body, size_t len);
+
+/*
+ * Streamed request bodies (OA_ROUTE_STREAM routes).  The handler runs when
+ * the headers are in, with the body unread, and calls oa_req_body_read to
+ * take it: `data` receives each piece as it arrives (copy what you keep);
+ * `end` runs once, with OA_E_OK when the body is complete or an error when
+ * it broke a limit or the connection went.  The handler still answers once,
+ * after `end` or before (an early answer closes the connection).  Pause stops
+ * reading (a piece already read may still arrive); resume reads again.
+ */
+typedef void (*oa_body_data_fn)(struct oa_req *r, const void *data, size_t len);
+typedef void (*oa_body_end_fn)(struct oa_req *r, enum oa_err e);
+void oa_req_body_read(struct oa_req *r, oa_body_data_fn data, oa_body_end_fn end);
+void oa_req_body_pause(struct oa_req *r);
+void oa_req_body_resume(struct oa_req *r);
+
+/*
+ * Streamed responses: oa_reply_start sends the status and headers (extra
+ * header lines "Name: value\r\n" in `headers`, or NULL) with the body's exact
+ * length; then oa_reply_piece sends pieces of it, one at a time, taking each
+ * malloc'd piece.  `cb` runs when the piece is written (status 0) or the
+ * connection failed (status < 0: the response is over; send nothing more).
+ * Both return -1 when the connection is already gone (no callback follows).
+ * oa_reply_abort closes the connection mid-body (a body that turned out bad
+ * cannot be taken back; closing tells the client it is incomplete).
+ */
+typedef void (*oa_written_fn)(struct oa_req *r, int status);
+int oa_reply_start(struct oa_req *r, int status, const char *content_type, uint64_t length, const char *headers);
+int oa_reply_piece(struct oa_req *r, void *data, size_t len, bool last, oa_written_fn cb);
+void oa_reply_abort(struct oa_req *r);
 
 /*
  * Checks If-Match against the resource's current ETag (a quoted string).

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "storage/accounts.h"
 #include "storage/audit.h"
 #include "storage/report.h"
+#include "storage/blobs.h"
 #include "storage/keys.h"
 #include "storage/store.h"
 #include "workflow/access.h"
@@ -45,6 +47,15 @@ static const char usage[] =
     "                         Recompute the audit trail offline: every entry's hash,\n"
     "                         every signed checkpoint.  Exit 0 when intact, 1 when\n"
     "                         tampered with (naming the first bad entry).\n"
+    "  fsck --data DIR        Check every stored file (attachment) against its key,\n"
+    "                         its authentication tags and its recorded digest; name\n"
+    "                         each damaged one.  Exit 0 when all are intact, 1 if not.\n"
+    "  keys rotate [--level N] --data DIR\n"
+    "                         Add a new key-encryption key version (for level N, or\n"
+    "                         every level) to the key file.  A running oad is told\n"
+    "                         (SIGHUP): it rewraps every data key under the new\n"
+    "                         version in the background, without re-encrypting files,\n"
+    "                         and retires old versions once nothing uses them.\n"
     "  report security --month YYYY-MM --data DIR\n"
     "                         The monthly security report: logins and failures,\n"
     "                         lockouts, refused accesses, label changes,\n"
@@ -64,7 +75,7 @@ static const char usage[] =
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 struct cli {
-    const char *command, *sub, *month;
+    const char *command, *sub, *month, *level;
     const char *config_file;
     const char *data, *keys, *listen, *log_level;
     const char *sets[32];
@@ -79,6 +90,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         {"log-level", required_argument, NULL, 'L'}, {"set", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
         {"month", required_argument, NULL, 'm'},
+        {"level", required_argument, NULL, 'v'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -90,6 +102,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         case 'l': cli->listen = optarg; break;
         case 'L': cli->log_level = optarg; break;
         case 'm': cli->month = optarg; break;
+        case 'v': cli->level = optarg; break;
         case 's':
             if (cli->nsets == 32) {
                 fprintf(stderr, "oad: too many --set options\n");
@@ -107,7 +120,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         return 2;
     }
     cli->command = argv[optind];
-    int max = (strcmp(cli->command, "audit") == 0 || strcmp(cli->command, "report") == 0) ? 2 : 1;
+    int max = (strcmp(cli->command, "audit") == 0 || strcmp(cli->command, "report") == 0 ||
+               strcmp(cli->command, "keys") == 0) ? 2 : 1;
     if (max == 2 && optind + 1 < argc)
         cli->sub = argv[optind + 1];
     if (optind + max < argc) {
@@ -340,6 +354,11 @@ static int cmd_serve(struct oa_config *cfg)
     if (!cfg->argon2_explicit)
         meta_argon2(&store, cfg, false);
     sodium_mlock(&keys, sizeof(keys));
+    int swept = 0;
+    if (oa_blob_sweep(&store, cfg->data_dir, &swept) != 0)
+        fprintf(stderr, "oad: warning: cannot sweep %s/blobs for orphans\n", cfg->data_dir);
+    else if (swept > 0)
+        oa_log(OA_LOG_INFO, "blob_orphans_removed", "count=%d", swept);
 
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -366,6 +385,14 @@ static int cmd_serve(struct oa_config *cfg)
         free(srv);
         return 1;
     }
+    oa_blobs_start(srv);
+    char pidfile[600];
+    snprintf(pidfile, sizeof(pidfile), "%s/oad.pid", cfg->data_dir);
+    FILE *pf = fopen(pidfile, "w");
+    if (pf) {
+        fprintf(pf, "%d\n", (int)getpid());
+        fclose(pf);
+    }
     oa_log_set_buffered(true);
     char cred[600];
     snprintf(cred, sizeof(cred), "%s/initial-credentials", cfg->data_dir);
@@ -377,7 +404,10 @@ static int cmd_serve(struct oa_config *cfg)
 
     uv_run(&loop, UV_RUN_DEFAULT);
 
+    unlink(pidfile);
     oa_store_close(&store);
+    if (srv->keys_owned)
+        sodium_free(srv->keys_owned);
     sodium_munlock(&keys, sizeof(keys)); /* wipes them too */
     int closed = uv_loop_close(&loop);
     oa_log_set_buffered(false);
@@ -478,6 +508,128 @@ static int cmd_report(const struct oa_config *cfg, const char *month)
     return 0;
 }
 
+/* ---- fsck ---- */
+
+struct fsck {
+    const struct oa_config *cfg;
+    const struct oa_keys *keys;
+    uint64_t checked, damaged, shredded, bytes;
+};
+
+static int fsck_sink(void *arg, const void *data, size_t len)
+{
+    (void)data;
+    *(uint64_t *)arg += len;
+    return 0;
+}
+
+static int fsck_one(void *arg, const struct oa_blob_row *b)
+{
+    struct fsck *f = arg;
+    char path[4096], ad[256], cause[512];
+    unsigned char dek[OA_DEK_LEN];
+    if (b->shredded) {
+        f->shredded++;
+        return 0;
+    }
+    f->checked++;
+    const char *why = NULL;
+    uint64_t got = 0;
+    if (oa_blob_path(f->cfg->data_dir, b->file, path, sizeof(path)) != 0) {
+        why = "path too long";
+    } else if (oa_dek_unwrap(f->keys, b->level, b->kek_version, b->dek, dek) != 0) {
+        why = "its data key does not unwrap (key version missing from the key file, or the row was altered)";
+    } else {
+        size_t adlen = oa_blob_ad(b, ad, sizeof(ad));
+        if (oa_blob_read(path, dek, ad, adlen, 0, UINT64_MAX, b->info.digest, fsck_sink, &got, cause,
+                         sizeof(cause)) != 0)
+            why = cause;
+        else if (got != b->info.size)
+            why = "its size differs from the recorded size";
+        sodium_memzero(dek, sizeof(dek));
+    }
+    f->bytes += got;
+    if (why) {
+        f->damaged++;
+        printf("DAMAGED blob %lld (document %lld, attachment %lld rev %d, file %s): %s\n", (long long)b->id,
+               (long long)b->doc_id, (long long)b->attachment_id, b->rev, b->file, why);
+    }
+    return 0;
+}
+
+static int cmd_fsck(const struct oa_config *cfg)
+{
+    char cause[512];
+    struct oa_keys keys;
+    struct oa_store store;
+    if (oa_keys_load(cfg->key_file, &keys, cause, sizeof(cause)) != 0) {
+        fprintf(stderr, "oad: %s\n", cause);
+        return 2;
+    }
+    if (open_existing(cfg, &store) != 0) {
+        oa_keys_wipe(&keys);
+        return 2;
+    }
+    struct fsck f = {cfg, &keys, 0, 0, 0, 0};
+    uint64_t t0 = uv_hrtime();
+    int rc = oa_blob_each(&store, fsck_one, &f);
+    oa_store_close(&store);
+    oa_keys_wipe(&keys);
+    if (rc != 0) {
+        fprintf(stderr, "oad: the blob table could not be read\n");
+        return 2;
+    }
+    printf("%s: %llu blobs checked (%llu bytes), %llu damaged, %llu shredded (%.2f s)\n",
+           f.damaged ? "DAMAGED" : "intact", (unsigned long long)f.checked, (unsigned long long)f.bytes,
+           (unsigned long long)f.damaged, (unsigned long long)f.shredded, (double)(uv_hrtime() - t0) / 1e9);
+    return f.damaged ? 1 : 0;
+}
+
+/* ---- keys rotate ---- */
+
+static int cmd_keys_rotate(const struct oa_config *cfg, const char *level_arg)
+{
+    char cause[512];
+    int level = -1;
+    if (level_arg) {
+        char *end = NULL;
+        long v = strtol(level_arg, &end, 10);
+        if (end == level_arg || *end != '\0' || v < 0 || v >= OA_KEY_LEVELS) {
+            fprintf(stderr, "oad: --level wants 0 (公开) to 4 (绝密)\n");
+            return 2;
+        }
+        level = (int)v;
+    }
+    struct oa_keys *k = sodium_malloc(sizeof(*k));
+    if (k == NULL || oa_keys_load(cfg->key_file, k, cause, sizeof(cause)) != 0 ||
+        oa_keys_rotate(k, level, cause, sizeof(cause)) != 0 || oa_keys_save(cfg->key_file, k, cause, sizeof(cause)) != 0) {
+        fprintf(stderr, "oad: %s\n", k ? cause : "out of memory");
+        if (k)
+            sodium_free(k);
+        return 1;
+    }
+    printf("new key versions:");
+    for (int l = 0; l < OA_KEY_LEVELS; l++)
+        if (level < 0 || l == level)
+            printf(" level %d -> %d", l, k->kek_version[l]);
+    printf("\n");
+    sodium_free(k);
+    char pidfile[600];
+    snprintf(pidfile, sizeof(pidfile), "%s/oad.pid", cfg->data_dir);
+    FILE *pf = fopen(pidfile, "r");
+    int pid = 0;
+    if (pf) {
+        if (fscanf(pf, "%d", &pid) != 1)
+            pid = 0;
+        fclose(pf);
+    }
+    if (pid > 0 && kill(pid, SIGHUP) == 0)
+        printf("oad (pid %d) is rewrapping data keys in the background.\n", pid);
+    else
+        printf("oad is not running: it rewraps data keys when it next starts.\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct cli cli = {0};
@@ -492,7 +644,10 @@ int main(int argc, char **argv)
     struct oa_config cfg;
     bool audit = strcmp(cli.command, "audit") == 0 && cli.sub && strcmp(cli.sub, "verify") == 0;
     bool report = strcmp(cli.command, "report") == 0 && cli.sub && strcmp(cli.sub, "security") == 0;
-    if (strcmp(cli.command, "init") != 0 && strcmp(cli.command, "serve") != 0 && !audit && !report) {
+    bool keys_rotate = strcmp(cli.command, "keys") == 0 && cli.sub && strcmp(cli.sub, "rotate") == 0;
+    bool fsck = strcmp(cli.command, "fsck") == 0;
+    if (strcmp(cli.command, "init") != 0 && strcmp(cli.command, "serve") != 0 && !audit && !report &&
+        !keys_rotate && !fsck) {
         fprintf(stderr, "oad: unknown command '%s%s%s'; try 'oad --help'\n", cli.command, cli.sub ? " " : "",
                 cli.sub ? cli.sub : "");
         return 2;
@@ -503,6 +658,10 @@ int main(int argc, char **argv)
         return cmd_audit_verify(&cfg);
     if (report)
         return cmd_report(&cfg, cli.month);
+    if (fsck)
+        return cmd_fsck(&cfg);
+    if (keys_rotate)
+        return cmd_keys_rotate(&cfg, cli.level);
     if (strcmp(cli.command, "init") == 0)
         return cmd_init(&cfg);
     return cmd_serve(&cfg);

@@ -9,6 +9,7 @@
 #define BODY OA_ROUTE_BODY
 #define AUTH OA_ROUTE_AUTH
 #define EARLY OA_ROUTE_BEFORE_PWCHANGE
+#define STREAM OA_ROUTE_STREAM
 
 const struct oa_route oa_routes[] = {
     {"GET", "/healthz", h_healthz, 0, 0, "healthz"},
@@ -37,6 +38,14 @@ const struct oa_route oa_routes[] = {
     {"GET", "/v1/documents/{}/history", h_doc_history, AUTH, 0, "documents.history"},
     {"GET", "/v1/documents/{}/revisions/{}", h_doc_revision, AUTH, 0, "documents.revision"},
     {"POST", "/v1/documents/{}/label", h_doc_relabel, BODY | AUTH, 16 * 1024, "documents.label"},
+    {"GET", "/v1/documents/{}/attachments", h_attachments_list, AUTH, 0, "attachments.list"},
+    {"POST", "/v1/documents/{}/attachments", h_attachment_create, STREAM | AUTH, 0, "attachments.create"},
+    {"GET", "/v1/documents/{}/attachments/{}", h_attachment_get, AUTH, 0, "attachments.get"},
+    {"PUT", "/v1/documents/{}/attachments/{}", h_attachment_replace, STREAM | AUTH, 0, "attachments.replace"},
+    {"POST", "/v1/uploads", h_upload_create, BODY | AUTH, 4096, "uploads.create"},
+    {"GET", "/v1/uploads/{}", h_upload_get, AUTH, 0, "uploads.get"},
+    {"PATCH", "/v1/uploads/{}", h_upload_patch, STREAM | AUTH, 0, "uploads.patch"},
+    {"DELETE", "/v1/uploads/{}", h_upload_delete, AUTH, 0, "uploads.delete"},
     {"GET", "/v1/labels/expired", h_labels_expired, AUTH, 0, "labels.expired"},
 
     {"GET", "/v1/delegations", h_delegation_list, AUTH, 0, "delegations.list"},

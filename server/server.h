@@ -20,7 +20,8 @@ struct oa_server {
     const struct oa_config *cfg;
     struct oa_store *store;
     struct oa_writer *writer;
-    const struct oa_keys *keys; /* read-only after start; also read by writer jobs */
+    const struct oa_keys *keys; /* the key file; replaced whole (never changed in place) on reload */
+    struct oa_keys *keys_owned; /* sodium_malloc'd keys loaded after start, freed when replaced */
     unsigned char audit_pk[32]; /* the audit checkpoints' Ed25519 public key */
 
     uv_tcp_t listener;
@@ -35,6 +36,11 @@ struct oa_server {
     char instance[9];           /* random prefix of request ids */
     char bound[80];             /* "127.0.0.1:8340", as bound */
 
+    struct upload *uploads;     /* uploads in progress (h_blobs.c) */
+    uv_timer_t upload_timer;
+    uv_signal_t sig_hup;
+    bool reseal_running, reseal_again, rewrap_running;
+
     const struct oa_route *routes;
     int nroutes;
     struct oa_metrics metrics;
@@ -46,6 +52,15 @@ struct oa_server {
 int oa_server_start(struct oa_server *srv);
 /* Begins the graceful shutdown (as SIGTERM does). */
 void oa_server_drain(struct oa_server *srv);
+
+/* The blob store's background work (h_blobs.c): started after the writer, stopped before it. */
+void oa_blobs_start(struct oa_server *srv);
+void oa_blobs_stop(struct oa_server *srv);
+/* Re-seal blobs whose document's label changed; rewrap data keys under current KEKs. */
+void oa_blobs_reseal_kick(struct oa_server *srv);
+void oa_blobs_rewrap_kick(struct oa_server *srv);
+/* Makes k (sodium_malloc'd, now owned by the server) the keys in use. */
+void oa_server_keys_swap(struct oa_server *srv, struct oa_keys *k);
 
 /* The route table (routes.c). */
 extern const struct oa_route oa_routes[];

@@ -432,16 +432,25 @@ fail:
 
 /* ---- reading ---- */
 
-struct reader {
+struct oa_blob_reader {
+    int fd;
+    char path[4096];
+    struct seg_keys keys;
+    size_t tl, full;
+    uint64_t body, nseg, next; /* stored bytes after the header, segments, the next to open */
+    bool compressed, finished;
+    ZSTD_DCtx *dz;
+    unsigned char *zout, *seg;
+    uint64_t pos, from, to;    /* plaintext position; the wanted range [from, to) */
+    EVP_MD_CTX *digest;        /* only when the whole blob is read against a digest */
+    unsigned char expect[32];
     oa_blob_sink sink;
     void *arg;
-    uint64_t pos, from, to; /* plaintext position; the wanted range [from, to) */
     bool stopped;
-    EVP_MD_CTX *digest;
 };
 
 /* Delivers the part of a plaintext chunk that falls in the range. */
-static int deliver(struct reader *r, const unsigned char *p, size_t n)
+static int deliver(struct oa_blob_reader *r, const unsigned char *p, size_t n)
 {
     if (r->digest)
         EVP_DigestUpdate(r->digest, p, n);
@@ -460,114 +469,153 @@ static int deliver(struct reader *r, const unsigned char *p, size_t n)
     return 0;
 }
 
-int oa_blob_read(const char *path, const unsigned char dek[OA_DEK_LEN], const void *ad, size_t adlen,
-                 uint64_t offset, uint64_t len, const unsigned char *expect_digest, oa_blob_sink sink, void *arg,
-                 char *cause, size_t causelen)
+void oa_blob_reader_close(struct oa_blob_reader *r)
+{
+    if (r == NULL)
+        return;
+    if (r->fd >= 0)
+        close(r->fd);
+    if (r->seg)
+        OPENSSL_cleanse(r->seg, r->full);
+    free(r->seg);
+    free(r->zout);
+    ZSTD_freeDCtx(r->dz);
+    EVP_MD_CTX_free(r->digest);
+    OPENSSL_cleanse(&r->keys, sizeof(r->keys));
+    free(r);
+}
+
+int oa_blob_reader_open(const char *path, const unsigned char dek[OA_DEK_LEN], const void *ad, size_t adlen,
+                        uint64_t offset, uint64_t len, const unsigned char *expect_digest,
+                        struct oa_blob_reader **out, char *cause, size_t causelen)
 {
     unsigned char header[HEADER];
-    struct seg_keys keys;
-    struct reader rd = {.sink = sink, .arg = arg, .from = offset,
-                        .to = len == UINT64_MAX || offset + len < offset ? UINT64_MAX : offset + len};
-    unsigned char *seg = NULL;
-    ZSTD_DCtx *dz = NULL;
-    unsigned char *zout = NULL;
-    int rc = -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
+    struct oa_blob_reader *r = oa_xcalloc(1, sizeof(*r));
+    *out = NULL;
+    snprintf(r->path, sizeof(r->path), "%s", path);
+    r->from = offset;
+    r->to = len == UINT64_MAX || offset + len < offset ? UINT64_MAX : offset + len;
+    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0 || fstat(r->fd, &st) != 0) {
         say(cause, causelen, "cannot open the blob %s: %s", path, strerror(errno));
-        goto out;
+        goto fail;
     }
-    if (pread(fd, header, HEADER, 0) != HEADER || memcmp(header, "OABLOB", 6) != 0 || header[6] != 1 ||
+    if (pread(r->fd, header, HEADER, 0) != HEADER || memcmp(header, "OABLOB", 6) != 0 || header[6] != 1 ||
         (header[7] != OA_BLOB_AES256GCM && header[7] != OA_BLOB_SM4_SM3) ||
         ((uint32_t)header[10] << 24 | (uint32_t)header[11] << 16 | (uint32_t)header[12] << 8 | header[13]) !=
             OA_BLOB_SEGMENT) {
         say(cause, causelen, "the blob %s is not an oa blob (version 1)", path);
-        goto out;
+        goto fail;
     }
-    if (derive(dek, header, ad, adlen, &keys) != 0) {
+    if (derive(dek, header, ad, adlen, &r->keys) != 0) {
         say(cause, causelen, "cannot derive the blob's key");
-        goto out;
+        goto fail;
     }
-    size_t tl = tag_len(header[7]), full = OA_BLOB_SEGMENT + tl;
-    uint64_t body = (uint64_t)st.st_size - HEADER;
-    if ((uint64_t)st.st_size < HEADER + tl) {
+    r->tl = tag_len(header[7]);
+    r->full = OA_BLOB_SEGMENT + r->tl;
+    if ((uint64_t)st.st_size < HEADER + r->tl) {
         say(cause, causelen, "the blob %s is truncated", path);
-        goto out;
+        goto fail;
     }
-    uint64_t nseg = (body + full - 1) / full;
-    if (body - (nseg - 1) * full < tl) { /* a last segment shorter than its tag */
+    r->body = (uint64_t)st.st_size - HEADER;
+    r->nseg = (r->body + r->full - 1) / r->full;
+    if (r->body - (r->nseg - 1) * r->full < r->tl) { /* a last segment shorter than its tag */
         say(cause, causelen, "the blob %s is truncated", path);
-        goto out;
+        goto fail;
     }
-    bool compressed = header[8] & 1;
-    if (expect_digest && offset == 0 && rd.to == UINT64_MAX) {
-        rd.digest = EVP_MD_CTX_new();
-        EVP_DigestInit_ex(rd.digest, header[7] == OA_BLOB_SM4_SM3 ? EVP_sm3() : EVP_sha256(), NULL);
+    r->compressed = header[8] & 1;
+    if (expect_digest && offset == 0 && r->to == UINT64_MAX) {
+        memcpy(r->expect, expect_digest, 32);
+        r->digest = EVP_MD_CTX_new();
+        if (r->digest == NULL ||
+            EVP_DigestInit_ex(r->digest, header[7] == OA_BLOB_SM4_SM3 ? EVP_sm3() : EVP_sha256(), NULL) != 1) {
+            say(cause, causelen, "cannot start the blob digest");
+            goto fail;
+        }
     }
-    if (compressed) {
-        dz = ZSTD_createDCtx();
-        zout = oa_xmalloc(ZSTD_DStreamOutSize());
+    if (r->compressed) {
+        r->dz = ZSTD_createDCtx();
+        r->zout = oa_xmalloc(ZSTD_DStreamOutSize());
     }
-    seg = oa_xmalloc(full);
+    r->seg = oa_xmalloc(r->full);
     /* Uncompressed: start at the segment holding `offset`.  Compressed: from the start. */
-    uint64_t first = compressed ? 0 : offset / OA_BLOB_SEGMENT;
-    rd.pos = first * OA_BLOB_SEGMENT;
-    if (first >= nseg) {
-        rc = 0; /* past the end: nothing to deliver (the caller knows the size) */
-        goto out;
+    r->next = r->compressed ? 0 : offset / OA_BLOB_SEGMENT;
+    r->pos = r->next * OA_BLOB_SEGMENT;
+    *out = r;
+    return 0;
+fail:
+    oa_blob_reader_close(r);
+    return -1;
+}
+
+/* Opens, checks and delivers one segment; -1 with a cause on damage. */
+static int read_segment(struct oa_blob_reader *r, char *cause, size_t causelen)
+{
+    uint64_t i = r->next++;
+    bool last = i == r->nseg - 1;
+    size_t n = last ? (size_t)(r->body - i * r->full) : r->full;
+    if (pread(r->fd, r->seg, n, (off_t)(HEADER + i * r->full)) != (ssize_t)n ||
+        open_segment(&r->keys, (uint32_t)i, last, r->seg, n - r->tl) != 0) {
+        say(cause, causelen, "the blob %s is damaged or not this document's (segment %llu fails authentication)",
+            r->path, (unsigned long long)i);
+        return -1;
     }
-    for (uint64_t i = first; i < nseg && !rd.stopped; i++) {
-        bool last = i == nseg - 1;
-        size_t n = last ? (size_t)(body - i * full) : full;
-        if (pread(fd, seg, n, (off_t)(HEADER + i * full)) != (ssize_t)n ||
-            open_segment(&keys, (uint32_t)i, last, seg, n - tl) != 0) {
-            say(cause, causelen, "the blob %s is damaged or not this document's (segment %llu fails authentication)",
-                path, (unsigned long long)i);
-            goto out;
+    if (!r->compressed)
+        return deliver(r, r->seg, n - r->tl) != 0 && !r->stopped ? -1 : 0;
+    ZSTD_inBuffer in = {r->seg, n - r->tl, 0};
+    while (in.pos < in.size && !r->stopped) {
+        ZSTD_outBuffer o = {r->zout, ZSTD_DStreamOutSize(), 0};
+        size_t z = ZSTD_decompressStream(r->dz, &o, &in);
+        if (ZSTD_isError(z)) {
+            say(cause, causelen, "the blob %s does not decompress", r->path);
+            return -1;
         }
-        if (!compressed) {
-            if (deliver(&rd, seg, n - tl) != 0)
-                break;
-            if (rd.pos >= rd.to)
-                break;
-            continue;
-        }
-        ZSTD_inBuffer in = {seg, n - tl, 0};
-        while (in.pos < in.size && !rd.stopped) {
-            ZSTD_outBuffer o = {zout, ZSTD_DStreamOutSize(), 0};
-            size_t z = ZSTD_decompressStream(dz, &o, &in);
-            if (ZSTD_isError(z)) {
-                say(cause, causelen, "the blob %s does not decompress", path);
-                goto out;
-            }
-            if (o.pos > 0 && deliver(&rd, zout, o.pos) != 0)
-                break;
-        }
-        if (rd.pos >= rd.to)
-            break;
+        if (o.pos > 0)
+            deliver(r, r->zout, o.pos);
     }
-    if (rd.digest && !rd.stopped) {
+    return 0;
+}
+
+int oa_blob_reader_next(struct oa_blob_reader *r, size_t want, oa_blob_sink sink, void *arg, char *cause,
+                        size_t causelen)
+{
+    if (r->finished)
+        return 0;
+    r->sink = sink;
+    r->arg = arg;
+    uint64_t start = r->pos;
+    while (r->next < r->nseg && !r->stopped && r->pos < r->to) {
+        if (read_segment(r, cause, causelen) != 0)
+            return -1;
+        if (r->pos - start >= want && r->next < r->nseg && r->pos < r->to)
+            return 1;
+    }
+    r->finished = true;
+    if (r->digest && !r->stopped) {
         unsigned char d[32];
         unsigned int dl = 0;
-        EVP_DigestFinal_ex(rd.digest, d, &dl);
-        if (CRYPTO_memcmp(d, expect_digest, 32) != 0) {
-            say(cause, causelen, "the blob %s does not match its recorded digest", path);
-            goto out;
+        EVP_DigestFinal_ex(r->digest, d, &dl);
+        if (CRYPTO_memcmp(d, r->expect, 32) != 0) {
+            say(cause, causelen, "the blob %s does not match its recorded digest", r->path);
+            return -1;
         }
     }
-    rc = 0;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (seg)
-        OPENSSL_cleanse(seg, OA_BLOB_SEGMENT);
-    free(seg);
-    free(zout);
-    ZSTD_freeDCtx(dz);
-    EVP_MD_CTX_free(rd.digest);
-    OPENSSL_cleanse(&keys, sizeof(keys));
-    return rc;
+    return 0;
+}
+
+int oa_blob_read(const char *path, const unsigned char dek[OA_DEK_LEN], const void *ad, size_t adlen,
+                 uint64_t offset, uint64_t len, const unsigned char *expect_digest, oa_blob_sink sink, void *arg,
+                 char *cause, size_t causelen)
+{
+    struct oa_blob_reader *r = NULL;
+    if (oa_blob_reader_open(path, dek, ad, adlen, offset, len, expect_digest, &r, cause, causelen) != 0)
+        return -1;
+    int rc;
+    while ((rc = oa_blob_reader_next(r, SIZE_MAX, sink, arg, cause, causelen)) > 0)
+        ;
+    oa_blob_reader_close(r);
+    return rc < 0 ? -1 : 0;
 }
 
 /* ---- data keys ---- */

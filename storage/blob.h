@@ -64,6 +64,21 @@ int oa_blob_read(const char *path, const unsigned char dek[OA_DEK_LEN], const vo
                  uint64_t offset, uint64_t len, const unsigned char *expect_digest, oa_blob_sink sink, void *arg,
                  char *cause, size_t causelen);
 
+/*
+ * The same, in steps, for streaming a blob out without holding it: open checks
+ * the header and derives the key; each next() delivers at least `want` bytes
+ * of the range (whole segments; fewer at its end) and returns 1 while more
+ * follow, 0 once the range is done (and, for a whole-blob read with a digest,
+ * checked), -1 with a cause on damage.  close() frees (NULL is fine).
+ */
+struct oa_blob_reader;
+int oa_blob_reader_open(const char *path, const unsigned char dek[OA_DEK_LEN], const void *ad, size_t adlen,
+                        uint64_t offset, uint64_t len, const unsigned char *expect_digest,
+                        struct oa_blob_reader **out, char *cause, size_t causelen);
+int oa_blob_reader_next(struct oa_blob_reader *r, size_t want, oa_blob_sink sink, void *arg, char *cause,
+                        size_t causelen);
+void oa_blob_reader_close(struct oa_blob_reader *r);
+
 /* A new random data key. */
 void oa_dek_new(unsigned char dek[OA_DEK_LEN]);
 /* Wraps a DEK under the current KEK of `level`; *version receives the KEK version.  0 or -1. */

@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* 5 levels x 15 versions x 83 bytes, and the rest */
+#define KEYS_TEXT_MAX 8192
+
 static int write_all(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
@@ -32,34 +35,108 @@ static void line_key(char *out, size_t cap, const char *prefix, const unsigned c
     sodium_memzero(hex, sizeof(hex));
 }
 
-int oa_keys_create(const char *path, char *cause, size_t causelen)
+/* The file's text for k; the caller wipes it. */
+static size_t format_keys(const struct oa_keys *k, char *text, size_t cap)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        snprintf(cause, causelen, "cannot create the key file %s: %s", path, strerror(errno));
+    size_t off = (size_t)snprintf(text, cap, "oa-keys 1\n");
+    for (int level = 0; level < OA_KEY_LEVELS; level++)
+        for (int v = 1; v < OA_KEY_VERSIONS; v++) {
+            if (!k->kek_present[level][v])
+                continue;
+            char prefix[32];
+            snprintf(prefix, sizeof(prefix), "kek %d %d", level, v);
+            line_key(text + off, cap - off, prefix, k->kek[level][v]);
+            off += strlen(text + off);
+        }
+    line_key(text + off, cap - off, "audit-sign 1", k->audit_seed);
+    return off + strlen(text + off);
+}
+
+int oa_keys_save(const char *path, const struct oa_keys *k, char *cause, size_t causelen)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
+        snprintf(cause, causelen, "the key file path is too long");
         return -1;
     }
-    char text[2048];
-    size_t off = (size_t)snprintf(text, sizeof(text), "oa-keys 1\n");
-    unsigned char key[OA_KEY_LEN];
-    for (int level = 0; level < OA_KEY_LEVELS; level++) {
-        char prefix[32];
-        snprintf(prefix, sizeof(prefix), "kek %d 1", level);
-        randombytes_buf(key, sizeof(key));
-        line_key(text + off, sizeof(text) - off, prefix, key);
-        off += strlen(text + off);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(cause, causelen, "cannot write the key file %s: %s", tmp, strerror(errno));
+        return -1;
     }
-    randombytes_buf(key, sizeof(key));
-    line_key(text + off, sizeof(text) - off, "audit-sign 1", key);
-    off += strlen(text + off);
-    sodium_memzero(key, sizeof(key));
-    int rc = write_all(fd, text, off) == 0 && fsync(fd) == 0 ? 0 : -1;
+    char text[KEYS_TEXT_MAX];
+    size_t len = format_keys(k, text, sizeof(text));
+    int rc = fchmod(fd, 0600) == 0 && write_all(fd, text, len) == 0 && fsync(fd) == 0 ? 0 : -1;
     sodium_memzero(text, sizeof(text));
     if (close(fd) != 0)
         rc = -1;
-    if (rc != 0)
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -1;
+    if (rc == 0) {
+        /* The rename is durable once the directory is. */
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *(slash == dir ? slash + 1 : slash) = '\0';
+        int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fsync(dfd) != 0)
+            rc = -1;
+        if (dfd >= 0)
+            close(dfd);
+    }
+    if (rc != 0) {
         snprintf(cause, causelen, "cannot write the key file %s: %s", path, strerror(errno));
+        unlink(tmp);
+    }
     return rc;
+}
+
+int oa_keys_create(const char *path, char *cause, size_t causelen)
+{
+    if (access(path, F_OK) == 0) {
+        snprintf(cause, causelen, "cannot create the key file %s: it exists", path);
+        return -1;
+    }
+    struct oa_keys k;
+    memset(&k, 0, sizeof(k));
+    for (int level = 0; level < OA_KEY_LEVELS; level++) {
+        randombytes_buf(k.kek[level][1], OA_KEY_LEN);
+        k.kek_present[level][1] = 1;
+        k.kek_version[level] = 1;
+    }
+    randombytes_buf(k.audit_seed, OA_KEY_LEN);
+    int rc = oa_keys_save(path, &k, cause, causelen);
+    oa_keys_wipe(&k);
+    return rc;
+}
+
+int oa_keys_rotate(struct oa_keys *k, int level, char *cause, size_t causelen)
+{
+    for (int l = 0; l < OA_KEY_LEVELS; l++) {
+        if (level >= 0 && l != level)
+            continue;
+        int v = k->kek_version[l] + 1;
+        if (v >= OA_KEY_VERSIONS) {
+            snprintf(cause, causelen, "level %d already has %d key versions: retire old ones first", l,
+                     OA_KEY_VERSIONS - 1);
+            return -1;
+        }
+        randombytes_buf(k->kek[l][v], OA_KEY_LEN);
+        k->kek_present[l][v] = 1;
+        k->kek_version[l] = v;
+    }
+    return 0;
+}
+
+bool oa_keys_retire(struct oa_keys *k, int level, int version)
+{
+    if (level < 0 || level >= OA_KEY_LEVELS || version < 1 || version >= OA_KEY_VERSIONS ||
+        version == k->kek_version[level] || !k->kek_present[level][version])
+        return false;
+    sodium_memzero(k->kek[level][version], OA_KEY_LEN);
+    k->kek_present[level][version] = 0;
+    return true;
 }
 
 static int parse_hex_key(const char *hex, unsigned char out[OA_KEY_LEN])
@@ -84,7 +161,7 @@ int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causel
         snprintf(cause, causelen, "the key file %s must be readable by its owner only (chmod 600)", path);
         return -1;
     }
-    char text[4096];
+    char text[KEYS_TEXT_MAX];
     ssize_t n = read(fd, text, sizeof(text) - 1);
     close(fd);
     if (n <= 0) {

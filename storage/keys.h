@@ -15,6 +15,7 @@
 #ifndef OA_STORAGE_KEYS_H
 #define OA_STORAGE_KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,18 @@ int oa_keys_create(const char *path, char *cause, size_t causelen);
  * write.  0 or -1 with a cause (which never contains key material).
  */
 int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causelen);
+
+/* Writes k to path atomically (temporary file, fsync, rename, directory fsync), mode 0600. */
+int oa_keys_save(const char *path, const struct oa_keys *k, char *cause, size_t causelen);
+
+/*
+ * Adds a fresh KEK version for `level` (-1: every level) and makes it
+ * current; older versions stay until retired.  0 or -1 with a cause.
+ */
+int oa_keys_rotate(struct oa_keys *k, int level, char *cause, size_t causelen);
+
+/* Forgets an old (never the current) version; false when there is none to forget. */
+bool oa_keys_retire(struct oa_keys *k, int level, int version);
 
 /* Wipes the keys from memory. */
 void oa_keys_wipe(struct oa_keys *k);

@@ -297,6 +297,40 @@ static const char *const migrations[] = {
 
     /* 6: named declassifiers, designated by secadmin. */
     "ALTER TABLE users ADD COLUMN declassifier INTEGER NOT NULL DEFAULT 0;",
+
+    /* 7: blob files and attachments.  A blob row says where its file is, the
+     *    level its associated data binds and whose KEK wraps its data key;
+     *    the wrapped key is NULL once the blob is crypto-shredded. */
+    "CREATE TABLE blobs ("
+    "  id            INTEGER PRIMARY KEY,"
+    "  doc_id        INTEGER NOT NULL REFERENCES documents(id),"
+    "  attachment_id INTEGER NOT NULL,"
+    "  rev           INTEGER NOT NULL,"
+    "  file          TEXT NOT NULL UNIQUE,"
+    "  suite         INTEGER NOT NULL,"
+    "  level         INTEGER NOT NULL,"
+    "  kek_version   INTEGER NOT NULL,"
+    "  dek           BLOB,"
+    "  size          INTEGER NOT NULL,"
+    "  stored        INTEGER NOT NULL,"
+    "  compressed    INTEGER NOT NULL,"
+    "  digest        BLOB NOT NULL,"
+    "  content_type  TEXT NOT NULL,"
+    "  created_at    INTEGER NOT NULL,"
+    "  created_by    INTEGER NOT NULL"
+    ");"
+    "CREATE UNIQUE INDEX blobs_attachment ON blobs(attachment_id, rev);"
+    "CREATE INDEX blobs_key ON blobs(level, kek_version);"
+    "CREATE TABLE attachments ("
+    "  id         INTEGER PRIMARY KEY,"
+    "  doc_id     INTEGER NOT NULL REFERENCES documents(id),"
+    "  name       TEXT NOT NULL,"
+    "  role       TEXT NOT NULL,"
+    "  rev        INTEGER NOT NULL,"
+    "  blob_id    INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX attachments_doc ON attachments(doc_id);",
 };
 
 int oa_schema_version(void)

@@ -69,14 +69,23 @@ void oad_start(struct oad *o, const char *const *extra)
     waitpid(pid, &st, 0);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "oad init failed");
 
-    argc = 0;
+    oad_serve(o, extra);
+}
+
+void oad_serve(struct oad *o, const char *const *extra)
+{
+    char *argv[64];
+    int argc = 0;
+    struct stat st;
+    long from = stat(o->log, &st) == 0 ? (long)st.st_size : 0;
+    o->port = 0;
     build_args(argv, &argc, o, "serve", extra);
     argv[argc++] = "--listen";
     argv[argc++] = "127.0.0.1:0";
     argv[argc] = NULL;
     o->pid = fork();
     if (o->pid == 0) {
-        int fd = open(o->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int fd = open(o->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
         dup2(fd, 2);
         execv(argv[0], argv);
         _exit(127);
@@ -84,6 +93,8 @@ void oad_start(struct oad *o, const char *const *extra)
     for (int i = 0; i < 500 && o->port == 0; i++) {
         FILE *f = fopen(o->log, "r");
         char line[1024];
+        if (f)
+            fseek(f, from, SEEK_SET);
         while (f && fgets(line, sizeof(line), f)) {
             char *p = strstr(line, "event=listening addr=127.0.0.1:");
             if (p)

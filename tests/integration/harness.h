@@ -24,6 +24,8 @@ struct oad {
  * Aborts the test when the server does not come up.
  */
 void oad_start(struct oad *o, const char *const *extra);
+/* Starts `oad serve` again on o's data directory (after a stop or a crash). */
+void oad_serve(struct oad *o, const char *const *extra);
 /* SIGTERM, wait; returns the exit status (or -1 when it did not exit by itself). */
 int oad_stop(struct oad *o);
 /* Waits for oad to exit by itself; its exit status, or -1 after timeout_ms. */
