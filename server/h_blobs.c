@@ -25,6 +25,7 @@
  * piece is decrypted in the pool while nothing else waits on the loop.
  */
 #include <magic.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -41,7 +42,7 @@
 #include "storage/documents.h"
 #include "workflow/access.h"
 
-#define CHUNK (256 * 1024)   /* bytes handed to the pool at a time, each way */
+#define CHUNK (1024 * 1024)  /* bytes handed to the pool at a time, each way */
 #define SNIFF 16384          /* bytes the content type is sniffed from */
 
 /* ------------------------------------------------------------------------ */
@@ -94,13 +95,16 @@ struct upload {
 
     unsigned char *fill, *work;   /* the buffer filling on the loop; the one in the pool */
     size_t fill_len, work_len, fill_cap;
-    uv_work_t wq;
-    bool working;                 /* a work item is in the pool */
+    uv_work_t wq, dq;             /* sealing and digesting the same buffer, in parallel */
+    int works;                    /* of those two, still in the pool */
+    EVP_MD_CTX *md;               /* the plaintext digest, computed beside the sealing */
+    unsigned char md_out[32];
+    bool working;                 /* work items are in the pool */
     bool finishing;               /* the work item seals the blob */
     bool finished;                /* sealed and durable: commit next */
     bool failed;                  /* the writer failed: the upload is over */
     bool dead;                    /* abandoned: free once the pool is done with it */
-    int work_rc;
+    int work_rc, digest_rc;
     char cause[256];
 
     struct oa_req *r;             /* the request feeding it now, or NULL */
@@ -127,6 +131,7 @@ static void upload_free(struct upload *u)
         oa_blob_writer_abort(u->w);
     if (u->finished)
         unlink(u->path); /* sealed but never committed */
+    EVP_MD_CTX_free(u->md);
     sodium_memzero(u->dek, sizeof(u->dek));
     sodium_memzero(u->sniff, sizeof(u->sniff));
     if (u->fill)
@@ -149,7 +154,6 @@ static void upload_drop(struct upload *u)
 static void upload_on_work(uv_work_t *w)
 {
     struct upload *u = w->data;
-    u->work_rc = 0;
     if (u->work_len > 0 && oa_blob_write(u->w, u->work, u->work_len, u->cause, sizeof(u->cause)) != 0) {
         u->w = NULL; /* freed by the failed write */
         u->work_rc = -1;
@@ -166,12 +170,29 @@ static void upload_on_work(uv_work_t *w)
     }
 }
 
+static void upload_on_digest(uv_work_t *w)
+{
+    struct upload *u = w->data;
+    unsigned int dl = 0;
+    if (EVP_DigestUpdate(u->md, u->work, u->work_len) != 1 ||
+        (u->finishing && EVP_DigestFinal_ex(u->md, u->md_out, &dl) != 1))
+        u->digest_rc = -1;
+}
+
 static void upload_on_work_done(uv_work_t *w, int status)
 {
     struct upload *u = w->data;
+    if (status != 0)
+        u->work_rc = -1;
+    if (--u->works > 0)
+        return; /* the other half is still running */
     u->working = false;
+    if (u->digest_rc != 0)
+        u->work_rc = -1;
+    if (u->finishing && u->work_rc == 0)
+        memcpy(u->b.info.digest, u->md_out, 32);
     u->work_len = 0;
-    if (status != 0 || u->work_rc != 0) {
+    if (u->work_rc != 0) {
         oa_log(OA_LOG_ERROR, "blob_write_failed", "doc=%lld cause=\"%s\"", (long long)u->b.doc_id, u->cause);
         u->failed = true;
     } else if (u->finishing) {
@@ -194,10 +215,18 @@ static void upload_submit(struct upload *u, bool finish)
     u->fill_len = 0;
     u->finishing = finish;
     u->working = true;
-    u->wq.data = u;
+    u->work_rc = u->digest_rc = 0;
+    u->wq.data = u->dq.data = u;
+    u->works = 2;
     if (uv_queue_work(u->srv->loop, &u->wq, upload_on_work, upload_on_work_done) != 0) {
+        u->works = 0;
         u->working = false;
         u->failed = true;
+        return;
+    }
+    if (uv_queue_work(u->srv->loop, &u->dq, upload_on_digest, upload_on_work_done) != 0) {
+        u->works = 1; /* the sealing half finishes; the upload is void */
+        u->work_rc = -1;
     }
 }
 
@@ -454,11 +483,14 @@ static struct upload *upload_new(struct oa_server *srv, int64_t owner, int64_t d
         oa_blob_path(srv->cfg->data_dir, u->b.file, u->path, sizeof(u->path)) != 0 ||
         oa_blob_dir_make(srv->cfg->data_dir, u->b.file) != 0 ||
         oa_blob_writer_open(u->path, (enum oa_blob_suite)u->b.suite, u->dek, ad, adlen, &u->w, cause,
-                            sizeof(cause)) != 0) {
+                            sizeof(cause)) != 0 ||
+        (u->md = EVP_MD_CTX_new()) == NULL ||
+        EVP_DigestInit_ex(u->md, u->b.suite == OA_BLOB_SM4_SM3 ? EVP_sm3() : EVP_sha256(), NULL) != 1) {
         oa_log(OA_LOG_ERROR, "blob_create_failed", "doc=%lld", (long long)doc_id);
         upload_free(u);
         return NULL;
     }
+    oa_blob_writer_external_digest(u->w);
     u->next = srv->uploads;
     srv->uploads = u;
     return u;
@@ -802,11 +834,15 @@ struct download {
     uint64_t from, len;
     int status;
     struct oa_blob_reader *rd;
-    unsigned char *buf;
+    unsigned char *buf;   /* the piece being decrypted (or decrypted, waiting for the socket) */
     size_t buf_len, buf_cap;
     uv_work_t wq;
     int rc;               /* of the last work: 1 more, 0 done, -1 damage */
-    bool started;
+    bool started;         /* the status line and headers went out */
+    bool reading;         /* a work item is decrypting the next piece */
+    bool writing;         /* a piece is being written */
+    bool ready;           /* the next piece is decrypted and waits for the write */
+    bool dead;            /* the response is over: free when nothing runs */
     char cause[300];
 };
 
@@ -825,6 +861,12 @@ static int download_sink(void *arg, const void *data, size_t len)
     return 0;
 }
 
+/*
+ * Decrypts the next piece.  Each segment's tag is checked before its bytes
+ * are delivered, so no byte that was not sealed for this blob goes out; the
+ * whole-file digest is left to fsck (checking it here could only cut the
+ * connection after the bytes went).
+ */
 static void download_on_work(uv_work_t *w)
 {
     struct download *d = w->data;
@@ -833,9 +875,8 @@ static void download_on_work(uv_work_t *w)
     if (d->rd == NULL) {
         char ad[256];
         size_t adlen = oa_blob_ad(&d->a.blob, ad, sizeof(ad));
-        bool whole = d->from == 0 && d->len == d->a.blob.info.size;
-        if (oa_blob_reader_open(d->path, d->dek, ad, adlen, d->from, d->len, whole ? d->a.blob.info.digest : NULL,
-                                &d->rd, d->cause, sizeof(d->cause)) != 0) {
+        if (oa_blob_reader_open(d->path, d->dek, ad, adlen, d->from, d->len, NULL, &d->rd, d->cause,
+                                sizeof(d->cause)) != 0) {
             d->rc = -1;
             return;
         }
@@ -851,17 +892,60 @@ static void download_free(struct download *d)
     free(d);
 }
 
+static void download_on_work_done(uv_work_t *w, int status);
 static void download_on_written(struct oa_req *r, int status);
+
+static void download_read_next(struct download *d)
+{
+    d->reading = true;
+    d->wq.data = d;
+    if (uv_queue_work(d->srv->loop, &d->wq, download_on_work, download_on_work_done) != 0) {
+        d->reading = false;
+        d->rc = -1;
+        d->cause[0] = '\0';
+        download_on_work_done(&d->wq, 0);
+    }
+}
+
+/* Writes the decrypted piece, and starts decrypting the next one meanwhile. */
+static void download_send(struct download *d)
+{
+    unsigned char *piece = d->buf;
+    size_t n = d->buf_len;
+    bool last = d->rc == 0;
+    d->buf = NULL;
+    d->buf_len = d->buf_cap = 0;
+    d->ready = false;
+    d->writing = true;
+    d->r->ctx = d;
+    if (oa_reply_piece(d->r, piece, n, last, download_on_written) != 0) {
+        d->writing = false;
+        download_free(d);
+        return;
+    }
+    if (!last)
+        download_read_next(d);
+}
 
 static void download_on_work_done(uv_work_t *w, int status)
 {
     struct download *d = w->data;
     struct oa_req *r = d->r;
+    d->reading = false;
     if (status != 0)
         d->rc = -1;
+    if (d->dead) {
+        if (!d->writing)
+            download_free(d);
+        return;
+    }
     if (d->rc < 0) {
         oa_log(OA_LOG_ERROR, "blob_damaged", "id=%s doc=%lld attachment=%lld rev=%d cause=\"%s\"", r->id,
                (long long)d->a.doc_id, (long long)d->a.id, d->a.rev, d->cause);
+        if (d->writing) {
+            d->dead = true; /* cut the connection once the piece in flight is written */
+            return;
+        }
         if (d->started)
             oa_reply_abort(r);
         else
@@ -895,27 +979,31 @@ static void download_on_work_done(uv_work_t *w, int status)
             return;
         }
     }
-    unsigned char *piece = d->buf;
-    size_t n = d->buf_len;
-    d->buf = NULL;
-    d->buf_len = d->buf_cap = 0;
-    r->ctx = d;
-    if (oa_reply_piece(r, piece, n, d->rc == 0, download_on_written) != 0)
-        download_free(d);
+    if (d->writing) {
+        d->ready = true; /* sent when the piece in flight is written */
+        return;
+    }
+    download_send(d);
 }
 
 static void download_on_written(struct oa_req *r, int status)
 {
     struct download *d = r->ctx;
-    if (status < 0 || d->rc == 0) {
-        download_free(d);
+    d->writing = false;
+    if (status < 0 || d->dead) {
+        /* The response is over (the connection failed, or the next piece turned out damaged). */
+        bool cut = d->dead && status == 0;
+        d->dead = true;
+        if (cut)
+            oa_reply_abort(r);
+        if (!d->reading)
+            download_free(d);
         return;
     }
-    d->wq.data = d;
-    if (uv_queue_work(d->srv->loop, &d->wq, download_on_work, download_on_work_done) != 0) {
-        oa_reply_abort(r);
-        download_free(d);
-    }
+    if (d->ready)
+        download_send(d);
+    else if (!d->reading)
+        download_free(d); /* that was the last piece */
 }
 
 /* Parses a single "bytes=a-b" range against size; 1 ranged, 0 ignore (whole), -1 unsatisfiable. */
@@ -997,11 +1085,7 @@ static void read_on_done(struct oa_db_job *job)
         oa_reply_error(r, OA_E_BLOB_DAMAGED, "The file's key is not in the key file; nothing was sent.");
         return;
     }
-    d->wq.data = d;
-    if (uv_queue_work(r->srv->loop, &d->wq, download_on_work, download_on_work_done) != 0) {
-        download_free(d);
-        oa_reply_error(r, OA_E_UNAVAILABLE, NULL);
-    }
+    download_read_next(d);
 }
 
 static void submit_read(struct oa_req *r, bool list)

@@ -366,9 +366,15 @@ int oa_blob_writer_open(const char *final_path, enum oa_blob_suite suite, const 
     return 0;
 }
 
+void oa_blob_writer_external_digest(struct oa_blob_writer *w)
+{
+    EVP_MD_CTX_free(w->digest);
+    w->digest = NULL;
+}
+
 int oa_blob_write(struct oa_blob_writer *w, const void *data, size_t len, char *cause, size_t causelen)
 {
-    if (EVP_DigestUpdate(w->digest, data, len) != 1)
+    if (w->digest && EVP_DigestUpdate(w->digest, data, len) != 1)
         goto fail;
     w->size += len;
     const unsigned char *p = data;
@@ -421,7 +427,8 @@ int oa_blob_writer_finish(struct oa_blob_writer *w, struct oa_blob_info *info, c
     info->size = w->size;
     info->stored = w->stored;
     info->compressed = w->compress;
-    EVP_DigestFinal_ex(w->digest, info->digest, &dl);
+    if (w->digest)
+        EVP_DigestFinal_ex(w->digest, info->digest, &dl);
     writer_free(w);
     return 0;
 fail:

@@ -40,6 +40,11 @@ struct oa_blob_writer;
  */
 int oa_blob_writer_open(const char *final_path, enum oa_blob_suite suite, const unsigned char dek[OA_DEK_LEN],
                         const void *ad, size_t adlen, struct oa_blob_writer **out, char *cause, size_t causelen);
+/*
+ * The caller computes the plaintext digest itself (e.g. on another thread,
+ * in parallel with the sealing) and puts it in the info after finish.
+ */
+void oa_blob_writer_external_digest(struct oa_blob_writer *w);
 /* Appends plaintext; 0 or -1 (the writer is then aborted and freed). */
 int oa_blob_write(struct oa_blob_writer *w, const void *data, size_t len, char *cause, size_t causelen);
 /*

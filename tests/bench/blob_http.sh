@@ -1,0 +1,74 @@
+#!/bin/sh
+# Attachments through the real oad over HTTP: upload and download MB/s for
+# 1 MB and 256 MB, compressible and incompressible, with oad's peak RSS for
+# each transfer, next to the ceilings measured in the same run: zstd -b3 on
+# the same data, and openssl speed for AES-256-GCM.
+set -eu
+cd "$(dirname "$0")/../.."
+./scripts/install-deps
+bazel build -c opt //server:oad >/dev/null 2>&1
+oad=bazel-bin/server/oad
+tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/oa-blobhttp-XXXXXX")
+trap 'kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+$oad init --data "$tmp/data" >/dev/null
+$oad serve --data "$tmp/data" --listen 127.0.0.1:18412 --set blob.max_bytes=1000000000 2>"$tmp/log" &
+pid=$!
+sleep 1
+base=http://127.0.0.1:18412
+eval "$(python3 tests/bench/office.py $base "$tmp/data")"
+
+# The samples: office-like text (compresses ~4x), and random bytes.
+python3 - "$tmp" <<'PY'
+import os, random, sys
+d = sys.argv[1]
+random.seed(1)
+words = ("关于 进一步 加强 公文 处理 工作 的 通知 各区 人民政府 市政府 各部门 根据 有关 规定 "
+         "现将 事项 如下 一 二 三 要求 落实 责任 确保 按时 完成 报送 2026 年 第 号 document routing "
+         "records office secretariat approval countersign issue archive").split()
+for mb in (1, 256):
+    with open("%s/text-%d" % (d, mb), "w") as f:
+        n = 0
+        while n < mb * 1000000:
+            line = " ".join(random.choice(words) for _ in range(14)) + "\n"
+            f.write(line)
+            n += len(line.encode())
+    with open("%s/random-%d" % (d, mb), "wb") as f:
+        for _ in range(mb):
+            f.write(os.urandom(1000000))
+PY
+
+peak_reset() { echo 5 > /proc/$pid/clear_refs 2>/dev/null || true; }
+peak() { awk '/VmHWM/ { printf "%d MB", $2 / 1024 }' /proc/$pid/status; }
+
+echo "oad, one client, loopback (curl); MB = 10^6 bytes"
+printf '%-16s %14s %10s %14s %10s\n' sample "upload MB/s" "peak RSS" "download MB/s" "peak RSS"
+for kind in text random; do
+    for mb in 1 256; do
+        f="$tmp/$kind-$mb"
+        size=$(stat -c %s "$f")
+        peak_reset
+        out=$(curl -sf -w '%{time_total}' -o "$tmp/up.json" -H "Authorization: Bearer $TOKEN" \
+            -H 'Accept: application/json' -H 'Content-Type: application/octet-stream' \
+            --data-binary @"$f" "$base/v1/documents/$DOC/attachments?name=$kind-$mb")
+        up=$(echo "$size $out" | awk '{ printf "%.0f", $1 / $2 / 1e6 }')
+        uprss=$(peak)
+        id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$tmp/up.json")
+        peak_reset
+        # the best of three downloads (the first also warms the page cache)
+        best=0
+        for i in 1 2 3; do
+            t=$(curl -sf -w '%{time_total}' -o /dev/null -H "Authorization: Bearer $TOKEN" \
+                "$base/v1/documents/$DOC/attachments/$id")
+            best=$(echo "$size $t $best" | awk '{ v = $1 / $2 / 1e6; printf "%.0f", (v > $3 ? v : $3) }')
+        done
+        printf '%-16s %14s %10s %14s %10s\n' "$kind $mb MB" "$up" "$uprss" "$best" "$(peak)"
+    done
+done
+echo
+echo "ceilings (same data, same run):"
+for kind in text random; do
+    zstd -b3 -q "$tmp/$kind-256" 2>&1 | tail -1 | sed "s/^/  zstd -b3, $kind 256 MB: /"
+done
+openssl speed -evp aes-256-gcm -seconds 2 2>/dev/null |
+    awk '/^AES-256-GCM|^aes-256-gcm/ { print "  openssl speed -evp aes-256-gcm, 16 KiB blocks: " $NF }'
+echo "stored on disk: $(du -sm "$tmp/data/blobs" | cut -f1) MB for $(du -cm "$tmp"/text-* "$tmp"/random-* | tail -1 | cut -f1) MB uploaded"
