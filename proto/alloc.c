@@ -13,6 +13,12 @@ static void oom(size_t n)
     abort();
 }
 
+_Noreturn void oa_oom(void)
+{
+    fprintf(stderr, "level=fatal event=out_of_memory where=libcbor\n");
+    abort();
+}
+
 void *oa_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);

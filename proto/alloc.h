@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+/* Aborts the process: an allocation failed in a library call. */
+_Noreturn void oa_oom(void);
 void *oa_xmalloc(size_t n);
 void *oa_xcalloc(size_t n, size_t size);
 void *oa_xrealloc(void *p, size_t n);

@@ -334,6 +334,7 @@ struct doc_job {
 
     /* actions */
     const char *action, *opinion, *on_behalf, *idem_key;
+    bool from_sync;               /* a pushed operation: its base revision was checked already */
     const cbor_item_t *params;
 
     /* revision and list */
@@ -1147,7 +1148,7 @@ static int run_edit(struct oa_store *s, struct doc_job *j)
         return rc;
     char etag[48];
     doc_etag(&d, etag, sizeof(etag));
-    enum oa_err pre = oa_req_if_match(j->r, etag);
+    enum oa_err pre = j->from_sync ? OA_E_OK : oa_req_if_match(j->r, etag);
     if (pre != OA_E_OK) {
         oa_doc_free(&d);
         return fail(j, pre, NULL);
@@ -1252,6 +1253,128 @@ static int run_edit(struct oa_store *s, struct doc_job *j)
 storage:
     oa_doc_free(&d);
     return OA_E_STORAGE;
+}
+
+/* ---- the sync protocol's pushed operations ---- */
+
+static struct doc_job *doc_job_new(struct oa_req *r, enum doc_op op);
+
+bool oa_doc_visible(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d)
+{
+    return decide_read(s, who, d, NULL) == OA_ALLOW;
+}
+
+cbor_item_t *oa_doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body)
+{
+    return doc_item(s, d, with_body);
+}
+
+int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op *op, struct oa_push_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    char key[160];
+    snprintf(key, sizeof(key), "sync:%s", op->op_id);
+    /* A retried push answers as the first did. */
+    unsigned char *stored = NULL;
+    size_t stored_len = 0;
+    int stored_status = 0;
+    int rc = oa_idem_get(s, r->who.user_id, key, &stored_status, &stored, &stored_len);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        free(stored);
+        res->outcome = OA_PUSH_APPLIED;
+        res->revision = stored_status;
+        return 0;
+    }
+    struct oa_user me;
+    struct oa_doc d;
+    struct doc_job *j = doc_job_new(r, op->is_action ? OP_ACTION : OP_EDIT);
+    j->id = op->doc_id;
+    j->from_sync = true;
+    if (!open_doc(s, j, &me, &d, op->is_action ? "document.action" : "document.edit", &rc)) {
+        res->outcome = OA_PUSH_REFUSED;
+        res->err = j->err;
+        res->message = j->message;
+        free(j);
+        return rc == OA_E_STORAGE ? -1 : 0;
+    }
+    if (d.revision != op->base_rev) {
+        /* Never merged: the person decides what to do with the server's version. */
+        res->outcome = OA_PUSH_CONFLICT;
+        res->revision = d.revision;
+        res->current = doc_item(s, &d, true);
+        oa_doc_free(&d);
+        free(j);
+        return 0;
+    }
+    oa_doc_free(&d);
+    if (oa_store_exec(s, "SAVEPOINT push_op") != 0) {
+        free(j);
+        return -1;
+    }
+    if (op->is_action) {
+        j->action = op->action;
+        j->opinion = op->opinion;
+        j->params = op->params;
+        char akey[170];
+        snprintf(akey, sizeof(akey), "sync-act:%s", op->op_id);
+        j->idem_key = akey;
+        rc = run_action(s, j);
+    } else {
+        struct pv_field f[] = {
+            {"title", PV_TEXT, 0, 1, OA_DOC_TEXT - 1, &j->title, NULL},
+            {"body", PV_TEXT, 0, 0, OA_DOC_BODY_MAX, &j->body, NULL},
+            {"doc_type", PV_TEXT, 0, 0, 31, &j->doc_type, NULL},
+            {"urgency", PV_TEXT, 0, 1, 15, &j->urgency, NULL},
+            {"main_recipients", PV_TEXT, 0, 0, OA_DOC_TEXT - 1, &j->main_recipients, NULL},
+            {"copied_recipients", PV_TEXT, 0, 0, OA_DOC_TEXT - 1, &j->copied_recipients, NULL},
+            {"attachment_note", PV_TEXT, 0, 0, OA_DOC_TEXT - 1, &j->attachment_note, NULL},
+            {"note", PV_TEXT, 0, 0, OA_DOC_TEXT - 1, &j->note, NULL},
+            {"opinion", PV_TEXT, 0, 0, 4000, &j->opinion, NULL},
+        };
+        char why[256];
+        enum oa_err e = op->fields ? pv_extract(op->fields, f, sizeof(f) / sizeof(f[0]), &r->arena, why, sizeof(why))
+                                   : OA_E_BAD_FIELD;
+        if (e != OA_E_OK) {
+            j->err = e;
+            j->message = op->fields ? "A field of the edit is missing or has the wrong type." : "An edit needs its fields.";
+            rc = 0;
+        } else {
+            rc = run_edit(s, j);
+        }
+    }
+    if (j->out)
+        cbor_decref(&j->out);
+    free(j->bytes);
+    if (rc != 0 || j->err != OA_E_OK) {
+        oa_store_exec(s, "ROLLBACK TO push_op");
+        oa_store_exec(s, "RELEASE push_op");
+        res->outcome = OA_PUSH_REFUSED;
+        res->err = rc != 0 ? (enum oa_err)rc : j->err;
+        res->message = j->message;
+        free(j->scope_v);
+        free(j);
+        return rc == OA_E_STORAGE ? -1 : 0;
+    }
+    free(j->scope_v);
+    free(j);
+    rc = oa_doc_load(s, op->doc_id, &d);
+    if (rc != 1) {
+        oa_store_exec(s, "ROLLBACK TO push_op");
+        oa_store_exec(s, "RELEASE push_op");
+        return -1;
+    }
+    res->outcome = OA_PUSH_APPLIED;
+    res->revision = d.revision;
+    oa_doc_free(&d);
+    /* The key remembers the revision the operation made. */
+    if (oa_idem_put(s, r->who.user_id, key, (int)res->revision, "", 0) != 0) {
+        oa_store_exec(s, "ROLLBACK TO push_op");
+        oa_store_exec(s, "RELEASE push_op");
+        return -1;
+    }
+    return oa_store_exec(s, "RELEASE push_op") == 0 ? 0 : -1;
 }
 
 /* ---- lists ---- */

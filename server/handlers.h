@@ -63,6 +63,31 @@ bool oa_doc_readable(struct oa_store *s, const struct oa_user *who, int64_t doc_
 struct oa_doc;
 int oa_doc_open_for(struct oa_store *s, struct oa_req *r, int64_t doc_id, bool edit, const char *what,
                     struct oa_user *me, struct oa_doc *d, enum oa_err *err, const char **message);
+/* Whether `who` may read `d` (the one decision; no audit). */
+bool oa_doc_visible(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d);
+/* The document as the API shows it. */
+cbor_item_t *oa_doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body);
+
+/* One operation of a sync push (h_sync.c), applied by the document code. */
+struct oa_push_op {
+    const char *op_id;            /* the client's id: a retry is answered as the first try */
+    bool is_action;               /* an action; else an edit of draft fields */
+    int64_t doc_id, base_rev;
+    const cbor_item_t *fields;    /* edit: the fields */
+    const char *action, *opinion; /* action */
+    const cbor_item_t *params;
+};
+enum oa_push_outcome { OA_PUSH_APPLIED, OA_PUSH_CONFLICT, OA_PUSH_REFUSED };
+struct oa_push_result {
+    enum oa_push_outcome outcome;
+    int64_t revision;             /* applied: the new one; conflict: the server's */
+    cbor_item_t *current;         /* conflict: the server's version (the caller owns it) */
+    enum oa_err err;              /* refused */
+    const char *message;
+};
+/* Applies one operation in its own savepoint; 0 (see res), -1 storage error. */
+int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op *op, struct oa_push_result *res);
+
 void h_doc_create(struct oa_req *r);
 void h_doc_get(struct oa_req *r);
 void h_doc_edit(struct oa_req *r);
@@ -91,6 +116,10 @@ void h_upload_create(struct oa_req *r);
 void h_upload_get(struct oa_req *r);
 void h_upload_patch(struct oa_req *r);
 void h_upload_delete(struct oa_req *r);
+
+/* the sync protocol (h_sync.c) */
+void h_sync_changes(struct oa_req *r);
+void h_sync_push(struct oa_req *r);
 
 /* the audit trail (auditor) */
 void h_audit_entries(struct oa_req *r);

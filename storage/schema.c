@@ -331,6 +331,15 @@ static const char *const migrations[] = {
     "  updated_at INTEGER NOT NULL"
     ");"
     "CREATE INDEX attachments_doc ON attachments(doc_id);",
+
+    /* 8: the sync feed: each entity's latest change found by index, and which
+     *    documents each user's clients were sent (to revoke them later). */
+    "CREATE INDEX changes_entity ON changes(entity, entity_id, seq);"
+    "CREATE TABLE sync_seen ("
+    "  user_id INTEGER NOT NULL,"
+    "  doc_id  INTEGER NOT NULL,"
+    "  PRIMARY KEY (user_id, doc_id)"
+    ") WITHOUT ROWID;",
 };
 
 int oa_schema_version(void)

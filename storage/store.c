@@ -190,6 +190,8 @@ void oa_store_reset_all(struct oa_store *s)
 }
 
 
+atomic_int_fast64_t oa_change_latest;
+
 int64_t oa_change_record(struct oa_store *s, const char *entity, int64_t entity_id, const char *kind)
 {
     sqlite3_stmt *st = oa_store_stmt(s, "INSERT INTO changes(entity, entity_id, kind, at) VALUES (?,?,?,?)");
@@ -201,7 +203,9 @@ int64_t oa_change_record(struct oa_store *s, const char *entity, int64_t entity_
     sqlite3_bind_int64(st, 4, oa_now());
     if (sqlite3_step(st) != SQLITE_DONE)
         return -1;
-    return sqlite3_last_insert_rowid(s->db);
+    int64_t seq = sqlite3_last_insert_rowid(s->db);
+    atomic_store(&oa_change_latest, seq);
+    return seq;
 }
 
 int64_t oa_change_head(struct oa_store *s)

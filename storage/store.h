@@ -15,6 +15,7 @@
 #define OA_STORAGE_STORE_H
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -81,6 +82,13 @@ int64_t oa_now(void);
  * strictly greater than every earlier one, or -1 on a database error.
  */
 int64_t oa_change_record(struct oa_store *s, const char *entity, int64_t entity_id, const char *kind);
+
+/*
+ * The last change sequence number handed out, for any thread to watch (the
+ * sync feed's long poll).  It may be ahead of what is committed; a writer job
+ * queued after seeing it sees the change.
+ */
+extern atomic_int_fast64_t oa_change_latest;
 
 /* The highest change sequence number so far (0 when there is none). */
 int64_t oa_change_head(struct oa_store *s);

@@ -1,0 +1,181 @@
+/* clients/net.c: see net.h. */
+#include "clients/net.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proto/alloc.h"
+
+#define MAX_RESPONSE (256u * 1024 * 1024)
+
+struct sink {
+    struct net_resp *r;
+    FILE *file;          /* downloads: the body goes here when the status is 2xx */
+    uint64_t *got;
+    CURL *h;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct sink *s = arg;
+    size_t len = size * n;
+    long status = 0;
+    curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+    if (s->file && status >= 200 && status < 300) {
+        if (fwrite(p, 1, len, s->file) != len)
+            return 0;
+        *s->got += len;
+        return len;
+    }
+    if (s->r->len + len > MAX_RESPONSE)
+        return 0;
+    s->r->body = oa_xrealloc(s->r->body, s->r->len + len + 1);
+    memcpy(s->r->body + s->r->len, p, len);
+    s->r->len += len;
+    s->r->body[s->r->len] = '\0';
+    return len;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    struct sink *s = arg;
+    size_t len = size * n;
+    if (len > 13 && strncasecmp(p, "content-type:", 13) == 0) {
+        const char *v = p + 13;
+        while (*v == ' ')
+            v++;
+        size_t vl = len - (size_t)(v - p);
+        while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+            vl--;
+        if (vl >= sizeof(s->r->content_type))
+            vl = sizeof(s->r->content_type) - 1;
+        memcpy(s->r->content_type, v, vl);
+        s->r->content_type[vl] = '\0';
+    }
+    return len;
+}
+
+struct source {
+    FILE *f;
+    uint64_t left;
+};
+
+static size_t on_read(char *p, size_t size, size_t n, void *arg)
+{
+    struct source *src = arg;
+    size_t want = size * n;
+    if (want > src->left)
+        want = (size_t)src->left;
+    size_t got = fread(p, 1, want, src->f);
+    src->left -= got;
+    return got;
+}
+
+static int perform(CURL *h, struct sink *s, const char *base, const char *token, const char *path,
+                   const char *accept, const char *ctype, const char *const *headers)
+{
+    char url[2048], auth[600], hdr[256];
+    struct curl_slist *list = NULL;
+    snprintf(url, sizeof(url), "%s%s", base, path);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 90L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
+    if (token && token[0]) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        list = curl_slist_append(list, auth);
+    }
+    snprintf(hdr, sizeof(hdr), "Accept: %s", accept ? accept : "application/json");
+    list = curl_slist_append(list, hdr);
+    if (ctype) {
+        snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype);
+        list = curl_slist_append(list, hdr);
+    }
+    list = curl_slist_append(list, "Expect:");
+    for (int i = 0; headers && headers[i]; i++)
+        list = curl_slist_append(list, headers[i]);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+    CURLcode rc = curl_easy_perform(h);
+    curl_slist_free_all(list);
+    if (rc != CURLE_OK) {
+        snprintf(s->r->error, sizeof(s->r->error), "%s", curl_easy_strerror(rc));
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &s->r->status);
+        return s->r->status ? 0 : -1;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &s->r->status);
+    return 0;
+}
+
+int net_request(const char *base, const char *token, const char *method, const char *path, const char *accept,
+                const char *ctype, const void *body, size_t len, const char *const *headers, struct net_resp *r)
+{
+    memset(r, 0, sizeof(*r));
+    CURL *h = curl_easy_init();
+    if (h == NULL)
+        oa_oom();
+    struct sink s = {r, NULL, NULL, h};
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (ctype) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    int rc = perform(h, &s, base, token, path, accept, ctype, headers);
+    curl_easy_cleanup(h);
+    return rc;
+}
+
+int net_upload_file(const char *base, const char *token, const char *method, const char *path, FILE *f,
+                    uint64_t from, uint64_t len, const char *const *headers, struct net_resp *r)
+{
+    memset(r, 0, sizeof(*r));
+    if (fseeko(f, (off_t)from, SEEK_SET) != 0) {
+        snprintf(r->error, sizeof(r->error), "cannot seek in the file");
+        return -1;
+    }
+    CURL *h = curl_easy_init();
+    if (h == NULL)
+        oa_oom();
+    struct sink s = {r, NULL, NULL, h};
+    struct source src = {f, len};
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(h, CURLOPT_READDATA, &src);
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+    int rc = perform(h, &s, base, token, path, "application/json", "application/offset+octet-stream", headers);
+    curl_easy_cleanup(h);
+    return rc;
+}
+
+int net_download(const char *base, const char *token, const char *path, FILE *out, uint64_t from,
+                 struct net_resp *r, uint64_t *got)
+{
+    memset(r, 0, sizeof(*r));
+    *got = 0;
+    CURL *h = curl_easy_init();
+    if (h == NULL)
+        oa_oom();
+    struct sink s = {r, out, got, h};
+    char range[64];
+    const char *hdrs[2] = {NULL, NULL};
+    if (from > 0) {
+        snprintf(range, sizeof(range), "Range: bytes=%llu-", (unsigned long long)from);
+        hdrs[0] = range;
+    }
+    int rc = perform(h, &s, base, token, path, "*/*", NULL, hdrs);
+    curl_easy_cleanup(h);
+    return rc;
+}
+
+void net_resp_free(struct net_resp *r)
+{
+    free(r->body);
+    r->body = NULL;
+}

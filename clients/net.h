@@ -1,0 +1,45 @@
+/*
+ * clients/net.h: HTTP for the clients, over libcurl.  One request at a time,
+ * a bearer token, bodies in memory or streamed from/to files.
+ */
+#ifndef OA_CLIENTS_NET_H
+#define OA_CLIENTS_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct net_resp {
+    long status;             /* 0 when the server could not be reached */
+    char *body;              /* NUL-terminated, malloc'd */
+    size_t len;
+    char content_type[128];
+    char error[256];         /* why the server could not be reached */
+};
+
+/*
+ * One request.  ctype NULL: no body.  headers: NULL-terminated extra lines
+ * ("Name: value"), or NULL.  Returns 0 when a response arrived (any status),
+ * -1 when the server could not be reached (r->error says why).
+ */
+int net_request(const char *base, const char *token, const char *method, const char *path, const char *accept,
+                const char *ctype, const void *body, size_t len, const char *const *headers, struct net_resp *r);
+
+/*
+ * PUT/PATCH-style upload of file bytes [from, from+len) as the body, with
+ * extra headers; same return.
+ */
+int net_upload_file(const char *base, const char *token, const char *method, const char *path, FILE *f,
+                    uint64_t from, uint64_t len, const char *const *headers, struct net_resp *r);
+
+/*
+ * GET into a file, appending (for resuming with Range); r->body holds an
+ * error body only.  *got counts the bytes written.
+ */
+int net_download(const char *base, const char *token, const char *path, FILE *out, uint64_t from,
+                 struct net_resp *r, uint64_t *got);
+
+void net_resp_free(struct net_resp *r);
+
+#endif
