@@ -1264,11 +1264,6 @@ bool oa_doc_visible(struct oa_store *s, const struct oa_user *who, const struct 
     return decide_read(s, who, d, NULL) == OA_ALLOW;
 }
 
-cbor_item_t *oa_doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body)
-{
-    return doc_item(s, d, with_body);
-}
-
 int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op *op, struct oa_push_result *res)
 {
     memset(res, 0, sizeof(*res));
@@ -1303,7 +1298,6 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
         /* Never merged: the person decides what to do with the server's version. */
         res->outcome = OA_PUSH_CONFLICT;
         res->revision = d.revision;
-        res->current = doc_item(s, &d, true);
         oa_doc_free(&d);
         free(j);
         return 0;

@@ -508,7 +508,15 @@ static int push_on_run(struct oa_store *s, struct oa_db_job *job)
             oa_sync_put_text(out, OA_RS_CODE, "conflict");
             oa_sync_put_text(out, OA_RS_MESSAGE, "The document changed on the server since you worked on it offline; "
                                                  "look at its current version and act again.");
-            oa_sync_put(out, OA_RS_CURRENT, res.current);
+            struct oa_doc d;
+            struct oa_user me;
+            if (oa_user_by_id(s, j->r->who.user_id, &me) == 1 && oa_doc_load(s, op.doc_id, &d) == 1) {
+                unsigned cache_max = j->r->srv->cfg->sync_cache_max_level;
+                if (d.level <= (int)cache_max)
+                    oa_doc_load_body(s, &d);
+                oa_sync_put(out, OA_RS_CURRENT, doc_record(s, &d, &me, cache_max));
+                oa_doc_free(&d);
+            }
         } else {
             out = refused(id, res.err, res.message);
         }

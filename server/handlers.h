@@ -65,8 +65,6 @@ int oa_doc_open_for(struct oa_store *s, struct oa_req *r, int64_t doc_id, bool e
                     struct oa_user *me, struct oa_doc *d, enum oa_err *err, const char **message);
 /* Whether `who` may read `d` (the one decision; no audit). */
 bool oa_doc_visible(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d);
-/* The document as the API shows it. */
-cbor_item_t *oa_doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body);
 
 /* One operation of a sync push (h_sync.c), applied by the document code. */
 struct oa_push_op {
@@ -81,7 +79,6 @@ enum oa_push_outcome { OA_PUSH_APPLIED, OA_PUSH_CONFLICT, OA_PUSH_REFUSED };
 struct oa_push_result {
     enum oa_push_outcome outcome;
     int64_t revision;             /* applied: the new one; conflict: the server's */
-    cbor_item_t *current;         /* conflict: the server's version (the caller owns it) */
     enum oa_err err;              /* refused */
     const char *message;
 };

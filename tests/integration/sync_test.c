@@ -1,0 +1,425 @@
+/*
+ * tests/integration/sync_test.c: the sync protocol and the oa client against
+ * the real oad: exact feed pages, two clients (one offline for a while)
+ * converging with conflicts reported, a raised label removing a document from
+ * a client's copy, an independent CBOR decoder, and bad messages.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proto/sync.h"
+#include "proto/value.h"
+#include "tests/integration/harness.h"
+
+static struct oad srv;
+static char sys_t[128], sec_t[128], alice[128], bob[128];
+static long long bob_id;
+static char base[64], tmp[256];
+
+static json_t *ok_json(struct resp *r, int status)
+{
+    cr_assert_eq(r->status, status, "status %d (want %d): %s", r->status, status, r->body);
+    json_t *j = resp_json(r);
+    cr_assert_not_null(j, "%s", r->body);
+    resp_free(r);
+    return j;
+}
+
+static long long make_user(const char *name, int clearance, const char *pw, char *token)
+{
+    char body[512], otp[64], path[96];
+    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"display_name\":\"%s\",\"roles\":[\"staff\"],\"department_id\":1}",
+             name, name);
+    struct resp r = http_json(&srv, "POST", "/v1/users", sys_t, body, NULL);
+    json_t *j = ok_json(&r, 201);
+    snprintf(otp, sizeof(otp), "%s", json_string_value(json_object_get(j, "one_time_password")));
+    long long id = json_integer_value(json_object_get(json_object_get(j, "user"), "id"));
+    json_decref(j);
+    snprintf(path, sizeof(path), "/v1/users/%lld/clearance", id);
+    snprintf(body, sizeof(body), "{\"clearance\":%d}", clearance);
+    r = http_json(&srv, "PUT", path, sec_t, body, "If-Match: *\r\n");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+    cr_assert_eq(login(&srv, name, otp, token, 128), 201);
+    snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"%s\"}", otp, pw);
+    r = http_json(&srv, "POST", "/v1/users/me/password", token, body, NULL);
+    cr_assert_eq(r.status, 204, "%s", r.body);
+    resp_free(&r);
+    return id;
+}
+
+static long long new_doc(const char *token, const char *title, int level)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"kind\":\"outgoing\",\"title\":\"%s\",\"level\":%d,\"body\":\"正文 %s\"}", title,
+             level, title);
+    struct resp r = http_json(&srv, "POST", "/v1/documents", token, body, NULL);
+    json_t *j = ok_json(&r, 201);
+    long long id = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    return id;
+}
+
+static void setup(void)
+{
+    oad_start(&srv, NULL);
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", srv.port);
+    const char *t = getenv("TEST_TMPDIR");
+    snprintf(tmp, sizeof(tmp), "%s/sync-XXXXXX", t ? t : "/tmp");
+    cr_assert_not_null(mkdtemp(tmp));
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys_t, sizeof(sys_t));
+    admin_login(&srv, "secadmin", "Label-Keeper-2026", sec_t, sizeof(sec_t));
+    struct resp r = http_json(&srv, "POST", "/v1/organs", sys_t, "{\"code\":\"某府\",\"name\":\"某市人民政府\"}", NULL);
+    resp_free(&r);
+    r = http_json(&srv, "POST", "/v1/departments", sys_t, "{\"organ_id\":1,\"code\":\"府办\",\"name\":\"府办\"}", NULL);
+    resp_free(&r);
+    make_user("alice", 1, "Office-Pass-A-9x", alice);
+    bob_id = make_user("bob", 2, "Office-Pass-B-9x", bob);
+}
+
+static void teardown(void)
+{
+    oad_stop(&srv);
+}
+
+TestSuite(sync, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Runs the client as `who` (its own HOME: its own session and copy); returns the exit status. */
+static int oa(const char *who, const char *server, const char *args, char *out, size_t n)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "HOME=%s/%s XDG_CONFIG_HOME= XDG_DATA_HOME= OA_PASSWORD=%s clients/oa --server %s %s 2>&1",
+             tmp, who, strncmp(who, "alice", 5) == 0 ? "Office-Pass-A-9x" : "Office-Pass-B-9x",
+             server ? server : base, args);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t len = fread(out, 1, n - 1, p);
+    out[len] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+#define DEAD "http://127.0.0.1:1" /* a client that is offline */
+
+/* One page of the feed over HTTP, decoded with the shared codec. */
+static cbor_item_t *feed(const char *token, long long since, int limit)
+{
+    char path[128], h[300];
+    snprintf(path, sizeof(path), "/v1/sync/changes?v=1&since=%lld&limit=%d", since, limit);
+    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\nAccept: application/cbor\r\n", token);
+    struct resp r = http_do(&srv, "GET", path, NULL, NULL, 0, h);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cbor_item_t *it = NULL;
+    cr_assert_eq(pv_decode_cbor(r.body, r.body_len, &it, NULL, 0), OA_E_OK);
+    resp_free(&r);
+    bool badv;
+    cr_assert_null(oa_sync_check(it, "changes", &badv));
+    return it;
+}
+
+Test(sync, pages_neither_skip_nor_repeat)
+{
+    long long ids[40];
+    for (int i = 0; i < 40; i++) {
+        char t[32];
+        snprintf(t, sizeof(t), "page-%d", i);
+        ids[i] = new_doc(alice, t, i % 2);
+    }
+    /* Interleave invisible changes: bob's level-2 documents alice may not see. */
+    for (int i = 0; i < 5; i++)
+        new_doc(bob, "secret", 2);
+    long long cursor = 0, last_seq = 0;
+    int seen[64] = {0}, total = 0;
+    for (int pages = 0; pages < 100; pages++) {
+        cbor_item_t *p = feed(alice, cursor, 7);
+        uint64_t next = 0;
+        bool more = false;
+        cr_assert(oa_sync_uint(p, OA_CH_NEXT, &next) && oa_sync_bool(p, OA_CH_MORE, &more));
+        const cbor_item_t *e = oa_sync_get(p, OA_CH_ENTRIES);
+        cr_assert(cbor_array_size(e) <= 7);
+        for (size_t i = 0; i < cbor_array_size(e); i++) {
+            uint64_t seq = 0, doc = 0;
+            cr_assert(oa_sync_uint(cbor_array_handle(e)[i], OA_E_SEQ, &seq));
+            cr_assert(oa_sync_uint(cbor_array_handle(e)[i], OA_E_DOC, &doc));
+            cr_assert((long long)seq > last_seq, "seq %llu after %lld", (unsigned long long)seq, last_seq);
+            cr_assert((long long)seq > cursor && seq <= next);
+            last_seq = (long long)seq;
+            for (int k = 0; k < 40; k++)
+                if (ids[k] == (long long)doc)
+                    seen[k]++;
+            total++;
+        }
+        cursor = (long long)next;
+        cbor_decref(&p);
+        if (!more)
+            break;
+    }
+    cr_assert_eq(total, 40, "alice saw %d entries", total);
+    for (int k = 0; k < 40; k++)
+        cr_assert_eq(seen[k], 1, "document %lld came %d times", ids[k], seen[k]);
+    /* Five edits later, the same cursor gives exactly those five. */
+    for (int k = 0; k < 5; k++) {
+        char path[64];
+        snprintf(path, sizeof(path), "/v1/documents/%lld", ids[k * 3]);
+        struct resp r = http_json(&srv, "PATCH", path, alice, "{\"note\":\"again\"}", "If-Match: *\r\n");
+        cr_assert_eq(r.status, 200, "%s", r.body);
+        resp_free(&r);
+    }
+    cbor_item_t *p = feed(alice, cursor, 100);
+    const cbor_item_t *e = oa_sync_get(p, OA_CH_ENTRIES);
+    cr_assert_eq(cbor_array_size(e), 5);
+    cbor_decref(&p);
+}
+
+Test(sync, two_clients_converge_and_conflicts_are_reported)
+{
+    char out[8192], args[256];
+    long long d1 = new_doc(bob, "共同起草", 1), d2 = new_doc(bob, "另一份", 1);
+    cr_assert_eq(oa("bob", NULL, "login bob", out, sizeof(out)), 0, "%s", out);
+    cr_assert_eq(oa("bob2", NULL, "login bob", out, sizeof(out)), 0, "%s", out);
+    /* bob2 goes offline and works on both documents. */
+    snprintf(args, sizeof(args), "edit %lld --title 离线标题", d1);
+    cr_assert_eq(oa("bob2", DEAD, args, out, sizeof(out)), 0, "%s", out);
+    cr_assert(strstr(out, "queued"), "%s", out);
+    snprintf(args, sizeof(args), "edit %lld --note 离线备注", d2);
+    cr_assert_eq(oa("bob2", DEAD, args, out, sizeof(out)), 0, "%s", out);
+    snprintf(args, sizeof(args), "act %lld submit --opinion 请审核", d1);
+    cr_assert_eq(oa("bob2", DEAD, args, out, sizeof(out)), 0, "%s", out);
+    /* Offline, reads come from the local copy. */
+    snprintf(args, sizeof(args), "show %lld", d2);
+    cr_assert_eq(oa("bob2", DEAD, args, out, sizeof(out)), 0, "%s", out);
+    cr_assert(strstr(out, "另一份") && strstr(out, "local copy"), "%s", out);
+    /* Meanwhile the online client edits d1. */
+    snprintf(args, sizeof(args), "edit %lld --title 在线标题", d1);
+    cr_assert_eq(oa("bob", NULL, args, out, sizeof(out)), 0, "%s", out);
+    /* Back online: d2's edit applies; d1's edit and action conflict and are reported, one by one. */
+    int st = oa("bob2", NULL, "sync", out, sizeof(out));
+    cr_assert_eq(st, 3, "exit %d: %s", st, out);
+    int conflicts = 0;
+    for (char *p = out; (p = strstr(p, "CONFLICT")) != NULL; p++)
+        conflicts++;
+    cr_assert_eq(conflicts, 2, "%s", out);
+    cr_assert(strstr(out, "1 pushed") && strstr(out, "2 conflicts"), "%s", out);
+    /* Nothing lost: the online edit stands, the offline note landed, the action did not act. */
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/documents/%lld", d1);
+    struct resp r = http_json(&srv, "GET", path, bob, NULL, NULL);
+    json_t *j = ok_json(&r, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "title")), "在线标题");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "state")), "draft");
+    json_decref(j);
+    snprintf(path, sizeof(path), "/v1/documents/%lld", d2);
+    r = http_json(&srv, "GET", path, bob, NULL, NULL);
+    j = ok_json(&r, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "note")), "离线备注");
+    json_decref(j);
+    /* Both converge: the same documents at the same revisions. */
+    cr_assert_eq(oa("bob", NULL, "sync", out, sizeof(out)), 0, "%s", out);
+    cr_assert_eq(oa("bob2", NULL, "sync", out, sizeof(out)), 0, "the conflicts were reported once: %s", out);
+    for (int k = 0; k < 2; k++) {
+        char a[4096], b[4096];
+        snprintf(args, sizeof(args), "--json show %lld", k ? d2 : d1);
+        cr_assert_eq(oa("bob", DEAD, args, a, sizeof(a)), 0, "%s", a);
+        cr_assert_eq(oa("bob2", DEAD, args, b, sizeof(b)), 0, "%s", b);
+        cr_assert_str_eq(a, b);
+    }
+}
+
+Test(sync, a_raised_label_removes_the_document_from_the_copy)
+{
+    char out[8192], args[256];
+    long long d = new_doc(alice, "将要升密", 1);
+    cr_assert_eq(oa("alice", NULL, "login alice", out, sizeof(out)), 0, "%s", out);
+    snprintf(args, sizeof(args), "show %lld", d);
+    cr_assert_eq(oa("alice", DEAD, args, out, sizeof(out)), 0, "not in the copy: %s", out);
+    char path[96];
+    snprintf(path, sizeof(path), "/v1/documents/%lld/label", d);
+    struct resp r = http_json(&srv, "POST", path, sec_t, "{\"level\":2,\"reason\":\"涉及敏感事项\"}", NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+    cr_assert_eq(oa("alice", NULL, "sync", out, sizeof(out)), 0, "%s", out);
+    cr_assert(strstr(out, "1 removed"), "%s", out);
+    cr_assert_eq(oa("alice", DEAD, args, out, sizeof(out)), 4, "still readable offline: %s", out);
+    cr_assert(strstr(out, "not in the local copy"), "%s", out);
+    /* A lowered clearance does the same for every document the client holds. */
+    long long d2 = new_doc(bob, "给鲍勃", 1);
+    cr_assert_eq(oa("bob", NULL, "login bob", out, sizeof(out)), 0, "%s", out);
+    snprintf(path, sizeof(path), "/v1/users/%lld/clearance", bob_id);
+    r = http_json(&srv, "PUT", path, sec_t, "{\"clearance\":0}", "If-Match: *\r\n");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+    /* A clearance change ends the person's sessions; the client then drops its copy with the session. */
+    snprintf(args, sizeof(args), "show %lld", d2);
+    cr_assert_eq(oa("bob", NULL, "sync", out, sizeof(out)), 5, "%s", out);
+    cr_assert(strstr(out, "oa login bob"), "%s", out);
+    char p[400];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/bob/.local/share/oa/cache.db", tmp);
+    cr_assert_neq(stat(p, &st), 0, "the copy outlived the session");
+    cr_assert_eq(oa("bob", DEAD, args, out, sizeof(out)), 5, "%s", out);
+}
+
+Test(sync, documents_above_the_cache_policy_never_reach_the_disk)
+{
+    char out[8192], args[256];
+    const char *marker = "SECRET-MARKER-5c1e";
+    char body[256];
+    snprintf(body, sizeof(body), "{\"kind\":\"outgoing\",\"title\":\"%s\",\"level\":2,\"body\":\"%s\"}", marker, marker);
+    struct resp r = http_json(&srv, "POST", "/v1/documents", bob, body, NULL);
+    json_t *j = ok_json(&r, 201);
+    long long d = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    cr_assert_eq(oa("bob", NULL, "login bob", out, sizeof(out)), 0, "%s", out);
+    snprintf(args, sizeof(args), "show %lld", d);
+    cr_assert_eq(oa("bob", NULL, args, out, sizeof(out)), 0, "%s", out);
+    cr_assert(strstr(out, marker), "%s", out);
+    cr_assert_eq(oa("bob", DEAD, args, out, sizeof(out)), 4, "a 秘密 document is in the copy: %s", out);
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "grep -rqa %s %s/bob", marker, tmp);
+    cr_assert_neq(system(cmd), 0, "the marker is on the client's disk");
+    /* The session and the copy are private, and logout forgets both. */
+    struct stat st;
+    char p[400];
+    snprintf(p, sizeof(p), "%s/bob/.config/oa/session", tmp);
+    cr_assert_eq(stat(p, &st), 0);
+    cr_assert_eq(st.st_mode & 077, 0);
+    cr_assert_eq(oa("bob", NULL, "logout", out, sizeof(out)), 0, "%s", out);
+    cr_assert_neq(stat(p, &st), 0);
+    snprintf(p, sizeof(p), "%s/bob/.local/share/oa/cache.db", tmp);
+    cr_assert_neq(stat(p, &st), 0);
+    cr_assert_eq(oa("bob", NULL, "todo", out, sizeof(out)), 5, "%s", out);
+}
+
+Test(sync, an_independent_decoder_reads_every_message_type)
+{
+    long long d = new_doc(alice, "python", 1);
+    char cmd[1024], out[4096];
+    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 tests/integration/sync_cbor_check.py %s %s %lld 2>&1", base, alice, d);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+    cr_assert(strstr(out, "ok:"), "%s", out);
+}
+
+static struct resp push_raw(const void *body, size_t len)
+{
+    char h[300];
+    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\nAccept: application/json\r\n", alice);
+    return http_do(&srv, "POST", "/v1/sync/push", "application/cbor", body, len, h);
+}
+
+Test(sync, bad_messages_get_clear_errors_and_change_nothing)
+{
+    long long d = new_doc(alice, "untouched", 1);
+    struct resp r = push_raw("\xff\x00garbage", 9);
+    cr_assert_eq(r.status, 400);
+    cr_assert(strstr(r.body, "bad_body"), "%s", r.body);
+    resp_free(&r);
+    /* truncated: a map of 3 with one pair */
+    r = push_raw("\xa3\x00\x01", 3);
+    cr_assert_eq(r.status, 400, "%s", r.body);
+    resp_free(&r);
+    /* a version from the future */
+    r = push_raw("\xa3\x00\x02\x01\x64push\x02\x80", 11);
+    cr_assert_eq(r.status, 400);
+    cr_assert(strstr(r.body, "unsupported_version"), "%s", r.body);
+    resp_free(&r);
+    /* ops that are not an array */
+    r = push_raw("\xa3\x00\x01\x01\x64push\x02\x01", 11);
+    cr_assert_eq(r.status, 400);
+    cr_assert(strstr(r.body, "bad_field"), "%s", r.body);
+    resp_free(&r);
+    /* oversized */
+    int fd = http_connect(&srv);
+    char head[512];
+    int hn = snprintf(head, sizeof(head), "POST /v1/sync/push HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+                                          "Content-Type: application/cbor\r\nContent-Length: %u\r\n\r\n",
+                      alice, 9u * 1024 * 1024);
+    cr_assert(http_send(fd, head, (size_t)hn));
+    r = (struct resp){0};
+    cr_assert(http_read(fd, &r, 5000));
+    cr_assert_eq(r.status, 413, "%d", r.status);
+    resp_free(&r);
+    http_close(fd);
+    /* deeply nested */
+    char deep[200];
+    memset(deep, 0x81, sizeof(deep));
+    deep[199] = 0;
+    r = push_raw(deep, sizeof(deep));
+    cr_assert_eq(r.status, 400, "%s", r.body);
+    resp_free(&r);
+    /* the feed: a wrong version, a bad limit */
+    char h[300];
+    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\nAccept: application/json\r\n", alice);
+    r = http_do(&srv, "GET", "/v1/sync/changes?v=2", NULL, NULL, 0, h);
+    cr_assert(r.status == 400 && strstr(r.body, "unsupported_version"), "%s", r.body);
+    resp_free(&r);
+    r = http_do(&srv, "GET", "/v1/sync/changes?v=1&limit=0", NULL, NULL, 0, h);
+    cr_assert(r.status == 400 && strstr(r.body, "limit"), "%s", r.body);
+    resp_free(&r);
+    /* nothing changed */
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/documents/%lld", d);
+    r = http_json(&srv, "GET", path, alice, NULL, NULL);
+    json_t *j = ok_json(&r, 200);
+    cr_assert_eq(json_integer_value(json_object_get(j, "revision")), 1);
+    json_decref(j);
+}
+
+Test(sync, a_long_poll_wakes_on_a_change)
+{
+    cbor_item_t *p = feed(alice, 0, 1000);
+    uint64_t head = 0;
+    oa_sync_uint(p, OA_CH_NEXT, &head);
+    cbor_decref(&p);
+    int fd = http_connect(&srv);
+    char req[512];
+    int n = snprintf(req, sizeof(req), "GET /v1/sync/changes?v=1&since=%llu&wait=20 HTTP/1.1\r\nHost: t\r\n"
+                                       "Authorization: Bearer %s\r\nAccept: application/cbor\r\n\r\n",
+                     (unsigned long long)head, alice);
+    cr_assert(http_send(fd, req, (size_t)n));
+    usleep(300000);
+    long long d = new_doc(alice, "wake up", 0);
+    struct resp r = {0};
+    cr_assert(http_read(fd, &r, 5000), "the long poll did not wake");
+    cr_assert_eq(r.status, 200);
+    cbor_item_t *it = NULL;
+    cr_assert_eq(pv_decode_cbor(r.body, r.body_len, &it, NULL, 0), OA_E_OK);
+    const cbor_item_t *e = oa_sync_get(it, OA_CH_ENTRIES);
+    uint64_t doc = 0;
+    cr_assert(cbor_array_size(e) == 1 && oa_sync_uint(cbor_array_handle(e)[0], OA_E_DOC, &doc) && (long long)doc == d);
+    cbor_decref(&it);
+    resp_free(&r);
+    http_close(fd);
+}
+
+/* (Uploads broken off at random points and resumed: blobs_test.c.) */
+Test(sync, a_client_attaches_and_gets_a_file_byte_identical)
+{
+    char out[8192], args[600], file[300], got[320];
+    long long d = new_doc(alice, "带附件", 1);
+    cr_assert_eq(oa("alice", NULL, "login alice", out, sizeof(out)), 0, "%s", out);
+    snprintf(file, sizeof(file), "%s/report.bin", tmp);
+    FILE *f = fopen(file, "wb");
+    for (int i = 0; i < 3000000; i++)
+        fputc((i * 7919) % 251, f);
+    fclose(f);
+    snprintf(args, sizeof(args), "attach %lld %s", d, file);
+    cr_assert_eq(oa("alice", NULL, args, out, sizeof(out)), 0, "%s", out);
+    long long att = 0;
+    char *p = strstr(out, "attachment ");
+    cr_assert(p && sscanf(p, "attachment %lld", &att) == 1, "%s", out);
+    snprintf(got, sizeof(got), "%s/got.bin", tmp);
+    snprintf(args, sizeof(args), "get %lld %lld -o %s", d, att, got);
+    cr_assert_eq(oa("alice", NULL, args, out, sizeof(out)), 0, "%s", out);
+    char cmd[800];
+    snprintf(cmd, sizeof(cmd), "cmp -s %s %s", file, got);
+    cr_assert_eq(system(cmd), 0, "the downloaded file differs");
+}
