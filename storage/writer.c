@@ -246,6 +246,8 @@ const struct oa_writer_stats *oa_writer_stats(const struct oa_writer *w)
 static void writer_on_close(uv_handle_t *h)
 {
     struct oa_writer *w = h->data;
+    uv_mutex_destroy(&w->lock);
+    uv_cond_destroy(&w->wake);
     sodium_memzero(w->audit.sk, sizeof(w->audit.sk));
     free(w);
 }
@@ -256,6 +258,7 @@ static void flush_on_close(uv_handle_t *h)
     uv_close((uv_handle_t *)&w->async, writer_on_close);
 }
 
+
 void oa_writer_stop(struct oa_writer *w)
 {
     writer_flush(w);
@@ -265,8 +268,8 @@ void oa_writer_stop(struct oa_writer *w)
     uv_mutex_unlock(&w->lock);
     uv_thread_join(&w->thread);
     writer_on_async(&w->async); /* hand back whatever finished last */
-    uv_mutex_destroy(&w->lock);
-    uv_cond_destroy(&w->wake);
+    /* The lock lives until the async handle is closed: a wake-up the thread
+     * sent last may still be delivered before the close (writer_on_close). */
     uv_prepare_stop(&w->flush);
     uv_close((uv_handle_t *)&w->flush, flush_on_close);
 }

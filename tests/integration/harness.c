@@ -448,3 +448,19 @@ void admin_login(const struct oad *o, const char *user, const char *newpw, char 
     cr_assert_eq(r.status, 204, "password change: %d %s", r.status, r.body);
     resp_free(&r);
 }
+
+const char *oad_log_tail(const struct oad *o)
+{
+    static char buf[3000];
+    buf[0] = '\0';
+    FILE *f = fopen(o->log, "r");
+    if (f == NULL)
+        return buf;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, size > 2900 ? size - 2900 : 0, SEEK_SET);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}

@@ -16,7 +16,8 @@ static struct oad srv;
 
 static void stop_ok(void)
 {
-    cr_assert_eq(oad_stop(&srv), 0, "oad did not exit 0 after SIGTERM; see %s", srv.log);
+    int st = oad_stop(&srv);
+    cr_assert_eq(st, 0, "oad did not exit 0 after SIGTERM (%d); its log ends:\n%s", st, oad_log_tail(&srv));
 }
 
 #define SEND(fd, s) cr_assert(http_send((fd), (s), strlen(s)))

@@ -409,7 +409,7 @@ Test(sync, a_client_attaches_and_gets_a_file_byte_identical)
     snprintf(file, sizeof(file), "%s/report.bin", tmp);
     FILE *f = fopen(file, "wb");
     for (int i = 0; i < 3000000; i++)
-        fputc((i * 7919) % 251, f);
+        fputc((int)(((unsigned)i * 7919u) % 251u), f);
     fclose(f);
     snprintf(args, sizeof(args), "attach %lld %s", d, file);
     cr_assert_eq(oa("alice", NULL, args, out, sizeof(out)), 0, "%s", out);
