@@ -10,6 +10,13 @@
 
 #define MAX_RESPONSE (256u * 1024 * 1024)
 
+static uint64_t received;
+
+uint64_t net_bytes_received(void)
+{
+    return received;
+}
+
 struct sink {
     struct net_resp *r;
     FILE *file;          /* downloads: the body goes here when the status is 2xx */
@@ -21,6 +28,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
     struct sink *s = arg;
     size_t len = size * n;
+    received += len;
     long status = 0;
     curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
     if (s->file && status >= 200 && status < 300) {
@@ -42,6 +50,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
     struct sink *s = arg;
     size_t len = size * n;
+    received += len;
     if (len > 13 && strncasecmp(p, "content-type:", 13) == 0) {
         const char *v = p + 13;
         while (*v == ' ')

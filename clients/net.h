@@ -42,4 +42,7 @@ int net_download(const char *base, const char *token, const char *path, FILE *ou
 
 void net_resp_free(struct net_resp *r);
 
+/* Bytes received so far (headers and bodies), for the sync summary. */
+uint64_t net_bytes_received(void);
+
 #endif

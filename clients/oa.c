@@ -614,8 +614,10 @@ static int cmd_sync(struct ctx *c, int argc, char **argv)
     ex = do_sync(c, false, &s);
     if (ex == EX_OK || ex == EX_CONFLICT) {
         if (c->json)
-            printf("{\"changed\":%ld,\"revoked\":%ld,\"pushed\":%ld,\"conflicts\":%ld,\"refused\":%ld,\"cached\":%lld}\n",
-                   s.changed, s.revoked, s.pushed, s.conflicts, s.refused, (long long)cache_count(c->cache));
+            printf("{\"changed\":%ld,\"revoked\":%ld,\"pushed\":%ld,\"conflicts\":%ld,\"refused\":%ld,\"cached\":%lld,"
+                   "\"bytes_received\":%llu}\n",
+                   s.changed, s.revoked, s.pushed, s.conflicts, s.refused, (long long)cache_count(c->cache),
+                   (unsigned long long)net_bytes_received());
         else
             printf("synced: %ld changed, %ld removed, %ld pushed, %ld conflicts, %ld refused; %lld documents here\n",
                    s.changed, s.revoked, s.pushed, s.conflicts, s.refused, (long long)cache_count(c->cache));
