@@ -304,10 +304,53 @@ static int push_collect(void *arg, const char *op_id, const unsigned char *op, s
 {
     struct push_ctx *p = arg;
     cbor_item_t *it = NULL;
-    if (pv_decode_cbor(op, len, &it, NULL, 0) == OA_E_OK)
-        p->items[p->n++] = it;
+    char kind[16] = "";
+    if (pv_decode_cbor(op, len, &it, NULL, 0) != OA_E_OK)
+        return 0;
+    if (oa_sync_text(it, OA_OP_KIND, kind, sizeof(kind)) && strcmp(kind, "attach") == 0) {
+        cbor_decref(&it); /* files go by resumable upload, not in the push */
+        return 0;
+    }
+    p->items[p->n++] = it;
     (void)op_id;
     return p->n >= OA_SYNC_MAX_OPS;
+}
+
+static int attach_file(struct ctx *c, long long id, const char *file, bool quiet);
+
+struct attach_ctx {
+    struct ctx *c;
+    struct sync_stats *st;
+    bool offline;
+};
+
+/* Uploads the files attached offline, in order; a file that is gone or refused is reported and dropped. */
+static int attach_queued(void *arg, const char *op_id, const unsigned char *op, size_t len)
+{
+    struct attach_ctx *a = arg;
+    cbor_item_t *it = NULL;
+    char kind[16] = "", path[4096] = "";
+    uint64_t doc = 0;
+    if (pv_decode_cbor(op, len, &it, NULL, 0) != OA_E_OK)
+        return 0;
+    bool is = oa_sync_text(it, OA_OP_KIND, kind, sizeof(kind)) && strcmp(kind, "attach") == 0 &&
+              oa_sync_uint(it, OA_OP_DOC, &doc) && oa_sync_text(it, OA_OP_FIELDS, path, sizeof(path));
+    cbor_decref(&it);
+    if (!is)
+        return 0;
+    int ex = attach_file(a->c, (long long)doc, path, true);
+    if (ex == EX_OFFLINE) {
+        a->offline = true;
+        return 1;
+    }
+    if (ex == EX_OK)
+        a->st->pushed++;
+    else {
+        a->st->refused++;
+        printf("REFUSED   attaching %s to document %llu (see above)\n", path, (unsigned long long)doc);
+    }
+    cache_queue_remove(a->c->cache, op_id);
+    return 0;
 }
 
 /* Pushes what was done offline; each result is reported on its own. */
@@ -315,8 +358,16 @@ static int sync_push(struct ctx *c, struct sync_stats *st)
 {
     if (cache_queue_count(c->cache) <= 0)
         return 0;
+    struct attach_ctx ac = {c, st, false};
+    cache_queue_each(c->cache, attach_queued, &ac);
+    if (ac.offline)
+        return -1;
     struct push_ctx *p = oa_xcalloc(1, sizeof(*p));
     cache_queue_each(c->cache, push_collect, p);
+    if (p->n == 0) {
+        free(p);
+        return 0;
+    }
     cbor_item_t *msg = oa_sync_message("push", 1);
     oa_sync_put(msg, OA_P_OPS, pv_array_from(p->items, p->n));
     free(p);
@@ -1158,27 +1209,21 @@ static int cmd_history(struct ctx *c, int argc, char **argv)
     return EX_OK;
 }
 
-/* A resumable upload: each piece continues from the offset the server holds. */
-static int cmd_attach(struct ctx *c, int argc, char **argv)
+/*
+ * A resumable upload: each piece continues from the offset the server holds.
+ * Returns an exit code; EX_OFFLINE when the server cannot be reached at the start.
+ */
+static int attach_file(struct ctx *c, long long id, const char *file, bool quiet)
 {
-    if (argc != 3 || strcmp(argv[1], "--help") == 0) {
-        puts("usage: oa attach ID FILE\nAttaches a file to a document.  The upload resumes where it stopped\n"
-             "when the connection breaks (needs the server).");
-        return argc == 2 ? EX_OK : EX_USAGE;
-    }
-    int ex = need_session(c);
-    if (ex)
-        return ex;
-    long long id = doc_arg(argv[1]);
-    FILE *f = fopen(argv[2], "rb");
+    FILE *f = fopen(file, "rb");
     struct stat sb;
-    if (id == 0 || f == NULL || fstat(fileno(f), &sb) != 0) {
+    if (f == NULL || fstat(fileno(f), &sb) != 0) {
         if (f)
             fclose(f);
-        say("usage: oa attach ID FILE (cannot read %s)", argv[2]);
+        say("cannot read %s", file);
         return EX_USAGE;
     }
-    const char *name = strrchr(argv[2], '/') ? strrchr(argv[2], '/') + 1 : argv[2];
+    const char *name = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
     json_t *b = json_pack("{s:I, s:s, s:I}", "document", (json_int_t)id, "name", name, "length", (json_int_t)sb.st_size);
     json_t *out = NULL;
     struct net_resp keep;
@@ -1186,12 +1231,11 @@ static int cmd_attach(struct ctx *c, int argc, char **argv)
     json_decref(b);
     if (st < 0) {
         fclose(f);
-        say("cannot reach %s: attaching needs the server", c->server);
         return EX_OFFLINE;
     }
     if (st != 201) {
         fclose(f);
-        ex = report_error(c, &keep);
+        int ex = report_error(c, &keep);
         net_resp_free(&keep);
         json_decref(out);
         return ex;
@@ -1212,9 +1256,9 @@ static int cmd_attach(struct ctx *c, int argc, char **argv)
         int rc = net_upload_file(c->server, c->token, "PATCH", loc, f, off, len, h, &r);
         json_t *j = rc == 0 && r.body ? json_loads(r.body, 0, NULL) : NULL;
         if (rc == 0 && r.status == 201) {
-            if (c->json)
+            if (c->json && !quiet)
                 printf("%s\n", r.body);
-            else
+            else if (!quiet)
                 printf("attached %s to document %lld as attachment %lld (%llu bytes)\n", name, id,
                        (long long)json_integer_value(json_object_get(j, "id")), (unsigned long long)size);
             json_decref(j);
@@ -1226,7 +1270,7 @@ static int cmd_attach(struct ctx *c, int argc, char **argv)
             off = (uint64_t)json_integer_value(json_object_get(j, "offset"));
             tries = 0;
         } else if (rc == 0 && r.status != 409 && r.status < 500) {
-            ex = report_error(c, &r);
+            int ex = report_error(c, &r);
             json_decref(j);
             net_resp_free(&r);
             fclose(f);
@@ -1238,7 +1282,7 @@ static int cmd_attach(struct ctx *c, int argc, char **argv)
                 json_decref(j);
                 net_resp_free(&r);
                 fclose(f);
-                return EX_OFFLINE;
+                return EX_FAIL;
             }
             sleep(tries > 3 ? 2 : 0);
             json_t *g = NULL;
@@ -1249,6 +1293,35 @@ static int cmd_attach(struct ctx *c, int argc, char **argv)
         json_decref(j);
         net_resp_free(&r);
     }
+}
+
+static int cmd_attach(struct ctx *c, int argc, char **argv)
+{
+    if (argc != 3 || strcmp(argv[1], "--help") == 0) {
+        puts("usage: oa attach ID FILE\nAttaches a file to a document.  The upload resumes where it stopped\n"
+             "when the connection breaks; offline, it is queued and uploaded at the next oa sync.");
+        return argc == 2 ? EX_OK : EX_USAGE;
+    }
+    int ex = need_session(c);
+    if (ex)
+        return ex;
+    long long id = doc_arg(argv[1]);
+    char abs[4096];
+    if (id == 0 || realpath(argv[2], abs) == NULL) {
+        say("usage: oa attach ID FILE (cannot read %s)", argv[2]);
+        return EX_USAGE;
+    }
+    ex = attach_file(c, id, abs, false);
+    if (ex != EX_OFFLINE)
+        return ex;
+    /* Offline: remember the file; the next sync uploads it (the file must still be there). */
+    if (open_cache(c) != 0)
+        return EX_FAIL;
+    cbor_item_t *op = oa_sync_map(4);
+    oa_sync_put_text(op, OA_OP_KIND, "attach");
+    oa_sync_put_uint(op, OA_OP_DOC, (uint64_t)id);
+    oa_sync_put_text(op, OA_OP_FIELDS, abs);
+    return queue_op(c, op, id, "the attachment");
 }
 
 static int cmd_get(struct ctx *c, int argc, char **argv)

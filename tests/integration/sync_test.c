@@ -422,4 +422,16 @@ Test(sync, a_client_attaches_and_gets_a_file_byte_identical)
     char cmd[800];
     snprintf(cmd, sizeof(cmd), "cmp -s %s %s", file, got);
     cr_assert_eq(system(cmd), 0, "the downloaded file differs");
+    /* Attached offline: queued, and uploaded by the next sync. */
+    snprintf(args, sizeof(args), "attach %lld %s", d, file);
+    cr_assert_eq(oa("alice", DEAD, args, out, sizeof(out)), 0, "%s", out);
+    cr_assert(strstr(out, "queued"), "%s", out);
+    cr_assert_eq(oa("alice", NULL, "sync", out, sizeof(out)), 0, "%s", out);
+    cr_assert(strstr(out, "1 pushed"), "%s", out);
+    char path[96];
+    snprintf(path, sizeof(path), "/v1/documents/%lld/attachments", d);
+    struct resp r = http_json(&srv, "GET", path, alice, NULL, NULL);
+    json_t *j = ok_json(&r, 200);
+    cr_assert_eq(json_array_size(json_object_get(j, "attachments")), 2);
+    json_decref(j);
 }
