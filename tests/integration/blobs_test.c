@@ -316,6 +316,17 @@ Test(blobs, labels_hide_attachments_as_if_they_did_not_exist)
     r = send_raw("POST", path, low, (const unsigned char *)"x", 1, NULL);
     cr_assert_eq(r.status, 404, "%s", r.body);
     resp_free(&r);
+    /* Each refusal is in the audit trail, for the auditor. */
+    char aud[128];
+    admin_login(&srv, "auditor", "Trail-Watcher-2026", aud, sizeof(aud));
+    const char *events[] = {"attachment.list", "attachment.read", "attachment.add"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "/v1/audit/entries?event=%s&doc=%lld", events[i], doc_id);
+        r = http_json(&srv, "GET", path, aud, NULL, NULL);
+        cr_assert_eq(r.status, 200, "%s", r.body);
+        cr_assert(strstr(r.body, "\"refused\"") && strstr(r.body, "lowly"), "%s not audited: %s", events[i], r.body);
+        resp_free(&r);
+    }
 }
 
 /* Every regular file under dir: does any contain the marker? */
