@@ -105,6 +105,10 @@ int oa_store_open(struct oa_store *s, const char *path, bool create, char **caus
          * cost extra I/O, are left as they are. */
         "PRAGMA secure_delete = FAST",
         "PRAGMA trusted_schema = OFF",
+        /* Every job runs in a savepoint, whose statement journal would
+         * otherwise be a temporary file written through the kernel on every
+         * job: keep it (and other temporaries) in memory. */
+        "PRAGMA temp_store = MEMORY",
     };
     for (size_t i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
         char *err = NULL;
