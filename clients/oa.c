@@ -188,29 +188,31 @@ static int report_error(struct ctx *c, const struct net_resp *r)
 }
 
 /*
- * A JSON request.  Returns the HTTP status (out: the parsed body), or -1 when
- * the server could not be reached.
+ * A JSON request.  Returns the HTTP status, the parsed body in *out (the
+ * caller frees it), or -1 when the server could not be reached.  An error
+ * status (400 or more) other than `own`, one the caller handles itself, is
+ * reported to the person here, and *ex says how to exit.
  */
 static long api(struct ctx *c, const char *method, const char *path, json_t *body, const char *const *headers,
-                json_t **out, struct net_resp *keep)
+                long own, json_t **out, int *ex)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     struct net_resp r;
     int rc = net_request(c->server, c->token, method, path, "application/json", text ? "application/json" : NULL,
                          text, text ? strlen(text) : 0, headers, &r);
     free(text);
+    *out = NULL;
+    *ex = EX_OK;
     if (rc != 0) {
         net_resp_free(&r);
         return -1;
     }
-    if (out)
-        *out = r.body ? json_loads(r.body, 0, NULL) : NULL;
-    long status = r.status;
-    if (keep)
-        *keep = r;
+    if (r.status >= 400 && r.status != own)
+        *ex = report_error(c, &r);
     else
-        net_resp_free(&r);
-    return status;
+        *out = r.body ? json_loads(r.body, 0, NULL) : NULL;
+    net_resp_free(&r);
+    return r.status;
 }
 
 static int need_session(struct ctx *c)
@@ -599,20 +601,15 @@ static int cmd_login(struct ctx *c, int argc, char **argv)
         json_object_set_new(body, "otp", json_string(otp));
     c->token[0] = '\0';
     json_t *out = NULL;
-    struct net_resp keep;
-    long st = api(c, "POST", "/v1/sessions", body, NULL, &out, &keep);
+    int ex;
+    long st = api(c, "POST", "/v1/sessions", body, NULL, 0, &out, &ex);
     json_decref(body);
     if (st < 0) {
         say("cannot reach %s: is oad running there?", c->server);
         return EX_OFFLINE;
     }
-    if (st != 201) {
-        int ex = report_error(c, &keep);
-        net_resp_free(&keep);
-        json_decref(out);
+    if (ex != EX_OK)
         return ex;
-    }
-    net_resp_free(&keep);
     snprintf(c->token, sizeof(c->token), "%s", json_string_value(json_object_get(out, "token")));
     snprintf(c->user, sizeof(c->user), "%s", argv[optind]);
     bool must = json_is_true(json_object_get(out, "must_change_password"));
@@ -642,7 +639,8 @@ static int cmd_logout(struct ctx *c, int argc, char **argv)
     }
     if (session_load(c)) {
         json_t *out = NULL;
-        api(c, "DELETE", "/v1/sessions/current", NULL, NULL, &out, NULL);
+        int ex;
+        api(c, "DELETE", "/v1/sessions/current", NULL, NULL, 401, &out, &ex);
         json_decref(out);
     }
     forget_local(c);
@@ -726,10 +724,8 @@ static int cmd_todo(struct ctx *c, int argc, char **argv)
     if (ex)
         return ex;
     json_t *out = NULL;
-    struct net_resp keep;
-    long st = api(c, "GET", "/v1/documents?view=todo&limit=200", NULL, NULL, &out, &keep);
+    long st = api(c, "GET", "/v1/documents?view=todo&limit=200", NULL, NULL, 0, &out, &ex);
     if (st == 200) {
-        net_resp_free(&keep);
         struct sync_stats s;
         do_sync(c, true, &s); /* in passing */
         print_docs(c, json_object_get(out, "documents"), NULL);
@@ -737,8 +733,6 @@ static int cmd_todo(struct ctx *c, int argc, char **argv)
         return EX_OK;
     }
     if (st > 0) {
-        ex = report_error(c, &keep);
-        net_resp_free(&keep);
         json_decref(out);
         return ex;
     }
@@ -797,10 +791,8 @@ static int cmd_show(struct ctx *c, int argc, char **argv)
     char path[64];
     snprintf(path, sizeof(path), "/v1/documents/%lld", id);
     json_t *out = NULL;
-    struct net_resp keep;
-    long st = api(c, "GET", path, NULL, NULL, &out, &keep);
+    long st = api(c, "GET", path, NULL, NULL, 0, &out, &ex);
     if (st == 200) {
-        net_resp_free(&keep);
         show_json_doc(c, out);
         json_decref(out);
         return EX_OK;
@@ -808,8 +800,6 @@ static int cmd_show(struct ctx *c, int argc, char **argv)
     if (st > 0) {
         if (st == 404 && open_cache(c) == 0)
             cache_drop_doc(c->cache, id); /* gone, or no longer for us */
-        ex = report_error(c, &keep);
-        net_resp_free(&keep);
         json_decref(out);
         return ex;
     }
@@ -930,20 +920,14 @@ static int cmd_new(struct ctx *c, int argc, char **argv)
         free(text);
     }
     json_t *out = NULL;
-    struct net_resp keep;
-    long st = api(c, "POST", "/v1/documents", b, NULL, &out, &keep);
+    long st = api(c, "POST", "/v1/documents", b, NULL, 0, &out, &ex);
     json_decref(b);
     if (st < 0) {
         say("cannot reach %s: a new document needs the server", c->server);
         return EX_OFFLINE;
     }
-    if (st != 201) {
-        ex = report_error(c, &keep);
-        net_resp_free(&keep);
-        json_decref(out);
+    if (ex != EX_OK)
         return ex;
-    }
-    net_resp_free(&keep);
     if (c->json)
         show_json_doc(c, out);
     else
@@ -1000,22 +984,20 @@ static int cmd_edit(struct ctx *c, int argc, char **argv)
     char path[64], ifm[96];
     snprintf(path, sizeof(path), "/v1/documents/%lld", id);
     json_t *out = NULL;
-    struct net_resp keep;
     long st = -1;
     if (base > 0) {
         snprintf(ifm, sizeof(ifm), "If-Match: \"d%lld-%lld\"", id, (long long)base);
         const char *h[] = {ifm, NULL};
-        st = api(c, "PATCH", path, f, h, &out, &keep);
+        st = api(c, "PATCH", path, f, h, 412, &out, &ex);
     } else {
         /* Not in the local copy: read the current revision first. */
-        st = api(c, "GET", path, NULL, NULL, &out, &keep);
+        st = api(c, "GET", path, NULL, NULL, 0, &out, &ex);
         if (st == 200) {
             base = json_integer_value(json_object_get(out, "revision"));
             json_decref(out);
-            net_resp_free(&keep);
             snprintf(ifm, sizeof(ifm), "If-Match: \"d%lld-%lld\"", id, (long long)base);
             const char *h[] = {ifm, NULL};
-            st = api(c, "PATCH", path, f, h, &out, &keep);
+            st = api(c, "PATCH", path, f, h, 412, &out, &ex);
         }
     }
     if (st < 0) {
@@ -1039,19 +1021,15 @@ static int cmd_edit(struct ctx *c, int argc, char **argv)
     }
     json_decref(f);
     if (st == 412) {
-        net_resp_free(&keep);
         json_decref(out);
         say("document %lld changed on the server since you last saw it (revision %lld): "
             "run oa sync, look at it (oa show %lld), and edit again", id, (long long)base, id);
         return EX_CONFLICT;
     }
-    if (st != 200) {
-        ex = report_error(c, &keep);
-        net_resp_free(&keep);
+    if (ex != EX_OK) {
         json_decref(out);
         return ex;
     }
-    net_resp_free(&keep);
     printf(c->json ? "{\"document\":%lld,\"revision\":%lld}\n" : "edited document %lld: now revision %lld\n", id,
            (long long)json_integer_value(json_object_get(out, "revision")));
     json_decref(out);
@@ -1111,8 +1089,7 @@ static int cmd_act(struct ctx *c, int argc, char **argv)
     snprintf(path, sizeof(path), "/v1/documents/%lld/actions", id);
     const char *h[] = {key, NULL};
     json_t *out = NULL;
-    struct net_resp keep;
-    long st = api(c, "POST", path, b, h, &out, &keep);
+    long st = api(c, "POST", path, b, h, 0, &out, &ex);
     json_decref(b);
     if (st < 0) {
         int64_t base = cached_rev(c, id);
@@ -1139,13 +1116,8 @@ static int cmd_act(struct ctx *c, int argc, char **argv)
         return queue_op(c, op, id, "the action");
     }
     json_decref(params);
-    if (st != 200) {
-        ex = report_error(c, &keep);
-        net_resp_free(&keep);
-        json_decref(out);
+    if (ex != EX_OK)
         return ex;
-    }
-    net_resp_free(&keep);
     json_t *d = json_object_get(out, "document");
     if (c->json) {
         char *s = json_dumps(out, JSON_COMPACT);
@@ -1173,19 +1145,13 @@ static int cmd_history(struct ctx *c, int argc, char **argv)
     char path[80];
     snprintf(path, sizeof(path), "/v1/documents/%lld/history", id);
     json_t *out = NULL;
-    struct net_resp keep;
-    long st = api(c, "GET", path, NULL, NULL, &out, &keep);
+    long st = api(c, "GET", path, NULL, NULL, 0, &out, &ex);
     if (st < 0) {
         say("cannot reach %s: the history needs the server", c->server);
         return EX_OFFLINE;
     }
-    if (st != 200) {
-        ex = report_error(c, &keep);
-        net_resp_free(&keep);
-        json_decref(out);
+    if (ex != EX_OK)
         return ex;
-    }
-    net_resp_free(&keep);
     if (c->json) {
         char *s = json_dumps(out, JSON_COMPACT);
         puts(s);
@@ -1226,21 +1192,13 @@ static int attach_file(struct ctx *c, long long id, const char *file, bool quiet
     const char *name = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
     json_t *b = json_pack("{s:I, s:s, s:I}", "document", (json_int_t)id, "name", name, "length", (json_int_t)sb.st_size);
     json_t *out = NULL;
-    struct net_resp keep;
-    long st = api(c, "POST", "/v1/uploads", b, NULL, &out, &keep);
+    int ex;
+    long st = api(c, "POST", "/v1/uploads", b, NULL, 0, &out, &ex);
     json_decref(b);
-    if (st < 0) {
+    if (st < 0 || ex != EX_OK) {
         fclose(f);
-        return EX_OFFLINE;
+        return st < 0 ? EX_OFFLINE : ex;
     }
-    if (st != 201) {
-        fclose(f);
-        int ex = report_error(c, &keep);
-        net_resp_free(&keep);
-        json_decref(out);
-        return ex;
-    }
-    net_resp_free(&keep);
     char loc[128];
     snprintf(loc, sizeof(loc), "%s", json_string_value(json_object_get(out, "location")));
     json_decref(out);
@@ -1270,7 +1228,7 @@ static int attach_file(struct ctx *c, long long id, const char *file, bool quiet
             off = (uint64_t)json_integer_value(json_object_get(j, "offset"));
             tries = 0;
         } else if (rc == 0 && r.status != 409 && r.status < 500) {
-            int ex = report_error(c, &r);
+            ex = report_error(c, &r);
             json_decref(j);
             net_resp_free(&r);
             fclose(f);
@@ -1286,7 +1244,8 @@ static int attach_file(struct ctx *c, long long id, const char *file, bool quiet
             }
             sleep(tries > 3 ? 2 : 0);
             json_t *g = NULL;
-            if (api(c, "GET", loc, NULL, NULL, &g, NULL) == 200)
+            int gex;
+            if (api(c, "GET", loc, NULL, NULL, 0, &g, &gex) == 200)
                 off = (uint64_t)json_integer_value(json_object_get(g, "offset"));
             json_decref(g);
         }

@@ -18,15 +18,6 @@
 static struct oad srv;
 static char sys[128], sec[128], aud[128];
 
-static json_t *ok_json(struct resp *r, int status)
-{
-    cr_assert_eq(r->status, status, "status %d (want %d): %s", r->status, status, r->body);
-    json_t *j = resp_json(r);
-    cr_assert_not_null(j);
-    resp_free(r);
-    return j;
-}
-
 /* base64url (unpadded) text to bytes; returns the length. */
 static size_t b64(json_t *v, unsigned char *out, size_t cap)
 {

@@ -24,36 +24,11 @@ static struct oad srv;
 static char sys[128], secadm[128], writer[128], low[128];
 static long long doc_id;
 
-static json_t *ok_json(struct resp *r, int status)
-{
-    cr_assert_eq(r->status, status, "status %d (want %d): %s", r->status, status, r->body);
-    json_t *j = resp_json(r);
-    cr_assert_not_null(j, "%s", r->body);
-    resp_free(r);
-    return j;
-}
-
 static void make_user(const char *name, const char *roles, int clearance, char *token)
 {
-    char body[512], otp[64], path[96], pw[64];
-    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"display_name\":\"%s\",\"roles\":%s,\"department_id\":1}",
-             name, name, roles);
-    struct resp r = http_json(&srv, "POST", "/v1/users", sys, body, NULL);
-    json_t *j = ok_json(&r, 201);
-    snprintf(otp, sizeof(otp), "%s", json_string_value(json_object_get(j, "one_time_password")));
-    long long id = json_integer_value(json_object_get(json_object_get(j, "user"), "id"));
-    json_decref(j);
-    snprintf(path, sizeof(path), "/v1/users/%lld/clearance", id);
-    snprintf(body, sizeof(body), "{\"clearance\":%d}", clearance);
-    r = http_json(&srv, "PUT", path, secadm, body, "If-Match: *\r\n");
-    cr_assert_eq(r.status, 200, "%s", r.body);
-    resp_free(&r);
-    cr_assert_eq(login(&srv, name, otp, token, 128), 201);
+    char pw[64];
     snprintf(pw, sizeof(pw), "Fresh-Secret-%d-Qx", clearance);
-    snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"%s\"}", otp, pw);
-    r = http_json(&srv, "POST", "/v1/users/me/password", token, body, NULL);
-    cr_assert_eq(r.status, 204, "%d %s", r.status, r.body);
-    resp_free(&r);
+    make_person(&srv, sys, secadm, name, roles, clearance, pw, token, 128);
 }
 
 static long long new_doc(int level)

@@ -44,15 +44,6 @@ enum { DRAFTER, SEC, MAYOR, DEPUTY, FIN, EDU, HEALTH, EDU_STAFF, HEALTH_STAFF, A
 
 static char sys[128], secadm[128];
 
-static json_t *ok_json(struct resp *r, int status)
-{
-    cr_assert_eq(r->status, status, "status %d (want %d): %s", r->status, status, r->body);
-    json_t *j = resp_json(r);
-    cr_assert_not_null(j, "%s", r->body);
-    resp_free(r);
-    return j;
-}
-
 static void setup_office(void)
 {
     oad_start(&srv, NULL);

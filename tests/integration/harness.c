@@ -464,3 +464,36 @@ const char *oad_log_tail(const struct oad *o)
     fclose(f);
     return buf;
 }
+
+json_t *ok_json(struct resp *r, int status)
+{
+    cr_assert_eq(r->status, status, "status %d (want %d): %s", r->status, status, r->body);
+    json_t *j = resp_json(r);
+    cr_assert_not_null(j, "%s", r->body);
+    resp_free(r);
+    return j;
+}
+
+long long make_person(const struct oad *o, const char *sys, const char *secadm, const char *name, const char *roles,
+                      int clearance, const char *password, char *token, size_t n)
+{
+    char body[512], otp[64], path[96];
+    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"display_name\":\"%s\",\"roles\":%s,\"department_id\":1}",
+             name, name, roles);
+    struct resp r = http_json(o, "POST", "/v1/users", sys, body, NULL);
+    json_t *j = ok_json(&r, 201);
+    snprintf(otp, sizeof(otp), "%s", json_string_value(json_object_get(j, "one_time_password")));
+    long long id = json_integer_value(json_object_get(json_object_get(j, "user"), "id"));
+    json_decref(j);
+    snprintf(path, sizeof(path), "/v1/users/%lld/clearance", id);
+    snprintf(body, sizeof(body), "{\"clearance\":%d}", clearance);
+    r = http_json(o, "PUT", path, secadm, body, "If-Match: *\r\n");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+    cr_assert_eq(login(o, name, otp, token, n), 201);
+    snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"%s\"}", otp, password);
+    r = http_json(o, "POST", "/v1/users/me/password", token, body, NULL);
+    cr_assert_eq(r.status, 204, "%d %s", r.status, r.body);
+    resp_free(&r);
+    return id;
+}

@@ -75,6 +75,17 @@ struct resp http_json(const struct oad *o, const char *method, const char *path,
 /* Parses a response body as JSON (NULL when it is not). */
 json_t *resp_json(const struct resp *r);
 
+/* Asserts the status and parses the JSON body (the caller frees it); frees the response. */
+json_t *ok_json(struct resp *r, int status);
+
+/*
+ * Creates a person in department 1 with roles (a JSON array) and clearance,
+ * logs them in and replaces the one-time password; returns their id, the
+ * session token in `token`.
+ */
+long long make_person(const struct oad *o, const char *sys, const char *secadm, const char *name, const char *roles,
+                      int clearance, const char *password, char *token, size_t n);
+
 /* Logs in; returns the token in out (and whether a password change is due). */
 int login(const struct oad *o, const char *user, const char *password, char *token, size_t n);
 /* Logs in an administrator and replaces the one-time password with `newpw`. */

@@ -21,36 +21,9 @@ static char sys_t[128], sec_t[128], alice[128], bob[128];
 static long long bob_id;
 static char base[64], tmp[256];
 
-static json_t *ok_json(struct resp *r, int status)
-{
-    cr_assert_eq(r->status, status, "status %d (want %d): %s", r->status, status, r->body);
-    json_t *j = resp_json(r);
-    cr_assert_not_null(j, "%s", r->body);
-    resp_free(r);
-    return j;
-}
-
 static long long make_user(const char *name, int clearance, const char *pw, char *token)
 {
-    char body[512], otp[64], path[96];
-    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"display_name\":\"%s\",\"roles\":[\"staff\"],\"department_id\":1}",
-             name, name);
-    struct resp r = http_json(&srv, "POST", "/v1/users", sys_t, body, NULL);
-    json_t *j = ok_json(&r, 201);
-    snprintf(otp, sizeof(otp), "%s", json_string_value(json_object_get(j, "one_time_password")));
-    long long id = json_integer_value(json_object_get(json_object_get(j, "user"), "id"));
-    json_decref(j);
-    snprintf(path, sizeof(path), "/v1/users/%lld/clearance", id);
-    snprintf(body, sizeof(body), "{\"clearance\":%d}", clearance);
-    r = http_json(&srv, "PUT", path, sec_t, body, "If-Match: *\r\n");
-    cr_assert_eq(r.status, 200, "%s", r.body);
-    resp_free(&r);
-    cr_assert_eq(login(&srv, name, otp, token, 128), 201);
-    snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"%s\"}", otp, pw);
-    r = http_json(&srv, "POST", "/v1/users/me/password", token, body, NULL);
-    cr_assert_eq(r.status, 204, "%s", r.body);
-    resp_free(&r);
-    return id;
+    return make_person(&srv, sys_t, sec_t, name, "[\"staff\"]", clearance, pw, token, 128);
 }
 
 static long long new_doc(const char *token, const char *title, int level)
