@@ -1,13 +1,16 @@
 /*
  * tests/fuzz/fuzz_cbor.c: libFuzzer target for the decoding of request bodies
  * (proto/value.c): bytes as CBOR and as JSON, then everything a handler does
- * with a decoded body: re-encode both ways and extract typed fields.
+ * with a decoded body: re-encode both ways and extract typed fields, and
+ * read it as a sync message the way the server's push and the client's feed
+ * reader do (proto/sync.c).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "proto/sync.h"
 #include "proto/value.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -49,6 +52,24 @@ static void exercise(cbor_item_t *it)
     char why[256];
     pv_extract(it, f, 5, &arena, why, sizeof(why));
     oa_arena_reset(&arena);
+
+    bool badv;
+    char t[64];
+    uint64_t u;
+    oa_sync_check(it, "push", &badv);
+    for (unsigned k = 0; k < 8; k++) {
+        oa_sync_uint(it, k, &u);
+        oa_sync_bool(it, k, &flag);
+        oa_sync_text(it, k, t, sizeof(t));
+    }
+    const cbor_item_t *ops = oa_sync_get(it, OA_P_OPS);
+    if (ops && cbor_isa_array(ops))
+        for (size_t i = 0; i < cbor_array_size(ops) && i < 64; i++) {
+            const cbor_item_t *o = cbor_array_handle(ops)[i];
+            oa_sync_text(o, OA_OP_ID, t, sizeof(t));
+            oa_sync_uint(o, OA_OP_DOC, &u);
+            oa_sync_get(o, OA_OP_FIELDS);
+        }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
