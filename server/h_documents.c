@@ -1259,6 +1259,13 @@ storage:
 
 static struct doc_job *doc_job_new(struct oa_req *r, enum doc_op op);
 
+/* Undoes one pushed operation (its savepoint). */
+static void push_undo(struct oa_store *s)
+{
+    oa_store_exec(s, "ROLLBACK TO push_op");
+    oa_store_exec(s, "RELEASE push_op");
+}
+
 bool oa_doc_visible(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d)
 {
     return decide_read(s, who, d, NULL) == OA_ALLOW;
@@ -1342,8 +1349,7 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
         cbor_decref(&j->out);
     free(j->bytes);
     if (rc != 0 || j->err != OA_E_OK) {
-        oa_store_exec(s, "ROLLBACK TO push_op");
-        oa_store_exec(s, "RELEASE push_op");
+        push_undo(s);
         res->outcome = OA_PUSH_REFUSED;
         res->err = rc != 0 ? (enum oa_err)rc : j->err;
         res->message = j->message;
@@ -1355,8 +1361,7 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
     free(j);
     rc = oa_doc_load(s, op->doc_id, &d);
     if (rc != 1) {
-        oa_store_exec(s, "ROLLBACK TO push_op");
-        oa_store_exec(s, "RELEASE push_op");
+        push_undo(s);
         return -1;
     }
     res->outcome = OA_PUSH_APPLIED;
@@ -1364,8 +1369,7 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
     oa_doc_free(&d);
     /* The key remembers the revision the operation made. */
     if (oa_idem_put(s, r->who.user_id, key, (int)res->revision, "", 0) != 0) {
-        oa_store_exec(s, "ROLLBACK TO push_op");
-        oa_store_exec(s, "RELEASE push_op");
+        push_undo(s);
         return -1;
     }
     return oa_store_exec(s, "RELEASE push_op") == 0 ? 0 : -1;
@@ -1653,6 +1657,8 @@ static void doc_on_done(struct oa_db_job *job)
 {
     struct doc_job *j = (struct doc_job *)job;
     struct oa_req *r = j->r;
+    if (job->rc == 0 && j->err == OA_E_OK && (j->op == OP_RELABEL || (j->op == OP_EDIT && j->has_level)))
+        oa_blobs_reseal_kick(r->srv); /* the label changed: the document's blobs follow */
     if (job->rc) {
         /* The savepoint was rolled back: the answer is the error, nothing changed. */
         if (j->out)
@@ -1663,13 +1669,9 @@ static void doc_on_done(struct oa_db_job *job)
             cbor_decref(&j->out);
         oa_reply_error(r, j->err, j->message);
     } else if (j->bytes != NULL) {
-        if (j->op == OP_RELABEL || j->op == OP_EDIT)
-            oa_blobs_reseal_kick(r->srv); /* a label may have changed: blobs follow */
         snprintf(r->etag, sizeof(r->etag), "%s", j->etag);
         oa_reply_raw(r, j->status, "application/cbor", j->bytes, j->nbytes);
     } else {
-        if (j->op == OP_RELABEL || j->op == OP_EDIT)
-            oa_blobs_reseal_kick(r->srv);
         snprintf(r->etag, sizeof(r->etag), "%s", j->etag);
         oa_reply(r, j->status, j->out);
     }

@@ -84,21 +84,30 @@ static bool in_todo(struct oa_store *s, int64_t doc, const struct oa_user *me)
     return sqlite3_step(st) == SQLITE_ROW;
 }
 
-static const char *username_of(struct oa_store *s, int64_t id, char *buf, size_t cap)
+/* The last username looked up: a page's documents mostly share their drafters. */
+struct name_memo {
+    int64_t id;
+    char name[64];
+};
+
+static const char *username_of(struct oa_store *s, int64_t id, struct name_memo *m)
 {
+    if (m->id == id && id > 0)
+        return m->name;
     struct oa_user u;
+    m->id = id;
     if (id > 0 && oa_user_by_id(s, id, &u) == 1)
-        snprintf(buf, cap, "%s", u.username);
+        snprintf(m->name, sizeof(m->name), "%s", u.username);
     else
-        buf[0] = '\0';
-    return buf;
+        m->name[0] = '\0';
+    return m->name;
 }
 
 /* The document record of the protocol; the body only when clients may keep it on disk. */
-static cbor_item_t *doc_record(struct oa_store *s, const struct oa_doc *d, const struct oa_user *me, unsigned cache_max)
+static cbor_item_t *doc_record(struct oa_store *s, const struct oa_doc *d, const struct oa_user *me, unsigned cache_max,
+                               struct name_memo *names)
 {
     bool cacheable = d->level <= (int)cache_max;
-    char drafter[64];
     cbor_item_t *m = oa_sync_map(14);
     oa_sync_put_uint(m, OA_D_ID, (uint64_t)d->id);
     oa_sync_put_uint(m, OA_D_REV, (uint64_t)d->revision);
@@ -109,7 +118,7 @@ static cbor_item_t *doc_record(struct oa_store *s, const struct oa_doc *d, const
     oa_sync_put_text(m, OA_D_NUMBER, d->doc_number);
     oa_sync_put_text(m, OA_D_URGENCY, d->urgency);
     oa_sync_put_uint(m, OA_D_UPDATED, (uint64_t)d->updated_at);
-    oa_sync_put_text(m, OA_D_DRAFTER, username_of(s, d->drafter_id, drafter, sizeof(drafter)));
+    oa_sync_put_text(m, OA_D_DRAFTER, username_of(s, d->drafter_id, names));
     if (cacheable && d->body)
         oa_sync_put_text(m, OA_D_BODY, d->body);
     oa_sync_put_bool(m, OA_D_CACHEABLE, cacheable);
@@ -229,6 +238,7 @@ static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
     sqlite3_bind_int64(scan, 3, SCAN_MAX);
     int rc = 0, step;
     size_t scanned = 0, classified = 0;
+    struct name_memo names = {0};
     char shown[400] = "";
     while (count < (size_t)j->limit && (step = sqlite3_step(scan)) == SQLITE_ROW) {
         int64_t seq = sqlite3_column_int64(scan, 0);
@@ -255,7 +265,7 @@ static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
                 rc = -1;
                 break;
             }
-            cbor_item_t *rec = doc_record(s, &d, &me, cache_max);
+            cbor_item_t *rec = doc_record(s, &d, &me, cache_max, &names);
             entries_add(&entries, entry(seq, "doc", d.id, d.revision, rec));
             count++;
             if (d.level > OA_LEVEL_PUBLIC) {
@@ -514,7 +524,8 @@ static int push_on_run(struct oa_store *s, struct oa_db_job *job)
                 unsigned cache_max = j->r->srv->cfg->sync_cache_max_level;
                 if (d.level <= (int)cache_max)
                     oa_doc_load_body(s, &d);
-                oa_sync_put(out, OA_RS_CURRENT, doc_record(s, &d, &me, cache_max));
+                struct name_memo names = {0};
+                oa_sync_put(out, OA_RS_CURRENT, doc_record(s, &d, &me, cache_max, &names));
                 oa_doc_free(&d);
             }
         } else {

@@ -829,6 +829,39 @@ static void conn_on_write(uv_write_t *w, int status)
     conn_next(c);
 }
 
+/*
+ * Formats the status line and headers of r's response (extra header lines
+ * in `headers`, or NULL) and decides whether the connection closes after it:
+ * an answer given before a streamed body was read always closes it, since
+ * the rest of that body cannot be told from a next request.  Returns the
+ * length written into buf.
+ */
+static size_t response_head(struct oa_req *r, int status, const char *content_type, uint64_t length,
+                            const char *headers, char *buf, size_t cap)
+{
+    struct oa_conn *c = r->conn;
+    if (c->stream_in == 1 || c->stream_in == 2) {
+        c->close_after = true;
+        c->stream_in = 3;
+        conn_read_stop(c);
+    }
+    bool close = c->close_after || !c->keep_alive || c->srv->draining;
+    int n = snprintf(buf, cap,
+                     "HTTP/1.1 %d %s\r\n"
+                     "Content-Type: %s\r\n"
+                     "Content-Length: %llu\r\n"
+                     "X-Request-Id: %s\r\n"
+                     "Cache-Control: no-store\r\n"
+                     "%s%s%s%s%s"
+                     "\r\n",
+                     status, reason(status), content_type, (unsigned long long)length, r->id,
+                     r->etag[0] ? "ETag: " : "", r->etag, r->etag[0] ? "\r\n" : "", headers ? headers : "",
+                     close ? "Connection: close\r\n" : "");
+    if (close)
+        c->close_after = true;
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
 void oa_reply_raw(struct oa_req *r, int status, const char *content_type, const void *body, size_t len)
 {
     struct oa_conn *c = r->conn;
@@ -838,35 +871,13 @@ void oa_reply_raw(struct oa_req *r, int status, const char *content_type, const 
         conn_maybe_free(c);
         return;
     }
-    if (c->stream_in == 1 || c->stream_in == 2) {
-        /* Answered before the body was read: the rest of it cannot be told
-         * from a next request, so the connection closes after the answer. */
-        c->close_after = true;
-        c->stream_in = 3;
-        conn_read_stop(c);
-    }
-    bool close = c->close_after || !c->keep_alive || c->srv->draining;
-    char head[512];
-    int n = snprintf(head, sizeof(head),
-                     "HTTP/1.1 %d %s\r\n"
-                     "Content-Type: %s\r\n"
-                     "Content-Length: %zu\r\n"
-                     "X-Request-Id: %s\r\n"
-                     "Cache-Control: no-store\r\n"
-                     "%s%s%s"
-                     "%s"
-                     "\r\n",
-                     status, reason(status), content_type, len, r->id, r->etag[0] ? "ETag: " : "",
-                     r->etag, r->etag[0] ? "\r\n" : "", close ? "Connection: close\r\n" : "");
-    if (n < 0 || (size_t)n >= sizeof(head))
-        n = 0;
-    c->wlen = (size_t)n + len;
+    char head[1024];
+    size_t n = response_head(r, status, content_type, len, NULL, head, sizeof(head));
+    c->wlen = n + len;
     c->wbuf = oa_xmalloc(c->wlen);
-    memcpy(c->wbuf, head, (size_t)n);
+    memcpy(c->wbuf, head, n);
     if (len)
         memcpy(c->wbuf + n, body, len);
-    if (close)
-        c->close_after = true;
     uv_buf_t b = uv_buf_init(c->wbuf, (unsigned)c->wlen);
     c->wreq.data = c;
     c->writing = true;
@@ -1039,26 +1050,11 @@ int oa_reply_start(struct oa_req *r, int status, const char *content_type, uint6
         conn_maybe_free(c);
         return -1;
     }
-    bool close = c->close_after || !c->keep_alive || c->srv->draining;
     char head[1024];
-    int n = snprintf(head, sizeof(head),
-                     "HTTP/1.1 %d %s\r\n"
-                     "Content-Type: %s\r\n"
-                     "Content-Length: %llu\r\n"
-                     "X-Request-Id: %s\r\n"
-                     "Cache-Control: no-store\r\n"
-                     "%s%s%s%s%s"
-                     "\r\n",
-                     status, reason(status), content_type, (unsigned long long)length, r->id,
-                     r->etag[0] ? "ETag: " : "", r->etag, r->etag[0] ? "\r\n" : "", headers ? headers : "",
-                     close ? "Connection: close\r\n" : "");
-    if (n < 0 || (size_t)n >= sizeof(head))
-        n = 0;
-    if (close)
-        c->close_after = true;
-    c->wbuf = oa_xmalloc((size_t)n);
-    memcpy(c->wbuf, head, (size_t)n);
-    c->wlen = (size_t)n;
+    size_t n = response_head(r, status, content_type, length, headers, head, sizeof(head));
+    c->wbuf = oa_xmalloc(n);
+    memcpy(c->wbuf, head, n);
+    c->wlen = n;
     return 0;
 }
 
