@@ -92,6 +92,7 @@ struct upload {
     struct oa_blob_writer *w;
     unsigned char sniff[SNIFF];
     size_t sniff_len;
+    bool sniff_now;               /* the digest item sniffs the type this time (off the sealing's path) */
 
     unsigned char *fill, *work;   /* the buffer filling on the loop; the one in the pool */
     size_t fill_len, work_len, fill_cap;
@@ -166,7 +167,6 @@ static void upload_on_work(uv_work_t *w)
             u->work_rc = -1;
             return;
         }
-        sniff_type(u->sniff, u->sniff_len, u->b.content_type, sizeof(u->b.content_type));
     }
 }
 
@@ -177,6 +177,9 @@ static void upload_on_digest(uv_work_t *w)
     if (EVP_DigestUpdate(u->md, u->work, u->work_len) != 1 ||
         (u->finishing && EVP_DigestFinal_ex(u->md, u->md_out, &dl) != 1))
         u->digest_rc = -1;
+    /* The sniff buffer is complete (or the body ended): no more writes to it. */
+    if (u->sniff_now)
+        sniff_type(u->sniff, u->sniff_len, u->b.content_type, sizeof(u->b.content_type));
 }
 
 static void upload_on_work_done(uv_work_t *w, int status)
@@ -214,6 +217,7 @@ static void upload_submit(struct upload *u, bool finish)
     u->fill = t;
     u->fill_len = 0;
     u->finishing = finish;
+    u->sniff_now = !u->b.content_type[0] && (u->sniff_len == SNIFF || finish);
     u->working = true;
     u->work_rc = u->digest_rc = 0;
     u->wq.data = u->dq.data = u;
@@ -1472,8 +1476,25 @@ static void keys_on_hup(uv_signal_t *h, int signum)
     oa_blobs_rewrap_kick(srv);
 }
 
+/* Loads libmagic's database before the first upload needs it. */
+static void magic_on_warm(uv_work_t *w)
+{
+    char t[128];
+    sniff_type((const unsigned char *)"warm", 4, t, sizeof(t));
+    (void)w;
+}
+
+static void magic_on_warmed(uv_work_t *w, int status)
+{
+    free(w);
+    (void)status;
+}
+
 void oa_blobs_start(struct oa_server *srv)
 {
+    uv_work_t *warm = oa_xcalloc(1, sizeof(*warm));
+    if (uv_queue_work(srv->loop, warm, magic_on_warm, magic_on_warmed) != 0)
+        free(warm);
     const char *fault = getenv("OAD_FAULT");
     fault_before_commit = fault && strcmp(fault, "blob-before-commit") == 0;
     uv_signal_init(srv->loop, &srv->sig_hup);

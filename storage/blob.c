@@ -22,6 +22,7 @@
 #define HEADER 64
 #define PROBE OA_BLOB_SEGMENT
 #define ZSTD_LEVEL 3
+#define WRITEBACK (4u << 20) /* bytes written between two early writeback requests */
 
 static void say(char *cause, size_t n, const char *fmt, ...)
 {
@@ -174,6 +175,7 @@ struct oa_blob_writer {
     struct seg_keys keys;
     EVP_MD_CTX *digest;
     uint64_t size, stored;
+    uint64_t flushed;       /* stored bytes already handed to writeback */
     int decided;            /* 0: still probing; 1: decided */
     bool compress;
     ZSTD_CCtx *zc;
@@ -218,6 +220,11 @@ static int emit(struct oa_blob_writer *w, bool last)
     w->stored += n;
     w->index++;
     w->seg_len = 0;
+    if (w->stored - w->flushed >= WRITEBACK) {
+        /* Start writing these pages to disk now, so that the fsync at the end finds little left. */
+        (void)sync_file_range(w->fd, (off_t)w->flushed, (off_t)(w->stored - w->flushed), SYNC_FILE_RANGE_WRITE);
+        w->flushed = w->stored;
+    }
     return w->index == 0 ? -1 : 0; /* 2^32 segments: refuse rather than reuse a nonce */
 }
 
