@@ -838,8 +838,9 @@ struct download {
     uint64_t from, len;
     int status;
     struct oa_blob_reader *rd;
-    unsigned char *buf;   /* the piece being decrypted (or decrypted, waiting for the socket) */
-    size_t buf_len, buf_cap;
+    unsigned char *piece[2]; /* two buffers: one filled in the pool while the other is written */
+    size_t piece_len[2];
+    int fill;                /* the one the pool fills next */
     uv_work_t wq;
     int rc;               /* of the last work: 1 more, 0 done, -1 damage */
     bool started;         /* the status line and headers went out */
@@ -850,32 +851,16 @@ struct download {
     char cause[300];
 };
 
-static int download_sink(void *arg, const void *data, size_t len)
-{
-    struct download *d = arg;
-    if (d->buf_len + len > d->buf_cap) {
-        size_t cap = d->buf_cap ? d->buf_cap : CHUNK + 2 * OA_BLOB_SEGMENT;
-        while (cap < d->buf_len + len)
-            cap *= 2;
-        d->buf = oa_xrealloc(d->buf, cap);
-        d->buf_cap = cap;
-    }
-    memcpy(d->buf + d->buf_len, data, len);
-    d->buf_len += len;
-    return 0;
-}
-
 /*
  * Decrypts the next piece.  Each segment's tag is checked before its bytes
- * are delivered, so no byte that was not sealed for this blob goes out; the
+ * are placed, so no byte that was not sealed for this blob goes out; the
  * whole-file digest is left to fsck (checking it here could only cut the
  * connection after the bytes went).
  */
 static void download_on_work(uv_work_t *w)
 {
     struct download *d = w->data;
-    d->buf = NULL;
-    d->buf_len = d->buf_cap = 0;
+    d->piece_len[d->fill] = 0;
     if (d->rd == NULL) {
         char ad[256];
         size_t adlen = oa_blob_ad(&d->a.blob, ad, sizeof(ad));
@@ -885,14 +870,21 @@ static void download_on_work(uv_work_t *w)
             return;
         }
     }
-    d->rc = oa_blob_reader_next(d->rd, CHUNK, download_sink, d, d->cause, sizeof(d->cause));
+    if (d->piece[d->fill] == NULL)
+        d->piece[d->fill] = oa_xmalloc(CHUNK);
+    d->rc = oa_blob_reader_fill(d->rd, d->piece[d->fill], CHUNK, &d->piece_len[d->fill], d->cause,
+                                sizeof(d->cause));
 }
 
 static void download_free(struct download *d)
 {
     oa_blob_reader_close(d->rd);
     sodium_memzero(d->dek, sizeof(d->dek));
-    free(d->buf);
+    for (int i = 0; i < 2; i++) {
+        if (d->piece[i])
+            sodium_memzero(d->piece[i], CHUNK);
+        free(d->piece[i]);
+    }
     free(d);
 }
 
@@ -911,18 +903,16 @@ static void download_read_next(struct download *d)
     }
 }
 
-/* Writes the decrypted piece, and starts decrypting the next one meanwhile. */
+/* Writes the piece just decrypted, and starts decrypting the next one into the other buffer meanwhile. */
 static void download_send(struct download *d)
 {
-    unsigned char *piece = d->buf;
-    size_t n = d->buf_len;
+    int k = d->fill;
     bool last = d->rc == 0;
-    d->buf = NULL;
-    d->buf_len = d->buf_cap = 0;
+    d->fill ^= 1; /* free: the write that used it is done (nothing is sent while a write is in flight) */
     d->ready = false;
     d->writing = true;
     d->r->ctx = d;
-    if (oa_reply_piece(d->r, piece, n, last, download_on_written) != 0) {
+    if (oa_reply_piece(d->r, d->piece[k], d->piece_len[k], last, download_on_written) != 0) {
         d->writing = false;
         download_free(d);
         return;

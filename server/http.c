@@ -75,8 +75,7 @@ struct oa_conn {
     oa_body_data_fn body_data;
     oa_body_end_fn body_end;
 
-    /* a streamed response: the piece being written and what to call after */
-    char *piece;
+    /* a streamed response: whether the piece being written is the last, and what to call after */
     bool piece_last;
     oa_written_fn piece_cb;
 
@@ -1018,8 +1017,6 @@ static void conn_on_piece_write(uv_write_t *w, int status)
     c->writing = false;
     free(c->wbuf);
     c->wbuf = NULL;
-    free(c->piece);
-    c->piece = NULL;
     c->piece_cb = NULL;
     if (status < 0 || c->closing) {
         if (cb)
@@ -1062,7 +1059,6 @@ int oa_reply_piece(struct oa_req *r, void *data, size_t len, bool last, oa_writt
 {
     struct oa_conn *c = r->conn;
     if (c->closing) {
-        free(data);
         free(c->wbuf);
         c->wbuf = NULL;
         request_finish(c);
@@ -1075,24 +1071,22 @@ int oa_reply_piece(struct oa_req *r, void *data, size_t len, bool last, oa_writt
         b[nb++] = uv_buf_init(c->wbuf, (unsigned)c->wlen);
     if (len)
         b[nb++] = uv_buf_init(data, (unsigned)len);
-    c->piece = data;
     c->piece_last = last;
     c->piece_cb = cb;
     c->wreq.data = c;
     c->writing = true;
     if (nb == 0 || uv_write(&c->wreq, (uv_stream_t *)&c->tcp, b, nb, conn_on_piece_write) != 0) {
         if (nb == 0 && last) {
-            /* Nothing at all to write (an empty body after headers already sent). */
+            /* Nothing at all to write (an empty last piece after headers already sent). */
             c->writing = false;
-            free(data);
-            c->piece = NULL;
+            c->piece_cb = NULL;
+            if (cb)
+                cb(r, 0);
             request_finish(c);
             conn_next(c);
             return 0;
         }
         c->writing = false;
-        free(data);
-        c->piece = NULL;
         free(c->wbuf);
         c->wbuf = NULL;
         request_finish(c);

@@ -111,9 +111,10 @@ void oa_req_body_resume(struct oa_req *r);
 /*
  * Streamed responses: oa_reply_start sends the status and headers (extra
  * header lines "Name: value\r\n" in `headers`, or NULL) with the body's exact
- * length; then oa_reply_piece sends pieces of it, one at a time, taking each
- * malloc'd piece.  `cb` runs when the piece is written (status 0) or the
- * connection failed (status < 0: the response is over; send nothing more).
+ * length; then oa_reply_piece sends pieces of it, one at a time.  A piece
+ * stays the caller's and must stay untouched until `cb` runs: when it is
+ * written (status 0) or the connection failed (status < 0: the response is
+ * over; send nothing more).
  * Both return -1 when the connection is already gone (no callback follows).
  * oa_reply_abort closes the connection mid-body (a body that turned out bad
  * cannot be taken back; closing tells the client it is incomplete).

@@ -446,6 +446,8 @@ fail:
 
 /* ---- reading ---- */
 
+#define SCRATCH (128 * 1024) /* oa_blob_read's piece size */
+
 struct oa_blob_reader {
     int fd;
     char path[4096];
@@ -454,34 +456,13 @@ struct oa_blob_reader {
     uint64_t body, nseg, next; /* stored bytes after the header, segments, the next to open */
     bool compressed, finished;
     ZSTD_DCtx *dz;
-    unsigned char *zout, *seg;
+    size_t zleft;              /* ZSTD_decompressStream's last hint: 0 at the end of a frame */
+    unsigned char *seg;        /* the segment opened last, decrypted */
+    size_t seg_off, seg_len;   /* its bytes not yet consumed */
     uint64_t pos, from, to;    /* plaintext position; the wanted range [from, to) */
     EVP_MD_CTX *digest;        /* only when the whole blob is read against a digest */
     unsigned char expect[32];
-    oa_blob_sink sink;
-    void *arg;
-    bool stopped;
 };
-
-/* Delivers the part of a plaintext chunk that falls in the range. */
-static int deliver(struct oa_blob_reader *r, const unsigned char *p, size_t n)
-{
-    if (r->digest)
-        EVP_DigestUpdate(r->digest, p, n);
-    uint64_t start = r->pos, end = r->pos + n;
-    r->pos = end;
-    if (end <= r->from || start >= r->to)
-        return 0;
-    uint64_t a = start < r->from ? r->from - start : 0;
-    uint64_t b = end > r->to ? n - (end - r->to) : n;
-    if (b == a)
-        return 0;
-    if (r->sink(r->arg, p + a, (size_t)(b - a)) != 0) {
-        r->stopped = true;
-        return -1;
-    }
-    return 0;
-}
 
 void oa_blob_reader_close(struct oa_blob_reader *r)
 {
@@ -492,7 +473,6 @@ void oa_blob_reader_close(struct oa_blob_reader *r)
     if (r->seg)
         OPENSSL_cleanse(r->seg, r->full);
     free(r->seg);
-    free(r->zout);
     ZSTD_freeDCtx(r->dz);
     EVP_MD_CTX_free(r->digest);
     OPENSSL_cleanse(&r->keys, sizeof(r->keys));
@@ -548,9 +528,9 @@ int oa_blob_reader_open(const char *path, const unsigned char dek[OA_DEK_LEN], c
             goto fail;
         }
     }
-    if (r->compressed) {
-        r->dz = ZSTD_createDCtx();
-        r->zout = oa_xmalloc(ZSTD_DStreamOutSize());
+    if (r->compressed && (r->dz = ZSTD_createDCtx()) == NULL) {
+        say(cause, causelen, "out of memory");
+        goto fail;
     }
     r->seg = oa_xmalloc(r->full);
     /* Uncompressed: start at the segment holding `offset`.  Compressed: from the start. */
@@ -563,8 +543,8 @@ fail:
     return -1;
 }
 
-/* Opens, checks and delivers one segment; -1 with a cause on damage. */
-static int read_segment(struct oa_blob_reader *r, char *cause, size_t causelen)
+/* Opens and checks the next segment into r->seg; -1 with a cause on damage. */
+static int open_next(struct oa_blob_reader *r, char *cause, size_t causelen)
 {
     uint64_t i = r->next++;
     bool last = i == r->nseg - 1;
@@ -575,38 +555,78 @@ static int read_segment(struct oa_blob_reader *r, char *cause, size_t causelen)
             r->path, (unsigned long long)i);
         return -1;
     }
-    if (!r->compressed)
-        return deliver(r, r->seg, n - r->tl) != 0 && !r->stopped ? -1 : 0;
-    ZSTD_inBuffer in = {r->seg, n - r->tl, 0};
-    while (in.pos < in.size && !r->stopped) {
-        ZSTD_outBuffer o = {r->zout, ZSTD_DStreamOutSize(), 0};
-        size_t z = ZSTD_decompressStream(r->dz, &o, &in);
-        if (ZSTD_isError(z)) {
-            say(cause, causelen, "the blob %s does not decompress", r->path);
-            return -1;
-        }
-        if (o.pos > 0)
-            deliver(r, r->zout, o.pos);
-    }
+    r->seg_off = 0;
+    r->seg_len = n - r->tl;
     return 0;
 }
 
-int oa_blob_reader_next(struct oa_blob_reader *r, size_t want, oa_blob_sink sink, void *arg, char *cause,
-                        size_t causelen)
+/*
+ * Keeps the part of the n plaintext bytes just placed at buf + at that falls
+ * in the range, moving it to buf + at; returns how many were kept.
+ */
+static size_t keep_range(struct oa_blob_reader *r, unsigned char *buf, size_t at, size_t n)
 {
+    if (r->digest)
+        EVP_DigestUpdate(r->digest, buf + at, n);
+    uint64_t start = r->pos, end = r->pos + n;
+    r->pos = end;
+    if (end <= r->from || start >= r->to)
+        return 0;
+    size_t a = start < r->from ? (size_t)(r->from - start) : 0;
+    size_t b = end > r->to ? n - (size_t)(end - r->to) : n;
+    if (a > 0)
+        memmove(buf + at, buf + at + a, b - a);
+    return b - a;
+}
+
+int oa_blob_reader_fill(struct oa_blob_reader *r, void *out, size_t cap, size_t *got, char *cause, size_t causelen)
+{
+    unsigned char *buf = out;
+    size_t n = 0;
+    *got = 0;
     if (r->finished)
         return 0;
-    r->sink = sink;
-    r->arg = arg;
-    uint64_t start = r->pos;
-    while (r->next < r->nseg && !r->stopped && r->pos < r->to) {
-        if (read_segment(r, cause, causelen) != 0)
-            return -1;
-        if (r->pos - start >= want && r->next < r->nseg && r->pos < r->to)
-            return 1;
+    while (n < cap && r->pos < r->to) {
+        bool have = r->seg_off < r->seg_len;
+        if (!have && r->next < r->nseg) {
+            if (open_next(r, cause, causelen) != 0)
+                return -1;
+            continue;
+        }
+        size_t made;
+        if (!r->compressed) {
+            if (!have)
+                break;
+            made = r->seg_len - r->seg_off < cap - n ? r->seg_len - r->seg_off : cap - n;
+            memcpy(buf + n, r->seg + r->seg_off, made);
+            r->seg_off += made;
+        } else {
+            /* Straight into the caller's buffer; with no input left, whatever zstd still holds. */
+            ZSTD_inBuffer in = {r->seg, r->seg_len, r->seg_off};
+            ZSTD_outBuffer o = {buf, cap, n};
+            size_t z = ZSTD_decompressStream(r->dz, &o, &in);
+            if (ZSTD_isError(z)) {
+                say(cause, causelen, "the blob %s does not decompress", r->path);
+                return -1;
+            }
+            made = o.pos - n;
+            if (made == 0 && !have)
+                break; /* nothing was held back */
+            r->zleft = z;
+            r->seg_off = in.pos;
+        }
+        n += keep_range(r, buf, n, made);
     }
+    *got = n;
+    bool more = r->pos < r->to && (r->seg_off < r->seg_len || r->next < r->nseg || (r->compressed && n == cap));
+    if (more)
+        return 1;
     r->finished = true;
-    if (r->digest && !r->stopped) {
+    if (r->compressed && r->zleft != 0 && r->pos < r->to) {
+        say(cause, causelen, "the blob %s ends inside its compressed stream", r->path);
+        return -1;
+    }
+    if (r->digest) {
         unsigned char d[32];
         unsigned int dl = 0;
         EVP_DigestFinal_ex(r->digest, d, &dl);
@@ -625,9 +645,16 @@ int oa_blob_read(const char *path, const unsigned char dek[OA_DEK_LEN], const vo
     struct oa_blob_reader *r = NULL;
     if (oa_blob_reader_open(path, dek, ad, adlen, offset, len, expect_digest, &r, cause, causelen) != 0)
         return -1;
+    unsigned char *piece = oa_xmalloc(SCRATCH);
     int rc;
-    while ((rc = oa_blob_reader_next(r, SIZE_MAX, sink, arg, cause, causelen)) > 0)
-        ;
+    do {
+        size_t n = 0;
+        rc = oa_blob_reader_fill(r, piece, SCRATCH, &n, cause, causelen);
+        if (rc >= 0 && n > 0 && sink(arg, piece, n) != 0)
+            rc = 0; /* the sink has what it wanted */
+    } while (rc > 0);
+    OPENSSL_cleanse(piece, SCRATCH);
+    free(piece);
     oa_blob_reader_close(r);
     return rc < 0 ? -1 : 0;
 }

@@ -70,18 +70,20 @@ int oa_blob_read(const char *path, const unsigned char dek[OA_DEK_LEN], const vo
                  char *cause, size_t causelen);
 
 /*
- * The same, in steps, for streaming a blob out without holding it: open checks
- * the header and derives the key; each next() delivers at least `want` bytes
- * of the range (whole segments; fewer at its end) and returns 1 while more
- * follow, 0 once the range is done (and, for a whole-blob read with a digest,
- * checked), -1 with a cause on damage.  close() frees (NULL is fine).
+ * The same, in steps, for streaming a blob out without holding it: open
+ * checks the header and derives the key; each fill() places the range's next
+ * plaintext bytes straight into buf (up to cap: a compressed blob is
+ * decompressed into it, with no copy of ours between) and returns 1 while
+ * more follow, 0 once the range is done (and, for a whole-blob read with a
+ * digest, checked), -1 with a cause on damage; *got says how many it placed.
+ * Every segment's tag is checked before its bytes are placed.  close() frees
+ * (NULL is fine).
  */
 struct oa_blob_reader;
 int oa_blob_reader_open(const char *path, const unsigned char dek[OA_DEK_LEN], const void *ad, size_t adlen,
                         uint64_t offset, uint64_t len, const unsigned char *expect_digest,
                         struct oa_blob_reader **out, char *cause, size_t causelen);
-int oa_blob_reader_next(struct oa_blob_reader *r, size_t want, oa_blob_sink sink, void *arg, char *cause,
-                        size_t causelen);
+int oa_blob_reader_fill(struct oa_blob_reader *r, void *buf, size_t cap, size_t *got, char *cause, size_t causelen);
 void oa_blob_reader_close(struct oa_blob_reader *r);
 
 /* A new random data key. */
