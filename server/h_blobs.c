@@ -829,6 +829,8 @@ static int read_on_run(struct oa_store *s, struct oa_db_job *job)
     return 0;
 }
 
+#define PIECES 3 /* a download's buffers: the pool fills ahead while the socket takes the oldest */
+
 struct download {
     struct oa_server *srv;
     struct oa_req *r;
@@ -838,15 +840,15 @@ struct download {
     uint64_t from, len;
     int status;
     struct oa_blob_reader *rd;
-    unsigned char *piece[2]; /* two buffers: one filled in the pool while the other is written */
-    size_t piece_len[2];
-    int fill;                /* the one the pool fills next */
+    unsigned char *piece[PIECES]; /* a ring: piece i % PIECES */
+    size_t piece_len[PIECES];
+    unsigned filled, sent;        /* pieces decrypted, pieces handed to the socket */
     uv_work_t wq;
     int rc;               /* of the last work: 1 more, 0 done, -1 damage */
     bool started;         /* the status line and headers went out */
-    bool reading;         /* a work item is decrypting the next piece */
-    bool writing;         /* a piece is being written */
-    bool ready;           /* the next piece is decrypted and waits for the write */
+    bool reading;         /* a work item is decrypting piece `filled` */
+    bool writing;         /* piece `sent - 1` is being written */
+    bool all_read;        /* the last piece is decrypted */
     bool dead;            /* the response is over: free when nothing runs */
     char cause[300];
 };
@@ -860,7 +862,8 @@ struct download {
 static void download_on_work(uv_work_t *w)
 {
     struct download *d = w->data;
-    d->piece_len[d->fill] = 0;
+    unsigned k = d->filled % PIECES;
+    d->piece_len[k] = 0;
     if (d->rd == NULL) {
         char ad[256];
         size_t adlen = oa_blob_ad(&d->a.blob, ad, sizeof(ad));
@@ -870,17 +873,16 @@ static void download_on_work(uv_work_t *w)
             return;
         }
     }
-    if (d->piece[d->fill] == NULL)
-        d->piece[d->fill] = oa_xmalloc(CHUNK);
-    d->rc = oa_blob_reader_fill(d->rd, d->piece[d->fill], CHUNK, &d->piece_len[d->fill], d->cause,
-                                sizeof(d->cause));
+    if (d->piece[k] == NULL)
+        d->piece[k] = oa_xmalloc(CHUNK);
+    d->rc = oa_blob_reader_fill(d->rd, d->piece[k], CHUNK, &d->piece_len[k], d->cause, sizeof(d->cause));
 }
 
 static void download_free(struct download *d)
 {
     oa_blob_reader_close(d->rd);
     sodium_memzero(d->dek, sizeof(d->dek));
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < PIECES; i++) {
         if (d->piece[i])
             sodium_memzero(d->piece[i], CHUNK);
         free(d->piece[i]);
@@ -891,34 +893,68 @@ static void download_free(struct download *d)
 static void download_on_work_done(uv_work_t *w, int status);
 static void download_on_written(struct oa_req *r, int status);
 
-static void download_read_next(struct download *d)
+static bool download_headers(struct download *d)
 {
-    d->reading = true;
-    d->wq.data = d;
-    if (uv_queue_work(d->srv->loop, &d->wq, download_on_work, download_on_work_done) != 0) {
-        d->reading = false;
-        d->rc = -1;
-        d->cause[0] = '\0';
-        download_on_work_done(&d->wq, 0);
+    struct oa_req *r = d->r;
+    char headers[1024], disp[3 * OA_ATTACHMENT_NAME_MAX + 1];
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)d->a.name; *p && o + 4 < sizeof(disp); p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~", *p))
+            disp[o++] = (char)*p;
+        else
+            o += (size_t)snprintf(disp + o, sizeof(disp) - o, "%%%02X", *p);
     }
+    disp[o] = '\0';
+    int n = snprintf(headers, sizeof(headers), "Accept-Ranges: bytes\r\n"
+                                               "Content-Disposition: attachment; filename*=UTF-8''%s\r\n"
+                                               "X-Content-Type-Options: nosniff\r\n",
+                     disp);
+    if (d->status == 206)
+        snprintf(headers + n, sizeof(headers) - (size_t)n, "Content-Range: bytes %llu-%llu/%llu\r\n",
+                 (unsigned long long)d->from, (unsigned long long)(d->from + d->len - 1),
+                 (unsigned long long)d->a.blob.info.size);
+    snprintf(r->etag, sizeof(r->etag), "\"a%lld-%d\"", (long long)d->a.id, d->a.rev);
+    d->started = true;
+    return oa_reply_start(r, d->status, d->a.blob.content_type, d->len, headers) == 0;
 }
 
-/* Writes the piece just decrypted, and starts decrypting the next one into the other buffer meanwhile. */
-static void download_send(struct download *d)
+/*
+ * Moves a download on after every event: hands the oldest decrypted piece
+ * to the socket when it is free, and keeps the pool decrypting while a
+ * buffer is free.  Frees the download once it is over and nothing runs.
+ */
+static void download_pump(struct download *d)
 {
-    int k = d->fill;
-    bool last = d->rc == 0;
-    d->fill ^= 1; /* free: the write that used it is done (nothing is sent while a write is in flight) */
-    d->ready = false;
-    d->writing = true;
-    d->r->ctx = d;
-    if (oa_reply_piece(d->r, d->piece[k], d->piece_len[k], last, download_on_written) != 0) {
-        d->writing = false;
-        download_free(d);
+    if (d->dead) {
+        if (!d->reading && !d->writing)
+            download_free(d);
         return;
     }
-    if (!last)
-        download_read_next(d);
+    if (!d->writing && d->sent < d->filled) {
+        unsigned k = d->sent % PIECES;
+        bool last = d->all_read && d->sent + 1 == d->filled;
+        d->sent++;
+        d->writing = true;
+        d->r->ctx = d;
+        int rc = oa_reply_piece(d->r, d->piece[k], d->piece_len[k], last, download_on_written);
+        if (rc != 0) {
+            /* The connection is gone (-1), or the empty last piece completed the response (1). */
+            d->writing = false;
+            d->dead = true;
+            download_pump(d);
+            return;
+        }
+    }
+    unsigned held = d->filled - d->sent + (d->writing ? 1 : 0);
+    if (!d->reading && !d->all_read && held < PIECES) {
+        d->reading = true;
+        d->wq.data = d;
+        if (uv_queue_work(d->srv->loop, &d->wq, download_on_work, download_on_work_done) != 0) {
+            d->rc = -1;
+            d->cause[0] = '\0';
+            download_on_work_done(&d->wq, 0);
+        }
+    }
 }
 
 static void download_on_work_done(uv_work_t *w, int status)
@@ -929,75 +965,42 @@ static void download_on_work_done(uv_work_t *w, int status)
     if (status != 0)
         d->rc = -1;
     if (d->dead) {
-        if (!d->writing)
-            download_free(d);
+        download_pump(d);
         return;
     }
     if (d->rc < 0) {
         oa_log(OA_LOG_ERROR, "blob_damaged", "id=%s doc=%lld attachment=%lld rev=%d cause=\"%s\"", r->id,
                (long long)d->a.doc_id, (long long)d->a.id, d->a.rev, d->cause);
-        if (d->writing) {
-            d->dead = true; /* cut the connection once the piece in flight is written */
-            return;
-        }
+        d->dead = true;
+        if (d->writing)
+            return; /* the connection is cut once the piece in flight is written */
         if (d->started)
             oa_reply_abort(r);
         else
             oa_reply_error(r, OA_E_BLOB_DAMAGED, NULL);
-        download_free(d);
+        download_pump(d);
         return;
     }
-    if (!d->started) {
-        char headers[1024], disp[3 * OA_ATTACHMENT_NAME_MAX + 1];
-        size_t o = 0;
-        for (const unsigned char *p = (const unsigned char *)d->a.name; *p && o + 4 < sizeof(disp); p++) {
-            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                strchr("-._~", *p))
-                disp[o++] = (char)*p;
-            else
-                o += (size_t)snprintf(disp + o, sizeof(disp) - o, "%%%02X", *p);
-        }
-        disp[o] = '\0';
-        int n = snprintf(headers, sizeof(headers), "Accept-Ranges: bytes\r\n"
-                                                   "Content-Disposition: attachment; filename*=UTF-8''%s\r\n"
-                                                   "X-Content-Type-Options: nosniff\r\n",
-                         disp);
-        if (d->status == 206)
-            snprintf(headers + n, sizeof(headers) - (size_t)n, "Content-Range: bytes %llu-%llu/%llu\r\n",
-                     (unsigned long long)d->from, (unsigned long long)(d->from + d->len - 1),
-                     (unsigned long long)d->a.blob.info.size);
-        snprintf(r->etag, sizeof(r->etag), "\"a%lld-%d\"", (long long)d->a.id, d->a.rev);
-        d->started = true;
-        if (oa_reply_start(r, d->status, d->a.blob.content_type, d->len, headers) != 0) {
-            download_free(d);
-            return;
-        }
+    d->filled++;
+    d->all_read = d->rc == 0;
+    if (!d->started && !download_headers(d)) {
+        d->dead = true; /* the connection is gone */
     }
-    if (d->writing) {
-        d->ready = true; /* sent when the piece in flight is written */
-        return;
-    }
-    download_send(d);
+    download_pump(d);
 }
 
 static void download_on_written(struct oa_req *r, int status)
 {
     struct download *d = r->ctx;
     d->writing = false;
-    if (status < 0 || d->dead) {
-        /* The response is over (the connection failed, or the next piece turned out damaged). */
-        bool cut = d->dead && status == 0;
-        d->dead = true;
-        if (cut)
-            oa_reply_abort(r);
-        if (!d->reading)
-            download_free(d);
-        return;
+    if (status < 0) {
+        d->dead = true; /* the connection failed: the response is over */
+    } else if (d->dead) {
+        oa_reply_abort(r); /* a later piece turned out damaged: cut the connection */
+    } else if (d->all_read && d->sent == d->filled) {
+        d->dead = true; /* that was the last piece */
     }
-    if (d->ready)
-        download_send(d);
-    else if (!d->reading)
-        download_free(d); /* that was the last piece */
+    download_pump(d);
 }
 
 /* Parses a single "bytes=a-b" range against size; 1 ranged, 0 ignore (whole), -1 unsatisfiable. */
@@ -1079,7 +1082,7 @@ static void read_on_done(struct oa_db_job *job)
         oa_reply_error(r, OA_E_BLOB_DAMAGED, "The file's key is not in the key file; nothing was sent.");
         return;
     }
-    download_read_next(d);
+    download_pump(d);
 }
 
 static void submit_read(struct oa_req *r, bool list)

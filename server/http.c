@@ -1080,11 +1080,9 @@ int oa_reply_piece(struct oa_req *r, void *data, size_t len, bool last, oa_writt
             /* Nothing at all to write (an empty last piece after headers already sent). */
             c->writing = false;
             c->piece_cb = NULL;
-            if (cb)
-                cb(r, 0);
             request_finish(c);
             conn_next(c);
-            return 0;
+            return 1;
         }
         c->writing = false;
         free(c->wbuf);

@@ -115,7 +115,9 @@ void oa_req_body_resume(struct oa_req *r);
  * stays the caller's and must stay untouched until `cb` runs: when it is
  * written (status 0) or the connection failed (status < 0: the response is
  * over; send nothing more).
- * Both return -1 when the connection is already gone (no callback follows).
+ * Both return -1 when the connection is already gone (no callback follows);
+ * oa_reply_piece returns 1 when an empty last piece left nothing to write:
+ * the response is complete and no callback follows either.
  * oa_reply_abort closes the connection mid-body (a body that turned out bad
  * cannot be taken back; closing tells the client it is incomplete).
  */
