@@ -829,7 +829,17 @@ static int read_on_run(struct oa_store *s, struct oa_db_job *job)
     return 0;
 }
 
-#define PIECES 3 /* a download's buffers: the pool fills ahead while the socket takes the oldest */
+#define PIECES 4   /* a download's buffers: decoded ahead while the socket takes the oldest */
+#define DECODERS 2 /* work items decoding one download's pieces at once */
+
+struct download_item {
+    uv_work_t wq;
+    struct download *d;
+    bool busy;
+    unsigned k;  /* the piece it took */
+    int rc;      /* 1 took and decoded piece k, 0 the range was done, -1 damage */
+    char cause[300];
+};
 
 struct download {
     struct oa_server *srv;
@@ -839,43 +849,74 @@ struct download {
     char path[4096];
     uint64_t from, len;
     int status;
+
+    /* the pool's side, under mu: pieces are cut off the reader in order */
+    pthread_mutex_t mu;
     struct oa_blob_reader *rd;
-    unsigned char *piece[PIECES]; /* a ring: piece i % PIECES */
-    size_t piece_len[PIECES];
-    unsigned filled, sent;        /* pieces decrypted, pieces handed to the socket */
-    uv_work_t wq;
-    int rc;               /* of the last work: 1 more, 0 done, -1 damage */
+    unsigned taken;
+    bool all_taken;
+
+    /* piece k lives in slot k % PIECES from its decoding until its write is done */
+    struct {
+        struct oa_blob_piece *p;
+        unsigned char *out;
+        const unsigned char *data;
+        size_t len;
+        bool ready, last;
+    } slot[PIECES];
+    struct download_item item[DECODERS];
+    unsigned running;     /* work items in the pool */
+    unsigned asked;       /* work items queued so far */
+    unsigned sent, done;  /* pieces handed to the socket; pieces written */
+    unsigned total;       /* once ended: how many pieces the range has */
+    bool ended;           /* the last piece is known */
     bool started;         /* the status line and headers went out */
-    bool reading;         /* a work item is decrypting piece `filled` */
-    bool writing;         /* piece `sent - 1` is being written */
-    bool all_read;        /* the last piece is decrypted */
+    bool writing;         /* piece sent - 1 is being written */
+    bool failed;          /* damage: the response is cut (or refused if nothing went out) */
     bool dead;            /* the response is over: free when nothing runs */
-    char cause[300];
 };
 
 /*
- * Decrypts the next piece.  Each segment's tag is checked before its bytes
- * are placed, so no byte that was not sealed for this blob goes out; the
- * whole-file digest is left to fsck (checking it here could only cut the
- * connection after the bytes went).
+ * Takes the next piece off the reader (in order, under the lock) and decodes
+ * it (in parallel with the other item).  Each segment's tag is checked before
+ * its bytes are decoded, so no byte that was not sealed for this blob goes
+ * out; the whole-file digest is left to fsck (checking it here could only cut
+ * the connection after the bytes went).
  */
 static void download_on_work(uv_work_t *w)
 {
-    struct download *d = w->data;
-    unsigned k = d->filled % PIECES;
-    d->piece_len[k] = 0;
-    if (d->rd == NULL) {
+    struct download_item *it = w->data;
+    struct download *d = it->d;
+    it->rc = 0;
+    pthread_mutex_lock(&d->mu);
+    if (d->rd == NULL && !d->all_taken) {
         char ad[256];
         size_t adlen = oa_blob_ad(&d->a.blob, ad, sizeof(ad));
-        if (oa_blob_reader_open(d->path, d->dek, ad, adlen, d->from, d->len, NULL, &d->rd, d->cause,
-                                sizeof(d->cause)) != 0) {
-            d->rc = -1;
-            return;
+        if (oa_blob_reader_open(d->path, d->dek, ad, adlen, d->from, d->len, NULL, &d->rd, it->cause,
+                                sizeof(it->cause)) != 0) {
+            it->rc = -1;
+            d->all_taken = true;
         }
     }
-    if (d->piece[k] == NULL)
-        d->piece[k] = oa_xmalloc(CHUNK);
-    d->rc = oa_blob_reader_fill(d->rd, d->piece[k], CHUNK, &d->piece_len[k], d->cause, sizeof(d->cause));
+    it->k = d->taken;
+    unsigned s = it->k % PIECES;
+    if (!d->all_taken) {
+        if (d->slot[s].p == NULL)
+            d->slot[s].p = oa_blob_piece_new();
+        it->rc = oa_blob_reader_take(d->rd, d->slot[s].p, it->cause, sizeof(it->cause));
+        if (it->rc > 0)
+            d->taken++;
+        d->all_taken = it->rc <= 0 || oa_blob_piece_last(d->slot[s].p);
+    }
+    pthread_mutex_unlock(&d->mu);
+    if (it->rc <= 0)
+        return;
+    if (d->slot[s].out == NULL)
+        d->slot[s].out = oa_xmalloc(OA_BLOB_FRAME);
+    d->slot[s].last = oa_blob_piece_last(d->slot[s].p);
+    if (oa_blob_piece_decode(d->rd, d->slot[s].p, d->slot[s].out, OA_BLOB_FRAME, &d->slot[s].data, &d->slot[s].len,
+                             it->cause, sizeof(it->cause)) != 0)
+        it->rc = -1;
 }
 
 static void download_free(struct download *d)
@@ -883,10 +924,12 @@ static void download_free(struct download *d)
     oa_blob_reader_close(d->rd);
     sodium_memzero(d->dek, sizeof(d->dek));
     for (int i = 0; i < PIECES; i++) {
-        if (d->piece[i])
-            sodium_memzero(d->piece[i], CHUNK);
-        free(d->piece[i]);
+        oa_blob_piece_free(d->slot[i].p);
+        if (d->slot[i].out)
+            sodium_memzero(d->slot[i].out, OA_BLOB_FRAME);
+        free(d->slot[i].out);
     }
+    pthread_mutex_destroy(&d->mu);
     free(d);
 }
 
@@ -919,24 +962,43 @@ static bool download_headers(struct download *d)
 }
 
 /*
- * Moves a download on after every event: hands the oldest decrypted piece
- * to the socket when it is free, and keeps the pool decrypting while a
- * buffer is free.  Frees the download once it is over and nothing runs.
+ * Moves a download on after every event: hands the oldest decoded piece to
+ * the socket when it is free, and keeps the pool decoding while a slot is
+ * free.  Frees the download once it is over and nothing runs.
  */
 static void download_pump(struct download *d)
 {
+    struct oa_req *r = d->r;
+    if (d->failed && !d->dead) {
+        if (d->writing)
+            return; /* the connection is cut once the piece in flight is written */
+        d->dead = true;
+        if (d->started)
+            oa_reply_abort(r);
+        else
+            oa_reply_error(r, OA_E_BLOB_DAMAGED, NULL);
+    }
     if (d->dead) {
-        if (!d->reading && !d->writing)
+        if (d->running == 0 && !d->writing)
             download_free(d);
         return;
     }
-    if (!d->writing && d->sent < d->filled) {
-        unsigned k = d->sent % PIECES;
-        bool last = d->all_read && d->sent + 1 == d->filled;
-        d->sent++;
+    unsigned s = d->sent % PIECES;
+    bool have = d->slot[s].ready || (d->ended && d->sent == d->total);
+    if (!d->writing && have) {
+        if (!d->started && !download_headers(d)) {
+            d->dead = true; /* the connection is gone */
+            download_pump(d);
+            return;
+        }
+        bool empty_end = !d->slot[s].ready; /* the range ended after the last piece was sent (or had none) */
+        bool last = empty_end || (d->ended && d->sent + 1 == d->total);
         d->writing = true;
         d->r->ctx = d;
-        int rc = oa_reply_piece(d->r, d->piece[k], d->piece_len[k], last, download_on_written);
+        int rc = oa_reply_piece(r, empty_end ? NULL : (void *)d->slot[s].data, empty_end ? 0 : d->slot[s].len, last,
+                                download_on_written);
+        if (!empty_end)
+            d->sent++;
         if (rc != 0) {
             /* The connection is gone (-1), or the empty last piece completed the response (1). */
             d->writing = false;
@@ -945,46 +1007,43 @@ static void download_pump(struct download *d)
             return;
         }
     }
-    unsigned held = d->filled - d->sent + (d->writing ? 1 : 0);
-    if (!d->reading && !d->all_read && held < PIECES) {
-        d->reading = true;
-        d->wq.data = d;
-        if (uv_queue_work(d->srv->loop, &d->wq, download_on_work, download_on_work_done) != 0) {
-            d->rc = -1;
-            d->cause[0] = '\0';
-            download_on_work_done(&d->wq, 0);
+    while (!d->ended && d->running < DECODERS && d->asked - d->done < PIECES) {
+        struct download_item *it = !d->item[0].busy ? &d->item[0] : &d->item[1];
+        it->busy = true;
+        it->d = d;
+        it->wq.data = it;
+        d->running++;
+        d->asked++;
+        if (uv_queue_work(d->srv->loop, &it->wq, download_on_work, download_on_work_done) != 0) {
+            it->rc = -1;
+            snprintf(it->cause, sizeof(it->cause), "the thread pool refused the work");
+            download_on_work_done(&it->wq, 0);
+            return;
         }
     }
 }
 
 static void download_on_work_done(uv_work_t *w, int status)
 {
-    struct download *d = w->data;
-    struct oa_req *r = d->r;
-    d->reading = false;
-    if (status != 0)
-        d->rc = -1;
-    if (d->dead) {
-        download_pump(d);
-        return;
-    }
-    if (d->rc < 0) {
-        oa_log(OA_LOG_ERROR, "blob_damaged", "id=%s doc=%lld attachment=%lld rev=%d cause=\"%s\"", r->id,
-               (long long)d->a.doc_id, (long long)d->a.id, d->a.rev, d->cause);
-        d->dead = true;
-        if (d->writing)
-            return; /* the connection is cut once the piece in flight is written */
-        if (d->started)
-            oa_reply_abort(r);
-        else
-            oa_reply_error(r, OA_E_BLOB_DAMAGED, NULL);
-        download_pump(d);
-        return;
-    }
-    d->filled++;
-    d->all_read = d->rc == 0;
-    if (!d->started && !download_headers(d)) {
-        d->dead = true; /* the connection is gone */
+    struct download_item *it = w->data;
+    struct download *d = it->d;
+    it->busy = false;
+    d->running--;
+    if (status != 0 || it->rc < 0) {
+        if (!d->failed)
+            oa_log(OA_LOG_ERROR, "blob_damaged", "id=%s doc=%lld attachment=%lld rev=%d cause=\"%s\"", d->r->id,
+                   (long long)d->a.doc_id, (long long)d->a.id, d->a.rev, status != 0 ? "cancelled" : it->cause);
+        d->failed = true;
+    } else if (it->rc > 0) {
+        unsigned s = it->k % PIECES;
+        d->slot[s].ready = true;
+        if (d->slot[s].last) {
+            d->ended = true;
+            d->total = it->k + 1;
+        }
+    } else if (!d->ended) {
+        d->ended = true; /* the range was done before this item: no piece k */
+        d->total = it->k;
     }
     download_pump(d);
 }
@@ -993,11 +1052,16 @@ static void download_on_written(struct oa_req *r, int status)
 {
     struct download *d = r->ctx;
     d->writing = false;
+    if (d->sent > d->done) {
+        d->slot[d->done % PIECES].ready = false;
+        d->done++;
+    }
     if (status < 0) {
         d->dead = true; /* the connection failed: the response is over */
-    } else if (d->dead) {
+    } else if (d->failed) {
+        d->dead = true;
         oa_reply_abort(r); /* a later piece turned out damaged: cut the connection */
-    } else if (d->all_read && d->sent == d->filled) {
+    } else if (d->ended && d->done == d->total) {
         d->dead = true; /* that was the last piece */
     }
     download_pump(d);
@@ -1058,6 +1122,7 @@ static void read_on_done(struct oa_db_job *job)
         return;
     }
     struct download *d = oa_xcalloc(1, sizeof(*d));
+    pthread_mutex_init(&d->mu, NULL);
     d->srv = r->srv;
     d->r = r;
     d->a = j->a;
@@ -1068,7 +1133,7 @@ static void read_on_done(struct oa_db_job *job)
     d->len = size;
     int pr = parse_range(r->range, size, &d->from, &d->len);
     if (pr < 0) {
-        free(d);
+        download_free(d);
         oa_reply_error(r, OA_E_RANGE_NOT_SATISFIABLE, NULL);
         return;
     }

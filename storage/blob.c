@@ -137,8 +137,12 @@ static int seal(const struct seg_keys *k, uint32_t index, bool last, unsigned ch
     return rc;
 }
 
-/* Checks and decrypts one segment in place (n bytes of ciphertext, then the tag). */
-static int open_segment(const struct seg_keys *k, uint32_t index, bool last, unsigned char *buf, size_t n)
+/*
+ * Checks and decrypts one segment (n bytes of ciphertext at buf, then the
+ * tag) into out, which may be buf.
+ */
+static int open_segment_to(const struct seg_keys *k, uint32_t index, bool last, const unsigned char *buf, size_t n,
+                           unsigned char *out)
 {
     unsigned char nonce[12], iv[16];
     nonce_for(k, index, last, nonce);
@@ -152,18 +156,23 @@ static int open_segment(const struct seg_keys *k, uint32_t index, bool last, uns
         memset(iv + 12, 0, 4);
         if (hmac_sm3(k->mac, nonce, buf, n, tag) == 0 && CRYPTO_memcmp(tag, buf + n, 32) == 0 &&
             EVP_DecryptInit_ex(c, EVP_sm4_ctr(), NULL, k->enc, iv) == 1 &&
-            (n == 0 || EVP_DecryptUpdate(c, buf, &len, buf, (int)n) == 1))
+            (n == 0 || EVP_DecryptUpdate(c, out, &len, buf, (int)n) == 1))
             rc = 0;
     } else if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
                EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1 &&
                EVP_DecryptInit_ex(c, NULL, NULL, k->enc, nonce) == 1 &&
-               (n == 0 || EVP_DecryptUpdate(c, buf, &len, buf, (int)n) == 1) &&
-               EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, buf + n) == 1 &&
-               EVP_DecryptFinal_ex(c, buf + len, &len) == 1) {
+               (n == 0 || EVP_DecryptUpdate(c, out, &len, buf, (int)n) == 1) &&
+               EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(buf + n)) == 1 &&
+               EVP_DecryptFinal_ex(c, out + len, &len) == 1) {
         rc = 0;
     }
     EVP_CIPHER_CTX_free(c);
     return rc;
+}
+
+static int open_segment(const struct seg_keys *k, uint32_t index, bool last, unsigned char *buf, size_t n)
+{
+    return open_segment_to(k, index, last, buf, n, buf);
 }
 
 /* ---- writing ---- */
@@ -184,7 +193,9 @@ struct oa_blob_writer {
     unsigned char *seg;     /* one segment of the stored stream, plus room for the tag */
     size_t seg_len;
     uint32_t index;
-    unsigned char *zout;    /* compressor output */
+    unsigned char *frame;   /* plaintext of the frame being gathered (compressed blobs) */
+    size_t frame_len;
+    unsigned char *zout;    /* a compressed frame */
     size_t zout_cap;
 };
 
@@ -245,46 +256,67 @@ static int push_stored(struct oa_blob_writer *w, const unsigned char *p, size_t 
     return 0;
 }
 
-static int compress_some(struct oa_blob_writer *w, const void *p, size_t n, ZSTD_EndDirective mode)
+/* Compresses n plaintext bytes (at most OA_BLOB_FRAME) as one frame: level 3, content size recorded. */
+static size_t frame_compress(ZSTD_CCtx *zc, const void *in, size_t n, unsigned char *out, size_t cap)
 {
-    ZSTD_inBuffer in = {p, n, 0};
-    for (;;) {
-        ZSTD_outBuffer out = {w->zout, w->zout_cap, 0};
-        size_t left = ZSTD_compressStream2(w->zc, &out, &in, mode);
-        if (ZSTD_isError(left))
+    if (ZSTD_isError(ZSTD_CCtx_reset(zc, ZSTD_reset_session_only)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel, ZSTD_LEVEL)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_contentSizeFlag, 1)))
+        return 0;
+    size_t c = ZSTD_compress2(zc, out, cap, in, n);
+    return ZSTD_isError(c) ? 0 : c;
+}
+
+/* Compresses the gathered frame and adds it to the stored stream. */
+static int flush_frame(struct oa_blob_writer *w)
+{
+    if (w->frame_len == 0)
+        return 0;
+    size_t c = frame_compress(w->zc, w->frame, w->frame_len, w->zout, w->zout_cap);
+    w->frame_len = 0;
+    return c == 0 ? -1 : push_stored(w, w->zout, c);
+}
+
+static int feed(struct oa_blob_writer *w, const unsigned char *p, size_t n)
+{
+    if (!w->compress)
+        return push_stored(w, p, n);
+    while (n > 0) {
+        size_t take = OA_BLOB_FRAME - w->frame_len < n ? OA_BLOB_FRAME - w->frame_len : n;
+        memcpy(w->frame + w->frame_len, p, take);
+        w->frame_len += take;
+        p += take;
+        n -= take;
+        if (w->frame_len == OA_BLOB_FRAME && flush_frame(w) != 0)
             return -1;
-        if (out.pos > 0 && push_stored(w, w->zout, out.pos) != 0)
-            return -1;
-        if (mode == ZSTD_e_end ? left == 0 : in.pos == in.size)
-            return 0;
     }
+    return 0;
 }
 
-static int feed(struct oa_blob_writer *w, const void *p, size_t n)
-{
-    return w->compress ? compress_some(w, p, n, ZSTD_e_continue) : push_stored(w, p, n);
-}
-
-/* Compresses the probe at a fast level: worth it only below 90% of the input. */
-static int decide(struct oa_blob_writer *w)
+/*
+ * Decides on a sample of the first bytes whether to compress (a fast-level
+ * probe: worth it only below 90% of the input), then fixes the header,
+ * derives the keys from it and writes it.
+ */
+static int start(struct oa_blob_writer *w, const unsigned char *sample, size_t n)
 {
     w->decided = 1;
-    if (w->probe_len >= 512) {
-        size_t cap = ZSTD_compressBound(w->probe_len);
+    if (n >= 512) {
+        size_t cap = ZSTD_compressBound(n);
         unsigned char *tmp = oa_xmalloc(cap);
-        size_t c = ZSTD_compress(tmp, cap, w->probe, w->probe_len, 1);
+        size_t c = ZSTD_compress(tmp, cap, sample, n, 1);
         free(tmp);
-        w->compress = !ZSTD_isError(c) && c < w->probe_len * 9 / 10;
+        w->compress = !ZSTD_isError(c) && c < n * 9 / 10;
     }
     if (w->compress) {
-        w->header[8] |= 1;
+        w->header[8] |= 1 | 2; /* compressed, in independent frames */
         w->zc = ZSTD_createCCtx();
-        w->zout_cap = ZSTD_CStreamOutSize();
+        w->zout_cap = ZSTD_compressBound(OA_BLOB_FRAME);
         w->zout = oa_xmalloc(w->zout_cap);
-        if (w->zc == NULL || ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, ZSTD_LEVEL)))
+        w->frame = oa_xmalloc(OA_BLOB_FRAME);
+        if (w->zc == NULL)
             return -1;
     }
-    /* The header is final now (the flag), and the keys derive from it. */
     struct pending *pd = (struct pending *)(w->probe + PROBE);
     int drc = derive(pd->dek, w->header, pd->ad, pd->adlen, &w->keys);
     OPENSSL_cleanse(pd, sizeof(*pd));
@@ -293,10 +325,105 @@ static int decide(struct oa_blob_writer *w)
     if (write_all(w->fd, w->header, HEADER) != 0)
         return -1;
     w->stored = HEADER;
-    int rc = feed(w, w->probe, w->probe_len);
+    return 0;
+}
+
+/* Forgets the probe and what the key derivation kept beside it. */
+static void drop_probe(struct oa_blob_writer *w)
+{
+    if (w->probe)
+        OPENSSL_cleanse(w->probe, PROBE + sizeof(struct pending));
     free(w->probe);
     w->probe = NULL;
+}
+
+/* Decides on the probe gathered so far, then writes it. */
+static int decide(struct oa_blob_writer *w)
+{
+    int rc = start(w, w->probe, w->probe_len);
+    if (rc == 0)
+        rc = feed(w, w->probe, w->probe_len);
+    drop_probe(w);
     return rc;
+}
+
+int oa_blob_writer_begin(struct oa_blob_writer *w, const void *sample, size_t n, char *cause, size_t causelen)
+{
+    if (w->decided)
+        return 0;
+    if (w->probe_len > 0) {
+        say(cause, causelen, "the blob %s has started already", w->final);
+        oa_blob_writer_abort(w);
+        return -1;
+    }
+    int rc = start(w, sample, n < PROBE ? n : PROBE);
+    drop_probe(w);
+    if (rc != 0) {
+        say(cause, causelen, "cannot start the blob %s: %s", w->final, errno ? strerror(errno) : "key derivation failed");
+        oa_blob_writer_abort(w);
+        return -1;
+    }
+    return 0;
+}
+
+bool oa_blob_writer_compresses(const struct oa_blob_writer *w)
+{
+    return w->compress;
+}
+
+struct oa_blob_frame {
+    ZSTD_CCtx *zc;
+    unsigned char *out;
+    size_t cap, len, plain;
+};
+
+struct oa_blob_frame *oa_blob_frame_new(void)
+{
+    struct oa_blob_frame *f = oa_xcalloc(1, sizeof(*f));
+    f->zc = ZSTD_createCCtx();
+    f->cap = ZSTD_compressBound(OA_BLOB_FRAME);
+    f->out = oa_xmalloc(f->cap);
+    if (f->zc == NULL) {
+        oa_blob_frame_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void oa_blob_frame_free(struct oa_blob_frame *f)
+{
+    if (f == NULL)
+        return;
+    ZSTD_freeCCtx(f->zc);
+    free(f->out);
+    free(f);
+}
+
+int oa_blob_frame_compress(struct oa_blob_frame *f, const void *in, size_t n)
+{
+    f->len = 0;
+    f->plain = 0;
+    if (n == 0 || n > OA_BLOB_FRAME)
+        return n == 0 ? 0 : -1;
+    f->len = frame_compress(f->zc, in, n, f->out, f->cap);
+    f->plain = n;
+    return f->len == 0 ? -1 : 0;
+}
+
+int oa_blob_write_frame(struct oa_blob_writer *w, const struct oa_blob_frame *f, char *cause, size_t causelen)
+{
+    if (!w->decided || !w->compress || w->digest) {
+        say(cause, causelen, "the blob %s does not take compressed frames", w->final);
+        oa_blob_writer_abort(w);
+        return -1;
+    }
+    if (flush_frame(w) != 0 || push_stored(w, f->out, f->len) != 0) {
+        say(cause, causelen, "cannot write the blob %s: %s", w->final, errno ? strerror(errno) : "encryption failed");
+        oa_blob_writer_abort(w);
+        return -1;
+    }
+    w->size += f->plain;
+    return 0;
 }
 
 static void writer_free(struct oa_blob_writer *w)
@@ -305,13 +432,14 @@ static void writer_free(struct oa_blob_writer *w)
         close(w->fd);
     EVP_MD_CTX_free(w->digest);
     ZSTD_freeCCtx(w->zc);
-    if (w->probe)
-        OPENSSL_cleanse(w->probe, PROBE + sizeof(struct pending));
-    free(w->probe);
+    drop_probe(w);
     if (w->seg)
         OPENSSL_cleanse(w->seg, OA_BLOB_SEGMENT);
     free(w->seg);
     free(w->zout);
+    if (w->frame)
+        OPENSSL_cleanse(w->frame, OA_BLOB_FRAME);
+    free(w->frame);
     OPENSSL_cleanse(&w->keys, sizeof(w->keys));
     free(w);
 }
@@ -410,7 +538,7 @@ int oa_blob_writer_finish(struct oa_blob_writer *w, struct oa_blob_info *info, c
     unsigned int dl = 0;
     if (!w->decided && decide(w) != 0)
         goto fail;
-    if (w->compress && compress_some(w, NULL, 0, ZSTD_e_end) != 0)
+    if (w->compress && flush_frame(w) != 0)
         goto fail;
     if (emit(w, true) != 0 || fsync(w->fd) != 0 || close(w->fd) != 0) {
         w->fd = -1;
@@ -454,7 +582,7 @@ struct oa_blob_reader {
     struct seg_keys keys;
     size_t tl, full;
     uint64_t body, nseg, next; /* stored bytes after the header, segments, the next to open */
-    bool compressed, finished;
+    bool compressed, framed, finished;
     ZSTD_DCtx *dz;
     size_t zleft;              /* ZSTD_decompressStream's last hint: 0 at the end of a frame */
     unsigned char *seg;        /* the segment opened last, decrypted */
@@ -519,6 +647,7 @@ int oa_blob_reader_open(const char *path, const unsigned char dek[OA_DEK_LEN], c
         goto fail;
     }
     r->compressed = header[8] & 1;
+    r->framed = r->compressed && (header[8] & 2);
     if (expect_digest && offset == 0 && r->to == UINT64_MAX) {
         memcpy(r->expect, expect_digest, 32);
         r->digest = EVP_MD_CTX_new();
@@ -636,6 +765,197 @@ int oa_blob_reader_fill(struct oa_blob_reader *r, void *out, size_t cap, size_t 
         }
     }
     return 0;
+}
+
+/* ---- reading in pieces, decoded on several threads ---- */
+
+enum { PIECE_SEGMENTS = 1, PIECE_FRAME, PIECE_PLAIN };
+#define PIECE_SEGS (OA_BLOB_FRAME / OA_BLOB_SEGMENT)
+
+struct oa_blob_piece {
+    int kind;
+    unsigned char *buf; /* ciphertext segments, a decrypted frame, or plaintext (PLAIN) */
+    size_t len, cap;
+    uint64_t pos;       /* plaintext offset of the piece's first byte */
+    uint64_t plain;     /* plaintext bytes it decodes to (FRAME) */
+    uint64_t seg;       /* SEGMENTS: the first segment and how many */
+    unsigned nseg;
+    bool last;
+    ZSTD_DCtx *dz;
+};
+
+struct oa_blob_piece *oa_blob_piece_new(void)
+{
+    return oa_xcalloc(1, sizeof(struct oa_blob_piece));
+}
+
+void oa_blob_piece_free(struct oa_blob_piece *p)
+{
+    if (p == NULL)
+        return;
+    if (p->buf)
+        OPENSSL_cleanse(p->buf, p->cap);
+    free(p->buf);
+    ZSTD_freeDCtx(p->dz);
+    free(p);
+}
+
+bool oa_blob_piece_last(const struct oa_blob_piece *p)
+{
+    return p->last;
+}
+
+static void piece_room(struct oa_blob_piece *p, size_t need)
+{
+    if (need <= p->cap)
+        return;
+    if (p->buf)
+        OPENSSL_cleanse(p->buf, p->cap);
+    unsigned char *b = oa_xmalloc(need);
+    if (p->len > 0)
+        memcpy(b, p->buf, p->len);
+    free(p->buf);
+    p->buf = b;
+    p->cap = need;
+}
+
+/* Gathers the next whole frame into p; 1 taken, 0 none left, -1 damage. */
+static int take_frame(struct oa_blob_reader *r, struct oa_blob_piece *p, char *cause, size_t causelen)
+{
+    size_t most = ZSTD_compressBound(OA_BLOB_FRAME);
+    p->len = 0;
+    for (;;) {
+        if (r->seg_off == r->seg_len) {
+            if (r->next == r->nseg)
+                break;
+            if (open_next(r, cause, causelen) != 0)
+                return -1;
+        }
+        size_t n = r->seg_len - r->seg_off;
+        piece_room(p, most + OA_BLOB_SEGMENT);
+        memcpy(p->buf + p->len, r->seg + r->seg_off, n);
+        p->len += n;
+        r->seg_off = r->seg_len;
+        size_t f = ZSTD_findFrameCompressedSize(p->buf, p->len);
+        if (!ZSTD_isError(f)) {
+            r->seg_off -= p->len - f; /* what follows the frame stays for the next one */
+            p->len = f;
+            break;
+        }
+        if (p->len > most)
+            break;
+    }
+    if (p->len == 0)
+        return 0;
+    unsigned long long content = ZSTD_getFrameContentSize(p->buf, p->len);
+    if (ZSTD_isError(ZSTD_findFrameCompressedSize(p->buf, p->len)) || content == ZSTD_CONTENTSIZE_UNKNOWN ||
+        content == ZSTD_CONTENTSIZE_ERROR || content > OA_BLOB_FRAME) {
+        say(cause, causelen, "the blob %s holds a broken compressed frame", r->path);
+        return -1;
+    }
+    p->plain = content;
+    return 1;
+}
+
+int oa_blob_reader_take(struct oa_blob_reader *r, struct oa_blob_piece *p, char *cause, size_t causelen)
+{
+    p->last = false;
+    p->len = 0;
+    if (r->finished)
+        return 0;
+    if (!r->compressed) {
+        uint64_t last = r->nseg - 1;
+        if (r->to != UINT64_MAX && (r->to - 1) / OA_BLOB_SEGMENT < last)
+            last = (r->to - 1) / OA_BLOB_SEGMENT;
+        if (r->next > last || r->pos >= r->to) {
+            r->finished = true;
+            return 0;
+        }
+        p->kind = PIECE_SEGMENTS;
+        p->seg = r->next;
+        p->nseg = last - r->next + 1 < PIECE_SEGS ? (unsigned)(last - r->next + 1) : PIECE_SEGS;
+        p->pos = r->pos;
+        r->next += p->nseg;
+        r->pos += (uint64_t)p->nseg * OA_BLOB_SEGMENT;
+        p->last = r->finished = r->next > last;
+        return 1;
+    }
+    if (!r->framed) {
+        /* One compressed stream (older blobs): decoded here, in order. */
+        p->kind = PIECE_PLAIN;
+        piece_room(p, OA_BLOB_FRAME);
+        int rc = oa_blob_reader_fill(r, p->buf, OA_BLOB_FRAME, &p->len, cause, causelen);
+        if (rc < 0)
+            return -1;
+        p->last = rc == 0;
+        return rc == 0 && p->len == 0 ? 0 : 1;
+    }
+    p->kind = PIECE_FRAME;
+    for (;;) {
+        int rc = r->pos < r->to ? take_frame(r, p, cause, causelen) : 0;
+        if (rc <= 0) {
+            r->finished = true;
+            return rc;
+        }
+        p->pos = r->pos;
+        r->pos += p->plain;
+        if (r->pos > r->from || (p->plain == 0 && r->pos == r->from))
+            break; /* frames wholly before the range are skipped undecoded */
+    }
+    p->last = r->finished = r->pos >= r->to || (r->seg_off == r->seg_len && r->next == r->nseg);
+    return 1;
+}
+
+int oa_blob_piece_decode(const struct oa_blob_reader *r, struct oa_blob_piece *p, unsigned char *out, size_t cap,
+                         const unsigned char **data, size_t *len, char *cause, size_t causelen)
+{
+    uint64_t plain = 0;
+    *data = out;
+    *len = 0;
+    if (p->kind == PIECE_PLAIN) {
+        *data = p->buf;
+        *len = p->len;
+        return 0;
+    }
+    if (p->kind == PIECE_SEGMENTS) {
+        uint64_t first = p->seg, end = p->seg + p->nseg;
+        size_t stored = (size_t)((end == r->nseg ? r->body : end * r->full) - first * r->full);
+        piece_room(p, PIECE_SEGS * r->full);
+        if (cap < (size_t)p->nseg * OA_BLOB_SEGMENT ||
+            pread(r->fd, p->buf, stored, (off_t)(HEADER + first * r->full)) != (ssize_t)stored)
+            goto damaged;
+        for (uint64_t i = first; i < end; i++) {
+            size_t at = (size_t)((i - first) * r->full);
+            size_t n = (i == r->nseg - 1 ? stored - at : r->full) - r->tl;
+            if (open_segment_to(&r->keys, (uint32_t)i, i == r->nseg - 1, p->buf + at, n, out + plain) != 0)
+                goto damaged;
+            plain += n;
+        }
+    } else {
+        if (p->dz == NULL && (p->dz = ZSTD_createDCtx()) == NULL) {
+            say(cause, causelen, "out of memory");
+            return -1;
+        }
+        size_t z = cap < p->plain ? 0 : ZSTD_decompressDCtx(p->dz, out, cap, p->buf, p->len);
+        if (cap < p->plain || ZSTD_isError(z) || z != p->plain) {
+            say(cause, causelen, "the blob %s does not decompress", r->path);
+            return -1;
+        }
+        plain = z;
+    }
+    /* Keep what falls in the range. */
+    uint64_t start = p->pos, end = p->pos + plain;
+    uint64_t a = start < r->from ? r->from - start : 0;
+    uint64_t b = end > r->to ? plain - (end - r->to) : plain;
+    if (end <= r->from || start >= r->to || b <= a)
+        return 0;
+    *data = out + a;
+    *len = (size_t)(b - a);
+    return 0;
+damaged:
+    say(cause, causelen, "the blob %s is damaged or not this document's (segment %llu fails authentication)",
+        r->path, (unsigned long long)p->seg);
+    return -1;
 }
 
 int oa_blob_read(const char *path, const unsigned char dek[OA_DEK_LEN], const void *ad, size_t adlen,

@@ -20,6 +20,7 @@ enum oa_blob_suite {
 };
 
 #define OA_BLOB_SEGMENT 65536
+#define OA_BLOB_FRAME (1024 * 1024) /* plaintext bytes per compressed frame, at most */
 #define OA_DEK_LEN 32
 #define OA_DEK_WRAPPED 60
 
@@ -47,6 +48,22 @@ int oa_blob_writer_open(const char *final_path, enum oa_blob_suite suite, const 
 void oa_blob_writer_external_digest(struct oa_blob_writer *w);
 /* Appends plaintext; 0 or -1 (the writer is then aborted and freed). */
 int oa_blob_write(struct oa_blob_writer *w, const void *data, size_t len, char *cause, size_t causelen);
+
+/*
+ * Compressing on several threads (uploads): begin() decides on a sample of
+ * the first bytes whether the blob is compressed (oa_blob_write decides by
+ * itself when begin() is not called).  When it is, frames compressed on any
+ * thread, each from at most OA_BLOB_FRAME bytes, are appended in order with
+ * oa_blob_write_frame (the writer must have an external digest); when it is
+ * not, the plaintext goes through oa_blob_write.  Errors abort the writer.
+ */
+int oa_blob_writer_begin(struct oa_blob_writer *w, const void *sample, size_t n, char *cause, size_t causelen);
+bool oa_blob_writer_compresses(const struct oa_blob_writer *w);
+struct oa_blob_frame;
+struct oa_blob_frame *oa_blob_frame_new(void);
+void oa_blob_frame_free(struct oa_blob_frame *f);
+int oa_blob_frame_compress(struct oa_blob_frame *f, const void *in, size_t n);
+int oa_blob_write_frame(struct oa_blob_writer *w, const struct oa_blob_frame *f, char *cause, size_t causelen);
 /*
  * Seals the last segment, fsyncs the file, renames it into place and fsyncs
  * the directory: when this returns 0 the blob survives a crash.  Frees w.
@@ -85,6 +102,23 @@ int oa_blob_reader_open(const char *path, const unsigned char dek[OA_DEK_LEN], c
                         struct oa_blob_reader **out, char *cause, size_t causelen);
 int oa_blob_reader_fill(struct oa_blob_reader *r, void *buf, size_t cap, size_t *got, char *cause, size_t causelen);
 void oa_blob_reader_close(struct oa_blob_reader *r);
+
+/*
+ * Reading on several threads: take() cuts the range's next piece off the
+ * reader, in order, one caller at a time (16 segments of an uncompressed
+ * blob, or one compressed frame, decrypted), and returns 1, or 0 when the
+ * range is done, -1 on damage.  decode() turns a taken piece into the
+ * range's plaintext in out (cap at least OA_BLOB_FRAME), on any thread,
+ * several pieces of one reader at once; *data and *len are what to send.
+ * Blobs written as one compressed stream are decoded in take().
+ */
+struct oa_blob_piece;
+struct oa_blob_piece *oa_blob_piece_new(void);
+void oa_blob_piece_free(struct oa_blob_piece *p);
+bool oa_blob_piece_last(const struct oa_blob_piece *p);
+int oa_blob_reader_take(struct oa_blob_reader *r, struct oa_blob_piece *p, char *cause, size_t causelen);
+int oa_blob_piece_decode(const struct oa_blob_reader *r, struct oa_blob_piece *p, unsigned char *out, size_t cap,
+                         const unsigned char **data, size_t *len, char *cause, size_t causelen);
 
 /* A new random data key. */
 void oa_dek_new(unsigned char dek[OA_DEK_LEN]);
