@@ -347,3 +347,153 @@ Test(blob, data_keys_are_wrapped_per_level_and_version)
     wrapped[20] ^= 1;
     cr_assert_eq(oa_dek_unwrap(&k, 3, 1, wrapped, back), -1);
 }
+
+/* ---- pieces: cut in order, decoded in any order ---- */
+
+/* Reads [off, off + len) by taking every piece first and decoding them last to first. */
+static void read_by_pieces(const char *path, const unsigned char *key, uint64_t off, uint64_t len, struct buf *out)
+{
+    char cause[256];
+    struct oa_blob_reader *r;
+    cr_assert_eq(oa_blob_reader_open(path, key, ad, strlen(ad), off, len, NULL, &r, cause, sizeof(cause)), 0, "%s",
+                 cause);
+    struct oa_blob_piece *p[64];
+    int n = 0, rc;
+    do {
+        cr_assert_lt(n, 64);
+        p[n] = oa_blob_piece_new();
+        rc = oa_blob_reader_take(r, p[n], cause, sizeof(cause));
+        cr_assert_geq(rc, 0, "%s", cause);
+        if (rc == 1)
+            n++;
+        else
+            oa_blob_piece_free(p[n]);
+    } while (rc == 1 && !oa_blob_piece_last(p[n - 1]));
+    cr_assert_eq(oa_blob_reader_take(r, p[n] = oa_blob_piece_new(), cause, sizeof(cause)), 0,
+                 "nothing follows the last piece");
+    oa_blob_piece_free(p[n]);
+    unsigned char **outs = calloc((size_t)n + 1, sizeof(*outs));
+    const unsigned char **data = calloc((size_t)n + 1, sizeof(*data));
+    size_t *lens = calloc((size_t)n + 1, sizeof(*lens));
+    for (int i = n - 1; i >= 0; i--) {
+        outs[i] = malloc(OA_BLOB_FRAME);
+        cr_assert_eq(oa_blob_piece_decode(r, p[i], outs[i], OA_BLOB_FRAME, &data[i], &lens[i], cause, sizeof(cause)),
+                     0, "piece %d: %s", i, cause);
+    }
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; i < n; i++) {
+        collect(out, data[i], lens[i]);
+        free(outs[i]);
+        oa_blob_piece_free(p[i]);
+    }
+    free(outs);
+    free(data);
+    free(lens);
+    oa_blob_reader_close(r);
+}
+
+static void check_ranges(const char *name, const unsigned char *key, const unsigned char *data, size_t n)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    const uint64_t F = OA_BLOB_FRAME, S = OA_BLOB_SEGMENT;
+    uint64_t ranges[][2] = {
+        {0, UINT64_MAX}, {0, 1},         {F - 1, 2},     {F, F},         {F + 5, 2 * F + 17},
+        {S - 3, 7},      {3 * S + 1, S}, {n - 1, 1},     {n - F - 9, UINT64_MAX}, {2 * F, 0},
+    };
+    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+        uint64_t off = ranges[i][0], len = ranges[i][1];
+        if (off >= n)
+            continue;
+        uint64_t want = len == UINT64_MAX || len > n - off ? n - off : len;
+        struct buf b;
+        read_by_pieces(path, key, off, len == UINT64_MAX ? UINT64_MAX : want, &b);
+        cr_assert_eq(b.n, want, "%s [%llu, +%llu): %zu bytes", name, (unsigned long long)off,
+                     (unsigned long long)want, b.n);
+        cr_assert(want == 0 || memcmp(b.p, data + off, want) == 0, "%s [%llu, +%llu) differs", name,
+                  (unsigned long long)off, (unsigned long long)want);
+        free(b.p);
+    }
+}
+
+Test(blob, pieces_decode_out_of_order_and_cover_every_range)
+{
+    size_t n = 3 * OA_BLOB_FRAME + 12345;
+    unsigned char *text = make(n, true), *noise = make(n, false);
+    cr_assert(put("pieces-text", OA_BLOB_AES256GCM, text, n).compressed);
+    cr_assert(!put("pieces-noise", OA_BLOB_SM4_SM3, noise, n).compressed);
+    check_ranges("pieces-text", dek, text, n);
+    check_ranges("pieces-noise", dek, noise, n);
+    free(text);
+    free(noise);
+}
+
+Test(blob, frames_compressed_elsewhere_make_the_same_blob)
+{
+    /* An upload compresses frames on pool threads and appends them in order. */
+    size_t n = 2 * OA_BLOB_FRAME + 777;
+    unsigned char *text = make(n, true);
+    char path[512], cause[256];
+    snprintf(path, sizeof(path), "%s/framed", dir);
+    struct oa_blob_writer *w;
+    cr_assert_eq(oa_blob_writer_open(path, OA_BLOB_AES256GCM, dek, ad, strlen(ad), &w, cause, sizeof(cause)), 0);
+    oa_blob_writer_external_digest(w);
+    cr_assert_eq(oa_blob_writer_begin(w, text, n, cause, sizeof(cause)), 0, "%s", cause);
+    cr_assert(oa_blob_writer_compresses(w));
+    struct oa_blob_frame *f[3] = {oa_blob_frame_new(), oa_blob_frame_new(), oa_blob_frame_new()};
+    for (int i = 2; i >= 0; i--) { /* compressed in any order */
+        size_t at = (size_t)i * OA_BLOB_FRAME, len = n - at < OA_BLOB_FRAME ? n - at : OA_BLOB_FRAME;
+        cr_assert_eq(oa_blob_frame_compress(f[i], text + at, len), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(oa_blob_write_frame(w, f[i], cause, sizeof(cause)), 0, "%s", cause);
+        oa_blob_frame_free(f[i]);
+    }
+    struct oa_blob_info info;
+    cr_assert_eq(oa_blob_writer_finish(w, &info, cause, sizeof(cause)), 0, "%s", cause);
+    cr_assert_eq(info.size, n);
+    cr_assert(info.compressed);
+    struct buf b;
+    cr_assert_eq(get("framed", ad, strlen(ad), 0, UINT64_MAX, NULL, &b, cause), 0, "%s", cause);
+    cr_assert_eq(b.n, n);
+    cr_assert(memcmp(b.p, text, n) == 0);
+    free(b.p);
+    check_ranges("framed", dek, text, n);
+    free(text);
+}
+
+/* The text and key stream-v1.blob was written with (before frames: one zstd stream). */
+static unsigned char *stream_v1_text(size_t *n, unsigned char key[OA_DEK_LEN])
+{
+    static const char *w[] = {"关于", "公文", "处理", "通知", "各部门", "要求", "落实",
+                              "2026", "年",   "第",   "号",   " ",      "\n"};
+    size_t cap = 1500000, len = 0;
+    unsigned char *p = malloc(cap);
+    unsigned x = 12345;
+    for (int i = 0; i < OA_DEK_LEN; i++)
+        key[i] = (unsigned char)(i * 7 + 1);
+    while (len < cap - 16) {
+        x = x * 1103515245 + 12345;
+        const char *s = w[(x >> 16) % 13];
+        memcpy(p + len, s, strlen(s));
+        len += strlen(s);
+    }
+    while (len < cap)
+        p[len++] = '.';
+    *n = len;
+    return p;
+}
+
+Test(blob, a_blob_written_as_one_stream_still_reads)
+{
+    unsigned char key[OA_DEK_LEN];
+    size_t n;
+    unsigned char *text = stream_v1_text(&n, key);
+    char src[512], cmd[1200];
+    const char *root = getenv("TEST_SRCDIR"), *ws = getenv("TEST_WORKSPACE");
+    snprintf(src, sizeof(src), "%s/%s/tests/storage/testdata/stream-v1.blob", root ? root : ".", ws ? ws : "oa");
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s/stream-v1'", src, dir);
+    cr_assert_eq(system(cmd), 0, "cannot copy %s", src);
+    check_ranges("stream-v1", key, text, n);
+    free(text);
+}
