@@ -2,7 +2,10 @@
  * tests/bench/ceiling.c: the ceiling for the HTTP benchmark.  The least a
  * libuv + llhttp server can do: parse each request and answer a fixed small
  * CBOR body, keep-alive, pipelining-safe.  oad is measured next to it in the
- * same run.   Usage: ceiling PORT
+ * same run.  It also gives the transport's ceiling for the blob benchmark:
+ * GET /bytes/N answers N bytes from memory (1 MiB writes, the next one when
+ * the last is written), and a request body is read and thrown away.
+ * Usage: ceiling PORT
  */
 #include <llhttp.h>
 #include <stdio.h>
@@ -14,7 +17,13 @@ struct conn {
     uv_tcp_t tcp;
     llhttp_t parser;
     int pending; /* responses owed for messages parsed so far */
+    char url[64];
+    size_t url_len;
+    unsigned long long bytes; /* GET /bytes/N: what is still to send */
+    uv_write_t sw;
 };
+
+static char zeros[1 << 20];
 
 static llhttp_settings_t settings;
 static char rbuf[65536];
@@ -28,10 +37,43 @@ static void on_write(uv_write_t *w, int status)
     free(w);
 }
 
+static int on_url(llhttp_t *p, const char *at, size_t n)
+{
+    struct conn *c = p->data;
+    if (c->url_len + n < sizeof(c->url)) {
+        memcpy(c->url + c->url_len, at, n);
+        c->url_len += n;
+        c->url[c->url_len] = '\0';
+    }
+    return 0;
+}
+
+static void stream_next(uv_write_t *w, int status)
+{
+    struct conn *c = w->data;
+    if (status < 0 || c->bytes == 0)
+        return;
+    size_t n = c->bytes < sizeof(zeros) ? (size_t)c->bytes : sizeof(zeros);
+    c->bytes -= n;
+    uv_buf_t b = uv_buf_init(zeros, (unsigned)n);
+    c->sw.data = c;
+    uv_write(&c->sw, (uv_stream_t *)&c->tcp, &b, 1, stream_next);
+}
+
 static int on_complete(llhttp_t *p)
 {
     struct conn *c = p->data;
-    c->pending++;
+    if (strncmp(c->url, "/bytes/", 7) == 0) {
+        static char head[128];
+        c->bytes = strtoull(c->url + 7, NULL, 10);
+        int n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %llu\r\n\r\n", c->bytes);
+        uv_buf_t b = uv_buf_init(head, (unsigned)n);
+        c->sw.data = c;
+        uv_write(&c->sw, (uv_stream_t *)&c->tcp, &b, 1, stream_next);
+    } else {
+        c->pending++;
+    }
+    c->url_len = 0;
     return 0;
 }
 
@@ -83,6 +125,7 @@ int main(int argc, char **argv)
     }
     llhttp_settings_init(&settings);
     settings.on_message_complete = on_complete;
+    settings.on_url = on_url;
     uv_tcp_t l;
     struct sockaddr_in a;
     uv_ip4_addr("127.0.0.1", atoi(argv[1]), &a);
