@@ -44,7 +44,6 @@
 
 #define CHUNK (1024 * 1024)  /* bytes handed to the pool at a time, each way */
 #define SNIFF 16384          /* bytes the content type is sniffed from */
-#define PARTS 2              /* a chunk of a compressed upload is compressed as this many frames at once */
 
 /* ------------------------------------------------------------------------ */
 /* content type                                                             */
@@ -98,12 +97,7 @@ struct upload {
     unsigned char *fill, *work;   /* the buffer filling on the loop; the one in the pool */
     size_t fill_len, work_len, fill_cap;
     uv_work_t wq, dq;             /* sealing and digesting the same buffer, in parallel */
-    uv_work_t cq[PARTS];          /* compressing its parts, in parallel, before the sealing */
-    struct oa_blob_frame *part[PARTS];
-    int part_rc[PARTS];
-    bool compresses;              /* the blob is compressed: chunks after the first go in parallel parts */
-    bool parted;                  /* this chunk is compressed in parts: the sealing appends them */
-    int works;                    /* work items of this step still in the pool */
+    int works;                    /* of those two, still in the pool */
     EVP_MD_CTX *md;               /* the plaintext digest, computed beside the sealing */
     unsigned char md_out[32];
     bool working;                 /* work items are in the pool */
@@ -139,8 +133,6 @@ static void upload_free(struct upload *u)
     if (u->finished)
         unlink(u->path); /* sealed but never committed */
     EVP_MD_CTX_free(u->md);
-    for (int i = 0; i < PARTS; i++)
-        oa_blob_frame_free(u->part[i]);
     sodium_memzero(u->dek, sizeof(u->dek));
     sodium_memzero(u->sniff, sizeof(u->sniff));
     if (u->fill)
@@ -160,37 +152,11 @@ static void upload_drop(struct upload *u)
         upload_free(u);
 }
 
-/* The bytes of part i of the work buffer. */
-static size_t part_span(const struct upload *u, int i, size_t *at)
-{
-    size_t each = (u->work_len + PARTS - 1) / PARTS;
-    *at = (size_t)i * each;
-    return *at >= u->work_len ? 0 : u->work_len - *at < each ? u->work_len - *at : each;
-}
-
-/* Compresses one part of the work buffer as a frame (beside the other parts and the digest). */
-static void upload_on_compress(uv_work_t *w)
-{
-    struct upload *u = w->data;
-    int i = w == &u->cq[0] ? 0 : 1;
-    size_t at, n = part_span(u, i, &at);
-    u->part_rc[i] = oa_blob_frame_compress(u->part[i], u->work + at, n);
-}
-
-/* Seals and writes the chunk (appending its compressed parts, in order), and finishes the blob after the last. */
 static void upload_on_work(uv_work_t *w)
 {
     struct upload *u = w->data;
-    for (int i = 0; u->parted && i < PARTS; i++) {
-        size_t at;
-        if (part_span(u, i, &at) > 0 && oa_blob_write_frame(u->w, u->part[i], u->cause, sizeof(u->cause)) != 0) {
-            u->w = NULL; /* freed by the failed write */
-            u->work_rc = -1;
-            return;
-        }
-    }
-    if (!u->parted && u->work_len > 0 && oa_blob_write(u->w, u->work, u->work_len, u->cause, sizeof(u->cause)) != 0) {
-        u->w = NULL;
+    if (u->work_len > 0 && oa_blob_write(u->w, u->work, u->work_len, u->cause, sizeof(u->cause)) != 0) {
+        u->w = NULL; /* freed by the failed write */
         u->work_rc = -1;
         return;
     }
@@ -222,25 +188,10 @@ static void upload_on_work_done(uv_work_t *w, int status)
     if (status != 0)
         u->work_rc = -1;
     if (--u->works > 0)
-        return; /* the other items of this step are still running */
-    if (u->parted && w != &u->wq && (u->part_rc[0] != 0 || u->part_rc[1] != 0)) {
-        snprintf(u->cause, sizeof(u->cause), "cannot compress the upload");
-        u->work_rc = -1;
-    }
-    if (u->parted && w != &u->wq && u->work_rc == 0 && u->digest_rc == 0 && !u->dead) {
-        /* The parts are compressed: append them in order. */
-        u->works = 1;
-        if (uv_queue_work(u->srv->loop, &u->wq, upload_on_work, upload_on_work_done) == 0)
-            return;
-        u->works = 0;
-        u->work_rc = -1;
-        snprintf(u->cause, sizeof(u->cause), "the thread pool refused the work");
-    }
+        return; /* the other half is still running */
     u->working = false;
     if (u->digest_rc != 0)
         u->work_rc = -1;
-    if (u->work_rc == 0 && !u->finishing && u->w)
-        u->compresses = oa_blob_writer_compresses(u->w);
     if (u->finishing && u->work_rc == 0)
         memcpy(u->b.info.digest, u->md_out, 32);
     u->work_len = 0;
@@ -269,37 +220,17 @@ static void upload_submit(struct upload *u, bool finish)
     u->sniff_now = !u->b.content_type[0] && (u->sniff_len == SNIFF || finish);
     u->working = true;
     u->work_rc = u->digest_rc = 0;
-    u->wq.data = u->dq.data = u->cq[0].data = u->cq[1].data = u;
-    /*
-     * The first chunk decides whether the blob is compressed (the writer
-     * probes it); after that, a compressed blob's chunks are compressed in
-     * PARTS frames on as many threads, then sealed in order.
-     */
-    u->parted = u->compresses && u->work_len > 0;
-    u->part_rc[0] = u->part_rc[1] = 0;
-    for (int i = 0; u->parted && i < PARTS; i++)
-        if (u->part[i] == NULL && (u->part[i] = oa_blob_frame_new()) == NULL)
-            u->parted = false;
-    uv_work_t *first = u->parted ? &u->cq[0] : &u->wq;
-    u->works = 1;
-    if (uv_queue_work(u->srv->loop, first, u->parted ? upload_on_compress : upload_on_work, upload_on_work_done) != 0) {
+    u->wq.data = u->dq.data = u;
+    u->works = 2;
+    if (uv_queue_work(u->srv->loop, &u->wq, upload_on_work, upload_on_work_done) != 0) {
         u->works = 0;
         u->working = false;
         u->failed = true;
         return;
     }
-    u->works++;
     if (uv_queue_work(u->srv->loop, &u->dq, upload_on_digest, upload_on_work_done) != 0) {
-        u->works--; /* what runs finishes; the upload is void */
+        u->works = 1; /* the sealing half finishes; the upload is void */
         u->work_rc = -1;
-        return;
-    }
-    if (u->parted) {
-        u->works++;
-        if (uv_queue_work(u->srv->loop, &u->cq[1], upload_on_compress, upload_on_work_done) != 0) {
-            u->works--;
-            u->work_rc = -1;
-        }
     }
 }
 
