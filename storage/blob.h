@@ -48,22 +48,6 @@ int oa_blob_writer_open(const char *final_path, enum oa_blob_suite suite, const 
 void oa_blob_writer_external_digest(struct oa_blob_writer *w);
 /* Appends plaintext; 0 or -1 (the writer is then aborted and freed). */
 int oa_blob_write(struct oa_blob_writer *w, const void *data, size_t len, char *cause, size_t causelen);
-
-/*
- * Compressing on several threads (uploads): begin() decides on a sample of
- * the first bytes whether the blob is compressed (oa_blob_write decides by
- * itself when begin() is not called).  When it is, frames compressed on any
- * thread, each from at most OA_BLOB_FRAME bytes, are appended in order with
- * oa_blob_write_frame (the writer must have an external digest); when it is
- * not, the plaintext goes through oa_blob_write.  Errors abort the writer.
- */
-int oa_blob_writer_begin(struct oa_blob_writer *w, const void *sample, size_t n, char *cause, size_t causelen);
-bool oa_blob_writer_compresses(const struct oa_blob_writer *w);
-struct oa_blob_frame;
-struct oa_blob_frame *oa_blob_frame_new(void);
-void oa_blob_frame_free(struct oa_blob_frame *f);
-int oa_blob_frame_compress(struct oa_blob_frame *f, const void *in, size_t n);
-int oa_blob_write_frame(struct oa_blob_writer *w, const struct oa_blob_frame *f, char *cause, size_t causelen);
 /*
  * Seals the last segment, fsyncs the file, renames it into place and fsyncs
  * the directory: when this returns 0 the blob survives a crash.  Frees w.

@@ -428,40 +428,6 @@ Test(blob, pieces_decode_out_of_order_and_cover_every_range)
     free(noise);
 }
 
-Test(blob, frames_compressed_elsewhere_make_the_same_blob)
-{
-    /* An upload compresses frames on pool threads and appends them in order. */
-    size_t n = 2 * OA_BLOB_FRAME + 777;
-    unsigned char *text = make(n, true);
-    char path[512], cause[256];
-    snprintf(path, sizeof(path), "%s/framed", dir);
-    struct oa_blob_writer *w;
-    cr_assert_eq(oa_blob_writer_open(path, OA_BLOB_AES256GCM, dek, ad, strlen(ad), &w, cause, sizeof(cause)), 0);
-    oa_blob_writer_external_digest(w);
-    cr_assert_eq(oa_blob_writer_begin(w, text, n, cause, sizeof(cause)), 0, "%s", cause);
-    cr_assert(oa_blob_writer_compresses(w));
-    struct oa_blob_frame *f[3] = {oa_blob_frame_new(), oa_blob_frame_new(), oa_blob_frame_new()};
-    for (int i = 2; i >= 0; i--) { /* compressed in any order */
-        size_t at = (size_t)i * OA_BLOB_FRAME, len = n - at < OA_BLOB_FRAME ? n - at : OA_BLOB_FRAME;
-        cr_assert_eq(oa_blob_frame_compress(f[i], text + at, len), 0);
-    }
-    for (int i = 0; i < 3; i++) {
-        cr_assert_eq(oa_blob_write_frame(w, f[i], cause, sizeof(cause)), 0, "%s", cause);
-        oa_blob_frame_free(f[i]);
-    }
-    struct oa_blob_info info;
-    cr_assert_eq(oa_blob_writer_finish(w, &info, cause, sizeof(cause)), 0, "%s", cause);
-    cr_assert_eq(info.size, n);
-    cr_assert(info.compressed);
-    struct buf b;
-    cr_assert_eq(get("framed", ad, strlen(ad), 0, UINT64_MAX, NULL, &b, cause), 0, "%s", cause);
-    cr_assert_eq(b.n, n);
-    cr_assert(memcmp(b.p, text, n) == 0);
-    free(b.p);
-    check_ranges("framed", dek, text, n);
-    free(text);
-}
-
 /* The text and key stream-v1.blob was written with (before frames: one zstd stream). */
 static unsigned char *stream_v1_text(size_t *n, unsigned char key[OA_DEK_LEN])
 {
