@@ -610,6 +610,17 @@ static int open_next(struct oa_blob_reader *r, char *cause, size_t causelen)
     return 0;
 }
 
+/* Of n plaintext bytes starting at `start`, the ones in the range: [*skip, *skip + return). */
+static size_t in_range(const struct oa_blob_reader *r, uint64_t start, size_t n, size_t *skip)
+{
+    uint64_t end = start + n;
+    *skip = 0;
+    if (end <= r->from || start >= r->to)
+        return 0;
+    *skip = start < r->from ? (size_t)(r->from - start) : 0;
+    return (end > r->to ? n - (size_t)(end - r->to) : n) - *skip;
+}
+
 /*
  * Keeps the part of the n plaintext bytes just placed at buf + at that falls
  * in the range, moving it to buf + at; returns how many were kept.
@@ -618,15 +629,11 @@ static size_t keep_range(struct oa_blob_reader *r, unsigned char *buf, size_t at
 {
     if (r->digest)
         EVP_DigestUpdate(r->digest, buf + at, n);
-    uint64_t start = r->pos, end = r->pos + n;
-    r->pos = end;
-    if (end <= r->from || start >= r->to)
-        return 0;
-    size_t a = start < r->from ? (size_t)(r->from - start) : 0;
-    size_t b = end > r->to ? n - (size_t)(end - r->to) : n;
-    if (a > 0)
-        memmove(buf + at, buf + at + a, b - a);
-    return b - a;
+    size_t skip, keep = in_range(r, r->pos, n, &skip);
+    r->pos += n;
+    if (skip > 0)
+        memmove(buf + at, buf + at + skip, keep);
+    return keep;
 }
 
 int oa_blob_reader_fill(struct oa_blob_reader *r, void *out, size_t cap, size_t *got, char *cause, size_t causelen)
@@ -744,8 +751,9 @@ static void piece_room(struct oa_blob_piece *p, size_t need)
 static int take_frame(struct oa_blob_reader *r, struct oa_blob_piece *p, char *cause, size_t causelen)
 {
     size_t most = ZSTD_compressBound(OA_BLOB_FRAME);
+    bool whole = false;
     p->len = 0;
-    for (;;) {
+    while (!whole && p->len <= most) {
         if (r->seg_off == r->seg_len) {
             if (r->next == r->nseg)
                 break;
@@ -758,18 +766,15 @@ static int take_frame(struct oa_blob_reader *r, struct oa_blob_piece *p, char *c
         p->len += n;
         r->seg_off = r->seg_len;
         size_t f = ZSTD_findFrameCompressedSize(p->buf, p->len);
-        if (!ZSTD_isError(f)) {
+        if ((whole = !ZSTD_isError(f))) {
             r->seg_off -= p->len - f; /* what follows the frame stays for the next one */
             p->len = f;
-            break;
         }
-        if (p->len > most)
-            break;
     }
     if (p->len == 0)
         return 0;
     unsigned long long content = ZSTD_getFrameContentSize(p->buf, p->len);
-    if (ZSTD_isError(ZSTD_findFrameCompressedSize(p->buf, p->len)) || content == ZSTD_CONTENTSIZE_UNKNOWN ||
+    if (!whole || content == ZSTD_CONTENTSIZE_UNKNOWN ||
         content == ZSTD_CONTENTSIZE_ERROR || content > OA_BLOB_FRAME) {
         say(cause, causelen, "the blob %s holds a broken compressed frame", r->path);
         return -1;
@@ -864,14 +869,9 @@ int oa_blob_piece_decode(const struct oa_blob_reader *r, struct oa_blob_piece *p
         }
         plain = z;
     }
-    /* Keep what falls in the range. */
-    uint64_t start = p->pos, end = p->pos + plain;
-    uint64_t a = start < r->from ? r->from - start : 0;
-    uint64_t b = end > r->to ? plain - (end - r->to) : plain;
-    if (end <= r->from || start >= r->to || b <= a)
-        return 0;
-    *data = out + a;
-    *len = (size_t)(b - a);
+    size_t skip;
+    *len = in_range(r, p->pos, (size_t)plain, &skip);
+    *data = out + skip;
     return 0;
 damaged:
     say(cause, causelen, "the blob %s is damaged or not this document's (segment %llu fails authentication)",
