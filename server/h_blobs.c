@@ -92,7 +92,9 @@ struct upload {
     struct oa_blob_writer *w;
     unsigned char sniff[SNIFF];
     size_t sniff_len;
-    bool sniff_now;               /* the digest item sniffs the type this time (off the sealing's path) */
+    uv_work_t sq;                 /* sniffing the content type, as soon as its bytes are in */
+    char sniffed[128];            /* what it found (the pool's) */
+    bool sniffing;                /* that work item is in the pool */
 
     unsigned char *fill, *work;   /* the buffer filling on the loop; the one in the pool */
     size_t fill_len, work_len, fill_cap;
@@ -144,12 +146,50 @@ static void upload_free(struct upload *u)
     free(u);
 }
 
-/* Drops an upload: now, or when its work item returns. */
+/* Drops an upload: now, or when its work items return. */
 static void upload_drop(struct upload *u)
 {
     u->dead = true;
-    if (!u->working)
+    if (!u->working && !u->sniffing)
         upload_free(u);
+}
+
+static void upload_on_sniff(uv_work_t *w)
+{
+    struct upload *u = w->data;
+    sniff_type(u->sniff, u->sniff_len, u->sniffed, sizeof(u->sniffed));
+}
+
+static void upload_on_sniffed(uv_work_t *w, int status)
+{
+    struct upload *u = w->data;
+    u->sniffing = false;
+    if (status == 0)
+        snprintf(u->b.content_type, sizeof(u->b.content_type), "%s", u->sniffed);
+    if (u->dead) {
+        if (!u->working)
+            upload_free(u);
+        return;
+    }
+    upload_pump(u);
+}
+
+/*
+ * Sniffs the content type once its bytes are in (all SNIFF of them, or the
+ * whole body when final), beside the receiving and sealing rather than after
+ * them: libmagic takes milliseconds on text.  The commit waits for it.
+ */
+static void upload_sniff(struct upload *u, bool final)
+{
+    if (u->b.content_type[0] || u->sniffing || (u->sniff_len < SNIFF && !final))
+        return;
+    snprintf(u->b.content_type, sizeof(u->b.content_type), "application/octet-stream");
+    if (u->sniff_len == 0)
+        return;
+    u->sniffing = true;
+    u->sq.data = u;
+    if (uv_queue_work(u->srv->loop, &u->sq, upload_on_sniff, upload_on_sniffed) != 0)
+        u->sniffing = false;
 }
 
 static void upload_on_work(uv_work_t *w)
@@ -177,9 +217,6 @@ static void upload_on_digest(uv_work_t *w)
     if (EVP_DigestUpdate(u->md, u->work, u->work_len) != 1 ||
         (u->finishing && EVP_DigestFinal_ex(u->md, u->md_out, &dl) != 1))
         u->digest_rc = -1;
-    /* The sniff buffer is complete (or the body ended): no more writes to it. */
-    if (u->sniff_now)
-        sniff_type(u->sniff, u->sniff_len, u->b.content_type, sizeof(u->b.content_type));
 }
 
 static void upload_on_work_done(uv_work_t *w, int status)
@@ -202,7 +239,8 @@ static void upload_on_work_done(uv_work_t *w, int status)
         u->finished = true;
     }
     if (u->dead) {
-        upload_free(u);
+        if (!u->sniffing)
+            upload_free(u);
         return;
     }
     upload_pump(u);
@@ -217,7 +255,6 @@ static void upload_submit(struct upload *u, bool finish)
     u->fill = t;
     u->fill_len = 0;
     u->finishing = finish;
-    u->sniff_now = !u->b.content_type[0] && (u->sniff_len == SNIFF || finish);
     u->working = true;
     u->work_rc = u->digest_rc = 0;
     u->wq.data = u->dq.data = u;
@@ -364,7 +401,7 @@ static void upload_pump(struct upload *u)
         return;
     }
     if (u->finished) {
-        if (r)
+        if (r && !u->sniffing)
             upload_commit(u);
         return;
     }
@@ -379,6 +416,7 @@ static void upload_pump(struct upload *u)
     /* The request's body has ended and everything it brought is written or filling. */
     bool complete = u->length == UINT64_MAX ? true : u->offset == u->length;
     if (u->body_err == OA_E_OK && complete) {
+        upload_sniff(u, true);
         upload_submit(u, true);
         return;
     }
@@ -417,6 +455,7 @@ static void upload_on_data(struct oa_req *r, const void *data, size_t len)
         size_t take = SNIFF - u->sniff_len < len ? SNIFF - u->sniff_len : len;
         memcpy(u->sniff + u->sniff_len, data, take);
         u->sniff_len += take;
+        upload_sniff(u, false);
     }
     if (u->fill_len + len > u->fill_cap) {
         size_t cap = u->fill_len + len;

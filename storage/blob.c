@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #define PROBE OA_BLOB_SEGMENT
 #define ZSTD_LEVEL 3
 #define WRITEBACK (4u << 20) /* bytes written between two early writeback requests */
+#define TAIL_SPLIT (256 * 1024) /* a last frame this long is compressed as two, at once */
 
 static void say(char *cause, size_t n, const char *fmt, ...)
 {
@@ -277,6 +279,50 @@ static int flush_frame(struct oa_blob_writer *w)
     return c == 0 ? -1 : push_stored(w, w->zout, c);
 }
 
+/* One half of a split tail, compressed on a helper thread. */
+struct half {
+    const unsigned char *in;
+    size_t n;
+    unsigned char *out;
+    size_t cap, got;
+};
+
+static void *half_main(void *arg)
+{
+    struct half *h = arg;
+    ZSTD_CCtx *zc = ZSTD_createCCtx();
+    h->got = zc ? frame_compress(zc, h->in, h->n, h->out, h->cap) : 0;
+    ZSTD_freeCCtx(zc);
+    return NULL;
+}
+
+/*
+ * The blob's last frame.  Nothing is left to overlap its compression with,
+ * and the upload waits for it: a long tail is cut into two frames compressed
+ * at once, the second on a helper thread, which halves that wait where a core
+ * is free (and lets a download decode the two halves at once too).
+ */
+static int flush_tail(struct oa_blob_writer *w)
+{
+    if (w->frame_len < TAIL_SPLIT)
+        return flush_frame(w);
+    size_t a = w->frame_len / 2;
+    struct half h = {.in = w->frame + a, .n = w->frame_len - a, .cap = ZSTD_compressBound(w->frame_len - a)};
+    h.out = oa_xmalloc(h.cap);
+    pthread_t t;
+    bool helper = pthread_create(&t, NULL, half_main, &h) == 0;
+    size_t c = frame_compress(w->zc, w->frame, a, w->zout, w->zout_cap);
+    if (helper)
+        pthread_join(t, NULL);
+    else
+        half_main(&h);
+    w->frame_len = 0;
+    int rc = c == 0 || h.got == 0 || push_stored(w, w->zout, c) != 0 || push_stored(w, h.out, h.got) != 0 ? -1 : 0;
+    OPENSSL_cleanse(h.out, h.cap);
+    free(h.out);
+    return rc;
+}
+
 static int feed(struct oa_blob_writer *w, const unsigned char *p, size_t n)
 {
     if (!w->compress)
@@ -357,6 +403,8 @@ static void writer_free(struct oa_blob_writer *w)
     if (w->seg)
         OPENSSL_cleanse(w->seg, OA_BLOB_SEGMENT);
     free(w->seg);
+    if (w->zout)
+        OPENSSL_cleanse(w->zout, w->zout_cap);
     free(w->zout);
     if (w->frame)
         OPENSSL_cleanse(w->frame, OA_BLOB_FRAME);
@@ -459,7 +507,7 @@ int oa_blob_writer_finish(struct oa_blob_writer *w, struct oa_blob_info *info, c
     unsigned int dl = 0;
     if (!w->decided && decide(w) != 0)
         goto fail;
-    if (w->compress && flush_frame(w) != 0)
+    if (w->compress && flush_tail(w) != 0)
         goto fail;
     if (emit(w, true) != 0 || fsync(w->fd) != 0 || close(w->fd) != 0) {
         w->fd = -1;

@@ -3,10 +3,12 @@
 # 1 MB and 256 MB, compressible and incompressible, with oad's peak RSS for
 # each transfer, next to the ceilings measured in the same run: zstd -b3 on
 # the same data and openssl speed for AES-256-GCM (the issue's goal: uploads
-# at 70% of the slower of the two, downloads at 80%), and the two this machine
-# adds: curl moving the same bytes over loopback to and from a trivial libuv
-# server (tests/bench/ceiling), and dd writing them to this disk with
-# fdatasync (an upload is acknowledged only once it is on disk).
+# at 70% of the slower of the two, downloads at 80%), and the three this
+# machine adds: curl moving the same bytes over loopback to and from a trivial
+# libuv server (tests/bench/ceiling), SHA-256 (the plaintext digest, one
+# sequential pass), and dd writing the stored bytes to this disk with
+# fdatasync (an upload is acknowledged only once it is on disk).  machine% is
+# each figure's share of the slowest of those three for that transfer.
 set -eu
 cd "$(dirname "$0")/../.."
 ./scripts/install-deps
@@ -52,38 +54,64 @@ echo "ceilings (same data, same run; MB = 10^6 bytes):"
 for kind in text random; do
     line=$(zstd -b3 -q "$tmp/$kind-256" 2>&1 | tr '\r' '\n' | grep 'MB/s' | tail -1)
     eval "zc_$kind=$(echo "$line" | awk '{ printf "%.0f", $4 }') zd_$kind=$(echo "$line" | awk '{ printf "%.0f", $6 }')"
+    eval "zr_$kind=$(echo "$line" | tr -d '()' | awk '{ print $3 }')"
     echo "  zstd -b3, $kind 256 MB: $line"
 done
 aes=$(openssl speed -evp aes-256-gcm -seconds 2 2>/dev/null |
     awk '/^AES-256-GCM|^aes-256-gcm/ { v = $NF; sub(/k$/, "", v); printf "%.0f", v / 1000 }')
 echo "  openssl speed -evp aes-256-gcm, 16 KiB blocks: $aes MB/s"
+sha=$(openssl speed -evp sha256 -seconds 2 2>/dev/null |
+    awk '/^sha256|^SHA256|^SHA2-256/ { v = $NF; sub(/k$/, "", v); printf "%.0f", v / 1000 }')
+echo "  openssl speed -evp sha256, 16 KiB blocks: $sha MB/s (the plaintext digest: one pass, one core)"
 bazel-bin/tests/bench/ceiling 18413 &
 cpid=$!
 sleep 0.5
-times=""; for i in 1 2 3; do
-    times="$times $(curl -sf -o /dev/null -w '%{time_total}' http://127.0.0.1:18413/bytes/256000000)"
+for mb in 1 256; do
+    size=$((mb * 1000000)); runs=$([ "$mb" = 1 ] && echo 5 || echo 3)
+    times=""; for i in $(seq "$runs"); do
+        times="$times $(curl -sf -o /dev/null -w '%{time_total}' http://127.0.0.1:18413/bytes/$size)"
+    done
+    eval "tdown_$mb=$(median $size $times)"
+    times=""; for i in $(seq "$runs"); do
+        times="$times $(curl -sf -o /dev/null -H 'Expect:' -w '%{time_total}' --data-binary @"$tmp/random-$mb" http://127.0.0.1:18413/discard)"
+    done
+    eval "tup_$mb=$(median $size $times)"
 done
-tdown=$(median 256000000 $times)
-times=""; for i in 1 2 3; do
-    times="$times $(curl -sf -o /dev/null -H 'Expect:' -w '%{time_total}' --data-binary @"$tmp/random-256" http://127.0.0.1:18413/discard)"
-done
-tup=$(median 256000000 $times)
 kill $cpid; cpid=""
-echo "  transport, curl over loopback from/to a trivial libuv server, 256 MB: down $tdown MB/s, up $tup MB/s"
-times=""; for i in 1 2 3; do
-    times="$times $(dd if="$tmp/random-256" of="$tmp/data/dd" bs=1M conv=fdatasync 2>&1 | tail -1 | awk '{ print $(NF-3) }')"
-    rm -f "$tmp/data/dd"
-done
-echo "  disk, dd 256 MB conv=fdatasync into the data directory: $(median 256000000 $times) MB/s (this disk varies a lot)"
+echo "  transport, curl over loopback from/to a trivial libuv server: 1 MB down $tdown_1 MB/s, up $tup_1 MB/s;" \
+    "256 MB down $tdown_256 MB/s, up $tup_256 MB/s"
+# disk SIZE STORED: MB/s of SIZE bytes of plaintext whose STORED bytes dd writes with fdatasync into the
+# data directory (median of 3).  An upload is acknowledged only once on disk, and this disk varies a lot
+# from minute to minute, so it is measured again right before each sample's uploads.
+disk() {
+    times=""; for i in 1 2 3; do
+        times="$times $(dd if="$tmp/random-256" of="$tmp/data/dd" bs="$2" count=1 iflag=fullblock conv=fdatasync 2>&1 |
+            tail -1 | awk '{ print $(NF-3) }')"
+        rm -f "$tmp/data/dd"
+    done
+    median "$1" $times
+}
+echo "  disk, dd conv=fdatasync into the data directory: 1 MB $(disk 1000000 1000000) MB/s," \
+    "256 MB $(disk 256000000 256000000) MB/s"
 echo
 echo "oad, one client, loopback (curl); MB = 10^6 bytes; the median of 5 transfers (1 MB) or 3 (256 MB)"
 echo "goal: upload >= 70% and download >= 80% of the slower of zstd and AES-256-GCM for that data"
-printf '%-14s %12s %6s %9s %14s %6s %9s\n' sample "upload MB/s" "goal%" "peak RSS" "download MB/s" "goal%" "peak RSS"
+echo "machine%: of what this machine allows that transfer: up, the slowest of the transport, SHA-256 and the disk"
+echo "(for the stored bytes); down, the transport"
+notes=""
+printf '%-14s %12s %6s %9s %9s %14s %6s %9s %9s\n' sample "upload MB/s" "goal%" "machine%" "peak RSS" \
+    "download MB/s" "goal%" "machine%" "peak RSS"
 for kind in text random; do
     for mb in 1 256; do
         f="$tmp/$kind-$mb"
         size=$(stat -c %s "$f")
         runs=$([ "$mb" = 1 ] && echo 5 || echo 3)
+        # what this machine allows: the disk takes the stored bytes (for text, about 1/ratio of them)
+        eval "ratio=\$zr_$kind tu=\$tup_$mb mdown=\$tdown_$mb"
+        dk=$(disk "$size" "$(awk -v n="$size" -v r="$ratio" 'BEGIN { printf "%d", n / r }')")
+        mup=$(awk -v t="$tu" -v s="$sha" -v d="$dk" 'BEGIN { m = t < s ? t : s; printf "%.0f", d < m ? d : m }')
+        notes="$notes
+  $kind $mb MB: up $mup MB/s (transport $tu, SHA-256 $sha, disk just before $dk), down $mdown MB/s"
         peak_reset
         times=""
         for i in $(seq "$runs"); do
@@ -107,8 +135,9 @@ for kind in text random; do
         down=$(median "$size" $times)
         eval "zc=\$zc_$kind zd=\$zd_$kind"
         upc=$(( zc < aes ? zc : aes )); downc=$(( zd < aes ? zd : aes ))
-        printf '%-14s %12s %5s%% %9s %14s %5s%% %9s\n' "$kind $mb MB" "$up" "$(( 100 * up / upc ))" "$uprss" \
-            "$down" "$(( 100 * down / downc ))" "$(peak)"
+        printf '%-14s %12s %5s%% %8s%% %9s %14s %5s%% %8s%% %9s\n' "$kind $mb MB" "$up" "$(( 100 * up / upc ))" \
+            "$(( 100 * up / mup ))" "$uprss" "$down" "$(( 100 * down / downc ))" "$(( 100 * down / mdown ))" "$(peak)"
     done
 done
+echo "the machine's ceilings for those transfers:$notes"
 echo "stored on disk: $(du -sm "$tmp/data/blobs" | cut -f1) MB for $(du -cm "$tmp"/text-* "$tmp"/random-* | tail -1 | cut -f1) MB uploaded"

@@ -350,8 +350,8 @@ Test(blob, data_keys_are_wrapped_per_level_and_version)
 
 /* ---- pieces: cut in order, decoded in any order ---- */
 
-/* Reads [off, off + len) by taking every piece first and decoding them last to first. */
-static void read_by_pieces(const char *path, const unsigned char *key, uint64_t off, uint64_t len, struct buf *out)
+/* Reads [off, off + len) by taking every piece first and decoding them last to first; the number of pieces. */
+static int read_by_pieces(const char *path, const unsigned char *key, uint64_t off, uint64_t len, struct buf *out)
 {
     char cause[256];
     struct oa_blob_reader *r;
@@ -390,6 +390,7 @@ static void read_by_pieces(const char *path, const unsigned char *key, uint64_t 
     free(data);
     free(lens);
     oa_blob_reader_close(r);
+    return n;
 }
 
 static void check_ranges(const char *name, const unsigned char *key, const unsigned char *data, size_t n)
@@ -426,6 +427,37 @@ Test(blob, pieces_decode_out_of_order_and_cover_every_range)
     check_ranges("pieces-noise", dek, noise, n);
     free(text);
     free(noise);
+}
+
+/* The last frame, with nothing left to overlap it with, is compressed as two halves at once when long. */
+Test(blob, a_long_last_frame_is_split_in_two_and_reads_across_the_cut)
+{
+    const size_t F = OA_BLOB_FRAME, tail = 400000, n = 2 * F + tail;
+    unsigned char *text = make(n, true);
+    cr_assert(put("long-tail", OA_BLOB_AES256GCM, text, n).compressed);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/long-tail", dir);
+    const uint64_t cut = 2 * F + tail / 2;
+    const uint64_t ranges[][2] = {{0, n}, {cut - 1, 2}, {cut, tail / 2}, {cut - 5000, 10000}, {2 * F - 1, 3}};
+    const int pieces[] = {4, 2, 1, 2, 2};
+    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+        struct buf b;
+        int got = read_by_pieces(path, dek, ranges[i][0], ranges[i][1], &b);
+        cr_assert_eq(got, pieces[i], "[%llu, +%llu): %d pieces", (unsigned long long)ranges[i][0],
+                     (unsigned long long)ranges[i][1], got);
+        cr_assert_eq(b.n, ranges[i][1]);
+        cr_assert(memcmp(b.p, text + ranges[i][0], b.n) == 0, "[%llu, +%llu) differs",
+                  (unsigned long long)ranges[i][0], (unsigned long long)ranges[i][1]);
+        free(b.p);
+    }
+    /* A short last frame stays one. */
+    cr_assert(put("short-tail", OA_BLOB_AES256GCM, text, 2 * F + 1000).compressed);
+    snprintf(path, sizeof(path), "%s/short-tail", dir);
+    struct buf b;
+    cr_assert_eq(read_by_pieces(path, dek, 0, 2 * F + 1000, &b), 3);
+    cr_assert(memcmp(b.p, text, b.n) == 0);
+    free(b.p);
+    free(text);
 }
 
 /* The text and key stream-v1.blob was written with (before frames: one zstd stream). */
