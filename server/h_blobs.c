@@ -154,6 +154,15 @@ static void upload_drop(struct upload *u)
         upload_free(u);
 }
 
+/* After a work item returned: moves the upload on, or frees a dropped one once nothing of it runs. */
+static void upload_settle(struct upload *u)
+{
+    if (!u->dead)
+        upload_pump(u);
+    else if (!u->working && !u->sniffing)
+        upload_free(u);
+}
+
 static void upload_on_sniff(uv_work_t *w)
 {
     struct upload *u = w->data;
@@ -166,12 +175,7 @@ static void upload_on_sniffed(uv_work_t *w, int status)
     u->sniffing = false;
     if (status == 0)
         snprintf(u->b.content_type, sizeof(u->b.content_type), "%s", u->sniffed);
-    if (u->dead) {
-        if (!u->working)
-            upload_free(u);
-        return;
-    }
-    upload_pump(u);
+    upload_settle(u);
 }
 
 /*
@@ -238,12 +242,7 @@ static void upload_on_work_done(uv_work_t *w, int status)
     } else if (u->finishing) {
         u->finished = true;
     }
-    if (u->dead) {
-        if (!u->sniffing)
-            upload_free(u);
-        return;
-    }
-    upload_pump(u);
+    upload_settle(u);
 }
 
 /* Hands the fill buffer to the pool. */
