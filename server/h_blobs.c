@@ -24,6 +24,7 @@
  * Downloads stream the same way in reverse, a piece at a time: the next
  * piece is decrypted in the pool while nothing else waits on the loop.
  */
+#include <fcntl.h>
 #include <magic.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -807,6 +808,7 @@ struct read_job {
     int rev;
     bool list;
     struct oa_attachment a;
+    int fd;            /* the blob's file, opened with its row */
     cbor_item_t *out;
     enum oa_err err;
     const char *message;
@@ -864,6 +866,14 @@ static int read_on_run(struct oa_store *s, struct oa_db_job *job)
         j->err = OA_E_GONE;
         return 0;
     }
+    /*
+     * Opened here, in the transaction that read the row: a re-seal swaps the
+     * row in a later one and only then removes this file, so the download
+     * holds it by then.  Failing, the download names the cause.
+     */
+    char path[4096];
+    if (oa_blob_path(j->r->srv->cfg->data_dir, j->a.blob.file, path, sizeof(path)) == 0)
+        j->fd = open(path, O_RDONLY | O_CLOEXEC);
     return 0;
 }
 
@@ -885,6 +895,7 @@ struct download {
     struct oa_attachment a;
     unsigned char dek[OA_DEK_LEN];
     char path[4096];
+    int fd;            /* the file, opened with the row; the reader takes it */
     uint64_t from, len;
     int status;
 
@@ -930,8 +941,12 @@ static void download_on_work(uv_work_t *w)
     if (d->rd == NULL && !d->all_taken) {
         char ad[256];
         size_t adlen = oa_blob_ad(&d->a.blob, ad, sizeof(ad));
-        if (oa_blob_reader_open(d->path, d->dek, ad, adlen, d->from, d->len, NULL, &d->rd, it->cause,
-                                sizeof(it->cause)) != 0) {
+        int rc = d->fd >= 0 ? oa_blob_reader_open_fd(d->fd, d->path, d->dek, ad, adlen, d->from, d->len, NULL,
+                                                     &d->rd, it->cause, sizeof(it->cause))
+                            : oa_blob_reader_open(d->path, d->dek, ad, adlen, d->from, d->len, NULL, &d->rd,
+                                                  it->cause, sizeof(it->cause));
+        d->fd = -1;
+        if (rc != 0) {
             it->rc = -1;
             d->all_taken = true;
         }
@@ -959,6 +974,8 @@ static void download_on_work(uv_work_t *w)
 
 static void download_free(struct download *d)
 {
+    if (d->fd >= 0)
+        close(d->fd);
     oa_blob_reader_close(d->rd);
     sodium_memzero(d->dek, sizeof(d->dek));
     for (int i = 0; i < PIECES; i++) {
@@ -1148,6 +1165,8 @@ static void read_on_done(struct oa_db_job *job)
     struct read_job *j = (struct read_job *)job;
     struct oa_req *r = j->r;
     if (job->rc != 0 || j->err != OA_E_OK) {
+        if (j->fd >= 0)
+            close(j->fd);
         if (j->out)
             cbor_decref(&j->out);
         oa_reply_error(r, j->err != OA_E_OK ? j->err : (enum oa_err)job->rc, j->message);
@@ -1164,6 +1183,7 @@ static void read_on_done(struct oa_db_job *job)
     d->srv = r->srv;
     d->r = r;
     d->a = j->a;
+    d->fd = j->fd;
     free(j);
     uint64_t size = d->a.blob.info.size;
     d->status = 200;
@@ -1192,6 +1212,7 @@ static void submit_read(struct oa_req *r, bool list)
 {
     struct read_job *j = oa_xcalloc(1, sizeof(*j));
     j->r = r;
+    j->fd = -1;
     j->list = list;
     j->doc_id = id_param(r->params[0]);
     j->att_id = list ? 0 : id_param(r->params[1]);

@@ -580,6 +580,19 @@ int oa_blob_reader_open(const char *path, const unsigned char dek[OA_DEK_LEN], c
                         uint64_t offset, uint64_t len, const unsigned char *expect_digest,
                         struct oa_blob_reader **out, char *cause, size_t causelen)
 {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        *out = NULL;
+        say(cause, causelen, "cannot open the blob %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return oa_blob_reader_open_fd(fd, path, dek, ad, adlen, offset, len, expect_digest, out, cause, causelen);
+}
+
+int oa_blob_reader_open_fd(int fd, const char *path, const unsigned char dek[OA_DEK_LEN], const void *ad,
+                           size_t adlen, uint64_t offset, uint64_t len, const unsigned char *expect_digest,
+                           struct oa_blob_reader **out, char *cause, size_t causelen)
+{
     unsigned char header[HEADER];
     struct stat st;
     struct oa_blob_reader *r = oa_xcalloc(1, sizeof(*r));
@@ -587,8 +600,8 @@ int oa_blob_reader_open(const char *path, const unsigned char dek[OA_DEK_LEN], c
     snprintf(r->path, sizeof(r->path), "%s", path);
     r->from = offset;
     r->to = len == UINT64_MAX || offset + len < offset ? UINT64_MAX : offset + len;
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (r->fd < 0 || fstat(r->fd, &st) != 0) {
+    r->fd = fd;
+    if (fstat(r->fd, &st) != 0) {
         say(cause, causelen, "cannot open the blob %s: %s", path, strerror(errno));
         goto fail;
     }

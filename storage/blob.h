@@ -84,6 +84,10 @@ struct oa_blob_reader;
 int oa_blob_reader_open(const char *path, const unsigned char dek[OA_DEK_LEN], const void *ad, size_t adlen,
                         uint64_t offset, uint64_t len, const unsigned char *expect_digest,
                         struct oa_blob_reader **out, char *cause, size_t causelen);
+/* The same on a file already open: the reader takes fd (closed on failure and by close()); path names it in causes. */
+int oa_blob_reader_open_fd(int fd, const char *path, const unsigned char dek[OA_DEK_LEN], const void *ad,
+                           size_t adlen, uint64_t offset, uint64_t len, const unsigned char *expect_digest,
+                           struct oa_blob_reader **out, char *cause, size_t causelen);
 int oa_blob_reader_fill(struct oa_blob_reader *r, void *buf, size_t cap, size_t *got, char *cause, size_t causelen);
 void oa_blob_reader_close(struct oa_blob_reader *r);
 
