@@ -7,15 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/log.h"
+
 static void oom(size_t n)
 {
-    fprintf(stderr, "level=fatal event=out_of_memory bytes=%zu\n", n);
+    oa_log(OA_LOG_ERROR, "out_of_memory", "bytes=%zu", n);
     abort();
 }
 
 _Noreturn void oa_oom(void)
 {
-    fprintf(stderr, "level=fatal event=out_of_memory where=libcbor\n");
+    oa_log(OA_LOG_ERROR, "out_of_memory", "where=libcbor");
     abort();
 }
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/log.h"
+
 static void say(char *why, size_t whylen, const char *fmt, ...)
 {
     if (why == NULL || whylen == 0)
@@ -25,7 +27,7 @@ static void say(char *why, size_t whylen, const char *fmt, ...)
 static cbor_item_t *must(cbor_item_t *item)
 {
     if (item == NULL) {
-        fprintf(stderr, "level=fatal event=out_of_memory where=libcbor\n");
+        oa_log(OA_LOG_ERROR, "out_of_memory", "where=libcbor");
         abort();
     }
     return item;
@@ -479,7 +481,7 @@ void pv_put(cbor_item_t *map, const char *key, cbor_item_t *value)
 {
     struct cbor_pair pair = {.key = cbor_move(pv_text(key)), .value = cbor_move(value)};
     if (!cbor_map_add(map, pair)) {
-        fprintf(stderr, "level=fatal event=bug where=pv_put key=%s\n", key);
+        oa_log(OA_LOG_ERROR, "bug", "where=pv_put key=%s", key);
         abort();
     }
 }
@@ -510,7 +512,7 @@ cbor_item_t *pv_array_from(cbor_item_t *const *items, size_t n)
 void pv_push(cbor_item_t *array, cbor_item_t *value)
 {
     if (!cbor_array_push(array, cbor_move(value))) {
-        fprintf(stderr, "level=fatal event=bug where=pv_push\n");
+        oa_log(OA_LOG_ERROR, "bug", "where=pv_push");
         abort();
     }
 }

@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "proto/alloc.h"
-#include "server/log.h"
+#include "proto/log.h"
 #include "server/server.h"
 #include "storage/accounts.h"
 

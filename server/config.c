@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/log.h"
+#include "proto/log.h"
 
 void oa_config_defaults(struct oa_config *c)
 {

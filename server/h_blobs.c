@@ -36,7 +36,7 @@
 
 #include "proto/value.h"
 #include "server/handlers.h"
-#include "server/log.h"
+#include "proto/log.h"
 #include "server/server.h"
 #include "storage/accounts.h"
 #include "storage/blobs.h"

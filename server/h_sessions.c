@@ -16,7 +16,7 @@
 #include "proto/value.h"
 #include "server/auth.h"
 #include "server/handlers.h"
-#include "server/log.h"
+#include "proto/log.h"
 #include "server/server.h"
 #include "server/totp.h"
 #include "storage/accounts.h"

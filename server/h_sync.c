@@ -23,7 +23,7 @@
 #include "proto/sync.h"
 #include "proto/value.h"
 #include "server/handlers.h"
-#include "server/log.h"
+#include "proto/log.h"
 #include "server/server.h"
 #include "storage/accounts.h"
 #include "storage/documents.h"

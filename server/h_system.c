@@ -8,7 +8,7 @@
 
 #include "proto/value.h"
 #include "server/handlers.h"
-#include "server/log.h"
+#include "proto/log.h"
 #include "server/server.h"
 #include "server/version.h"
 #include "storage/accounts.h"

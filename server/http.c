@@ -22,7 +22,7 @@
 
 #include "proto/value.h"
 #include "server/auth.h"
-#include "server/log.h"
+#include "proto/log.h"
 #include "server/server.h"
 
 #define MAX_HEADERS 64
@@ -311,7 +311,7 @@ static char *span_dup(struct oa_conn *c, struct span s)
 {
     char *out = oa_arena_strndup(&c->req.arena, c->hbuf + s.off, s.len);
     if (out == NULL) {
-        fprintf(stderr, "level=fatal event=bug where=span_dup\n");
+        oa_log(OA_LOG_ERROR, "bug", "where=span_dup");
         abort();
     }
     return out;

@@ -19,7 +19,7 @@
 #include "proto/alloc.h"
 #include "server/auth.h"
 #include "server/config.h"
-#include "server/log.h"
+#include "proto/log.h"
 #include "server/server.h"
 #include "server/version.h"
 #include "proto/value.h"

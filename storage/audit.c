@@ -102,18 +102,19 @@ static void set_text(char *dst, size_t cap, const char *v, bool *has)
 int oa_audit(struct oa_store *s, const struct oa_audit_event *ev)
 {
     /* The id is chosen here (the writer is the only one inserting), so the
-     * leaf can cover it and the row is written once. */
-    sqlite3_stmt *st;
-    if (s->audit_next == 0) {
-        st = oa_store_stmt(s, "SELECT coalesce(max(id), 0) + 1 FROM audit_log");
-        if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
-            return -1;
-        s->audit_next = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-    }
+     * leaf can cover it and the row is written once.  It is read from the
+     * table every time, never remembered: whatever a rollback undid (a job,
+     * one pushed operation's savepoint, a failed commit) it undid the rows
+     * too, so the next id is always the one after the last row that exists
+     * and the ids stay gap-free.  max(id) is one seek to the last leaf. */
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT coalesce(max(id), 0) + 1 FROM audit_log");
+    if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+        return -1;
+    int64_t next = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
     struct oa_audit_row r;
     memset(&r, 0, sizeof(r));
-    r.id = s->audit_next;
+    r.id = next;
     r.at = oa_now();
     r.has_actor_id = ev->actor_id > 0;
     r.actor_id = ev->actor_id;
@@ -162,12 +163,7 @@ int oa_audit(struct oa_store *s, const struct oa_audit_event *ev)
     if (r.has_detail)
         sqlite3_bind_text(st, 14, r.detail, -1, SQLITE_TRANSIENT);
     sqlite3_bind_blob(st, 15, r.leaf, OA_HASH, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        s->audit_next = 0;
-        return -1;
-    }
-    s->audit_next++;
-    return 0;
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 }
 
 /* ---- the tree and its checkpoints ---- */

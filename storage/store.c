@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "proto/alloc.h"
+#include "proto/log.h"
 #include "storage/schema.h"
 
 static char *fmt_cause(const char *fmt, ...)
@@ -29,7 +30,9 @@ int oa_store_exec(struct oa_store *s, const char *sql)
 {
     char *err = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        fprintf(stderr, "level=error event=sql_failed error=\"%s\"\n", err ? err : "?");
+        char q[400];
+        const char *e = err ? err : "?";
+        oa_log(OA_LOG_ERROR, "sql_failed", "error=%s", oa_log_str(q, sizeof(q), e, strlen(e)));
         sqlite3_free(err);
         return -1;
     }
@@ -158,32 +161,44 @@ void oa_store_close(struct oa_store *s)
 
 sqlite3_stmt *oa_store_stmt(struct oa_store *s, const char *sql)
 {
-    size_t h = ((uintptr_t)sql >> 3) % OA_STMT_CACHE;
-    for (size_t probe = 0; probe < OA_STMT_CACHE; probe++) {
-        struct oa_stmt_slot *slot = &s->cache[(h + probe) % OA_STMT_CACHE];
+    struct oa_stmt_slot *victim = NULL;
+    s->clock++;
+    for (int i = 0; i < OA_STMT_CACHE; i++) {
+        struct oa_stmt_slot *slot = &s->cache[i];
         if (slot->sql == sql) {
+            slot->used = s->clock;
             sqlite3_reset(slot->stmt);
             sqlite3_clear_bindings(slot->stmt);
             return slot->stmt;
         }
+        /* An empty slot first, else the least recently used idle one. */
         if (slot->sql == NULL) {
-            if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt, NULL) != SQLITE_OK) {
-                fprintf(stderr, "level=error event=sql_prepare_failed error=\"%s\"\n", sqlite3_errmsg(s->db));
-                slot->stmt = NULL;
-                return NULL;
-            }
-            slot->sql = sql;
-            return slot->stmt;
+            if (victim == NULL || victim->sql != NULL)
+                victim = slot;
+        } else if (!sqlite3_stmt_busy(slot->stmt) &&
+                   (victim == NULL || (victim->sql != NULL && slot->used < victim->used))) {
+            victim = slot;
         }
     }
-    /* More distinct statements than slots: a programming error, caught in tests. */
-    fprintf(stderr, "level=fatal event=bug where=oa_store_stmt reason=cache_full\n");
-    abort();
-}
-
-void oa_store_forget(struct oa_store *s)
-{
-    s->audit_next = 0;
+    if (victim == NULL) {
+        oa_log(OA_LOG_ERROR, "sql_cache_busy", "slots=%d", OA_STMT_CACHE);
+        return NULL;
+    }
+    if (victim->sql != NULL) {
+        sqlite3_finalize(victim->stmt);
+        s->evictions++;
+    }
+    victim->sql = NULL;
+    victim->stmt = NULL;
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &victim->stmt, NULL) != SQLITE_OK) {
+        oa_log(OA_LOG_ERROR, "sql_prepare_failed", "error=%s", sqlite3_errmsg(s->db));
+        sqlite3_finalize(victim->stmt);
+        victim->stmt = NULL;
+        return NULL;
+    }
+    victim->sql = sql;
+    victim->used = s->clock;
+    return victim->stmt;
 }
 
 void oa_store_reset_all(struct oa_store *s)

@@ -22,14 +22,19 @@
 struct oa_stmt_slot {
     const char *sql;
     sqlite3_stmt *stmt;
+    uint64_t used; /* the cache's clock when this slot was last handed out */
 };
 
+/* Prepared statements kept per connection; the least recently used one that
+ * is not being stepped is finalized to make room (SQLite's tclsqlite.c keeps
+ * the same kind of bounded LRU). */
 #define OA_STMT_CACHE 64
 
 struct oa_store {
     sqlite3 *db;
     struct oa_stmt_slot cache[OA_STMT_CACHE];
-    int64_t audit_next; /* the next audit entry's id; 0 = read it from the table */
+    uint64_t clock;        /* ticks once per oa_store_stmt() */
+    uint64_t evictions;    /* statements finalized to make room */
 };
 
 /* The schema version this binary writes and understands. */
@@ -51,9 +56,11 @@ int oa_store_open_readonly(struct oa_store *s, const char *path, char **cause);
 void oa_store_close(struct oa_store *s);
 
 /*
- * A prepared statement for `sql`, reset and with its bindings cleared.  `sql`
- * must be a string literal: the cache is keyed by its address.  The store
- * owns the statement.
+ * A prepared statement for `sql`, reset and with its bindings cleared, or
+ * NULL (logged) when it cannot be prepared.  `sql` must be a string literal:
+ * the cache is keyed by its address.  The store owns the statement; it stays
+ * valid until OA_STMT_CACHE other statements have been asked for, and is
+ * never finalized while it is being stepped.
  */
 sqlite3_stmt *oa_store_stmt(struct oa_store *s, const char *sql);
 
@@ -64,12 +71,6 @@ sqlite3_stmt *oa_store_stmt(struct oa_store *s, const char *sql);
  * after every group of jobs.
  */
 void oa_store_reset_all(struct oa_store *s);
-
-/*
- * Forgets what the store remembers about rows that a rollback may have
- * undone (the next audit id).  The writer calls it after any rollback.
- */
-void oa_store_forget(struct oa_store *s);
 
 /* Runs SQL with no result rows; returns 0 or -1 (the error is logged). */
 int oa_store_exec(struct oa_store *s, const char *sql);

@@ -7,6 +7,7 @@
 
 #include "proto/alloc.h"
 #include "proto/errors.h"
+#include "proto/log.h"
 #include "storage/audit.h"
 
 /* A bound on one group, so that one commit's latency stays bounded too. */
@@ -76,7 +77,6 @@ static void run_group(struct oa_writer *w, struct oa_db_job *jobs)
         oa_store_reset_all(s);
         if (j->rc != 0) {
             step_once(s, "ROLLBACK TO job");
-            oa_store_forget(s);
         }
         step_once(s, "RELEASE job");
     }
@@ -86,7 +86,6 @@ static void run_group(struct oa_writer *w, struct oa_db_job *jobs)
     uint64_t t0 = uv_hrtime();
     if (oa_store_exec(s, "COMMIT") != 0) {
         oa_store_exec(s, "ROLLBACK");
-        oa_store_forget(s);
         for (struct oa_db_job *j = jobs; j != NULL; j = j->next)
             j->rc = OA_E_STORAGE;
         return;
@@ -100,20 +99,20 @@ static void audit_after_commit(struct oa_writer *w, bool force)
     if (!w->audit.signing)
         return;
     if (oa_audit_log_catch_up(w->store, &w->audit) != 0) {
-        fprintf(stderr, "level=error event=audit_tree_gap\n");
+        oa_log(OA_LOG_ERROR, "audit_tree_gap", NULL);
         return;
     }
     uint64_t now = uv_hrtime() / 1000000;
     if (w->audit.acc.size > w->audit.checkpoint_size && (force || now - w->audit.checkpoint_ms >= 1000))
         if (oa_audit_log_checkpoint(w->store, &w->audit, now) != 0)
-            fprintf(stderr, "level=error event=audit_checkpoint_failed\n");
+            oa_log(OA_LOG_ERROR, "audit_checkpoint_failed", NULL);
 }
 
 static void writer_main(void *arg)
 {
     struct oa_writer *w = arg;
     if (w->audit.signing && oa_audit_log_load(w->store, &w->audit) != 0) {
-        fprintf(stderr, "level=error event=audit_tree_load_failed\n");
+        oa_log(OA_LOG_ERROR, "audit_tree_load_failed", NULL);
         w->audit.signing = false;
     }
     for (;;) {
@@ -219,7 +218,7 @@ struct oa_writer *oa_writer_start(uv_loop_t *loop, struct oa_store *store, const
     }
     return w;
 fail:
-    fprintf(stderr, "level=error event=writer_start_failed\n");
+    oa_log(OA_LOG_ERROR, "writer_start_failed", NULL);
     free(w);
     return NULL;
 }

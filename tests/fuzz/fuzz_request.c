@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "server/config.h"
-#include "server/log.h"
+#include "proto/log.h"
 #include "server/server.h"
 #include "storage/keys.h"
 #include "storage/store.h"

@@ -5,6 +5,8 @@
  * a client's copy, an independent CBOR decoder, and bad messages.
  */
 #include <criterion/criterion.h>
+#include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,4 +409,143 @@ Test(sync, a_client_attaches_and_gets_a_file_byte_identical)
     json_t *j = ok_json(&r, 200);
     cr_assert_eq(json_array_size(json_object_get(j, "attachments")), 2);
     json_decref(j);
+}
+
+/* ---- the audit trail stays gap-free whatever a push rolls back (#13 item 2) ---- */
+
+/* One pushed operation: an edit of the title, or an action. */
+static cbor_item_t *push_op(const char *op_id, bool act, long long doc, long long base_rev, const char *what)
+{
+    cbor_item_t *op = oa_sync_map(6);
+    oa_sync_put_text(op, 0, op_id);
+    oa_sync_put_text(op, 1, act ? "act" : "edit");
+    oa_sync_put_uint(op, 2, (uint64_t)doc);
+    oa_sync_put_uint(op, 3, (uint64_t)base_rev);
+    if (act) {
+        oa_sync_put_text(op, 5, what);
+        oa_sync_put_text(op, 6, "同意");
+    } else {
+        cbor_item_t *f = pv_map(1);
+        pv_put_text(f, "title", what);
+        oa_sync_put(op, 4, f);
+    }
+    return op;
+}
+
+/* Pushes the ops as alice; returns the outcomes joined by spaces. */
+static void push_ops(cbor_item_t **ops, size_t n, char *outcomes, size_t cap)
+{
+    cbor_item_t *msg = oa_sync_message("push", 3);
+    cbor_item_t *arr = pv_array(n);
+    for (size_t i = 0; i < n; i++)
+        pv_push(arr, ops[i]);
+    oa_sync_put(msg, 2, arr);
+    size_t len = 0;
+    unsigned char *body = pv_encode_cbor(msg, &len);
+    cbor_decref(&msg);
+    char h[300];
+    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\nAccept: application/cbor\r\n", alice);
+    struct resp r = http_do(&srv, "POST", "/v1/sync/push", "application/cbor", body, len, h);
+    free(body);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cbor_item_t *it = NULL;
+    cr_assert_eq(pv_decode_cbor(r.body, r.body_len, &it, NULL, 0), OA_E_OK);
+    resp_free(&r);
+    const cbor_item_t *res = oa_sync_get(it, 2);
+    cr_assert(res && cbor_isa_array(res));
+    outcomes[0] = 0;
+    for (size_t i = 0; i < cbor_array_size(res); i++) {
+        char o[32] = "";
+        cbor_item_t *ri = cbor_array_get(res, i);
+        oa_sync_text(ri, 1, o, sizeof(o));
+        cbor_decref(&ri);
+        snprintf(outcomes + strlen(outcomes), cap - strlen(outcomes), "%s%s", i ? " " : "", o);
+    }
+    cbor_decref(&it);
+}
+
+static long long doc_revision(long long id)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/documents/%lld", id);
+    struct resp r = http_json(&srv, "GET", path, alice, NULL, NULL);
+    json_t *j = ok_json(&r, 200);
+    long long rev = json_integer_value(json_object_get(j, "revision"));
+    json_decref(j);
+    return rev;
+}
+
+/* The highest audit entry id and the signed checkpoint's size, read from the database file. */
+static void audit_sizes(long long *entries, long long *checkpoint)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/oa.db", srv.dir);
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                     "SELECT (SELECT coalesce(max(id),0) FROM audit_log),"
+                     " (SELECT coalesce(max(tree_size),0) FROM audit_checkpoints)", -1, &st, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    *entries = sqlite3_column_int64(st, 0);
+    *checkpoint = sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static int audit_verify(char *out, size_t n)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "server/oad audit verify --data %s 2>&1", srv.dir);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t len = fread(out, 1, n - 1, p);
+    out[len] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(sync, pushes_that_mix_outcomes_leave_a_gap_free_trail_that_verifies)
+{
+    char outcomes[128], out[4096], id[32];
+    for (int round = 0; round < 3; round++) {
+        long long d = new_doc(alice, "混合推送", 1);
+        long long rev = doc_revision(d);
+        /* applied, then refused (a drafter may not sign, and the draft is not
+         * at sign-off), then a conflict (a stale base), then applied again. */
+        cbor_item_t *ops[4];
+        snprintf(id, sizeof(id), "mix-%d-a", round);
+        ops[0] = push_op(id, false, d, rev, "第一次修改");
+        snprintf(id, sizeof(id), "mix-%d-b", round);
+        ops[1] = push_op(id, true, d, rev + 1, "sign");
+        snprintf(id, sizeof(id), "mix-%d-c", round);
+        ops[2] = push_op(id, false, d, rev, "过时的修改");
+        snprintf(id, sizeof(id), "mix-%d-d", round);
+        ops[3] = push_op(id, false, d, rev + 1, "第二次修改");
+        push_ops(ops, 4, outcomes, sizeof(outcomes));
+        cr_assert_str_eq(outcomes, "applied refused conflict applied");
+        new_doc(alice, "之后的文件", 1);
+        if (round == 1) {
+            /* A crash between pushes: everything acknowledged stays, ids go on from the last row. */
+            kill(srv.pid, SIGKILL);
+            cr_assert_eq(oad_wait(&srv, 5000), 128 + SIGKILL, "oad did not die of SIGKILL");
+            oad_serve(&srv, NULL);
+            login(&srv, "alice", "Office-Pass-A-9x", alice, sizeof(alice));
+        }
+    }
+    /* New entries are under a signed checkpoint within about a second. */
+    long long entries = 0, cp = 0;
+    for (int i = 0; i < 40; i++) {
+        audit_sizes(&entries, &cp);
+        if (cp == entries)
+            break;
+        usleep(100 * 1000);
+    }
+    cr_assert_eq(cp, entries, "the checkpoint covers %lld of %lld entries", cp, entries);
+    /* The untouched trail verifies, while oad runs and after it stopped. */
+    cr_assert_eq(audit_verify(out, sizeof(out)), 0, "%s", out);
+    oad_stop(&srv);
+    cr_assert_eq(audit_verify(out, sizeof(out)), 0, "%s", out);
+    oad_serve(&srv, NULL);
+    login(&srv, "alice", "Office-Pass-A-9x", alice, sizeof(alice));
 }

@@ -213,3 +213,36 @@ Test(keys, created_private_and_loaded)
     cr_assert_eq(oa_keys_load(kpath, &k, cause, sizeof(cause)), -1);
     cr_assert(strstr(cause, "line 8"), "%s", cause);
 }
+
+/* #13 item 1: more distinct statements than the cache has slots are served
+ * (the least recently used idle one is finalized), and a statement that is
+ * being stepped is never the one evicted. */
+Test(store, the_statement_cache_evicts_but_never_a_statement_in_use)
+{
+    struct oa_store s;
+    char *why = NULL;
+    cr_assert_eq(oa_store_open(&s, path, true, &why), 0, "%s", why);
+    enum { N = 3 * OA_STMT_CACHE };
+    static char sql[N][64]; /* distinct addresses: the cache is keyed by them */
+    for (int i = 0; i < N; i++)
+        snprintf(sql[i], sizeof(sql[i]), "SELECT %d UNION ALL SELECT %d", i, i + 1);
+
+    /* Hold one statement at its first row while every other is asked for. */
+    sqlite3_stmt *held = oa_store_stmt(&s, sql[0]);
+    cr_assert_not_null(held);
+    cr_assert_eq(sqlite3_step(held), SQLITE_ROW);
+    for (int round = 0; round < 2; round++)
+        for (int i = 1; i < N; i++) {
+            sqlite3_stmt *st = oa_store_stmt(&s, sql[i]);
+            cr_assert_not_null(st, "statement %d", i);
+            cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+            cr_assert_eq(sqlite3_column_int(st, 0), i);
+            sqlite3_reset(st);
+        }
+    cr_assert_gt(s.evictions, 0);
+    /* The held statement is still the same object, at its second row next. */
+    cr_assert_eq(sqlite3_step(held), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(held, 0), 1);
+    sqlite3_reset(held);
+    oa_store_close(&s);
+}

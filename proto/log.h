@@ -1,5 +1,5 @@
 /*
- * server/log.h: structured logging, one event per line on stderr:
+ * proto/log.h: structured logging, one event per line on stderr:
  *
  *   ts=2026-11-21T12:00:00.123Z level=info event=request id=... status=200
  *
@@ -9,9 +9,11 @@
  *
  * In the server, lines are buffered and written once per loop iteration
  * (oa_log_flush from a uv_check handle); elsewhere each line is written at once.
+ * Every function here may be called from any thread (the loop, the writer,
+ * the thread pool): one lock guards the buffer, and a line is never split.
  */
-#ifndef OA_SERVER_LOG_H
-#define OA_SERVER_LOG_H
+#ifndef OA_PROTO_LOG_H
+#define OA_PROTO_LOG_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,7 @@
-/* server/log.c: see log.h. */
-#include "server/log.h"
+/* proto/log.c: see log.h. */
+#include "proto/log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,18 +9,35 @@
 #include <time.h>
 #include <unistd.h>
 
-static enum oa_log_level min_level = OA_LOG_INFO;
-static bool buffered;
-static char buf[1 << 16];
-static size_t used;
+static _Atomic int min_level = OA_LOG_INFO;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static bool buffered;         /* guarded by lock */
+static char buf[1 << 16];     /* guarded by lock */
+static size_t used;           /* guarded by lock */
 
-void oa_log_set_level(enum oa_log_level level) { min_level = level; }
+void oa_log_set_level(enum oa_log_level level) { min_level = (int)level; }
+bool oa_log_enabled(enum oa_log_level level) { return (int)level >= min_level; }
+
+/* Writes what is buffered; the caller holds the lock. */
+static void flush_locked(void)
+{
+    size_t off = 0;
+    while (off < used) {
+        ssize_t n = write(STDERR_FILENO, buf + off, used - off);
+        if (n <= 0)
+            break; /* nowhere to report a failing stderr */
+        off += (size_t)n;
+    }
+    used = 0;
+}
+
 void oa_log_set_buffered(bool b)
 {
-    oa_log_flush();
+    pthread_mutex_lock(&lock);
+    flush_locked();
     buffered = b;
+    pthread_mutex_unlock(&lock);
 }
-bool oa_log_enabled(enum oa_log_level level) { return level >= min_level; }
 
 int oa_log_parse_level(const char *s)
 {
@@ -32,20 +50,15 @@ int oa_log_parse_level(const char *s)
 
 void oa_log_flush(void)
 {
-    size_t off = 0;
-    while (off < used) {
-        ssize_t n = write(STDERR_FILENO, buf + off, used - off);
-        if (n <= 0)
-            break; /* nowhere to report a failing stderr */
-        off += (size_t)n;
-    }
-    used = 0;
+    pthread_mutex_lock(&lock);
+    flush_locked();
+    pthread_mutex_unlock(&lock);
 }
 
 void oa_log(enum oa_log_level level, const char *event, const char *fmt, ...)
 {
     static const char *const names[] = {"debug", "info", "warn", "error"};
-    if (level < min_level)
+    if ((int)level < min_level)
         return;
     char line[2048];
     struct timeval tv;
@@ -69,12 +82,14 @@ void oa_log(enum oa_log_level level, const char *event, const char *fmt, ...)
     if ((size_t)n > sizeof(line) - 2)
         n = (int)sizeof(line) - 2;
     line[n++] = '\n';
+    pthread_mutex_lock(&lock);
     if (used + (size_t)n > sizeof(buf))
-        oa_log_flush();
+        flush_locked();
     memcpy(buf + used, line, (size_t)n);
     used += (size_t)n;
     if (!buffered || level >= OA_LOG_ERROR)
-        oa_log_flush();
+        flush_locked();
+    pthread_mutex_unlock(&lock);
 }
 
 const char *oa_log_str(char *out, size_t outlen, const char *s, size_t n)
