@@ -317,7 +317,7 @@ static int64_t qint(struct oa_req *r, const char *name, int64_t dflt)
 
 static void audit_start(struct oa_req *r, enum audit_op op)
 {
-    struct oa_subject who = {r->who.user_id, r->who.roles, r->who.clearance, false};
+    struct oa_subject who = {.id = r->who.user_id, .roles = r->who.roles, .clearance = r->who.clearance};
     enum oa_decision d = oa_access_decide(&who, OA_ACT_AUDIT_READ, NULL);
     if (d != OA_ALLOW) {
         oa_refuse(r, OA_E_FORBIDDEN, "Only the auditor reads the audit trail.", "audit.read", r->path);

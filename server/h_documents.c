@@ -167,7 +167,7 @@ static enum oa_decision decide_read(struct oa_store *s, const struct oa_user *wh
     char **comps = nscope ? oa_user_compartments(s, who->id) : NULL;
     while (comps && comps[ncomp])
         ncomp++;
-    struct oa_subject subj = {who->id, who->roles, who->clearance, who->declassifier};
+    struct oa_subject subj = {who->id, who->roles, who->clearance, who->declassifier, who->clearance_hold};
     struct oa_reader rd = {&subj, who->username, who->department_id, (const char *const *)comps, ncomp};
     struct oa_label lb = {d->level, (const char *const *)scope, nscope};
     enum oa_decision dec = oa_access_read(&rd, &lb);
@@ -481,7 +481,7 @@ static int run_create(struct oa_store *s, struct doc_job *j)
             return OA_E_STORAGE;
         return fail(j, OA_E_FORBIDDEN, "Your role may not create this kind of document.");
     }
-    struct oa_subject subj = {me.id, me.roles, me.clearance, false};
+    struct oa_subject subj = {me.id, me.roles, me.clearance, false, me.clearance_hold};
     if (oa_access_read_doc(&subj, (int)j->level) != OA_ALLOW)
         return fail(j, OA_E_FORBIDDEN, "You cannot create a document labelled above your own clearance.");
 
@@ -548,7 +548,7 @@ static int run_create(struct oa_store *s, struct doc_job *j)
         char **comps = oa_user_compartments(s, me.id);
         while (comps && comps[ncomp])
             ncomp++;
-        struct oa_subject me_subj = {me.id, me.roles, me.clearance, false};
+        struct oa_subject me_subj = {me.id, me.roles, me.clearance, false, me.clearance_hold};
         struct oa_reader rd = {&me_subj, me.username, me.department_id, (const char *const *)comps, ncomp};
         struct oa_label lb = {d.level, (const char *const *)scope, nscope};
         enum oa_decision dec = oa_access_read(&rd, &lb);
@@ -1171,7 +1171,7 @@ static int run_edit(struct oa_store *s, struct doc_job *j)
     }
     if (j->has_level) {
         /* Raising a label is an edit; lowering it is a declassification step. */
-        struct oa_subject subj = {me.id, me.roles, me.clearance, false};
+        struct oa_subject subj = {me.id, me.roles, me.clearance, false, me.clearance_hold};
         if (j->level < d.level) {
             oa_doc_free(&d);
             return fail(j, OA_E_FORBIDDEN, "Lowering a label is a declassification step for secadmin.");
@@ -1408,7 +1408,7 @@ static int run_list(struct oa_store *s, struct doc_job *j)
         return OA_E_STORAGE;
     /* The same decision as every read: the highest level this person may see. */
     int max_level = -1;
-    struct oa_subject subj = {me.id, me.roles, me.clearance, false};
+    struct oa_subject subj = {me.id, me.roles, me.clearance, false, me.clearance_hold};
     for (int l = OA_LEVEL_MAX; l >= 0 && max_level < 0; l--)
         if (oa_access_read_doc(&subj, l) == OA_ALLOW)
             max_level = l;
@@ -1538,7 +1538,7 @@ static int run_relabel(struct oa_store *s, struct doc_job *j)
         return OA_E_STORAGE;
     if (rc == 0)
         return not_found(j);
-    struct oa_subject subj = {me.id, me.roles, me.clearance, me.declassifier};
+    struct oa_subject subj = {me.id, me.roles, me.clearance, me.declassifier, me.clearance_hold};
     enum oa_decision dec = oa_access_decide(&subj, OA_ACT_RELABEL, NULL);
     char detail[512];
     if (dec != OA_ALLOW) {
@@ -1591,7 +1591,7 @@ static int run_expired(struct oa_store *s, struct doc_job *j)
     struct oa_user me;
     if (load_me(s, j, &me) != 0)
         return OA_E_STORAGE;
-    struct oa_subject subj = {me.id, me.roles, me.clearance, me.declassifier};
+    struct oa_subject subj = {me.id, me.roles, me.clearance, me.declassifier, me.clearance_hold};
     if (oa_access_decide(&subj, OA_ACT_RELABEL, NULL) != OA_ALLOW)
         return fail(j, OA_E_FORBIDDEN, "Only secadmin or a named declassifier reviews labels.");
     char today[11];

@@ -82,7 +82,7 @@ static int org_on_run(struct oa_store *s, struct oa_db_job *job)
         j->out = list_org(s);
         return j->out ? 0 : OA_E_STORAGE;
     }
-    struct oa_subject who = {j->r->who.user_id, j->r->who.roles, j->r->who.clearance, false};
+    struct oa_subject who = {.id = j->r->who.user_id, .roles = j->r->who.roles, .clearance = j->r->who.clearance};
     struct oa_audit_event ev = {0};
     oa_audit_actor(j->r, &ev);
     ev.target = j->code;

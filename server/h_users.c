@@ -60,7 +60,7 @@ struct admin {
 
 static enum oa_err decide(struct oa_store *s, struct admin *a, const struct oa_user *target)
 {
-    struct oa_subject who = {a->r->who.user_id, a->r->who.roles, a->r->who.clearance, false};
+    struct oa_subject who = {.id = a->r->who.user_id, .roles = a->r->who.roles, .clearance = a->r->who.clearance};
     struct oa_object what = {target ? target->id : 0, target ? target->roles : 0};
     enum oa_decision d = oa_access_decide(&who, a->action, target ? &what : NULL);
     if (d == OA_ALLOW)
@@ -239,8 +239,11 @@ static int admin_on_run(struct oa_store *s, struct oa_db_job *job)
         u->must_change_pw = true;
         u->failed_logins = 0;
         u->locked_until = 0;
+        /* Whoever knows the one-time password could act as this person:
+         * until secadmin confirms the clearance, the account sees nothing. */
+        u->clearance_hold = true;
         end_sessions = true;
-        snprintf(detail, sizeof(detail), "one-time password issued");
+        snprintf(detail, sizeof(detail), "one-time password issued; clearance held until secadmin confirms it");
         event = "user.password_reset";
         break;
     case OP_UNLOCK:
@@ -253,6 +256,11 @@ static int admin_on_run(struct oa_store *s, struct oa_db_job *job)
         snprintf(detail, sizeof(detail), "clearance %d -> %d, %d compartments", u->clearance, a->clearance,
                  a->ncomp);
         u->clearance = a->clearance;
+        if (u->clearance_hold) {
+            u->clearance_hold = false;
+            size_t dl = strlen(detail);
+            snprintf(detail + dl, sizeof(detail) - dl, ", confirmed after a password reset");
+        }
         if (a->set_declassifier) {
             if (a->declassifier && (u->roles & (OA_ROLES_ADMIN | OA_ROLE_GATEWAY))) {
                 a->result = OA_E_BAD_FIELD;
@@ -343,7 +351,7 @@ static struct admin *admin_new(struct oa_req *r, enum admin_op op, enum oa_actio
 /* Refuses early, and audits, when the caller's roles cannot perform `action` at all. */
 static bool role_precheck(struct oa_req *r, enum oa_action action, const char *event)
 {
-    struct oa_subject who = {r->who.user_id, r->who.roles, r->who.clearance, false};
+    struct oa_subject who = {.id = r->who.user_id, .roles = r->who.roles, .clearance = r->who.clearance};
     enum oa_decision d = oa_access_decide(&who, action, NULL);
     if (d == OA_ALLOW)
         return true;

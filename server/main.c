@@ -19,6 +19,7 @@
 #include "proto/alloc.h"
 #include "server/auth.h"
 #include "server/config.h"
+#include "server/console.h"
 #include "proto/log.h"
 #include "server/server.h"
 #include "server/version.h"
@@ -56,6 +57,12 @@ static const char usage[] =
     "                         (SIGHUP): it rewraps every data key under the new\n"
     "                         version in the background, without re-encrypting files,\n"
     "                         and retires old versions once nothing uses them.\n"
+    "  admin reset-password USER --data DIR\n"
+    "                         At the server's console: give USER a new one-time\n"
+    "                         password (printed), end their sessions, lift a lockout.\n"
+    "                         The only way to reset secadmin's, the auditor's or\n"
+    "                         sysadmin's password.  An ordinary account sees no\n"
+    "                         documents until secadmin confirms its clearance.\n"
     "  report security --month YYYY-MM --data DIR\n"
     "                         The monthly security report: logins and failures,\n"
     "                         lockouts, refused accesses, label changes,\n"
@@ -75,7 +82,7 @@ static const char usage[] =
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 struct cli {
-    const char *command, *sub, *month, *level;
+    const char *command, *sub, *arg, *month, *level;
     const char *config_file;
     const char *data, *keys, *listen, *log_level;
     const char *sets[32];
@@ -120,10 +127,13 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         return 2;
     }
     cli->command = argv[optind];
-    int max = (strcmp(cli->command, "audit") == 0 || strcmp(cli->command, "report") == 0 ||
-               strcmp(cli->command, "keys") == 0) ? 2 : 1;
-    if (max == 2 && optind + 1 < argc)
+    int max = strcmp(cli->command, "admin") == 0 ? 3
+              : (strcmp(cli->command, "audit") == 0 || strcmp(cli->command, "report") == 0 ||
+                 strcmp(cli->command, "keys") == 0) ? 2 : 1;
+    if (max >= 2 && optind + 1 < argc)
         cli->sub = argv[optind + 1];
+    if (max == 3 && optind + 2 < argc)
+        cli->arg = argv[optind + 2];
     if (optind + max < argc) {
         fprintf(stderr, "oad: unexpected argument '%s'; try 'oad --help'\n", argv[optind + max]);
         return 2;
@@ -204,35 +214,6 @@ static int write_credentials(const char *path, const char *text)
     return rc;
 }
 
-/* Reads or writes the Argon2id parameters that init calibrated. */
-static int meta_argon2(struct oa_store *s, struct oa_config *cfg, bool write)
-{
-    if (write) {
-        char ops[32], mem[32];
-        snprintf(ops, sizeof(ops), "%llu", (unsigned long long)cfg->argon2_opslimit);
-        snprintf(mem, sizeof(mem), "%zu", cfg->argon2_memlimit);
-        sqlite3_stmt *st = oa_store_stmt(s, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
-        sqlite3_bind_text(st, 1, "argon2_opslimit", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, ops, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) != SQLITE_DONE)
-            return -1;
-        st = oa_store_stmt(s, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
-        sqlite3_bind_text(st, 1, "argon2_memlimit", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, mem, -1, SQLITE_TRANSIENT);
-        return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    }
-    sqlite3_stmt *st = oa_store_stmt(s, "SELECT key, value FROM meta WHERE key LIKE 'argon2_%'");
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
-        const char *k = (const char *)sqlite3_column_text(st, 0);
-        long long v = sqlite3_column_int64(st, 1);
-        if (strcmp(k, "argon2_opslimit") == 0 && v >= 1)
-            cfg->argon2_opslimit = (uint64_t)v;
-        else if (strcmp(k, "argon2_memlimit") == 0 && v >= 8192)
-            cfg->argon2_memlimit = (size_t)v;
-    }
-    return 0;
-}
-
 static int cmd_init(struct oa_config *cfg)
 {
     char cause[512], path[600], *why = NULL;
@@ -278,7 +259,7 @@ static int cmd_init(struct oa_config *cfg)
                (unsigned long long)cfg->argon2_opslimit, cfg->argon2_memlimit >> 20);
     }
     char creds[512] = "";
-    if (oa_store_exec(&store, "BEGIN IMMEDIATE") != 0 || meta_argon2(&store, cfg, true) != 0)
+    if (oa_store_exec(&store, "BEGIN IMMEDIATE") != 0 || oa_console_argon2(&store, cfg, true) != 0)
         goto out;
     for (size_t i = 0; i < 3; i++) {
         char pw[21];
@@ -352,7 +333,7 @@ static int cmd_serve(struct oa_config *cfg)
     }
 
     if (!cfg->argon2_explicit)
-        meta_argon2(&store, cfg, false);
+        oa_console_argon2(&store, cfg, false);
     sodium_mlock(&keys, sizeof(keys));
     int swept = 0;
     if (oa_blob_sweep(&store, cfg->data_dir, &swept) != 0)
@@ -502,6 +483,7 @@ static int cmd_report(const struct oa_config *cfg, const char *month)
     print_rows(r, "refused_accesses", "refused accesses by user and level");
     print_rows(r, "label_changes", "label changes");
     print_rows(r, "administrator_actions", "administrator actions");
+    print_rows(r, "password_resets", "password resets");
     print_rows(r, "alarms", "alarms");
     cbor_decref(&r);
     oa_store_close(&store);
@@ -646,8 +628,9 @@ int main(int argc, char **argv)
     bool report = strcmp(cli.command, "report") == 0 && cli.sub && strcmp(cli.sub, "security") == 0;
     bool keys_rotate = strcmp(cli.command, "keys") == 0 && cli.sub && strcmp(cli.sub, "rotate") == 0;
     bool fsck = strcmp(cli.command, "fsck") == 0;
+    bool reset_pw = strcmp(cli.command, "admin") == 0 && cli.sub && strcmp(cli.sub, "reset-password") == 0;
     if (strcmp(cli.command, "init") != 0 && strcmp(cli.command, "serve") != 0 && !audit && !report &&
-        !keys_rotate && !fsck) {
+        !keys_rotate && !fsck && !reset_pw) {
         fprintf(stderr, "oad: unknown command '%s%s%s'; try 'oad --help'\n", cli.command, cli.sub ? " " : "",
                 cli.sub ? cli.sub : "");
         return 2;
@@ -662,6 +645,13 @@ int main(int argc, char **argv)
         return cmd_fsck(&cfg);
     if (keys_rotate)
         return cmd_keys_rotate(&cfg, cli.level);
+    if (reset_pw) {
+        if (cli.arg == NULL) {
+            fprintf(stderr, "oad: admin reset-password needs the account's name\n");
+            return 2;
+        }
+        return oa_console_reset_password(&cfg, cli.arg);
+    }
     if (strcmp(cli.command, "init") == 0)
         return cmd_init(&cfg);
     return cmd_serve(&cfg);

@@ -24,7 +24,7 @@ static void bump(void)
 #define USER_COLS                                                                              \
     "id, username, display_name, coalesce(department_id, 0), roles, clearance, pw_hash,"      \
     " must_change_pw, disabled, failed_logins, locked_until, version, created_at, updated_at,"   \
-    " totp_required, totp_confirmed, totp_last_step, totp_secret, declassifier"
+    " totp_required, totp_confirmed, totp_last_step, totp_secret, declassifier, clearance_hold"
 
 static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {
@@ -58,6 +58,7 @@ static int read_user(sqlite3_stmt *st, struct oa_user *u)
     u->totp_confirmed = sqlite3_column_int(st, 15) != 0;
     u->totp_last_step = sqlite3_column_int64(st, 16);
     u->declassifier = sqlite3_column_int(st, 18) != 0;
+    u->clearance_hold = sqlite3_column_int(st, 19) != 0;
     int n = sqlite3_column_bytes(st, 17);
     if (n > 0 && (size_t)n <= sizeof(u->totp_secret)) {
         memcpy(u->totp_secret, sqlite3_column_blob(st, 17), (size_t)n);
@@ -125,7 +126,7 @@ int oa_user_update(struct oa_store *s, struct oa_user *u)
         "UPDATE users SET display_name = ?, department_id = ?, roles = ?, clearance = ?, pw_hash = ?,"
         " must_change_pw = ?, disabled = ?, failed_logins = ?, locked_until = ?,"
         " version = version + 1, updated_at = ?, totp_required = ?, totp_confirmed = ?,"
-        " totp_last_step = ?, totp_secret = ?, declassifier = ? WHERE id = ?");
+        " totp_last_step = ?, totp_secret = ?, declassifier = ?, clearance_hold = ? WHERE id = ?");
     if (st == NULL)
         return -1;
     int64_t now = oa_now();
@@ -150,7 +151,8 @@ int oa_user_update(struct oa_store *s, struct oa_user *u)
     else
         sqlite3_bind_null(st, 14);
     sqlite3_bind_int(st, 15, u->declassifier);
-    sqlite3_bind_int64(st, 16, u->id);
+    sqlite3_bind_int(st, 16, u->clearance_hold);
+    sqlite3_bind_int64(st, 17, u->id);
     if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1)
         return -1;
     u->version++;

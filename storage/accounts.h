@@ -34,6 +34,7 @@ struct oa_user {
     int64_t version;
     int64_t created_at, updated_at;
     bool declassifier;           /* secadmin named this person a declassifier */
+    bool clearance_hold;         /* reset by sysadmin: no document access until secadmin confirms */
     bool totp_required;          /* secadmin requires a second factor */
     bool totp_confirmed;         /* the user has proven their authenticator */
     int64_t totp_last_step;      /* the last time step accepted (no replay) */

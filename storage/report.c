@@ -65,8 +65,9 @@ cbor_item_t *oa_security_report(struct oa_store *s, const char *month)
     static const char *const k_admin[] = {"user", "event", "count"};
     static const char *const k_alarm[] = {"id", "at", "event", "user", "target", "label", "detail"};
     static const char *const k_label[] = {"id", "at", "event", "user", "document", "detail"};
+    static const char *const k_reset[] = {"id", "at", "event", "user", "target", "detail"};
 
-    cbor_item_t *r = pv_map(12);
+    cbor_item_t *r = pv_map(13);
     pv_put_text(r, "month", month);
     pv_put_int(r, "from", from);
     pv_put_int(r, "to", to);
@@ -92,6 +93,11 @@ cbor_item_t *oa_security_report(struct oa_store *s, const char *month)
            rows(s, "SELECT a.actor, a.event, count(*) FROM audit_log a JOIN users u ON u.id = a.actor_id"
                    " WHERE (u.roles & 448) != 0 AND a.at >= ?1 AND a.at < ?2"
                    " GROUP BY a.actor, a.event ORDER BY a.actor, 3 DESC LIMIT 200", from, to, k_admin, 3));
+    /* Password resets, by sysadmin over the API or at the console. */
+    pv_put(r, "password_resets",
+           rows(s, "SELECT id, at, event, coalesce(actor, 'console'), coalesce(target, ''), coalesce(detail, '')"
+                   " FROM audit_log WHERE event IN ('user.password_reset', 'console.password_reset')"
+                   " AND at >= ?1 AND at < ?2 ORDER BY id LIMIT 200", from, to, k_reset, 6));
     /* Alarms: lockouts, and refusals on classified documents (秘密 and above). */
     pv_put(r, "alarms",
            rows(s, "SELECT id, at, event, coalesce(actor, '-'), coalesce(target, ''), coalesce(label, -1),"

@@ -340,6 +340,10 @@ static const char *const migrations[] = {
     "  doc_id  INTEGER NOT NULL,"
     "  PRIMARY KEY (user_id, doc_id)"
     ") WITHOUT ROWID;",
+
+    /* 9: an account whose password sysadmin reset keeps no document access
+     *    until secadmin confirms its clearance again (三员分立). */
+    "ALTER TABLE users ADD COLUMN clearance_hold INTEGER NOT NULL DEFAULT 0;",
 };
 
 int oa_schema_version(void)

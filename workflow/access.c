@@ -103,11 +103,13 @@ enum oa_decision oa_access_decide(const struct oa_subject *who, enum oa_action a
         /* No administrator widens their own rights or resets their own standing. */
         if (what->user_id == who->id)
             return OA_DENY_SELF;
-        /* The three administrators' accounts are not each other's to change,
-         * except that sysadmin may unlock or reset another administrator, whose
-         * account otherwise could never be recovered. */
+        /* The three administrators' accounts are not each other's to change.
+         * sysadmin may lift another administrator's lockout (which gives no
+         * rights), but never reset their password: a reset hands the resetter
+         * a way in as that account, so administrators' passwords are reset
+         * only at the server's console (oad admin reset-password). */
         if ((what->user_roles & OA_ROLES_ADMIN) != 0 && action != OA_ACT_USER_UNLOCK &&
-            action != OA_ACT_USER_RESET_PW && action != OA_ACT_USER_REQUIRE_2FA)
+            action != OA_ACT_USER_REQUIRE_2FA)
             return OA_DENY_ADMIN;
     }
     return OA_ALLOW;
@@ -119,6 +121,8 @@ enum oa_decision oa_access_read_doc(const struct oa_subject *who, int level)
         return OA_DENY_LABEL;
     if (who->roles & OA_ROLES_ADMIN)
         return OA_DENY_ROLE;
+    if (who->held)
+        return OA_DENY_HELD;
     if ((who->roles & OA_ROLE_GATEWAY) && level != OA_LEVEL_PUBLIC)
         return OA_DENY_LABEL;
     return who->clearance >= level ? OA_ALLOW : OA_DENY_LABEL;
@@ -193,6 +197,7 @@ const char *oa_decision_reason(enum oa_decision d)
     case OA_DENY_ADMIN: return "administrator accounts cannot be changed this way";
     case OA_DENY_LABEL: return "the document's classification is above your clearance";
     case OA_DENY_SCOPE: return "you are outside the document's need-to-know scope";
+    case OA_DENY_HELD: return "your password was reset: secadmin must confirm your clearance before you see documents";
     }
     return "refused";
 }

@@ -78,6 +78,7 @@ struct oa_subject {
     unsigned roles;
     int clearance;
     bool declassifier; /* named by secadmin: may relabel documents they can read */
+    bool held;         /* password reset by sysadmin, clearance not yet confirmed by secadmin */
 };
 
 /* What the action is aimed at; fields that do not apply stay zero. */
@@ -93,6 +94,7 @@ enum oa_decision {
     OA_DENY_ADMIN,  /* an administrator account is beyond this actor's reach */
     OA_DENY_LABEL,  /* the document's label is above the person's clearance */
     OA_DENY_SCOPE,  /* the person is outside the document's need-to-know scope */
+    OA_DENY_HELD,   /* the account's password was reset; secadmin has not confirmed its clearance */
 };
 
 /*

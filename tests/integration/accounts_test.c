@@ -6,6 +6,8 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/integration/harness.h"
@@ -490,4 +492,112 @@ Test(accounts, a_disabled_account_loses_its_sessions_and_cannot_log_in)
     cr_assert_eq(audit_count("event = 'user.disable'"), 1);
     cr_assert_eq(audit_count("event = 'user.enable'"), 1);
     cr_assert_eq(oad_stop(&srv), 0);
+}
+
+/* Runs `oad admin reset-password` at the console; returns its exit status and
+ * the one-time password it printed (last line) in pw. */
+static int console_reset(const char *user, char *pw, size_t n)
+{
+    char cmd[600], out[1024];
+    snprintf(cmd, sizeof(cmd), "server/oad admin reset-password %s --data %s --set security.argon2_opslimit=1"
+             " --set security.argon2_memlimit=8192 2>&1", user, srv.dir);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t len = fread(out, 1, sizeof(out) - 1, p);
+    out[len] = 0;
+    int st = pclose(p);
+    pw[0] = 0;
+    /* The password is alone on the line after the one that announces it. */
+    const char *at = strstr(out, "first login):\n");
+    if (at)
+        sscanf(at + strlen("first login):\n"), "%63s", pw);
+    (void)n;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* #13 item 3: no administrator obtains another account's rights through a password reset. */
+Test(accounts, a_password_reset_never_hands_over_another_accounts_rights)
+{
+    oad_start(&srv, NULL);
+    char sys[128], sec[128], aud[128], boss[128], path[96], pw[64], tok[128];
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    admin_login(&srv, "secadmin", "Label-Keeper-2026", sec, sizeof(sec));
+    admin_login(&srv, "auditor", "Log-Reader-2026xy", aud, sizeof(aud));
+    struct resp r = http_json(&srv, "POST", "/v1/organs", sys, "{\"code\":\"某府\",\"name\":\"某市人民政府\"}", NULL);
+    resp_free(&r);
+    r = http_json(&srv, "POST", "/v1/departments", sys, "{\"organ_id\":1,\"code\":\"府办\",\"name\":\"府办\"}", NULL);
+    resp_free(&r);
+
+    /* 1. sysadmin cannot reset secadmin's or the auditor's password (ids 2 and 3). */
+    for (int id = 2; id <= 3; id++) {
+        snprintf(path, sizeof(path), "/v1/users/%d/password-reset", id);
+        r = http_json(&srv, "POST", path, sys, "{}", NULL);
+        expect_error(&r, 403, "forbidden");
+        resp_free(&r);
+    }
+    cr_assert_eq(audit_count("event = 'access.refused' AND target IN ('secadmin', 'auditor')"), 2);
+
+    /* 2. A 机密 reader reset by sysadmin sees nothing until secadmin confirms the clearance. */
+    long long boss_id = make_person(&srv, sys, sec, "wang.wu", "[\"staff\"]", 3, "Office-Pass-W-9x", boss, sizeof(boss));
+    r = http_json(&srv, "POST", "/v1/documents", boss, "{\"kind\":\"outgoing\",\"title\":\"机密件\",\"level\":3}", NULL);
+    json_t *j = ok_json(&r, 201);
+    long long doc = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    snprintf(path, sizeof(path), "/v1/users/%lld/password-reset", boss_id);
+    r = http_json(&srv, "POST", path, sys, "{}", NULL);
+    j = ok_json(&r, 200);
+    char otp[64];
+    snprintf(otp, sizeof(otp), "%s", json_string_value(json_object_get(j, "one_time_password")));
+    json_decref(j);
+    cr_assert_eq(login(&srv, "wang.wu", otp, tok, sizeof(tok)), 201);
+    r = http_json(&srv, "POST", "/v1/users/me/password", tok,
+                  "{\"current_password\":\"x\",\"new_password\":\"Puppet-Pass-2026x\"}", NULL);
+    resp_free(&r);
+    char body[200];
+    snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"Puppet-Pass-2026x\"}", otp);
+    r = http_json(&srv, "POST", "/v1/users/me/password", tok, body, NULL);
+    cr_assert_eq(r.status, 204, "%s", r.body);
+    resp_free(&r);
+    char dpath[64];
+    snprintf(dpath, sizeof(dpath), "/v1/documents/%lld", doc);
+    r = http_json(&srv, "GET", dpath, tok, NULL, NULL);
+    expect_error(&r, 404, "not_found");
+    resp_free(&r);
+    r = http_json(&srv, "GET", "/v1/documents?view=all", tok, NULL, NULL);
+    j = ok_json(&r, 200);
+    cr_assert_eq(json_array_size(json_object_get(j, "items")), 0, "a held account listed documents");
+    json_decref(j);
+    r = http_json(&srv, "POST", "/v1/documents", tok, "{\"kind\":\"outgoing\",\"title\":\"x\",\"level\":0}", NULL);
+    cr_assert_eq(r.status, 403, "%s", r.body);
+    resp_free(&r);
+    /* secadmin confirms: the same clearance again, and the account reads. */
+    snprintf(path, sizeof(path), "/v1/users/%lld/clearance", boss_id);
+    r = http_json(&srv, "PUT", path, sec, "{\"clearance\":3}", "If-Match: *\r\n");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+    cr_assert_eq(login(&srv, "wang.wu", "Puppet-Pass-2026x", tok, sizeof(tok)), 201);
+    r = http_json(&srv, "GET", dpath, tok, NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+
+    /* 3. The console resets secadmin; the one-time password works once and must be changed. */
+    cr_assert_eq(console_reset("secadmin", pw, sizeof(pw)), 0);
+    cr_assert_eq(strlen(pw), 20, "no password printed");
+    cr_assert_eq(login(&srv, "secadmin", "Label-Keeper-2026", tok, sizeof(tok)), 401);
+    cr_assert_eq(login(&srv, "secadmin", pw, tok, sizeof(tok)), 201);
+    cr_assert_eq(console_reset("nobody.here", pw, sizeof(pw)), 2);
+
+    /* Every reset is in the trail and in the monthly report. */
+    cr_assert_eq(audit_count("event = 'user.password_reset' AND outcome = 'ok' AND target = 'wang.wu'"), 1);
+    cr_assert_eq(audit_count("event = 'console.password_reset' AND target = 'secadmin'"), 1);
+    char month[8];
+    time_t now = time(NULL);
+    strftime(month, sizeof(month), "%Y-%m", gmtime(&now));
+    snprintf(path, sizeof(path), "/v1/audit/report?month=%s", month);
+    r = http_json(&srv, "GET", path, aud, NULL, NULL);
+    j = ok_json(&r, 200);
+    json_t *resets = json_object_get(j, "password_resets");
+    cr_assert_eq(json_array_size(resets), 2, "password_resets: %zu", json_array_size(resets));
+    json_decref(j);
+    oad_stop(&srv);
 }

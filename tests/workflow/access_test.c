@@ -71,9 +71,15 @@ Test(access, administrators_cannot_reshape_each_other)
     cr_assert_eq(oa_access_decide(&sys, OA_ACT_USER_ROLES, &auditor), OA_DENY_ADMIN);
     cr_assert_eq(oa_access_decide(&sys, OA_ACT_USER_ENABLE, &auditor), OA_DENY_ADMIN);
     cr_assert_eq(oa_access_decide(&sec, OA_ACT_USER_CLEARANCE, &auditor), OA_DENY_ADMIN);
-    /* ...but a locked-out or forgotten administrator can be recovered. */
+    /* A locked-out administrator can be unlocked, which gives no rights... */
     cr_assert_eq(oa_access_decide(&sys, OA_ACT_USER_UNLOCK, &auditor), OA_ALLOW);
-    cr_assert_eq(oa_access_decide(&sys, OA_ACT_USER_RESET_PW, &auditor), OA_ALLOW);
+    /* ...but no administrator resets another's password: that would be a way
+     * in as them (#13 item 3).  The console does it (oad admin reset-password). */
+    struct oa_object secadmin = {.user_id = 2, .user_roles = OA_ROLE_SECADMIN};
+    cr_assert_eq(oa_access_decide(&sys, OA_ACT_USER_RESET_PW, &auditor), OA_DENY_ADMIN);
+    cr_assert_eq(oa_access_decide(&sys, OA_ACT_USER_RESET_PW, &secadmin), OA_DENY_ADMIN);
+    struct oa_object staff = {.user_id = 9, .user_roles = OA_ROLE_STAFF};
+    cr_assert_eq(oa_access_decide(&sys, OA_ACT_USER_RESET_PW, &staff), OA_ALLOW);
     cr_assert_eq(oa_access_decide(NULL, OA_ACT_USER_READ, NULL), OA_DENY_ROLE);
     cr_assert_eq(oa_access_decide(&sys, OA_ACT__COUNT, NULL), OA_DENY_ROLE);
 }
@@ -128,7 +134,7 @@ Test(labels, no_read_up_at_every_level_and_clearance)
     for (size_t p = 0; p < sizeof(people) / sizeof(people[0]); p++)
         for (int clearance = 0; clearance <= OA_LEVEL_MAX; clearance++)
             for (int level = 0; level <= OA_LEVEL_MAX; level++) {
-                struct oa_subject who = {1, people[p], clearance, false};
+                struct oa_subject who = {1, people[p], clearance, false, false};
                 struct oa_reader rd = {&who, "a", 1, NULL, 0};
                 struct oa_label lb = {level, NULL, 0};
                 enum oa_decision d = oa_access_read(&rd, &lb);
@@ -138,16 +144,29 @@ Test(labels, no_read_up_at_every_level_and_clearance)
             }
 }
 
+Test(labels, an_account_held_after_a_password_reset_sees_no_document_at_any_level)
+{
+    for (int level = 0; level <= OA_LEVEL_MAX; level++) {
+        struct oa_subject who = {.id = 1, .roles = OA_ROLE_STAFF, .clearance = OA_LEVEL_MAX, .held = true};
+        struct oa_reader rd = {&who, "a", 1, NULL, 0};
+        struct oa_label lb = {level, NULL, 0};
+        cr_assert_eq(oa_access_read(&rd, &lb), OA_DENY_HELD);
+        cr_assert_eq(oa_access_read_doc(&who, level), OA_DENY_HELD);
+        who.held = false;
+        cr_assert_eq(oa_access_read_doc(&who, level), OA_ALLOW);
+    }
+}
+
 Test(labels, administrators_see_no_documents_and_the_gateway_only_public_ones)
 {
     const unsigned admins[] = {OA_ROLE_SYSADMIN, OA_ROLE_SECADMIN, OA_ROLE_AUDITOR};
     for (int i = 0; i < 3; i++) {
-        struct oa_subject who = {1, admins[i], OA_LEVEL_MAX, false};
+        struct oa_subject who = {1, admins[i], OA_LEVEL_MAX, false, false};
         struct oa_reader rd = {&who, "admin", 0, NULL, 0};
         struct oa_label lb = {OA_LEVEL_PUBLIC, NULL, 0};
         cr_assert_eq(oa_access_read(&rd, &lb), OA_DENY_ROLE);
     }
-    struct oa_subject gw = {9, OA_ROLE_GATEWAY, OA_LEVEL_MAX, false};
+    struct oa_subject gw = {9, OA_ROLE_GATEWAY, OA_LEVEL_MAX, false, false};
     struct oa_reader rd = {&gw, "gateway", 0, NULL, 0};
     const char *scope[] = {"dept:1"};
     for (int level = 0; level <= OA_LEVEL_MAX; level++) {
@@ -161,7 +180,7 @@ Test(labels, administrators_see_no_documents_and_the_gateway_only_public_ones)
 Test(labels, need_to_know_scope_by_compartment_department_and_name)
 {
     const char *comps[] = {"finance-audit", "land"};
-    struct oa_subject who = {7, OA_ROLE_STAFF, OA_LEVEL_SECRET, false};
+    struct oa_subject who = {7, OA_ROLE_STAFF, OA_LEVEL_SECRET, false, false};
     struct oa_reader rd = {&who, "zhang.san", 3, comps, 2};
     struct {
         const char *scope[3];
@@ -218,9 +237,9 @@ Test(labels, derivatives_never_write_down_and_only_public_leaves)
 
 Test(labels, a_named_declassifier_may_relabel_and_an_administrator_never_is_one)
 {
-    struct oa_subject named = {5, OA_ROLE_LEADER, OA_LEVEL_SECRET, true};
-    struct oa_subject plain = {6, OA_ROLE_LEADER, OA_LEVEL_SECRET, false};
-    struct oa_subject sys = {1, OA_ROLE_SYSADMIN, 0, true};
+    struct oa_subject named = {5, OA_ROLE_LEADER, OA_LEVEL_SECRET, true, false};
+    struct oa_subject plain = {6, OA_ROLE_LEADER, OA_LEVEL_SECRET, false, false};
+    struct oa_subject sys = {1, OA_ROLE_SYSADMIN, 0, true, false};
     cr_assert_eq(oa_access_decide(&named, OA_ACT_RELABEL, NULL), OA_ALLOW);
     cr_assert_eq(oa_access_decide(&plain, OA_ACT_RELABEL, NULL), OA_DENY_ROLE);
     cr_assert_eq(oa_access_decide(&sys, OA_ACT_RELABEL, NULL), OA_DENY_ROLE);
