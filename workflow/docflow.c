@@ -31,6 +31,18 @@ enum guard {
     G__COUNT
 };
 
+/* What each guard needs the request to carry (oa_flow_rule_describe). */
+static const char *const guard_needs[G__COUNT] = {
+    [G_OPINION] = "opinion",
+    [G_PREFIX] = "params.prefix",
+    [G_LEAD_DEPT] = "params.lead_department_id",
+    [G_READERS] = "params.readers",
+    [G_ASSIGNEE] = "params.assignee",
+    [G_REPLY] = "params.reply_document_id",
+    [G_EXTEND] = "opinion,params.days",
+    [G_TARGET] = "params.target",
+};
+
 static const char *const guard_reason[G__COUNT] = {
     [G_OPINION] = "This action needs a written opinion (意见): say why.",
     [G_PREFIX] = "Name the document-number prefix in params.prefix, e.g. 府办发.",
@@ -45,6 +57,9 @@ static const char *const guard_reason[G__COUNT] = {
 /* Branches: a rule whose next state depends on the facts. */
 #define NEXT_REVIEW "\x01"   /* countersign when countersigners are named, else signoff */
 #define NEXT_CS_VOTE "\x02"  /* signoff after the last approval, else stay */
+#define BRANCH_REVIEW "countersign when countersigners are named (facts.countersign_named > 0), else signoff."
+#define BRANCH_CS_VOTE \
+    "signoff when this is the last pending countersigner (facts.countersign_pending <= 1), else it stays in countersign."
 
 #define PRIMARY 0x80000000u  /* in `effects`: the forward action that fills the to-do list */
 
@@ -291,4 +306,26 @@ const char *const *oa_flow_states(enum oa_doc_kind kind, int def_version, int *c
     const struct flow *f = flow_of(kind, def_version);
     *count = f ? f->nstates : 0;
     return f ? f->states : NULL;
+}
+
+void oa_flow_rule_describe(const struct oa_flow_rule *r, struct oa_flow_rule_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (r->next != NULL && strcmp(r->next, NEXT_REVIEW) == 0) {
+        out->next[0] = "countersign";
+        out->next[1] = "signoff";
+        out->branch = BRANCH_REVIEW;
+    } else if (r->next != NULL && strcmp(r->next, NEXT_CS_VOTE) == 0) {
+        out->next[0] = "signoff";
+        out->next[1] = "countersign";
+        out->branch = BRANCH_CS_VOTE;
+    } else {
+        out->next[0] = r->next;
+    }
+    out->effects = r->effects & ~PRIMARY;
+    out->primary = (r->effects & PRIMARY) != 0;
+    if (r->guard > G_NONE && r->guard < G__COUNT) {
+        out->guard = guard_reason[r->guard];
+        out->guard_needs = guard_needs[r->guard];
+    }
 }

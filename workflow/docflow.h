@@ -129,4 +129,22 @@ struct oa_flow_rule {
 const struct oa_flow_rule *oa_flow_rules(enum oa_doc_kind kind, int def_version, int *count);
 const char *const *oa_flow_states(enum oa_doc_kind kind, int def_version, int *count);
 
+/*
+ * What one rule of oa_flow_rules means, in names and sentences, for the
+ * action reference generated from the tables (docs/gen_actions.c).  Fills
+ * `out` with pointers to static strings; reads nothing but the rule.
+ */
+struct oa_flow_rule_info {
+    const char *next[2];     /* where it leads: next[0], and next[1] when the facts choose between
+                                two states (a branch); next[0] NULL: it stays in the same state */
+    const char *branch;      /* for a branch: which fact chooses, a sentence; else NULL */
+    unsigned effects;        /* enum oa_flow_effect bits, as oa_flow_step answers them */
+    bool primary;            /* the forward action of its state: who may take it makes up that
+                                state's to-do list (oa_flow_expected) */
+    const char *guard;       /* the guard's refusal sentence (oa_flow_answer.reason); NULL: no guard */
+    const char *guard_needs; /* what the request must carry for the guard to hold, comma-separated
+                                ("opinion", "params.prefix", ...); NULL: no guard */
+};
+void oa_flow_rule_describe(const struct oa_flow_rule *r, struct oa_flow_rule_info *out);
+
 #endif

@@ -223,3 +223,47 @@ Test(docflow, the_to_do_queue_follows_the_forward_action)
     oa_flow_expected(OA_KIND_OUTGOING, 1, "archived", &roles, &rels);
     cr_assert_eq(roles | rels, 0);
 }
+
+/* oa_flow_rule_describe says what oa_flow_step does, rule by rule (docs/actions.md is printed from it). */
+Test(docflow, every_rule_is_described_as_it_acts)
+{
+    static const struct oa_doc_facts none;
+    for (int k = 0; k < OA_KIND__COUNT; k++) {
+        int n = 0;
+        const struct oa_flow_rule *rules = oa_flow_rules((enum oa_doc_kind)k, OA_FLOW_VERSION, &n);
+        cr_assert(n > 0);
+        for (int i = 0; i < n; i++) {
+            const struct oa_flow_rule *r = &rules[i];
+            const char *state = strcmp(r->state, "*") == 0 ? oa_flow_initial((enum oa_doc_kind)k) : r->state;
+            struct oa_flow_rule_info info;
+            oa_flow_rule_describe(r, &info);
+            struct oa_doc_actor actor = {r->roles, r->relations};
+            struct oa_flow_answer ans;
+            cr_assert_eq(oa_flow_step((enum oa_doc_kind)k, OA_FLOW_VERSION, state, r->action, &actor, &all_good, &ans),
+                         OA_FLOW_OK, "%s %s", state, r->action);
+            cr_assert_eq(ans.effects, info.effects, "%s %s: effects", state, r->action);
+            if (info.next[0] == NULL)
+                cr_assert_str_eq(ans.next_state, state, "%s %s stays", state, r->action);
+            else if (info.next[1] == NULL)
+                cr_assert_str_eq(ans.next_state, info.next[0], "%s %s", state, r->action);
+            else
+                cr_assert(info.branch != NULL && (strcmp(ans.next_state, info.next[0]) == 0 ||
+                                                  strcmp(ans.next_state, info.next[1]) == 0));
+            cr_assert_eq(info.guard == NULL, info.guard_needs == NULL);
+            enum oa_flow_result unguarded =
+                oa_flow_step((enum oa_doc_kind)k, OA_FLOW_VERSION, state, r->action, &actor, &none, &ans);
+            if (info.guard != NULL) {
+                cr_assert_eq(unguarded, OA_FLOW_GUARD, "%s %s: guard", state, r->action);
+                cr_assert_str_eq(ans.reason, info.guard);
+            } else {
+                cr_assert_eq(unguarded, OA_FLOW_OK, "%s %s: no guard", state, r->action);
+            }
+            if (info.primary) {
+                unsigned roles, rels;
+                oa_flow_expected((enum oa_doc_kind)k, OA_FLOW_VERSION, r->state, &roles, &rels);
+                cr_assert_eq(roles & r->roles, r->roles, "%s %s: to-do roles", state, r->action);
+                cr_assert_eq(rels & r->relations, r->relations, "%s %s: to-do relations", state, r->action);
+            }
+        }
+    }
+}
