@@ -521,6 +521,45 @@ void pv_push(cbor_item_t *array, cbor_item_t *value)
 /* Reading                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* The length of the longest prefix of s[0..n) that does not end inside a
+ * character: a last character cut short is dropped whole. */
+static size_t utf8_boundary(const unsigned char *s, size_t n)
+{
+    size_t i = n, back = 0; /* back: continuation bytes at the end */
+    while (i > 0 && back < 3 && (s[i - 1] & 0xC0) == 0x80) {
+        i--;
+        back++;
+    }
+    if (i == 0)
+        return 0;
+    unsigned char lead = s[i - 1];
+    size_t want = lead < 0x80 ? 1 : (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3
+                : (lead & 0xF8) == 0xF0 ? 4 : 0;
+    if (want == 1)
+        return i; /* ASCII, then stray continuation bytes: drop those */
+    return back + 1 == want ? n : i - 1;
+}
+
+char *pv_utf8_copy(char *dst, size_t cap, const char *src)
+{
+    if (cap == 0)
+        return dst;
+    size_t n = src ? strlen(src) : 0;
+    if (n > cap - 1)
+        n = utf8_boundary((const unsigned char *)src, cap - 1);
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+    return dst;
+}
+
+char *pv_utf8_trim(char *s)
+{
+    size_t n = strlen(s);
+    s[utf8_boundary((const unsigned char *)s, n)] = '\0';
+    return s;
+}
+
 bool pv_utf8_ok(const unsigned char *s, size_t n)
 {
     size_t i = 0;
@@ -695,6 +734,23 @@ enum oa_err pv_extract(const cbor_item_t *map, const struct pv_field *fields, si
     }
     struct cbor_pair *h = cbor_map_handle(map);
     size_t size = cbor_map_size(map);
+    /* Every key must be one of the fields: an unknown one is a mistake the
+     * caller should hear about, never a no-op that looks like success. */
+    for (size_t k = 0; k < size; k++) {
+        size_t i = 0;
+        while (i < n && !key_is(h[k].key, fields[i].name))
+            i++;
+        if (i < n)
+            continue;
+        if (!cbor_isa_string(h[k].key) || !cbor_string_is_definite(h[k].key)) {
+            say(why, whylen, "every field name must be text");
+        } else {
+            size_t len = cbor_string_length(h[k].key);
+            say(why, whylen, "field '%.*s' is not known here", (int)(len > 64 ? 64 : len),
+                (const char *)cbor_string_handle(h[k].key));
+        }
+        return OA_E_BAD_FIELD;
+    }
     for (size_t i = 0; i < n; i++) {
         const struct pv_field *f = &fields[i];
         const cbor_item_t *found = NULL;
@@ -709,6 +765,10 @@ enum oa_err pv_extract(const cbor_item_t *map, const struct pv_field *fields, si
         }
         if (f->present != NULL)
             *f->present = found != NULL;
+        if (found != NULL && (f->flags & PV_REFUSED)) {
+            say(why, whylen, "field '%s' is not yours to set here", f->name);
+            return OA_E_FORBIDDEN;
+        }
         if (found == NULL) {
             if (f->flags & PV_REQUIRED) {
                 say(why, whylen, "field '%s' is required", f->name);

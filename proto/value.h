@@ -61,6 +61,9 @@ struct pv_bytes {
 };
 
 #define PV_REQUIRED 1u
+/* A field this route knows but the caller may not set here (another
+ * administrator's, or another route's): its presence is OA_E_FORBIDDEN. */
+#define PV_REFUSED 2u
 
 struct pv_field {
     const char *name;
@@ -72,10 +75,12 @@ struct pv_field {
 };
 
 /*
- * Read the named fields of `map` into their outputs.  Unknown keys are
- * ignored; a key given twice, a missing required field, a wrong type, a length
- * or value out of bounds, text that is not UTF-8 or contains NUL: each returns
- * OA_E_BAD_FIELD with a sentence in why naming the field.
+ * Read the named fields of `map` into their outputs.  A key that is not in
+ * `fields` (or not a text string), a key given twice, a missing required
+ * field, a wrong type, a length or value out of bounds, text that is not
+ * UTF-8 or contains NUL: each returns OA_E_BAD_FIELD with a sentence in why
+ * naming the field, so nothing the caller sent is ever silently ignored.  A
+ * PV_REFUSED field that is present returns OA_E_FORBIDDEN.
  */
 enum oa_err pv_extract(const cbor_item_t *map, const struct pv_field *fields, size_t n,
                        struct oa_arena *arena, char *why, size_t whylen);
@@ -106,5 +111,18 @@ const cbor_item_t *pv_get(const cbor_item_t *map, const char *key);
 
 /* True when the n bytes at s are valid UTF-8 with no NUL. */
 bool pv_utf8_ok(const unsigned char *s, size_t n);
+
+/*
+ * The one UTF-8-safe truncation: every fixed buffer that holds text from
+ * outside goes through these, so a cut never splits a character (which the
+ * JSON encoder, rightly, refuses).
+ *
+ * pv_utf8_copy copies src (NULL reads as "") into dst, at most cap - 1
+ * bytes, cut at a character boundary, always NUL-terminated; returns dst.
+ * pv_utf8_trim drops an incomplete character left at the end of s (after a
+ * snprintf that cut it); returns s.
+ */
+char *pv_utf8_copy(char *dst, size_t cap, const char *src);
+char *pv_utf8_trim(char *s);
 
 #endif

@@ -225,9 +225,9 @@ static int misc_on_run(struct oa_store *s, struct oa_db_job *job)
         while (n < 200 && sqlite3_step(st) == SQLITE_ROW) {
             rows[n].id = sqlite3_column_int64(st, 0);
             rows[n].doc = sqlite3_column_int64(st, 1);
-            snprintf(rows[n].title, sizeof(rows[n].title), "%s", (const char *)sqlite3_column_text(st, 2));
-            snprintf(rows[n].by, sizeof(rows[n].by), "%s", (const char *)sqlite3_column_text(st, 3));
-            snprintf(rows[n].note, sizeof(rows[n].note), "%s", (const char *)sqlite3_column_text(st, 4));
+            pv_utf8_copy(rows[n].title, sizeof(rows[n].title), (const char *)sqlite3_column_text(st, 2));
+            pv_utf8_copy(rows[n].by, sizeof(rows[n].by), (const char *)sqlite3_column_text(st, 3));
+            pv_utf8_copy(rows[n].note, sizeof(rows[n].note), (const char *)sqlite3_column_text(st, 4));
             rows[n].at = sqlite3_column_int64(st, 5);
             n++;
         }

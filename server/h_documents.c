@@ -1258,6 +1258,8 @@ storage:
 /* ---- the sync protocol's pushed operations ---- */
 
 static struct doc_job *doc_job_new(struct oa_req *r, enum doc_op op);
+static enum oa_err doc_fields(const cbor_item_t *in, struct oa_arena *arena, struct doc_job *j, bool create,
+                              char *why, size_t n);
 
 /* Undoes one pushed operation (its savepoint). */
 static void push_undo(struct oa_store *s)
@@ -1323,23 +1325,11 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
         j->idem_key = akey;
         rc = run_action(s, j);
     } else {
-        struct pv_field f[] = {
-            {"title", PV_TEXT, 0, 1, OA_DOC_TEXT - 1, &j->title, NULL},
-            {"body", PV_TEXT, 0, 0, OA_DOC_BODY_MAX, &j->body, NULL},
-            {"doc_type", PV_TEXT, 0, 0, 31, &j->doc_type, NULL},
-            {"urgency", PV_TEXT, 0, 1, 15, &j->urgency, NULL},
-            {"main_recipients", PV_TEXT, 0, 0, OA_DOC_TEXT - 1, &j->main_recipients, NULL},
-            {"copied_recipients", PV_TEXT, 0, 0, OA_DOC_TEXT - 1, &j->copied_recipients, NULL},
-            {"attachment_note", PV_TEXT, 0, 0, OA_DOC_TEXT - 1, &j->attachment_note, NULL},
-            {"note", PV_TEXT, 0, 0, OA_DOC_TEXT - 1, &j->note, NULL},
-            {"opinion", PV_TEXT, 0, 0, 4000, &j->opinion, NULL},
-        };
         char why[256];
-        enum oa_err e = op->fields ? pv_extract(op->fields, f, sizeof(f) / sizeof(f[0]), &r->arena, why, sizeof(why))
-                                   : OA_E_BAD_FIELD;
+        enum oa_err e = op->fields ? doc_fields(op->fields, &r->arena, j, false, why, sizeof(why)) : OA_E_BAD_FIELD;
         if (e != OA_E_OK) {
             j->err = e;
-            j->message = op->fields ? "A field of the edit is missing or has the wrong type." : "An edit needs its fields.";
+            j->message = op->fields ? oa_arena_strndup(&r->arena, why, strlen(why)) : "An edit needs its fields.";
             rc = 0;
         } else {
             rc = run_edit(s, j);
@@ -1565,6 +1555,7 @@ static int run_relabel(struct oa_store *s, struct doc_job *j)
     bool lowered = !oa_label_dominates(&lnew, &lold);
     snprintf(detail, sizeof(detail), "level %d -> %d, scope %zu -> %zu entries%s%s: %s", old_level, d.level, nold,
              nnew, d.declass_date[0] ? ", declassify on " : "", d.declass_date, j->reason);
+    pv_utf8_trim(detail);
     oa_strv_free(old_scope);
     if ((j->scope && oa_doc_scope_set(s, &d, (const char *const *)j->scope_v, j->nscope) != 0) ||
         oa_doc_save(s, &d, me.id, 0, NULL) != 0 ||
@@ -1701,13 +1692,14 @@ static bool doc_id_param(struct oa_req *r, int64_t *id)
 }
 
 /* Reads j->scope into j->scope_v; replies 400 and returns false when malformed. */
-static bool parse_scope(struct oa_req *r, struct doc_job *j)
+/* Reads a scope list into j->scope_v (strings in the arena); OA_E_OK or a reason in why. */
+static enum oa_err parse_scope(struct oa_arena *arena, struct doc_job *j, char *why, size_t n)
 {
     if (j->scope == NULL)
-        return true;
+        return OA_E_OK;
     if (!cbor_isa_array(j->scope) || cbor_array_size(j->scope) > 32) {
-        oa_reply_error(r, OA_E_BAD_FIELD, "field 'scope' must be a list of at most 32 entries");
-        return false;
+        snprintf(why, n, "field 'scope' must be a list of at most 32 entries");
+        return OA_E_BAD_FIELD;
     }
     j->nscope = cbor_array_size(j->scope);
     j->scope_v = oa_xcalloc(j->nscope + 1, sizeof(char *));
@@ -1715,20 +1707,26 @@ static bool parse_scope(struct oa_req *r, struct doc_job *j)
         cbor_item_t *it = cbor_array_handle(j->scope)[i];
         if (!cbor_isa_string(it) || !cbor_string_is_definite(it) || cbor_string_length(it) == 0 ||
             cbor_string_length(it) > 64 || !pv_utf8_ok(cbor_string_handle(it), cbor_string_length(it))) {
-            oa_reply_error(r, OA_E_BAD_FIELD, "scope entries are compartment names, dept:ID or user:NAME (1 to 64 bytes)");
-            return false;
+            snprintf(why, n, "scope entries are compartment names, dept:ID or user:NAME (1 to 64 bytes)");
+            return OA_E_BAD_FIELD;
         }
-        j->scope_v[i] = oa_arena_strndup(&r->arena, cbor_string_handle(it), cbor_string_length(it));
+        j->scope_v[i] = oa_arena_strndup(arena, cbor_string_handle(it), cbor_string_length(it));
     }
-    return true;
+    return OA_E_OK;
 }
 
-/* The fields create and edit accept. */
-static bool read_doc_fields(struct oa_req *r, struct doc_job *j, bool create)
+/*
+ * The fields of a document that create, PATCH and a pushed edit accept, one
+ * table for all three: kind and derived_from are fixed at creation, so an
+ * edit that sends them is refused (never ignored), as is any field the
+ * table does not name.  Returns OA_E_OK, or the error with a sentence in why.
+ */
+static enum oa_err doc_fields(const cbor_item_t *in, struct oa_arena *arena, struct doc_job *j, bool create,
+                              char *why, size_t n)
 {
-    bool has_opinion = false;
+    unsigned at_create = create ? 0 : PV_REFUSED;
     struct pv_field f[] = {
-        {"kind", PV_TEXT, create ? PV_REQUIRED : 0, 1, 16, &j->kind, NULL},
+        {"kind", PV_TEXT, create ? PV_REQUIRED : PV_REFUSED, 1, 16, &j->kind, NULL},
         {"title", PV_TEXT, create ? PV_REQUIRED : 0, 1, OA_DOC_TEXT - 1, &j->title, NULL},
         {"body", PV_TEXT, 0, 0, OA_DOC_BODY_MAX, &j->body, NULL},
         {"doc_type", PV_TEXT, 0, 0, 31, &j->doc_type, NULL},
@@ -1743,29 +1741,42 @@ static bool read_doc_fields(struct oa_req *r, struct doc_job *j, bool create)
         {"note", PV_TEXT, 0, 0, OA_DOC_TEXT - 1, &j->note, NULL},
         {"printing_organ", PV_TEXT, 0, 0, 127, &j->printing_organ, NULL},
         {"printing_date", PV_TEXT, 0, 0, 15, &j->printing_date, NULL},
-        {"opinion", PV_TEXT, 0, 0, 4000, &j->opinion, &has_opinion},
+        {"opinion", PV_TEXT, 0, 0, 4000, &j->opinion, NULL},
         {"scope", PV_ITEM, 0, 0, 0, &j->scope, NULL},
         {"declass_date", PV_TEXT, 0, 10, 10, &j->declass_date, NULL},
-        {"derived_from", PV_INT, 0, 1, INT64_MAX, &j->derived_from, NULL},
+        {"derived_from", PV_INT, at_create, 1, INT64_MAX, &j->derived_from, NULL},
     };
-    if (!oa_req_fields(r, f, sizeof(f) / sizeof(f[0])))
-        return false;
-    if (!parse_scope(r, j))
-        return false;
+    if (in == NULL) {
+        snprintf(why, n, "This request needs a body (CBOR or JSON).");
+        return OA_E_BAD_BODY;
+    }
+    enum oa_err e = pv_extract(in, f, sizeof(f) / sizeof(f[0]), arena, why, n);
+    if (e != OA_E_OK || (e = parse_scope(arena, j, why, n)) != OA_E_OK)
+        return e;
     if (j->declass_date && oa_day_parse(j->declass_date) == INT32_MIN) {
-        oa_reply_error(r, OA_E_BAD_FIELD, "field 'declass_date' must be a date, YYYY-MM-DD");
-        return false;
+        snprintf(why, n, "field 'declass_date' must be a date, YYYY-MM-DD");
+        return OA_E_BAD_FIELD;
     }
     if (create && oa_kind_parse(j->kind) < 0) {
-        oa_reply_error(r, OA_E_BAD_FIELD, "field 'kind' must be outgoing, incoming or request");
-        return false;
+        snprintf(why, n, "field 'kind' must be outgoing, incoming or request");
+        return OA_E_BAD_FIELD;
     }
     if (j->urgency && strcmp(j->urgency, "ordinary") != 0 && strcmp(j->urgency, "urgent") != 0 &&
         strcmp(j->urgency, "very_urgent") != 0) {
-        oa_reply_error(r, OA_E_BAD_FIELD, "field 'urgency' must be ordinary, urgent (加急) or very_urgent (特急)");
-        return false;
+        snprintf(why, n, "field 'urgency' must be ordinary, urgent (加急) or very_urgent (特急)");
+        return OA_E_BAD_FIELD;
     }
-    return true;
+    return OA_E_OK;
+}
+
+/* doc_fields for a request's body, answering the error itself; false when it did. */
+static bool read_doc_fields(struct oa_req *r, struct doc_job *j, bool create)
+{
+    char why[256];
+    enum oa_err e = doc_fields(r->in, &r->arena, j, create, why, sizeof(why));
+    if (e != OA_E_OK)
+        oa_reply_error(r, e, why);
+    return e == OA_E_OK;
 }
 
 void h_doc_create(struct oa_req *r)
@@ -1951,7 +1962,11 @@ void h_doc_relabel(struct oa_req *r)
         {"declass_date", PV_TEXT, 0, 10, 10, &j->declass_date, NULL},
         {"reason", PV_TEXT, PV_REQUIRED, 1, 1000, &j->reason, NULL},
     };
-    if (!oa_req_fields(r, f, 4) || !parse_scope(r, j)) {
+    char why[256];
+    enum oa_err e = OA_E_OK;
+    if (!oa_req_fields(r, f, 4) || (e = parse_scope(&r->arena, j, why, sizeof(why))) != OA_E_OK) {
+        if (e != OA_E_OK)
+            oa_reply_error(r, e, why);
         free(j->scope_v);
         free(j);
         return;

@@ -512,8 +512,14 @@ void h_user_patch(struct oa_req *r)
         {"roles", PV_ITEM, 0, 0, 0, &roles, &has_roles},
         {"department_id", PV_INT, 0, 1, INT64_MAX, &dept, &has_dept},
         {"disabled", PV_BOOL, 0, 0, 0, &disabled, &has_disabled},
+        /* secadmin's (PUT .../clearance), or the person's own: never sysadmin's. */
+        {"clearance", PV_ITEM, PV_REFUSED, 0, 0, NULL, NULL},
+        {"compartments", PV_ITEM, PV_REFUSED, 0, 0, NULL, NULL},
+        {"declassifier", PV_ITEM, PV_REFUSED, 0, 0, NULL, NULL},
+        {"password", PV_ITEM, PV_REFUSED, 0, 0, NULL, NULL},
+        {"totp_required", PV_ITEM, PV_REFUSED, 0, 0, NULL, NULL},
     };
-    if (!oa_req_fields(r, f, 4))
+    if (!oa_req_fields(r, f, sizeof(f) / sizeof(f[0])))
         return;
     struct admin *a = admin_new(r, OP_PATCH, OA_ACT_USER_ROLES);
     a->target_id = id;

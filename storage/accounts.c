@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "proto/alloc.h"
+#include "proto/value.h"
 
 #include <stdatomic.h>
 
@@ -29,7 +30,7 @@ static void bump(void)
 static void copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+    pv_utf8_copy(dst, cap, (const char *)t);
 }
 
 static int read_user(sqlite3_stmt *st, struct oa_user *u)

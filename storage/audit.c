@@ -62,7 +62,7 @@ static void copy_col(sqlite3_stmt *st, int i, char *dst, size_t cap, bool *has)
     const unsigned char *t = sqlite3_column_text(st, i);
     if (has)
         *has = t != NULL;
-    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+    pv_utf8_copy(dst, cap, (const char *)t);
 }
 
 int oa_audit_row_read(void *stmt, struct oa_audit_row *r)
@@ -96,7 +96,7 @@ int oa_audit_row_read(void *stmt, struct oa_audit_row *r)
 static void set_text(char *dst, size_t cap, const char *v, bool *has)
 {
     *has = v != NULL;
-    snprintf(dst, cap, "%s", v ? v : "");
+    pv_utf8_copy(dst, cap, v);
 }
 
 int oa_audit(struct oa_store *s, const struct oa_audit_event *ev)
@@ -120,7 +120,7 @@ int oa_audit(struct oa_store *s, const struct oa_audit_event *ev)
     r.actor_id = ev->actor_id;
     set_text(r.actor, sizeof(r.actor), ev->actor, &r.has_actor);
     set_text(r.on_behalf, sizeof(r.on_behalf), ev->on_behalf, &r.has_on_behalf);
-    snprintf(r.event, sizeof(r.event), "%s", ev->event);
+    pv_utf8_copy(r.event, sizeof(r.event), ev->event);
     set_text(r.target, sizeof(r.target), ev->target, &r.has_target);
     r.has_doc_id = ev->doc_id > 0;
     r.doc_id = ev->doc_id;
@@ -129,7 +129,7 @@ int oa_audit(struct oa_store *s, const struct oa_audit_event *ev)
     set_text(r.from_state, sizeof(r.from_state), ev->from_state, &r.has_from);
     set_text(r.to_state, sizeof(r.to_state), ev->to_state, &r.has_to);
     set_text(r.source, sizeof(r.source), ev->source, &r.has_source);
-    snprintf(r.outcome, sizeof(r.outcome), "%s", ev->outcome ? ev->outcome : "ok");
+    pv_utf8_copy(r.outcome, sizeof(r.outcome), ev->outcome ? ev->outcome : "ok");
     set_text(r.detail, sizeof(r.detail), ev->detail, &r.has_detail);
     oa_audit_leaf(&r, r.leaf);
 

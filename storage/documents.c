@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "proto/alloc.h"
+#include "proto/value.h"
 
 #define DOC_COLS                                                                                       \
     "id, kind, def_version, state, revision, title, doc_type, copy_no, level, secrecy_period, urgency," \
@@ -24,7 +25,7 @@ void oa_doc_free(struct oa_doc *d)
 static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
-    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+    pv_utf8_copy(dst, cap, (const char *)t);
 }
 
 int oa_doc_load(struct oa_store *s, int64_t id, struct oa_doc *d)

@@ -601,3 +601,35 @@ Test(accounts, a_password_reset_never_hands_over_another_accounts_rights)
     json_decref(j);
     oad_stop(&srv);
 }
+
+/* #13 item 4: PATCH of a field that is not sysadmin's, or of no known field,
+ * is refused and changes nothing (the ETag stays). */
+Test(accounts, a_patch_of_a_field_not_the_callers_is_refused_and_changes_nothing)
+{
+    oad_start(&srv, NULL);
+    char sys[128], otp[64], path[64], h[128];
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    long long id = create_staff(sys, "li.si", otp, sizeof(otp));
+    snprintf(path, sizeof(path), "/v1/users/%lld", id);
+    struct resp r = http_json(&srv, "GET", path, sys, NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    char etag[64];
+    snprintf(etag, sizeof(etag), "%s", r.etag);
+    resp_free(&r);
+    snprintf(h, sizeof(h), "If-Match: %s\r\n", etag);
+    r = http_json(&srv, "PATCH", path, sys, "{\"clearance\":4}", h);
+    expect_error(&r, 403, "forbidden");
+    resp_free(&r);
+    r = http_json(&srv, "PATCH", path, sys, "{\"compartments\":[\"a\"],\"display_name\":\"x\"}", h);
+    expect_error(&r, 403, "forbidden");
+    resp_free(&r);
+    r = http_json(&srv, "PATCH", path, sys, "{\"favourite_colour\":\"red\"}", h);
+    expect_error(&r, 400, "bad_field");
+    cr_assert(strstr(r.body, "favourite_colour"), "%s", r.body);
+    resp_free(&r);
+    r = http_json(&srv, "GET", path, sys, NULL, NULL);
+    cr_assert_str_eq(r.etag, etag, "a refused PATCH changed the account");
+    cr_assert(strstr(r.body, "\"clearance\":0"), "%s", r.body);
+    resp_free(&r);
+    oad_stop(&srv);
+}

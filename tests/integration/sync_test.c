@@ -432,8 +432,20 @@ static cbor_item_t *push_op(const char *op_id, bool act, long long doc, long lon
     return op;
 }
 
-/* Pushes the ops as alice; returns the outcomes joined by spaces. */
-static void push_ops(cbor_item_t **ops, size_t n, char *outcomes, size_t cap)
+/* An edit of arbitrary fields (the map is moved into the op). */
+static cbor_item_t *push_op_fields(const char *op_id, long long doc, long long base_rev, cbor_item_t *fields)
+{
+    cbor_item_t *op = oa_sync_map(5);
+    oa_sync_put_text(op, 0, op_id);
+    oa_sync_put_text(op, 1, "edit");
+    oa_sync_put_uint(op, 2, (uint64_t)doc);
+    oa_sync_put_uint(op, 3, (uint64_t)base_rev);
+    oa_sync_put(op, 4, fields);
+    return op;
+}
+
+/* Pushes the ops as the token's user; returns the outcomes joined by spaces. */
+static void push_ops_as(const char *token, cbor_item_t **ops, size_t n, char *outcomes, size_t cap)
 {
     cbor_item_t *msg = oa_sync_message("push", 3);
     cbor_item_t *arr = pv_array(n);
@@ -444,7 +456,7 @@ static void push_ops(cbor_item_t **ops, size_t n, char *outcomes, size_t cap)
     unsigned char *body = pv_encode_cbor(msg, &len);
     cbor_decref(&msg);
     char h[300];
-    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\nAccept: application/cbor\r\n", alice);
+    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\nAccept: application/cbor\r\n", token);
     struct resp r = http_do(&srv, "POST", "/v1/sync/push", "application/cbor", body, len, h);
     free(body);
     cr_assert_eq(r.status, 200, "%s", r.body);
@@ -464,11 +476,16 @@ static void push_ops(cbor_item_t **ops, size_t n, char *outcomes, size_t cap)
     cbor_decref(&it);
 }
 
-static long long doc_revision(long long id)
+static void push_ops(cbor_item_t **ops, size_t n, char *outcomes, size_t cap)
+{
+    push_ops_as(alice, ops, n, outcomes, cap);
+}
+
+static long long doc_revision_as(const char *token, long long id)
 {
     char path[64];
     snprintf(path, sizeof(path), "/v1/documents/%lld", id);
-    struct resp r = http_json(&srv, "GET", path, alice, NULL, NULL);
+    struct resp r = http_json(&srv, "GET", path, token, NULL, NULL);
     json_t *j = ok_json(&r, 200);
     long long rev = json_integer_value(json_object_get(j, "revision"));
     json_decref(j);
@@ -510,7 +527,7 @@ Test(sync, pushes_that_mix_outcomes_leave_a_gap_free_trail_that_verifies)
     char outcomes[128], out[4096], id[32];
     for (int round = 0; round < 3; round++) {
         long long d = new_doc(alice, "混合推送", 1);
-        long long rev = doc_revision(d);
+        long long rev = doc_revision_as(alice, d);
         /* applied, then refused (a drafter may not sign, and the draft is not
          * at sign-off), then a conflict (a stale base), then applied again. */
         cbor_item_t *ops[4];
@@ -548,4 +565,29 @@ Test(sync, pushes_that_mix_outcomes_leave_a_gap_free_trail_that_verifies)
     cr_assert_eq(audit_verify(out, sizeof(out)), 0, "%s", out);
     oad_serve(&srv, NULL);
     login(&srv, "alice", "Office-Pass-A-9x", alice, sizeof(alice));
+}
+
+/* #13 item 4: a pushed edit of a field that is not the caller's, unknown, or a
+ * lowering of the label is refused and changes nothing; never "applied". */
+Test(sync, pushed_edits_that_cannot_apply_are_refused_not_applied)
+{
+    char outcomes[128];
+    long long d = new_doc(bob, "秘密件", 2);
+    long long rev = doc_revision_as(bob, d);
+    cbor_item_t *ops[4];
+    cbor_item_t *f = pv_map(1);
+    pv_put_int(f, "level", 1); /* a lowering: declassification is not an edit */
+    ops[0] = push_op_fields("low-1", d, rev, f);
+    f = pv_map(1);
+    pv_put_text(f, "urgency", "whenever"); /* not one of the three */
+    ops[1] = push_op_fields("low-2", d, rev, f);
+    f = pv_map(1);
+    pv_put_text(f, "clearance", "4"); /* not a document field at all */
+    ops[2] = push_op_fields("low-3", d, rev, f);
+    f = pv_map(1);
+    pv_put_text(f, "kind", "incoming"); /* fixed at creation */
+    ops[3] = push_op_fields("low-4", d, rev, f);
+    push_ops_as(bob, ops, 4, outcomes, sizeof(outcomes));
+    cr_assert_str_eq(outcomes, "refused refused refused refused");
+    cr_assert_eq(doc_revision_as(bob, d), rev, "a refused edit changed the document");
 }

@@ -145,7 +145,7 @@ Test(value, extract_checks_presence_types_bounds_and_duplicates)
         {"flag", PV_BOOL, 0, 0, 0, &flag, &has_flag},
     };
     cbor_item_t *it = NULL;
-    const char *ok = "{\"name\":\"abc\",\"n\":3,\"ignored\":[1]}";
+    const char *ok = "{\"name\":\"abc\",\"n\":3}";
     pv_decode_json(ok, strlen(ok), &it, NULL, 0);
     cr_assert_eq(pv_extract(it, f, 3, &arena, why, sizeof(why)), OA_E_OK, "%s", why);
     cr_assert_str_eq(name, "abc");
@@ -202,4 +202,49 @@ Test(arena, enforces_its_maximum)
     oa_arena_reset(&a);
     cr_assert_not_null(oa_arena_alloc(&a, 9000));
     oa_arena_reset(&a);
+}
+
+/* #13 item 5: one UTF-8-safe truncation; a cut never splits a character. */
+Test(value, utf8_copy_and_trim_never_split_a_character)
+{
+    const char *cjk = "公文流转系统"; /* six 3-byte characters */
+    for (size_t cap = 1; cap <= strlen(cjk) + 2; cap++) {
+        char buf[32];
+        pv_utf8_copy(buf, cap, cjk);
+        cr_assert(pv_utf8_ok((const unsigned char *)buf, strlen(buf)), "cap %zu", cap);
+        cr_assert_eq(strlen(buf), cap - 1 >= strlen(cjk) ? strlen(cjk) : (cap - 1) / 3 * 3, "cap %zu", cap);
+        cr_assert_eq(strncmp(buf, cjk, strlen(buf)), 0);
+    }
+    char cut[16];
+    snprintf(cut, sizeof(cut), "ab%s", "公文流转系统"); /* 15 bytes kept: "ab" + 4 chars + 1 byte */
+    cr_assert(!pv_utf8_ok((const unsigned char *)cut, strlen(cut)));
+    pv_utf8_trim(cut);
+    cr_assert_str_eq(cut, "ab公文流转");
+    char four[8] = "x\xF0\x9F\x98"; /* a 4-byte character cut after 3 */
+    cr_assert_str_eq(pv_utf8_trim(four), "x");
+    char whole[8] = "x\xF0\x9F\x98\x80";
+    cr_assert_str_eq(pv_utf8_trim(whole), "x\xF0\x9F\x98\x80");
+    char null_src[4];
+    cr_assert_str_eq(pv_utf8_copy(null_src, sizeof(null_src), NULL), "");
+}
+
+/* #13 item 4: a field the route does not know is refused, never ignored. */
+Test(value, extract_refuses_unknown_and_refused_fields)
+{
+    struct oa_arena arena;
+    oa_arena_init(&arena, 1 << 16);
+    cbor_item_t *m = NULL;
+    cr_assert_eq(pv_decode_json("{\"title\":\"t\",\"clearance\":4}", 27, &m, NULL, 0), OA_E_OK);
+    const char *title = NULL;
+    char why[128];
+    struct pv_field only_title[] = {{"title", PV_TEXT, 0, 0, 100, &title, NULL}};
+    cr_assert_eq(pv_extract(m, only_title, 1, &arena, why, sizeof(why)), OA_E_BAD_FIELD);
+    cr_assert(strstr(why, "'clearance'"), "%s", why);
+    int64_t c = 0;
+    struct pv_field refused[] = {{"title", PV_TEXT, 0, 0, 100, &title, NULL},
+                                 {"clearance", PV_INT, PV_REFUSED, 0, 4, &c, NULL}};
+    cr_assert_eq(pv_extract(m, refused, 2, &arena, why, sizeof(why)), OA_E_FORBIDDEN);
+    cr_assert(strstr(why, "'clearance'"), "%s", why);
+    cbor_decref(&m);
+    oa_arena_reset(&arena);
 }
