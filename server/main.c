@@ -292,7 +292,9 @@ static int cmd_init(struct oa_config *cfg)
         printf("oad: Argon2id calibrated: opslimit %llu, memlimit %zu MiB (about 250 ms a hash here)\n",
                (unsigned long long)cfg->argon2_opslimit, cfg->argon2_memlimit >> 20);
     }
-    char creds[512] = "";
+    char creds[512] = "", vkey[OA_AUDIT_VKEY_MAX];
+    if (audit_vkey(audit_pk, &store, vkey, sizeof(vkey)) != 0)
+        goto out;
     if (oa_store_exec(&store, "BEGIN IMMEDIATE") != 0 || oa_console_argon2(&store, cfg, true) != 0)
         goto out;
     for (size_t i = 0; i < 3; i++) {
@@ -329,9 +331,6 @@ static int cmd_init(struct oa_config *cfg)
         fprintf(stderr, "oad: cannot write %s: %s\n", path, strerror(errno));
         goto out;
     }
-    char vkey[OA_AUDIT_VKEY_MAX];
-    if (audit_vkey(audit_pk, &store, vkey, sizeof(vkey)) != 0)
-        goto out;
     printf("oad: initialised %s\n"
            "  database:    %s/oa.db\n"
            "  key file:    %s (mode 0600; back it up apart from the data)\n"
