@@ -2,7 +2,7 @@
  * server/h_audit.c: the audit trail, for the auditor only.
  *
  *   GET /v1/audit/entries?from=&to=&actor=&doc=&event=&after=&limit=
- *   GET /v1/audit/checkpoint                       latest signed checkpoint + public key
+ *   GET /v1/audit/checkpoint                       latest signed checkpoint (and as a signed note) + public key
  *   GET /v1/audit/proof/inclusion?index=I&size=N   leaf I (0-based) in the tree of size N
  *   GET /v1/audit/proof/consistency?from=M&to=N
  *   GET /v1/audit/export?from=A&to=B               a self-verifying bundle of entries A..B
@@ -78,21 +78,35 @@ static cbor_item_t *row_item(const struct oa_audit_row *r)
     return m;
 }
 
-/* The latest checkpoint as an item, or NULL when there is none. */
+/*
+ * The latest checkpoint as an item, or NULL when there is none.  `note` is
+ * the checkpoint as a signed note (c2sp.org/tlog-checkpoint), rebuilt from
+ * the row; null for a checkpoint signed before notes (no origin).
+ */
 static cbor_item_t *checkpoint_item(struct oa_store *s, const unsigned char pk[32], uint64_t *size, oa_hash root)
 {
     sqlite3_stmt *st = oa_store_stmt(s,
-        "SELECT tree_size, root, at, signature FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1");
-    if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+        "SELECT tree_size, root, at, signature, origin FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1");
+    if (st == NULL || sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 1) != OA_HASH ||
+        sqlite3_column_bytes(st, 3) != crypto_sign_BYTES) {
+        if (st)
+            sqlite3_reset(st);
         return NULL;
-    cbor_item_t *m = pv_map(5);
+    }
+    cbor_item_t *m = pv_map(6);
     *size = (uint64_t)sqlite3_column_int64(st, 0);
     memcpy(root, sqlite3_column_blob(st, 1), OA_HASH);
+    int64_t at = sqlite3_column_int64(st, 2);
+    const unsigned char *sig = sqlite3_column_blob(st, 3);
+    const char *origin = (const char *)sqlite3_column_text(st, 4);
+    char note[OA_AUDIT_NOTE_MAX];
+    bool has_note = origin != NULL && oa_audit_note(origin, *size, root, at, pk, sig, note, sizeof(note)) > 0;
     pv_put_int(m, "tree_size", (int64_t)*size);
     pv_put(m, "root", bytes_item(root, OA_HASH));
-    pv_put_int(m, "at", sqlite3_column_int64(st, 2));
-    pv_put(m, "signature", bytes_item(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3)));
+    pv_put_int(m, "at", at);
+    pv_put(m, "signature", bytes_item(sig, crypto_sign_BYTES));
     pv_put(m, "public_key", bytes_item(pk, 32));
+    pv_put_text(m, "note", has_note ? note : NULL);
     sqlite3_reset(st);
     return m;
 }

@@ -3,6 +3,7 @@
  *
  *   oad init  --data DIR          create a data directory
  *   oad serve --data DIR ...      serve the API
+ *   oad audit verify|pubkey, fsck, keys rotate, admin reset-password, report security
  *   oad --help | --version
  */
 #include <errno.h>
@@ -42,12 +43,18 @@ static const char usage[] =
     "  init   --data DIR      Create a data directory: the database, the key file\n"
     "                         (DIR/keys, mode 0600) and one-time passwords for the\n"
     "                         administrators sysadmin, secadmin and auditor, written\n"
-    "                         to DIR/initial-credentials (mode 0600).\n"
+    "                         to DIR/initial-credentials (mode 0600).  Prints the\n"
+    "                         audit key (as oad audit pubkey does).\n"
     "  serve  --data DIR      Serve the API.\n"
     "  audit verify --data DIR\n"
     "                         Recompute the audit trail offline: every entry's hash,\n"
     "                         every signed checkpoint.  Exit 0 when intact, 1 when\n"
     "                         tampered with (naming the first bad entry).\n"
+    "  audit pubkey --data DIR\n"
+    "                         Print the verifier key of the signed audit checkpoints\n"
+    "                         (a C2SP signed-note key, NAME+ID+KEY), to publish out of\n"
+    "                         band: any signed-note verifier checks the checkpoints\n"
+    "                         with it.\n"
     "  fsck --data DIR        Check every stored file (attachment) against its key,\n"
     "                         its authentication tags and its recorded digest; name\n"
     "                         each damaged one.  Exit 0 when all are intact, 1 if not.\n"
@@ -200,6 +207,36 @@ static void db_path(const struct oa_config *cfg, char *out, size_t n)
     snprintf(out, n, "%s/oa.db", cfg->data_dir);
 }
 
+/*
+ * The verifier key of the audit checkpoints: the key file's audit key under
+ * the database's origin.  0, or -1 after saying why on stderr.
+ */
+static int audit_vkey(const unsigned char pk[32], struct oa_store *store, char *out, size_t cap)
+{
+    char origin[OA_AUDIT_ORIGIN_MAX];
+    if (oa_audit_origin(store, origin, sizeof(origin)) != 0) {
+        fprintf(stderr, "oad: the database names no audit origin (an older schema: start oad serve once)\n");
+        return -1;
+    }
+    return oa_audit_vkey(origin, pk, out, cap) > 0 ? 0 : -1;
+}
+
+/* The audit key pair's public half, from the key file; 0, or -1 after saying why. */
+static int audit_public_key(const struct oa_config *cfg, unsigned char pk[32])
+{
+    char cause[512];
+    struct oa_keys keys;
+    unsigned char sk[64];
+    if (oa_keys_load(cfg->key_file, &keys, cause, sizeof(cause)) != 0) {
+        fprintf(stderr, "oad: %s\n", cause);
+        return -1;
+    }
+    oa_audit_keypair(keys.audit_seed, pk, sk);
+    sodium_memzero(sk, sizeof(sk));
+    oa_keys_wipe(&keys);
+    return 0;
+}
+
 /* ---- init ---- */
 
 static int write_credentials(const char *path, const char *text)
@@ -233,12 +270,9 @@ static int cmd_init(struct oa_config *cfg)
         fprintf(stderr, "oad: %s\n", cause);
         return 1;
     }
-    struct oa_keys keys;
-    if (oa_keys_load(cfg->key_file, &keys, cause, sizeof(cause)) != 0) {
-        fprintf(stderr, "oad: %s\n", cause);
+    unsigned char audit_pk[32];
+    if (audit_public_key(cfg, audit_pk) != 0)
         return 1;
-    }
-    oa_keys_wipe(&keys);
     if (oa_store_open(&store, path, true, &why) != 0) {
         fprintf(stderr, "oad: %s\n", why);
         free(why);
@@ -258,7 +292,9 @@ static int cmd_init(struct oa_config *cfg)
         printf("oad: Argon2id calibrated: opslimit %llu, memlimit %zu MiB (about 250 ms a hash here)\n",
                (unsigned long long)cfg->argon2_opslimit, cfg->argon2_memlimit >> 20);
     }
-    char creds[512] = "";
+    char creds[512] = "", vkey[OA_AUDIT_VKEY_MAX];
+    if (audit_vkey(audit_pk, &store, vkey, sizeof(vkey)) != 0)
+        goto out;
     if (oa_store_exec(&store, "BEGIN IMMEDIATE") != 0 || oa_console_argon2(&store, cfg, true) != 0)
         goto out;
     for (size_t i = 0; i < 3; i++) {
@@ -298,8 +334,10 @@ static int cmd_init(struct oa_config *cfg)
     printf("oad: initialised %s\n"
            "  database:    %s/oa.db\n"
            "  key file:    %s (mode 0600; back it up apart from the data)\n"
-           "  credentials: %s (mode 0600; one-time passwords, changed at first login)\n",
-           cfg->data_dir, cfg->data_dir, cfg->key_file, path);
+           "  credentials: %s (mode 0600; one-time passwords, changed at first login)\n"
+           "  audit key:   %s\n"
+           "               (publish it out of band: it verifies the signed audit checkpoints)\n",
+           cfg->data_dir, cfg->data_dir, cfg->key_file, path, vkey);
     rc = 0;
 out:
     sodium_memzero(creds, sizeof(creds));
@@ -414,20 +452,27 @@ static int open_existing(const struct oa_config *cfg, struct oa_store *store)
     return 0;
 }
 
+static int cmd_audit_pubkey(const struct oa_config *cfg)
+{
+    unsigned char pk[32];
+    struct oa_store store;
+    char vkey[OA_AUDIT_VKEY_MAX];
+    if (audit_public_key(cfg, pk) != 0 || open_existing(cfg, &store) != 0)
+        return 2;
+    int rc = audit_vkey(pk, &store, vkey, sizeof(vkey));
+    oa_store_close(&store);
+    if (rc != 0)
+        return 2;
+    printf("%s\n", vkey);
+    return 0;
+}
+
 static int cmd_audit_verify(const struct oa_config *cfg)
 {
-    char cause[512], report[512];
-    struct oa_keys keys;
+    char report[512];
     struct oa_store store;
-    if (oa_keys_load(cfg->key_file, &keys, cause, sizeof(cause)) != 0) {
-        fprintf(stderr, "oad: %s\n", cause);
-        return 2;
-    }
-    unsigned char pk[32], sk[64];
-    oa_audit_keypair(keys.audit_seed, pk, sk);
-    sodium_memzero(sk, sizeof(sk));
-    oa_keys_wipe(&keys);
-    if (open_existing(cfg, &store) != 0)
+    unsigned char pk[32];
+    if (audit_public_key(cfg, pk) != 0 || open_existing(cfg, &store) != 0)
         return 2;
     uint64_t entries = 0, checkpoints = 0;
     uint64_t t0 = uv_hrtime();
@@ -625,11 +670,12 @@ int main(int argc, char **argv)
     }
     struct oa_config cfg;
     bool audit = strcmp(cli.command, "audit") == 0 && cli.sub && strcmp(cli.sub, "verify") == 0;
+    bool pubkey = strcmp(cli.command, "audit") == 0 && cli.sub && strcmp(cli.sub, "pubkey") == 0;
     bool report = strcmp(cli.command, "report") == 0 && cli.sub && strcmp(cli.sub, "security") == 0;
     bool keys_rotate = strcmp(cli.command, "keys") == 0 && cli.sub && strcmp(cli.sub, "rotate") == 0;
     bool fsck = strcmp(cli.command, "fsck") == 0;
     bool reset_pw = strcmp(cli.command, "admin") == 0 && cli.sub && strcmp(cli.sub, "reset-password") == 0;
-    if (strcmp(cli.command, "init") != 0 && strcmp(cli.command, "serve") != 0 && !audit && !report &&
+    if (strcmp(cli.command, "init") != 0 && strcmp(cli.command, "serve") != 0 && !audit && !pubkey && !report &&
         !keys_rotate && !fsck && !reset_pw) {
         fprintf(stderr, "oad: unknown command '%s%s%s'; try 'oad --help'\n", cli.command, cli.sub ? " " : "",
                 cli.sub ? cli.sub : "");
@@ -639,6 +685,8 @@ int main(int argc, char **argv)
         return 2;
     if (audit)
         return cmd_audit_verify(&cfg);
+    if (pubkey)
+        return cmd_audit_pubkey(&cfg);
     if (report)
         return cmd_report(&cfg, cli.month);
     if (fsck)

@@ -202,6 +202,86 @@ int oa_audit_log_load(struct oa_store *s, struct oa_audit_log *log)
     return oa_audit_log_catch_up(s, log);
 }
 
+/* ---- signed notes (c2sp.org/signed-note, c2sp.org/tlog-checkpoint) ---- */
+
+/* A key name: non-empty, no spaces, no '+'; here printable ASCII only. */
+static bool valid_name(const char *name)
+{
+    if (name[0] == '\0')
+        return false;
+    for (const char *p = name; *p; p++)
+        if (*p <= ' ' || *p > '~' || *p == '+')
+            return false;
+    return true;
+}
+
+int oa_audit_origin(struct oa_store *s, char *out, size_t cap)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT value FROM meta WHERE key = 'audit_origin'");
+    if (st == NULL)
+        return -1;
+    int rc = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        if (v != NULL && strlen(v) < cap && valid_name(v)) {
+            memcpy(out, v, strlen(v) + 1);
+            rc = 0;
+        }
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+void oa_audit_key_id(const char *name, const unsigned char pk[32], unsigned char id[4])
+{
+    static const unsigned char sep[2] = {0x0a, 0x01}; /* newline, then the Ed25519 type byte */
+    crypto_hash_sha256_state h;
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, (const unsigned char *)name, strlen(name));
+    crypto_hash_sha256_update(&h, sep, sizeof(sep));
+    crypto_hash_sha256_update(&h, pk, 32);
+    crypto_hash_sha256_final(&h, digest);
+    memcpy(id, digest, 4);
+}
+
+size_t oa_audit_vkey(const char *name, const unsigned char pk[32], char *out, size_t cap)
+{
+    unsigned char id[4], key[33];
+    char idhex[9], b64[sodium_base64_ENCODED_LEN(33, sodium_base64_VARIANT_ORIGINAL)];
+    oa_audit_key_id(name, pk, id);
+    sodium_bin2hex(idhex, sizeof(idhex), id, sizeof(id));
+    key[0] = 0x01;
+    memcpy(key + 1, pk, 32);
+    sodium_bin2base64(b64, sizeof(b64), key, sizeof(key), sodium_base64_VARIANT_ORIGINAL);
+    int n = snprintf(out, cap, "%s+%s+%s", name, idhex, b64);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+size_t oa_audit_note_text(const char *origin, uint64_t size, const oa_hash root, int64_t at, char *out, size_t cap)
+{
+    char b64[sodium_base64_ENCODED_LEN(OA_HASH, sodium_base64_VARIANT_ORIGINAL)];
+    sodium_bin2base64(b64, sizeof(b64), root, OA_HASH, sodium_base64_VARIANT_ORIGINAL);
+    int n = snprintf(out, cap, "%s\n%llu\n%s\ntime %lld\n", origin, (unsigned long long)size, b64, (long long)at);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+size_t oa_audit_note(const char *origin, uint64_t size, const oa_hash root, int64_t at, const unsigned char pk[32],
+                     const unsigned char sig[64], char *out, size_t cap)
+{
+    size_t len = oa_audit_note_text(origin, size, root, at, out, cap);
+    if (len == 0)
+        return 0;
+    unsigned char blob[4 + crypto_sign_BYTES];
+    char b64[sodium_base64_ENCODED_LEN(sizeof(blob), sodium_base64_VARIANT_ORIGINAL)];
+    oa_audit_key_id(origin, pk, blob);
+    memcpy(blob + 4, sig, crypto_sign_BYTES);
+    sodium_bin2base64(b64, sizeof(b64), blob, sizeof(blob), sodium_base64_VARIANT_ORIGINAL);
+    /* The blank line, then an em dash (U+2014), a space, the key name, a space, the signature. */
+    int n = snprintf(out + len, cap - len, "\n\xe2\x80\x94 %s %s\n", origin, b64);
+    return n > 0 && (size_t)n < cap - len ? len + (size_t)n : 0;
+}
+
 size_t oa_audit_checkpoint_message(uint64_t size, const oa_hash root, int64_t at, char *out, size_t cap)
 {
     char hex[2 * OA_HASH + 1];
@@ -215,23 +295,30 @@ int oa_audit_log_checkpoint(struct oa_store *s, struct oa_audit_log *log, uint64
 {
     if (!log->signing || log->acc.size == log->checkpoint_size)
         return 0;
+    if (log->origin[0] == '\0' && oa_audit_origin(s, log->origin, sizeof(log->origin)) != 0) {
+        log->origin[0] = '\0';
+        return -1;
+    }
     oa_hash root;
     oa_merkle_acc_root(&log->acc, root);
     int64_t at = oa_now();
-    char msg[256];
-    size_t len = oa_audit_checkpoint_message(log->acc.size, root, at, msg, sizeof(msg));
+    char text[OA_AUDIT_NOTE_MAX];
+    size_t len = oa_audit_note_text(log->origin, log->acc.size, root, at, text, sizeof(text));
+    if (len == 0)
+        return -1;
     unsigned char sig[crypto_sign_BYTES];
-    crypto_sign_detached(sig, NULL, (const unsigned char *)msg, len, log->sk);
+    crypto_sign_detached(sig, NULL, (const unsigned char *)text, len, log->sk);
     if (oa_store_exec(s, "BEGIN IMMEDIATE") != 0)
         return -1;
     sqlite3_stmt *st = oa_store_stmt(s,
-        "INSERT INTO audit_checkpoints(tree_size, root, at, signature) VALUES (?, ?, ?, ?)");
+        "INSERT INTO audit_checkpoints(tree_size, root, at, signature, origin) VALUES (?, ?, ?, ?, ?)");
     if (st == NULL)
         goto fail;
     sqlite3_bind_int64(st, 1, (int64_t)log->acc.size);
     sqlite3_bind_blob(st, 2, root, OA_HASH, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 3, at);
     sqlite3_bind_blob(st, 4, sig, sizeof(sig), SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, log->origin, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st) != SQLITE_DONE)
         goto fail;
     sqlite3_reset(st);
@@ -277,16 +364,21 @@ struct checkpoint {
     oa_hash root;
     int64_t at;
     unsigned char sig[crypto_sign_BYTES];
-    bool sig_ok;
+    bool sig_ok, foreign; /* foreign: a note under another origin than this log's */
 };
 
 int oa_audit_verify(struct oa_store *s, const unsigned char pk[32], char *report, size_t cap,
                     uint64_t *entries, uint64_t *checkpoints)
 {
+    /* This log's origin: every note must be signed under it. */
+    char origin[OA_AUDIT_ORIGIN_MAX];
+    if (oa_audit_origin(s, origin, sizeof(origin)) != 0)
+        return -1;
     /* The checkpoints, ascending. */
     size_t ncp = 0, capcp = 64;
     struct checkpoint *cp = oa_xmalloc(capcp * sizeof(*cp));
-    sqlite3_stmt *st = oa_store_stmt(s, "SELECT tree_size, root, at, signature FROM audit_checkpoints ORDER BY tree_size");
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT tree_size, root, at, signature, origin FROM audit_checkpoints ORDER BY tree_size");
     if (st == NULL) {
         free(cp);
         return -1;
@@ -304,16 +396,22 @@ int oa_audit_verify(struct oa_store *s, const unsigned char pk[32], char *report
         c->at = sqlite3_column_int64(st, 2);
         if (sqlite3_column_bytes(st, 3) == crypto_sign_BYTES)
             memcpy(c->sig, sqlite3_column_blob(st, 3), crypto_sign_BYTES);
-        char msg[256];
-        size_t len = oa_audit_checkpoint_message(c->size, c->root, c->at, msg, sizeof(msg));
-        c->sig_ok = crypto_sign_verify_detached(c->sig, (const unsigned char *)msg, len, pk) == 0;
+        /* A note is rebuilt from its row under the row's origin; a row
+         * without one predates notes and signed the v1 message. */
+        const char *o = (const char *)sqlite3_column_text(st, 4);
+        char msg[OA_AUDIT_NOTE_MAX];
+        size_t len = o ? oa_audit_note_text(o, c->size, c->root, c->at, msg, sizeof(msg))
+                       : oa_audit_checkpoint_message(c->size, c->root, c->at, msg, sizeof(msg));
+        c->foreign = o != NULL && strcmp(o, origin) != 0;
+        c->sig_ok = len > 0 && crypto_sign_verify_detached(c->sig, (const unsigned char *)msg, len, pk) == 0;
     }
     sqlite3_reset(st);
     *checkpoints = ncp;
     int result = 0;
     for (size_t i = 0; i < ncp; i++)
-        if (!cp[i].sig_ok) {
-            snprintf(report, cap, "checkpoint at tree size %llu has a bad signature",
+        if (!cp[i].sig_ok || cp[i].foreign) {
+            snprintf(report, cap, cp[i].sig_ok ? "checkpoint at tree size %llu was signed for another log (origin)"
+                                               : "checkpoint at tree size %llu has a bad signature",
                      (unsigned long long)cp[i].size);
             result = 1;
             goto out;

@@ -8,8 +8,10 @@
  * leaves of a Merkle tree (RFC 9162).  At least once a second while entries
  * arrive, the writer records a checkpoint: tree size, root hash and time,
  * signed with the server's Ed25519 key (derived from the key file's
- * audit-sign seed).  A deleted, edited, reordered or truncated entry no
- * longer matches a signed root, and oad audit verify says where.
+ * audit-sign seed) as a C2SP signed note in the tlog-checkpoint format, so
+ * that any verifier of those formats checks it with the published verifier
+ * key.  A deleted, edited, reordered or truncated entry no longer matches a
+ * signed root, and oad audit verify says where.
  */
 #ifndef OA_STORAGE_AUDIT_H
 #define OA_STORAGE_AUDIT_H
@@ -37,12 +39,20 @@ unsigned char *oa_audit_encode(const struct oa_audit_row *row, size_t *len);
 /* The leaf hash an entry should have. */
 void oa_audit_leaf(const struct oa_audit_row *row, oa_hash out);
 
+/* Room for the log's origin with its NUL ("oa.audit/" and 16 hex digits). */
+#define OA_AUDIT_ORIGIN_MAX 64
+/* Room for a whole signed note. */
+#define OA_AUDIT_NOTE_MAX 512
+/* Room for a verifier key with its NUL. */
+#define OA_AUDIT_VKEY_MAX (OA_AUDIT_ORIGIN_MAX + 64)
+
 /* The writer's view of the log. */
 struct oa_audit_log {
     struct oa_merkle_acc acc;   /* every committed entry so far */
     uint64_t checkpoint_size;   /* size at the last checkpoint */
     uint64_t checkpoint_ms;     /* when (monotonic ms) */
     unsigned char pk[32], sk[64];
+    char origin[OA_AUDIT_ORIGIN_MAX]; /* read from the database when first needed */
     bool signing;
 };
 
@@ -56,7 +66,37 @@ int oa_audit_log_catch_up(struct oa_store *s, struct oa_audit_log *log);
 /* Signs and stores a checkpoint of the current tree in its own transaction; 0 or -1. */
 int oa_audit_log_checkpoint(struct oa_store *s, struct oa_audit_log *log, uint64_t now_ms);
 
-/* The message a checkpoint's signature covers. */
+/*
+ * The log's origin, which is also its signing key's name: "oa.audit/" and 16
+ * random hex digits, chosen once per database (schema migration 10, kept in
+ * meta) and never changed.  Returns 0, or -1 when the database has none (an
+ * older schema) or holds one that is not a valid key name.
+ */
+int oa_audit_origin(struct oa_store *s, char *out, size_t cap);
+
+/* The signed-note key ID of an Ed25519 key: SHA-256(name || 0x0a || 0x01 || pk)[:4]. */
+void oa_audit_key_id(const char *name, const unsigned char pk[32], unsigned char id[4]);
+/*
+ * The verifier key to publish, "<name>+<key ID, 8 hex digits>+<base64(0x01 ||
+ * pk)>" (golang.org/x/mod/sumdb/note's vkey).  Returns its length, 0 when cap
+ * is too small.
+ */
+size_t oa_audit_vkey(const char *name, const unsigned char pk[32], char *out, size_t cap);
+/*
+ * The note text a checkpoint signs (tlog-checkpoint): the origin, the tree
+ * size in decimal, the root in standard padded base64, and one extension line
+ * "time <at in decimal seconds>", each ending in a line feed.  Returns its
+ * length, 0 when cap is too small.
+ */
+size_t oa_audit_note_text(const char *origin, uint64_t size, const oa_hash root, int64_t at, char *out, size_t cap);
+/*
+ * The whole signed note: the text above, a blank line and the signature line
+ * "— <origin> <base64(key ID || sig)>\n", NUL-terminated.  Returns its
+ * length, 0 when cap is too small.
+ */
+size_t oa_audit_note(const char *origin, uint64_t size, const oa_hash root, int64_t at, const unsigned char pk[32],
+                     const unsigned char sig[64], char *out, size_t cap);
+/* The message of a checkpoint signed before migration 10 (origin NULL): "oa audit checkpoint v1\n...". */
 size_t oa_audit_checkpoint_message(uint64_t size, const oa_hash root, int64_t at, char *out, size_t cap);
 
 /* Reads leaves [0, n) into a malloc'd array (NULL on error). */
@@ -70,7 +110,8 @@ int oa_audit_row_read(void *stmt, struct oa_audit_row *row);
 
 /*
  * Recomputes the whole log offline: every entry's leaf from its fields,
- * contiguous ids, every checkpoint's signature (with pk) and root, and that
+ * contiguous ids, every checkpoint's signature (with pk: a note's under this
+ * log's origin, an older checkpoint's over its v1 message) and root, and that
  * no checkpoint covers more entries than exist.  Returns 0 when all holds,
  * 1 when something was tampered with (report names the first bad entry or
  * range), -1 when the database could not be read.

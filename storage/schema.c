@@ -344,6 +344,14 @@ static const char *const migrations[] = {
     /* 9: an account whose password sysadmin reset keeps no document access
      *    until secadmin confirms its clearance again (三员分立). */
     "ALTER TABLE users ADD COLUMN clearance_hold INTEGER NOT NULL DEFAULT 0;",
+
+    /* 10: checkpoints become C2SP signed notes (tlog-checkpoint).  The log's
+     *     origin, also its key's name, is chosen at random once per database
+     *     and never changes; a checkpoint row with an origin was signed as a
+     *     note under it, one without (signed before) as "oa audit checkpoint
+     *     v1" text. */
+    ("ALTER TABLE audit_checkpoints ADD COLUMN origin TEXT;"
+     "INSERT INTO meta(key, value) VALUES ('audit_origin', 'oa.audit/' || lower(hex(randomblob(8))));"),
 };
 
 int oa_schema_version(void)

@@ -1,6 +1,6 @@
 /*
  * tests/integration/audit_test.c: the audit trail through the real oad: only
- * the auditor reads it; checkpoints are signed; inclusion and consistency
+ * the auditor reads it; checkpoints are signed notes; inclusion and consistency
  * proofs and export bundles verify with an independent verifier; tampering
  * with the database by hand makes `oad audit verify` fail and say where.
  */
@@ -101,7 +101,13 @@ static bool verify_consistency(uint64_t a, uint64_t b, const unsigned char *ra, 
     return s == 0 && memcmp(fr, ra, 32) == 0 && memcmp(sr, rb, 32) == 0;
 }
 
-/* Checks a checkpoint's Ed25519 signature over the documented message. */
+/*
+ * Checks a checkpoint's `note`, a C2SP signed note (tlog-checkpoint), from
+ * the documented format alone: the text is the origin, the tree size, the
+ * root in padded standard base64 and "time <at>"; the one signature line is
+ * an em dash, the origin as key name and base64(key ID || Ed25519 signature),
+ * key ID = SHA-256(name || 0x0a || 0x01 || public key)[:4].
+ */
 static void verify_checkpoint(json_t *cp, unsigned char *root, uint64_t *size)
 {
     unsigned char sig[64], pk[32];
@@ -109,11 +115,48 @@ static void verify_checkpoint(json_t *cp, unsigned char *root, uint64_t *size)
     cr_assert_eq(b64(json_object_get(cp, "public_key"), pk, sizeof(pk)), 32);
     cr_assert_eq(b64(json_object_get(cp, "root"), root, 32), 32);
     *size = (uint64_t)json_integer_value(json_object_get(cp, "tree_size"));
-    char hex[65], msg[256];
-    sodium_bin2hex(hex, sizeof(hex), root, 32);
-    int n = snprintf(msg, sizeof(msg), "oa audit checkpoint v1\n%llu\n%s\n%lld\n", (unsigned long long)*size, hex,
-                     (long long)json_integer_value(json_object_get(cp, "at")));
-    cr_assert_eq(crypto_sign_verify_detached(sig, (unsigned char *)msg, (size_t)n, pk), 0, "bad checkpoint signature");
+    const char *note = json_string_value(json_object_get(cp, "note"));
+    cr_assert_not_null(note, "the checkpoint has no note");
+
+    /* The text: up to and including the line feed before the blank line. */
+    const char *split = strstr(note, "\n\n");
+    cr_assert_not_null(split, "%s", note);
+    size_t text_len = (size_t)(split - note) + 1;
+    char origin[128], rootb64[64];
+    unsigned long long n = 0;
+    long long at = 0;
+    cr_assert_eq(sscanf(note, "%127[^\n]\n%llu\n%63[^\n]\ntime %lld\n", origin, &n, rootb64, &at), 4, "%s", note);
+    cr_assert_eq(n, *size, "%s", note);
+    cr_assert_eq(at, json_integer_value(json_object_get(cp, "at")), "%s", note);
+    unsigned char r[32];
+    size_t rl = 0;
+    cr_assert_eq(sodium_base642bin(r, sizeof(r), rootb64, strlen(rootb64), NULL, &rl, NULL, sodium_base64_VARIANT_ORIGINAL), 0);
+    cr_assert(rl == 32 && memcmp(r, root, 32) == 0, "%s", note);
+    char want_text[400];
+    snprintf(want_text, sizeof(want_text), "%s\n%llu\n%s\ntime %lld\n", origin, n, rootb64, at);
+    cr_assert(strlen(want_text) == text_len && memcmp(want_text, note, text_len) == 0, "%s", note);
+
+    /* The signature line. */
+    char prefix[160];
+    snprintf(prefix, sizeof(prefix), "\xe2\x80\x94 %s ", origin);
+    const char *line = split + 2;
+    cr_assert(strncmp(line, prefix, strlen(prefix)) == 0, "%s", note);
+    const char *sb = line + strlen(prefix), *end = strchr(sb, '\n');
+    cr_assert(end && end[1] == '\0', "one signature line: %s", note);
+    unsigned char blob[68], id[32];
+    size_t bl = 0;
+    cr_assert_eq(sodium_base642bin(blob, sizeof(blob), sb, (size_t)(end - sb), NULL, &bl, NULL, sodium_base64_VARIANT_ORIGINAL), 0);
+    cr_assert_eq(bl, 68);
+    unsigned char idin[200];
+    size_t ol = strlen(origin);
+    memcpy(idin, origin, ol);
+    idin[ol] = 0x0a;
+    idin[ol + 1] = 0x01;
+    memcpy(idin + ol + 2, pk, 32);
+    crypto_hash_sha256(id, idin, ol + 34);
+    cr_assert(memcmp(blob, id, 4) == 0, "key ID");
+    cr_assert(memcmp(blob + 4, sig, 64) == 0, "the note carries another signature than `signature`");
+    cr_assert_eq(crypto_sign_verify_detached(sig, (const unsigned char *)note, text_len, pk), 0, "bad checkpoint signature");
 }
 
 static int run_verify(char *out, size_t n)
