@@ -280,33 +280,45 @@ static int update_queue(struct oa_store *s, const struct oa_doc *d)
     unsigned roles = 0, rels = 0;
     if (!oa_flow_terminal(kind, d->def_version, d->state))
         oa_flow_expected(kind, d->def_version, d->state, &roles, &rels);
-    int64_t users[256];
-    int n = 0;
-    if ((rels & OA_REL_DRAFTER) && n < 256)
-        users[n++] = d->drafter_id;
-    if ((rels & OA_REL_ASSIGNEE) && d->assignee_id > 0 && n < 256)
-        users[n++] = d->assignee_id;
-    if (rels & (OA_REL_COUNTERSIGNER | OA_REL_LEAD_DEPT)) {
-        sqlite3_stmt *st;
-        if (rels & OA_REL_COUNTERSIGNER) {
-            st = oa_store_stmt(s, "SELECT user_id FROM doc_participants WHERE doc_id = ? AND part = 'countersigner'"
-                                  " AND status = 'pending'");
-            if (st == NULL)
-                return -1;
-            sqlite3_bind_int64(st, 1, d->id);
-            while (n < 256 && sqlite3_step(st) == SQLITE_ROW)
-                users[n++] = sqlite3_column_int64(st, 0);
-        }
-        if (rels & OA_REL_LEAD_DEPT) {
-            st = oa_store_stmt(s, "SELECT id FROM users WHERE department_id = ? AND disabled = 0");
-            if (st == NULL)
-                return -1;
-            sqlite3_bind_int64(st, 1, d->lead_department_id);
-            while (n < 256 && sqlite3_step(st) == SQLITE_ROW)
-                users[n++] = sqlite3_column_int64(st, 0);
-        }
+    /* As many people as the steps name: a department has no fixed size. */
+    size_t n = 0, cap = 8;
+    int64_t *users = oa_xmalloc(cap * sizeof(*users));
+    int rc = -1;
+#define ADD_USER(id)                                                              \
+    do {                                                                          \
+        if (n == cap)                                                             \
+            users = oa_xrealloc(users, (cap *= 2) * sizeof(*users));              \
+        users[n++] = (id);                                                        \
+    } while (0)
+    if (rels & OA_REL_DRAFTER)
+        ADD_USER(d->drafter_id);
+    if ((rels & OA_REL_ASSIGNEE) && d->assignee_id > 0)
+        ADD_USER(d->assignee_id);
+    if (rels & OA_REL_COUNTERSIGNER) {
+        sqlite3_stmt *st = oa_store_stmt(s, "SELECT user_id FROM doc_participants WHERE doc_id = ? AND part = 'countersigner'"
+                                            " AND status = 'pending'");
+        if (st == NULL)
+            goto out;
+        sqlite3_bind_int64(st, 1, d->id);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            ADD_USER(sqlite3_column_int64(st, 0));
     }
-    return oa_queue_set(s, d->id, roles, users, n);
+    if (rels & OA_REL_LEAD_DEPT) {
+        sqlite3_stmt *st = oa_store_stmt(s, "SELECT id FROM users WHERE department_id = ? AND disabled = 0");
+        if (st == NULL)
+            goto out;
+        sqlite3_bind_int64(st, 1, d->lead_department_id);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            ADD_USER(sqlite3_column_int64(st, 0));
+    }
+#undef ADD_USER
+    /* Role-wide steps are the document's organ's; an incoming copy addressed
+     * to a department is signed for by that department's clerks. */
+    int64_t dept = kind == OA_KIND_INCOMING ? d->department_id : 0;
+    rc = oa_queue_set(s, d->id, roles, d->organ_id, dept, users, n);
+out:
+    free(users);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1380,7 +1392,7 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
 
 static const char *const list_sql[] = {
     LIST_WHERE " ORDER BY id LIMIT ?12",
-    LIST_WHERE " AND (id IN (SELECT doc_id FROM doc_queue WHERE user_id = ?13 OR (user_id = 0 AND (roles & ?14) != 0))"
+    LIST_WHERE " AND (id IN (SELECT doc_id FROM doc_queue WHERE " OA_QUEUE_MINE("?13", "?14", "?15") ")"
                "      OR id IN (SELECT doc_id FROM doc_participants WHERE user_id = ?13 AND status = 'pending'))"
                " ORDER BY id LIMIT ?12",
     LIST_WHERE " AND id IN (SELECT doc_id FROM doc_done WHERE user_id = ?13)"
@@ -1455,6 +1467,7 @@ static int run_list(struct oa_store *s, struct doc_job *j)
     if (v) {
         sqlite3_bind_int64(st, 13, me.id);
         sqlite3_bind_int64(st, 14, me.roles);
+        sqlite3_bind_int64(st, 15, me.department_id);
     }
     int64_t ids[200];
     size_t n = 0;

@@ -73,7 +73,7 @@ static int seen_forget(struct oa_store *s, int64_t user, int64_t doc)
 static bool in_todo(struct oa_store *s, int64_t doc, const struct oa_user *me)
 {
     sqlite3_stmt *st = oa_store_stmt(s,
-        "SELECT 1 FROM doc_queue WHERE doc_id = ?1 AND (user_id = ?2 OR (user_id = 0 AND (roles & ?3) != 0))"
+        "SELECT 1 FROM doc_queue WHERE doc_id = ?1 AND " OA_QUEUE_MINE("?2", "?3", "?4")
         " UNION ALL SELECT 1 FROM doc_participants WHERE doc_id = ?1 AND user_id = ?2 AND status = 'pending'"
         " LIMIT 1");
     if (st == NULL)
@@ -81,6 +81,7 @@ static bool in_todo(struct oa_store *s, int64_t doc, const struct oa_user *me)
     sqlite3_bind_int64(st, 1, doc);
     sqlite3_bind_int64(st, 2, me->id);
     sqlite3_bind_int64(st, 3, me->roles);
+    sqlite3_bind_int64(st, 4, me->department_id);
     return sqlite3_step(st) == SQLITE_ROW;
 }
 

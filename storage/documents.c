@@ -457,7 +457,8 @@ int oa_part_set(struct oa_store *s, int64_t doc_id, const char *part, int64_t us
     return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 }
 
-int oa_queue_set(struct oa_store *s, int64_t doc_id, unsigned roles, const int64_t *users, int n)
+int oa_queue_set(struct oa_store *s, int64_t doc_id, unsigned roles, int64_t organ_id, int64_t department_id,
+                 const int64_t *users, size_t n)
 {
     sqlite3_stmt *del = oa_store_stmt(s, "DELETE FROM doc_queue WHERE doc_id = ?");
     if (del == NULL)
@@ -465,15 +466,19 @@ int oa_queue_set(struct oa_store *s, int64_t doc_id, unsigned roles, const int64
     sqlite3_bind_int64(del, 1, doc_id);
     if (sqlite3_step(del) != SQLITE_DONE)
         return -1;
-    for (int i = -1; i < n; i++) {
-        if (i < 0 && roles == 0)
+    for (size_t i = 0; i <= n; i++) {
+        bool role_row = i == n; /* the last row, after the people */
+        if (role_row && roles == 0)
             continue;
-        sqlite3_stmt *st = oa_store_stmt(s, "INSERT OR IGNORE INTO doc_queue(doc_id, user_id, roles) VALUES (?,?,?)");
+        sqlite3_stmt *st = oa_store_stmt(s, "INSERT OR IGNORE INTO doc_queue(doc_id, user_id, roles, organ_id,"
+                                            " department_id) VALUES (?,?,?,?,?)");
         if (st == NULL)
             return -1;
         sqlite3_bind_int64(st, 1, doc_id);
-        sqlite3_bind_int64(st, 2, i < 0 ? 0 : users[i]);
-        sqlite3_bind_int64(st, 3, i < 0 ? roles : 0);
+        sqlite3_bind_int64(st, 2, role_row ? 0 : users[i]);
+        sqlite3_bind_int64(st, 3, role_row ? roles : 0);
+        sqlite3_bind_int64(st, 4, role_row ? organ_id : 0);
+        sqlite3_bind_int64(st, 5, role_row ? department_id : 0);
         if (sqlite3_step(st) != SQLITE_DONE)
             return -1;
     }

@@ -102,8 +102,24 @@ int oa_part_set(struct oa_store *s, int64_t doc_id, const char *part, int64_t us
 /* Cancels every pending countersigner; 0 or -1. */
 int oa_part_cancel_pending(struct oa_store *s, int64_t doc_id);
 
-/* Replaces the document's to-do queue; users may be NULL when n == 0. */
-int oa_queue_set(struct oa_store *s, int64_t doc_id, unsigned roles, const int64_t *users, int n);
+/*
+ * Replaces the document's to-do queue: the named users, and every holder of
+ * `roles` in organ `organ_id` (0: any) and department `department_id` (0:
+ * any department of that organ).  users may be NULL when n == 0.  0 or -1.
+ */
+int oa_queue_set(struct oa_store *s, int64_t doc_id, unsigned roles, int64_t organ_id, int64_t department_id,
+                 const int64_t *users, size_t n);
+
+/*
+ * The to-do rule, once: a doc_queue row is the person's when it names them,
+ * or names none and asks for one of their roles in their organ (and their
+ * department, when it names one).  The three arguments are SQL parameter
+ * names for the user's id, roles and department id.
+ */
+#define OA_QUEUE_MINE(user, roles, dept)                                                           \
+    "(user_id = " user " OR (user_id = 0 AND (roles & " roles ") != 0"                            \
+    " AND (organ_id = 0 OR organ_id = (SELECT organ_id FROM departments WHERE id = " dept "))"    \
+    " AND (department_id = 0 OR department_id = " dept ")))"
 
 /*
  * Allocates the next number for (organ, prefix, year) and records it for the

@@ -352,6 +352,17 @@ static const char *const migrations[] = {
      *     v1" text. */
     ("ALTER TABLE audit_checkpoints ADD COLUMN origin TEXT;"
      "INSERT INTO meta(key, value) VALUES ('audit_origin', 'oa.audit/' || lower(hex(randomblob(8))));"),
+
+    /* 11: a role-wide to-do entry belongs to the document's organ, and an
+     *     incoming copy addressed to a department to that department's
+     *     holders of the role (党政机关公文处理工作条例 第24条: the receiving
+     *     unit's clerk signs for each piece). */
+    "ALTER TABLE doc_queue ADD COLUMN organ_id INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE doc_queue ADD COLUMN department_id INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE doc_queue SET organ_id = coalesce((SELECT organ_id FROM documents d WHERE d.id = doc_queue.doc_id), 0),"
+    " department_id = coalesce((SELECT CASE WHEN d.kind = 'incoming' THEN d.department_id END"
+    "                           FROM documents d WHERE d.id = doc_queue.doc_id), 0)"
+    " WHERE user_id = 0;",
 };
 
 int oa_schema_version(void)

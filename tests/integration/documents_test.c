@@ -39,8 +39,10 @@ static struct person people[] = {
     {"health.staff", "[\"staff\"]", 3, 1, "", 0},
     {"archivist", "[\"records\"]", 4, 4, "", 0},
     {"low", "[\"staff\"]", 0, 1, "", 0},
+    {"edu.clerk", "[\"secretariat\"]", 2, 2, "", 0},
+    {"health.clerk", "[\"secretariat\"]", 3, 2, "", 0},
 };
-enum { DRAFTER, SEC, MAYOR, DEPUTY, FIN, EDU, HEALTH, EDU_STAFF, HEALTH_STAFF, ARCHIVIST, LOW };
+enum { DRAFTER, SEC, MAYOR, DEPUTY, FIN, EDU, HEALTH, EDU_STAFF, HEALTH_STAFF, ARCHIVIST, LOW, EDU_CLERK, HEALTH_CLERK };
 
 static char sys[128], secadm[128];
 
@@ -707,4 +709,47 @@ Test(documents, incoming_copies_keep_the_whole_label)
     cr_assert_null(get_doc(HEALTH, cid, 404));
     json_decref(get_doc(EDU, cid, 200));
     cr_assert_eq(oad_stop(&srv), 0);
+}
+
+/* #13 item 7: each incoming copy is in the to-do of its receiving
+ * department's clerks only; the organ's copy in the organ's. */
+Test(documents, incoming_copies_go_to_the_receiving_departments_clerks)
+{
+    long long id = create_doc(DRAFTER, "outgoing", "关于做好防汛工作的通知", 0);
+    expect_state(DRAFTER, id, "submit", NULL, NULL, "review");
+    /* A role-wide step of organ 1: every secretariat clerk of the organ has it. */
+    cr_assert(list_has(SEC, "view=todo", id));
+    cr_assert(list_has(EDU_CLERK, "view=todo", id));
+    expect_state(SEC, id, "approve", NULL, NULL, "signoff");
+    expect_state(MAYOR, id, "sign", NULL, NULL, "register");
+    expect_state(SEC, id, "register", NULL, "{\"prefix\":\"某府发\"}", "issue");
+    expect_state(SEC, id, "issue", NULL, "{\"to_departments\":[3,4],\"to_organs\":[1]}", "issued");
+    struct resp r = http_json(&srv, "GET", "/v1/documents?kind=incoming&view=all&limit=200", people[SEC].token, NULL, NULL);
+    json_t *j = ok_json(&r, 200);
+    long long edu_copy = 0, health_copy = 0, organ_copy = 0;
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(j, "documents"), i, d) {
+        if (json_integer_value(json_object_get(d, "source_id")) != id)
+            continue;
+        long long dep = json_integer_value(json_object_get(d, "department_id"));
+        long long cid = json_integer_value(json_object_get(d, "id"));
+        if (dep == 3)
+            edu_copy = cid;
+        else if (dep == 4)
+            health_copy = cid;
+        else
+            organ_copy = cid;
+    }
+    json_decref(j);
+    cr_assert(edu_copy && health_copy && organ_copy);
+    cr_assert(list_has(EDU_CLERK, "view=todo", edu_copy));
+    cr_assert(!list_has(EDU_CLERK, "view=todo", health_copy), "教育's clerk got 卫健's copy");
+    cr_assert(list_has(HEALTH_CLERK, "view=todo", health_copy));
+    cr_assert(!list_has(HEALTH_CLERK, "view=todo", edu_copy), "卫健's clerk got 教育's copy");
+    cr_assert(!list_has(SEC, "view=todo", edu_copy), "府办 got a department's copy");
+    cr_assert(!list_has(SEC, "view=todo", health_copy), "府办 got a department's copy");
+    cr_assert(list_has(SEC, "view=todo", organ_copy), "the organ's copy is the organ's clerks'");
+    /* The receiving clerk signs for it, and it moves on. */
+    expect_state(EDU_CLERK, edu_copy, "sign_for", NULL, NULL, "registering");
 }
