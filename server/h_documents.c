@@ -1541,6 +1541,13 @@ static int run_relabel(struct oa_store *s, struct doc_job *j)
         return OA_E_STORAGE;
     if (rc == 0)
         return not_found(j);
+    /* Anyone but secadmin (who sees every label, never a text) passes the
+     * read gate first: a document they may not see answers exactly as a
+     * missing one, so the label route tells nobody which ids exist. */
+    if ((me.roles & OA_ROLE_SECADMIN) == 0 && (rc = gate_read(s, j->r, &me, &d, "document.relabel")) <= 0) {
+        oa_doc_free(&d);
+        return rc < 0 ? OA_E_STORAGE : not_found(j);
+    }
     struct oa_subject subj = {me.id, me.roles, me.clearance, me.declassifier, me.clearance_hold};
     enum oa_decision dec = oa_access_decide(&subj, OA_ACT_RELABEL, NULL);
     char detail[512];
@@ -1549,11 +1556,6 @@ static int run_relabel(struct oa_store *s, struct doc_job *j)
         oa_doc_free(&d);
         return rc != 0 ? OA_E_STORAGE
                        : fail(j, OA_E_FORBIDDEN, "Only secadmin or a named declassifier changes a document's label.");
-    }
-    /* A named declassifier works on documents they may read; secadmin sees labels only. */
-    if ((me.roles & OA_ROLE_SECADMIN) == 0 && (rc = gate_read(s, j->r, &me, &d, "document.relabel")) <= 0) {
-        oa_doc_free(&d);
-        return rc < 0 ? OA_E_STORAGE : not_found(j);
     }
     size_t nold = 0;
     char **old_scope = oa_doc_scope(s, d.id, &nold);

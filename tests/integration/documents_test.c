@@ -641,7 +641,7 @@ Test(documents, scope_relabelling_and_review_of_expired_labels)
     cr_assert_eq(r.status, 403);
     resp_free(&r);
     r = http_json(&srv, "POST", path, sys, "{\"level\":0,\"reason\":\"x\"}", NULL);
-    cr_assert_eq(r.status, 403);
+    cr_assert_eq(r.status, 404, "sysadmin sees no documents, so none exists for them");
     resp_free(&r);
     r = http_json(&srv, "POST", path, secadm, "{\"level\":0}", NULL);
     cr_assert_eq(r.status, 400, "a declassification without a reason was accepted");
@@ -752,4 +752,75 @@ Test(documents, incoming_copies_go_to_the_receiving_departments_clerks)
     cr_assert(list_has(SEC, "view=todo", organ_copy), "the organ's copy is the organ's clerks'");
     /* The receiving clerk signs for it, and it moves on. */
     expect_state(EDU_CLERK, edu_copy, "sign_for", NULL, NULL, "registering");
+}
+
+/* ---- #18 item 1: a hidden document answers exactly as a missing one, on every route ---- */
+
+struct id_route {
+    const char *method, *path; /* path with %lld for the document id */
+    const char *ctype, *body, *headers;
+};
+
+static const struct id_route id_routes[] = {
+    {"GET", "/v1/documents/%lld", NULL, NULL, NULL},
+    {"PATCH", "/v1/documents/%lld", "application/json", "{\"title\":\"x\"}", "If-Match: *\r\n"},
+    {"POST", "/v1/documents/%lld/actions", "application/json", "{\"action\":\"submit\"}", "Idempotency-Key: probe-%lld\r\n"},
+    {"GET", "/v1/documents/%lld/history", NULL, NULL, NULL},
+    {"GET", "/v1/documents/%lld/revisions/1", NULL, NULL, NULL},
+    {"POST", "/v1/documents/%lld/label", "application/json", "{\"level\":3,\"reason\":\"probe\"}", NULL},
+    {"GET", "/v1/documents/%lld/attachments", NULL, NULL, NULL},
+    {"POST", "/v1/documents/%lld/attachments?name=a.txt", "application/octet-stream", "abc", NULL},
+    {"GET", "/v1/documents/%lld/attachments/1", NULL, NULL, NULL},
+    {"PUT", "/v1/documents/%lld/attachments/1?name=a.txt", "application/octet-stream", "abc", "If-Match: *\r\n"},
+};
+
+static struct resp probe(const struct id_route *rt, long long id)
+{
+    char path[160], hdr[300], extra[128] = "";
+    snprintf(path, sizeof(path), rt->path, id);
+    if (rt->headers)
+        snprintf(extra, sizeof(extra), rt->headers, id);
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\nAccept: application/json\r\n%s", people[LOW].token, extra);
+    return http_do(&srv, rt->method, path, rt->ctype, rt->body, rt->body ? strlen(rt->body) : 0, hdr);
+}
+
+Test(documents, a_hidden_document_answers_byte_identically_to_a_missing_one_on_every_route)
+{
+    long long hidden = create_doc(DRAFTER, "outgoing", "秘密文件", 2); /* LOW has clearance 1 */
+    long long missing = 999999;
+    for (size_t i = 0; i < sizeof(id_routes) / sizeof(id_routes[0]); i++) {
+        struct resp a = probe(&id_routes[i], hidden), b = probe(&id_routes[i], missing);
+        cr_assert_eq(a.status, b.status, "%s %s: hidden %d, missing %d (%s | %s)", id_routes[i].method,
+                     id_routes[i].path, a.status, b.status, a.body, b.body);
+        cr_assert_eq(a.body_len, b.body_len, "%s %s: %s | %s", id_routes[i].method, id_routes[i].path, a.body, b.body);
+        cr_assert_eq(memcmp(a.body, b.body, a.body_len), 0, "%s %s: %s | %s", id_routes[i].method,
+                     id_routes[i].path, a.body, b.body);
+        resp_free(&a);
+        resp_free(&b);
+    }
+    /* Resumable uploads name the document in the body. */
+    char body[2][96];
+    struct resp u[2];
+    for (int k = 0; k < 2; k++) {
+        snprintf(body[k], sizeof(body[k]), "{\"document\":%lld,\"name\":\"a.txt\",\"length\":3}", k ? missing : hidden);
+        u[k] = http_json(&srv, "POST", "/v1/uploads", people[LOW].token, body[k], NULL);
+    }
+    cr_assert_eq(u[0].status, u[1].status, "%s | %s", u[0].body, u[1].body);
+    cr_assert_str_eq(u[0].body, u[1].body);
+    resp_free(&u[0]);
+    resp_free(&u[1]);
+
+    /* Every route with a document id in its path is in the list above: a
+     * route added later must be added here too. */
+    FILE *f = fopen("server/routes.c", "r");
+    cr_assert_not_null(f, "server/routes.c is not in the test's runfiles");
+    char line[512];
+    size_t routes = 0;
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, "\"/v1/documents/{}"))
+            routes++;
+    fclose(f);
+    cr_assert_eq(routes, sizeof(id_routes) / sizeof(id_routes[0]),
+                 "routes.c has %zu routes with a document id; this test compares %zu", routes,
+                 sizeof(id_routes) / sizeof(id_routes[0]));
 }
