@@ -322,18 +322,22 @@ static int commit_on_run(struct oa_store *s, struct oa_db_job *job)
         j->message = "The attachment got another revision while you uploaded: fetch it and upload again.";
         return 0;
     }
-    char detail[600];
-    snprintf(detail, sizeof(detail), "%s rev %d, %llu bytes, %s", u->name, u->b.rev,
-             (unsigned long long)u->b.info.size, u->b.content_type);
     struct oa_audit_event ev = {0};
     oa_audit_actor(j->r, &ev);
     ev.event = what;
     ev.doc_id = d.id;
     ev.label = d.level;
     ev.outcome = "ok";
-    ev.detail = detail;
     oa_doc_free(&d);
-    if (oa_attachment_put(s, &u->b, u->name, u->role) != 0 || oa_audit(s, &ev) != 0)
+    if (oa_attachment_put(s, &u->b, u->name, u->role) != 0)
+        return OA_E_STORAGE;
+    /* The trail names the attachment by id: its name is content and follows
+     * the document's label, which the auditor does not hold. */
+    char detail[160];
+    snprintf(detail, sizeof(detail), "attachment %lld rev %d, %llu bytes", (long long)u->b.attachment_id, u->b.rev,
+             (unsigned long long)u->b.info.size);
+    ev.detail = detail;
+    if (oa_audit(s, &ev) != 0)
         return OA_E_STORAGE;
     return 0;
 }
@@ -847,8 +851,8 @@ static int read_on_run(struct oa_store *s, struct oa_db_job *job)
         return 0;
     }
     if (d.level > OA_LEVEL_PUBLIC) {
-        char detail[320];
-        snprintf(detail, sizeof(detail), "%s rev %d", j->a.name, j->a.rev);
+        char detail[96];
+        snprintf(detail, sizeof(detail), "attachment %lld rev %d", (long long)j->a.id, j->a.rev);
         struct oa_audit_event ev = {0};
         oa_audit_actor(j->r, &ev);
         ev.event = "attachment.read";

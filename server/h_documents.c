@@ -1388,7 +1388,11 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
     " AND (?9 IS NULL OR id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ?9))"                        \
     " AND (?10 IS NULL OR title LIKE ?10 ESCAPE '\\'"                                                       \
     "      OR id IN (SELECT doc_id FROM doc_bodies WHERE body LIKE ?10 ESCAPE '\\'))"                         \
-    " AND id > ?11"
+    " AND id > ?11"                                                                                      \
+    /* The scope, narrowed in SQL too so that a page (and its cursor) holds   \
+     * only documents the caller may see; decide_read() below still decides. */ \
+    " AND (scoped = 0 OR id IN (SELECT doc_id FROM doc_scope WHERE entry = ?16 OR entry = ?17"           \
+    "      OR entry IN (SELECT compartment FROM user_compartments WHERE user_id = ?13)))"
 
 static const char *const list_sql[] = {
     LIST_WHERE " ORDER BY id LIMIT ?12",
@@ -1464,11 +1468,16 @@ static int run_list(struct oa_store *s, struct doc_job *j)
     }
     sqlite3_bind_int64(st, 11, j->after);
     sqlite3_bind_int64(st, 12, j->limit);
+    sqlite3_bind_int64(st, 13, me.id);
     if (v) {
-        sqlite3_bind_int64(st, 13, me.id);
         sqlite3_bind_int64(st, 14, me.roles);
         sqlite3_bind_int64(st, 15, me.department_id);
     }
+    char user_entry[96], dept_entry[32];
+    snprintf(user_entry, sizeof(user_entry), "user:%s", me.username);
+    snprintf(dept_entry, sizeof(dept_entry), "dept:%lld", (long long)me.department_id);
+    sqlite3_bind_text(st, 16, user_entry, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 17, me.department_id > 0 ? dept_entry : "", -1, SQLITE_TRANSIENT);
     int64_t ids[200];
     size_t n = 0;
     int rc;
@@ -1481,6 +1490,7 @@ static int run_list(struct oa_store *s, struct doc_job *j)
     char shown[480] = "";
     cbor_item_t *items[200];
     size_t kept = 0;
+    int64_t last_kept = 0;
     for (size_t i = 0; i < n; i++) {
         struct oa_doc d;
         if (oa_doc_load(s, ids[i], &d) != 1) {
@@ -1490,6 +1500,7 @@ static int run_list(struct oa_store *s, struct doc_job *j)
         }
         if (decide_read(s, &me, &d, NULL) == OA_ALLOW) {
             items[kept++] = doc_item(s, &d, false);
+            last_kept = d.id;
             if (d.level > OA_LEVEL_PUBLIC) {
                 size_t cl = strlen(shown);
                 if (cl + 24 < sizeof(shown))
@@ -1514,8 +1525,10 @@ static int run_list(struct oa_store *s, struct doc_job *j)
     cbor_item_t *arr = pv_array_from(items, kept);
     cbor_item_t *out = pv_map(2);
     pv_put(out, "documents", arr);
-    if (n == (size_t)j->limit && n > 0)
-        pv_put_int(out, "next_after", ids[n - 1]);
+    /* The cursor is the last document this caller was shown, never an id
+     * they were not: a full page of visible documents goes on after it. */
+    if (n == (size_t)j->limit && kept > 0)
+        pv_put_int(out, "next_after", last_kept);
     else
         pv_put_text(out, "next_after", NULL);
     j->status = 200;

@@ -305,6 +305,19 @@ Test(blobs, labels_hide_attachments_as_if_they_did_not_exist)
         cr_assert(strstr(r.body, "\"refused\"") && strstr(r.body, "lowly"), "%s not audited: %s", events[i], r.body);
         resp_free(&r);
     }
+    /* #18 item 2: the auditor sees ids, events, actors and outcomes, never
+     * an attachment's name, which is content under the document's label. */
+    long long sid = new_doc(2);
+    long long sa = upload(sid, "zhongyao-mingdan-7731.txt", (const unsigned char *)"classified", 10);
+    r = download(writer, sid, sa, NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/audit/entries?doc=%lld", sid);
+    r = http_json(&srv, "GET", path, aud, NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.body, "attachment.add"), "%s", r.body);
+    cr_assert_null(strstr(r.body, "zhongyao-mingdan-7731"), "the trail shows a 秘密 attachment's name: %s", r.body);
+    resp_free(&r);
 }
 
 /* Every regular file under dir: does any contain the marker? */

@@ -824,3 +824,43 @@ Test(documents, a_hidden_document_answers_byte_identically_to_a_missing_one_on_e
                  "routes.c has %zu routes with a document id; this test compares %zu", routes,
                  sizeof(id_routes) / sizeof(id_routes[0]));
 }
+
+/* #18 item 2: a list's cursor never carries the id of a document the caller cannot see. */
+Test(documents, list_cursors_name_only_documents_the_caller_saw)
+{
+    /* Interleave documents DRAFTER may see with ones scoped away from them. */
+    long long mine[6];
+    for (int i = 0; i < 6; i++) {
+        mine[i] = create_doc(DRAFTER, "outgoing", "可见", 0);
+        struct resp r = http_json(&srv, "POST", "/v1/documents", people[EDU].token,
+                                  "{\"kind\":\"outgoing\",\"title\":\"范围外\",\"level\":0,\"scope\":[\"dept:3\"]}", NULL);
+        json_decref(ok_json(&r, 201));
+    }
+    char path[128];
+    long long after = mine[0] - 1;
+    int seen = 0;
+    for (int page = 0; page < 20; page++) {
+        snprintf(path, sizeof(path), "/v1/documents?view=all&limit=2&after=%lld", after);
+        struct resp r = http_json(&srv, "GET", path, people[DRAFTER].token, NULL, NULL);
+        json_t *j = ok_json(&r, 200);
+        json_t *docs = json_object_get(j, "documents");
+        json_t *next = json_object_get(j, "next_after");
+        if (json_is_integer(next)) {
+            long long cursor = json_integer_value(next);
+            bool shown = false;
+            size_t i;
+            json_t *d;
+            json_array_foreach(docs, i, d)
+                if (json_integer_value(json_object_get(d, "id")) == cursor)
+                    shown = true;
+            cr_assert(shown, "next_after %lld is not a document of this page", cursor);
+            after = cursor;
+        }
+        seen += (int)json_array_size(docs);
+        bool done = !json_is_integer(next);
+        json_decref(j);
+        if (done)
+            break;
+    }
+    cr_assert_geq(seen, 6, "the pages skipped documents the caller may see");
+}
