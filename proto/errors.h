@@ -18,6 +18,7 @@
     X(BAD_CREDENTIALS,      401, "bad_credentials",        "The username or password is wrong, or the account is locked.") \
     X(PASSWORD_CHANGE_REQUIRED, 403, "password_change_required", "Change your one-time password before doing anything else.") \
     X(TOTP_ENROLLMENT_REQUIRED, 403, "totp_enrollment_required", "Set up your authenticator (POST /v1/users/me/totp) before doing anything else.") \
+    X(SECOND_FACTOR_REQUIRED, 403, "second_factor_required", "This change needs a current code from your authenticator in the X-OA-OTP header.") \
     X(FORBIDDEN,            403, "forbidden",              "You are not allowed to do this.")      \
     X(NOT_FOUND,            404, "not_found",              "No such resource.")                    \
     X(METHOD_NOT_ALLOWED,   405, "method_not_allowed",     "This resource does not support that method.") \

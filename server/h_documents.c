@@ -1570,6 +1570,16 @@ static int run_relabel(struct oa_store *s, struct doc_job *j)
         return rc != 0 ? OA_E_STORAGE
                        : fail(j, OA_E_FORBIDDEN, "Only secadmin or a named declassifier changes a document's label.");
     }
+    if (me.roles & OA_ROLE_SECADMIN) {
+        enum oa_err e = oa_step_up(s, j->r);
+        if (e != OA_E_OK) {
+            oa_doc_free(&d);
+            return e == OA_E_STORAGE ? OA_E_STORAGE
+                                     : fail(j, e, e == OA_E_TOTP_ENROLLMENT_REQUIRED
+                                                      ? "Enrol an authenticator (POST /v1/users/me/totp) before changing labels."
+                                                      : "A label change needs a current code from your authenticator in X-OA-OTP.");
+        }
+    }
     size_t nold = 0;
     char **old_scope = oa_doc_scope(s, d.id, &nold);
     int old_level = d.level;

@@ -124,3 +124,36 @@ void h_me_totp_confirm(struct oa_req *r)
     if (oa_req_fields(r, f, 1))
         totp_submit(r, true, code);
 }
+
+enum oa_err oa_step_up(struct oa_store *s, struct oa_req *r)
+{
+    struct oa_user u;
+    int rc = oa_user_by_id(s, r->who.user_id, &u);
+    if (rc != 1)
+        return OA_E_STORAGE;
+    struct oa_audit_event ev = {0};
+    oa_audit_actor(r, &ev);
+    ev.event = "step_up";
+    ev.outcome = "refused";
+    if (!u.totp_confirmed) {
+        ev.detail = "no authenticator enrolled";
+        return oa_audit(s, &ev) != 0 ? OA_E_STORAGE : OA_E_TOTP_ENROLLMENT_REQUIRED;
+    }
+    unsigned char secret[OA_TOTP_SECRET];
+    int64_t step = 0;
+    /* last_step - 1: the code of the step last used still confirms, an older one never. */
+    bool ok = r->otp != NULL && strlen(r->otp) == 6 &&
+              oa_totp_unwrap(r->srv->keys, u.totp_secret, u.totp_secret_len, secret) == 0 &&
+              oa_totp_verify(secret, OA_TOTP_SECRET, r->otp, oa_now(), u.totp_last_step - 1, &step);
+    sodium_memzero(secret, sizeof(secret));
+    if (!ok) {
+        ev.detail = r->otp ? "wrong second factor" : "no second factor";
+        return oa_audit(s, &ev) != 0 ? OA_E_STORAGE : OA_E_SECOND_FACTOR_REQUIRED;
+    }
+    if (step > u.totp_last_step) {
+        u.totp_last_step = step;
+        if (oa_user_update(s, &u) != 0)
+            return OA_E_STORAGE;
+    }
+    return OA_E_OK;
+}

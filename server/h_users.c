@@ -253,6 +253,8 @@ static int admin_on_run(struct oa_store *s, struct oa_db_job *job)
         event = "user.unlock";
         break;
     case OP_CLEARANCE:
+        if ((a->result = oa_step_up(s, a->r)) != OA_E_OK)
+            return a->result == OA_E_STORAGE ? OA_E_STORAGE : 0;
         snprintf(detail, sizeof(detail), "clearance %d -> %d, %d compartments", u->clearance, a->clearance,
                  a->ncomp);
         u->clearance = a->clearance;

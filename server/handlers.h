@@ -26,6 +26,17 @@ void oa_refuse(struct oa_req *r, enum oa_err e, const char *message, const char 
 /* A query parameter, percent-decoded into the request's arena; NULL when absent. */
 const char *oa_query_param(struct oa_req *r, const char *name);
 
+/*
+ * Step-up for secadmin's changes of clearances, compartments and labels: the
+ * actor must have an authenticator (else OA_E_TOTP_ENROLLMENT_REQUIRED) and
+ * the request must carry a current code in X-OA-OTP (else
+ * OA_E_SECOND_FACTOR_REQUIRED).  A code may confirm several changes within
+ * its 30 seconds, but never one older than the last code this account used.
+ * Runs in a writer job; records the step it accepted.  Returns OA_E_OK, an
+ * error to answer, or OA_E_STORAGE.
+ */
+enum oa_err oa_step_up(struct oa_store *s, struct oa_req *r);
+
 /* Fills the actor fields of an audit event from the request. */
 void oa_audit_actor(const struct oa_req *r, struct oa_audit_event *ev);
 

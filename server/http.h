@@ -66,7 +66,7 @@ struct oa_req {
     const char *params[OA_ROUTE_PARAMS]; /* the {} segments, NUL-terminated */
 
     /* Headers oa reads; NULL when absent. */
-    const char *content_type, *accept, *authorization, *if_match, *idempotency_key, *expect, *range,
+    const char *content_type, *accept, *authorization, *if_match, *idempotency_key, *otp, *expect, *range,
         *upload_offset;
     uint64_t content_length;     /* UINT64_MAX when chunked */
 

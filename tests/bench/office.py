@@ -5,8 +5,13 @@ shell assignments: TOKEN=... DOC=... (the first document).
 
 usage: office.py BASE_URL DATA_DIR [N_DOCS]
 """
+import base64
+import hashlib
+import hmac
 import json
+import struct
 import sys
+import time
 import urllib.request
 
 base, data = sys.argv[1], sys.argv[2]
@@ -34,13 +39,24 @@ def admin(name, newpw):
     return tok
 
 
+def totp(secret32):
+    key = base64.b32decode(secret32 + "=" * (-len(secret32) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+    off = mac[19] & 15
+    return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
 sys_tok = admin("sysadmin", "Bench-Root-Of-Trust-1")
 sec_tok = admin("secadmin", "Bench-Label-Keeper-1")
+# Clearance changes need secadmin's second factor: enrol, then send a code with each.
+sec_secret = call("POST", "/v1/users/me/totp", sec_tok)["secret"]
+call("POST", "/v1/users/me/totp/confirm", sec_tok, {"code": totp(sec_secret)})
 call("POST", "/v1/organs", sys_tok, {"code": "某府", "name": "某市人民政府"})
 call("POST", "/v1/departments", sys_tok, {"organ_id": 1, "code": "府办", "name": "府办"})
 u = call("POST", "/v1/users", sys_tok, {"username": "clerk", "display_name": "办事员",
                                         "roles": ["staff"], "department_id": 1})
-call("PUT", "/v1/users/%d/clearance" % u["user"]["id"], sec_tok, {"clearance": 2}, {"If-Match": "*"})
+call("PUT", "/v1/users/%d/clearance" % u["user"]["id"], sec_tok, {"clearance": 2},
+     {"If-Match": "*", "X-OA-OTP": totp(sec_secret)})
 otp = u["one_time_password"]
 tok = call("POST", "/v1/sessions", body={"username": "clerk", "password": otp})["token"]
 call("POST", "/v1/users/me/password", tok, {"current_password": otp, "new_password": "Bench-Office-Pass-1"})

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -166,8 +167,8 @@ Test(accounts, tokens_die_at_logout_password_change_and_expiry)
     const char *extra[] = {"security.session_lifetime_seconds=2", NULL};
     oad_start(&srv, extra);
     char t1[128], t2[128];
-    admin_login(&srv, "secadmin", "Label-Keeper-2026", t1, sizeof(t1));
-    cr_assert_eq(login(&srv, "secadmin", "Label-Keeper-2026", t2, sizeof(t2)), 201);
+    admin_login(&srv, "auditor", "Log-Reader-2026xy", t1, sizeof(t1));
+    cr_assert_eq(login(&srv, "auditor", "Log-Reader-2026xy", t2, sizeof(t2)), 201);
 
     /* Logout ends t2 only. */
     struct resp r = http_json(&srv, "DELETE", "/v1/sessions/current", t2, NULL, NULL);
@@ -181,9 +182,9 @@ Test(accounts, tokens_die_at_logout_password_change_and_expiry)
     resp_free(&r);
 
     /* A password change ends the other sessions. */
-    cr_assert_eq(login(&srv, "secadmin", "Label-Keeper-2026", t2, sizeof(t2)), 201);
+    cr_assert_eq(login(&srv, "auditor", "Log-Reader-2026xy", t2, sizeof(t2)), 201);
     r = http_json(&srv, "POST", "/v1/users/me/password", t1,
-                  "{\"current_password\":\"Label-Keeper-2026\",\"new_password\":\"Another-Good-Pass-7\"}", NULL);
+                  "{\"current_password\":\"Log-Reader-2026xy\",\"new_password\":\"Another-Good-Pass-7\"}", NULL);
     cr_assert_eq(r.status, 204, "%s", r.body);
     resp_free(&r);
     r = http_json(&srv, "GET", "/v1/users/me", t2, NULL, NULL);
@@ -314,36 +315,7 @@ Test(accounts, bad_input_gets_400_and_changes_nothing)
 
 /* ---- a second factor ---- */
 
-#include <openssl/hmac.h>
-#include <time.h>
-
 /* An independent RFC 6238 code for `secret32` (base32) at time t. */
-static void totp_at(const char *secret32, time_t t, char out[7])
-{
-    unsigned char key[64];
-    size_t n = 0;
-    uint32_t buf = 0;
-    int bits = 0;
-    for (const char *p = secret32; *p; p++) {
-        int v = *p >= 'A' && *p <= 'Z' ? *p - 'A' : *p - '2' + 26;
-        buf = (buf << 5) | (uint32_t)v;
-        bits += 5;
-        if (bits >= 8) {
-            key[n++] = (unsigned char)(buf >> (bits - 8));
-            bits -= 8;
-        }
-    }
-    unsigned char msg[8], mac[20];
-    uint64_t step = (uint64_t)t / 30;
-    for (int i = 7; i >= 0; i--, step >>= 8)
-        msg[i] = (unsigned char)step;
-    unsigned int ml = 0;
-    HMAC(EVP_sha1(), key, (int)n, msg, 8, mac, &ml);
-    int off = mac[19] & 15;
-    uint32_t bin = ((uint32_t)(mac[off] & 0x7f) << 24) | ((uint32_t)mac[off + 1] << 16) |
-                   ((uint32_t)mac[off + 2] << 8) | mac[off + 3];
-    snprintf(out, 7, "%06u", bin % 1000000);
-}
 
 Test(accounts, secadmin_requires_a_second_factor_for_administrators)
 {
@@ -406,7 +378,7 @@ Test(accounts, secadmin_requires_a_second_factor_for_administrators)
     r = http_json(&srv, "POST", "/v1/sessions", NULL, body, NULL);
     expect_error(&r, 401, "bad_credentials");
     resp_free(&r);
-    cr_assert_eq(audit_count("event = 'totp.enroll' AND outcome = 'ok'"), 1);
+    cr_assert_eq(audit_count("event = 'totp.enroll' AND outcome = 'ok' AND actor = 'sysadmin'"), 1);
     cr_assert_eq(audit_count("detail = 'wrong or missing second factor'"), 2);
 
     /* The secret is not in the database in clear. */
@@ -584,7 +556,12 @@ Test(accounts, a_password_reset_never_hands_over_another_accounts_rights)
     cr_assert_eq(console_reset("secadmin", pw, sizeof(pw)), 0);
     cr_assert_eq(strlen(pw), 20, "no password printed");
     cr_assert_eq(login(&srv, "secadmin", "Label-Keeper-2026", tok, sizeof(tok)), 401);
-    cr_assert_eq(login(&srv, "secadmin", pw, tok, sizeof(tok)), 201);
+    char code[7], lbody[256];
+    totp_at(secadmin_totp_secret(), time(NULL) + 30, code); /* a step the enrolment did not use */
+    snprintf(lbody, sizeof(lbody), "{\"username\":\"secadmin\",\"password\":\"%s\",\"totp\":\"%s\"}", pw, code);
+    r = http_json(&srv, "POST", "/v1/sessions", NULL, lbody, NULL);
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    resp_free(&r);
     cr_assert_eq(console_reset("nobody.here", pw, sizeof(pw)), 2);
 
     /* Every reset is in the trail and in the monthly report. */
@@ -630,6 +607,78 @@ Test(accounts, a_patch_of_a_field_not_the_callers_is_refused_and_changes_nothing
     r = http_json(&srv, "GET", path, sys, NULL, NULL);
     cr_assert_str_eq(r.etag, etag, "a refused PATCH changed the account");
     cr_assert(strstr(r.body, "\"clearance\":0"), "%s", r.body);
+    resp_free(&r);
+    oad_stop(&srv);
+}
+
+/* #18 item 3: secadmin enrols an authenticator before the first clearance,
+ * compartment or label change, and each change carries a current code. */
+Test(accounts, clearance_and_label_changes_need_secadmins_second_factor)
+{
+    oad_start(&srv, NULL);
+    char sys[128], sec[128], otp[64], staff[128], path[96], hdr[64], code[7];
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    /* secadmin logged in by hand: no authenticator yet. */
+    oad_initial_password(&srv, "secadmin", otp, sizeof(otp));
+    cr_assert_eq(login(&srv, "secadmin", otp, sec, sizeof(sec)), 201);
+    char body[256];
+    snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"Label-Keeper-2026\"}", otp);
+    struct resp r = http_json(&srv, "POST", "/v1/users/me/password", sec, body, NULL);
+    cr_assert_eq(r.status, 204);
+    resp_free(&r);
+    long long id = create_staff(sys, "zhao.liu", otp, sizeof(otp));
+    snprintf(path, sizeof(path), "/v1/users/%lld/clearance", id);
+    r = http_json(&srv, "PUT", path, sec, "{\"clearance\":2}", "If-Match: *\r\n");
+    expect_error(&r, 403, "totp_enrollment_required");
+    resp_free(&r);
+    /* Enrol. */
+    r = http_json(&srv, "POST", "/v1/users/me/totp", sec, NULL, NULL);
+    json_t *j = ok_json(&r, 200);
+    char secret[64];
+    snprintf(secret, sizeof(secret), "%s", json_string_value(json_object_get(j, "secret")));
+    json_decref(j);
+    totp_at(secret, time(NULL), code);
+    snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
+    r = http_json(&srv, "POST", "/v1/users/me/totp/confirm", sec, body, NULL);
+    cr_assert_eq(r.status, 204, "%s", r.body);
+    resp_free(&r);
+    /* No code, a wrong code: refused and audited; nothing changes. */
+    r = http_json(&srv, "PUT", path, sec, "{\"clearance\":2}", "If-Match: *\r\n");
+    expect_error(&r, 403, "second_factor_required");
+    resp_free(&r);
+    snprintf(hdr, sizeof(hdr), "If-Match: *\r\nX-OA-OTP: %06d\r\n", (int)((strtol(code, NULL, 10) + 1) % 1000000));
+    r = http_json(&srv, "PUT", path, sec, "{\"clearance\":2}", hdr);
+    expect_error(&r, 403, "second_factor_required");
+    resp_free(&r);
+    cr_assert_eq(audit_count("event = 'step_up' AND outcome = 'refused'"), 3);
+    /* The current code confirms the change (and may confirm another within its 30 s). */
+    snprintf(hdr, sizeof(hdr), "If-Match: *\r\nX-OA-OTP: %s\r\n", code);
+    r = http_json(&srv, "PUT", path, sec, "{\"clearance\":2}", hdr);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.body, "\"clearance\":2"), "%s", r.body);
+    resp_free(&r);
+    /* A label change asks for it too. */
+    struct resp o = http_json(&srv, "POST", "/v1/organs", sys, "{\"code\":\"某府\",\"name\":\"某市人民政府\"}", NULL);
+    resp_free(&o);
+    o = http_json(&srv, "POST", "/v1/departments", sys, "{\"organ_id\":1,\"code\":\"府办\",\"name\":\"府办\"}", NULL);
+    resp_free(&o);
+    cr_assert_eq(login(&srv, "zhao.liu", otp, staff, sizeof(staff)), 201);
+    snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"Zhao-Liu-Pass-2026\"}", otp);
+    r = http_json(&srv, "POST", "/v1/users/me/password", staff, body, NULL);
+    cr_assert_eq(r.status, 204, "%s", r.body);
+    resp_free(&r);
+    cr_assert_eq(login(&srv, "zhao.liu", "Zhao-Liu-Pass-2026", staff, sizeof(staff)), 201);
+    r = http_json(&srv, "POST", "/v1/documents", staff, "{\"kind\":\"outgoing\",\"title\":\"t\",\"level\":1}", NULL);
+    j = ok_json(&r, 201);
+    long long doc = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    snprintf(path, sizeof(path), "/v1/documents/%lld/label", doc);
+    r = http_json(&srv, "POST", path, sec, "{\"level\":2,\"reason\":\"定密\"}", NULL);
+    expect_error(&r, 403, "second_factor_required");
+    resp_free(&r);
+    snprintf(hdr, sizeof(hdr), "X-OA-OTP: %s\r\n", code);
+    r = http_json(&srv, "POST", path, sec, "{\"level\":2,\"reason\":\"定密\"}", hdr);
+    cr_assert_eq(r.status, 200, "%s", r.body);
     resp_free(&r);
     oad_stop(&srv);
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 struct oad {
     pid_t pid;
@@ -88,7 +89,18 @@ long long make_person(const struct oad *o, const char *sys, const char *secadm, 
 
 /* Logs in; returns the token in out (and whether a password change is due). */
 int login(const struct oad *o, const char *user, const char *password, char *token, size_t n);
-/* Logs in an administrator and replaces the one-time password with `newpw`. */
+/*
+ * Logs in an administrator and replaces the one-time password with `newpw`.
+ * For secadmin it also enrols an authenticator (clearance and label changes
+ * need one) and remembers the session: from then on every request that
+ * carries secadmin's token also carries a current code in X-OA-OTP, unless
+ * the caller set that header itself.
+ */
 void admin_login(const struct oad *o, const char *user, const char *newpw, char *token, size_t n);
+
+/* The RFC 6238 code of a base32 secret at time t. */
+void totp_at(const char *secret32, time_t t, char out[7]);
+/* The authenticator secret admin_login enrolled for secadmin ("" before). */
+const char *secadmin_totp_secret(void);
 
 #endif
