@@ -30,6 +30,8 @@ void oa_config_defaults(struct oa_config *c)
     c->session_idle_s = 30 * 60;
     c->session_lifetime_s = 12 * 3600;
     c->lockout_threshold = 5;
+    c->account_lockout_threshold = 20;
+    c->source_failure_limit = 30;
     c->lockout_s = 15 * 60;
     c->login_delay_ms = 250;
     c->blob_max_bytes = (size_t)4 << 30;
@@ -101,6 +103,8 @@ static const struct key keys[] = {
     {"security", "session_idle_seconds", K_UNSIGNED, F(session_idle_s), 0, 1, 7 * 86400},
     {"security", "session_lifetime_seconds", K_UNSIGNED, F(session_lifetime_s), 0, 1, 30 * 86400},
     {"security", "lockout_threshold", K_UNSIGNED, F(lockout_threshold), 0, 1, 1000},
+    {"security", "account_lockout_threshold", K_UNSIGNED, F(account_lockout_threshold), 0, 1, 100000},
+    {"security", "source_failure_limit", K_UNSIGNED, F(source_failure_limit), 0, 1, 100000},
     {"security", "lockout_seconds", K_UNSIGNED, F(lockout_s), 0, 1, 30 * 86400},
     {"security", "login_failure_delay_ms", K_UNSIGNED, F(login_delay_ms), 0, 0, 10000},
     {"blob", "max_bytes", K_SIZE, F(blob_max_bytes), 0, 1, (uint64_t)1 << 42},

@@ -35,7 +35,9 @@ struct oa_config {
     size_t argon2_memlimit;     /* bytes */
     unsigned session_idle_s;
     unsigned session_lifetime_s;
-    unsigned lockout_threshold;
+    unsigned lockout_threshold;         /* failures of one (source, account) pair before it gets 429 */
+    unsigned account_lockout_threshold; /* failures of one account from all sources before it locks */
+    unsigned source_failure_limit;      /* failures from one address in 15 min before it needs a second factor */
     unsigned lockout_s;
     unsigned login_delay_ms;    /* first failed-login delay; doubles per failure, up to 16x */
 

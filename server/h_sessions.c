@@ -5,8 +5,8 @@
  * Login answers the same way -- 401 bad_credentials, after the same Argon2id
  * work and the same delay -- for an unknown user, a wrong password, a locked
  * and a disabled account, so nothing tells from outside which it was.
- * Failures lock the account after `lockout_threshold` tries for `lockout_s`,
- * and slow down and then refuse (429) a source address that keeps failing.
+ * Failures are throttled per (source, account) pair, per source and per
+ * account: see "throttles" below.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -23,17 +23,36 @@
 #include "workflow/access.h"
 #include "workflow/password.h"
 
-/* ---- failures per source address (loop thread only) ---- */
+/* ---- throttles (loop thread only) ----
+ *
+ * Brute force is made slow where it happens without handing anyone a way to
+ * lock others out:
+ *   - per (source address, account name) pair: each failure doubles the
+ *     answer's delay (login_failure_delay_ms, up to 32x), and after
+ *     `lockout_threshold` failures the pair is refused (429) for
+ *     `lockout_seconds`: the guesser is stopped, the account's owner at
+ *     another workstation is not;
+ *   - per source address: after `source_failure_limit` failures in 15 minutes
+ *     only logins that carry a second factor are tried (a terminal room
+ *     behind one address keeps working for people with an authenticator);
+ *   - per account (in the database): `account_lockout_threshold` failures
+ *     from any sources lock it for `lockout_seconds`, or until sysadmin
+ *     unlocks it: a slow guesser spread over many addresses.
+ * Each table is bounded: a slot is reused when its window has passed or by a
+ * newer key that hashes to it, so months of traffic cannot grow it.
+ */
 
-#define SOURCES 512
+#define THROTTLE_SLOTS 4096
 #define SOURCE_WINDOW_S 900
-#define SOURCE_MAX_FAILURES 30
 
-static struct source {
-    char ip[48];
+struct throttle {
+    char key[48 + 1 + OA_USERNAME_MAX + 1]; /* "ip" or "ip\nusername" */
     unsigned failures;
     int64_t since;
-} sources[SOURCES];
+    bool audited; /* the refusal was recorded once for this window */
+};
+
+static struct throttle sources[THROTTLE_SLOTS], pairs[THROTTLE_SLOTS];
 
 static void peer_ip(const char *peer, char *ip, size_t n)
 {
@@ -43,23 +62,38 @@ static void peer_ip(const char *peer, char *ip, size_t n)
         *colon = '\0';
 }
 
-static struct source *source_of(const char *peer, bool create)
+/* The slot for key in table t, or NULL when it holds another key or an old window and create is false. */
+static struct throttle *throttle_of(struct throttle *t, const char *key, int64_t window, bool create)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    struct throttle *s = &t[h % THROTTLE_SLOTS];
+    int64_t now = oa_now();
+    if (strcmp(s->key, key) != 0 || now - s->since > window) {
+        if (!create)
+            return NULL;
+        snprintf(s->key, sizeof(s->key), "%s", key);
+        s->failures = 0;
+        s->since = now;
+        s->audited = false;
+    }
+    return s;
+}
+
+static struct throttle *source_of(const char *peer, bool create)
 {
     char ip[48];
     peer_ip(peer, ip, sizeof(ip));
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = ip; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    struct source *s = &sources[h % SOURCES];
-    int64_t now = oa_now();
-    if (strcmp(s->ip, ip) != 0 || now - s->since > SOURCE_WINDOW_S) {
-        if (!create)
-            return NULL;
-        snprintf(s->ip, sizeof(s->ip), "%s", ip);
-        s->failures = 0;
-        s->since = now;
-    }
-    return s;
+    return throttle_of(sources, ip, SOURCE_WINDOW_S, create);
+}
+
+static struct throttle *pair_of(const char *peer, const char *username, int64_t window, bool create)
+{
+    char ip[48], key[sizeof(pairs[0].key)];
+    peer_ip(peer, ip, sizeof(ip));
+    snprintf(key, sizeof(key), "%s\n%s", ip, username);
+    return throttle_of(pairs, key, window, create);
 }
 
 /* ---- login ---- */
@@ -74,6 +108,7 @@ struct login {
     bool verified;
     bool second_factor_failed;
     bool locked_now;
+    bool source_throttled;  /* the source is over its limit: only a second factor lets this through */
     unsigned threshold, lockout_s, lifetime_s;
     char token[OA_TOKEN_TEXT];
     unsigned char hash[32];
@@ -122,6 +157,10 @@ static int login_on_run(struct oa_store *s, struct oa_db_job *job)
         else
             l->verified = false;
         l->second_factor_failed = !ok;
+    } else if (l->verified && l->source_throttled) {
+        /* A throttled source gets in only with a second factor. */
+        l->verified = false;
+        l->second_factor_failed = true;
     }
     if (l->verified) {
         l->user.failed_logins = 0;
@@ -144,7 +183,7 @@ static int login_on_run(struct oa_store *s, struct oa_db_job *job)
                   : l->second_factor_failed ? "wrong or missing second factor" : "wrong password";
         if (!l->user.disabled && !was_locked) {
             l->user.failed_logins++;
-            if ((unsigned)l->user.failed_logins >= l->threshold) {
+            if ((unsigned)l->user.failed_logins >= l->threshold) { /* account_lockout_threshold */
                 l->user.locked_until = now + l->lockout_s;
                 l->user.failed_logins = 0;
                 l->locked_now = true;
@@ -219,11 +258,13 @@ static void login_on_done(struct oa_db_job *job)
         login_free(l);
         return;
     }
-    /* Slow the failure down, by the source's failure count only. */
-    struct source *src = source_of(r->peer, true);
+    /* Slow the failure down by the pair's failure count; count the source's too. */
+    struct throttle *src = source_of(r->peer, true);
     src->failures++;
-    unsigned shift = src->failures > 5 ? 4 : src->failures - 1;
-    uint64_t ms = (uint64_t)cfg->login_delay_ms << shift; /* 250 ms, doubling, up to 4 s */
+    struct throttle *pair = pair_of(r->peer, l->username, cfg->lockout_s, true);
+    pair->failures++;
+    unsigned shift = pair->failures > 6 ? 5 : pair->failures - 1;
+    uint64_t ms = (uint64_t)cfg->login_delay_ms << shift; /* 250 ms, doubling, up to 8 s */
     uv_timer_init(r->srv->loop, &l->delay);
     l->delay.data = l;
     uv_timer_start(&l->delay, login_on_delay, ms, 0);
@@ -238,6 +279,19 @@ static void login_on_verified(void *arg, bool verified, const char *new_hash)
     oa_writer_submit(l->r->srv->writer, &l->job);
 }
 
+/* Answers 429, and records the throttle in the audit trail once per window. */
+static void throttle_refuse(struct oa_req *r, struct throttle *t, const char *username, const char *event,
+                            const char *detail, const char *message)
+{
+    if (t->audited) {
+        oa_reply_error(r, OA_E_RATE_LIMITED, message);
+        return;
+    }
+    t->audited = true;
+    oa_log(OA_LOG_WARN, "login_throttled", "event=%s reason=\"%s\"", event, detail);
+    oa_refuse(r, OA_E_RATE_LIMITED, message, event, username);
+}
+
 void h_login(struct oa_req *r)
 {
     const char *username = NULL, *password = NULL, *totp = NULL;
@@ -248,19 +302,28 @@ void h_login(struct oa_req *r)
     };
     if (!oa_req_fields(r, f, 3))
         return;
-    struct source *src = source_of(r->peer, false);
-    if (src != NULL && src->failures >= SOURCE_MAX_FAILURES) {
-        oa_reply_error(r, OA_E_RATE_LIMITED, "Too many failed logins from this address; wait 15 minutes.");
+    const struct oa_config *cfg = r->srv->cfg;
+    struct throttle *pair = pair_of(r->peer, username, cfg->lockout_s, false);
+    if (pair != NULL && pair->failures >= cfg->lockout_threshold) {
+        throttle_refuse(r, pair, username, "login.throttle", "too many failed logins for this account from this address",
+                        "Too many failed logins for this account from this address; wait and try again.");
         return;
     }
-    const struct oa_config *cfg = r->srv->cfg;
+    struct throttle *src = source_of(r->peer, false);
+    bool source_throttled = src != NULL && src->failures >= cfg->source_failure_limit;
+    if (source_throttled && totp == NULL) {
+        throttle_refuse(r, src, username, "login.source_throttle", "too many failed logins from this address",
+                        "Too many failed logins from this address: log in with your authenticator's code, or wait.");
+        return;
+    }
     struct login *l = oa_xcalloc(1, sizeof(*l));
     l->r = r;
     l->username = username;
     l->password = password;
     l->totp = totp;
     l->phase = 1;
-    l->threshold = cfg->lockout_threshold;
+    l->source_throttled = source_throttled;
+    l->threshold = cfg->account_lockout_threshold;
     l->lockout_s = cfg->lockout_s;
     l->lifetime_s = cfg->session_lifetime_s;
     l->job.run = login_on_run;

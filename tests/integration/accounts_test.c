@@ -3,10 +3,13 @@
  * administrators, against the real oad.
  */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -112,7 +115,7 @@ Test(accounts, first_login_forces_a_password_change)
 
 Test(accounts, unknown_user_wrong_password_and_locked_account_look_the_same)
 {
-    const char *extra[] = {"security.lockout_threshold=3", NULL};
+    const char *extra[] = {"security.account_lockout_threshold=3", "security.lockout_threshold=100", NULL};
     oad_start(&srv, extra);
     char token[128];
     struct resp a = http_json(&srv, "POST", "/v1/sessions", NULL, "{\"username\":\"nobody\",\"password\":\"x\"}", NULL);
@@ -680,5 +683,72 @@ Test(accounts, clearance_and_label_changes_need_secadmins_second_factor)
     r = http_json(&srv, "POST", path, sec, "{\"level\":2,\"reason\":\"定密\"}", hdr);
     cr_assert_eq(r.status, 200, "%s", r.body);
     resp_free(&r);
+    oad_stop(&srv);
+}
+
+/* ---- #18 item 4: throttles that stop a guesser without locking others out ---- */
+
+/* One JSON request from a chosen loopback address (all of 127/8 is this machine). */
+static struct resp json_from(const char *src_ip, const char *method, const char *path, const char *json)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in me = {.sin_family = AF_INET}, to = {.sin_family = AF_INET};
+    inet_pton(AF_INET, src_ip, &me.sin_addr);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    to.sin_port = htons((uint16_t)srv.port);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0);
+    char head[512];
+    int n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n", method, path, strlen(json));
+    cr_assert(http_send(fd, head, (size_t)n) && http_send(fd, json, strlen(json)));
+    struct resp r;
+    cr_assert(http_read(fd, &r, 20000));
+    http_close(fd);
+    return r;
+}
+
+static int login_from(const char *src_ip, const char *user, const char *pw, const char *totp)
+{
+    char body[256];
+    if (totp)
+        snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\",\"totp\":\"%s\"}", user, pw, totp);
+    else
+        snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}", user, pw);
+    struct resp r = json_from(src_ip, "POST", "/v1/sessions", body);
+    int st = r.status;
+    resp_free(&r);
+    return st;
+}
+
+Test(accounts, a_guesser_is_throttled_without_locking_out_the_account_or_the_room)
+{
+    const char *extra[] = {"security.lockout_threshold=3", "security.source_failure_limit=6",
+                           "security.login_failure_delay_ms=1", NULL};
+    oad_start(&srv, extra);
+    char sys[128], sec[128];
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    admin_login(&srv, "secadmin", "Label-Keeper-2026", sec, sizeof(sec));
+    /* A guesser at 127.0.0.2 tries sysadmin's password three times... */
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(login_from("127.0.0.2", "sysadmin", "guess", NULL), 401);
+    /* ...and that pair is refused from then on, even with the right password... */
+    cr_assert_eq(login_from("127.0.0.2", "sysadmin", "Root-Of-Trust-2026", NULL), 429);
+    /* ...but sysadmin at another workstation logs in: the account is not locked. */
+    cr_assert_eq(login_from("127.0.0.3", "sysadmin", "Root-Of-Trust-2026", NULL), 201);
+    cr_assert_eq(audit_count("event = 'login.throttle' AND target = 'sysadmin'"), 1);
+    cr_assert_eq(audit_count("event = 'account.lock'"), 0);
+
+    /* The guesser moves on to other names from the same address (a terminal room behind one address). */
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(login_from("127.0.0.2", "auditor", "guess", NULL), 401);
+    cr_assert_eq(login_from("127.0.0.2", "secadmin", "Label-Keeper-2026", NULL), 429,
+                 "a throttled source let a password without a second factor through");
+    cr_assert_eq(audit_count("event = 'login.source_throttle'"), 1);
+    /* A colleague in that room with an authenticator still gets in. */
+    char code[7];
+    totp_at(secadmin_totp_secret(), time(NULL) + 30, code);
+    cr_assert_eq(login_from("127.0.0.2", "secadmin", "Label-Keeper-2026", code), 201);
     oad_stop(&srv);
 }
