@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -227,6 +228,16 @@ static int need_session(struct ctx *c)
 /* ---- rendering ---- */
 
 static const char *const level_names[] = {"公开", "内部", "秘密", "机密", "绝密"};
+
+/* A level given on the command line: 0-4, its Chinese name or its English one; -1 otherwise. */
+static int level_parse(const char *s)
+{
+    static const char *const en[] = {"public", "internal", "secret", "confidential", "top-secret"};
+    for (int i = 0; i <= 4; i++)
+        if (strcmp(s, level_names[i]) == 0 || strcasecmp(s, en[i]) == 0 || (s[0] == '0' + i && s[1] == '\0'))
+            return i;
+    return -1;
+}
 
 static const char *level_name(long long l)
 {
@@ -889,7 +900,13 @@ static int cmd_new(struct ctx *c, int argc, char **argv)
         switch (ch) {
         case 'k': kind = optarg; break;
         case 't': title = optarg; break;
-        case 'l': level = atoi(optarg); break;
+        case 'l':
+            if ((level = level_parse(optarg)) < 0) {
+                fprintf(stderr, "oa: --level must be 0-4, 公开 内部 秘密 机密 绝密, or public internal secret "
+                                "confidential top-secret (not '%s')\n", optarg);
+                return EX_USAGE;
+            }
+            break;
         case 'b': body_file = optarg; break;
         case 'u': urgency = optarg; break;
         default:

@@ -66,6 +66,8 @@ void oa_password_generate(char out[21])
 
 struct oa_pw_work {
     uv_work_t work;
+    uv_loop_t *loop;
+    struct oa_pw_work *next; /* in the waiting line */
     char hash[128];
     char *password, *newpw;
     uint64_t opslimit;
@@ -99,9 +101,37 @@ static void pw_on_work(uv_work_t *w)
         pw->hashed = oa_password_hash(pw->newpw, pw->opslimit, pw->memlimit, pw->new_hash) == 0;
 }
 
+/*
+ * Argon2id (tens of MiB and hundreds of ms each) never takes more than
+ * PW_RUNNING of libuv's threads: a 9:00 login burst waits in this line
+ * instead of stalling every upload's sealing and every download.  The line
+ * holds at most one entry per open connection, so it is bounded by
+ * http.max_connections.  Loop thread only.
+ */
+#define PW_RUNNING 2
+static struct oa_pw_work *pw_head, **pw_tail = &pw_head;
+static unsigned pw_running;
+
+static void pw_on_done(uv_work_t *w, int status);
+
+static void pw_start(struct oa_pw_work *pw)
+{
+    pw_running++;
+    if (uv_queue_work(pw->loop, &pw->work, pw_on_work, pw_on_done) != 0)
+        pw_on_done(&pw->work, UV_ECANCELED);
+}
+
 static void pw_on_done(uv_work_t *w, int status)
 {
     struct oa_pw_work *pw = w->data;
+    pw_running--;
+    if (pw_head != NULL && pw_running < PW_RUNNING) {
+        struct oa_pw_work *next = pw_head;
+        pw_head = next->next;
+        if (pw_head == NULL)
+            pw_tail = &pw_head;
+        pw_start(next);
+    }
     secret_free(pw->password);
     secret_free(pw->newpw);
     pw->done(pw->arg, status == 0 && pw->verified, pw->hashed ? pw->new_hash : NULL);
@@ -144,12 +174,18 @@ void oa_password_work(uv_loop_t *loop, const char *hash, const char *password, c
     pw->memlimit = memlimit;
     pw->done = done;
     pw->arg = arg;
-    if (uv_queue_work(loop, &pw->work, pw_on_work, pw_on_done) != 0) {
-        secret_free(pw->password);
-        secret_free(pw->newpw);
-        free(pw);
-        done(arg, false, NULL);
+    pw->loop = loop;
+    if (pw_running < PW_RUNNING) {
+        pw_start(pw);
+        return;
     }
+    *pw_tail = pw;
+    pw_tail = &pw->next;
+}
+
+void oa_password_prepare(uint64_t opslimit, size_t memlimit)
+{
+    (void)dummy_hash(opslimit, memlimit);
 }
 
 /* ---- the session gate ---- */

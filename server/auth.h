@@ -39,6 +39,12 @@ int oa_password_hash(const char *password, uint64_t opslimit, size_t memlimit, c
  */
 uint64_t oa_password_calibrate(size_t memlimit, unsigned target_ms);
 
+/*
+ * Computes, before serving, the dummy hash that a login of an unknown user
+ * is verified against (so the first such login does not hash on the loop).
+ */
+void oa_password_prepare(uint64_t opslimit, size_t memlimit);
+
 /* A random one-time password: 20 characters from an unambiguous alphabet. */
 void oa_password_generate(char out[21]);
 

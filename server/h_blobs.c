@@ -1568,12 +1568,47 @@ static void uploads_on_sweep(uv_timer_t *t)
     }
 }
 
+/*
+ * Old keys are freed only once no writer job can still be reading them
+ * (login's TOTP check, step-up, rewrap read srv->keys on the writer thread;
+ * everything else reads it on the loop): a job submitted after the swap runs
+ * after every job submitted before it, so its completion is the moment.
+ */
+struct keys_release {
+    struct oa_db_job job;
+    struct oa_keys *old;
+};
+
+static int keys_release_on_run(struct oa_store *s, struct oa_db_job *job)
+{
+    (void)s;
+    (void)job;
+    return 0;
+}
+
+static void keys_release_on_done(struct oa_db_job *job)
+{
+    struct keys_release *x = (struct keys_release *)job;
+    sodium_free(x->old);
+    free(x);
+}
+
 void oa_server_keys_swap(struct oa_server *srv, struct oa_keys *k)
 {
-    if (srv->keys_owned)
-        sodium_free(srv->keys_owned);
+    struct oa_keys *old = srv->keys_owned;
     srv->keys_owned = k;
     srv->keys = k;
+    if (old == NULL)
+        return;
+    if (srv->writer == NULL) {
+        sodium_free(old);
+        return;
+    }
+    struct keys_release *x = oa_xcalloc(1, sizeof(*x));
+    x->old = old;
+    x->job.run = keys_release_on_run;
+    x->job.done = keys_release_on_done;
+    oa_writer_submit(srv->writer, &x->job);
 }
 
 /* SIGHUP: read the key file again (after `oad keys rotate`), then rewrap. */

@@ -379,6 +379,11 @@ static int cmd_serve(struct oa_config *cfg)
     else if (swept > 0)
         oa_log(OA_LOG_INFO, "blob_orphans_removed", "count=%d", swept);
 
+    /* The unknown-user dummy hash, now rather than on the loop at the first
+     * such login; and threads enough that sealing, digests and libmagic run
+     * beside the two that Argon2id may take (auth.c, PW_RUNNING). */
+    oa_password_prepare(cfg->argon2_opslimit, cfg->argon2_memlimit);
+    setenv("UV_THREADPOOL_SIZE", "8", 0);
     uv_loop_t loop;
     uv_loop_init(&loop);
     struct oa_server *srv = oa_xcalloc(1, sizeof(*srv));

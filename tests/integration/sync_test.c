@@ -591,3 +591,33 @@ Test(sync, pushed_edits_that_cannot_apply_are_refused_not_applied)
     cr_assert_str_eq(outcomes, "refused refused refused refused");
     cr_assert_eq(doc_revision_as(bob, d), rev, "a refused edit changed the document");
 }
+
+/* #13 item 5: `oa new --level` takes the names in Chinese and English and the
+ * digits, and refuses anything else instead of filing it as 公开. */
+Test(sync, oa_new_takes_level_names_and_refuses_the_rest)
+{
+    char out[4096];
+    cr_assert_eq(oa("bob", NULL, "login bob", out, sizeof(out)), 0, "%s", out);
+    const char *given[] = {"秘密", "secret", "2", "内部", "Internal", "1"};
+    const int want[] = {2, 2, 2, 1, 1, 1};
+    for (int i = 0; i < 6; i++) {
+        char args[128];
+        snprintf(args, sizeof(args), "--json new --title 级别%d --level %s", i, given[i]);
+        cr_assert_eq(oa("bob", NULL, args, out, sizeof(out)), 0, "%s: %s", given[i], out);
+        json_t *j = json_loads(out, 0, NULL);
+        cr_assert_not_null(j, "%s", out);
+        json_t *lv = json_object_get(j, "level");
+        if (lv == NULL)
+            lv = json_object_get(json_object_get(j, "document"), "level");
+        cr_assert_eq(json_integer_value(lv), want[i], "--level %s made level %lld: %s", given[i],
+                     (long long)json_integer_value(lv), out);
+        json_decref(j);
+    }
+    const char *bad[] = {"mimi", "5", "-1", "秘", ""};
+    for (int i = 0; i < 5; i++) {
+        char args[128];
+        snprintf(args, sizeof(args), "new --title 坏级别 --level '%s'", bad[i]);
+        cr_assert_eq(oa("bob", NULL, args, out, sizeof(out)), 2, "--level '%s': %s", bad[i], out);
+        cr_assert(strstr(out, "--level must be"), "%s", out);
+    }
+}
