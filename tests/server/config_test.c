@@ -1,5 +1,6 @@
 /* tests/server/config_test.c: defaults, the INI file and flag-style settings. */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,4 +71,38 @@ Test(config, values_are_range_checked)
     cr_assert_eq(oa_config_set_listen(&c, "1.2.3.4:70000"), -1);
     cr_assert_eq(oa_config_set_listen(&c, "0.0.0.0:0"), 0);
     cr_assert_eq(c.listen_port, 0);
+}
+
+/* #13 item 5: README's example configuration loads exactly as written. */
+Test(config, the_readme_example_loads_as_written)
+{
+    FILE *f = fopen("README.md", "r");
+    cr_assert_not_null(f, "README.md is not in the test's runfiles");
+    FILE *out = fopen(tmpfile_path(), "w");
+    cr_assert_not_null(out);
+    char line[512];
+    bool in_example = false, seen = false;
+    size_t lines = 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (!in_example) {
+            /* The block starts at the first indented "[section]" line after "Example:". */
+            if (strstr(line, "Example:") != NULL)
+                seen = true;
+            else if (seen && strncmp(line, "    [", 5) == 0)
+                in_example = true;
+            if (!in_example)
+                continue;
+        }
+        if (strncmp(line, "    ", 4) != 0 && line[0] != '\n')
+            break;
+        fputs(line[0] == '\n' ? line : line + 4, out);
+        lines++;
+    }
+    fclose(f);
+    fclose(out);
+    cr_assert_gt(lines, 10, "no example configuration found in README.md");
+    struct oa_config c;
+    char cause[256] = "";
+    oa_config_defaults(&c);
+    cr_assert_eq(oa_config_load(&c, tmpfile_path(), cause, sizeof(cause)), 0, "README's example: %s", cause);
 }
