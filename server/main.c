@@ -363,6 +363,9 @@ static int cmd_serve(struct oa_config *cfg)
         fprintf(stderr, "oad: %s\n", cause);
         return 1;
     }
+    /* A key file from before check lines gets one, so damage is caught at the next start. */
+    if (keys.unchecked && oa_keys_save(cfg->key_file, &keys, cause, sizeof(cause)) != 0)
+        fprintf(stderr, "oad: warning: the key file has no check line and could not be given one: %s\n", cause);
     if (oa_store_open(&store, path, false, &why) != 0) {
         fprintf(stderr, "oad: %s\n", why);
         free(why);

@@ -35,6 +35,21 @@ static void line_key(char *out, size_t cap, const char *prefix, const unsigned c
     sodium_memzero(hex, sizeof(hex));
 }
 
+/*
+ * The last line of a key file, "check HEX": the first 16 bytes of BLAKE2b
+ * over every byte before it.  A flipped digit in a key still parses as a
+ * key; the check line is what makes it a refusal at start instead of a
+ * failure the first time that key is needed.
+ */
+static void check_line(const char *text, size_t len, char out[64])
+{
+    unsigned char sum[16];
+    char hex[33];
+    crypto_generichash(sum, sizeof(sum), (const unsigned char *)text, len, NULL, 0);
+    sodium_bin2hex(hex, sizeof(hex), sum, sizeof(sum));
+    snprintf(out, 64, "check %s\n", hex);
+}
+
 /* The file's text for k; the caller wipes it. */
 static size_t format_keys(const struct oa_keys *k, char *text, size_t cap)
 {
@@ -49,6 +64,10 @@ static size_t format_keys(const struct oa_keys *k, char *text, size_t cap)
             off += strlen(text + off);
         }
     line_key(text + off, cap - off, "audit-sign 1", k->audit_seed);
+    off += strlen(text + off);
+    char check[64];
+    check_line(text, off, check);
+    snprintf(text + off, cap - off, "%s", check);
     return off + strlen(text + off);
 }
 
@@ -170,6 +189,19 @@ int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causel
     }
     text[n] = '\0';
     int line_no = 0, rc = -1;
+    bool checked = false, has_audit = false;
+    /* The check line covers everything before it; anything after it is damage. */
+    char *check = strstr(text, "\ncheck ");
+    if (check != NULL) {
+        char want[64];
+        check_line(text, (size_t)(check + 1 - text), want);
+        if (strcmp(check + 1, want) != 0) {
+            snprintf(cause, causelen, "the key file %s is damaged: its check line does not match its keys "
+                                      "(restore it from its backup)", path);
+            goto out;
+        }
+        checked = true;
+    }
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         line_no++;
@@ -190,6 +222,9 @@ int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causel
         } else if (sscanf(line, "audit-sign %d %79s", &a, hex) == 2 && a == 1) {
             if (parse_hex_key(hex, k->audit_seed) != 0)
                 goto bad;
+            has_audit = true;
+        } else if (checked && strncmp(line, "check ", 6) == 0) {
+            continue;
         } else if (sscanf(line, "%15s", word) == 1 && word[0] == '#') {
             continue;
         } else {
@@ -202,6 +237,11 @@ int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causel
             snprintf(cause, causelen, "the key file %s has no key for level %d", path, level);
             goto out;
         }
+    if (!has_audit) {
+        snprintf(cause, causelen, "the key file %s has no audit signing key", path);
+        goto out;
+    }
+    k->unchecked = !checked;
     rc = 0;
     goto out;
 bad:

@@ -28,6 +28,7 @@ struct oa_keys {
     unsigned char kek[OA_KEY_LEVELS][OA_KEY_VERSIONS][OA_KEY_LEN];
     unsigned char kek_present[OA_KEY_LEVELS][OA_KEY_VERSIONS];
     unsigned char audit_seed[OA_KEY_LEN];
+    bool unchecked; /* loaded from a file written before key files had a check line */
 };
 
 /* Creates a new key file with fresh random keys; fails if it exists.  0 or -1 with cause. */

@@ -62,3 +62,32 @@ Test(cli, init_creates_private_files_once_and_serve_needs_init)
     cr_assert_eq(run(args, out, sizeof(out)), 1, "a second init succeeded");
     cr_assert(strstr(out, "already initialised"));
 }
+
+/* #18 item 5: one damaged key in the key file stops oad at start with a clear
+ * message, instead of failing the first time that key is needed. */
+Test(cli, a_damaged_key_file_is_refused_at_start)
+{
+    char dir[256], out[4096], args[512], path[400];
+    const char *t = getenv("TEST_TMPDIR");
+    snprintf(dir, sizeof(dir), "%s/keys-XXXXXX", t ? t : "/tmp");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(args, sizeof(args), "init --data %s/d --set security.argon2_opslimit=1 --set security.argon2_memlimit=8192", dir);
+    cr_assert_eq(run(args, out, sizeof(out)), 0, "%s", out);
+    /* Flip one hex digit of the level-2 key: it still parses as a key. */
+    snprintf(path, sizeof(path), "%s/d/keys", dir);
+    FILE *f = fopen(path, "r+");
+    cr_assert_not_null(f);
+    char text[8192];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = 0;
+    char *line = strstr(text, "kek 2 1 ");
+    cr_assert_not_null(line, "%s", text);
+    char *digit = line + strlen("kek 2 1 ") + 5;
+    *digit = *digit == '0' ? '1' : '0';
+    rewind(f);
+    fwrite(text, 1, n, f);
+    fclose(f);
+    snprintf(args, sizeof(args), "serve --data %s/d --listen 127.0.0.1:0", dir);
+    cr_assert_eq(run(args, out, sizeof(out)), 1, "oad served with a damaged key file: %s", out);
+    cr_assert(strstr(out, "key file") && strstr(out, "damaged"), "%s", out);
+}
