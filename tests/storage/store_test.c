@@ -211,7 +211,13 @@ Test(keys, created_private_and_loaded)
     fputs("kek 9 1 zz\n", f);
     fclose(f);
     cr_assert_eq(oa_keys_load(kpath, &k, cause, sizeof(cause)), -1);
-    cr_assert(strstr(cause, "line 8"), "%s", cause);
+    cr_assert(strstr(cause, "damaged"), "a line after the check line: %s", cause);
+    /* A file from before check lines: a malformed line is named. */
+    f = fopen(kpath, "w");
+    fputs("oa-keys 1\nkek 0 1 zz\n", f);
+    fclose(f);
+    cr_assert_eq(oa_keys_load(kpath, &k, cause, sizeof(cause)), -1);
+    cr_assert(strstr(cause, "line 2"), "%s", cause);
 }
 
 /* #13 item 1: more distinct statements than the cache has slots are served
