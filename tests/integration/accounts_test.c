@@ -475,19 +475,15 @@ static int console_reset(const char *user, char *pw, size_t n)
 {
     char cmd[600], out[1024];
     snprintf(cmd, sizeof(cmd), "server/oad admin reset-password %s --data %s --set security.argon2_opslimit=1"
-             " --set security.argon2_memlimit=8192 2>&1", user, srv.dir);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t len = fread(out, 1, sizeof(out) - 1, p);
-    out[len] = 0;
-    int st = pclose(p);
+             " --set security.argon2_memlimit=8192", user, srv.dir);
+    int st = run_capture(cmd, out, sizeof(out));
     pw[0] = 0;
     /* The password is alone on the line after the one that announces it. */
     const char *at = strstr(out, "first login):\n");
     if (at)
         sscanf(at + strlen("first login):\n"), "%63s", pw);
     (void)n;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return st;
 }
 
 /* #13 item 3: no administrator obtains another account's rights through a password reset. */

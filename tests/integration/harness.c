@@ -511,6 +511,18 @@ void admin_login(const struct oad *o, const char *user, const char *newpw, char 
         enrol_secadmin(o, token);
 }
 
+int run_capture(const char *cmd, char *out, size_t n)
+{
+    char full[2048];
+    snprintf(full, sizeof(full), "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    cr_assert_not_null(p, "cannot run %s", cmd);
+    size_t len = fread(out, 1, n - 1, p);
+    out[len] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 const char *oad_log_tail(const struct oad *o)
 {
     static char buf[3000];

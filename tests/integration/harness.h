@@ -33,6 +33,12 @@ int oad_stop(struct oad *o);
 int oad_wait(struct oad *o, int timeout_ms);
 /* The one-time password init wrote for an administrator. */
 void oad_initial_password(const struct oad *o, const char *user, char *out, size_t n);
+/*
+ * Runs a shell command, its stdout and stderr into out (NUL-terminated, cut
+ * at n - 1 bytes); returns its exit status, or -1 when it did not exit.
+ */
+int run_capture(const char *cmd, char *out, size_t n);
+
 /* The last lines of oad's log (a static buffer), for failure messages. */
 const char *oad_log_tail(const struct oad *o);
 /* True when the log contains the text. */

@@ -513,13 +513,8 @@ static void audit_sizes(long long *entries, long long *checkpoint)
 static int audit_verify(char *out, size_t n)
 {
     char cmd[600];
-    snprintf(cmd, sizeof(cmd), "server/oad audit verify --data %s 2>&1", srv.dir);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t len = fread(out, 1, n - 1, p);
-    out[len] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    snprintf(cmd, sizeof(cmd), "server/oad audit verify --data %s", srv.dir);
+    return run_capture(cmd, out, n);
 }
 
 Test(sync, pushes_that_mix_outcomes_leave_a_gap_free_trail_that_verifies)
