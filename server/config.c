@@ -18,6 +18,7 @@ void oa_config_defaults(struct oa_config *c)
     c->listen_port = 8340;
     c->log_level = OA_LOG_INFO;
     c->max_connections = 4096;
+    c->max_connections_per_source = 256;
     c->max_header_bytes = 16 * 1024;
     c->max_body_bytes = 1024 * 1024;
     c->header_timeout_ms = 10000;
@@ -89,6 +90,7 @@ static const struct key keys[] = {
     {"server", "listen", K_LISTEN, 0, 0, 0, 0},
     {"server", "log_level", K_LEVEL, F(log_level), 0, 0, 0},
     {"http", "max_connections", K_UNSIGNED, F(max_connections), 0, 1, 1000000},
+    {"http", "max_connections_per_source", K_UNSIGNED, F(max_connections_per_source), 0, 1, 1000000},
     {"http", "max_header_bytes", K_SIZE, F(max_header_bytes), 0, 1024, 1 << 20},
     {"http", "max_body_bytes", K_SIZE, F(max_body_bytes), 0, 1024, (uint64_t)1 << 34},
     {"http", "header_timeout_ms", K_UNSIGNED, F(header_timeout_ms), 0, 10, 3600000},

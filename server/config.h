@@ -21,6 +21,7 @@ struct oa_config {
 
     /* HTTP limits */
     unsigned max_connections;
+    unsigned max_connections_per_source; /* open connections from one client address */
     size_t max_header_bytes;
     size_t max_body_bytes;      /* default per-route body limit */
     unsigned header_timeout_ms; /* from a request's first byte to its last header */

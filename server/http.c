@@ -11,10 +11,17 @@
  * Teardown is two-phase: conn_close() closes both handles; the connection is
  * freed only when both close callbacks have run and no handler or write still
  * refers to it.
+ *
+ * Admission: connections are counted per client address (struct oa_source)
+ * as well as in all.  A connection that waits for a request (its deadline is
+ * the idle one) is on the server's idle list and its source's, oldest first;
+ * when a limit is reached, the longest-idle connection makes room (see
+ * admit()).
  */
 #include "server/http.h"
 
 #include <llhttp.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +38,14 @@ enum deadline { DL_NONE, DL_IDLE, DL_HEADER, DL_BODY, DL_WRITE };
 
 struct span {
     size_t off, len;
+};
+
+/* The admitted connections from one client address; freed with its last one. */
+struct oa_source {
+    struct oa_source *next;             /* in its hash bucket */
+    unsigned char addr[16];             /* IPv6, or IPv4 as ::ffff:a.b.c.d */
+    unsigned count;                     /* admitted connections not closing */
+    struct oa_conn *idle_head, *idle_tail; /* those waiting for a request, longest idle first */
 };
 
 struct oa_conn {
@@ -87,6 +102,13 @@ struct oa_conn {
     char *wbuf;
     size_t wlen;
     char peer[64];
+
+    /* admission: the client address's entry (NULL before the connection is
+     * admitted and from conn_close on), and the idle lists while it waits */
+    struct oa_source *src;
+    bool idle;
+    struct oa_conn *idle_prev, *idle_next;   /* the server's idle list */
+    struct oa_conn *sidle_prev, *sidle_next; /* its source's idle list */
 };
 
 static const llhttp_settings_t *parser_settings(void);
@@ -99,6 +121,115 @@ static void conn_close(struct oa_conn *c);
 static void conn_feed(struct oa_conn *c, const char *data, size_t len);
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void server_maybe_stopped(struct oa_server *srv);
+
+/* ------------------------------------------------------------------------ */
+/* sources and idle connections                                             */
+/* ------------------------------------------------------------------------ */
+
+_Static_assert(sizeof(((struct oa_server *)0)->source_key) == crypto_shorthash_KEYBYTES, "source_key");
+
+/* The bucket of an address: SipHash under a random key, so that clients
+ * cannot choose addresses that share one. */
+static size_t source_bucket(const struct oa_server *srv, const unsigned char addr[16])
+{
+    unsigned char h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, addr, 16, srv->source_key);
+    uint64_t v;
+    memcpy(&v, h, sizeof(v));
+    return (size_t)(v & (srv->source_buckets - 1));
+}
+
+/* The entry of an address, or NULL when no admitted connection has it. */
+static struct oa_source *source_find(struct oa_server *srv, const unsigned char addr[16])
+{
+    struct oa_source *s = srv->sources[source_bucket(srv, addr)];
+    while (s != NULL && memcmp(s->addr, addr, 16) != 0)
+        s = s->next;
+    return s;
+}
+
+/* The entry of an address, made when missing. */
+static struct oa_source *source_get(struct oa_server *srv, const unsigned char addr[16])
+{
+    struct oa_source *s = source_find(srv, addr);
+    if (s == NULL) {
+        size_t b = source_bucket(srv, addr);
+        s = oa_xcalloc(1, sizeof(*s));
+        memcpy(s->addr, addr, 16);
+        s->next = srv->sources[b];
+        srv->sources[b] = s;
+    }
+    return s;
+}
+
+/* Takes c off the idle lists (when it is on them). */
+static void idle_remove(struct oa_conn *c)
+{
+    if (!c->idle)
+        return;
+    struct oa_server *srv = c->srv;
+    struct oa_source *s = c->src;
+    if (c->idle_prev)
+        c->idle_prev->idle_next = c->idle_next;
+    else
+        srv->idle_head = c->idle_next;
+    if (c->idle_next)
+        c->idle_next->idle_prev = c->idle_prev;
+    else
+        srv->idle_tail = c->idle_prev;
+    if (c->sidle_prev)
+        c->sidle_prev->sidle_next = c->sidle_next;
+    else
+        s->idle_head = c->sidle_next;
+    if (c->sidle_next)
+        c->sidle_next->sidle_prev = c->sidle_prev;
+    else
+        s->idle_tail = c->sidle_prev;
+    c->idle_prev = c->idle_next = c->sidle_prev = c->sidle_next = NULL;
+    c->idle = false;
+}
+
+/* Puts an admitted connection at the end (the newest) of the idle lists. */
+static void idle_push(struct oa_conn *c)
+{
+    idle_remove(c);
+    if (c->src == NULL || c->closing)
+        return;
+    struct oa_server *srv = c->srv;
+    struct oa_source *s = c->src;
+    c->idle_prev = srv->idle_tail;
+    if (srv->idle_tail)
+        srv->idle_tail->idle_next = c;
+    else
+        srv->idle_head = c;
+    srv->idle_tail = c;
+    c->sidle_prev = s->idle_tail;
+    if (s->idle_tail)
+        s->idle_tail->sidle_next = c;
+    else
+        s->idle_head = c;
+    s->idle_tail = c;
+    c->idle = true;
+}
+
+/* Stops counting c (it is closing); frees its source's entry with its last connection. */
+static void source_release(struct oa_conn *c)
+{
+    struct oa_source *s = c->src;
+    if (s == NULL)
+        return;
+    struct oa_server *srv = c->srv;
+    idle_remove(c);
+    c->src = NULL;
+    srv->nlive--;
+    if (--s->count > 0)
+        return;
+    struct oa_source **pp = &srv->sources[source_bucket(srv, s->addr)];
+    while (*pp != s)
+        pp = &(*pp)->next;
+    *pp = s->next;
+    free(s);
+}
 
 /* ------------------------------------------------------------------------ */
 /* deadlines                                                                */
@@ -133,6 +264,12 @@ static void conn_deadline(struct oa_conn *c, enum deadline d)
     const struct oa_config *cfg = c->srv->cfg;
     unsigned ms = 0;
     c->deadline = d;
+    /* A connection is idle -- one that may be closed to make room -- exactly
+     * while its deadline is the idle one. */
+    if (d == DL_IDLE)
+        idle_push(c);
+    else
+        idle_remove(c);
     switch (d) {
     case DL_NONE: uv_timer_stop(&c->timer); return;
     case DL_IDLE: ms = cfg->idle_timeout_ms; break;
@@ -219,6 +356,7 @@ static void conn_close(struct oa_conn *c)
     if (c->closing)
         return;
     c->closing = true;
+    source_release(c);
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->tcp, conn_on_close);
     uv_close((uv_handle_t *)&c->timer, conn_on_close);
@@ -1111,9 +1249,65 @@ void oa_reply_abort(struct oa_req *r)
 /* accepting, draining                                                      */
 /* ------------------------------------------------------------------------ */
 
-static void refuse_on_close(uv_handle_t *h)
+/* The peer's address as text ("ip:port", for logs) and as a source key. */
+static void conn_peer(struct oa_conn *c, unsigned char addr[16])
 {
-    free(h);
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    memset(addr, 0, 16);
+    snprintf(c->peer, sizeof(c->peer), "unknown");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) != 0)
+        return;
+    char ip[48] = "";
+    int port = 0;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+        uv_ip4_name(in, ip, sizeof(ip));
+        port = ntohs(in->sin_port);
+        addr[10] = addr[11] = 0xff;
+        memcpy(addr + 12, &in->sin_addr, 4);
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+        uv_ip6_name(in6, ip, sizeof(ip));
+        port = ntohs(in6->sin6_port);
+        memcpy(addr, &in6->sin6_addr, 16);
+    }
+    snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
+}
+
+/* Closes an idle connection to make room for a new one. */
+static void evict(struct oa_conn *victim, const char *why)
+{
+    struct oa_server *srv = victim->srv;
+    srv->metrics.connections_evicted++;
+    oa_log(OA_LOG_DEBUG, "connection_evicted", "peer=%s reason=%s", victim->peer, why);
+    conn_close(victim);
+}
+
+/*
+ * Makes room for a new connection from addr, or returns false when there is
+ * none.  A source at http.max_connections_per_source gives up its own
+ * longest-idle connection; at http.max_connections, the longest-idle
+ * connection of all goes.  A connection in the middle of a request is never
+ * closed for this: when the one that would go is not idle, there is none,
+ * and the newcomer is refused.  So one address can hold no more than its
+ * share, and the share it holds idle is what others reclaim.
+ */
+static bool admit(struct oa_server *srv, const unsigned char addr[16])
+{
+    const struct oa_config *cfg = srv->cfg;
+    struct oa_source *s = source_find(srv, addr);
+    if (s != NULL && s->count >= cfg->max_connections_per_source) {
+        if (s->idle_head == NULL)
+            return false;
+        evict(s->idle_head, "source_limit"); /* may free s */
+    }
+    if (srv->nlive >= cfg->max_connections) {
+        if (srv->idle_head == NULL)
+            return false;
+        evict(srv->idle_head, "capacity");
+    }
+    return true;
 }
 
 static void server_on_connection(uv_stream_t *ls, int status)
@@ -1123,26 +1317,8 @@ static void server_on_connection(uv_stream_t *ls, int status)
         oa_log(OA_LOG_WARN, "accept_failed", "error=%s", uv_strerror(status));
         return;
     }
-    if (srv->nconns >= srv->cfg->max_connections) {
-        uv_tcp_t *t = oa_xmalloc(sizeof(*t));
-        uv_tcp_init(srv->loop, t);
-        if (uv_accept(ls, (uv_stream_t *)t) == 0) {
-            static const char body[] = "{\"code\":\"unavailable\",\"message\":\"Too many connections; try again.\"}";
-            char busy[256];
-            int n = snprintf(busy, sizeof(busy),
-                             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                             "Content-Length: %zu\r\nConnection: close\r\nRetry-After: 1\r\n\r\n%s",
-                             sizeof(body) - 1, body);
-            uv_buf_t b = uv_buf_init(busy, (unsigned)n);
-            uv_try_write((uv_stream_t *)t, &b, 1);
-        }
-        srv->metrics.connections_refused++;
-        uv_close((uv_handle_t *)t, refuse_on_close);
-        return;
-    }
     struct oa_conn *c = oa_xcalloc(1, sizeof(*c));
     c->srv = srv;
-    c->hbuf = oa_xmalloc(srv->cfg->max_header_bytes);
     uv_tcp_init(srv->loop, &c->tcp);
     uv_timer_init(srv->loop, &c->timer);
     c->tcp.data = c;
@@ -1153,27 +1329,33 @@ static void server_on_connection(uv_stream_t *ls, int status)
         srv->conns->prev = c;
     srv->conns = c;
     srv->nconns++;
-    srv->metrics.connections_total++;
     if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
         conn_close(c);
         return;
     }
-    uv_tcp_nodelay(&c->tcp, 1);
-    struct sockaddr_storage ss;
-    int sl = sizeof(ss);
-    snprintf(c->peer, sizeof(c->peer), "unknown");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
-        char ip[48] = "";
-        int port = 0;
-        if (ss.ss_family == AF_INET) {
-            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
-            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        } else if (ss.ss_family == AF_INET6) {
-            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
-            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    unsigned char addr[16];
+    conn_peer(c, addr);
+    if (!admit(srv, addr)) {
+        static const char body[] = "{\"code\":\"unavailable\",\"message\":\"Too many connections; try again.\"}";
+        char busy[256];
+        int n = snprintf(busy, sizeof(busy),
+                         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                         "Content-Length: %zu\r\nConnection: close\r\nRetry-After: 1\r\n\r\n%s",
+                         sizeof(body) - 1, body);
+        if (n > 0 && (size_t)n < sizeof(busy)) {
+            uv_buf_t b = uv_buf_init(busy, (unsigned)n);
+            uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
         }
-        snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
+        srv->metrics.connections_refused++;
+        conn_close(c);
+        return;
     }
+    c->src = source_get(srv, addr);
+    c->src->count++;
+    srv->nlive++;
+    srv->metrics.connections_total++;
+    c->hbuf = oa_xmalloc(srv->cfg->max_header_bytes);
+    uv_tcp_nodelay(&c->tcp, 1);
     llhttp_init(&c->parser, HTTP_REQUEST, parser_settings());
     c->parser.data = c;
     oa_arena_init(&c->req.arena, 256 * 1024);
@@ -1197,6 +1379,8 @@ static void server_maybe_stopped(struct oa_server *srv)
     if (!srv->draining || srv->stopped || srv->nconns > 0)
         return;
     srv->stopped = true;
+    free(srv->sources); /* empty: every connection is gone */
+    srv->sources = NULL;
     oa_log(OA_LOG_INFO, "drained", "pending_jobs=%u", oa_writer_pending(srv->writer));
     oa_blobs_stop(srv);
     oa_writer_stop(srv->writer);
@@ -1271,6 +1455,11 @@ int oa_server_start(struct oa_server *srv)
         return -1;
     }
     srv->listening = true;
+    srv->source_buckets = 64;
+    while (srv->source_buckets < cfg->max_connections && srv->source_buckets < 65536)
+        srv->source_buckets *= 2;
+    srv->sources = oa_xcalloc(srv->source_buckets, sizeof(*srv->sources));
+    randombytes_buf(srv->source_key, sizeof(srv->source_key));
     struct sockaddr_storage bound;
     int bl = sizeof(bound);
     uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &bl);

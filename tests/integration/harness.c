@@ -1,6 +1,7 @@
 /* tests/integration/harness.c: see harness.h. */
 #include "tests/integration/harness.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -178,8 +179,18 @@ void resp_free(struct resp *r)
 
 int http_connect(const struct oad *o)
 {
+    return http_connect_from(o, NULL);
+}
+
+int http_connect_from(const struct oad *o, const char *source_ip)
+{
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert(fd >= 0);
+    if (source_ip != NULL) {
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        cr_assert_eq(inet_pton(AF_INET, source_ip, &src.sin_addr), 1, "not an IPv4 address: %s", source_ip);
+        cr_assert(bind(fd, (struct sockaddr *)&src, sizeof(src)) == 0, "bind %s: %s", source_ip, strerror(errno));
+    }
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     cr_assert(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "connect: %s", strerror(errno));

@@ -51,6 +51,8 @@ void resp_free(struct resp *r);
 
 /* A connected blocking socket to the server. */
 int http_connect(const struct oad *o);
+/* The same from another local address: any of 127.0.0.0/8 is this machine's loopback. */
+int http_connect_from(const struct oad *o, const char *source_ip);
 /* Writes all bytes; false on error. */
 bool http_send(int fd, const void *buf, size_t len);
 /*

@@ -331,25 +331,112 @@ Test(http, negotiation_and_unknown_routes)
     stop_ok();
 }
 
-Test(http, the_connection_limit_answers_503)
+/* A request whose headers have begun to arrive: its connection is not idle. */
+#define HALF "GET /healthz HTTP/1.1\r\nHost: t\r\n"
+#define REST "Accept: application/json\r\n\r\n"
+
+static void expect_healthz(int fd, const char *what)
+{
+    struct resp r;
+    cr_assert(http_read(fd, &r, 3000), "%s: no answer", what);
+    cr_assert_eq(r.status, 200, "%s: status %d, body %s", what, r.status, r.body);
+    resp_free(&r);
+}
+
+static void healthz_on(int fd, const char *what)
+{
+    SEND(fd, HALF REST);
+    expect_healthz(fd, what);
+}
+
+Test(http, the_connection_limit_answers_503_when_no_connection_is_idle)
 {
     const char *extra[] = {"http.max_connections=2", NULL};
     oad_start(&srv, extra);
     int a = http_connect(&srv), b = http_connect(&srv);
-    SEND(a, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
-    SEND(b, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
-    struct resp r;
-    cr_assert(http_read(a, &r, 3000));
-    resp_free(&r);
-    cr_assert(http_read(b, &r, 3000));
-    resp_free(&r);
+    SEND(a, HALF);
+    SEND(b, HALF);
+    usleep(100 * 1000);
     int c = http_connect(&srv);
+    struct resp r;
     cr_assert(http_read(c, &r, 3000));
     expect_error(&r, 503, "unavailable");
     resp_free(&r);
     http_close(c);
+    /* The two in the middle of a request were left alone. */
+    SEND(a, REST);
+    SEND(b, REST);
+    expect_healthz(a, "a");
+    expect_healthz(b, "b");
     http_close(a);
     http_close(b);
+    stop_ok();
+}
+
+Test(http, at_the_connection_limit_the_longest_idle_connection_makes_room)
+{
+    const char *extra[] = {"http.max_connections=4", NULL};
+    oad_start(&srv, extra);
+    /* One workstation holds every connection, keeping each alive. */
+    int held[4];
+    for (int i = 0; i < 4; i++) {
+        held[i] = http_connect_from(&srv, "127.0.0.2");
+        healthz_on(held[i], "holder");
+    }
+    healthz_on(held[0], "holder 0 again"); /* now held[1] has been idle longest */
+    /* Another is served all the same, on more than one connection... */
+    int other[2];
+    for (int i = 0; i < 2; i++) {
+        other[i] = http_connect_from(&srv, "127.0.0.3");
+        healthz_on(other[i], "the other source");
+    }
+    /* ...at the cost of the holder's longest-idle connections, oldest first. */
+    cr_assert(http_wait_close(held[1], 3000), "the longest-idle connection was not closed");
+    cr_assert(http_wait_close(held[2], 3000), "the next longest-idle connection was not closed");
+    healthz_on(held[0], "holder 0");
+    healthz_on(held[3], "holder 3");
+    healthz_on(other[0], "the other source's first");
+    for (int i = 0; i < 4; i++)
+        http_close(held[i]);
+    http_close(other[0]);
+    http_close(other[1]);
+    stop_ok();
+}
+
+Test(http, one_source_at_its_cap_leaves_room_for_others)
+{
+    const char *extra[] = {"http.max_connections=16", "http.max_connections_per_source=3", NULL};
+    oad_start(&srv, extra);
+    int held[3];
+    for (int i = 0; i < 3; i++) {
+        held[i] = http_connect_from(&srv, "127.0.0.2");
+        SEND(held[i], HALF);
+    }
+    usleep(100 * 1000);
+    /* At its cap with every connection busy, the source is refused... */
+    int more = http_connect_from(&srv, "127.0.0.2");
+    struct resp r;
+    cr_assert(http_read(more, &r, 3000));
+    expect_error(&r, 503, "unavailable");
+    resp_free(&r);
+    http_close(more);
+    /* ...and another source is still served. */
+    int other = http_connect_from(&srv, "127.0.0.3");
+    healthz_on(other, "the other source");
+    http_close(other);
+    /* Once its connections are idle, a new one of the source's own closes its longest-idle. */
+    for (int i = 0; i < 3; i++) {
+        SEND(held[i], REST);
+        expect_healthz(held[i], "held");
+    }
+    more = http_connect_from(&srv, "127.0.0.2");
+    healthz_on(more, "the source's new connection");
+    cr_assert(http_wait_close(held[0], 3000), "the source's longest-idle connection was not closed");
+    healthz_on(held[1], "held 1");
+    healthz_on(held[2], "held 2");
+    http_close(more);
+    for (int i = 0; i < 3; i++)
+        http_close(held[i]);
     stop_ok();
 }
 

@@ -71,3 +71,14 @@ Test(config, values_are_range_checked)
     cr_assert_eq(oa_config_set_listen(&c, "0.0.0.0:0"), 0);
     cr_assert_eq(c.listen_port, 0);
 }
+
+Test(config, connections_per_source)
+{
+    struct oa_config c;
+    char cause[256];
+    oa_config_defaults(&c);
+    cr_assert_eq(c.max_connections_per_source, 256);
+    cr_assert_eq(oa_config_set(&c, "http", "max_connections_per_source", "0", cause, sizeof(cause)), -1);
+    cr_assert_eq(oa_config_set(&c, "http", "max_connections_per_source", "8", cause, sizeof(cause)), 0);
+    cr_assert_eq(c.max_connections_per_source, 8);
+}
