@@ -994,9 +994,10 @@ static void download_on_written(struct oa_req *r, int status);
 static bool download_headers(struct download *d)
 {
     struct oa_req *r = d->r;
-    char headers[1024], disp[3 * OA_ATTACHMENT_NAME_MAX + 1];
+    /* The name percent-encoded (RFC 8187): at most 3 characters a byte. */
+    char disp[3 * OA_ATTACHMENT_NAME_MAX + 1], headers[sizeof(disp) + 256];
     size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)d->a.name; *p && o + 4 < sizeof(disp); p++) {
+    for (const unsigned char *p = (const unsigned char *)d->a.name; *p && o + 3 < sizeof(disp); p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~", *p))
             disp[o++] = (char)*p;
         else
@@ -1007,10 +1008,15 @@ static bool download_headers(struct download *d)
                                                "Content-Disposition: attachment; filename*=UTF-8''%s\r\n"
                                                "X-Content-Type-Options: nosniff\r\n",
                      disp);
-    if (d->status == 206)
-        snprintf(headers + n, sizeof(headers) - (size_t)n, "Content-Range: bytes %llu-%llu/%llu\r\n",
-                 (unsigned long long)d->from, (unsigned long long)(d->from + d->len - 1),
-                 (unsigned long long)d->a.blob.info.size);
+    int m = 0;
+    if (n >= 0 && (size_t)n < sizeof(headers) && d->status == 206)
+        m = snprintf(headers + n, sizeof(headers) - (size_t)n, "Content-Range: bytes %llu-%llu/%llu\r\n",
+                     (unsigned long long)d->from, (unsigned long long)(d->from + d->len - 1),
+                     (unsigned long long)d->a.blob.info.size);
+    if (n < 0 || (size_t)n >= sizeof(headers) || m < 0 || (size_t)m >= sizeof(headers) - (size_t)n) {
+        oa_log(OA_LOG_ERROR, "bug", "where=download_headers"); /* sized to fit */
+        abort();
+    }
     snprintf(r->etag, sizeof(r->etag), "\"a%lld-%d\"", (long long)d->a.id, d->a.rev);
     d->started = true;
     return oa_reply_start(r, d->status, d->a.blob.content_type, d->len, headers) == 0;

@@ -970,11 +970,12 @@ static void conn_on_write(uv_write_t *w, int status)
  * Formats the status line and headers of r's response (extra header lines
  * in `headers`, or NULL) and decides whether the connection closes after it:
  * an answer given before a streamed body was read always closes it, since
- * the rest of that body cannot be told from a next request.  Returns the
- * length written into buf.
+ * the rest of that body cannot be told from a next request.  Returns a
+ * malloc'd buffer sized to the head plus `room` bytes after it (for the
+ * body); *n gets the head's length.
  */
-static size_t response_head(struct oa_req *r, int status, const char *content_type, uint64_t length,
-                            const char *headers, char *buf, size_t cap)
+static char *response_head(struct oa_req *r, int status, const char *content_type, uint64_t length,
+                           const char *headers, size_t room, size_t *n)
 {
     struct oa_conn *c = r->conn;
     if (c->stream_in == 1 || c->stream_in == 2) {
@@ -983,20 +984,30 @@ static size_t response_head(struct oa_req *r, int status, const char *content_ty
         conn_read_stop(c);
     }
     bool close = c->close_after || !c->keep_alive || c->srv->draining;
-    int n = snprintf(buf, cap,
-                     "HTTP/1.1 %d %s\r\n"
-                     "Content-Type: %s\r\n"
-                     "Content-Length: %llu\r\n"
-                     "X-Request-Id: %s\r\n"
-                     "Cache-Control: no-store\r\n"
-                     "%s%s%s%s%s"
-                     "\r\n",
-                     status, reason(status), content_type, (unsigned long long)length, r->id,
-                     r->etag[0] ? "ETag: " : "", r->etag, r->etag[0] ? "\r\n" : "", headers ? headers : "",
-                     close ? "Connection: close\r\n" : "");
     if (close)
         c->close_after = true;
-    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+#define HEAD_FORMAT                                                                                \
+    "HTTP/1.1 %d %s\r\n"                                                                           \
+    "Content-Type: %s\r\n"                                                                         \
+    "Content-Length: %llu\r\n"                                                                     \
+    "X-Request-Id: %s\r\n"                                                                         \
+    "Cache-Control: no-store\r\n"                                                                  \
+    "%s%s%s%s%s"                                                                                   \
+    "\r\n"
+#define HEAD_ARGS                                                                                  \
+    status, reason(status), content_type, (unsigned long long)length, r->id, r->etag[0] ? "ETag: " : "", \
+        r->etag, r->etag[0] ? "\r\n" : "", headers ? headers : "", close ? "Connection: close\r\n" : ""
+    int need = snprintf(NULL, 0, HEAD_FORMAT, HEAD_ARGS);
+    if (need < 0 || room > SIZE_MAX - (size_t)need - 1) {
+        oa_log(OA_LOG_ERROR, "bug", "where=response_head");
+        abort();
+    }
+    char *buf = oa_xmalloc((size_t)need + 1 + room);
+    snprintf(buf, (size_t)need + 1, HEAD_FORMAT, HEAD_ARGS);
+#undef HEAD_FORMAT
+#undef HEAD_ARGS
+    *n = (size_t)need;
+    return buf;
 }
 
 void oa_reply_raw(struct oa_req *r, int status, const char *content_type, const void *body, size_t len)
@@ -1008,11 +1019,9 @@ void oa_reply_raw(struct oa_req *r, int status, const char *content_type, const 
         conn_maybe_free(c);
         return;
     }
-    char head[1024];
-    size_t n = response_head(r, status, content_type, len, NULL, head, sizeof(head));
+    size_t n = 0;
+    c->wbuf = response_head(r, status, content_type, len, NULL, len, &n);
     c->wlen = n + len;
-    c->wbuf = oa_xmalloc(c->wlen);
-    memcpy(c->wbuf, head, n);
     if (len)
         memcpy(c->wbuf + n, body, len);
     uv_buf_t b = uv_buf_init(c->wbuf, (unsigned)c->wlen);
@@ -1185,10 +1194,8 @@ int oa_reply_start(struct oa_req *r, int status, const char *content_type, uint6
         conn_maybe_free(c);
         return -1;
     }
-    char head[1024];
-    size_t n = response_head(r, status, content_type, length, headers, head, sizeof(head));
-    c->wbuf = oa_xmalloc(n);
-    memcpy(c->wbuf, head, n);
+    size_t n = 0;
+    c->wbuf = response_head(r, status, content_type, length, headers, 0, &n);
     c->wlen = n;
     return 0;
 }

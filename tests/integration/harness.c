@@ -225,7 +225,7 @@ struct pstate {
     struct resp *r;
     char hname[64];
     size_t hname_len;
-    int which; /* 1 ctype, 2 etag, 3 connection */
+    int which; /* 1 ctype, 2 etag, 3 connection, 4 content-disposition */
     size_t cap;
 };
 
@@ -249,7 +249,8 @@ static int p_on_hfield_done(llhttp_t *p)
 {
     struct pstate *s = p->data;
     s->which = strcasecmp(s->hname, "content-type") == 0 ? 1 : strcasecmp(s->hname, "etag") == 0 ? 2
-               : strcasecmp(s->hname, "connection") == 0 ? 3 : 0;
+               : strcasecmp(s->hname, "connection") == 0 ? 3 : strcasecmp(s->hname, "content-disposition") == 0 ? 4
+               : 0;
     s->hname_len = 0;
     return 0;
 }
@@ -258,9 +259,9 @@ static int p_on_hvalue(llhttp_t *p, const char *at, size_t len)
 {
     struct pstate *s = p->data;
     char *dst = s->which == 1 ? s->r->content_type : s->which == 2 ? s->r->etag
-              : s->which == 3 ? s->r->connection : NULL;
+              : s->which == 3 ? s->r->connection : s->which == 4 ? s->r->disposition : NULL;
     size_t cap = s->which == 1 ? sizeof(s->r->content_type) : s->which == 2 ? sizeof(s->r->etag)
-               : sizeof(s->r->connection);
+               : s->which == 3 ? sizeof(s->r->connection) : sizeof(s->r->disposition);
     if (dst) {
         size_t cur = strlen(dst);
         size_t n = len < cap - cur - 1 ? len : cap - cur - 1;
@@ -289,7 +290,7 @@ static int p_on_headers_done(llhttp_t *p)
     s->r->status = p->status_code;
     if (s->r->status == 100) {
         /* an interim response: ignore it and wait for the final one */
-        s->r->content_type[0] = s->r->etag[0] = s->r->connection[0] = 0;
+        s->r->content_type[0] = s->r->etag[0] = s->r->connection[0] = s->r->disposition[0] = 0;
     }
     return 0;
 }

@@ -42,6 +42,7 @@ struct resp {
     char content_type[128];
     char etag[64];
     char connection[32];
+    char disposition[1024];
     char *body;      /* NUL-terminated; freed by resp_free */
     size_t body_len;
     bool complete;
