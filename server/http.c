@@ -22,6 +22,7 @@
 
 #include <llhttp.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -569,23 +570,52 @@ static int on_headers_complete(llhttp_t *p)
     }
     r->path = url;
 
+    /* The headers oa reads.  Those with a `twice` message may come once: of
+     * two Authorization (or If-Match, ...) headers, a proxy, a log and oad
+     * could each go by a different one.  Accept lists are joined; of other
+     * repeats, the last counts. */
+    static const struct {
+        const char *name;
+        size_t off;
+        const char *twice;
+    } known[] = {
+        {"content-type", offsetof(struct oa_req, content_type), "The request has more than one Content-Type header."},
+        {"accept", offsetof(struct oa_req, accept), NULL}, /* joined */
+        {"authorization", offsetof(struct oa_req, authorization),
+         "The request has more than one Authorization header."},
+        {"if-match", offsetof(struct oa_req, if_match), "The request has more than one If-Match header."},
+        {"idempotency-key", offsetof(struct oa_req, idempotency_key),
+         "The request has more than one Idempotency-Key header."},
+        {"expect", offsetof(struct oa_req, expect), NULL},
+        {"range", offsetof(struct oa_req, range), "The request has more than one Range header."},
+        {"upload-offset", offsetof(struct oa_req, upload_offset), "The request has more than one Upload-Offset header."},
+    };
     for (int i = 0; i < c->nheaders; i++) {
         struct span n = c->name[i];
         const char *name = c->hbuf + n.off;
-#define HDR(field, str)                                                                    \
-    if (n.len == sizeof(str) - 1 && strncasecmp(name, str, n.len) == 0) {                  \
-        r->field = span_dup(c, c->value[i]);                                               \
-        continue;                                                                          \
-    }
-        HDR(content_type, "content-type")
-        HDR(accept, "accept")
-        HDR(authorization, "authorization")
-        HDR(if_match, "if-match")
-        HDR(idempotency_key, "idempotency-key")
-        HDR(expect, "expect")
-        HDR(range, "range")
-        HDR(upload_offset, "upload-offset")
-#undef HDR
+        for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
+            if (strlen(known[k].name) != n.len || strncasecmp(name, known[k].name, n.len) != 0)
+                continue;
+            const char **field = (const char **)((char *)r + known[k].off);
+            const char *value = span_dup(c, c->value[i]);
+            if (*field != NULL && known[k].twice != NULL) {
+                set_early(c, OA_E_BAD_REQUEST, known[k].twice);
+            } else if (*field != NULL && field == &r->accept) {
+                size_t a = strlen(*field), b = strlen(value);
+                char *joined = oa_arena_alloc(&r->arena, a + b + 2);
+                if (joined == NULL) {
+                    set_early(c, OA_E_HEADERS_TOO_LARGE, NULL);
+                    break;
+                }
+                memcpy(joined, *field, a);
+                joined[a] = ',';
+                memcpy(joined + a + 1, value, b + 1);
+                *field = joined;
+            } else {
+                *field = value;
+            }
+            break;
+        }
     }
 
     /* Route. */

@@ -510,3 +510,50 @@ Test(http, pipelined_requests_then_a_half_close_are_all_answered)
     http_close(fd);
     stop_ok();
 }
+
+Test(http, headers_that_must_come_once_are_refused_when_repeated)
+{
+    oad_start(&srv, NULL);
+    char token[128], otp[64], h[512];
+    oad_initial_password(&srv, "sysadmin", otp, sizeof(otp));
+    cr_assert_eq(login(&srv, "sysadmin", otp, token, sizeof(token)), 201);
+    /* Two Authorization headers, in either order: which one is meant? */
+    for (int order = 0; order < 2; order++) {
+        snprintf(h, sizeof(h), "Accept: application/json\r\nAuthorization: Bearer %s\r\nAuthorization: Bearer %s\r\n",
+                 order ? token : "not-a-token", order ? "not-a-token" : token);
+        struct resp r = http_do(&srv, "GET", "/v1/users/me", NULL, NULL, 0, h);
+        expect_error(&r, 400, "bad_request");
+        cr_assert(strstr(r.body, "Authorization"), "%s", r.body);
+        resp_free(&r);
+    }
+    const char *twice[][2] = {
+        {"If-Match", "If-Match: \"a\"\r\nIf-Match: \"b\"\r\n"},
+        {"Idempotency-Key", "Idempotency-Key: k1\r\nIdempotency-Key: k2\r\n"},
+        {"Range", "Range: bytes=0-1\r\nrange: bytes=2-3\r\n"},
+        {"Upload-Offset", "Upload-Offset: 0\r\nUpload-Offset: 5\r\n"},
+    };
+    for (size_t i = 0; i < sizeof(twice) / sizeof(twice[0]); i++) {
+        snprintf(h, sizeof(h), "Accept: application/json\r\n%s", twice[i][1]);
+        struct resp r = http_do(&srv, "GET", "/healthz", NULL, NULL, 0, h);
+        expect_error(&r, 400, "bad_request");
+        cr_assert(strstr(r.body, twice[i][0]), "%s", r.body);
+        resp_free(&r);
+    }
+    const char *body = "{\"client\":\"t\",\"protocol\":1}";
+    struct resp r = http_do(&srv, "POST", "/v1/hello", "application/json", body, strlen(body),
+                            "Accept: application/json\r\nContent-Type: application/cbor\r\n");
+    expect_error(&r, 400, "bad_request");
+    cr_assert(strstr(r.body, "Content-Type"), "%s", r.body);
+    resp_free(&r);
+    /* Accept may be repeated: its lists are joined. */
+    r = http_do(&srv, "GET", "/healthz", NULL, NULL, 0, "Accept: text/html\r\nAccept: application/json\r\n");
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(r.content_type, "application/json");
+    resp_free(&r);
+    /* One of each is fine. */
+    snprintf(h, sizeof(h), "Accept: application/json\r\nAuthorization: Bearer %s\r\n", token);
+    r = http_do(&srv, "GET", "/v1/users/me", NULL, NULL, 0, h);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+    stop_ok();
+}
