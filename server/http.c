@@ -634,12 +634,20 @@ static int on_headers_complete(llhttp_t *p)
     if (r->route == NULL)
         set_early(c, path_known ? OA_E_METHOD_NOT_ALLOWED : OA_E_NOT_FOUND, NULL);
 
-    /* The request's own format is the default answer format. */
+    /* When the client states no preference (no Accept, or CBOR and JSON
+     * equally acceptable, as with curl's default Accept), the answer takes the
+     * request body's format; without one, JSON, which a person can read --
+     * except on the routes that speak CBOR only (the sync protocol). */
     enum oa_fmt in_fmt = OA_FMT_CBOR;
     size_t ctl = r->content_type ? strlen(r->content_type) : 0;
     if (r->content_type && media_is(r->content_type, ctl, "application/json"))
         in_fmt = OA_FMT_JSON;
-    if (!negotiate(r->accept, in_fmt, &r->out_fmt)) {
+    enum oa_fmt dflt = OA_FMT_JSON;
+    if (r->content_type && media_is(r->content_type, ctl, "application/cbor"))
+        dflt = OA_FMT_CBOR;
+    else if (in_fmt != OA_FMT_JSON && r->route && (r->route->flags & OA_ROUTE_CBOR))
+        dflt = OA_FMT_CBOR;
+    if (!negotiate(r->accept, dflt, &r->out_fmt)) {
         r->out_fmt = OA_FMT_JSON;
         set_early(c, OA_E_NOT_ACCEPTABLE, NULL);
     }

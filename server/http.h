@@ -28,6 +28,7 @@ typedef void (*oa_handler_fn)(struct oa_req *r);
 #define OA_ROUTE_BODY 1u  /* the route takes a CBOR or JSON body (decoded into r->in) */
 #define OA_ROUTE_AUTH 2u  /* the route needs a session (see auth.h) */
 #define OA_ROUTE_STREAM 8u /* the handler takes the raw body as it arrives (oa_req_body_read) */
+#define OA_ROUTE_CBOR 32u  /* answers CBOR when the client states no preference (the sync protocol) */
 #define OA_ROUTE_PARAMS 4
 
 struct oa_route {

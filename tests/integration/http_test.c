@@ -41,7 +41,7 @@ Test(http, healthz_json_and_cbor)
     cr_assert(strstr(r.body, "\"status\":\"ok\""));
     resp_free(&r);
 
-    r = http_do(&srv, "GET", "/healthz", NULL, NULL, 0, NULL);
+    r = http_do(&srv, "GET", "/healthz", NULL, NULL, 0, "Accept: application/cbor\r\n");
     cr_assert_eq(r.status, 200);
     cr_assert_str_eq(r.content_type, "application/cbor");
     cbor_item_t *it = NULL;
@@ -49,6 +49,41 @@ Test(http, healthz_json_and_cbor)
     const cbor_item_t *st = pv_get(it, "status");
     cr_assert(st && cbor_isa_string(st) && cbor_string_length(st) == 2);
     cbor_decref(&it);
+    resp_free(&r);
+    stop_ok();
+}
+
+Test(http, no_stated_preference_gets_json_except_after_a_cbor_body_or_on_sync_routes)
+{
+    oad_start(&srv, NULL);
+    /* curl http://.../healthz: no Accept, or curl's own; a person reads the answer. */
+    const char *none[] = {NULL, "Accept: */*\r\n", "Accept: application/*\r\n",
+                          "Accept: application/cbor, application/json\r\n"};
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        struct resp r = http_do(&srv, "GET", "/healthz", NULL, NULL, 0, none[i]);
+        cr_assert_eq(r.status, 200);
+        cr_assert_str_eq(r.content_type, "application/json", "with %s", none[i] ? none[i] : "no Accept");
+        cr_assert(strstr(r.body, "\"status\":\"ok\""), "%s", r.body);
+        resp_free(&r);
+    }
+    /* A CBOR body is answered in CBOR. */
+    const unsigned char hello[] = {0xa2, 0x66, 'c', 'l', 'i', 'e', 'n', 't', 0x61, 't',
+                                   0x68, 'p', 'r', 'o', 't', 'o', 'c', 'o', 'l', 0x01};
+    struct resp r = http_do(&srv, "POST", "/v1/hello", "application/cbor", hello, sizeof(hello), NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_str_eq(r.content_type, "application/cbor");
+    resp_free(&r);
+    /* The sync routes speak CBOR, their errors included. */
+    r = http_do(&srv, "GET", "/v1/sync/changes?v=1&since=0", NULL, NULL, 0, NULL);
+    cr_assert_eq(r.status, 401);
+    cr_assert_str_eq(r.content_type, "application/cbor");
+    resp_free(&r);
+    /* Asked for, each is given. */
+    r = http_do(&srv, "GET", "/v1/sync/changes?v=1&since=0", NULL, NULL, 0, "Accept: application/json\r\n");
+    expect_error(&r, 401, "unauthenticated");
+    resp_free(&r);
+    r = http_do(&srv, "GET", "/healthz", NULL, NULL, 0, "Accept: application/json;q=0.5, application/cbor\r\n");
+    cr_assert_str_eq(r.content_type, "application/cbor");
     resp_free(&r);
     stop_ok();
 }
