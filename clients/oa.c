@@ -598,7 +598,7 @@ static int cmd_login(struct ctx *c, int argc, char **argv)
     json_t *body = json_pack("{s:s, s:s}", "username", argv[optind], "password", pw);
     sodium_memzero(pw, sizeof(pw));
     if (otp)
-        json_object_set_new(body, "otp", json_string(otp));
+        json_object_set_new(body, "totp", json_string(otp));
     c->token[0] = '\0';
     json_t *out = NULL;
     int ex;

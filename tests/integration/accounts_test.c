@@ -314,37 +314,6 @@ Test(accounts, bad_input_gets_400_and_changes_nothing)
 
 /* ---- a second factor ---- */
 
-#include <openssl/hmac.h>
-#include <time.h>
-
-/* An independent RFC 6238 code for `secret32` (base32) at time t. */
-static void totp_at(const char *secret32, time_t t, char out[7])
-{
-    unsigned char key[64];
-    size_t n = 0;
-    uint32_t buf = 0;
-    int bits = 0;
-    for (const char *p = secret32; *p; p++) {
-        int v = *p >= 'A' && *p <= 'Z' ? *p - 'A' : *p - '2' + 26;
-        buf = (buf << 5) | (uint32_t)v;
-        bits += 5;
-        if (bits >= 8) {
-            key[n++] = (unsigned char)(buf >> (bits - 8));
-            bits -= 8;
-        }
-    }
-    unsigned char msg[8], mac[20];
-    uint64_t step = (uint64_t)t / 30;
-    for (int i = 7; i >= 0; i--, step >>= 8)
-        msg[i] = (unsigned char)step;
-    unsigned int ml = 0;
-    HMAC(EVP_sha1(), key, (int)n, msg, 8, mac, &ml);
-    int off = mac[19] & 15;
-    uint32_t bin = ((uint32_t)(mac[off] & 0x7f) << 24) | ((uint32_t)mac[off + 1] << 16) |
-                   ((uint32_t)mac[off + 2] << 8) | mac[off + 3];
-    snprintf(out, 7, "%06u", bin % 1000000);
-}
-
 Test(accounts, secadmin_requires_a_second_factor_for_administrators)
 {
     oad_start(&srv, NULL);

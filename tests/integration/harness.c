@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <llhttp.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
@@ -508,4 +510,31 @@ long long make_person(const struct oad *o, const char *sys, const char *secadm, 
     cr_assert_eq(r.status, 204, "%d %s", r.status, r.body);
     resp_free(&r);
     return id;
+}
+
+void totp_at(const char *secret32, long long t, char out[7])
+{
+    unsigned char key[64];
+    size_t n = 0;
+    uint32_t buf = 0;
+    int bits = 0;
+    for (const char *p = secret32; *p && n < sizeof(key); p++) {
+        int v = *p >= 'A' && *p <= 'Z' ? *p - 'A' : *p - '2' + 26;
+        buf = (buf << 5) | (uint32_t)v;
+        bits += 5;
+        if (bits >= 8) {
+            key[n++] = (unsigned char)(buf >> (bits - 8));
+            bits -= 8;
+        }
+    }
+    unsigned char msg[8], mac[20];
+    uint64_t step = (uint64_t)t / 30;
+    for (int i = 7; i >= 0; i--, step >>= 8)
+        msg[i] = (unsigned char)step;
+    unsigned int ml = 0;
+    HMAC(EVP_sha1(), key, (int)n, msg, 8, mac, &ml);
+    int off = mac[19] & 15;
+    uint32_t bin = ((uint32_t)(mac[off] & 0x7f) << 24) | ((uint32_t)mac[off + 1] << 16) |
+                   ((uint32_t)mac[off + 2] << 8) | mac[off + 3];
+    snprintf(out, 7, "%06u", bin % 1000000);
 }

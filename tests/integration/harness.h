@@ -89,6 +89,9 @@ json_t *ok_json(struct resp *r, int status);
 long long make_person(const struct oad *o, const char *sys, const char *secadm, const char *name, const char *roles,
                       int clearance, const char *password, char *token, size_t n);
 
+/* An independent RFC 6238 code (6 digits) for `secret32` (base32, as oad gives it) at time t. */
+void totp_at(const char *secret32, long long t, char out[7]);
+
 /* Logs in; returns the token in out (and whether a password change is due). */
 int login(const struct oad *o, const char *user, const char *password, char *token, size_t n);
 /* Logs in an administrator and replaces the one-time password with `newpw`. */
