@@ -73,7 +73,7 @@ int oa_config_set_listen(struct oa_config *c, const char *hostport)
     return 0;
 }
 
-enum kind { K_STR, K_UNSIGNED, K_SIZE, K_U64, K_LEVEL, K_LISTEN, K_SUITE };
+enum kind { K_STR, K_UNSIGNED, K_SIZE, K_U64, K_LEVEL, K_LISTEN, K_SUITE, K_BOOL, K_TOKEN };
 
 struct key {
     const char *section, *name;
@@ -110,6 +110,9 @@ static const struct key keys[] = {
     {"blob", "suite", K_SUITE, F(blob_suite), 0, 0, 0},
     {"blob", "upload_idle_seconds", K_UNSIGNED, F(upload_idle_s), 0, 1, 30 * 86400},
     {"sync", "cache_max_level", K_UNSIGNED, F(sync_cache_max_level), 0, 0, 4},
+    {"metrics", "scrape_token", K_TOKEN, F(metrics_scrape_token), sizeof(((struct oa_config *)0)->metrics_scrape_token),
+     16, 128},
+    {"metrics", "allow_remote", K_BOOL, F(metrics_allow_remote), 0, 0, 0},
 };
 #undef F
 
@@ -129,6 +132,25 @@ int oa_config_set(struct oa_config *c, const char *section, const char *key, con
             if (strlen(value) >= k->len)
                 goto bad;
             memcpy(field, value, strlen(value) + 1);
+            return 0;
+        case K_TOKEN: {
+            /* min to max visible ASCII characters: it travels as "Authorization: Bearer <token>" */
+            size_t n = strlen(value);
+            if (n < k->min || n > k->max || n >= k->len)
+                goto bad;
+            for (size_t j = 0; j < n; j++)
+                if (value[j] < 0x21 || value[j] > 0x7e)
+                    goto bad;
+            memcpy(field, value, n + 1);
+            return 0;
+        }
+        case K_BOOL:
+            if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)
+                *(bool *)field = true;
+            else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
+                *(bool *)field = false;
+            else
+                goto bad;
             return 0;
         case K_LISTEN:
             if (oa_config_set_listen(c, value) != 0)
@@ -171,7 +193,10 @@ int oa_config_set(struct oa_config *c, const char *section, const char *key, con
                      (unsigned long long)k->min, (unsigned long long)k->max);
         else
             snprintf(cause, causelen, "[%s] %s has a bad value%s", section, key,
-                     k->kind == K_SUITE ? " (aes-256-gcm or sm4-sm3)" : "");
+                     k->kind == K_SUITE   ? " (aes-256-gcm or sm4-sm3)"
+                     : k->kind == K_BOOL  ? " (true or false)"
+                     : k->kind == K_TOKEN ? " (16 to 128 visible ASCII characters, no spaces)"
+                                          : "");
         return -1;
     }
     snprintf(cause, causelen, "unknown setting [%s] %s", section, key);

@@ -48,6 +48,10 @@ struct oa_config {
 
     /* sync */
     unsigned sync_cache_max_level;  /* clients may keep documents up to this level on disk */
+
+    /* GET /metrics */
+    char metrics_scrape_token[129]; /* "" none; else a bearer token that may read the metrics (never logged) */
+    bool metrics_allow_remote;      /* answer peers other than loopback */
 };
 
 void oa_config_defaults(struct oa_config *c);

@@ -103,6 +103,7 @@ struct oa_conn {
     char *wbuf;
     size_t wlen;
     char peer[64];
+    bool loopback;     /* the peer's address is a loopback one */
 
     /* admission: the client address's entry (NULL before the connection is
      * admitted and from conn_close on), and the idle lists while it waits */
@@ -315,6 +316,7 @@ static void request_reset(struct oa_conn *c)
     /* Until Accept is read, errors go out as JSON: readable by any client. */
     r->out_fmt = OA_FMT_JSON;
     snprintf(r->peer, sizeof(r->peer), "%s", c->peer);
+    r->peer_loopback = c->loopback;
 }
 
 static void conn_maybe_free(struct oa_conn *c)
@@ -1294,7 +1296,7 @@ void oa_reply_abort(struct oa_req *r)
 /* accepting, draining                                                      */
 /* ------------------------------------------------------------------------ */
 
-/* The peer's address as text ("ip:port", for logs) and as a source key. */
+/* The peer's address as text ("ip:port", for logs), as a source key, and whether it is loopback. */
 static void conn_peer(struct oa_conn *c, unsigned char addr[16])
 {
     struct sockaddr_storage ss;
@@ -1318,6 +1320,9 @@ static void conn_peer(struct oa_conn *c, unsigned char addr[16])
         memcpy(addr, &in6->sin6_addr, 16);
     }
     snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
+    static const unsigned char v6_loopback[16] = {[15] = 1};
+    static const unsigned char v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+    c->loopback = memcmp(addr, v6_loopback, 16) == 0 || (memcmp(addr, v4_mapped, 12) == 0 && addr[12] == 127);
 }
 
 /* Closes an idle connection to make room for a new one. */

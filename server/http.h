@@ -79,6 +79,7 @@ struct oa_req {
     struct oa_arena arena;       /* freed when the response is done */
     char id[32];                 /* request id, in every log line about it */
     char peer[64];               /* client address, for logs and audit */
+    bool peer_loopback;          /* the client is on this machine (127.0.0.0/8, ::1) */
     uint64_t t0;                 /* uv_hrtime() at the first byte */
     int status;
 

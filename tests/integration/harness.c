@@ -50,7 +50,13 @@ static void build_args(char **argv, int *argc, const struct oad *o, const char *
 
 void oad_start(struct oad *o, const char *const *extra)
 {
+    oad_start_at(o, "127.0.0.1", extra);
+}
+
+void oad_start_at(struct oad *o, const char *host, const char *const *extra)
+{
     memset(o, 0, sizeof(*o));
+    snprintf(o->host, sizeof(o->host), "%s", host);
     const char *tmp = getenv("TEST_TMPDIR");
     snprintf(o->dir, sizeof(o->dir), "%s/oad-XXXXXX", tmp ? tmp : "/tmp");
     cr_assert_not_null(mkdtemp(o->dir));
@@ -82,9 +88,14 @@ void oad_serve(struct oad *o, const char *const *extra)
     struct stat st;
     long from = stat(o->log, &st) == 0 ? (long)st.st_size : 0;
     o->port = 0;
+    if (o->host[0] == '\0')
+        snprintf(o->host, sizeof(o->host), "127.0.0.1");
     build_args(argv, &argc, o, "serve", extra);
+    char listen[80], marker[120];
+    snprintf(listen, sizeof(listen), "%s:0", o->host);
+    snprintf(marker, sizeof(marker), "event=listening addr=%s:", o->host);
     argv[argc++] = "--listen";
-    argv[argc++] = "127.0.0.1:0";
+    argv[argc++] = listen;
     argv[argc] = NULL;
     o->pid = fork();
     if (o->pid == 0) {
@@ -99,9 +110,10 @@ void oad_serve(struct oad *o, const char *const *extra)
         if (f)
             fseek(f, from, SEEK_SET);
         while (f && fgets(line, sizeof(line), f)) {
-            char *p = strstr(line, "event=listening addr=127.0.0.1:");
-            if (p)
-                o->port = atoi(p + strlen("event=listening addr=127.0.0.1:"));
+            char *p = strstr(line, marker), *end = NULL;
+            long v = p ? strtol(p + strlen(marker), &end, 10) : 0;
+            if (p && end != p + strlen(marker) && v > 0 && v <= 65535)
+                o->port = (int)v;
         }
         if (f)
             fclose(f);
@@ -194,7 +206,7 @@ int http_connect_from(const struct oad *o, const char *source_ip)
         cr_assert(bind(fd, (struct sockaddr *)&src, sizeof(src)) == 0, "bind %s: %s", source_ip, strerror(errno));
     }
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(inet_pton(AF_INET, o->host[0] ? o->host : "127.0.0.1", &a.sin_addr), 1);
     cr_assert(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "connect: %s", strerror(errno));
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -13,6 +13,7 @@
 
 struct oad {
     pid_t pid;
+    char host[64]; /* the IPv4 address it listens on: 127.0.0.1 unless oad_start_at said another */
     int port;
     char dir[256];
     char log[300];
@@ -24,6 +25,8 @@ struct oad {
  * Aborts the test when the server does not come up.
  */
 void oad_start(struct oad *o, const char *const *extra);
+/* The same listening on another of this machine's IPv4 addresses (connections then come from it too). */
+void oad_start_at(struct oad *o, const char *host, const char *const *extra);
 /* Starts `oad serve` again on o's data directory (after a stop or a crash). */
 void oad_serve(struct oad *o, const char *const *extra);
 /* SIGTERM, wait; returns the exit status (or -1 when it did not exit by itself). */

@@ -3,7 +3,11 @@
  * sockets: keep-alive, pipelining, stalls, limits, malformed input, content
  * negotiation, metrics and the graceful shutdown.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -478,13 +482,13 @@ Test(http, one_source_at_its_cap_leaves_room_for_others)
 Test(http, metrics_expose_requests_connections_and_commits)
 {
     oad_start(&srv, NULL);
-    char token[128];
-    char otp[64];
+    char token[128], otp[64], h[256];
     oad_initial_password(&srv, "auditor", otp, sizeof(otp));
-    cr_assert_eq(login(&srv, "auditor", otp, token, sizeof(token)), 201);
+    admin_login(&srv, "auditor", "Trail-Watcher-2026", token, sizeof(token));
     struct resp r = http_json(&srv, "GET", "/healthz", NULL, NULL, NULL);
     resp_free(&r);
-    r = http_do(&srv, "GET", "/metrics", NULL, NULL, 0, NULL);
+    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\n", token);
+    r = http_do(&srv, "GET", "/metrics", NULL, NULL, 0, h);
     cr_assert_eq(r.status, 200);
     cr_assert(strstr(r.content_type, "text/plain"));
     cr_assert(strstr(r.body, "oa_http_requests_total{route=\"healthz\",status=\"200\"} 1"), "%s", r.body);
@@ -498,6 +502,96 @@ Test(http, metrics_expose_requests_connections_and_commits)
     cr_assert(oad_log_contains(&srv, "event=request id="));
     cr_assert(!oad_log_contains(&srv, otp));
     cr_assert(!oad_log_contains(&srv, token));
+}
+
+static struct resp metrics_as(const struct oad *o, const char *bearer)
+{
+    char h[256] = "";
+    if (bearer)
+        snprintf(h, sizeof(h), "Authorization: Bearer %s\r\n", bearer);
+    return http_do(o, "GET", "/metrics", NULL, NULL, 0, h);
+}
+
+#define SCRAPE "Scrape-7f3a9c2e51d84b06"
+
+Test(http, metrics_need_sysadmin_the_auditor_or_the_scrape_token)
+{
+    const char *extra[] = {"metrics.scrape_token=" SCRAPE, NULL};
+    oad_start(&srv, extra);
+    char sys[128], sec[128], aud[128];
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    admin_login(&srv, "secadmin", "Label-Keeper-2026", sec, sizeof(sec));
+    admin_login(&srv, "auditor", "Trail-Watcher-2026", aud, sizeof(aud));
+    /* No credentials, or wrong ones: 401. */
+    const char *nobody[] = {NULL, "Scrape-7f3a9c2e51d84b0", SCRAPE "x", "not a token"};
+    for (size_t i = 0; i < sizeof(nobody) / sizeof(nobody[0]); i++) {
+        struct resp r = metrics_as(&srv, nobody[i]);
+        expect_error(&r, 401, "unauthenticated");
+        resp_free(&r);
+    }
+    /* A session without the role: 403, audited. */
+    struct resp r = metrics_as(&srv, sec);
+    expect_error(&r, 403, "forbidden");
+    resp_free(&r);
+    /* The scraper, sysadmin and the auditor read them. */
+    const char *may[] = {SCRAPE, sys, aud};
+    for (size_t i = 0; i < 3; i++) {
+        r = metrics_as(&srv, may[i]);
+        cr_assert_eq(r.status, 200, "%zu: %d %s", i, r.status, r.body);
+        cr_assert(strstr(r.body, "oa_http_open_connections"));
+        resp_free(&r);
+    }
+    r = http_json(&srv, "GET", "/v1/audit/entries?event=metrics.read", aud, NULL, NULL);
+    json_t *j = ok_json(&r, 200), *e = json_array_get(json_object_get(j, "entries"), 0);
+    cr_assert_not_null(e, "the refusal was not audited");
+    cr_assert_str_eq(json_string_value(json_object_get(e, "outcome")), "refused");
+    cr_assert_str_eq(json_string_value(json_object_get(e, "actor")), "secadmin");
+    json_decref(j);
+    stop_ok();
+    cr_assert(!oad_log_contains(&srv, SCRAPE), "the scrape token is in the log");
+}
+
+/* One of this machine's IPv4 addresses that is not loopback, or false. */
+static bool other_address(char *out, size_t n)
+{
+    struct ifaddrs *all = NULL;
+    bool found = false;
+    if (getifaddrs(&all) != 0)
+        return false;
+    for (struct ifaddrs *i = all; i && !found; i = i->ifa_next) {
+        if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
+            !(i->ifa_flags & IFF_UP))
+            continue;
+        found = inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, out, (socklen_t)n) != NULL;
+    }
+    freeifaddrs(all);
+    return found;
+}
+
+Test(http, metrics_answer_loopback_only_unless_allowed)
+{
+    char host[64], sys[128];
+    if (!other_address(host, sizeof(host)))
+        cr_skip_test("this machine has no IPv4 address but loopback");
+    /* Served on another address, the client's is not loopback either. */
+    oad_start_at(&srv, host, NULL);
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    struct resp r = metrics_as(&srv, sys);
+    expect_error(&r, 403, "forbidden");
+    cr_assert(strstr(r.body, "allow_remote"), "%s", r.body);
+    resp_free(&r);
+    stop_ok();
+
+    const char *extra[] = {"metrics.allow_remote=true", NULL};
+    oad_start_at(&srv, host, extra);
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    r = metrics_as(&srv, sys);
+    cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
+    resp_free(&r);
+    r = metrics_as(&srv, NULL);
+    expect_error(&r, 401, "unauthenticated");
+    resp_free(&r);
+    stop_ok();
 }
 
 Test(http, sigterm_finishes_in_flight_requests_then_exits_0)
