@@ -609,11 +609,11 @@ static int cmd_login(struct ctx *c, int argc, char **argv)
     json_t *body = json_pack("{s:s, s:s}", "username", argv[optind], "password", pw);
     sodium_memzero(pw, sizeof(pw));
     if (otp)
-        json_object_set_new(body, "otp", json_string(otp));
+        json_object_set_new(body, "totp", json_string(otp));
     c->token[0] = '\0';
     json_t *out = NULL;
     int ex;
-    long st = api(c, "POST", "/v1/sessions", body, NULL, 0, &out, &ex);
+    long st = api(c, "POST", "/v1/sessions", body, NULL, 401, &out, &ex);
     json_decref(body);
     if (st < 0) {
         say("cannot reach %s: is oad running there?", c->server);
@@ -621,6 +621,14 @@ static int cmd_login(struct ctx *c, int argc, char **argv)
     }
     if (ex != EX_OK)
         return ex;
+    if (st == 401) {
+        /* Refused credentials: a failure (1), not "log in first" (5); the
+         * session already here, if any, and its local copy stay. */
+        const char *msg = json_string_value(json_object_get(out, "message"));
+        say("%s", msg ? msg : "the username or password is wrong");
+        json_decref(out);
+        return EX_FAIL;
+    }
     snprintf(c->token, sizeof(c->token), "%s", json_string_value(json_object_get(out, "token")));
     snprintf(c->user, sizeof(c->user), "%s", argv[optind]);
     bool must = json_is_true(json_object_get(out, "must_change_password"));

@@ -246,6 +246,7 @@ static void cache_put(uv_loop_t *loop, const unsigned char hash[32], const struc
 struct auth_job {
     struct oa_db_job job;
     struct oa_req *r;
+    oa_handler_fn next;    /* what runs once the session is good */
     unsigned char hash[32];
     uint64_t epoch;        /* the accounts epoch as the job read the session */
     unsigned idle_s;
@@ -282,12 +283,13 @@ static int auth_on_run(struct oa_store *s, struct oa_db_job *job)
     return 0;
 }
 
-static void auth_admit(struct oa_req *r);
+static void auth_admit(struct oa_req *r, oa_handler_fn next);
 
 static void auth_on_done(struct oa_db_job *job)
 {
     struct auth_job *a = (struct auth_job *)job;
     struct oa_req *r = a->r;
+    oa_handler_fn next = a->next;
     enum oa_err result = job->rc ? (enum oa_err)job->rc : a->result;
     if (result == OA_E_OK) {
         r->who.user_id = a->user.id;
@@ -309,11 +311,11 @@ static void auth_on_done(struct oa_db_job *job)
         oa_reply_error(r, result, NULL);
         return;
     }
-    auth_admit(r);
+    auth_admit(r, next);
 }
 
 /* The session is good: apply the first-login gates, then the handler. */
-static void auth_admit(struct oa_req *r)
+static void auth_admit(struct oa_req *r, oa_handler_fn next)
 {
     if (!(r->route->flags & OA_ROUTE_BEFORE_PWCHANGE)) {
         if (r->who.must_change_pw) {
@@ -325,10 +327,15 @@ static void auth_admit(struct oa_req *r)
             return;
         }
     }
-    r->route->handler(r);
+    next(r);
 }
 
 void oa_auth_dispatch(struct oa_req *r)
+{
+    oa_auth_then(r, r->route->handler);
+}
+
+void oa_auth_then(struct oa_req *r, oa_handler_fn next)
 {
     const char *h = r->authorization;
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
@@ -347,10 +354,11 @@ void oa_auth_dispatch(struct oa_req *r)
     if (cache_get(r->srv->loop, a->hash, &r->who)) {
         sodium_memzero(a, sizeof(*a));
         free(a);
-        auth_admit(r);
+        auth_admit(r, next);
         return;
     }
     a->r = r;
+    a->next = next;
     a->idle_s = r->srv->cfg->session_idle_s;
     a->job.run = auth_on_run;
     a->job.done = auth_on_done;

@@ -26,6 +26,12 @@
 
 /* Validates the bearer token, fills r->who, then calls the route's handler. */
 void oa_auth_dispatch(struct oa_req *r);
+/*
+ * The same for a handler that admits other credentials too (GET /metrics):
+ * validates the bearer token as a session, fills r->who and calls `next`, or
+ * answers 401 (and the first-login gates as for the route's flags).
+ */
+void oa_auth_then(struct oa_req *r, oa_handler_fn next);
 
 /* A new random token and its hash. */
 void oa_token_new(char text[OA_TOKEN_TEXT], unsigned char hash[32]);

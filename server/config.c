@@ -18,6 +18,7 @@ void oa_config_defaults(struct oa_config *c)
     c->listen_port = 8340;
     c->log_level = OA_LOG_INFO;
     c->max_connections = 4096;
+    c->max_connections_per_source = 256;
     c->max_header_bytes = 16 * 1024;
     c->max_body_bytes = 1024 * 1024;
     c->header_timeout_ms = 10000;
@@ -74,7 +75,7 @@ int oa_config_set_listen(struct oa_config *c, const char *hostport)
     return 0;
 }
 
-enum kind { K_STR, K_UNSIGNED, K_SIZE, K_U64, K_LEVEL, K_LISTEN, K_SUITE };
+enum kind { K_STR, K_UNSIGNED, K_SIZE, K_U64, K_LEVEL, K_LISTEN, K_SUITE, K_BOOL, K_TOKEN };
 
 struct key {
     const char *section, *name;
@@ -91,6 +92,7 @@ static const struct key keys[] = {
     {"server", "listen", K_LISTEN, 0, 0, 0, 0},
     {"server", "log_level", K_LEVEL, F(log_level), 0, 0, 0},
     {"http", "max_connections", K_UNSIGNED, F(max_connections), 0, 1, 1000000},
+    {"http", "max_connections_per_source", K_UNSIGNED, F(max_connections_per_source), 0, 1, 1000000},
     {"http", "max_header_bytes", K_SIZE, F(max_header_bytes), 0, 1024, 1 << 20},
     {"http", "max_body_bytes", K_SIZE, F(max_body_bytes), 0, 1024, (uint64_t)1 << 34},
     {"http", "header_timeout_ms", K_UNSIGNED, F(header_timeout_ms), 0, 10, 3600000},
@@ -112,6 +114,9 @@ static const struct key keys[] = {
     {"blob", "suite", K_SUITE, F(blob_suite), 0, 0, 0},
     {"blob", "upload_idle_seconds", K_UNSIGNED, F(upload_idle_s), 0, 1, 30 * 86400},
     {"sync", "cache_max_level", K_UNSIGNED, F(sync_cache_max_level), 0, 0, 4},
+    {"metrics", "scrape_token", K_TOKEN, F(metrics_scrape_token), sizeof(((struct oa_config *)0)->metrics_scrape_token),
+     16, 128},
+    {"metrics", "allow_remote", K_BOOL, F(metrics_allow_remote), 0, 0, 0},
 };
 #undef F
 
@@ -131,6 +136,25 @@ int oa_config_set(struct oa_config *c, const char *section, const char *key, con
             if (strlen(value) >= k->len)
                 goto bad;
             memcpy(field, value, strlen(value) + 1);
+            return 0;
+        case K_TOKEN: {
+            /* min to max visible ASCII characters: it travels as "Authorization: Bearer <token>" */
+            size_t n = strlen(value);
+            if (n < k->min || n > k->max || n >= k->len)
+                goto bad;
+            for (size_t j = 0; j < n; j++)
+                if (value[j] < 0x21 || value[j] > 0x7e)
+                    goto bad;
+            memcpy(field, value, n + 1);
+            return 0;
+        }
+        case K_BOOL:
+            if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)
+                *(bool *)field = true;
+            else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
+                *(bool *)field = false;
+            else
+                goto bad;
             return 0;
         case K_LISTEN:
             if (oa_config_set_listen(c, value) != 0)
@@ -173,7 +197,10 @@ int oa_config_set(struct oa_config *c, const char *section, const char *key, con
                      (unsigned long long)k->min, (unsigned long long)k->max);
         else
             snprintf(cause, causelen, "[%s] %s has a bad value%s", section, key,
-                     k->kind == K_SUITE ? " (aes-256-gcm or sm4-sm3)" : "");
+                     k->kind == K_SUITE   ? " (aes-256-gcm or sm4-sm3)"
+                     : k->kind == K_BOOL  ? " (true or false)"
+                     : k->kind == K_TOKEN ? " (16 to 128 visible ASCII characters, no spaces)"
+                                          : "");
         return -1;
     }
     snprintf(cause, causelen, "unknown setting [%s] %s", section, key);

@@ -21,6 +21,7 @@ struct oa_config {
 
     /* HTTP limits */
     unsigned max_connections;
+    unsigned max_connections_per_source; /* open connections from one client address */
     size_t max_header_bytes;
     size_t max_body_bytes;      /* default per-route body limit */
     unsigned header_timeout_ms; /* from a request's first byte to its last header */
@@ -49,6 +50,10 @@ struct oa_config {
 
     /* sync */
     unsigned sync_cache_max_level;  /* clients may keep documents up to this level on disk */
+
+    /* GET /metrics */
+    char metrics_scrape_token[129]; /* "" none; else a bearer token that may read the metrics (never logged) */
+    bool metrics_allow_remote;      /* answer peers other than loopback */
 };
 
 void oa_config_defaults(struct oa_config *c);

@@ -630,14 +630,30 @@ static void check_on_done(struct oa_db_job *job)
     upload_feed(u, r);
 }
 
-static bool name_ok(const char *n)
+/*
+ * A file name: 1 to OA_ATTACHMENT_NAME_MAX bytes of UTF-8 (len of them: a
+ * NUL inside is refused, never cut at), not "." or "..", with no slash or
+ * backslash, no control character (C0, DEL, C1) and none of the characters
+ * that reorder or break text (U+061C, U+200E-U+200F, U+2028-U+202E,
+ * U+2066-U+2069: "invoice\u202Efdp.exe" would show as "invoiceexe.pdf").
+ */
+static bool name_ok(const char *n, size_t len)
 {
-    size_t len = n ? strlen(n) : 0;
-    if (len == 0 || len > OA_ATTACHMENT_NAME_MAX || strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+    if (n == NULL || len == 0 || len > OA_ATTACHMENT_NAME_MAX || strlen(n) != len ||
+        !pv_utf8_ok((const unsigned char *)n, len) || strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
         return false;
-    for (const unsigned char *p = (const unsigned char *)n; *p; p++)
-        if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\')
+    const unsigned char *p = (const unsigned char *)n, *end = p + len;
+    while (p < end) {
+        /* well-formed, as pv_utf8_ok said */
+        size_t k = *p < 0x80 ? 1 : *p < 0xE0 ? 2 : *p < 0xF0 ? 3 : 4;
+        uint32_t cp = k == 1 ? *p : *p & (0x7Fu >> k);
+        for (size_t i = 1; i < k; i++)
+            cp = cp << 6 | (p[i] & 0x3Fu);
+        p += k;
+        if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == '/' || cp == '\\' || cp == 0x061C ||
+            cp == 0x200E || cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
             return false;
+    }
     return true;
 }
 
@@ -685,15 +701,16 @@ static bool request_size_ok(struct oa_req *r)
 void h_attachment_create(struct oa_req *r)
 {
     int64_t doc = id_param(r->params[0]);
-    const char *name = oa_query_param(r, "name");
+    size_t name_len = 0;
+    const char *name = oa_query_param_n(r, "name", &name_len);
     const char *role = oa_query_param(r, "role");
     if (doc == 0) {
         oa_reply_error(r, OA_E_NOT_FOUND, "No such document.");
         return;
     }
-    if (!name_ok(name) || !role_ok(role)) {
-        oa_reply_error(r, OA_E_BAD_FIELD, "Give the file's name as ?name= (no slashes or control characters, "
-                                          "at most 255 bytes) and role as attachment or body.");
+    if (!name_ok(name, name_len) || !role_ok(role)) {
+        oa_reply_error(r, OA_E_BAD_FIELD, "Give the file's name as ?name= (UTF-8, at most 255 bytes, no slashes, "
+                                          "control or direction characters) and role as attachment or body.");
         return;
     }
     if (!request_size_ok(r))
@@ -704,13 +721,15 @@ void h_attachment_create(struct oa_req *r)
 void h_attachment_replace(struct oa_req *r)
 {
     int64_t doc = id_param(r->params[0]), att = id_param(r->params[1]);
-    const char *name = oa_query_param(r, "name");
+    size_t name_len = 0;
+    const char *name = oa_query_param_n(r, "name", &name_len);
     if (doc == 0 || att == 0) {
         oa_reply_error(r, OA_E_NOT_FOUND, "No such attachment.");
         return;
     }
-    if (name && !name_ok(name)) {
-        oa_reply_error(r, OA_E_BAD_FIELD, "The name may not contain slashes or control characters.");
+    if (name && !name_ok(name, name_len)) {
+        oa_reply_error(r, OA_E_BAD_FIELD, "The name must be UTF-8, at most 255 bytes, with no slashes, control "
+                                          "or direction characters.");
         return;
     }
     if (!request_size_ok(r))
@@ -735,8 +754,10 @@ void h_upload_create(struct oa_req *r)
         oa_reply_error(r, OA_E_BODY_TOO_LARGE, "The file is larger than this server accepts.");
         return;
     }
-    if (doc <= 0 || att < 0 || (att == 0 && !name_ok(name)) || (name && !name_ok(name)) || !role_ok(role)) {
-        oa_reply_error(r, OA_E_BAD_FIELD, "Give document, length, and a name (or the attachment to replace).");
+    if (doc <= 0 || att < 0 || (att == 0 && name == NULL) || (name && !name_ok(name, strlen(name))) ||
+        !role_ok(role)) {
+        oa_reply_error(r, OA_E_BAD_FIELD, "Give document, length, and a name (UTF-8, at most 255 bytes, no slashes, "
+                                          "control or direction characters) or the attachment to replace.");
         return;
     }
     submit_check(r, doc, att, name, role, (uint64_t)length, true);
@@ -998,9 +1019,10 @@ static void download_on_written(struct oa_req *r, int status);
 static bool download_headers(struct download *d)
 {
     struct oa_req *r = d->r;
-    char headers[1024], disp[3 * OA_ATTACHMENT_NAME_MAX + 1];
+    /* The name percent-encoded (RFC 8187): at most 3 characters a byte. */
+    char disp[3 * OA_ATTACHMENT_NAME_MAX + 1], headers[sizeof(disp) + 256];
     size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)d->a.name; *p && o + 4 < sizeof(disp); p++) {
+    for (const unsigned char *p = (const unsigned char *)d->a.name; *p && o + 3 < sizeof(disp); p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~", *p))
             disp[o++] = (char)*p;
         else
@@ -1011,10 +1033,15 @@ static bool download_headers(struct download *d)
                                                "Content-Disposition: attachment; filename*=UTF-8''%s\r\n"
                                                "X-Content-Type-Options: nosniff\r\n",
                      disp);
-    if (d->status == 206)
-        snprintf(headers + n, sizeof(headers) - (size_t)n, "Content-Range: bytes %llu-%llu/%llu\r\n",
-                 (unsigned long long)d->from, (unsigned long long)(d->from + d->len - 1),
-                 (unsigned long long)d->a.blob.info.size);
+    int m = 0;
+    if (n >= 0 && (size_t)n < sizeof(headers) && d->status == 206)
+        m = snprintf(headers + n, sizeof(headers) - (size_t)n, "Content-Range: bytes %llu-%llu/%llu\r\n",
+                     (unsigned long long)d->from, (unsigned long long)(d->from + d->len - 1),
+                     (unsigned long long)d->a.blob.info.size);
+    if (n < 0 || (size_t)n >= sizeof(headers) || m < 0 || (size_t)m >= sizeof(headers) - (size_t)n) {
+        oa_log(OA_LOG_ERROR, "bug", "where=download_headers"); /* sized to fit */
+        abort();
+    }
     snprintf(r->etag, sizeof(r->etag), "\"a%lld-%d\"", (long long)d->a.id, d->a.rev);
     d->started = true;
     return oa_reply_start(r, d->status, d->a.blob.content_type, d->len, headers) == 0;

@@ -1920,40 +1920,54 @@ void h_doc_action(struct oa_req *r)
 }
 
 /* Reads one query parameter into the arena; NULL when absent. */
-const char *oa_query_param(struct oa_req *r, const char *name)
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+const char *oa_query_param_n(struct oa_req *r, const char *name, size_t *len)
 {
     size_t nl = strlen(name);
     const char *p = r->query;
     while (p && *p) {
         const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
-            /* percent-decode */
+        size_t plen = amp ? (size_t)(amp - p) : strlen(p);
+        if (plen > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+            /* percent-decode; a '%' not followed by two hex digits stays as it is */
             const char *v = p + nl + 1;
-            size_t vl = len - nl - 1;
+            size_t vl = plen - nl - 1;
             char *out = oa_arena_alloc(&r->arena, vl + 1);
             if (out == NULL)
                 return NULL;
             size_t o = 0;
             for (size_t i = 0; i < vl; i++) {
-                if (v[i] == '%' && i + 2 < vl) {
-                    char hex[3] = {v[i + 1], v[i + 2], 0};
-                    char *end = NULL;
-                    long c = strtol(hex, &end, 16);
-                    if (end == hex + 2) {
-                        out[o++] = (char)c;
-                        i += 2;
-                        continue;
-                    }
+                int hi, lo;
+                if (v[i] == '%' && i + 2 < vl && (hi = hex_digit(v[i + 1])) >= 0 && (lo = hex_digit(v[i + 2])) >= 0) {
+                    out[o++] = (char)(hi << 4 | lo);
+                    i += 2;
+                    continue;
                 }
                 out[o++] = v[i] == '+' ? ' ' : v[i];
             }
             out[o] = '\0';
+            *len = o;
             return out;
         }
         p = amp ? amp + 1 : NULL;
     }
     return NULL;
+}
+
+const char *oa_query_param(struct oa_req *r, const char *name)
+{
+    size_t len;
+    return oa_query_param_n(r, name, &len);
 }
 
 void h_doc_list(struct oa_req *r)

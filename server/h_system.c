@@ -2,16 +2,20 @@
  * server/h_system.c: routes about the server itself: health, metrics, and the
  * protocol handshake a client makes first.
  */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "proto/value.h"
+#include "server/auth.h"
 #include "server/handlers.h"
 #include "proto/log.h"
 #include "server/server.h"
 #include "server/version.h"
 #include "storage/accounts.h"
+#include "workflow/access.h"
 
 void h_healthz(struct oa_req *r)
 {
@@ -21,7 +25,7 @@ void h_healthz(struct oa_req *r)
     oa_reply(r, r->srv->draining ? 503 : 200, m);
 }
 
-void h_metrics(struct oa_req *r)
+static void metrics_render(struct oa_req *r)
 {
     struct oa_server *srv = r->srv;
     const char *names[OA_METRIC_MAX_ROUTES];
@@ -32,6 +36,57 @@ void h_metrics(struct oa_req *r)
                                    srv->writer ? oa_writer_stats(srv->writer) : NULL, &len);
     oa_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
     free(text);
+}
+
+/* Whether the request carries "Authorization: Bearer <metrics.scrape_token>". */
+static bool scrape_token_ok(const struct oa_req *r)
+{
+    const char *want = r->srv->cfg->metrics_scrape_token, *h = r->authorization;
+    if (want[0] == '\0' || h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+        return false;
+    const char *got = h + 7;
+    while (*got == ' ')
+        got++;
+    /* Compared as hashes, in constant time: the timing tells neither the token nor its length. */
+    unsigned char a[crypto_generichash_BYTES], b[crypto_generichash_BYTES];
+    crypto_generichash(a, sizeof(a), (const unsigned char *)want, strlen(want), NULL, 0);
+    crypto_generichash(b, sizeof(b), (const unsigned char *)got, strlen(got), NULL, 0);
+    bool ok = sodium_memcmp(a, b, sizeof(a)) == 0;
+    sodium_memzero(a, sizeof(a));
+    sodium_memzero(b, sizeof(b));
+    return ok;
+}
+
+static void metrics_for_session(struct oa_req *r)
+{
+    struct oa_subject who = {.id = r->who.user_id, .roles = r->who.roles, .clearance = r->who.clearance};
+    if (oa_access_decide(&who, OA_ACT_METRICS_READ, NULL) != OA_ALLOW) {
+        oa_refuse(r, OA_E_FORBIDDEN, "Only the system administrator and the auditor read the metrics.",
+                  "metrics.read", r->path);
+        return;
+    }
+    metrics_render(r);
+}
+
+/*
+ * GET /metrics: for a scraper with the configured token (metrics.scrape_token
+ * as "Authorization: Bearer <token>") or a session of sysadmin or the
+ * auditor; from a loopback address only, unless metrics.allow_remote.
+ * Without credentials 401; a refusal for the address or the role is
+ * audited.
+ */
+void h_metrics(struct oa_req *r)
+{
+    if (!r->peer_loopback && !r->srv->cfg->metrics_allow_remote) {
+        oa_refuse(r, OA_E_FORBIDDEN, "The metrics are served to this machine only (metrics.allow_remote is off).",
+                  "metrics.read", r->path);
+        return;
+    }
+    if (scrape_token_ok(r)) {
+        metrics_render(r);
+        return;
+    }
+    oa_auth_then(r, metrics_for_session);
 }
 
 /*

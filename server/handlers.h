@@ -25,6 +25,8 @@ void oa_refuse(struct oa_req *r, enum oa_err e, const char *message, const char 
 
 /* A query parameter, percent-decoded into the request's arena; NULL when absent. */
 const char *oa_query_param(struct oa_req *r, const char *name);
+/* The same with its decoded length in *len: a %00 in it makes strlen() shorter. */
+const char *oa_query_param_n(struct oa_req *r, const char *name, size_t *len);
 
 /*
  * Step-up for secadmin's changes of clearances, compartments and labels: the

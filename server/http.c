@@ -11,10 +11,18 @@
  * Teardown is two-phase: conn_close() closes both handles; the connection is
  * freed only when both close callbacks have run and no handler or write still
  * refers to it.
+ *
+ * Admission: connections are counted per client address (struct oa_source)
+ * as well as in all.  A connection that waits for a request (its deadline is
+ * the idle one) is on the server's idle list and its source's, oldest first;
+ * when a limit is reached, the longest-idle connection makes room (see
+ * admit()).
  */
 #include "server/http.h"
 
 #include <llhttp.h>
+#include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +39,14 @@ enum deadline { DL_NONE, DL_IDLE, DL_HEADER, DL_BODY, DL_WRITE };
 
 struct span {
     size_t off, len;
+};
+
+/* The admitted connections from one client address; freed with its last one. */
+struct oa_source {
+    struct oa_source *next;             /* in its hash bucket */
+    unsigned char addr[16];             /* IPv6, or IPv4 as ::ffff:a.b.c.d */
+    unsigned count;                     /* admitted connections not closing */
+    struct oa_conn *idle_head, *idle_tail; /* those waiting for a request, longest idle first */
 };
 
 struct oa_conn {
@@ -87,6 +103,14 @@ struct oa_conn {
     char *wbuf;
     size_t wlen;
     char peer[64];
+    bool loopback;     /* the peer's address is a loopback one */
+
+    /* admission: the client address's entry (NULL before the connection is
+     * admitted and from conn_close on), and the idle lists while it waits */
+    struct oa_source *src;
+    bool idle;
+    struct oa_conn *idle_prev, *idle_next;   /* the server's idle list */
+    struct oa_conn *sidle_prev, *sidle_next; /* its source's idle list */
 };
 
 static const llhttp_settings_t *parser_settings(void);
@@ -99,6 +123,115 @@ static void conn_close(struct oa_conn *c);
 static void conn_feed(struct oa_conn *c, const char *data, size_t len);
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void server_maybe_stopped(struct oa_server *srv);
+
+/* ------------------------------------------------------------------------ */
+/* sources and idle connections                                             */
+/* ------------------------------------------------------------------------ */
+
+_Static_assert(sizeof(((struct oa_server *)0)->source_key) == crypto_shorthash_KEYBYTES, "source_key");
+
+/* The bucket of an address: SipHash under a random key, so that clients
+ * cannot choose addresses that share one. */
+static size_t source_bucket(const struct oa_server *srv, const unsigned char addr[16])
+{
+    unsigned char h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, addr, 16, srv->source_key);
+    uint64_t v;
+    memcpy(&v, h, sizeof(v));
+    return (size_t)(v & (srv->source_buckets - 1));
+}
+
+/* The entry of an address, or NULL when no admitted connection has it. */
+static struct oa_source *source_find(struct oa_server *srv, const unsigned char addr[16])
+{
+    struct oa_source *s = srv->sources[source_bucket(srv, addr)];
+    while (s != NULL && memcmp(s->addr, addr, 16) != 0)
+        s = s->next;
+    return s;
+}
+
+/* The entry of an address, made when missing. */
+static struct oa_source *source_get(struct oa_server *srv, const unsigned char addr[16])
+{
+    struct oa_source *s = source_find(srv, addr);
+    if (s == NULL) {
+        size_t b = source_bucket(srv, addr);
+        s = oa_xcalloc(1, sizeof(*s));
+        memcpy(s->addr, addr, 16);
+        s->next = srv->sources[b];
+        srv->sources[b] = s;
+    }
+    return s;
+}
+
+/* Takes c off the idle lists (when it is on them). */
+static void idle_remove(struct oa_conn *c)
+{
+    if (!c->idle)
+        return;
+    struct oa_server *srv = c->srv;
+    struct oa_source *s = c->src;
+    if (c->idle_prev)
+        c->idle_prev->idle_next = c->idle_next;
+    else
+        srv->idle_head = c->idle_next;
+    if (c->idle_next)
+        c->idle_next->idle_prev = c->idle_prev;
+    else
+        srv->idle_tail = c->idle_prev;
+    if (c->sidle_prev)
+        c->sidle_prev->sidle_next = c->sidle_next;
+    else
+        s->idle_head = c->sidle_next;
+    if (c->sidle_next)
+        c->sidle_next->sidle_prev = c->sidle_prev;
+    else
+        s->idle_tail = c->sidle_prev;
+    c->idle_prev = c->idle_next = c->sidle_prev = c->sidle_next = NULL;
+    c->idle = false;
+}
+
+/* Puts an admitted connection at the end (the newest) of the idle lists. */
+static void idle_push(struct oa_conn *c)
+{
+    idle_remove(c);
+    if (c->src == NULL || c->closing)
+        return;
+    struct oa_server *srv = c->srv;
+    struct oa_source *s = c->src;
+    c->idle_prev = srv->idle_tail;
+    if (srv->idle_tail)
+        srv->idle_tail->idle_next = c;
+    else
+        srv->idle_head = c;
+    srv->idle_tail = c;
+    c->sidle_prev = s->idle_tail;
+    if (s->idle_tail)
+        s->idle_tail->sidle_next = c;
+    else
+        s->idle_head = c;
+    s->idle_tail = c;
+    c->idle = true;
+}
+
+/* Stops counting c (it is closing); frees its source's entry with its last connection. */
+static void source_release(struct oa_conn *c)
+{
+    struct oa_source *s = c->src;
+    if (s == NULL)
+        return;
+    struct oa_server *srv = c->srv;
+    idle_remove(c);
+    c->src = NULL;
+    srv->nlive--;
+    if (--s->count > 0)
+        return;
+    struct oa_source **pp = &srv->sources[source_bucket(srv, s->addr)];
+    while (*pp != s)
+        pp = &(*pp)->next;
+    *pp = s->next;
+    free(s);
+}
 
 /* ------------------------------------------------------------------------ */
 /* deadlines                                                                */
@@ -133,6 +266,12 @@ static void conn_deadline(struct oa_conn *c, enum deadline d)
     const struct oa_config *cfg = c->srv->cfg;
     unsigned ms = 0;
     c->deadline = d;
+    /* A connection is idle -- one that may be closed to make room -- exactly
+     * while its deadline is the idle one. */
+    if (d == DL_IDLE)
+        idle_push(c);
+    else
+        idle_remove(c);
     switch (d) {
     case DL_NONE: uv_timer_stop(&c->timer); return;
     case DL_IDLE: ms = cfg->idle_timeout_ms; break;
@@ -177,6 +316,7 @@ static void request_reset(struct oa_conn *c)
     /* Until Accept is read, errors go out as JSON: readable by any client. */
     r->out_fmt = OA_FMT_JSON;
     snprintf(r->peer, sizeof(r->peer), "%s", c->peer);
+    r->peer_loopback = c->loopback;
 }
 
 static void conn_maybe_free(struct oa_conn *c)
@@ -219,6 +359,7 @@ static void conn_close(struct oa_conn *c)
     if (c->closing)
         return;
     c->closing = true;
+    source_release(c);
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->tcp, conn_on_close);
     uv_close((uv_handle_t *)&c->timer, conn_on_close);
@@ -431,24 +572,53 @@ static int on_headers_complete(llhttp_t *p)
     }
     r->path = url;
 
+    /* The headers oa reads.  Those with a `twice` message may come once: of
+     * two Authorization (or If-Match, ...) headers, a proxy, a log and oad
+     * could each go by a different one.  Accept lists are joined; of other
+     * repeats, the last counts. */
+    static const struct {
+        const char *name;
+        size_t off;
+        const char *twice;
+    } known[] = {
+        {"content-type", offsetof(struct oa_req, content_type), "The request has more than one Content-Type header."},
+        {"accept", offsetof(struct oa_req, accept), NULL}, /* joined */
+        {"authorization", offsetof(struct oa_req, authorization),
+         "The request has more than one Authorization header."},
+        {"if-match", offsetof(struct oa_req, if_match), "The request has more than one If-Match header."},
+        {"idempotency-key", offsetof(struct oa_req, idempotency_key),
+         "The request has more than one Idempotency-Key header."},
+        {"expect", offsetof(struct oa_req, expect), NULL},
+        {"range", offsetof(struct oa_req, range), "The request has more than one Range header."},
+        {"upload-offset", offsetof(struct oa_req, upload_offset), "The request has more than one Upload-Offset header."},
+        {"x-oa-otp", offsetof(struct oa_req, otp), "The request has more than one X-OA-OTP header."},
+    };
     for (int i = 0; i < c->nheaders; i++) {
         struct span n = c->name[i];
         const char *name = c->hbuf + n.off;
-#define HDR(field, str)                                                                    \
-    if (n.len == sizeof(str) - 1 && strncasecmp(name, str, n.len) == 0) {                  \
-        r->field = span_dup(c, c->value[i]);                                               \
-        continue;                                                                          \
-    }
-        HDR(content_type, "content-type")
-        HDR(accept, "accept")
-        HDR(authorization, "authorization")
-        HDR(if_match, "if-match")
-        HDR(idempotency_key, "idempotency-key")
-        HDR(otp, "x-oa-otp")
-        HDR(expect, "expect")
-        HDR(range, "range")
-        HDR(upload_offset, "upload-offset")
-#undef HDR
+        for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
+            if (strlen(known[k].name) != n.len || strncasecmp(name, known[k].name, n.len) != 0)
+                continue;
+            const char **field = (const char **)((char *)r + known[k].off);
+            const char *value = span_dup(c, c->value[i]);
+            if (*field != NULL && known[k].twice != NULL) {
+                set_early(c, OA_E_BAD_REQUEST, known[k].twice);
+            } else if (*field != NULL && field == &r->accept) {
+                size_t a = strlen(*field), b = strlen(value);
+                char *joined = oa_arena_alloc(&r->arena, a + b + 2);
+                if (joined == NULL) {
+                    set_early(c, OA_E_HEADERS_TOO_LARGE, NULL);
+                    break;
+                }
+                memcpy(joined, *field, a);
+                joined[a] = ',';
+                memcpy(joined + a + 1, value, b + 1);
+                *field = joined;
+            } else {
+                *field = value;
+            }
+            break;
+        }
     }
 
     /* Route. */
@@ -467,12 +637,20 @@ static int on_headers_complete(llhttp_t *p)
     if (r->route == NULL)
         set_early(c, path_known ? OA_E_METHOD_NOT_ALLOWED : OA_E_NOT_FOUND, NULL);
 
-    /* The request's own format is the default answer format. */
+    /* When the client states no preference (no Accept, or CBOR and JSON
+     * equally acceptable, as with curl's default Accept), the answer takes the
+     * request body's format; without one, JSON, which a person can read --
+     * except on the routes that speak CBOR only (the sync protocol). */
     enum oa_fmt in_fmt = OA_FMT_CBOR;
     size_t ctl = r->content_type ? strlen(r->content_type) : 0;
     if (r->content_type && media_is(r->content_type, ctl, "application/json"))
         in_fmt = OA_FMT_JSON;
-    if (!negotiate(r->accept, in_fmt, &r->out_fmt)) {
+    enum oa_fmt dflt = OA_FMT_JSON;
+    if (r->content_type && media_is(r->content_type, ctl, "application/cbor"))
+        dflt = OA_FMT_CBOR;
+    else if (in_fmt != OA_FMT_JSON && r->route && (r->route->flags & OA_ROUTE_CBOR))
+        dflt = OA_FMT_CBOR;
+    if (!negotiate(r->accept, dflt, &r->out_fmt)) {
         r->out_fmt = OA_FMT_JSON;
         set_early(c, OA_E_NOT_ACCEPTABLE, NULL);
     }
@@ -833,11 +1011,12 @@ static void conn_on_write(uv_write_t *w, int status)
  * Formats the status line and headers of r's response (extra header lines
  * in `headers`, or NULL) and decides whether the connection closes after it:
  * an answer given before a streamed body was read always closes it, since
- * the rest of that body cannot be told from a next request.  Returns the
- * length written into buf.
+ * the rest of that body cannot be told from a next request.  Returns a
+ * malloc'd buffer sized to the head plus `room` bytes after it (for the
+ * body); *n gets the head's length.
  */
-static size_t response_head(struct oa_req *r, int status, const char *content_type, uint64_t length,
-                            const char *headers, char *buf, size_t cap)
+static char *response_head(struct oa_req *r, int status, const char *content_type, uint64_t length,
+                           const char *headers, size_t room, size_t *n)
 {
     struct oa_conn *c = r->conn;
     if (c->stream_in == 1 || c->stream_in == 2) {
@@ -846,20 +1025,30 @@ static size_t response_head(struct oa_req *r, int status, const char *content_ty
         conn_read_stop(c);
     }
     bool close = c->close_after || !c->keep_alive || c->srv->draining;
-    int n = snprintf(buf, cap,
-                     "HTTP/1.1 %d %s\r\n"
-                     "Content-Type: %s\r\n"
-                     "Content-Length: %llu\r\n"
-                     "X-Request-Id: %s\r\n"
-                     "Cache-Control: no-store\r\n"
-                     "%s%s%s%s%s"
-                     "\r\n",
-                     status, reason(status), content_type, (unsigned long long)length, r->id,
-                     r->etag[0] ? "ETag: " : "", r->etag, r->etag[0] ? "\r\n" : "", headers ? headers : "",
-                     close ? "Connection: close\r\n" : "");
     if (close)
         c->close_after = true;
-    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+#define HEAD_FORMAT                                                                                \
+    "HTTP/1.1 %d %s\r\n"                                                                           \
+    "Content-Type: %s\r\n"                                                                         \
+    "Content-Length: %llu\r\n"                                                                     \
+    "X-Request-Id: %s\r\n"                                                                         \
+    "Cache-Control: no-store\r\n"                                                                  \
+    "%s%s%s%s%s"                                                                                   \
+    "\r\n"
+#define HEAD_ARGS                                                                                  \
+    status, reason(status), content_type, (unsigned long long)length, r->id, r->etag[0] ? "ETag: " : "", \
+        r->etag, r->etag[0] ? "\r\n" : "", headers ? headers : "", close ? "Connection: close\r\n" : ""
+    int need = snprintf(NULL, 0, HEAD_FORMAT, HEAD_ARGS);
+    if (need < 0 || room > SIZE_MAX - (size_t)need - 1) {
+        oa_log(OA_LOG_ERROR, "bug", "where=response_head");
+        abort();
+    }
+    char *buf = oa_xmalloc((size_t)need + 1 + room);
+    snprintf(buf, (size_t)need + 1, HEAD_FORMAT, HEAD_ARGS);
+#undef HEAD_FORMAT
+#undef HEAD_ARGS
+    *n = (size_t)need;
+    return buf;
 }
 
 void oa_reply_raw(struct oa_req *r, int status, const char *content_type, const void *body, size_t len)
@@ -871,11 +1060,9 @@ void oa_reply_raw(struct oa_req *r, int status, const char *content_type, const 
         conn_maybe_free(c);
         return;
     }
-    char head[1024];
-    size_t n = response_head(r, status, content_type, len, NULL, head, sizeof(head));
+    size_t n = 0;
+    c->wbuf = response_head(r, status, content_type, len, NULL, len, &n);
     c->wlen = n + len;
-    c->wbuf = oa_xmalloc(c->wlen);
-    memcpy(c->wbuf, head, n);
     if (len)
         memcpy(c->wbuf + n, body, len);
     uv_buf_t b = uv_buf_init(c->wbuf, (unsigned)c->wlen);
@@ -1048,10 +1235,8 @@ int oa_reply_start(struct oa_req *r, int status, const char *content_type, uint6
         conn_maybe_free(c);
         return -1;
     }
-    char head[1024];
-    size_t n = response_head(r, status, content_type, length, headers, head, sizeof(head));
-    c->wbuf = oa_xmalloc(n);
-    memcpy(c->wbuf, head, n);
+    size_t n = 0;
+    c->wbuf = response_head(r, status, content_type, length, headers, 0, &n);
     c->wlen = n;
     return 0;
 }
@@ -1112,9 +1297,68 @@ void oa_reply_abort(struct oa_req *r)
 /* accepting, draining                                                      */
 /* ------------------------------------------------------------------------ */
 
-static void refuse_on_close(uv_handle_t *h)
+/* The peer's address as text ("ip:port", for logs), as a source key, and whether it is loopback. */
+static void conn_peer(struct oa_conn *c, unsigned char addr[16])
 {
-    free(h);
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    memset(addr, 0, 16);
+    snprintf(c->peer, sizeof(c->peer), "unknown");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) != 0)
+        return;
+    char ip[48] = "";
+    int port = 0;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+        uv_ip4_name(in, ip, sizeof(ip));
+        port = ntohs(in->sin_port);
+        addr[10] = addr[11] = 0xff;
+        memcpy(addr + 12, &in->sin_addr, 4);
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+        uv_ip6_name(in6, ip, sizeof(ip));
+        port = ntohs(in6->sin6_port);
+        memcpy(addr, &in6->sin6_addr, 16);
+    }
+    snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
+    static const unsigned char v6_loopback[16] = {[15] = 1};
+    static const unsigned char v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+    c->loopback = memcmp(addr, v6_loopback, 16) == 0 || (memcmp(addr, v4_mapped, 12) == 0 && addr[12] == 127);
+}
+
+/* Closes an idle connection to make room for a new one. */
+static void evict(struct oa_conn *victim, const char *why)
+{
+    struct oa_server *srv = victim->srv;
+    srv->metrics.connections_evicted++;
+    oa_log(OA_LOG_DEBUG, "connection_evicted", "peer=%s reason=%s", victim->peer, why);
+    conn_close(victim);
+}
+
+/*
+ * Makes room for a new connection from addr, or returns false when there is
+ * none.  A source at http.max_connections_per_source gives up its own
+ * longest-idle connection; at http.max_connections, the longest-idle
+ * connection of all goes.  A connection in the middle of a request is never
+ * closed for this: when the one that would go is not idle, there is none,
+ * and the newcomer is refused.  So one address can hold no more than its
+ * share, and the share it holds idle is what others reclaim.
+ */
+static bool admit(struct oa_server *srv, const unsigned char addr[16])
+{
+    const struct oa_config *cfg = srv->cfg;
+    struct oa_source *s = source_find(srv, addr);
+    if (s != NULL && s->count >= cfg->max_connections_per_source) {
+        if (s->idle_head == NULL)
+            return false;
+        evict(s->idle_head, "source_limit"); /* may free s */
+    }
+    if (srv->nlive >= cfg->max_connections) {
+        if (srv->idle_head == NULL)
+            return false;
+        evict(srv->idle_head, "capacity");
+    }
+    return true;
 }
 
 static void server_on_connection(uv_stream_t *ls, int status)
@@ -1124,26 +1368,8 @@ static void server_on_connection(uv_stream_t *ls, int status)
         oa_log(OA_LOG_WARN, "accept_failed", "error=%s", uv_strerror(status));
         return;
     }
-    if (srv->nconns >= srv->cfg->max_connections) {
-        uv_tcp_t *t = oa_xmalloc(sizeof(*t));
-        uv_tcp_init(srv->loop, t);
-        if (uv_accept(ls, (uv_stream_t *)t) == 0) {
-            static const char body[] = "{\"code\":\"unavailable\",\"message\":\"Too many connections; try again.\"}";
-            char busy[256];
-            int n = snprintf(busy, sizeof(busy),
-                             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                             "Content-Length: %zu\r\nConnection: close\r\nRetry-After: 1\r\n\r\n%s",
-                             sizeof(body) - 1, body);
-            uv_buf_t b = uv_buf_init(busy, (unsigned)n);
-            uv_try_write((uv_stream_t *)t, &b, 1);
-        }
-        srv->metrics.connections_refused++;
-        uv_close((uv_handle_t *)t, refuse_on_close);
-        return;
-    }
     struct oa_conn *c = oa_xcalloc(1, sizeof(*c));
     c->srv = srv;
-    c->hbuf = oa_xmalloc(srv->cfg->max_header_bytes);
     uv_tcp_init(srv->loop, &c->tcp);
     uv_timer_init(srv->loop, &c->timer);
     c->tcp.data = c;
@@ -1154,27 +1380,33 @@ static void server_on_connection(uv_stream_t *ls, int status)
         srv->conns->prev = c;
     srv->conns = c;
     srv->nconns++;
-    srv->metrics.connections_total++;
     if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
         conn_close(c);
         return;
     }
-    uv_tcp_nodelay(&c->tcp, 1);
-    struct sockaddr_storage ss;
-    int sl = sizeof(ss);
-    snprintf(c->peer, sizeof(c->peer), "unknown");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
-        char ip[48] = "";
-        int port = 0;
-        if (ss.ss_family == AF_INET) {
-            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
-            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        } else if (ss.ss_family == AF_INET6) {
-            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
-            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    unsigned char addr[16];
+    conn_peer(c, addr);
+    if (!admit(srv, addr)) {
+        static const char body[] = "{\"code\":\"unavailable\",\"message\":\"Too many connections; try again.\"}";
+        char busy[256];
+        int n = snprintf(busy, sizeof(busy),
+                         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                         "Content-Length: %zu\r\nConnection: close\r\nRetry-After: 1\r\n\r\n%s",
+                         sizeof(body) - 1, body);
+        if (n > 0 && (size_t)n < sizeof(busy)) {
+            uv_buf_t b = uv_buf_init(busy, (unsigned)n);
+            uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
         }
-        snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
+        srv->metrics.connections_refused++;
+        conn_close(c);
+        return;
     }
+    c->src = source_get(srv, addr);
+    c->src->count++;
+    srv->nlive++;
+    srv->metrics.connections_total++;
+    c->hbuf = oa_xmalloc(srv->cfg->max_header_bytes);
+    uv_tcp_nodelay(&c->tcp, 1);
     llhttp_init(&c->parser, HTTP_REQUEST, parser_settings());
     c->parser.data = c;
     oa_arena_init(&c->req.arena, 256 * 1024);
@@ -1198,6 +1430,8 @@ static void server_maybe_stopped(struct oa_server *srv)
     if (!srv->draining || srv->stopped || srv->nconns > 0)
         return;
     srv->stopped = true;
+    free(srv->sources); /* empty: every connection is gone */
+    srv->sources = NULL;
     oa_log(OA_LOG_INFO, "drained", "pending_jobs=%u", oa_writer_pending(srv->writer));
     oa_blobs_stop(srv);
     oa_writer_stop(srv->writer);
@@ -1272,6 +1506,11 @@ int oa_server_start(struct oa_server *srv)
         return -1;
     }
     srv->listening = true;
+    srv->source_buckets = 64;
+    while (srv->source_buckets < cfg->max_connections && srv->source_buckets < 65536)
+        srv->source_buckets *= 2;
+    srv->sources = oa_xcalloc(srv->source_buckets, sizeof(*srv->sources));
+    randombytes_buf(srv->source_key, sizeof(srv->source_key));
     struct sockaddr_storage bound;
     int bl = sizeof(bound);
     uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &bl);

@@ -102,9 +102,12 @@ char *oa_metrics_render(const struct oa_metrics *m, const char *const *route_nam
     put(&o, "# HELP oa_http_connections_total Connections accepted.\n"
             "# TYPE oa_http_connections_total counter\n"
             "oa_http_connections_total %llu\n", (unsigned long long)m->connections_total);
-    put(&o, "# HELP oa_http_connections_refused_total Connections refused at the connection limit.\n"
+    put(&o, "# HELP oa_http_connections_refused_total Connections refused at a connection limit.\n"
             "# TYPE oa_http_connections_refused_total counter\n"
             "oa_http_connections_refused_total %llu\n", (unsigned long long)m->connections_refused);
+    put(&o, "# HELP oa_http_connections_evicted_total Idle connections closed to make room for a new one.\n"
+            "# TYPE oa_http_connections_evicted_total counter\n"
+            "oa_http_connections_evicted_total %llu\n", (unsigned long long)m->connections_evicted);
 
     if (ws != NULL) {
         put(&o, "# HELP oa_db_commit_duration_seconds Time of one group commit (fsync included).\n"

@@ -19,7 +19,7 @@ struct oa_metrics {
     uint64_t latency[OA_LATENCY_BUCKETS + 1];
     uint64_t latency_count;
     double latency_sum;
-    uint64_t connections_total, connections_refused;
+    uint64_t connections_total, connections_refused, connections_evicted;
 };
 
 void oa_metrics_request(struct oa_metrics *m, int route, int status, uint64_t ns);

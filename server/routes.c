@@ -10,6 +10,7 @@
 #define AUTH OA_ROUTE_AUTH
 #define EARLY OA_ROUTE_BEFORE_PWCHANGE
 #define STREAM OA_ROUTE_STREAM
+#define CBOR OA_ROUTE_CBOR
 
 const struct oa_route oa_routes[] = {
     {"GET", "/healthz", h_healthz, 0, 0, "healthz"},
@@ -46,8 +47,8 @@ const struct oa_route oa_routes[] = {
     {"GET", "/v1/uploads/{}", h_upload_get, AUTH, 0, "uploads.get"},
     {"PATCH", "/v1/uploads/{}", h_upload_patch, STREAM | AUTH, 0, "uploads.patch"},
     {"DELETE", "/v1/uploads/{}", h_upload_delete, AUTH, 0, "uploads.delete"},
-    {"GET", "/v1/sync/changes", h_sync_changes, AUTH, 0, "sync.changes"},
-    {"POST", "/v1/sync/push", h_sync_push, BODY | AUTH, 8 * 1024 * 1024, "sync.push"},
+    {"GET", "/v1/sync/changes", h_sync_changes, AUTH | CBOR, 0, "sync.changes"},
+    {"POST", "/v1/sync/push", h_sync_push, BODY | AUTH | CBOR, 8 * 1024 * 1024, "sync.push"},
     {"GET", "/v1/labels/expired", h_labels_expired, AUTH, 0, "labels.expired"},
 
     {"GET", "/v1/delegations", h_delegation_list, AUTH, 0, "delegations.list"},

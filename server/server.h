@@ -32,6 +32,11 @@ struct oa_server {
 
     struct oa_conn *conns;      /* every open connection */
     unsigned nconns;
+    unsigned nlive;             /* of them, admitted and not closing: what the limits count */
+    struct oa_conn *idle_head, *idle_tail; /* those waiting for a request, longest idle first */
+    struct oa_source **sources; /* admitted connections by client address (http.c) */
+    size_t source_buckets;      /* a power of two */
+    unsigned char source_key[16]; /* keys the hash of addresses */
     uint64_t next_req;
     char instance[9];           /* random prefix of request ids */
     char bound[80];             /* "127.0.0.1:8340", as bound */

@@ -82,6 +82,7 @@ static const unsigned action_role[OA_ACT__COUNT] = {
     [OA_ACT_CONFIG] = OA_ROLE_SYSADMIN,
     [OA_ACT_AUDIT_READ] = OA_ROLE_AUDITOR,
     [OA_ACT_RELABEL] = OA_ROLE_SECADMIN,
+    [OA_ACT_METRICS_READ] = OA_ROLE_SYSADMIN | OA_ROLE_AUDITOR,
 };
 
 /* Actions that change another account's rights or standing. */

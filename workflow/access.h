@@ -69,6 +69,7 @@ enum oa_action {
     OA_ACT_CONFIG,           /* server configuration */
     OA_ACT_AUDIT_READ,       /* read or export the audit trail */
     OA_ACT_RELABEL,          /* lower or change a document's label (declassify) */
+    OA_ACT_METRICS_READ,     /* read the server's metrics (GET /metrics) */
     OA_ACT__COUNT
 };
 

@@ -318,8 +318,6 @@ Test(accounts, bad_input_gets_400_and_changes_nothing)
 
 /* ---- a second factor ---- */
 
-/* An independent RFC 6238 code for `secret32` (base32) at time t. */
-
 Test(accounts, secadmin_requires_a_second_factor_for_administrators)
 {
     oad_start(&srv, NULL);

@@ -1,13 +1,14 @@
 /* tests/integration/harness.c: see harness.h. */
 #include "tests/integration/harness.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <llhttp.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
@@ -49,7 +50,13 @@ static void build_args(char **argv, int *argc, const struct oad *o, const char *
 
 void oad_start(struct oad *o, const char *const *extra)
 {
+    oad_start_at(o, "127.0.0.1", extra);
+}
+
+void oad_start_at(struct oad *o, const char *host, const char *const *extra)
+{
     memset(o, 0, sizeof(*o));
+    snprintf(o->host, sizeof(o->host), "%s", host);
     const char *tmp = getenv("TEST_TMPDIR");
     snprintf(o->dir, sizeof(o->dir), "%s/oad-XXXXXX", tmp ? tmp : "/tmp");
     cr_assert_not_null(mkdtemp(o->dir));
@@ -81,9 +88,14 @@ void oad_serve(struct oad *o, const char *const *extra)
     struct stat st;
     long from = stat(o->log, &st) == 0 ? (long)st.st_size : 0;
     o->port = 0;
+    if (o->host[0] == '\0')
+        snprintf(o->host, sizeof(o->host), "127.0.0.1");
     build_args(argv, &argc, o, "serve", extra);
+    char listen[80], marker[120];
+    snprintf(listen, sizeof(listen), "%s:0", o->host);
+    snprintf(marker, sizeof(marker), "event=listening addr=%s:", o->host);
     argv[argc++] = "--listen";
-    argv[argc++] = "127.0.0.1:0";
+    argv[argc++] = listen;
     argv[argc] = NULL;
     o->pid = fork();
     if (o->pid == 0) {
@@ -98,9 +110,10 @@ void oad_serve(struct oad *o, const char *const *extra)
         if (f)
             fseek(f, from, SEEK_SET);
         while (f && fgets(line, sizeof(line), f)) {
-            char *p = strstr(line, "event=listening addr=127.0.0.1:");
-            if (p)
-                o->port = atoi(p + strlen("event=listening addr=127.0.0.1:"));
+            char *p = strstr(line, marker), *end = NULL;
+            long v = p ? strtol(p + strlen(marker), &end, 10) : 0;
+            if (p && end != p + strlen(marker) && v > 0 && v <= 65535)
+                o->port = (int)v;
         }
         if (f)
             fclose(f);
@@ -180,10 +193,20 @@ void resp_free(struct resp *r)
 
 int http_connect(const struct oad *o)
 {
+    return http_connect_from(o, NULL);
+}
+
+int http_connect_from(const struct oad *o, const char *source_ip)
+{
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert(fd >= 0);
+    if (source_ip != NULL) {
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        cr_assert_eq(inet_pton(AF_INET, source_ip, &src.sin_addr), 1, "not an IPv4 address: %s", source_ip);
+        cr_assert(bind(fd, (struct sockaddr *)&src, sizeof(src)) == 0, "bind %s: %s", source_ip, strerror(errno));
+    }
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(inet_pton(AF_INET, o->host[0] ? o->host : "127.0.0.1", &a.sin_addr), 1);
     cr_assert(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "connect: %s", strerror(errno));
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -216,7 +239,7 @@ struct pstate {
     struct resp *r;
     char hname[64];
     size_t hname_len;
-    int which; /* 1 ctype, 2 etag, 3 connection */
+    int which; /* 1 ctype, 2 etag, 3 connection, 4 content-disposition */
     size_t cap;
 };
 
@@ -240,7 +263,8 @@ static int p_on_hfield_done(llhttp_t *p)
 {
     struct pstate *s = p->data;
     s->which = strcasecmp(s->hname, "content-type") == 0 ? 1 : strcasecmp(s->hname, "etag") == 0 ? 2
-               : strcasecmp(s->hname, "connection") == 0 ? 3 : 0;
+               : strcasecmp(s->hname, "connection") == 0 ? 3 : strcasecmp(s->hname, "content-disposition") == 0 ? 4
+               : 0;
     s->hname_len = 0;
     return 0;
 }
@@ -249,9 +273,9 @@ static int p_on_hvalue(llhttp_t *p, const char *at, size_t len)
 {
     struct pstate *s = p->data;
     char *dst = s->which == 1 ? s->r->content_type : s->which == 2 ? s->r->etag
-              : s->which == 3 ? s->r->connection : NULL;
+              : s->which == 3 ? s->r->connection : s->which == 4 ? s->r->disposition : NULL;
     size_t cap = s->which == 1 ? sizeof(s->r->content_type) : s->which == 2 ? sizeof(s->r->etag)
-               : sizeof(s->r->connection);
+               : s->which == 3 ? sizeof(s->r->connection) : sizeof(s->r->disposition);
     if (dst) {
         size_t cur = strlen(dst);
         size_t n = len < cap - cur - 1 ? len : cap - cur - 1;
@@ -280,7 +304,7 @@ static int p_on_headers_done(llhttp_t *p)
     s->r->status = p->status_code;
     if (s->r->status == 100) {
         /* an interim response: ignore it and wait for the final one */
-        s->r->content_type[0] = s->r->etag[0] = s->r->connection[0] = 0;
+        s->r->content_type[0] = s->r->etag[0] = s->r->connection[0] = s->r->disposition[0] = 0;
     }
     return 0;
 }

@@ -14,6 +14,7 @@
 
 struct oad {
     pid_t pid;
+    char host[64]; /* the IPv4 address it listens on: 127.0.0.1 unless oad_start_at said another */
     int port;
     char dir[256];
     char log[300];
@@ -25,6 +26,8 @@ struct oad {
  * Aborts the test when the server does not come up.
  */
 void oad_start(struct oad *o, const char *const *extra);
+/* The same listening on another of this machine's IPv4 addresses (connections then come from it too). */
+void oad_start_at(struct oad *o, const char *host, const char *const *extra);
 /* Starts `oad serve` again on o's data directory (after a stop or a crash). */
 void oad_serve(struct oad *o, const char *const *extra);
 /* SIGTERM, wait; returns the exit status (or -1 when it did not exit by itself). */
@@ -49,6 +52,7 @@ struct resp {
     char content_type[128];
     char etag[64];
     char connection[32];
+    char disposition[1024];
     char *body;      /* NUL-terminated; freed by resp_free */
     size_t body_len;
     bool complete;
@@ -58,6 +62,8 @@ void resp_free(struct resp *r);
 
 /* A connected blocking socket to the server. */
 int http_connect(const struct oad *o);
+/* The same from another local address: any of 127.0.0.0/8 is this machine's loopback. */
+int http_connect_from(const struct oad *o, const char *source_ip);
 /* Writes all bytes; false on error. */
 bool http_send(int fd, const void *buf, size_t len);
 /*
@@ -92,6 +98,7 @@ json_t *ok_json(struct resp *r, int status);
  */
 long long make_person(const struct oad *o, const char *sys, const char *secadm, const char *name, const char *roles,
                       int clearance, const char *password, char *token, size_t n);
+
 
 /* Logs in; returns the token in out (and whether a password change is due). */
 int login(const struct oad *o, const char *user, const char *password, char *token, size_t n);

@@ -3,7 +3,11 @@
  * sockets: keep-alive, pipelining, stalls, limits, malformed input, content
  * negotiation, metrics and the graceful shutdown.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -41,7 +45,7 @@ Test(http, healthz_json_and_cbor)
     cr_assert(strstr(r.body, "\"status\":\"ok\""));
     resp_free(&r);
 
-    r = http_do(&srv, "GET", "/healthz", NULL, NULL, 0, NULL);
+    r = http_do(&srv, "GET", "/healthz", NULL, NULL, 0, "Accept: application/cbor\r\n");
     cr_assert_eq(r.status, 200);
     cr_assert_str_eq(r.content_type, "application/cbor");
     cbor_item_t *it = NULL;
@@ -49,6 +53,41 @@ Test(http, healthz_json_and_cbor)
     const cbor_item_t *st = pv_get(it, "status");
     cr_assert(st && cbor_isa_string(st) && cbor_string_length(st) == 2);
     cbor_decref(&it);
+    resp_free(&r);
+    stop_ok();
+}
+
+Test(http, no_stated_preference_gets_json_except_after_a_cbor_body_or_on_sync_routes)
+{
+    oad_start(&srv, NULL);
+    /* curl http://.../healthz: no Accept, or curl's own; a person reads the answer. */
+    const char *none[] = {NULL, "Accept: */*\r\n", "Accept: application/*\r\n",
+                          "Accept: application/cbor, application/json\r\n"};
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        struct resp r = http_do(&srv, "GET", "/healthz", NULL, NULL, 0, none[i]);
+        cr_assert_eq(r.status, 200);
+        cr_assert_str_eq(r.content_type, "application/json", "with %s", none[i] ? none[i] : "no Accept");
+        cr_assert(strstr(r.body, "\"status\":\"ok\""), "%s", r.body);
+        resp_free(&r);
+    }
+    /* A CBOR body is answered in CBOR. */
+    const unsigned char hello[] = {0xa2, 0x66, 'c', 'l', 'i', 'e', 'n', 't', 0x61, 't',
+                                   0x68, 'p', 'r', 'o', 't', 'o', 'c', 'o', 'l', 0x01};
+    struct resp r = http_do(&srv, "POST", "/v1/hello", "application/cbor", hello, sizeof(hello), NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_str_eq(r.content_type, "application/cbor");
+    resp_free(&r);
+    /* The sync routes speak CBOR, their errors included. */
+    r = http_do(&srv, "GET", "/v1/sync/changes?v=1&since=0", NULL, NULL, 0, NULL);
+    cr_assert_eq(r.status, 401);
+    cr_assert_str_eq(r.content_type, "application/cbor");
+    resp_free(&r);
+    /* Asked for, each is given. */
+    r = http_do(&srv, "GET", "/v1/sync/changes?v=1&since=0", NULL, NULL, 0, "Accept: application/json\r\n");
+    expect_error(&r, 401, "unauthenticated");
+    resp_free(&r);
+    r = http_do(&srv, "GET", "/healthz", NULL, NULL, 0, "Accept: application/json;q=0.5, application/cbor\r\n");
+    cr_assert_str_eq(r.content_type, "application/cbor");
     resp_free(&r);
     stop_ok();
 }
@@ -331,38 +370,125 @@ Test(http, negotiation_and_unknown_routes)
     stop_ok();
 }
 
-Test(http, the_connection_limit_answers_503)
+/* A request whose headers have begun to arrive: its connection is not idle. */
+#define HALF "GET /healthz HTTP/1.1\r\nHost: t\r\n"
+#define REST "Accept: application/json\r\n\r\n"
+
+static void expect_healthz(int fd, const char *what)
+{
+    struct resp r;
+    cr_assert(http_read(fd, &r, 3000), "%s: no answer", what);
+    cr_assert_eq(r.status, 200, "%s: status %d, body %s", what, r.status, r.body);
+    resp_free(&r);
+}
+
+static void healthz_on(int fd, const char *what)
+{
+    SEND(fd, HALF REST);
+    expect_healthz(fd, what);
+}
+
+Test(http, the_connection_limit_answers_503_when_no_connection_is_idle)
 {
     const char *extra[] = {"http.max_connections=2", NULL};
     oad_start(&srv, extra);
     int a = http_connect(&srv), b = http_connect(&srv);
-    SEND(a, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
-    SEND(b, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
-    struct resp r;
-    cr_assert(http_read(a, &r, 3000));
-    resp_free(&r);
-    cr_assert(http_read(b, &r, 3000));
-    resp_free(&r);
+    SEND(a, HALF);
+    SEND(b, HALF);
+    usleep(100 * 1000);
     int c = http_connect(&srv);
+    struct resp r;
     cr_assert(http_read(c, &r, 3000));
     expect_error(&r, 503, "unavailable");
     resp_free(&r);
     http_close(c);
+    /* The two in the middle of a request were left alone. */
+    SEND(a, REST);
+    SEND(b, REST);
+    expect_healthz(a, "a");
+    expect_healthz(b, "b");
     http_close(a);
     http_close(b);
+    stop_ok();
+}
+
+Test(http, at_the_connection_limit_the_longest_idle_connection_makes_room)
+{
+    const char *extra[] = {"http.max_connections=4", NULL};
+    oad_start(&srv, extra);
+    /* One workstation holds every connection, keeping each alive. */
+    int held[4];
+    for (int i = 0; i < 4; i++) {
+        held[i] = http_connect_from(&srv, "127.0.0.2");
+        healthz_on(held[i], "holder");
+    }
+    healthz_on(held[0], "holder 0 again"); /* now held[1] has been idle longest */
+    /* Another is served all the same, on more than one connection... */
+    int other[2];
+    for (int i = 0; i < 2; i++) {
+        other[i] = http_connect_from(&srv, "127.0.0.3");
+        healthz_on(other[i], "the other source");
+    }
+    /* ...at the cost of the holder's longest-idle connections, oldest first. */
+    cr_assert(http_wait_close(held[1], 3000), "the longest-idle connection was not closed");
+    cr_assert(http_wait_close(held[2], 3000), "the next longest-idle connection was not closed");
+    healthz_on(held[0], "holder 0");
+    healthz_on(held[3], "holder 3");
+    healthz_on(other[0], "the other source's first");
+    for (int i = 0; i < 4; i++)
+        http_close(held[i]);
+    http_close(other[0]);
+    http_close(other[1]);
+    stop_ok();
+}
+
+Test(http, one_source_at_its_cap_leaves_room_for_others)
+{
+    const char *extra[] = {"http.max_connections=16", "http.max_connections_per_source=3", NULL};
+    oad_start(&srv, extra);
+    int held[3];
+    for (int i = 0; i < 3; i++) {
+        held[i] = http_connect_from(&srv, "127.0.0.2");
+        SEND(held[i], HALF);
+    }
+    usleep(100 * 1000);
+    /* At its cap with every connection busy, the source is refused... */
+    int more = http_connect_from(&srv, "127.0.0.2");
+    struct resp r;
+    cr_assert(http_read(more, &r, 3000));
+    expect_error(&r, 503, "unavailable");
+    resp_free(&r);
+    http_close(more);
+    /* ...and another source is still served. */
+    int other = http_connect_from(&srv, "127.0.0.3");
+    healthz_on(other, "the other source");
+    http_close(other);
+    /* Once its connections are idle, a new one of the source's own closes its longest-idle. */
+    for (int i = 0; i < 3; i++) {
+        SEND(held[i], REST);
+        expect_healthz(held[i], "held");
+    }
+    more = http_connect_from(&srv, "127.0.0.2");
+    healthz_on(more, "the source's new connection");
+    cr_assert(http_wait_close(held[0], 3000), "the source's longest-idle connection was not closed");
+    healthz_on(held[1], "held 1");
+    healthz_on(held[2], "held 2");
+    http_close(more);
+    for (int i = 0; i < 3; i++)
+        http_close(held[i]);
     stop_ok();
 }
 
 Test(http, metrics_expose_requests_connections_and_commits)
 {
     oad_start(&srv, NULL);
-    char token[128];
-    char otp[64];
+    char token[128], otp[64], h[256];
     oad_initial_password(&srv, "auditor", otp, sizeof(otp));
-    cr_assert_eq(login(&srv, "auditor", otp, token, sizeof(token)), 201);
+    admin_login(&srv, "auditor", "Trail-Watcher-2026", token, sizeof(token));
     struct resp r = http_json(&srv, "GET", "/healthz", NULL, NULL, NULL);
     resp_free(&r);
-    r = http_do(&srv, "GET", "/metrics", NULL, NULL, 0, NULL);
+    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\n", token);
+    r = http_do(&srv, "GET", "/metrics", NULL, NULL, 0, h);
     cr_assert_eq(r.status, 200);
     cr_assert(strstr(r.content_type, "text/plain"));
     cr_assert(strstr(r.body, "oa_http_requests_total{route=\"healthz\",status=\"200\"} 1"), "%s", r.body);
@@ -376,6 +502,96 @@ Test(http, metrics_expose_requests_connections_and_commits)
     cr_assert(oad_log_contains(&srv, "event=request id="));
     cr_assert(!oad_log_contains(&srv, otp));
     cr_assert(!oad_log_contains(&srv, token));
+}
+
+static struct resp metrics_as(const struct oad *o, const char *bearer)
+{
+    char h[256] = "";
+    if (bearer)
+        snprintf(h, sizeof(h), "Authorization: Bearer %s\r\n", bearer);
+    return http_do(o, "GET", "/metrics", NULL, NULL, 0, h);
+}
+
+#define SCRAPE "Scrape-7f3a9c2e51d84b06"
+
+Test(http, metrics_need_sysadmin_the_auditor_or_the_scrape_token)
+{
+    const char *extra[] = {"metrics.scrape_token=" SCRAPE, NULL};
+    oad_start(&srv, extra);
+    char sys[128], sec[128], aud[128];
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    admin_login(&srv, "secadmin", "Label-Keeper-2026", sec, sizeof(sec));
+    admin_login(&srv, "auditor", "Trail-Watcher-2026", aud, sizeof(aud));
+    /* No credentials, or wrong ones: 401. */
+    const char *nobody[] = {NULL, "Scrape-7f3a9c2e51d84b0", SCRAPE "x", "not a token"};
+    for (size_t i = 0; i < sizeof(nobody) / sizeof(nobody[0]); i++) {
+        struct resp r = metrics_as(&srv, nobody[i]);
+        expect_error(&r, 401, "unauthenticated");
+        resp_free(&r);
+    }
+    /* A session without the role: 403, audited. */
+    struct resp r = metrics_as(&srv, sec);
+    expect_error(&r, 403, "forbidden");
+    resp_free(&r);
+    /* The scraper, sysadmin and the auditor read them. */
+    const char *may[] = {SCRAPE, sys, aud};
+    for (size_t i = 0; i < 3; i++) {
+        r = metrics_as(&srv, may[i]);
+        cr_assert_eq(r.status, 200, "%zu: %d %s", i, r.status, r.body);
+        cr_assert(strstr(r.body, "oa_http_open_connections"));
+        resp_free(&r);
+    }
+    r = http_json(&srv, "GET", "/v1/audit/entries?event=metrics.read", aud, NULL, NULL);
+    json_t *j = ok_json(&r, 200), *e = json_array_get(json_object_get(j, "entries"), 0);
+    cr_assert_not_null(e, "the refusal was not audited");
+    cr_assert_str_eq(json_string_value(json_object_get(e, "outcome")), "refused");
+    cr_assert_str_eq(json_string_value(json_object_get(e, "actor")), "secadmin");
+    json_decref(j);
+    stop_ok();
+    cr_assert(!oad_log_contains(&srv, SCRAPE), "the scrape token is in the log");
+}
+
+/* One of this machine's IPv4 addresses that is not loopback, or false. */
+static bool other_address(char *out, size_t n)
+{
+    struct ifaddrs *all = NULL;
+    bool found = false;
+    if (getifaddrs(&all) != 0)
+        return false;
+    for (struct ifaddrs *i = all; i && !found; i = i->ifa_next) {
+        if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
+            !(i->ifa_flags & IFF_UP))
+            continue;
+        found = inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, out, (socklen_t)n) != NULL;
+    }
+    freeifaddrs(all);
+    return found;
+}
+
+Test(http, metrics_answer_loopback_only_unless_allowed)
+{
+    char host[64], sys[128];
+    if (!other_address(host, sizeof(host)))
+        cr_skip_test("this machine has no IPv4 address but loopback");
+    /* Served on another address, the client's is not loopback either. */
+    oad_start_at(&srv, host, NULL);
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    struct resp r = metrics_as(&srv, sys);
+    expect_error(&r, 403, "forbidden");
+    cr_assert(strstr(r.body, "allow_remote"), "%s", r.body);
+    resp_free(&r);
+    stop_ok();
+
+    const char *extra[] = {"metrics.allow_remote=true", NULL};
+    oad_start_at(&srv, host, extra);
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    r = metrics_as(&srv, sys);
+    cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
+    resp_free(&r);
+    r = metrics_as(&srv, NULL);
+    expect_error(&r, 401, "unauthenticated");
+    resp_free(&r);
+    stop_ok();
 }
 
 Test(http, sigterm_finishes_in_flight_requests_then_exits_0)
@@ -421,5 +637,52 @@ Test(http, pipelined_requests_then_a_half_close_are_all_answered)
     }
     cr_assert(http_wait_close(fd, 3000));
     http_close(fd);
+    stop_ok();
+}
+
+Test(http, headers_that_must_come_once_are_refused_when_repeated)
+{
+    oad_start(&srv, NULL);
+    char token[128], otp[64], h[512];
+    oad_initial_password(&srv, "sysadmin", otp, sizeof(otp));
+    cr_assert_eq(login(&srv, "sysadmin", otp, token, sizeof(token)), 201);
+    /* Two Authorization headers, in either order: which one is meant? */
+    for (int order = 0; order < 2; order++) {
+        snprintf(h, sizeof(h), "Accept: application/json\r\nAuthorization: Bearer %s\r\nAuthorization: Bearer %s\r\n",
+                 order ? token : "not-a-token", order ? "not-a-token" : token);
+        struct resp r = http_do(&srv, "GET", "/v1/users/me", NULL, NULL, 0, h);
+        expect_error(&r, 400, "bad_request");
+        cr_assert(strstr(r.body, "Authorization"), "%s", r.body);
+        resp_free(&r);
+    }
+    const char *twice[][2] = {
+        {"If-Match", "If-Match: \"a\"\r\nIf-Match: \"b\"\r\n"},
+        {"Idempotency-Key", "Idempotency-Key: k1\r\nIdempotency-Key: k2\r\n"},
+        {"Range", "Range: bytes=0-1\r\nrange: bytes=2-3\r\n"},
+        {"Upload-Offset", "Upload-Offset: 0\r\nUpload-Offset: 5\r\n"},
+    };
+    for (size_t i = 0; i < sizeof(twice) / sizeof(twice[0]); i++) {
+        snprintf(h, sizeof(h), "Accept: application/json\r\n%s", twice[i][1]);
+        struct resp r = http_do(&srv, "GET", "/healthz", NULL, NULL, 0, h);
+        expect_error(&r, 400, "bad_request");
+        cr_assert(strstr(r.body, twice[i][0]), "%s", r.body);
+        resp_free(&r);
+    }
+    const char *body = "{\"client\":\"t\",\"protocol\":1}";
+    struct resp r = http_do(&srv, "POST", "/v1/hello", "application/json", body, strlen(body),
+                            "Accept: application/json\r\nContent-Type: application/cbor\r\n");
+    expect_error(&r, 400, "bad_request");
+    cr_assert(strstr(r.body, "Content-Type"), "%s", r.body);
+    resp_free(&r);
+    /* Accept may be repeated: its lists are joined. */
+    r = http_do(&srv, "GET", "/healthz", NULL, NULL, 0, "Accept: text/html\r\nAccept: application/json\r\n");
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(r.content_type, "application/json");
+    resp_free(&r);
+    /* One of each is fine. */
+    snprintf(h, sizeof(h), "Accept: application/json\r\nAuthorization: Bearer %s\r\n", token);
+    r = http_do(&srv, "GET", "/v1/users/me", NULL, NULL, 0, h);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
     stop_ok();
 }

@@ -485,8 +485,10 @@ class Office:
         check(c.call("GET", "/healthz").json()["status"] == "ok", "healthz is not ok")
         # What Prometheus sends.  KNOWN: a bare `Accept: text/plain` gets 406 from /metrics (and from attachment
         # downloads): the negotiation knows only CBOR, JSON and wildcards, whatever the route answers in.
-        m = c.call("GET", "/metrics", accept="application/openmetrics-text;version=1.0.0;q=0.5,"
-                   "text/plain;version=0.0.4;q=0.4,*/*;q=0.1")
+        prometheus = "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1"
+        c.call("GET", "/metrics", accept=prometheus, expect=401)
+        c.call("GET", "/metrics", self.tok["secadmin"], accept=prometheus, expect=403)
+        m = c.call("GET", "/metrics", self.tok["auditor"], accept=prometheus)
         check(m.headers.get("content-type", "").startswith("text/plain") and b'route="login"' in m.body,
               "metrics: %r" % m.body[:200])
         hello = c.call("POST", "/v1/hello", body={"client": "soak/%d" % n, "protocol": 1}).json()

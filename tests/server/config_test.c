@@ -106,3 +106,38 @@ Test(config, the_readme_example_loads_as_written)
     oa_config_defaults(&c);
     cr_assert_eq(oa_config_load(&c, tmpfile_path(), cause, sizeof(cause)), 0, "README's example: %s", cause);
 }
+
+Test(config, connections_per_source)
+{
+    struct oa_config c;
+    char cause[256];
+    oa_config_defaults(&c);
+    cr_assert_eq(c.max_connections_per_source, 256);
+    cr_assert_eq(oa_config_set(&c, "http", "max_connections_per_source", "0", cause, sizeof(cause)), -1);
+    cr_assert_eq(oa_config_set(&c, "http", "max_connections_per_source", "8", cause, sizeof(cause)), 0);
+    cr_assert_eq(c.max_connections_per_source, 8);
+}
+
+Test(config, the_metrics_settings_are_checked_and_the_token_never_echoed)
+{
+    struct oa_config c;
+    char cause[256];
+    oa_config_defaults(&c);
+    cr_assert_str_eq(c.metrics_scrape_token, "");
+    cr_assert(!c.metrics_allow_remote);
+    const char *bad[] = {"short-token", "has a space in it, sixteen+", "t\xc3\xa9l\xc3\xa9phone-token-123456"};
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert_eq(oa_config_set(&c, "metrics", "scrape_token", bad[i], cause, sizeof(cause)), -1);
+        cr_assert(strstr(cause, "scrape_token") && !strstr(cause, bad[i]), "%s", cause);
+    }
+    char longest[130];
+    memset(longest, 'k', 129);
+    longest[129] = '\0';
+    cr_assert_eq(oa_config_set(&c, "metrics", "scrape_token", longest, cause, sizeof(cause)), -1);
+    longest[128] = '\0';
+    cr_assert_eq(oa_config_set(&c, "metrics", "scrape_token", longest, cause, sizeof(cause)), 0);
+    cr_assert_str_eq(c.metrics_scrape_token, longest);
+    cr_assert_eq(oa_config_set(&c, "metrics", "allow_remote", "maybe", cause, sizeof(cause)), -1);
+    cr_assert_eq(oa_config_set(&c, "metrics", "allow_remote", "true", cause, sizeof(cause)), 0);
+    cr_assert(c.metrics_allow_remote);
+}

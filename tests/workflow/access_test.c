@@ -10,7 +10,7 @@ static const unsigned roles[] = {
 };
 #define NROLES (sizeof(roles) / sizeof(roles[0]))
 
-/* The one role allowed each action; everyone else is refused. */
+/* The roles allowed each action; everyone else is refused. */
 static unsigned allowed(enum oa_action a)
 {
     switch (a) {
@@ -30,6 +30,8 @@ static unsigned allowed(enum oa_action a)
         return OA_ROLE_SECADMIN;
     case OA_ACT_AUDIT_READ:
         return OA_ROLE_AUDITOR;
+    case OA_ACT_METRICS_READ:
+        return OA_ROLE_SYSADMIN | OA_ROLE_AUDITOR;
     case OA_ACT__COUNT:
         break;
     }
@@ -53,7 +55,7 @@ Test(access, nobody_changes_their_own_standing)
 {
     for (int a = 0; a < OA_ACT__COUNT; a++) {
         if (a == OA_ACT_USER_READ || a == OA_ACT_USER_CREATE || a == OA_ACT_ORG_MANAGE || a == OA_ACT_CONFIG ||
-            a == OA_ACT_AUDIT_READ || a == OA_ACT_RELABEL)
+            a == OA_ACT_AUDIT_READ || a == OA_ACT_RELABEL || a == OA_ACT_METRICS_READ)
             continue;
         for (size_t i = 0; i < NROLES; i++) {
             struct oa_subject who = {.id = 7, .roles = roles[i]};
