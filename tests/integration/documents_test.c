@@ -864,3 +864,42 @@ Test(documents, list_cursors_name_only_documents_the_caller_saw)
     }
     cr_assert_geq(seen, 6, "the pages skipped documents the caller may see");
 }
+
+/* #13 item 5: the to-do queue has no cap on people: a lead department of 300
+ * has the document in every member's to-do, the last one created included. */
+Test(documents, a_lead_department_of_three_hundred_all_have_it_to_do, .timeout = 240)
+{
+    char body[256], last_otp[64] = "";
+    for (int i = 0; i < 300; i++) {
+        snprintf(body, sizeof(body), "{\"username\":\"dang.%03d\",\"display_name\":\"档案%d\",\"roles\":[\"staff\"],"
+                 "\"department_id\":5}", i, i);
+        struct resp r = http_json(&srv, "POST", "/v1/users", sys, body, NULL);
+        json_t *j = ok_json(&r, 201);
+        if (i == 299)
+            snprintf(last_otp, sizeof(last_otp), "%s", json_string_value(json_object_get(j, "one_time_password")));
+        json_decref(j);
+    }
+    long long in = create_doc(SEC, "incoming", "来文：档案整理", 0);
+    expect_state(SEC, in, "sign_for", NULL, NULL, "registering");
+    expect_state(SEC, in, "register", NULL, NULL, "first_check");
+    expect_state(SEC, in, "accept", NULL, NULL, "proposing");
+    expect_state(SEC, in, "propose", "拟请档案科办理", NULL, "instructing");
+    expect_state(MAYOR, in, "instruct", "请办理", "{\"lead_department_id\":5}", "handling");
+    char tok[128];
+    cr_assert_eq(login(&srv, "dang.299", last_otp, tok, sizeof(tok)), 201);
+    snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"Dang-299-Pass-2026\"}", last_otp);
+    struct resp r = http_json(&srv, "POST", "/v1/users/me/password", tok, body, NULL);
+    cr_assert_eq(r.status, 204, "%s", r.body);
+    resp_free(&r);
+    cr_assert_eq(login(&srv, "dang.299", "Dang-299-Pass-2026", tok, sizeof(tok)), 201);
+    r = http_json(&srv, "GET", "/v1/documents?view=todo", tok, NULL, NULL);
+    json_t *j = ok_json(&r, 200);
+    bool found = false;
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(j, "documents"), i, d)
+        if (json_integer_value(json_object_get(d, "id")) == in)
+            found = true;
+    json_decref(j);
+    cr_assert(found, "the 300th member of the lead department does not have it to do");
+}
