@@ -1,0 +1,50 @@
+/*
+ * storage/fault.h: faults that degrade oad instead of stopping it.
+ *
+ * A full disk fails every write -- the database's commit, an upload's file --
+ * while everything that only reads goes on.  Each fault is a flag that any
+ * thread raises where it meets the fault and that is cleared where the fault
+ * is seen to be gone; the raise that sets it logs one line at error level and
+ * the clear one at info level, so a fault that lasts says so twice, not once
+ * per refused request.
+ */
+#ifndef OA_STORAGE_FAULT_H
+#define OA_STORAGE_FAULT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto/errors.h"
+
+enum oa_fault {
+    OA_FAULT_NO_SPACE, /* the data directory's filesystem is full */
+    OA_FAULT__COUNT
+};
+
+/* The fault's stable name ("no_space"), as /healthz and /metrics show it. */
+const char *oa_fault_name(enum oa_fault f);
+
+/*
+ * The error code of the last failed SQLite call on db: OA_E_NO_SPACE when the
+ * disk is full (SQLITE_FULL, or an I/O error whose errno says so; the fault
+ * is raised), else `otherwise`.  Call it before anything else runs on db.
+ */
+enum oa_err oa_fault_sqlite(sqlite3 *db, enum oa_err otherwise);
+
+/* True when errno e of a failed write means the filesystem is full (ENOSPC, EDQUOT). */
+bool oa_fault_errno_full(int e);
+
+/* Raises fault f (any thread); `where` names what met it, for the log line. */
+void oa_fault_raise(enum oa_fault f, const char *where);
+
+/* Whether fault f is raised now (any thread). */
+bool oa_fault_active(enum oa_fault f);
+
+/*
+ * Clears fault f (any thread).  True when it was raised, with when it was
+ * (epoch seconds) and how many raises it saw, each a refused write.
+ */
+bool oa_fault_clear(enum oa_fault f, int64_t *since, uint64_t *raises);
+
+#endif

@@ -1,0 +1,274 @@
+/*
+ * tests/integration/faults_test.c: faults that must not become outages, on
+ * real filesystems.  A full disk: the real oad serves its data directory from
+ * a small tmpfs that the test mounts, fills with a file until ENOSPC, and
+ * unmounts at the end.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/integration/harness.h"
+
+static struct oad srv;
+static bool mounted;
+static char sys_t[128], sec_t[128], aud_t[128], writer_t[128];
+static long long pub_doc, internal_doc, pub_att;
+
+/* ---- a data directory on a small filesystem of its own ---- */
+
+/* Mounts a tmpfs of `mib` MiB on srv.dir; skips the test where mounting is not permitted. */
+static void mount_small(int mib)
+{
+    char opts[32];
+    snprintf(opts, sizeof(opts), "size=%dm,mode=0700", mib);
+    cr_assert(mkdir(srv.dir, 0700) == 0, "mkdir %s: %s", srv.dir, strerror(errno));
+    if (mount("tmpfs", srv.dir, "tmpfs", 0, opts) != 0) {
+        if (errno == EPERM || errno == EACCES)
+            cr_skip_test("cannot mount a tmpfs here (%s): the disk-full tests need root with CAP_SYS_ADMIN",
+                         strerror(errno));
+        cr_assert_fail("mount tmpfs on %s: %s", srv.dir, strerror(errno));
+    }
+    mounted = true;
+}
+
+static void filler_path(char *out, size_t n)
+{
+    snprintf(out, n, "%s/filler", srv.dir);
+}
+
+/* Fills the data directory's filesystem with one file until writes fail with ENOSPC. */
+static void fill_disk(void)
+{
+    char path[400];
+    filler_path(path, sizeof(path));
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    cr_assert(fd >= 0, "%s: %s", path, strerror(errno));
+    static char block[65536];
+    memset(block, 'x', sizeof(block));
+    for (size_t size = sizeof(block); size >= 1;) {
+        ssize_t w = write(fd, block, size);
+        if (w < 0) {
+            cr_assert_eq(errno, ENOSPC, "filling: %s", strerror(errno));
+            size /= 2; /* fill the last partial pages too */
+        }
+    }
+    errno = 0;
+    cr_assert(write(fd, "y", 1) < 0 && errno == ENOSPC, "the disk is not full");
+    close(fd);
+}
+
+static void free_disk(void)
+{
+    char path[400];
+    filler_path(path, sizeof(path));
+    cr_assert(unlink(path) == 0, "%s: %s", path, strerror(errno));
+}
+
+/* ---- helpers ---- */
+
+static long long new_doc(const char *token, int level, const char *title, const char *text)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"kind\":\"outgoing\",\"title\":\"%s\",\"level\":%d,\"body\":\"%s\"}",
+             title, level, text);
+    struct resp r = http_json(&srv, "POST", "/v1/documents", token, body, NULL);
+    json_t *j = ok_json(&r, 201);
+    long long id = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    return id;
+}
+
+/* Sends a raw body (an upload) and returns the response. */
+static struct resp send_body(const char *method, const char *path, const char *token, const void *body, size_t len)
+{
+    char h[512];
+    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\nAccept: application/json\r\n", token);
+    return http_do(&srv, method, path, "application/octet-stream", body, len, h);
+}
+
+static struct resp get(const char *path, const char *token, const char *accept)
+{
+    char h[512];
+    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\nAccept: %s\r\n", token, accept);
+    return http_do(&srv, "GET", path, NULL, NULL, 0, h);
+}
+
+/* Asserts an error answer: its status and code. */
+static void assert_error(struct resp *r, int status, const char *code, const char *what)
+{
+    cr_assert_eq(r->status, status, "%s: status %d (want %d): %s", what, r->status, status, r->body);
+    json_t *j = resp_json(r);
+    cr_assert_not_null(j, "%s: %s", what, r->body);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "code")), code, "%s: %s", what, r->body);
+    json_decref(j);
+    resp_free(r);
+}
+
+/* Moves every session's last use a minute back (oad stopped): the next request of each records its use. */
+static void age_sessions(void)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/oa.db", srv.dir);
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "UPDATE sessions SET last_used_at = last_used_at - 60", NULL, NULL, NULL), SQLITE_OK,
+                 "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
+static void setup(void)
+{
+    oad_prepare(&srv);
+    mount_small(8);
+    oad_init(&srv, NULL);
+    oad_serve(&srv, NULL);
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys_t, sizeof(sys_t));
+    admin_login(&srv, "secadmin", "Label-Keeper-2026", sec_t, sizeof(sec_t));
+    admin_login(&srv, "auditor", "Trail-Reader-2026", aud_t, sizeof(aud_t));
+    struct resp r = http_json(&srv, "POST", "/v1/organs", sys_t, "{\"code\":\"某府\",\"name\":\"某市人民政府\"}", NULL);
+    resp_free(&r);
+    r = http_json(&srv, "POST", "/v1/departments", sys_t, "{\"organ_id\":1,\"code\":\"府办\",\"name\":\"府办\"}", NULL);
+    resp_free(&r);
+    make_person(&srv, sys_t, sec_t, "writer", "[\"staff\"]", 1, "Fresh-Secret-1-Qx", writer_t, sizeof(writer_t));
+    pub_doc = new_doc(writer_t, 0, "公开的通知", "正文 open");
+    internal_doc = new_doc(writer_t, 1, "内部的通知", "正文 internal");
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/documents/%lld/attachments?name=a.txt", pub_doc);
+    r = send_body("POST", path, writer_t, "attachment bytes\n", 17);
+    json_t *j = ok_json(&r, 201);
+    pub_att = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    /* The writer's client has synced once: its documents are known to it. */
+    r = get("/v1/sync/changes?v=1&since=0&limit=100", writer_t, "application/cbor");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+}
+
+static void teardown(void)
+{
+    oad_stop(&srv);
+    if (mounted && umount2(srv.dir, MNT_DETACH) != 0)
+        fprintf(stderr, "umount %s: %s\n", srv.dir, strerror(errno));
+    mounted = false;
+}
+
+TestSuite(disk_full, .init = setup, .fini = teardown, .timeout = 120);
+
+/* The sync cursor after everything there is now. */
+static long long sync_head(void)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/oa.db", srv.dir);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT max(seq) FROM changes", -1, &st, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    long long head = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return head;
+}
+
+/*
+ * The data directory's filesystem is full and every session's last use is
+ * due to be recorded: reads, lists, search, downloads and sync of existing
+ * sessions answer; every write is refused with no_space (507), and so is a
+ * read whose audit record cannot be written (a classified document's); once
+ * there is room, writes go through again.
+ */
+Test(disk_full, reads_keep_working_and_writes_are_refused_with_no_space)
+{
+    cr_assert_eq(oad_stop(&srv), 0);
+    age_sessions();
+    oad_serve(&srv, NULL);
+    fill_disk();
+
+    char path[160];
+    struct resp r;
+    for (int round = 0; round < 2; round++) { /* the second round: nothing was saved in the first */
+        snprintf(path, sizeof(path), "/v1/documents/%lld", pub_doc);
+        r = get(path, writer_t, "application/json");
+        cr_assert_eq(r.status, 200, "read a document: %d %s\n%s", r.status, r.body, oad_log_tail(&srv));
+        cr_assert(strstr(r.body, "公开的通知") != NULL, "%s", r.body);
+        resp_free(&r);
+        snprintf(path, sizeof(path), "/v1/documents/%lld/history", pub_doc);
+        r = get(path, writer_t, "application/json");
+        cr_assert_eq(r.status, 200, "history: %d %s", r.status, r.body);
+        resp_free(&r);
+        r = get("/v1/documents?view=all&q=open", writer_t, "application/json");
+        cr_assert_eq(r.status, 200, "list and search: %d %s", r.status, r.body);
+        cr_assert(strstr(r.body, "公开的通知") != NULL, "search: %s", r.body);
+        resp_free(&r);
+        snprintf(path, sizeof(path), "/v1/documents/%lld/attachments", pub_doc);
+        r = get(path, writer_t, "application/json");
+        cr_assert_eq(r.status, 200, "attachments: %d %s", r.status, r.body);
+        resp_free(&r);
+        snprintf(path, sizeof(path), "/v1/documents/%lld/attachments/%lld", pub_doc, pub_att);
+        r = get(path, writer_t, "*/*");
+        cr_assert_eq(r.status, 200, "download: %d %s", r.status, r.body);
+        cr_assert(r.body_len == 17 && memcmp(r.body, "attachment bytes\n", 17) == 0);
+        resp_free(&r);
+        snprintf(path, sizeof(path), "/v1/sync/changes?v=1&since=%lld&limit=100", sync_head());
+        r = get(path, writer_t, "application/cbor");
+        cr_assert_eq(r.status, 200, "sync: %d %s", r.status, r.body);
+        resp_free(&r);
+        r = get("/v1/users/me", sys_t, "application/json");
+        cr_assert_eq(r.status, 200, "an administrator's session: %d %s", r.status, r.body);
+        resp_free(&r);
+        r = get("/v1/sessions", writer_t, "application/json");
+        cr_assert_eq(r.status, 200, "own sessions: %d %s", r.status, r.body);
+        resp_free(&r);
+    }
+
+    /* Writes are refused, each with the one code for a full disk. */
+    snprintf(path, sizeof(path), "/v1/documents/%lld", pub_doc);
+    r = get(path, writer_t, "application/json");
+    char etag[128];
+    snprintf(etag, sizeof(etag), "If-Match: %s\r\n", r.etag);
+    resp_free(&r);
+    r = http_json(&srv, "PATCH", path, writer_t, "{\"body\":\"changed while full\"}", etag);
+    assert_error(&r, 507, "no_space", "an edit");
+    r = http_json(&srv, "POST", "/v1/documents", writer_t,
+                  "{\"kind\":\"outgoing\",\"title\":\"new\",\"level\":0,\"body\":\"x\"}", NULL);
+    assert_error(&r, 507, "no_space", "a new document");
+    /* A new login needs a new session row: refused alike, whether the password is right or not. */
+    json_t *req = json_pack("{s:s, s:s}", "username", "writer", "password", "Fresh-Secret-1-Qx");
+    char *body = json_dumps(req, 0);
+    r = http_json(&srv, "POST", "/v1/sessions", NULL, body, NULL);
+    free(body);
+    json_decref(req);
+    assert_error(&r, 507, "no_space", "a login");
+    /* A classified read must be recorded in the audit trail, which cannot grow: refused, not unrecorded. */
+    snprintf(path, sizeof(path), "/v1/documents/%lld", internal_doc);
+    r = get(path, writer_t, "application/json");
+    assert_error(&r, 507, "no_space", "a read of a 内部 document");
+    r = get("/v1/documents?view=all", writer_t, "application/json");
+    assert_error(&r, 507, "no_space", "a list that shows a 内部 document");
+    cr_assert(oad_log_contains(&srv, "level=error event=fault_raised fault=no_space"), "%s", oad_log_tail(&srv));
+
+    /* Room again: the same edit goes through, and was not applied before. */
+    free_disk();
+    snprintf(path, sizeof(path), "/v1/documents/%lld", pub_doc);
+    r = get(path, writer_t, "application/json");
+    cr_assert_eq(r.status, 200);
+    cr_assert(strstr(r.body, "changed while full") == NULL, "%s", r.body);
+    snprintf(etag, sizeof(etag), "If-Match: %s\r\n", r.etag);
+    resp_free(&r);
+    r = http_json(&srv, "PATCH", path, writer_t, "{\"body\":\"changed after\"}", etag);
+    cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
+    resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/documents/%lld", internal_doc);
+    r = get(path, writer_t, "application/json");
+    cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
+    resp_free(&r);
+    cr_assert_eq(oad_stop(&srv), 0);
+}
