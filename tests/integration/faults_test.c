@@ -272,3 +272,46 @@ Test(disk_full, reads_keep_working_and_writes_are_refused_with_no_space)
     resp_free(&r);
     cr_assert_eq(oad_stop(&srv), 0);
 }
+
+/*
+ * An upload meets the full disk in the blob store, not in the database: it is
+ * refused with the same code as every other write, one-shot or resumable, and
+ * leaves nothing behind; with room again the same upload goes through.
+ */
+Test(disk_full, an_upload_is_refused_with_the_same_code)
+{
+    static unsigned char body[256 * 1024];
+    for (size_t i = 0; i < sizeof(body); i++)
+        body[i] = (unsigned char)(i * 2654435761u >> 13);
+    fill_disk();
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/documents/%lld/attachments?name=big.bin", pub_doc);
+    struct resp r = send_body("POST", path, writer_t, body, sizeof(body));
+    assert_error(&r, 507, "no_space", "a one-shot upload");
+
+    char req[160];
+    snprintf(req, sizeof(req), "{\"document\":%lld,\"name\":\"big.bin\",\"length\":%zu}", pub_doc, sizeof(body));
+    r = http_json(&srv, "POST", "/v1/uploads", writer_t, req, NULL);
+    if (r.status == 201) { /* created while nothing is written yet: the data is refused */
+        json_t *j = ok_json(&r, 201);
+        snprintf(path, sizeof(path), "%s", json_string_value(json_object_get(j, "location")));
+        json_decref(j);
+        char h[512];
+        snprintf(h, sizeof(h), "Authorization: Bearer %s\r\nAccept: application/json\r\nUpload-Offset: 0\r\n", writer_t);
+        r = http_do(&srv, "PATCH", path, "application/offset+octet-stream", body, sizeof(body), h);
+    }
+    assert_error(&r, 507, "no_space", "a resumable upload");
+    cr_assert_not(oad_log_contains(&srv, "event=blob_write_failed"), "a full disk is a fault, not a failure per upload");
+
+    free_disk();
+    snprintf(path, sizeof(path), "/v1/documents/%lld/attachments?name=big.bin", pub_doc);
+    r = send_body("POST", path, writer_t, body, sizeof(body));
+    json_t *j = ok_json(&r, 201);
+    cr_assert_eq(json_integer_value(json_object_get(j, "size")), (json_int_t)sizeof(body));
+    json_decref(j);
+    /* Only the blob that was committed is on disk: nothing of the refused ones. */
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "test $(find '%s/blobs' -type f | wc -l) -eq 2", srv.dir);
+    cr_assert_eq(system(cmd), 0, "blob files left behind");
+    cr_assert_eq(oad_stop(&srv), 0);
+}
