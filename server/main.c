@@ -73,7 +73,7 @@ static const char usage[] =
     "  report security --month YYYY-MM --data DIR\n"
     "                         The monthly security report: logins and failures,\n"
     "                         lockouts, refused accesses, label changes,\n"
-    "                         administrator actions, alarms.\n"
+    "                         administrator actions, alarms, disk-full periods.\n"
     "\n"
     "Options:\n"
     "  --data DIR             The data directory (default: ./data).\n"
@@ -530,6 +530,7 @@ static int cmd_report(const struct oa_config *cfg, const char *month)
     print_rows(r, "administrator_actions", "administrator actions");
     print_rows(r, "password_resets", "password resets");
     print_rows(r, "alarms", "alarms");
+    print_rows(r, "disk_full", "disk-full periods");
     cbor_decref(&r);
     oa_store_close(&store);
     return 0;

@@ -9,6 +9,10 @@
 #include "storage/store.h"
 
 static const char *const names[OA_FAULT__COUNT] = {"no_space"};
+static const char *const advice[OA_FAULT__COUNT] = {
+    "The data directory's disk is full: writes are refused (507 no_space) and reads go on. Free space there; "
+    "oad recovers by itself with the next write that fits.",
+};
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool raised[OA_FAULT__COUNT];
@@ -56,6 +60,21 @@ void oa_fault_raise(enum oa_fault f, const char *where)
 bool oa_fault_active(enum oa_fault f)
 {
     return f < OA_FAULT__COUNT && atomic_load(&raised[f]);
+}
+
+int64_t oa_fault_since(enum oa_fault f)
+{
+    if (!oa_fault_active(f))
+        return 0;
+    pthread_mutex_lock(&lock);
+    int64_t t = atomic_load(&raised[f]) ? since[f] : 0;
+    pthread_mutex_unlock(&lock);
+    return t;
+}
+
+const char *oa_fault_advice(enum oa_fault f)
+{
+    return f < OA_FAULT__COUNT ? advice[f] : "?";
 }
 
 bool oa_fault_clear(enum oa_fault f, int64_t *when, uint64_t *count)

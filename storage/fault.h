@@ -6,7 +6,9 @@
  * thread raises where it meets the fault and that is cleared where the fault
  * is seen to be gone; the raise that sets it logs one line at error level and
  * the clear one at info level, so a fault that lasts says so twice, not once
- * per refused request.
+ * per refused request.  /healthz and /metrics show the raised faults, and
+ * the writer records each full-disk period in the audit trail once it is
+ * over (nothing can be written while it lasts).
  */
 #ifndef OA_STORAGE_FAULT_H
 #define OA_STORAGE_FAULT_H
@@ -40,6 +42,12 @@ void oa_fault_raise(enum oa_fault f, const char *where);
 
 /* Whether fault f is raised now (any thread). */
 bool oa_fault_active(enum oa_fault f);
+
+/* When fault f was raised (epoch seconds), 0 when it is not. */
+int64_t oa_fault_since(enum oa_fault f);
+
+/* A sentence for an administrator: what the fault means and what to do. */
+const char *oa_fault_advice(enum oa_fault f);
 
 /*
  * Clears fault f (any thread).  True when it was raised, with when it was

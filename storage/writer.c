@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "proto/alloc.h"
 #include "proto/errors.h"
@@ -34,6 +35,12 @@ struct oa_writer {
     struct oa_db_job *local_head, **local_tail; /* loop thread only */
     uv_prepare_t flush; /* runs before the loop would block */
     struct oa_writer_stats stats;
+    /* A full-disk period that is over and not yet in the audit trail (writer thread only). */
+    struct {
+        bool pending;
+        int64_t from, to;
+        uint64_t refused;
+    } full;
 };
 
 static void record_commit(struct oa_writer *w, uint64_t us, unsigned jobs)
@@ -105,13 +112,55 @@ static bool txn_commit(struct oa_writer *w, struct oa_db_job *from, struct oa_db
     for (struct oa_db_job *j = from; j != end; j = j->next)
         n++;
     record_commit(w, (uv_hrtime() - t0) / 1000, n);
-    if (wrote) {
-        /* Changes reached the disk: there is room again. */
-        int64_t since;
-        uint64_t raises;
-        oa_fault_clear(OA_FAULT_NO_SPACE, &since, &raises);
+    int64_t since;
+    uint64_t raises;
+    /* Changes reached the disk: there is room again. */
+    if (wrote && oa_fault_clear(OA_FAULT_NO_SPACE, &since, &raises)) {
+        if (!w->full.pending) {
+            w->full.from = since;
+            w->full.refused = 0;
+        }
+        w->full.pending = true;
+        w->full.to = oa_now();
+        w->full.refused += raises;
     }
     return true;
+}
+
+static void utc_text(int64_t t, char *out, size_t cap)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    gmtime_r(&tt, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/*
+ * Records a full-disk period that is over as an alarm in the audit trail, in
+ * a transaction of its own (after a commit: there is room); one that cannot
+ * be recorded yet is tried again after the next commit.
+ */
+static void record_full_period(struct oa_writer *w)
+{
+    if (!w->full.pending)
+        return;
+    char from[32], to[32], detail[200];
+    utc_text(w->full.from, from, sizeof(from));
+    utc_text(w->full.to, to, sizeof(to));
+    snprintf(detail, sizeof(detail), "the data directory's disk was full from %s to %s; %llu writes refused", from,
+             to, (unsigned long long)w->full.refused);
+    struct oa_audit_event ev = {.event = "system.no_space", .actor = "oad", .label = -1, .outcome = "failed",
+                                .detail = detail};
+    struct oa_store *s = w->store;
+    if (txn_exec(s, "BEGIN IMMEDIATE") != 0)
+        return;
+    if (oa_audit(s, &ev) != 0 || txn_exec(s, "COMMIT") != 0) {
+        oa_store_reset_all(s);
+        if (!sqlite3_get_autocommit(s->db))
+            txn_exec(s, "ROLLBACK");
+        return;
+    }
+    w->full.pending = false;
 }
 
 /*
@@ -227,6 +276,7 @@ static void writer_main(void *arg)
         uv_mutex_unlock(&w->lock);
 
         run_group(w, group);
+        record_full_period(w);
         audit_after_commit(w, false);
 
         uv_mutex_lock(&w->lock);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/integration/harness.h"
@@ -314,4 +315,108 @@ Test(disk_full, an_upload_is_refused_with_the_same_code)
     snprintf(cmd, sizeof(cmd), "test $(find '%s/blobs' -type f | wc -l) -eq 2", srv.dir);
     cr_assert_eq(system(cmd), 0, "blob files left behind");
     cr_assert_eq(oad_stop(&srv), 0);
+}
+
+/* How many lines of oad's log contain the text. */
+static int log_count(const char *text)
+{
+    FILE *f = fopen(srv.log, "r");
+    cr_assert_not_null(f);
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, text) != NULL;
+    fclose(f);
+    return n;
+}
+
+static char *metrics(void)
+{
+    struct resp r = http_do(&srv, "GET", "/metrics", NULL, NULL, 0, NULL);
+    cr_assert_eq(r.status, 200);
+    return r.body; /* the caller frees it */
+}
+
+static struct resp edit(const char *text)
+{
+    char path[96], body[128], etag[128];
+    snprintf(path, sizeof(path), "/v1/documents/%lld", pub_doc);
+    struct resp r = get(path, writer_t, "application/json");
+    cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
+    snprintf(etag, sizeof(etag), "If-Match: %s\r\n", r.etag);
+    resp_free(&r);
+    snprintf(body, sizeof(body), "{\"body\":\"%s\"}", text);
+    return http_json(&srv, "PATCH", path, writer_t, body, etag);
+}
+
+/*
+ * While the disk is full /healthz says the server is degraded and why, the
+ * metrics say so, and the log says so once; when space returns all of it
+ * clears by itself, and the period lands in the audit trail as an alarm that
+ * the monthly report lists.
+ */
+Test(disk_full, the_server_says_it_is_degraded_and_the_report_lists_the_period)
+{
+    struct resp r = http_json(&srv, "GET", "/healthz", NULL, NULL, NULL);
+    json_t *j = ok_json(&r, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "ok");
+    json_decref(j);
+
+    fill_disk();
+    for (int i = 0; i < 3; i++) {
+        r = edit("while full");
+        assert_error(&r, 507, "no_space", "an edit");
+    }
+    r = http_json(&srv, "GET", "/healthz", NULL, NULL, NULL);
+    j = ok_json(&r, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "degraded");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "reason")), "no_space");
+    cr_assert_gt(json_integer_value(json_object_get(j, "since")), 0);
+    cr_assert(strstr(json_string_value(json_object_get(j, "message")), "disk is full") != NULL);
+    json_decref(j);
+    char *m = metrics();
+    cr_assert(strstr(m, "\noa_degraded{reason=\"no_space\"} 1\n") != NULL, "%s", m);
+    cr_assert(strstr(m, "status=\"507\"} 3\n") != NULL, "%s", m);
+    free(m);
+    cr_assert_eq(log_count("level=error event=fault_raised fault=no_space"), 1, "%s", oad_log_tail(&srv));
+
+    free_disk();
+    r = edit("with room again");
+    cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
+    resp_free(&r);
+    r = http_json(&srv, "GET", "/healthz", NULL, NULL, NULL);
+    j = ok_json(&r, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "ok");
+    json_decref(j);
+    m = metrics();
+    cr_assert(strstr(m, "\noa_degraded{reason=\"no_space\"} 0\n") != NULL, "%s", m);
+    free(m);
+    cr_assert_eq(log_count("event=fault_cleared fault=no_space"), 1, "%s", oad_log_tail(&srv));
+
+    char month[16], path[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(month, sizeof(month), "%Y-%m", &tm);
+    snprintf(path, sizeof(path), "/v1/audit/report?month=%s", month);
+    r = http_json(&srv, "GET", path, aud_t, NULL, NULL);
+    j = ok_json(&r, 200);
+    json_t *periods = json_object_get(j, "disk_full");
+    cr_assert_eq(json_array_size(periods), 1, "%s", json_dumps(j, 0));
+    const char *detail = json_string_value(json_object_get(json_array_get(periods, 0), "detail"));
+    cr_assert(strstr(detail, "disk was full from ") != NULL && strstr(detail, "writes refused") != NULL, "%s", detail);
+    bool alarmed = false;
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(j, "alarms"), i, a)
+        alarmed |= strcmp(json_string_value(json_object_get(a, "event")), "system.no_space") == 0;
+    cr_assert(alarmed, "%s", json_dumps(j, 0));
+    json_decref(j);
+    cr_assert_eq(oad_stop(&srv), 0);
+
+    /* The trail with the alarm in it still verifies. */
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "%s audit verify --data %s > /dev/null", getenv("OAD_BIN") ? getenv("OAD_BIN") : "server/oad",
+             srv.dir);
+    cr_assert_eq(system(cmd), 0);
 }
