@@ -9,18 +9,28 @@
  * per refused request.  /healthz and /metrics show the raised faults, and
  * the writer records each full-disk period in the audit trail once it is
  * over (nothing can be written while it lasts).
+ *
+ * A damaged database cannot be trusted to record its own damage, and the
+ * remedy (restoring a backup) replaces it.  Damage is therefore noted in the
+ * fault journal, DIR/faults, a text file beside the database, one line per
+ * finding, by whoever finds it (oad serve at start or at run time, oad fsck);
+ * `oad serve` copies the lines that the database in place has not seen into
+ * its audit trail, where the monthly report finds them.
  */
 #ifndef OA_STORAGE_FAULT_H
 #define OA_STORAGE_FAULT_H
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "proto/errors.h"
+#include "storage/store.h"
 
 enum oa_fault {
     OA_FAULT_NO_SPACE, /* the data directory's filesystem is full */
+    OA_FAULT_CORRUPT,  /* the database is damaged: for good, until it is restored */
     OA_FAULT__COUNT
 };
 
@@ -29,8 +39,10 @@ const char *oa_fault_name(enum oa_fault f);
 
 /*
  * The error code of the last failed SQLite call on db: OA_E_NO_SPACE when the
- * disk is full (SQLITE_FULL, or an I/O error whose errno says so; the fault
- * is raised), else `otherwise`.  Call it before anything else runs on db.
+ * disk is full (SQLITE_FULL, or an I/O error whose errno says so),
+ * OA_E_STORAGE_CORRUPT when the database is damaged (SQLITE_CORRUPT,
+ * SQLITE_NOTADB), each raising its fault; else `otherwise`.  Call it before
+ * anything else runs on db.
  */
 enum oa_err oa_fault_sqlite(sqlite3 *db, enum oa_err otherwise);
 
@@ -54,5 +66,27 @@ const char *oa_fault_advice(enum oa_fault f);
  * (epoch seconds) and how many raises it saw, each a refused write.
  */
 bool oa_fault_clear(enum oa_fault f, int64_t *since, uint64_t *raises);
+
+/* The fault journal of a data directory: DIR/faults.  0, or -1 when the path does not fit. */
+int oa_fault_journal_path(const char *data_dir, char *out, size_t cap);
+
+/*
+ * Where damage met at run time is noted (the path is copied); NULL: nowhere.
+ * Set once, before the writer starts.
+ */
+void oa_fault_journal_at(const char *path);
+
+/*
+ * Appends one finding to the journal at path: the time, who found it
+ * ("serve", "fsck") and what (one line; newlines become "; ").  0 or -1.
+ */
+int oa_fault_note(const char *path, const char *source, const char *what);
+
+/*
+ * Copies the journal's findings that this database has not recorded yet into
+ * its audit trail (system.storage_corrupt alarms), in a transaction of its
+ * own; the journal's length so far is kept in meta.  Returns how many, or -1.
+ */
+int oa_fault_import(struct oa_store *s, const char *path);
 
 #endif

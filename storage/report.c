@@ -68,7 +68,7 @@ cbor_item_t *oa_security_report(struct oa_store *s, const char *month)
     static const char *const k_reset[] = {"id", "at", "event", "user", "target", "detail"};
     static const char *const k_fault[] = {"id", "at", "detail"};
 
-    cbor_item_t *r = pv_map(14);
+    cbor_item_t *r = pv_map(15);
     pv_put_text(r, "month", month);
     pv_put_int(r, "from", from);
     pv_put_int(r, "to", to);
@@ -109,6 +109,10 @@ cbor_item_t *oa_security_report(struct oa_store *s, const char *month)
     /* Periods when the data directory's disk was full (recorded when each ended). */
     pv_put(r, "disk_full",
            rows(s, "SELECT id, at, coalesce(detail, '') FROM audit_log WHERE event = 'system.no_space'"
+                   " AND at >= ?1 AND at < ?2 ORDER BY id LIMIT 200", from, to, k_fault, 3));
+    /* Damage found in the database (oad serve, oad fsck), recorded from the fault journal. */
+    pv_put(r, "database_damage",
+           rows(s, "SELECT id, at, coalesce(detail, '') FROM audit_log WHERE event = 'system.storage_corrupt'"
                    " AND at >= ?1 AND at < ?2 ORDER BY id LIMIT 200", from, to, k_fault, 3));
     pv_put_int(r, "entries",
                count(s, "SELECT count(*) FROM audit_log WHERE at >= ?1 AND at < ?2", from, to));

@@ -104,7 +104,8 @@ static bool txn_commit(struct oa_writer *w, struct oa_db_job *from, struct oa_db
     uint64_t t0 = uv_hrtime();
     int e = txn_exec(w->store, "COMMIT");
     if (e != 0) {
-        txn_exec(w->store, "ROLLBACK");
+        if (!sqlite3_get_autocommit(w->store->db))
+            txn_exec(w->store, "ROLLBACK");
         txn_lost(from, end, e);
         return false;
     }

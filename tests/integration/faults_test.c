@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -419,4 +420,144 @@ Test(disk_full, the_server_says_it_is_degraded_and_the_report_lists_the_period)
     snprintf(cmd, sizeof(cmd), "%s audit verify --data %s > /dev/null", getenv("OAD_BIN") ? getenv("OAD_BIN") : "server/oad",
              srv.dir);
     cr_assert_eq(system(cmd), 0);
+}
+
+/* ---- a damaged database ---- */
+
+static struct oad dmg;
+
+/* Runs oad with args (and the harness's cheap Argon2id settings not needed here); its exit status, output in out. */
+static int run_oad(const char *args, char *out, size_t n)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "%s %s 2>&1", getenv("OAD_BIN") ? getenv("OAD_BIN") : "server/oad", args);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t len = fread(out, 1, n - 1, p);
+    out[len] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    char cmd[900];
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+/* Overwrites the first page of the documents table (its b-tree's root) with a repeated byte. */
+static void damage_documents(const char *db_path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT rootpage, (SELECT page_size FROM pragma_page_size())"
+                                        " FROM sqlite_schema WHERE name = 'documents'", -1, &st, NULL), SQLITE_OK,
+                 "%s", sqlite3_errmsg(db));
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    long root = (long)sqlite3_column_int64(st, 0), page = (long)sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    FILE *f = fopen(db_path, "r+b");
+    cr_assert_not_null(f);
+    cr_assert_eq(fseek(f, (root - 1) * page, SEEK_SET), 0);
+    for (long i = 0; i < page; i++)
+        fputc(0x55, f);
+    fclose(f);
+}
+
+static void damaged_teardown(void)
+{
+    oad_stop(&dmg);
+}
+
+TestSuite(damaged, .fini = damaged_teardown, .timeout = 120);
+
+/*
+ * One page of oa.db overwritten (oad stopped): oad fsck calls the database
+ * damaged and says to restore it; oad serve refuses to start and says why;
+ * both findings are noted in DIR/faults, and once the backup is back in place
+ * oad serve records them in its audit trail -- once -- where the monthly
+ * report lists them.
+ */
+Test(damaged, fsck_and_serve_find_a_damaged_page_and_the_report_lists_it)
+{
+    oad_start(&dmg, NULL);
+    char sys[128], sec[128], wr[128];
+    admin_login(&dmg, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    admin_login(&dmg, "secadmin", "Label-Keeper-2026", sec, sizeof(sec));
+    struct resp r = http_json(&dmg, "POST", "/v1/organs", sys, "{\"code\":\"某府\",\"name\":\"某市人民政府\"}", NULL);
+    resp_free(&r);
+    r = http_json(&dmg, "POST", "/v1/departments", sys, "{\"organ_id\":1,\"code\":\"府办\",\"name\":\"府办\"}", NULL);
+    resp_free(&r);
+    make_person(&dmg, sys, sec, "writer", "[\"staff\"]", 1, "Fresh-Secret-1-Qx", wr, sizeof(wr));
+    for (int i = 0; i < 60; i++) {
+        char body[512];
+        snprintf(body, sizeof(body),
+                 "{\"kind\":\"outgoing\",\"title\":\"关于第%d号事项的通知\",\"level\":0,\"body\":\"%s%d\"}", i,
+                 "正文正文正文正文正文正文正文正文正文正文正文正文正文正文正文正文正文正文正文正文正文正文", i);
+        r = http_json(&dmg, "POST", "/v1/documents", wr, body, NULL);
+        cr_assert_eq(r.status, 201, "%s", r.body);
+        resp_free(&r);
+    }
+    cr_assert_eq(oad_stop(&dmg), 0);
+
+    char db[400], backup[400], journal[400], out[8192], args[600];
+    snprintf(db, sizeof(db), "%s/oa.db", dmg.dir);
+    snprintf(backup, sizeof(backup), "%s.backup", dmg.dir);
+    snprintf(journal, sizeof(journal), "%s/faults", dmg.dir);
+    copy_file(db, backup);
+    damage_documents(db);
+
+    snprintf(args, sizeof(args), "fsck --data %s", dmg.dir);
+    cr_assert_eq(run_oad(args, out, sizeof(out)), 1, "oad fsck: %s", out);
+    cr_assert(strstr(out, "DAMAGED database") != NULL, "%s", out);
+    cr_assert(strstr(out, "restore it from backup") != NULL, "%s", out);
+
+    snprintf(args, sizeof(args), "serve --data %s --listen 127.0.0.1:0", dmg.dir);
+    cr_assert_eq(run_oad(args, out, sizeof(out)), 1, "oad serve: %s", out);
+    cr_assert(strstr(out, "is damaged") != NULL && strstr(out, "restore the database from backup") != NULL, "%s",
+              out);
+    cr_assert_null(strstr(out, "event=listening"), "%s", out);
+
+    FILE *f = fopen(journal, "r");
+    cr_assert_not_null(f, "no fault journal");
+    int lines = 0;
+    while (fgets(out, sizeof(out), f))
+        lines++;
+    fclose(f);
+    cr_assert_eq(lines, 2, "one finding each from fsck and serve");
+
+    /* The backup back in place: served, and the findings recorded in its trail, once. */
+    copy_file(backup, db);
+    for (const char *ext = "-wal"; ext; ext = ext[1] == 'w' ? "-shm" : NULL) {
+        snprintf(args, sizeof(args), "%s%s", db, ext);
+        unlink(args);
+    }
+    oad_serve(&dmg, NULL);
+    cr_assert(oad_log_contains(&dmg, "event=fault_journal_recorded findings=2"), "%s", oad_log_tail(&dmg));
+    r = http_json(&dmg, "GET", "/healthz", NULL, NULL, NULL);
+    json_t *j = ok_json(&r, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "ok");
+    json_decref(j);
+    cr_assert_eq(oad_stop(&dmg), 0);
+    oad_serve(&dmg, NULL);
+    cr_assert_eq(oad_stop(&dmg), 0);
+
+    char month[16];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(month, sizeof(month), "%Y-%m", &tm);
+    snprintf(args, sizeof(args), "report security --month %s --data %s", month, dmg.dir);
+    cr_assert_eq(run_oad(args, out, sizeof(out)), 0, "%s", out);
+    cr_assert(strstr(out, "database damage found: 2\n") != NULL, "%s", out);
+    cr_assert(strstr(out, "found damaged at ") != NULL && strstr(out, "by oad fsck") != NULL &&
+                  strstr(out, "by oad serve") != NULL,
+              "%s", out);
+    snprintf(args, sizeof(args), "audit verify --data %s", dmg.dir);
+    cr_assert_eq(run_oad(args, out, sizeof(out)), 0, "%s", out);
+    snprintf(args, sizeof(args), "fsck --data %s", dmg.dir);
+    cr_assert_eq(run_oad(args, out, sizeof(out)), 0, "%s", out);
 }
