@@ -234,6 +234,9 @@ static void audit_after_commit(struct oa_writer *w, bool force)
         oa_log(OA_LOG_ERROR, "audit_tree_gap", NULL);
         return;
     }
+    /* A checkpoint is a write: while the disk is full it waits, and is signed once there is room. */
+    if (oa_fault_active(OA_FAULT_NO_SPACE))
+        return;
     uint64_t now = uv_hrtime() / 1000000;
     if (w->audit.acc.size > w->audit.checkpoint_size && (force || now - w->audit.checkpoint_ms >= 1000))
         if (oa_audit_log_checkpoint(w->store, &w->audit, now) != 0)
