@@ -40,7 +40,9 @@
     X(BLOB_DAMAGED,         500, "blob_damaged",           "The stored file is damaged or not this document's; nothing was sent. An administrator can run oad fsck.") \
     X(INTERNAL,             500, "internal",               "The server failed; the event is logged with this request's id.") \
     X(UNAVAILABLE,          503, "unavailable",            "The server is busy or shutting down; try again.") \
-    X(STORAGE,              503, "storage",                "The database could not complete the request; try again.")
+    X(STORAGE,              503, "storage",                "The database could not complete the request; try again.") \
+    X(STORAGE_CORRUPT,      500, "storage_corrupt",        "The database is damaged: this will not pass by trying again. An administrator must stop oad and restore the database from backup (oad fsck names the damage).") \
+    X(NO_SPACE,             507, "no_space",               "The server's disk is full: nothing can be saved (a change, an upload, a login, or the audit record a classified read needs) until an administrator frees space; reading still works.")
 
 enum oa_err {
 #define X(name, status, code, msg) OA_E_##name,

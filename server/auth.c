@@ -255,6 +255,38 @@ struct auth_job {
     struct oa_session session;
 };
 
+/*
+ * When sessions were last used, as the gate saw them, kept beside the
+ * database's last_used_at: writing that is bookkeeping, dropped while the
+ * disk is full, and a session in use must not time out for idleness then.
+ * Writer thread only (auth_on_run).
+ */
+#define RECENT_SLOTS 4096
+
+static struct {
+    int64_t session_id, at;
+} recent[RECENT_SLOTS];
+
+/* The session's last use: the later of the database's and the gate's. */
+static int64_t last_used(const struct oa_session *se)
+{
+    size_t i = (size_t)se->id % RECENT_SLOTS;
+    return recent[i].session_id == se->id && recent[i].at > se->last_used_at ? recent[i].at : se->last_used_at;
+}
+
+static void note_used(int64_t session_id, int64_t now)
+{
+    size_t i = (size_t)session_id % RECENT_SLOTS;
+    recent[i].session_id = session_id;
+    recent[i].at = now;
+}
+
+/*
+ * Finds the session and its user.  Everything it writes is bookkeeping
+ * (OA_JOB_BOOKKEEPING): the last use, an expired session's row; when that
+ * cannot be written the answer stands, so requests of existing sessions go on
+ * while the disk is full.
+ */
 static int auth_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct auth_job *a = (struct auth_job *)job;
@@ -266,19 +298,22 @@ static int auth_on_run(struct oa_store *s, struct oa_db_job *job)
         return OA_E_STORAGE;
     if (rc == 0)
         return 0;
-    if (now >= a->session.expires_at || now - a->session.last_used_at > (int64_t)a->idle_s) {
-        return oa_session_delete(s, a->session.id) == 0 ? 0 : OA_E_STORAGE;
+    int64_t used = last_used(&a->session);
+    if (now >= a->session.expires_at || now - used > (int64_t)a->idle_s) {
+        (void)oa_session_delete(s, a->session.id);
+        return 0;
     }
     rc = oa_user_by_id(s, a->session.user_id, &a->user);
     if (rc < 0)
         return OA_E_STORAGE;
     if (rc == 0 || a->user.disabled) {
-        oa_session_delete(s, a->session.id);
+        (void)oa_session_delete(s, a->session.id);
         return 0;
     }
+    note_used(a->session.id, now);
     /* Idle time is tracked to the minute's quarter: no write on every request. */
-    if (now - a->session.last_used_at >= 15 && oa_session_touch(s, a->session.id, now) != 0)
-        return OA_E_STORAGE;
+    if (now - a->session.last_used_at >= 15)
+        (void)oa_session_touch(s, a->session.id, now);
     a->result = OA_E_OK;
     return 0;
 }
@@ -362,5 +397,6 @@ void oa_auth_then(struct oa_req *r, oa_handler_fn next)
     a->idle_s = r->srv->cfg->session_idle_s;
     a->job.run = auth_on_run;
     a->job.done = auth_on_done;
+    a->job.flags = OA_JOB_BOOKKEEPING;
     oa_writer_submit(r->srv->writer, &a->job);
 }

@@ -299,7 +299,7 @@ static void audit_record_done(struct oa_db_job *job)
 {
     struct audit_work *a = (struct audit_work *)((char *)job - offsetof(struct audit_work, job));
     if (job->rc) {
-        oa_reply_error(a->r, OA_E_STORAGE, NULL);
+        oa_reply_error(a->r, (enum oa_err)job->rc, NULL);
         free(a);
         return;
     }

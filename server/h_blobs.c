@@ -24,6 +24,7 @@
  * Downloads stream the same way in reverse, a piece at a time: the next
  * piece is decrypted in the pool while nothing else waits on the loop.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <magic.h>
 #include <openssl/evp.h>
@@ -41,6 +42,7 @@
 #include "storage/accounts.h"
 #include "storage/blobs.h"
 #include "storage/documents.h"
+#include "storage/fault.h"
 #include "workflow/access.h"
 
 #define CHUNK (1024 * 1024)  /* bytes handed to the pool at a time, each way */
@@ -107,6 +109,8 @@ struct upload {
     bool finishing;               /* the work item seals the blob */
     bool finished;                /* sealed and durable: commit next */
     bool failed;                  /* the writer failed: the upload is over */
+    int work_errno;               /* why, when a system call failed (the pool's) */
+    enum oa_err fail_err;         /* what the client is told: OA_E_NO_SPACE, or OA_E_INTERNAL */
     bool dead;                    /* abandoned: free once the pool is done with it */
     int work_rc, digest_rc;
     char cause[256];
@@ -201,6 +205,7 @@ static void upload_on_work(uv_work_t *w)
 {
     struct upload *u = w->data;
     if (u->work_len > 0 && oa_blob_write(u->w, u->work, u->work_len, u->cause, sizeof(u->cause)) != 0) {
+        u->work_errno = errno;
         u->w = NULL; /* freed by the failed write */
         u->work_rc = -1;
         return;
@@ -209,6 +214,7 @@ static void upload_on_work(uv_work_t *w)
         struct oa_blob_writer *wr = u->w;
         u->w = NULL;
         if (oa_blob_writer_finish(wr, &u->b.info, u->cause, sizeof(u->cause)) != 0) {
+            u->work_errno = errno;
             u->work_rc = -1;
             return;
         }
@@ -238,8 +244,15 @@ static void upload_on_work_done(uv_work_t *w, int status)
         memcpy(u->b.info.digest, u->md_out, 32);
     u->work_len = 0;
     if (u->work_rc != 0) {
-        oa_log(OA_LOG_ERROR, "blob_write_failed", "doc=%lld cause=\"%s\"", (long long)u->b.doc_id, u->cause);
         u->failed = true;
+        u->fail_err = OA_E_INTERNAL;
+        if (oa_fault_errno_full(u->work_errno)) {
+            /* One line for the fault, not one per refused upload. */
+            oa_fault_raise(OA_FAULT_NO_SPACE, "blob store");
+            u->fail_err = OA_E_NO_SPACE;
+        } else {
+            oa_log(OA_LOG_ERROR, "blob_write_failed", "doc=%lld cause=\"%s\"", (long long)u->b.doc_id, u->cause);
+        }
     } else if (u->finishing) {
         u->finished = true;
     }
@@ -257,6 +270,7 @@ static void upload_submit(struct upload *u, bool finish)
     u->finishing = finish;
     u->working = true;
     u->work_rc = u->digest_rc = 0;
+    u->work_errno = 0;
     u->wq.data = u->dq.data = u;
     u->works = 2;
     if (uv_queue_work(u->srv->loop, &u->wq, upload_on_work, upload_on_work_done) != 0) {
@@ -399,7 +413,10 @@ static void upload_pump(struct upload *u)
     if (u->failed) {
         if (r) {
             u->r = NULL;
-            oa_reply_error(r, OA_E_INTERNAL, "The file could not be stored; the upload is void: start it again.");
+            if (u->fail_err == OA_E_NO_SPACE)
+                oa_reply_error(r, OA_E_NO_SPACE, NULL);
+            else
+                oa_reply_error(r, OA_E_INTERNAL, "The file could not be stored; the upload is void: start it again.");
         }
         upload_drop(u);
         return;
@@ -499,9 +516,14 @@ static void upload_feed(struct upload *u, struct oa_req *r)
     oa_req_body_read(r, upload_on_data, upload_on_end);
 }
 
-/* Creates the upload's writer, after the check job said yes.  NULL when the file cannot be created. */
+/*
+ * Creates the upload's writer, after the check job said yes.  NULL when the
+ * file cannot be created, with *err what to answer (OA_E_NO_SPACE when the
+ * disk is full).
+ */
 static struct upload *upload_new(struct oa_server *srv, int64_t owner, int64_t doc_id, int64_t att_id, int rev,
-                                 int level, const char *name, const char *role, uint64_t length, bool resumable)
+                                 int level, const char *name, const char *role, uint64_t length, bool resumable,
+                                 enum oa_err *err)
 {
     struct upload *u = oa_xcalloc(1, sizeof(*u));
     u->srv = srv;
@@ -526,6 +548,7 @@ static struct upload *upload_new(struct oa_server *srv, int64_t owner, int64_t d
     char ad[256];
     size_t adlen = oa_blob_ad(&u->b, ad, sizeof(ad));
     char cause[256];
+    errno = 0;
     if (oa_dek_wrap(srv->keys, level, u->dek, u->b.dek, &u->b.kek_version) != 0 ||
         oa_blob_path(srv->cfg->data_dir, u->b.file, u->path, sizeof(u->path)) != 0 ||
         oa_blob_dir_make(srv->cfg->data_dir, u->b.file) != 0 ||
@@ -533,7 +556,13 @@ static struct upload *upload_new(struct oa_server *srv, int64_t owner, int64_t d
                             sizeof(cause)) != 0 ||
         (u->md = EVP_MD_CTX_new()) == NULL ||
         EVP_DigestInit_ex(u->md, u->b.suite == OA_BLOB_SM4_SM3 ? EVP_sm3() : EVP_sha256(), NULL) != 1) {
-        oa_log(OA_LOG_ERROR, "blob_create_failed", "doc=%lld", (long long)doc_id);
+        if (oa_fault_errno_full(errno)) {
+            oa_fault_raise(OA_FAULT_NO_SPACE, "blob store");
+            *err = OA_E_NO_SPACE;
+        } else {
+            oa_log(OA_LOG_ERROR, "blob_create_failed", "doc=%lld", (long long)doc_id);
+            *err = OA_E_INTERNAL;
+        }
         upload_free(u);
         return NULL;
     }
@@ -608,12 +637,13 @@ static void check_on_done(struct oa_db_job *job)
         free(j);
         return;
     }
+    enum oa_err err = OA_E_OK;
     struct upload *u = upload_new(srv, r->who.user_id, j->doc_id, j->att_id, j->rev, j->level, j->name_found,
-                                  j->role_found, j->length, j->resumable);
+                                  j->role_found, j->length, j->resumable, &err);
     bool resumable = j->resumable;
     free(j);
     if (u == NULL) {
-        oa_reply_error(r, OA_E_INTERNAL, "The server cannot store files now.");
+        oa_reply_error(r, err, err == OA_E_NO_SPACE ? NULL : "The server cannot store files now.");
         return;
     }
     if (resumable) {

@@ -142,7 +142,7 @@ static void org_on_done(struct oa_db_job *job)
     struct org_job *j = (struct org_job *)job;
     struct oa_req *r = j->r;
     if (job->rc) {
-        oa_reply_error(r, OA_E_STORAGE, NULL);
+        oa_reply_error(r, (enum oa_err)job->rc, NULL);
     } else if (j->result != OA_E_OK) {
         oa_reply_error(r, j->result, j->message);
     } else if (j->op == ORG_LIST) {

@@ -232,7 +232,7 @@ static void login_on_done(struct oa_db_job *job)
     struct login *l = (struct login *)job;
     struct oa_req *r = l->r;
     if (job->rc) {
-        oa_reply_error(r, OA_E_STORAGE, NULL);
+        oa_reply_error(r, (enum oa_err)job->rc, NULL);
         login_free(l);
         return;
     }
@@ -368,7 +368,7 @@ static void session_job_done(struct oa_db_job *job)
     if (rc) {
         if (list)
             cbor_decref(&list);
-        oa_reply_error(r, OA_E_STORAGE, NULL);
+        oa_reply_error(r, (enum oa_err)rc, NULL);
     } else if (list) {
         oa_reply(r, 200, list);
     } else if (!found) {
@@ -504,7 +504,7 @@ static void me_on_done(struct oa_db_job *job)
     struct me_job *j = (struct me_job *)job;
     struct oa_req *r = j->r;
     if (job->rc) {
-        oa_reply_error(r, OA_E_STORAGE, NULL);
+        oa_reply_error(r, (enum oa_err)job->rc, NULL);
     } else {
         snprintf(r->etag, sizeof(r->etag), "\"u%lld-%lld\"", (long long)j->user.id, (long long)j->user.version);
         oa_reply(r, 200, oa_user_item(&j->user, j->compartments));
@@ -565,7 +565,7 @@ static void pwchange_on_done(struct oa_db_job *job)
     struct pwchange *p = (struct pwchange *)job;
     struct oa_req *r = p->r;
     if (job->rc) {
-        oa_reply_error(r, OA_E_STORAGE, NULL);
+        oa_reply_error(r, (enum oa_err)job->rc, NULL);
         goto out;
     }
     if (p->phase == 1) {

@@ -16,13 +16,34 @@
 #include "server/version.h"
 #include "storage/accounts.h"
 #include "workflow/access.h"
+#include "storage/fault.h"
 
+/*
+ * GET /healthz: 200 {status: "ok", version} when all is well; 200 {status:
+ * "degraded", reason, since, message, version} while a fault (storage/fault.h)
+ * degrades the server -- it still answers what it can, so it is alive, but
+ * it is not well; 503 {status: "draining"} while it shuts down.
+ */
 void h_healthz(struct oa_req *r)
 {
-    cbor_item_t *m = pv_map(2);
-    pv_put_text(m, "status", r->srv->draining ? "draining" : "ok");
+    enum oa_fault f = OA_FAULT__COUNT;
+    for (int i = 0; i < OA_FAULT__COUNT && f == OA_FAULT__COUNT; i++)
+        if (oa_fault_active((enum oa_fault)i))
+            f = (enum oa_fault)i;
+    if (r->srv->draining || f == OA_FAULT__COUNT) {
+        cbor_item_t *m = pv_map(2);
+        pv_put_text(m, "status", r->srv->draining ? "draining" : "ok");
+        pv_put_text(m, "version", OA_VERSION);
+        oa_reply(r, r->srv->draining ? 503 : 200, m);
+        return;
+    }
+    cbor_item_t *m = pv_map(5);
+    pv_put_text(m, "status", "degraded");
+    pv_put_text(m, "reason", oa_fault_name(f));
+    pv_put_int(m, "since", oa_fault_since(f));
+    pv_put_text(m, "message", oa_fault_advice(f));
     pv_put_text(m, "version", OA_VERSION);
-    oa_reply(r, r->srv->draining ? 503 : 200, m);
+    oa_reply(r, 200, m);
 }
 
 static void metrics_render(struct oa_req *r)

@@ -82,7 +82,7 @@ static void totp_on_done(struct oa_db_job *job)
     struct totp_job *t = (struct totp_job *)job;
     struct oa_req *r = t->r;
     if (job->rc) {
-        oa_reply_error(r, OA_E_STORAGE, NULL);
+        oa_reply_error(r, (enum oa_err)job->rc, NULL);
     } else if (t->result != OA_E_OK) {
         oa_reply_error(r, t->result, t->message);
     } else if (t->confirm) {

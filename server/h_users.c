@@ -315,7 +315,7 @@ static void admin_on_done(struct oa_db_job *job)
     struct admin *a = (struct admin *)job;
     struct oa_req *r = a->r;
     if (job->rc) {
-        oa_reply_error(r, OA_E_STORAGE, NULL);
+        oa_reply_error(r, (enum oa_err)job->rc, NULL);
     } else if (a->result != OA_E_OK) {
         oa_reply_error(r, a->result, a->message);
     } else if (a->op == OP_LIST) {

@@ -29,6 +29,7 @@
 #include "storage/audit.h"
 #include "storage/report.h"
 #include "storage/blobs.h"
+#include "storage/fault.h"
 #include "storage/keys.h"
 #include "storage/store.h"
 #include "workflow/access.h"
@@ -45,7 +46,8 @@ static const char usage[] =
     "                         administrators sysadmin, secadmin and auditor, written\n"
     "                         to DIR/initial-credentials (mode 0600).  Prints the\n"
     "                         audit key (as oad audit pubkey does).\n"
-    "  serve  --data DIR      Serve the API.\n"
+    "  serve  --data DIR      Serve the API.  Refuses (exit 1) a database that\n"
+    "                         PRAGMA quick_check finds damaged.\n"
     "  audit verify --data DIR\n"
     "                         Recompute the audit trail offline: every entry's hash,\n"
     "                         every signed checkpoint.  Exit 0 when intact, 1 when\n"
@@ -55,9 +57,12 @@ static const char usage[] =
     "                         (a C2SP signed-note key, NAME+ID+KEY), to publish out of\n"
     "                         band: any signed-note verifier checks the checkpoints\n"
     "                         with it.\n"
-    "  fsck --data DIR        Check every stored file (attachment) against its key,\n"
-    "                         its authentication tags and its recorded digest; name\n"
-    "                         each damaged one.  Exit 0 when all are intact, 1 if not.\n"
+    "  fsck --data DIR        Check the database (PRAGMA integrity_check and\n"
+    "                         foreign_key_check) and every stored file (attachment)\n"
+    "                         against its key, its authentication tags and its\n"
+    "                         recorded digest; name each damaged one, and note a\n"
+    "                         damaged database in DIR/faults.  Exit 0 when all are\n"
+    "                         intact, 1 if not.\n"
     "  keys rotate [--level N] --data DIR\n"
     "                         Add a new key-encryption key version (for level N, or\n"
     "                         every level) to the key file.  A running oad is told\n"
@@ -73,7 +78,8 @@ static const char usage[] =
     "  report security --month YYYY-MM --data DIR\n"
     "                         The monthly security report: logins and failures,\n"
     "                         lockouts, refused accesses, label changes,\n"
-    "                         administrator actions, alarms.\n"
+    "                         administrator actions, alarms, disk-full periods,\n"
+    "                         database damage found.\n"
     "\n"
     "Options:\n"
     "  --data DIR             The data directory (default: ./data).\n"
@@ -372,6 +378,28 @@ static int cmd_serve(struct oa_config *cfg)
         oa_keys_wipe(&keys);
         return 1;
     }
+    /* A damaged database is not served: a read would fail at random, and a write could spread the damage. */
+    char journal[700], report[1500];
+    oa_fault_journal_path(cfg->data_dir, journal, sizeof(journal));
+    int check = oa_store_check(&store, false, report, sizeof(report));
+    if (check != 0) {
+        if (check > 0)
+            oa_fault_note(journal, "serve", report);
+        fprintf(stderr,
+                "oad: %s %s (%s).\n"
+                "oad: oad does not serve it: stop here, run 'oad fsck --data %s', and restore the database from "
+                "backup.\n",
+                path, check > 0 ? "is damaged" : "could not be checked", report, cfg->data_dir);
+        oa_store_close(&store);
+        oa_keys_wipe(&keys);
+        return 1;
+    }
+    int imported = oa_fault_import(&store, journal);
+    if (imported < 0)
+        fprintf(stderr, "oad: warning: cannot record %s in the audit trail\n", journal);
+    else if (imported > 0)
+        oa_log(OA_LOG_WARN, "fault_journal_recorded", "findings=%d journal=%s", imported, journal);
+    oa_fault_journal_at(journal);
 
     if (!cfg->argon2_explicit)
         oa_console_argon2(&store, cfg, false);
@@ -538,6 +566,8 @@ static int cmd_report(const struct oa_config *cfg, const char *month)
     print_rows(r, "administrator_actions", "administrator actions");
     print_rows(r, "password_resets", "password resets");
     print_rows(r, "alarms", "alarms");
+    print_rows(r, "disk_full", "disk-full periods");
+    print_rows(r, "database_damage", "database damage found");
     cbor_decref(&r);
     oa_store_close(&store);
     return 0;
@@ -607,17 +637,39 @@ static int cmd_fsck(const struct oa_config *cfg)
     }
     struct fsck f = {cfg, &keys, 0, 0, 0, 0};
     uint64_t t0 = uv_hrtime();
+    /* The database first: its pages, indexes and references. */
+    char report[4000], db[600];
+    db_path(cfg, db, sizeof(db));
+    int db_rc = oa_store_check(&store, true, report, sizeof(report));
+    if (db_rc > 0) {
+        printf("DAMAGED database %s: %s\n", db, report);
+        char journal[700];
+        oa_fault_journal_path(cfg->data_dir, journal, sizeof(journal));
+        if (oa_fault_note(journal, "fsck", report) != 0)
+            fprintf(stderr, "oad: cannot note the damage in %s\n", journal);
+    } else if (db_rc < 0) {
+        fprintf(stderr, "oad: the database could not be checked: %s\n", report);
+    } else {
+        printf("intact: database %s (integrity_check, foreign_key_check)\n", db);
+    }
     int rc = oa_blob_each(&store, fsck_one, &f);
     oa_store_close(&store);
     oa_keys_wipe(&keys);
-    if (rc != 0) {
-        fprintf(stderr, "oad: the blob table could not be read\n");
+    if (rc != 0 || db_rc < 0) {
+        if (rc != 0)
+            fprintf(stderr, "oad: the blob table could not be read\n");
+        if (db_rc > 0) {
+            printf("DAMAGED: restore the database from backup\n");
+            return 1;
+        }
         return 2;
     }
     printf("%s: %llu blobs checked (%llu bytes), %llu damaged, %llu shredded (%.2f s)\n",
-           f.damaged ? "DAMAGED" : "intact", (unsigned long long)f.checked, (unsigned long long)f.bytes,
+           f.damaged || db_rc ? "DAMAGED" : "intact", (unsigned long long)f.checked, (unsigned long long)f.bytes,
            (unsigned long long)f.damaged, (unsigned long long)f.shredded, (double)(uv_hrtime() - t0) / 1e9);
-    return f.damaged ? 1 : 0;
+    if (db_rc)
+        printf("The database is damaged: stop oad and restore it from backup.\n");
+    return f.damaged || db_rc ? 1 : 0;
 }
 
 /* ---- keys rotate ---- */

@@ -7,13 +7,16 @@
 #include <string.h>
 
 #include "proto/alloc.h"
+#include "storage/fault.h"
 #include "storage/writer.h"
 
 static const int status_slots[] = {
     200, 201, 204, 206, 304, 400, 401, 403, 404, 405, 406, 408,
-    409, 411, 412, 413, 415, 416, 428, 429, 431, 500, 503, 0, /* 0: any other */
+    409, 411, 412, 413, 415, 416, 428, 429, 431, 500, 503, 507, 0, /* 0: any other */
 };
 #define NSLOTS ((int)(sizeof(status_slots) / sizeof(status_slots[0])))
+_Static_assert(sizeof(((struct oa_metrics *)0)->requests[0]) == NSLOTS * sizeof(uint64_t),
+               "oa_metrics.requests has one slot per status");
 
 static const double latency_le[OA_LATENCY_BUCKETS] = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5,
@@ -108,6 +111,12 @@ char *oa_metrics_render(const struct oa_metrics *m, const char *const *route_nam
     put(&o, "# HELP oa_http_connections_evicted_total Idle connections closed to make room for a new one.\n"
             "# TYPE oa_http_connections_evicted_total counter\n"
             "oa_http_connections_evicted_total %llu\n", (unsigned long long)m->connections_evicted);
+
+    put(&o, "# HELP oa_degraded 1 while a fault degrades the server (see /healthz), by reason.\n"
+            "# TYPE oa_degraded gauge\n");
+    for (int f = 0; f < OA_FAULT__COUNT; f++)
+        put(&o, "oa_degraded{reason=\"%s\"} %d\n", oa_fault_name((enum oa_fault)f),
+            oa_fault_active((enum oa_fault)f) ? 1 : 0);
 
     if (ws != NULL) {
         put(&o, "# HELP oa_db_commit_duration_seconds Time of one group commit (fsync included).\n"

@@ -15,7 +15,7 @@ struct oa_writer_stats;
 
 struct oa_metrics {
     /* requests[route][status slot]; route index nroutes means "no route". */
-    uint64_t requests[OA_METRIC_MAX_ROUTES + 1][24];
+    uint64_t requests[OA_METRIC_MAX_ROUTES + 1][25];
     uint64_t latency[OA_LATENCY_BUCKETS + 1];
     uint64_t latency_count;
     double latency_sum;

@@ -435,9 +435,11 @@ int oa_blob_writer_open(const char *final_path, enum oa_blob_suite suite, const 
     snprintf(w->tmp, sizeof(w->tmp), "%s.tmp-XXXXXX", final_path);
     w->fd = mkstemp(w->tmp);
     if (w->fd < 0) {
-        say(cause, causelen, "cannot create a blob beside %s: %s", final_path, strerror(errno));
+        int e = errno;
+        say(cause, causelen, "cannot create a blob beside %s: %s", final_path, strerror(e));
         w->fd = -1;
         writer_free(w);
+        errno = e;
         return -1;
     }
     fchmod(w->fd, 0600);
@@ -478,6 +480,7 @@ void oa_blob_writer_external_digest(struct oa_blob_writer *w)
 
 int oa_blob_write(struct oa_blob_writer *w, const void *data, size_t len, char *cause, size_t causelen)
 {
+    errno = 0;
     if (w->digest && EVP_DigestUpdate(w->digest, data, len) != 1)
         goto fail;
     w->size += len;
@@ -496,24 +499,28 @@ int oa_blob_write(struct oa_blob_writer *w, const void *data, size_t len, char *
     if (len > 0 && feed(w, p, len) != 0)
         goto fail;
     return 0;
-fail:
-    say(cause, causelen, "cannot write the blob %s: %s", w->final, errno ? strerror(errno) : "encryption failed");
+fail:;
+    int e = errno;
+    say(cause, causelen, "cannot write the blob %s: %s", w->final, e ? strerror(e) : "encryption failed");
     oa_blob_writer_abort(w);
+    errno = e;
     return -1;
 }
 
 int oa_blob_writer_finish(struct oa_blob_writer *w, struct oa_blob_info *info, char *cause, size_t causelen)
 {
     unsigned int dl = 0;
+    errno = 0;
     if (!w->decided && decide(w) != 0)
         goto fail;
     if (w->compress && flush_tail(w) != 0)
         goto fail;
-    if (emit(w, true) != 0 || fsync(w->fd) != 0 || close(w->fd) != 0) {
-        w->fd = -1;
-        goto fail;
-    }
+    if (emit(w, true) != 0 || fsync(w->fd) != 0)
+        goto fail; /* the abort closes the file */
+    int fd = w->fd;
     w->fd = -1;
+    if (close(fd) != 0)
+        goto fail;
     if (rename(w->tmp, w->final) != 0)
         goto fail;
     /* The rename is durable only once the directory is. */
@@ -535,9 +542,11 @@ int oa_blob_writer_finish(struct oa_blob_writer *w, struct oa_blob_info *info, c
         EVP_DigestFinal_ex(w->digest, info->digest, &dl);
     writer_free(w);
     return 0;
-fail:
-    say(cause, causelen, "cannot finish the blob %s: %s", w->final, errno ? strerror(errno) : "encryption failed");
+fail:;
+    int e = errno;
+    say(cause, causelen, "cannot finish the blob %s: %s", w->final, e ? strerror(e) : "encryption failed");
     oa_blob_writer_abort(w);
+    errno = e;
     return -1;
 }
 

@@ -35,6 +35,10 @@ struct oa_blob_info {
 struct oa_blob_writer;
 
 /*
+ * The writer's functions that fail with -1 leave errno as the failed system
+ * call set it (ENOSPC when the disk is full), or 0 when no system call
+ * failed (the encryption did).
+ *
  * Starts a blob that will become final_path: data goes to a temporary file
  * beside it (mode 0600).  ad binds the blob to its document, revision and
  * label.  Returns 0, or -1 with a sentence in cause.

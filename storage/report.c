@@ -66,8 +66,9 @@ cbor_item_t *oa_security_report(struct oa_store *s, const char *month)
     static const char *const k_alarm[] = {"id", "at", "event", "user", "target", "label", "detail"};
     static const char *const k_label[] = {"id", "at", "event", "user", "document", "detail"};
     static const char *const k_reset[] = {"id", "at", "event", "user", "target", "detail"};
+    static const char *const k_fault[] = {"id", "at", "detail"};
 
-    cbor_item_t *r = pv_map(13);
+    cbor_item_t *r = pv_map(15);
     pv_put_text(r, "month", month);
     pv_put_int(r, "from", from);
     pv_put_int(r, "to", to);
@@ -98,12 +99,21 @@ cbor_item_t *oa_security_report(struct oa_store *s, const char *month)
            rows(s, "SELECT id, at, event, coalesce(actor, 'console'), coalesce(target, ''), coalesce(detail, '')"
                    " FROM audit_log WHERE event IN ('user.password_reset', 'console.password_reset')"
                    " AND at >= ?1 AND at < ?2 ORDER BY id LIMIT 200", from, to, k_reset, 6));
-    /* Alarms: lockouts, and refusals on classified documents (秘密 and above). */
+    /* Alarms: lockouts, refusals on classified documents (秘密 and above), and faults of the system. */
     pv_put(r, "alarms",
            rows(s, "SELECT id, at, event, coalesce(actor, '-'), coalesce(target, ''), coalesce(label, -1),"
                    " coalesce(detail, '') FROM audit_log WHERE at >= ?1 AND at < ?2 AND"
-                   " (event = 'account.lock' OR (outcome = 'refused' AND label >= 2)) ORDER BY id LIMIT 200",
+                   " (event = 'account.lock' OR (outcome = 'refused' AND label >= 2)"
+                   " OR (event LIKE 'system.%' AND outcome = 'failed')) ORDER BY id LIMIT 200",
                 from, to, k_alarm, 7));
+    /* Periods when the data directory's disk was full (recorded when each ended). */
+    pv_put(r, "disk_full",
+           rows(s, "SELECT id, at, coalesce(detail, '') FROM audit_log WHERE event = 'system.no_space'"
+                   " AND at >= ?1 AND at < ?2 ORDER BY id LIMIT 200", from, to, k_fault, 3));
+    /* Damage found in the database (oad serve, oad fsck), recorded from the fault journal. */
+    pv_put(r, "database_damage",
+           rows(s, "SELECT id, at, coalesce(detail, '') FROM audit_log WHERE event = 'system.storage_corrupt'"
+                   " AND at >= ?1 AND at < ?2 ORDER BY id LIMIT 200", from, to, k_fault, 3));
     pv_put_int(r, "entries",
                count(s, "SELECT count(*) FROM audit_log WHERE at >= ?1 AND at < ?2", from, to));
     return r;

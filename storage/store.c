@@ -144,6 +144,67 @@ int oa_store_open_readonly(struct oa_store *s, const char *path, char **cause)
     return 0;
 }
 
+/* Appends a finding to a "; "-separated report, cutting what does not fit. */
+static void report_add(char *report, size_t cap, const char *what)
+{
+    size_t len = strlen(report);
+    if (len + 1 >= cap)
+        return;
+    snprintf(report + len, cap - len, "%s%s", len ? "; " : "", what);
+}
+
+/* Whether SQLite's last error on db says the file is damaged. */
+static bool damaged(sqlite3 *db)
+{
+    int code = sqlite3_errcode(db) & 0xff;
+    return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+}
+
+int oa_store_check(struct oa_store *s, bool full, char *report, size_t cap)
+{
+    report[0] = '\0';
+    const char *sql = full ? "PRAGMA integrity_check(100)" : "PRAGMA quick_check(100)";
+    sqlite3_stmt *st = NULL;
+    int bad = 0, rc;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        goto failed;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *line = (const char *)sqlite3_column_text(st, 0);
+        if (line != NULL && strcmp(line, "ok") != 0) {
+            bad = 1;
+            report_add(report, cap, line);
+        }
+    }
+    if (rc != SQLITE_DONE)
+        goto failed;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!full)
+        return bad;
+    /* Rows naming a parent that does not exist: table, rowid, parent. */
+    if (sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK)
+        goto failed;
+    int orphans = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (orphans++ < 20) {
+            char what[200];
+            snprintf(what, sizeof(what), "foreign key: row %lld of %s names a missing row of %s",
+                     (long long)sqlite3_column_int64(st, 1), (const char *)sqlite3_column_text(st, 0),
+                     (const char *)sqlite3_column_text(st, 2));
+            report_add(report, cap, what);
+        }
+    }
+    if (rc != SQLITE_DONE)
+        goto failed;
+    sqlite3_finalize(st);
+    return bad || orphans > 0 ? 1 : 0;
+failed:
+    report_add(report, cap, sqlite3_errmsg(s->db));
+    bad = damaged(s->db) ? 1 : -1;
+    sqlite3_finalize(st);
+    return bad;
+}
+
 void oa_store_close(struct oa_store *s)
 {
     if (s->db == NULL)

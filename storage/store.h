@@ -52,6 +52,16 @@ int oa_store_open(struct oa_store *s, const char *path, bool create, char **caus
  */
 int oa_store_open_readonly(struct oa_store *s, const char *path, char **cause);
 
+/*
+ * Checks the database file: PRAGMA quick_check (the b-trees' structure; it
+ * reads every page), or with `full` PRAGMA integrity_check (also every index
+ * against its table) and PRAGMA foreign_key_check.  Returns 0 when intact, 1
+ * when damaged -- including when the checks themselves meet the damage --
+ * with what SQLite reported in `report` (one line, "; " between findings,
+ * cut at cap), or -1 when it could not check (report says why).
+ */
+int oa_store_check(struct oa_store *s, bool full, char *report, size_t cap);
+
 /* Checkpoints the WAL into the main file and closes the database. */
 void oa_store_close(struct oa_store *s);
 

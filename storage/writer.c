@@ -4,11 +4,13 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "proto/alloc.h"
 #include "proto/errors.h"
 #include "proto/log.h"
 #include "storage/audit.h"
+#include "storage/fault.h"
 
 /* A bound on one group, so that one commit's latency stays bounded too. */
 #define MAX_GROUP 512
@@ -33,6 +35,12 @@ struct oa_writer {
     struct oa_db_job *local_head, **local_tail; /* loop thread only */
     uv_prepare_t flush; /* runs before the loop would block */
     struct oa_writer_stats stats;
+    /* A full-disk period that is over and not yet in the audit trail (writer thread only). */
+    struct {
+        bool pending;
+        int64_t from, to;
+        uint64_t refused;
+    } full;
 };
 
 static void record_commit(struct oa_writer *w, uint64_t us, unsigned jobs)
@@ -57,40 +65,164 @@ static int step_once(struct oa_store *s, const char *sql)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Runs one group of jobs in one transaction. */
+/* A job's state in its transaction (oa_db_job.state). */
+#define JOB_WROTE 1u  /* it kept changes, which must commit before it answers */
+#define JOB_AFTER 2u  /* it ran after another job's uncommitted changes, and may have read them */
+
+/*
+ * Runs BEGIN, COMMIT or ROLLBACK: 0, or the error (a full disk is a fault
+ * that says so itself; anything else is logged here).
+ */
+static int txn_exec(struct oa_store *s, const char *sql)
+{
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    int e = oa_fault_sqlite(s->db, OA_E_STORAGE);
+    if (e == OA_E_STORAGE)
+        oa_log(OA_LOG_ERROR, "sql_failed", "sql=\"%s\" error=%d", sql, sqlite3_extended_errcode(s->db));
+    return e;
+}
+
+/*
+ * The transaction of jobs [from, end) is lost (its commit failed, or SQLite
+ * rolled it back): each job that kept changes, or may have read some, fails
+ * with e; a job that only read what was committed keeps its answer.
+ */
+static void txn_lost(struct oa_db_job *from, struct oa_db_job *end, int e)
+{
+    for (struct oa_db_job *j = from; j != end; j = j->next)
+        if (j->state & (JOB_WROTE | JOB_AFTER))
+            j->rc = e;
+}
+
+/*
+ * Commits the transaction of jobs [from, end); `wrote` when some of them kept
+ * changes.  True when it committed.
+ */
+static bool txn_commit(struct oa_writer *w, struct oa_db_job *from, struct oa_db_job *end, bool wrote)
+{
+    uint64_t t0 = uv_hrtime();
+    int e = txn_exec(w->store, "COMMIT");
+    if (e != 0) {
+        if (!sqlite3_get_autocommit(w->store->db))
+            txn_exec(w->store, "ROLLBACK");
+        txn_lost(from, end, e);
+        return false;
+    }
+    unsigned n = 0;
+    for (struct oa_db_job *j = from; j != end; j = j->next)
+        n++;
+    record_commit(w, (uv_hrtime() - t0) / 1000, n);
+    int64_t since;
+    uint64_t raises;
+    /* Changes reached the disk: there is room again. */
+    if (wrote && oa_fault_clear(OA_FAULT_NO_SPACE, &since, &raises)) {
+        if (!w->full.pending) {
+            w->full.from = since;
+            w->full.refused = 0;
+        }
+        w->full.pending = true;
+        w->full.to = oa_now();
+        w->full.refused += raises;
+    }
+    return true;
+}
+
+static void utc_text(int64_t t, char *out, size_t cap)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    gmtime_r(&tt, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/*
+ * Records a full-disk period that is over as an alarm in the audit trail, in
+ * a transaction of its own (after a commit: there is room); one that cannot
+ * be recorded yet is tried again after the next commit.
+ */
+static void record_full_period(struct oa_writer *w)
+{
+    if (!w->full.pending)
+        return;
+    char from[32], to[32], detail[200];
+    utc_text(w->full.from, from, sizeof(from));
+    utc_text(w->full.to, to, sizeof(to));
+    snprintf(detail, sizeof(detail), "the data directory's disk was full from %s to %s; %llu writes refused", from,
+             to, (unsigned long long)w->full.refused);
+    struct oa_audit_event ev = {.event = "system.no_space", .actor = "oad", .label = -1, .outcome = "failed",
+                                .detail = detail};
+    struct oa_store *s = w->store;
+    if (txn_exec(s, "BEGIN IMMEDIATE") != 0)
+        return;
+    if (oa_audit(s, &ev) != 0 || txn_exec(s, "COMMIT") != 0) {
+        oa_store_reset_all(s);
+        if (!sqlite3_get_autocommit(s->db))
+            txn_exec(s, "ROLLBACK");
+        return;
+    }
+    w->full.pending = false;
+}
+
+/*
+ * Runs one group of jobs, in one transaction -- or, while the disk is full,
+ * one per job that changes something.
+ */
 static void run_group(struct oa_writer *w, struct oa_db_job *jobs)
 {
     struct oa_store *s = w->store;
-    unsigned n = 0;
-    int ok = oa_store_exec(s, "BEGIN IMMEDIATE") == 0;
+    struct oa_db_job *txn = NULL; /* the first job of the open transaction; NULL when none is open */
+    bool wrote = false;           /* the open transaction holds kept changes */
 
-    for (struct oa_db_job *j = jobs; j != NULL; j = j->next, n++) {
-        if (!ok) {
-            j->rc = OA_E_STORAGE;
-            continue;
+    for (struct oa_db_job *j = jobs; j != NULL; j = j->next) {
+        j->state = 0;
+        if (txn == NULL) {
+            int e = txn_exec(s, "BEGIN IMMEDIATE");
+            if (e != 0) {
+                j->rc = e;
+                continue;
+            }
+            txn = j;
+            wrote = false;
         }
         if (step_once(s, "SAVEPOINT job") != 0) {
-            j->rc = OA_E_STORAGE;
+            j->rc = oa_fault_sqlite(s->db, OA_E_STORAGE);
             continue;
         }
+        if (wrote)
+            j->state |= JOB_AFTER;
+        sqlite3_int64 before = sqlite3_total_changes64(s->db);
         j->rc = j->run(s, j);
+        /* SQLite rolls the whole transaction back itself after some errors
+         * (an I/O error, a full disk in the middle of a statement). */
+        bool lost = sqlite3_get_autocommit(s->db) != 0;
+        int why = j->rc == OA_E_STORAGE || lost ? oa_fault_sqlite(s->db, OA_E_STORAGE) : 0;
+        if (j->rc == OA_E_STORAGE)
+            j->rc = why;
         oa_store_reset_all(s);
-        if (j->rc != 0) {
-            step_once(s, "ROLLBACK TO job");
+        bool changed = j->rc == 0 && sqlite3_total_changes64(s->db) != before;
+        bool bookkeeping = (j->flags & OA_JOB_BOOKKEEPING) != 0;
+        if (changed && !bookkeeping)
+            j->state |= JOB_WROTE;
+        if (lost) {
+            txn_lost(txn, j->next, why);
+            txn = NULL;
+            continue;
         }
+        /* While the disk is full, bookkeeping is not even tried. */
+        if (j->rc != 0 || (changed && bookkeeping && oa_fault_active(OA_FAULT_NO_SPACE)))
+            step_once(s, "ROLLBACK TO job");
         step_once(s, "RELEASE job");
+        if (j->state & JOB_WROTE) {
+            wrote = true;
+            if (oa_fault_active(OA_FAULT_NO_SPACE)) {
+                txn_commit(w, txn, j->next, true);
+                txn = NULL;
+            }
+        }
     }
-    if (!ok)
-        return;
-
-    uint64_t t0 = uv_hrtime();
-    if (oa_store_exec(s, "COMMIT") != 0) {
-        oa_store_exec(s, "ROLLBACK");
-        for (struct oa_db_job *j = jobs; j != NULL; j = j->next)
-            j->rc = OA_E_STORAGE;
-        return;
-    }
-    record_commit(w, (uv_hrtime() - t0) / 1000, n);
+    if (txn != NULL)
+        txn_commit(w, txn, NULL, wrote);
 }
 
 /* After a commit: feed the tree, and sign a checkpoint when one is due. */
@@ -102,6 +234,9 @@ static void audit_after_commit(struct oa_writer *w, bool force)
         oa_log(OA_LOG_ERROR, "audit_tree_gap", NULL);
         return;
     }
+    /* A checkpoint is a write: while the disk is full it waits, and is signed once there is room. */
+    if (oa_fault_active(OA_FAULT_NO_SPACE))
+        return;
     uint64_t now = uv_hrtime() / 1000000;
     if (w->audit.acc.size > w->audit.checkpoint_size && (force || now - w->audit.checkpoint_ms >= 1000))
         if (oa_audit_log_checkpoint(w->store, &w->audit, now) != 0)
@@ -145,6 +280,7 @@ static void writer_main(void *arg)
         uv_mutex_unlock(&w->lock);
 
         run_group(w, group);
+        record_full_period(w);
         audit_after_commit(w, false);
 
         uv_mutex_lock(&w->lock);
@@ -227,6 +363,7 @@ void oa_writer_submit(struct oa_writer *w, struct oa_db_job *job)
 {
     job->next = NULL;
     job->rc = 0;
+    job->state = 0;
     w->pending++;
     *w->local_tail = job;
     w->local_tail = &job->next;

@@ -8,6 +8,12 @@
  * back to the loop, whose `done` callbacks answer the clients.  A job is
  * therefore durable before its `done` runs: an acknowledged write survives a
  * crash, and an fsync never stalls the loop.
+ *
+ * When the disk is full (storage/fault.h), a group's commit fails: the jobs
+ * that changed something fail with OA_E_NO_SPACE and the jobs that only read
+ * answer as usual.  Until a commit succeeds again, each job that changes
+ * something commits on its own, so that no job reads changes that are then
+ * lost.
  */
 #ifndef OA_STORAGE_WRITER_H
 #define OA_STORAGE_WRITER_H
@@ -30,10 +36,26 @@ typedef int (*oa_db_run_fn)(struct oa_store *s, struct oa_db_job *job);
 /* Runs on the loop thread after the commit; job->rc holds the outcome. */
 typedef void (*oa_db_done_fn)(struct oa_db_job *job);
 
+/*
+ * The job's changes are bookkeeping (when a session was last used): they are
+ * committed with the group when they can be, dropped when they cannot (the
+ * disk is full), and the job answers either way.
+ */
+#define OA_JOB_BOOKKEEPING 1u
+
 struct oa_db_job {
     oa_db_run_fn run;
     oa_db_done_fn done;
-    int rc;                   /* run's result; OA_E_STORAGE when the commit failed */
+    /*
+     * run's result, with OA_E_STORAGE made precise (OA_E_NO_SPACE when the
+     * disk is full); the commit's error when the job's changes, or changes
+     * it may have read, could not be committed.  A job that changed nothing
+     * and read nothing uncommitted keeps its result when the commit fails:
+     * reads go on while the disk is full.
+     */
+    int rc;
+    unsigned flags;           /* OA_JOB_*, set by the submitter */
+    unsigned state;           /* the writer's */
     struct oa_db_job *next;   /* the writer's queue */
 };
 

@@ -48,21 +48,32 @@ static void build_args(char **argv, int *argc, const struct oad *o, const char *
     }
 }
 
-void oad_start(struct oad *o, const char *const *extra)
-{
-    oad_start_at(o, "127.0.0.1", extra);
-}
-
-void oad_start_at(struct oad *o, const char *host, const char *const *extra)
+void oad_prepare(struct oad *o)
 {
     memset(o, 0, sizeof(*o));
-    snprintf(o->host, sizeof(o->host), "%s", host);
+    snprintf(o->host, sizeof(o->host), "127.0.0.1");
     const char *tmp = getenv("TEST_TMPDIR");
     snprintf(o->dir, sizeof(o->dir), "%s/oad-XXXXXX", tmp ? tmp : "/tmp");
     cr_assert_not_null(mkdtemp(o->dir));
     strcat(o->dir, "/data");
     snprintf(o->log, sizeof(o->log), "%s.log", o->dir);
+}
 
+void oad_start_at(struct oad *o, const char *host, const char *const *extra)
+{
+    oad_prepare(o);
+    snprintf(o->host, sizeof(o->host), "%s", host);
+    oad_init(o, extra);
+    oad_serve(o, extra);
+}
+
+void oad_start(struct oad *o, const char *const *extra)
+{
+    oad_start_at(o, "127.0.0.1", extra);
+}
+
+void oad_init(struct oad *o, const char *const *extra)
+{
     char *argv[64];
     int argc = 0;
     build_args(argv, &argc, o, "init", extra);
@@ -77,8 +88,6 @@ void oad_start_at(struct oad *o, const char *host, const char *const *extra)
     int st = 0;
     waitpid(pid, &st, 0);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "oad init failed");
-
-    oad_serve(o, extra);
 }
 
 void oad_serve(struct oad *o, const char *const *extra)

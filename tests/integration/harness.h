@@ -28,6 +28,13 @@ struct oad {
 void oad_start(struct oad *o, const char *const *extra);
 /* The same listening on another of this machine's IPv4 addresses (connections then come from it too). */
 void oad_start_at(struct oad *o, const char *host, const char *const *extra);
+/*
+ * oad_start in steps: names a fresh data directory in o (o->dir, inside a new
+ * temporary directory, not yet created: a test may make it a mount point),
+ * then inits it.
+ */
+void oad_prepare(struct oad *o);
+void oad_init(struct oad *o, const char *const *extra);
 /* Starts `oad serve` again on o's data directory (after a stop or a crash). */
 void oad_serve(struct oad *o, const char *const *extra);
 /* SIGTERM, wait; returns the exit status (or -1 when it did not exit by itself). */

@@ -11,6 +11,7 @@
 
 #include "proto/errors.h"
 #include "storage/accounts.h"
+#include "storage/fault.h"
 #include "storage/keys.h"
 #include "storage/store.h"
 #include "storage/writer.h"
@@ -184,6 +185,171 @@ Test(store, the_writer_groups_commits_and_rolls_back_only_the_failing_job)
     sqlite3_stmt *q = oa_store_stmt(&s, "SELECT count(*) FROM changes");
     sqlite3_step(q);
     cr_assert_eq(sqlite3_column_int(q, 0), N - N / 10);
+    oa_store_close(&s);
+}
+
+/*
+ * A full database (max_page_count stands in for a full disk): the job that
+ * does not fit fails with no_space, jobs that only read still answer, a job
+ * answers success only if its change was committed, and the writer commits
+ * again once there is room.
+ */
+struct mixed_job {
+    struct oa_db_job job;
+    int kind; /* 0 read, 1 small write, 2 large write, 3 bookkeeping write */
+    int64_t seen;
+    int *done_count;
+};
+
+static int mixed_run(struct oa_store *s, struct oa_db_job *job)
+{
+    struct mixed_job *m = (struct mixed_job *)job;
+    if (m->kind == 0) {
+        /* Counts through the table itself, not an index of it. */
+        sqlite3_stmt *q = oa_store_stmt(s, "SELECT count(*) FROM changes NOT INDEXED WHERE kind IS NOT NULL");
+        if (q == NULL || sqlite3_step(q) != SQLITE_ROW)
+            return OA_E_STORAGE;
+        m->seen = sqlite3_column_int64(q, 0);
+        return 0;
+    }
+    if (m->kind == 2)
+        return oa_store_exec(s, "INSERT INTO meta(key, value) VALUES ('big', zeroblob(4000000))") == 0 ? 0
+                                                                                                    : OA_E_STORAGE;
+    if (m->kind == 3) {
+        (void)oa_store_exec(s, "INSERT OR REPLACE INTO meta(key, value) VALUES ('touched', 1)");
+        return 0;
+    }
+    return oa_change_record(s, "test", 1, "tick") > 0 ? 0 : OA_E_STORAGE;
+}
+
+static void mixed_done(struct oa_db_job *job)
+{
+    (*((struct mixed_job *)job)->done_count)++;
+}
+
+static void run_jobs(uv_loop_t *loop, struct oa_writer *w, struct mixed_job *jobs, int n, const int *kinds)
+{
+    int done = 0;
+    for (int i = 0; i < n; i++) {
+        memset(&jobs[i], 0, sizeof(jobs[i]));
+        jobs[i].kind = kinds[i];
+        jobs[i].job.run = mixed_run;
+        jobs[i].job.done = mixed_done;
+        jobs[i].job.flags = kinds[i] == 3 ? OA_JOB_BOOKKEEPING : 0;
+        jobs[i].done_count = &done;
+        oa_writer_submit(w, &jobs[i].job);
+    }
+    while (done < n)
+        uv_run(loop, UV_RUN_ONCE);
+}
+
+static int64_t count_changes(struct oa_store *s)
+{
+    sqlite3_stmt *q = oa_store_stmt(s, "SELECT count(*) FROM changes");
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return n;
+}
+
+Test(store, a_full_database_refuses_writes_and_still_answers_reads)
+{
+    struct oa_store s;
+    char *why = NULL;
+    cr_assert_eq(oa_store_open(&s, path, true, &why), 0);
+    cr_assert_eq(oa_store_exec(&s, "PRAGMA max_page_count = 200"), 0);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct oa_writer *w = oa_writer_start(&loop, &s, NULL);
+    cr_assert_not_null(w);
+
+    /* One group: read, bookkeeping, write, a write that does not fit, read. */
+    struct mixed_job jobs[5];
+    run_jobs(&loop, w, jobs, 5, (const int[]){0, 3, 1, 2, 0});
+    cr_assert_eq(jobs[0].job.rc, 0, "a read before the failure: %d", jobs[0].job.rc);
+    cr_assert_eq(jobs[1].job.rc, 0, "bookkeeping answers: %d", jobs[1].job.rc);
+    cr_assert_eq(jobs[3].job.rc, OA_E_NO_SPACE, "the large write: %d", jobs[3].job.rc);
+    cr_assert_eq(jobs[4].job.rc, 0, "a read after the failure: %d", jobs[4].job.rc);
+    cr_assert(oa_fault_active(OA_FAULT_NO_SPACE));
+    int64_t committed = count_changes(&s);
+    cr_assert(jobs[2].job.rc == 0 || jobs[2].job.rc == OA_E_NO_SPACE, "%d", jobs[2].job.rc);
+    cr_assert_eq(committed, jobs[2].job.rc == 0 ? 1 : 0, "an answered write is committed, a refused one is not");
+    cr_assert_eq(jobs[4].seen, committed, "the read after saw only what was committed");
+
+    /* While full: a write that does not fit fails alone; the others commit, and clear the fault. */
+    run_jobs(&loop, w, jobs, 4, (const int[]){2, 0, 1, 0});
+    cr_assert_eq(jobs[0].job.rc, OA_E_NO_SPACE);
+    cr_assert_eq(jobs[1].job.rc, 0);
+    cr_assert_eq(jobs[2].job.rc, 0);
+    cr_assert_eq(jobs[3].job.rc, 0);
+    cr_assert_eq(jobs[3].seen, committed + 1);
+    cr_assert_not(oa_fault_active(OA_FAULT_NO_SPACE));
+
+    oa_writer_stop(w);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+    cr_assert_eq(count_changes(&s), committed + 1);
+    oa_store_close(&s);
+}
+
+/* Overwrites page `page` (1-based) of the database file at path with a repeated byte. */
+static void smash_page(const char *file, int64_t page, int page_size)
+{
+    FILE *f = fopen(file, "r+b");
+    cr_assert_not_null(f);
+    cr_assert_eq(fseek(f, (long)((page - 1) * page_size), SEEK_SET), 0);
+    for (int i = 0; i < page_size; i++)
+        fputc(0x55, f);
+    fclose(f);
+}
+
+/*
+ * A database with one damaged page of a table (a real file, closed, one page
+ * overwritten): the checks call it damaged, and a job that reads the damage
+ * fails with storage_corrupt -- permanent, not "try again" -- and raises the
+ * fault.
+ */
+Test(store, a_damaged_page_is_storage_corrupt_and_the_checks_find_it)
+{
+    struct oa_store s;
+    char *why = NULL, report[2000];
+    cr_assert_eq(oa_store_open(&s, path, true, &why), 0);
+    cr_assert_eq(oa_store_exec(&s, "BEGIN"), 0);
+    for (int i = 0; i < 3000; i++)
+        cr_assert(oa_change_record(&s, "filler", i, "a change with some words in it") > 0);
+    cr_assert_eq(oa_store_exec(&s, "COMMIT"), 0);
+    cr_assert_eq(oa_store_check(&s, true, report, sizeof(report)), 0, "%s", report);
+    sqlite3_stmt *q = oa_store_stmt(&s, "SELECT rootpage FROM sqlite_schema WHERE name = 'changes'");
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    int64_t root = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    q = oa_store_stmt(&s, "PRAGMA page_size");
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    int page_size = sqlite3_column_int(q, 0);
+    sqlite3_reset(q);
+    oa_store_close(&s);
+    smash_page(path, root, page_size);
+
+    cr_assert_eq(oa_store_open(&s, path, false, &why), 0, "%s", why);
+    cr_assert_eq(oa_store_check(&s, false, report, sizeof(report)), 1, "quick_check: %s", report);
+    cr_assert_eq(oa_store_check(&s, true, report, sizeof(report)), 1, "integrity_check: %s", report);
+    cr_assert_not(oa_fault_active(OA_FAULT_CORRUPT));
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct oa_writer *w = oa_writer_start(&loop, &s, NULL);
+    struct mixed_job jobs[2];
+    run_jobs(&loop, w, jobs, 2, (const int[]){0, 1});
+    cr_assert_eq(jobs[0].job.rc, OA_E_STORAGE_CORRUPT, "a read of the damage: %d", jobs[0].job.rc);
+    cr_assert_eq(jobs[1].job.rc, OA_E_STORAGE_CORRUPT, "a write into the damage: %d", jobs[1].job.rc);
+    cr_assert(oa_fault_active(OA_FAULT_CORRUPT));
+    cr_assert_eq(oa_err_status(OA_E_STORAGE_CORRUPT), 500);
+    cr_assert(strstr(oa_err_message(OA_E_STORAGE_CORRUPT), "restore the database from backup") != NULL);
+    cr_assert(strstr(oa_err_message(OA_E_STORAGE_CORRUPT), "try again") == NULL ||
+              strstr(oa_err_message(OA_E_STORAGE_CORRUPT), "will not pass by trying again") != NULL);
+    oa_writer_stop(w);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert_eq(uv_loop_close(&loop), 0);
     oa_store_close(&s);
 }
 
