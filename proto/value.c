@@ -745,9 +745,19 @@ enum oa_err pv_extract(const cbor_item_t *map, const struct pv_field *fields, si
         if (!cbor_isa_string(h[k].key) || !cbor_string_is_definite(h[k].key)) {
             say(why, whylen, "every field name must be text");
         } else {
+            /* Echo at most 64 bytes of the name, cut at a character boundary. */
+            char name[65], raw[65];
             size_t len = cbor_string_length(h[k].key);
-            say(why, whylen, "field '%.*s' is not known here", (int)(len > 64 ? 64 : len),
-                (const char *)cbor_string_handle(h[k].key));
+            memcpy(raw, cbor_string_handle(h[k].key), len > 64 ? 64 : len);
+            raw[len > 64 ? 64 : len] = '\0';
+            pv_utf8_copy(name, sizeof(name), raw);
+            pv_utf8_trim(name);
+            if (strlen(name) != strlen(raw) && len <= 64) /* a NUL inside, or cut where it need not be */
+                name[0] = '\0';
+            if (!pv_utf8_ok((const unsigned char *)name, strlen(name)))
+                say(why, whylen, "a field name is not valid UTF-8");
+            else
+                say(why, whylen, "field '%s' is not known here", name);
         }
         return OA_E_BAD_FIELD;
     }

@@ -104,6 +104,11 @@ static int misc_on_run(struct oa_store *s, struct oa_db_job *job)
             return misc_fail(j, OA_E_BAD_FIELD, "You cannot delegate to yourself.");
         if ((to.roles & (OA_ROLES_ADMIN | OA_ROLE_GATEWAY)) || (me.roles & (OA_ROLES_ADMIN | OA_ROLE_GATEWAY)))
             return misc_fail(j, OA_E_FORBIDDEN, "Administrators and the gateway neither give nor hold delegations.");
+        /* Whoever reset this password may be the one typing: no rights pass
+         * on until secadmin has confirmed the account again. */
+        if (me.clearance_hold || to.clearance_hold)
+            return misc_fail(j, OA_E_FORBIDDEN, "An account held after a password reset neither gives nor holds "
+                                                "delegations until secadmin confirms its clearance.");
         st = oa_store_stmt(s, "INSERT INTO delegations(from_id, to_id, starts_on, ends_on, created_at) VALUES (?,?,?,?,?)");
         if (st == NULL)
             return OA_E_STORAGE;

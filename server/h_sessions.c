@@ -65,9 +65,18 @@ static void peer_ip(const char *peer, char *ip, size_t n)
 /* The slot for key in table t, or NULL when it holds another key or an old window and create is false. */
 static struct throttle *throttle_of(struct throttle *t, const char *key, int64_t window, bool create)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    /* Keyed (SipHash, a key drawn at start): nobody can pick a name that
+     * lands on someone else's slot and so reset its count. */
+    static unsigned char hash_key[crypto_shorthash_KEYBYTES];
+    static bool keyed;
+    if (!keyed) {
+        randombytes_buf(hash_key, sizeof(hash_key));
+        keyed = true;
+    }
+    unsigned char h8[crypto_shorthash_BYTES];
+    crypto_shorthash(h8, (const unsigned char *)key, strlen(key), hash_key);
+    uint64_t h = 0;
+    memcpy(&h, h8, sizeof(h));
     struct throttle *s = &t[h % THROTTLE_SLOTS];
     int64_t now = oa_now();
     if (strcmp(s->key, key) != 0 || now - s->since > window) {
@@ -238,6 +247,16 @@ static void login_on_done(struct oa_db_job *job)
     }
     const struct oa_config *cfg = r->srv->cfg;
     if (l->phase == 1) {
+        /* A throttled source spends no Argon2id on anyone who could not pass
+         * anyway: only an account with an authenticator, and a code of the
+         * right shape, gets its password checked. */
+        if (l->source_throttled && (l->found != 1 || !l->user.totp_confirmed || l->totp == NULL ||
+                                    strspn(l->totp, "0123456789") != 6 || l->totp[6] != '\0')) {
+            oa_reply_error(r, OA_E_RATE_LIMITED,
+                           "Too many failed logins from this address: log in with your authenticator's code, or wait.");
+            login_free(l);
+            return;
+        }
         oa_password_work(r->srv->loop, l->found == 1 ? l->user.pw_hash : NULL, l->password, NULL,
                          cfg->argon2_opslimit, cfg->argon2_memlimit, login_on_verified, l);
         return;

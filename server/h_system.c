@@ -99,8 +99,18 @@ static void metrics_for_session(struct oa_req *r)
 void h_metrics(struct oa_req *r)
 {
     if (!r->peer_loopback && !r->srv->cfg->metrics_allow_remote) {
-        oa_refuse(r, OA_E_FORBIDDEN, "The metrics are served to this machine only (metrics.allow_remote is off).",
-                  "metrics.read", r->path);
+        /* Anyone on the network can send this without a login: record the
+         * refusal at most once a minute, or each probe would be a permanent
+         * audit row (an unauthenticated way to fill the trail and the disk). */
+        static uint64_t last_audited_ms;
+        static const char msg[] = "The metrics are served to this machine only (metrics.allow_remote is off).";
+        uint64_t now = uv_now(r->srv->loop);
+        if (last_audited_ms != 0 && now - last_audited_ms < 60 * 1000) {
+            oa_reply_error(r, OA_E_FORBIDDEN, msg);
+            return;
+        }
+        last_audited_ms = now;
+        oa_refuse(r, OA_E_FORBIDDEN, msg, "metrics.read", r->path);
         return;
     }
     if (scrape_token_ok(r)) {

@@ -148,10 +148,32 @@ enum oa_err oa_step_up(struct oa_store *s, struct oa_req *r)
     sodium_memzero(secret, sizeof(secret));
     if (!ok) {
         ev.detail = r->otp ? "wrong second factor" : "no second factor";
-        return oa_audit(s, &ev) != 0 ? OA_E_STORAGE : OA_E_SECOND_FACTOR_REQUIRED;
+        if (oa_audit(s, &ev) != 0)
+            return OA_E_STORAGE;
+        if (r->otp == NULL)
+            return OA_E_SECOND_FACTOR_REQUIRED;
+        /* Wrong codes count like wrong passwords: a stolen session cannot
+         * try a million codes; after lockout_threshold the account locks
+         * and its sessions end. */
+        const struct oa_config *cfg = r->srv->cfg;
+        if ((unsigned)++u.failed_logins >= cfg->lockout_threshold) {
+            u.failed_logins = 0;
+            u.locked_until = oa_now() + cfg->lockout_s;
+            struct oa_audit_event lk = ev;
+            lk.event = "account.lock";
+            lk.outcome = "ok";
+            lk.detail = "too many wrong second-factor codes";
+            lk.target = u.username;
+            if (oa_user_update(s, &u) != 0 || oa_session_delete_user(s, u.id, 0) < 0 || oa_audit(s, &lk) != 0)
+                return OA_E_STORAGE;
+        } else if (oa_user_update(s, &u) != 0) {
+            return OA_E_STORAGE;
+        }
+        return OA_E_SECOND_FACTOR_REQUIRED;
     }
-    if (step > u.totp_last_step) {
-        u.totp_last_step = step;
+    if (step > u.totp_last_step || u.failed_logins != 0) {
+        u.totp_last_step = step > u.totp_last_step ? step : u.totp_last_step;
+        u.failed_logins = 0;
         if (oa_user_update(s, &u) != 0)
             return OA_E_STORAGE;
     }

@@ -746,3 +746,30 @@ Test(accounts, a_guesser_is_throttled_without_locking_out_the_account_or_the_roo
     cr_assert_eq(login_from("127.0.0.2", "secadmin", "Label-Keeper-2026", code), 201);
     oad_stop(&srv);
 }
+
+/* Review S1: wrong step-up codes count like wrong passwords; a stolen
+ * secadmin session cannot try a million of them. */
+Test(accounts, wrong_step_up_codes_lock_the_account_and_end_its_sessions)
+{
+    const char *extra[] = {"security.lockout_threshold=3", NULL};
+    oad_start(&srv, extra);
+    char sys[128], sec[128], otp[64], path[64], hdr[96];
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    admin_login(&srv, "secadmin", "Label-Keeper-2026", sec, sizeof(sec));
+    long long id = create_staff(sys, "qian.qi", otp, sizeof(otp));
+    snprintf(path, sizeof(path), "/v1/users/%lld/clearance", id);
+    char good[7];
+    totp_at(secadmin_totp_secret(), time(NULL), good);
+    for (int i = 0; i < 3; i++) {
+        /* A code that is surely wrong: the current one plus one. */
+        snprintf(hdr, sizeof(hdr), "If-Match: *\r\nX-OA-OTP: %06d\r\n", (int)((strtol(good, NULL, 10) + 1 + i) % 1000000));
+        struct resp r = http_json(&srv, "PUT", path, sec, "{\"clearance\":1}", hdr);
+        cr_assert(r.status == 403 || r.status == 401, "%d %s", r.status, r.body);
+        resp_free(&r);
+    }
+    struct resp r = http_json(&srv, "GET", "/v1/users/me", sec, NULL, NULL);
+    expect_error(&r, 401, "unauthenticated");
+    resp_free(&r);
+    cr_assert_eq(audit_count("event = 'account.lock' AND target = 'secadmin'"), 1);
+    oad_stop(&srv);
+}

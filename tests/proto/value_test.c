@@ -248,3 +248,21 @@ Test(value, extract_refuses_unknown_and_refused_fields)
     cbor_decref(&m);
     oa_arena_reset(&arena);
 }
+
+/* A long unknown CJK field name is echoed cut at a character, so the error still encodes as JSON. */
+Test(value, an_unknown_long_cjk_field_name_is_echoed_whole_characters_only)
+{
+    struct oa_arena arena;
+    oa_arena_init(&arena, 1 << 16);
+    const char *js = "{\"一二三四五六七八九十一二三四五六七八九十一二\":1}"; /* 22 characters, 66 bytes */
+    cbor_item_t *m = NULL;
+    cr_assert_eq(pv_decode_json(js, strlen(js), &m, NULL, 0), OA_E_OK);
+    const char *title = NULL;
+    char why[256];
+    struct pv_field f[] = {{"title", PV_TEXT, 0, 0, 100, &title, NULL}};
+    cr_assert_eq(pv_extract(m, f, 1, &arena, why, sizeof(why)), OA_E_BAD_FIELD);
+    cr_assert(pv_utf8_ok((const unsigned char *)why, strlen(why)), "%s", why);
+    cr_assert(strstr(why, "一二三"), "%s", why);
+    cbor_decref(&m);
+    oa_arena_reset(&arena);
+}
