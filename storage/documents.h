@@ -113,12 +113,13 @@ int oa_queue_set(struct oa_store *s, int64_t doc_id, unsigned roles, int64_t org
 /*
  * The to-do rule, once: a doc_queue row is the person's when it names them,
  * or names none and asks for one of their roles in their organ (and their
- * department, when it names one).  The three arguments are SQL parameter
+ * department, when it names one).  A person in no department belongs to no
+ * one organ, and is matched by role in every organ.  The three arguments are SQL parameter
  * names for the user's id, roles and department id.
  */
 #define OA_QUEUE_MINE(user, roles, dept)                                                           \
     "(user_id = " user " OR (user_id = 0 AND (roles & " roles ") != 0"                            \
-    " AND (organ_id = 0 OR organ_id = (SELECT organ_id FROM departments WHERE id = " dept "))"    \
+    " AND (organ_id = 0 OR organ_id = coalesce((SELECT organ_id FROM departments WHERE id = " dept "), organ_id))" \
     " AND (department_id = 0 OR department_id = " dept ")))"
 
 /*
