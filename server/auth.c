@@ -110,13 +110,14 @@ static void pw_on_work(uv_work_t *w)
  */
 #define PW_RUNNING 2
 static struct oa_pw_work *pw_head, **pw_tail = &pw_head;
-static unsigned pw_running;
+static unsigned pw_running, pw_waiting, pw_peak;
 
 static void pw_on_done(uv_work_t *w, int status);
 
 static void pw_start(struct oa_pw_work *pw)
 {
-    pw_running++;
+    if (++pw_running > pw_peak)
+        pw_peak = pw_running;
     if (uv_queue_work(pw->loop, &pw->work, pw_on_work, pw_on_done) != 0)
         pw_on_done(&pw->work, UV_ECANCELED);
 }
@@ -127,6 +128,7 @@ static void pw_on_done(uv_work_t *w, int status)
     pw_running--;
     if (pw_head != NULL && pw_running < PW_RUNNING) {
         struct oa_pw_work *next = pw_head;
+        pw_waiting--;
         pw_head = next->next;
         if (pw_head == NULL)
             pw_tail = &pw_head;
@@ -181,6 +183,14 @@ void oa_password_work(uv_loop_t *loop, const char *hash, const char *password, c
     }
     *pw_tail = pw;
     pw_tail = &pw->next;
+    pw_waiting++;
+}
+
+void oa_password_work_stats(unsigned *running, unsigned *waiting, unsigned *peak)
+{
+    *running = pw_running;
+    *waiting = pw_waiting;
+    *peak = pw_peak;
 }
 
 void oa_password_prepare(uint64_t opslimit, size_t memlimit)

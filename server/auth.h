@@ -51,6 +51,9 @@ uint64_t oa_password_calibrate(size_t memlimit, unsigned target_ms);
  */
 void oa_password_prepare(uint64_t opslimit, size_t memlimit);
 
+/* Argon2id work now on the pool, waiting for a thread, and the most ever run at once. */
+void oa_password_work_stats(unsigned *running, unsigned *waiting, unsigned *peak);
+
 /* A random one-time password: 20 characters from an unambiguous alphabet. */
 void oa_password_generate(char out[21]);
 

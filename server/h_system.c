@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "proto/alloc.h"
 #include "proto/value.h"
 #include "server/auth.h"
 #include "server/handlers.h"
@@ -55,6 +56,17 @@ static void metrics_render(struct oa_req *r)
     size_t len = 0;
     char *text = oa_metrics_render(&srv->metrics, names, srv->nroutes, srv->nconns,
                                    srv->writer ? oa_writer_stats(srv->writer) : NULL, &len);
+    unsigned running, waiting, peak;
+    oa_password_work_stats(&running, &waiting, &peak);
+    char pw[400];
+    int n = snprintf(pw, sizeof(pw),
+                     "# HELP oa_password_work Argon2id hashes on the thread pool (at most 2) and waiting for it.\n"
+                     "# TYPE oa_password_work gauge\n"
+                     "oa_password_work{state=\"running\"} %u\noa_password_work{state=\"waiting\"} %u\n"
+                     "oa_password_work_peak %u\n", running, waiting, peak);
+    text = oa_xrealloc(text, len + (size_t)n + 1);
+    memcpy(text + len, pw, (size_t)n + 1);
+    len += (size_t)n;
     oa_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
     free(text);
 }

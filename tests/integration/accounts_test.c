@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -771,5 +772,47 @@ Test(accounts, wrong_step_up_codes_lock_the_account_and_end_its_sessions)
     expect_error(&r, 401, "unauthenticated");
     resp_free(&r);
     cr_assert_eq(audit_count("event = 'account.lock' AND target = 'secadmin'"), 1);
+    oad_stop(&srv);
+}
+
+/* #13 item 5: a login burst never takes more than two of the pool's threads
+ * for Argon2id; the rest wait in line, so sealing and downloads keep theirs. */
+struct burst { int i; int status; };
+
+static void *burst_login(void *arg)
+{
+    struct burst *b = arg;
+    char body[128];
+    snprintf(body, sizeof(body), "{\"username\":\"nobody%d\",\"password\":\"wrong\"}", b->i);
+    struct resp r = http_json(&srv, "POST", "/v1/sessions", NULL, body, NULL);
+    b->status = r.status;
+    resp_free(&r);
+    return NULL;
+}
+
+Test(accounts, a_login_burst_takes_at_most_two_threads_for_argon2id)
+{
+    const char *extra[] = {"security.argon2_memlimit=16777216", "security.argon2_opslimit=2", NULL};
+    oad_start(&srv, extra);
+    char sys[128];
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    enum { N = 8 };
+    pthread_t th[N];
+    struct burst b[N];
+    for (int i = 0; i < N; i++) {
+        b[i].i = i;
+        cr_assert_eq(pthread_create(&th[i], NULL, burst_login, &b[i]), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        cr_assert_eq(b[i].status, 401);
+    }
+    struct resp r = http_json(&srv, "GET", "/metrics", sys, NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    const char *p = strstr(r.body, "\noa_password_work_peak ");
+    cr_assert_not_null(p, "no oa_password_work_peak in /metrics");
+    long peak = strtol(p + strlen("\noa_password_work_peak "), NULL, 10);
+    cr_assert(peak >= 1 && peak <= 2, "Argon2id ran %ld at once", peak);
+    resp_free(&r);
     oad_stop(&srv);
 }
