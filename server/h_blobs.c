@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "proto/value.h"
+#include "server/doc_gate.h"
 #include "server/handlers.h"
 #include "proto/log.h"
 #include "server/server.h"

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "proto/value.h"
+#include "server/doc_gate.h"
 #include "server/handlers.h"
 #include "server/server.h"
 #include "storage/accounts.h"

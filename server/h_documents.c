@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "proto/value.h"
+#include "server/doc_gate.h"
 #include "server/handlers.h"
 #include "server/server.h"
 #include "storage/accounts.h"
@@ -152,111 +153,6 @@ static int64_t parse_param_id(const char *s)
     char *end = NULL;
     long long v = strtoll(s, &end, 10);
     return (end != s && *end == '\0' && v > 0) ? v : 0;
-}
-
-/*
- * The one read gate: may `who` see `d`?  A refusal of a classified document
- * is audited.  Returns 1 allowed, 0 refused, -1 storage error.
- */
-/* The decision alone, for `who` and document `d` (level and scope). */
-static enum oa_decision decide_read(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d,
-                                    bool *scoped)
-{
-    size_t nscope = 0, ncomp = 0;
-    char **scope = oa_doc_scope_of(s, d, &nscope);
-    char **comps = nscope ? oa_user_compartments(s, who->id) : NULL;
-    while (comps && comps[ncomp])
-        ncomp++;
-    struct oa_subject subj = {who->id, who->roles, who->clearance, who->declassifier, who->clearance_hold};
-    struct oa_reader rd = {&subj, who->username, who->department_id, (const char *const *)comps, ncomp};
-    struct oa_label lb = {d->level, (const char *const *)scope, nscope};
-    enum oa_decision dec = oa_access_read(&rd, &lb);
-    oa_strv_free(scope);
-    oa_strv_free(comps);
-    if (scoped)
-        *scoped = nscope > 0;
-    return dec;
-}
-
-
-bool oa_doc_readable(struct oa_store *s, const struct oa_user *who, int64_t doc_id)
-{
-    struct oa_doc d;
-    if (oa_doc_load(s, doc_id, &d) != 1)
-        return false;
-    bool ok = decide_read(s, who, &d, NULL) == OA_ALLOW;
-    oa_doc_free(&d);
-    return ok;
-}
-
-static int gate_read(struct oa_store *s, struct oa_req *r, const struct oa_user *who, const struct oa_doc *d,
-                     const char *what)
-{
-    bool scoped = false;
-    enum oa_decision dec = decide_read(s, who, d, &scoped);
-    if (dec == OA_ALLOW)
-        return 1;
-    if (d->level > OA_LEVEL_PUBLIC || scoped || (who->roles & OA_ROLES_ADMIN)) {
-        struct oa_audit_event ev = {0};
-        oa_audit_actor(r, &ev);
-        ev.event = what;
-        ev.doc_id = d->id;
-        ev.label = d->level;
-        ev.outcome = "refused";
-        ev.detail = oa_decision_reason(dec);
-        if (oa_audit(s, &ev) != 0)
-            return -1;
-    }
-    return 0;
-}
-
-int oa_doc_open_for(struct oa_store *s, struct oa_req *r, int64_t doc_id, bool edit, const char *what,
-                    struct oa_user *me, struct oa_doc *d, enum oa_err *err, const char **message)
-{
-    *err = OA_E_OK;
-    *message = NULL;
-    if (oa_user_by_id(s, r->who.user_id, me) != 1)
-        return -1;
-    int rc = oa_doc_load(s, doc_id, d);
-    if (rc < 0)
-        return -1;
-    if (rc == 0) {
-        *err = OA_E_NOT_FOUND;
-        *message = "No such document.";
-        return 0;
-    }
-    rc = gate_read(s, r, me, d, what);
-    if (rc <= 0) {
-        oa_doc_free(d);
-        *err = OA_E_NOT_FOUND;
-        *message = "No such document.";
-        return rc;
-    }
-    if (!edit)
-        return 1;
-    struct oa_doc_actor actor = {.roles = me->roles, .relations = d->drafter_id == me->id ? OA_REL_DRAFTER : 0};
-    struct oa_doc_facts facts = {0};
-    struct oa_flow_answer ans;
-    enum oa_flow_result res = oa_flow_step((enum oa_doc_kind)oa_kind_parse(d->kind), d->def_version, d->state,
-                                           "edit", &actor, &facts, &ans);
-    if (res == OA_FLOW_OK)
-        return 1;
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(r, &ev);
-    ev.event = what;
-    ev.doc_id = d->id;
-    ev.label = d->level;
-    ev.from_state = d->state;
-    ev.outcome = "refused";
-    ev.detail = ans.reason;
-    rc = oa_audit(s, &ev);
-    oa_doc_free(d);
-    if (rc != 0)
-        return -1;
-    *err = res == OA_FLOW_NOT_ALLOWED ? OA_E_FORBIDDEN : OA_E_CONFLICT;
-    *message = res == OA_FLOW_NOT_ALLOWED ? "You may not change this document's files."
-                                          : "The document's state does not allow changing its files.";
-    return 0;
 }
 
 /* Working-day deadline for the step a document has just entered. */
@@ -530,7 +426,7 @@ static int run_create(struct oa_store *s, struct doc_job *j)
         int rc = oa_doc_load(s, j->derived_from, &src);
         if (rc < 0)
             goto storage;
-        if (rc == 0 || (rc = gate_read(s, j->r, &me, &src, "document.derive")) <= 0) {
+        if (rc == 0 || (rc = oa_doc_gate_read(s, j->r, &me, &src, "document.derive")) <= 0) {
             if (rc == 1)
                 oa_doc_free(&src);
             oa_doc_free(&d);
@@ -608,7 +504,7 @@ static bool open_doc(struct oa_store *s, struct doc_job *j, struct oa_user *me, 
         *ret = rc < 0 ? OA_E_STORAGE : not_found(j);
         return false;
     }
-    rc = gate_read(s, j->r, me, d, what);
+    rc = oa_doc_gate_read(s, j->r, me, d, what);
     if (rc <= 0) {
         oa_doc_free(d);
         *ret = rc < 0 ? OA_E_STORAGE : not_found(j);
@@ -917,7 +813,7 @@ static int run_action(struct oa_store *s, struct doc_job *j)
         return OA_E_STORAGE;
     if (rc == 0)
         return not_found(j);
-    if ((rc = gate_read(s, j->r, &me, &d, "document.action")) <= 0)
+    if ((rc = oa_doc_gate_read(s, j->r, &me, &d, "document.action")) <= 0)
         goto refused_read;
 
     /* Acting for someone else needs their active delegation to me. */
@@ -934,7 +830,7 @@ static int run_action(struct oa_store *s, struct doc_job *j)
             return fail(j, OA_E_FORBIDDEN, "You hold no active delegation from that person.");
         }
         eff = other;
-        if ((rc = gate_read(s, j->r, &eff, &d, "document.action")) <= 0)
+        if ((rc = oa_doc_gate_read(s, j->r, &eff, &d, "document.action")) <= 0)
             goto refused_read;
     }
 
@@ -1280,11 +1176,6 @@ static void push_undo(struct oa_store *s)
     oa_store_exec(s, "RELEASE push_op");
 }
 
-bool oa_doc_visible(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d)
-{
-    return decide_read(s, who, d, NULL) == OA_ALLOW;
-}
-
 int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op *op, struct oa_push_result *res)
 {
     memset(res, 0, sizeof(*res));
@@ -1390,7 +1281,7 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
     "      OR id IN (SELECT doc_id FROM doc_bodies WHERE body LIKE ?10 ESCAPE '\\'))"                         \
     " AND id > ?11"                                                                                      \
     /* The scope, narrowed in SQL too so that a page (and its cursor) holds   \
-     * only documents the caller may see; decide_read() below still decides. */ \
+     * only documents the caller may see; oa_doc_visible() below still decides. */ \
     " AND (scoped = 0 OR id IN (SELECT doc_id FROM doc_scope WHERE entry = ?16 OR entry = ?17"           \
     "      OR entry IN (SELECT compartment FROM user_compartments WHERE user_id = ?13)))"
 
@@ -1498,7 +1389,7 @@ static int run_list(struct oa_store *s, struct doc_job *j)
                 cbor_decref(&items[k]);
             return OA_E_STORAGE;
         }
-        if (decide_read(s, &me, &d, NULL) == OA_ALLOW) {
+        if (oa_doc_visible(s, &me, &d)) {
             items[kept++] = doc_item(s, &d, false);
             last_kept = d.id;
             if (d.level > OA_LEVEL_PUBLIC) {
@@ -1557,7 +1448,7 @@ static int run_relabel(struct oa_store *s, struct doc_job *j)
     /* Anyone but secadmin (who sees every label, never a text) passes the
      * read gate first: a document they may not see answers exactly as a
      * missing one, so the label route tells nobody which ids exist. */
-    if ((me.roles & OA_ROLE_SECADMIN) == 0 && (rc = gate_read(s, j->r, &me, &d, "document.relabel")) <= 0) {
+    if ((me.roles & OA_ROLE_SECADMIN) == 0 && (rc = oa_doc_gate_read(s, j->r, &me, &d, "document.relabel")) <= 0) {
         oa_doc_free(&d);
         return rc < 0 ? OA_E_STORAGE : not_found(j);
     }
@@ -1917,57 +1808,6 @@ void h_doc_action(struct oa_req *r)
     }
     j->idem_key = r->idempotency_key;
     oa_writer_submit(r->srv->writer, &j->job);
-}
-
-/* Reads one query parameter into the arena; NULL when absent. */
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-const char *oa_query_param_n(struct oa_req *r, const char *name, size_t *len)
-{
-    size_t nl = strlen(name);
-    const char *p = r->query;
-    while (p && *p) {
-        const char *amp = strchr(p, '&');
-        size_t plen = amp ? (size_t)(amp - p) : strlen(p);
-        if (plen > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
-            /* percent-decode; a '%' not followed by two hex digits stays as it is */
-            const char *v = p + nl + 1;
-            size_t vl = plen - nl - 1;
-            char *out = oa_arena_alloc(&r->arena, vl + 1);
-            if (out == NULL)
-                return NULL;
-            size_t o = 0;
-            for (size_t i = 0; i < vl; i++) {
-                int hi, lo;
-                if (v[i] == '%' && i + 2 < vl && (hi = hex_digit(v[i + 1])) >= 0 && (lo = hex_digit(v[i + 2])) >= 0) {
-                    out[o++] = (char)(hi << 4 | lo);
-                    i += 2;
-                    continue;
-                }
-                out[o++] = v[i] == '+' ? ' ' : v[i];
-            }
-            out[o] = '\0';
-            *len = o;
-            return out;
-        }
-        p = amp ? amp + 1 : NULL;
-    }
-    return NULL;
-}
-
-const char *oa_query_param(struct oa_req *r, const char *name)
-{
-    size_t len;
-    return oa_query_param_n(r, name, &len);
 }
 
 void h_doc_list(struct oa_req *r)

@@ -22,6 +22,7 @@
 
 #include "proto/sync.h"
 #include "proto/value.h"
+#include "server/doc_gate.h"
 #include "server/handlers.h"
 #include "proto/log.h"
 #include "server/server.h"

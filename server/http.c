@@ -29,7 +29,6 @@
 #include <strings.h>
 
 #include "proto/value.h"
-#include "server/auth.h"
 #include "proto/log.h"
 #include "server/server.h"
 
@@ -785,9 +784,12 @@ static void dispatch(struct oa_conn *c)
             return;
         }
     }
-    if (r->route->flags & OA_ROUTE_AUTH)
-        oa_auth_dispatch(r);
-    else
+    if (r->route->flags & OA_ROUTE_AUTH) {
+        if (srv->auth_gate)
+            srv->auth_gate(r);
+        else
+            oa_reply_error(r, OA_E_INTERNAL, "no authentication gate is installed");
+    } else
         r->route->handler(r);
 }
 
@@ -1433,7 +1435,8 @@ static void server_maybe_stopped(struct oa_server *srv)
     free(srv->sources); /* empty: every connection is gone */
     srv->sources = NULL;
     oa_log(OA_LOG_INFO, "drained", "pending_jobs=%u", oa_writer_pending(srv->writer));
-    oa_blobs_stop(srv);
+    if (srv->on_drained)
+        srv->on_drained(srv);
     oa_writer_stop(srv->writer);
     srv->writer = NULL;
     uv_close((uv_handle_t *)&srv->drain_timer, handle_close_noop);
