@@ -28,6 +28,7 @@
 #include "storage/documents.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
+#include "workflow/deadline.h"
 #include "workflow/docflow.h"
 
 #define MAX_NAMES 64
@@ -163,10 +164,9 @@ static void set_step_due(struct oa_store *s, struct oa_doc *d)
         d->step_due[0] = '\0';
         return;
     }
-    int days = strcmp(d->urgency, "very_urgent") == 0 ? 1 : strcmp(d->urgency, "urgent") == 0 ? 3 : 5;
     size_t n = 0;
     const struct oa_day_exception *ex = oa_calendar_get(s, &n);
-    oa_day_format(oa_workdays_add(today_local(), days, ex, n), d->step_due);
+    oa_day_format(oa_step_due(today_local(), d->urgency, ex, n), d->step_due);
 }
 
 /* Rebuilds the to-do queue for the state the document is in. */
@@ -946,23 +946,24 @@ static int run_action(struct oa_store *s, struct doc_job *j)
     if (ans.effects & (OA_FX_SET_DUE_REQUEST | OA_FX_EXTEND_DUE)) {
         size_t nex = 0;
         const struct oa_day_exception *ex = oa_calendar_get(s, &nex);
-        int32_t start;
-        int days;
+        int32_t start, due = INT32_MIN;
         if (ans.effects & OA_FX_SET_DUE_REQUEST) {
-            /* 20 working days from the day the request was received. */
+            /* The request deadline runs from the day the request was received. */
             start = param_text(p, "received_on", received, sizeof(received)) ? oa_day_parse(received) : today_local();
-            days = 20;
+            if (start != INT32_MIN)
+                due = oa_request_due(start, ex, nex);
         } else {
             start = oa_day_parse(d.request_due);
-            days = facts.extend_days;
+            if (start != INT32_MIN)
+                due = oa_request_extend(start, facts.extend_days, ex, nex);
             d.extended = true;
         }
-        if (start == INT32_MIN) {
+        if (due == INT32_MIN) {
             oa_doc_free(&d);
             fail(j, OA_E_BAD_FIELD, "params.received_on must be a date, YYYY-MM-DD.");
             return OA_E_BAD_FIELD; /* roll back whatever this action wrote */
         }
-        oa_day_format(oa_workdays_add(start, days, ex, nex), d.request_due);
+        oa_day_format(due, d.request_due);
         snprintf(detail, sizeof(detail), "due %s", d.request_due);
     }
     if (ans.effects & OA_FX_SET_ASSIGNEE)
@@ -1275,7 +1276,7 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
     " AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR doc_number = ?4)"                                   \
     " AND (?5 IS NULL OR created_at >= ?5) AND (?6 IS NULL OR created_at < ?6)"                            \
     " AND (?7 = 0 OR (step_due IS NOT NULL AND step_due < ?8)"                                             \
-    "      OR (request_due < ?8 AND state IN ('imported', 'registered', 'assigned', 'handling')))"         \
+    "      OR (request_due < ?8 AND state IN (" OA_REQUEST_OPEN_STATES_SQL ")))"                       \
     " AND (?9 IS NULL OR id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ?9))"                        \
     " AND (?10 IS NULL OR title LIKE ?10 ESCAPE '\\'"                                                       \
     "      OR id IN (SELECT doc_id FROM doc_bodies WHERE body LIKE ?10 ESCAPE '\\'))"                         \

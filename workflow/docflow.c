@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "workflow/access.h"
+#include "workflow/deadline.h"
 
 #define ST OA_ROLE_STAFF
 #define SEC OA_ROLE_SECRETARIAT
@@ -50,7 +51,8 @@ static const char *const guard_reason[G__COUNT] = {
     [G_READERS] = "Name the readers in params.readers.",
     [G_ASSIGNEE] = "Name the handler in params.assignee.",
     [G_REPLY] = "Link the reply in params.reply_document_id: an outgoing document labelled 公开.",
-    [G_EXTEND] = "The deadline can be extended only once, by 1 to 20 working days, with an opinion.",
+    [G_EXTEND] = "The deadline can be extended only once, by 1 to " OA_REQUEST_EXTEND_MAX_TEXT
+                 " working days, with an opinion.",
     [G_TARGET] = "Name whom to chase in params.target.",
 };
 
@@ -187,7 +189,7 @@ static bool guard_holds(int g, const struct oa_doc_facts *x)
     case G_READERS: return x->has_readers;
     case G_ASSIGNEE: return x->has_assignee;
     case G_REPLY: return x->reply_is_public_outgoing;
-    case G_EXTEND: return !x->extended && x->extend_days >= 1 && x->extend_days <= 20 && x->has_opinion;
+    case G_EXTEND: return !x->extended && x->extend_days >= 1 && x->extend_days <= OA_REQUEST_EXTEND_MAX && x->has_opinion;
     case G_TARGET: return x->has_target;
     }
     return false;

@@ -73,7 +73,7 @@ enum oa_flow_effect {
     OA_FX_DISTRIBUTE = 1u << 2,      /* create incoming copies for recipients */
     OA_FX_NAME_COUNTERSIGNERS = 1u << 3, /* params.countersigners start a round */
     OA_FX_COUNTERSIGN_VOTE = 1u << 4,    /* record this countersigner's approval */
-    OA_FX_SET_DUE_REQUEST = 1u << 5,     /* due = 20 working days from today */
+    OA_FX_SET_DUE_REQUEST = 1u << 5,     /* due = OA_REQUEST_DAYS working days after receipt (deadline.h) */
     OA_FX_EXTEND_DUE = 1u << 6,          /* due += extend_days working days */
     OA_FX_SET_ASSIGNEE = 1u << 7,
     OA_FX_SET_LEAD_DEPT = 1u << 8,
