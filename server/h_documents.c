@@ -375,10 +375,7 @@ static int run_create(struct oa_store *s, struct doc_job *j)
     if (load_me(s, j, &me) != 0)
         return OA_E_STORAGE;
     int kind = oa_kind_parse(j->kind);
-    unsigned may = kind == OA_KIND_OUTGOING   ? (OA_ROLE_STAFF | OA_ROLE_SECRETARIAT | OA_ROLE_DEPT_HEAD | OA_ROLE_LEADER)
-                   : kind == OA_KIND_INCOMING ? OA_ROLE_SECRETARIAT
-                                              : (OA_ROLE_GATEWAY | OA_ROLE_SECRETARIAT);
-    if ((me.roles & may) == 0) {
+    if (!oa_flow_may_create((enum oa_doc_kind)kind, me.roles)) {
         struct oa_audit_event ev = {0};
         oa_audit_actor(j->r, &ev);
         ev.event = "document.create";
@@ -417,7 +414,7 @@ static int run_create(struct oa_store *s, struct doc_job *j)
     }
     if (j->declass_date)
         snprintf(d.declass_date, sizeof(d.declass_date), "%s", j->declass_date);
-    char **scope = j->scope_v;
+    const char *const *scope = (const char *const *)j->scope_v;
     size_t nscope = j->nscope;
     char **source_scope = NULL;
     if (j->derived_from > 0) {
@@ -434,17 +431,16 @@ static int run_create(struct oa_store *s, struct doc_job *j)
         }
         size_t nsrc = 0;
         source_scope = oa_doc_scope(s, src.id, &nsrc);
-        if (!j->has_level)
-            d.level = src.level;
-        if (j->scope == NULL) {
-            scope = source_scope;
-            nscope = nsrc;
-        }
         struct oa_label lsrc = {src.level, (const char *const *)source_scope, nsrc};
-        struct oa_label lnew = {d.level, (const char *const *)scope, nscope};
+        struct oa_label asked = {d.level, scope, nscope};
+        struct oa_label lnew;
+        bool dominates = oa_label_derive(&lsrc, &asked, j->has_level, j->scope != NULL, &lnew);
+        d.level = lnew.level;
+        scope = lnew.scope;
+        nscope = lnew.nscope;
         d.source_id = src.id;
         oa_doc_free(&src);
-        if (!oa_label_dominates(&lnew, &lsrc)) {
+        if (!dominates) {
             oa_strv_free(source_scope);
             oa_doc_free(&d);
             return fail(j, OA_E_FORBIDDEN,
@@ -458,7 +454,7 @@ static int run_create(struct oa_store *s, struct doc_job *j)
             ncomp++;
         struct oa_subject me_subj = {me.id, me.roles, me.clearance, false, me.clearance_hold};
         struct oa_reader rd = {&me_subj, me.username, me.department_id, (const char *const *)comps, ncomp};
-        struct oa_label lb = {d.level, (const char *const *)scope, nscope};
+        struct oa_label lb = {d.level, scope, nscope};
         enum oa_decision dec = oa_access_read(&rd, &lb);
         oa_strv_free(comps);
         if (dec != OA_ALLOW) {
@@ -468,7 +464,7 @@ static int run_create(struct oa_store *s, struct doc_job *j)
         }
     }
     set_step_due(s, &d);
-    if (oa_doc_insert(s, &d, me.id) != 0 || oa_doc_scope_set(s, &d, (const char *const *)scope, nscope) != 0) {
+    if (oa_doc_insert(s, &d, me.id) != 0 || oa_doc_scope_set(s, &d, scope, nscope) != 0) {
         oa_strv_free(source_scope);
         goto storage;
     }

@@ -7,6 +7,7 @@
 
 #include "proto/alloc.h"
 #include "proto/value.h"
+#include "workflow/number.h"
 
 #define DOC_COLS                                                                                       \
     "id, kind, def_version, state, revision, title, doc_type, copy_no, level, secrecy_period, urgency," \
@@ -500,7 +501,7 @@ int oa_number_allocate(struct oa_store *s, int64_t organ_id, const char *prefix,
         return -1;
     int64_t seq = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-    snprintf(out, outlen, "%s〔%d〕%lld号", prefix, year, (long long)seq);
+    (void)oa_number_format(prefix, year, seq, out, outlen); /* truncated when out is too small */
     st = oa_store_stmt(s,
         "INSERT INTO doc_numbers(organ_id, prefix, year, seq, number, doc_id, at) VALUES (?,?,?,?,?,?,?)");
     if (st == NULL)

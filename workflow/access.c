@@ -184,6 +184,15 @@ bool oa_label_dominates(const struct oa_label *derived, const struct oa_label *s
     return true;
 }
 
+bool oa_label_derive(const struct oa_label *source, const struct oa_label *asked, bool has_level, bool has_scope,
+                     struct oa_label *out)
+{
+    out->level = has_level ? asked->level : source->level;
+    out->scope = has_scope ? asked->scope : source->scope;
+    out->nscope = has_scope ? asked->nscope : source->nscope;
+    return oa_label_dominates(out, source);
+}
+
 bool oa_access_export(const struct oa_label *label)
 {
     return label != NULL && label->level == OA_LEVEL_PUBLIC && label->nscope == 0;

@@ -137,6 +137,17 @@ enum oa_decision oa_access_read_doc(const struct oa_subject *who, int level);
  */
 bool oa_label_dominates(const struct oa_label *derived, const struct oa_label *source);
 
+/*
+ * The label of a document derived from `source` (a reply, copy or excerpt):
+ * the level `asked` for when has_level, else the source's; the scope asked
+ * for when has_scope, else the source's.  Fills *out (its scope points into
+ * `asked` or `source`) and returns whether it dominates the source: a
+ * derived document is labelled at least as high, and scoped no wider, than
+ * its source, and is refused otherwise.
+ */
+bool oa_label_derive(const struct oa_label *source, const struct oa_label *asked, bool has_level, bool has_scope,
+                     struct oa_label *out);
+
 /* May a document with this label leave through the exchange gateway?  Only 公开 with no scope. */
 bool oa_access_export(const struct oa_label *label);
 

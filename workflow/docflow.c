@@ -139,6 +139,7 @@ struct flow {
     int nstates;
     const char *initial;
     const char *const *terminal; /* NULL-terminated */
+    unsigned creators;           /* roles that may create a document of this kind */
 };
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -149,11 +150,11 @@ static const char *const request_terminal[] = {"archived", NULL};
 /* flows[kind][version - 1] */
 static const struct flow flows[OA_KIND__COUNT][OA_FLOW_VERSION] = {
     [OA_KIND_OUTGOING] = {{outgoing_v1, N(outgoing_v1), outgoing_states, N(outgoing_states), "draft",
-                           outgoing_terminal}},
+                           outgoing_terminal, ST | SEC | HEAD | LEAD}},
     [OA_KIND_INCOMING] = {{incoming_v1, N(incoming_v1), incoming_states, N(incoming_states), "receiving",
-                           incoming_terminal}},
+                           incoming_terminal, SEC}},
     [OA_KIND_REQUEST] = {{request_v1, N(request_v1), request_states, N(request_states), "imported",
-                          request_terminal}},
+                          request_terminal, GW | SEC}},
 };
 
 static const struct flow *flow_of(enum oa_doc_kind kind, int version)
@@ -189,7 +190,8 @@ static bool guard_holds(int g, const struct oa_doc_facts *x)
     case G_READERS: return x->has_readers;
     case G_ASSIGNEE: return x->has_assignee;
     case G_REPLY: return x->reply_is_public_outgoing;
-    case G_EXTEND: return !x->extended && x->extend_days >= 1 && x->extend_days <= OA_REQUEST_EXTEND_MAX && x->has_opinion;
+    case G_EXTEND:
+        return !x->extended && x->extend_days >= 1 && x->extend_days <= OA_REQUEST_EXTEND_MAX && x->has_opinion;
     case G_TARGET: return x->has_target;
     }
     return false;
@@ -282,6 +284,12 @@ void oa_flow_expected(enum oa_doc_kind kind, int def_version, const char *state,
 }
 
 static const char *const kind_names[OA_KIND__COUNT] = {"outgoing", "incoming", "request"};
+
+bool oa_flow_may_create(enum oa_doc_kind kind, unsigned roles)
+{
+    const struct flow *f = flow_of(kind, OA_FLOW_VERSION);
+    return f != NULL && (roles & f->creators) != 0;
+}
 
 const char *oa_kind_name(enum oa_doc_kind k)
 {

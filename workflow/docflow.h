@@ -99,6 +99,14 @@ enum oa_flow_result oa_flow_step(enum oa_doc_kind kind, int def_version, const c
                                  const struct oa_doc_actor *actor, const struct oa_doc_facts *facts,
                                  struct oa_flow_answer *out);
 
+/*
+ * Whether someone with `roles` may create a document of this kind (under
+ * the current definition): outgoing by staff, the secretariat, department
+ * heads and leaders; incoming by the secretariat; public requests by the
+ * exchange gateway and the secretariat.
+ */
+bool oa_flow_may_create(enum oa_doc_kind kind, unsigned roles);
+
 /* The state a new document of this kind starts in. */
 const char *oa_flow_initial(enum oa_doc_kind kind);
 /* True when nothing more happens to a document in this state. */

@@ -248,3 +248,42 @@ Test(labels, a_named_declassifier_may_relabel_and_an_administrator_never_is_one)
     /* The flag grants nothing else. */
     cr_assert_eq(oa_access_decide(&named, OA_ACT_USER_CLEARANCE, NULL), OA_DENY_ROLE);
 }
+
+Test(labels, a_derivative_inherits_what_it_does_not_ask_for_and_never_writes_down)
+{
+    static const char *const hr[] = {"hr"};
+    static const char *const hr_fin[] = {"hr", "finance"};
+    static const char *const fin[] = {"finance"};
+    static const struct {
+        struct oa_label source, asked;
+        bool has_level, has_scope;
+        int level;              /* the derived label's */
+        size_t nscope;
+        const char *const *scope;
+        bool allowed;
+    } rows[] = {
+        /* nothing asked: the source's label exactly */
+        {{OA_LEVEL_SECRET, hr, 1}, {OA_LEVEL_PUBLIC, NULL, 0}, false, false, OA_LEVEL_SECRET, 1, hr, true},
+        {{OA_LEVEL_INTERNAL, NULL, 0}, {OA_LEVEL_PUBLIC, NULL, 0}, false, false, OA_LEVEL_INTERNAL, 0, NULL, true},
+        /* a level asked for: higher is fine, lower is writing down */
+        {{OA_LEVEL_INTERNAL, NULL, 0}, {OA_LEVEL_SECRET, NULL, 0}, true, false, OA_LEVEL_SECRET, 0, NULL, true},
+        {{OA_LEVEL_SECRET, NULL, 0}, {OA_LEVEL_INTERNAL, NULL, 0}, true, false, OA_LEVEL_INTERNAL, 0, NULL, false},
+        {{OA_LEVEL_SECRET, hr, 1}, {OA_LEVEL_SECRET, NULL, 0}, true, false, OA_LEVEL_SECRET, 1, hr, true},
+        /* a scope asked for: narrower is fine, wider or none is not */
+        {{OA_LEVEL_SECRET, hr_fin, 2}, {OA_LEVEL_PUBLIC, fin, 1}, false, true, OA_LEVEL_SECRET, 1, fin, true},
+        {{OA_LEVEL_SECRET, hr, 1}, {OA_LEVEL_PUBLIC, hr_fin, 2}, false, true, OA_LEVEL_SECRET, 2, hr_fin, false},
+        {{OA_LEVEL_SECRET, hr, 1}, {OA_LEVEL_PUBLIC, NULL, 0}, false, true, OA_LEVEL_SECRET, 0, NULL, false},
+        {{OA_LEVEL_SECRET, NULL, 0}, {OA_LEVEL_PUBLIC, fin, 1}, false, true, OA_LEVEL_SECRET, 1, fin, true},
+        /* both */
+        {{OA_LEVEL_INTERNAL, hr, 1}, {OA_LEVEL_TOP_SECRET, hr, 1}, true, true, OA_LEVEL_TOP_SECRET, 1, hr, true},
+        {{OA_LEVEL_INTERNAL, hr, 1}, {OA_LEVEL_PUBLIC, hr, 1}, true, true, OA_LEVEL_PUBLIC, 1, hr, false},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct oa_label out;
+        bool ok = oa_label_derive(&rows[i].source, &rows[i].asked, rows[i].has_level, rows[i].has_scope, &out);
+        cr_assert_eq(ok, rows[i].allowed, "row %zu", i);
+        cr_assert_eq(out.level, rows[i].level, "row %zu", i);
+        cr_assert_eq(out.nscope, rows[i].nscope, "row %zu", i);
+        cr_assert_eq(out.scope, rows[i].scope, "row %zu", i);
+    }
+}

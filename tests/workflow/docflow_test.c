@@ -267,3 +267,24 @@ Test(docflow, every_rule_is_described_as_it_acts)
         }
     }
 }
+
+Test(docflow, who_may_create_each_kind)
+{
+    static const struct {
+        enum oa_doc_kind kind;
+        unsigned roles;
+    } may[] = {
+        {OA_KIND_OUTGOING, OA_ROLE_STAFF | OA_ROLE_SECRETARIAT | OA_ROLE_DEPT_HEAD | OA_ROLE_LEADER},
+        {OA_KIND_INCOMING, OA_ROLE_SECRETARIAT},
+        {OA_KIND_REQUEST, OA_ROLE_GATEWAY | OA_ROLE_SECRETARIAT},
+    };
+    for (size_t i = 0; i < sizeof(may) / sizeof(may[0]); i++) {
+        for (unsigned bit = 1; bit <= OA_ROLE_AUDITOR; bit <<= 1)
+            cr_assert_eq(oa_flow_may_create(may[i].kind, bit), (may[i].roles & bit) != 0, "kind %d role %#x",
+                         (int)may[i].kind, bit);
+        cr_assert_not(oa_flow_may_create(may[i].kind, 0));
+        cr_assert_not(oa_flow_may_create(may[i].kind, OA_ROLES_ADMIN));
+        cr_assert(oa_flow_may_create(may[i].kind, may[i].roles | OA_ROLE_AUDITOR));
+    }
+    cr_assert_not(oa_flow_may_create(OA_KIND__COUNT, OA_ROLE_SECRETARIAT));
+}
