@@ -663,11 +663,11 @@ static bool role_ok(const char *role)
     return role == NULL || strcmp(role, "attachment") == 0 || strcmp(role, "body") == 0;
 }
 
+/* An id, or 0 when s is not one. */
 static int64_t id_param(const char *s)
 {
-    char *end = NULL;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    return (s && end != s && *end == '\0' && v > 0) ? v : 0;
+    int64_t v = 0;
+    return oa_parse_id(s, &v) ? v : 0;
 }
 
 static void submit_check(struct oa_req *r, int64_t doc, int64_t att, const char *name, const char *role,
@@ -804,9 +804,8 @@ void h_upload_patch(struct oa_req *r)
         oa_reply_error(r, OA_E_CONFLICT, "The upload is receiving data on another connection.");
         return;
     }
-    char *end = NULL;
-    unsigned long long off = r->upload_offset ? strtoull(r->upload_offset, &end, 10) : 0;
-    if (r->upload_offset == NULL || end == r->upload_offset || *end != '\0') {
+    uint64_t off = 0;
+    if (!oa_parse_u64(r->upload_offset, &off)) {
         oa_reply_error(r, OA_E_BAD_REQUEST, "Send Upload-Offset: the offset the server holds (GET the upload).");
         return;
     }
@@ -1249,7 +1248,8 @@ static void submit_read(struct oa_req *r, bool list)
     j->doc_id = id_param(r->params[0]);
     j->att_id = list ? 0 : id_param(r->params[1]);
     const char *rev = oa_query_param(r, "rev");
-    j->rev = rev ? (int)id_param(rev) : 0;
+    int64_t rv = 0;
+    j->rev = rev && oa_parse_int(rev, 1, INT32_MAX, &rv) ? (int)rv : 0;
     if (j->doc_id == 0 || (!list && j->att_id == 0) || (rev && j->rev == 0)) {
         free(j);
         oa_reply_error(r, OA_E_NOT_FOUND, "No such attachment.");

@@ -314,8 +314,11 @@ void h_delegation_list(struct oa_req *r)
 
 void h_delegation_end(struct oa_req *r)
 {
+    int64_t id;
+    if (!oa_path_id(r, 0, "You gave no active delegation with that id.", &id))
+        return;
     struct misc_job *j = misc_new(r, DLG_END);
-    j->id = strtoll(r->params[0], NULL, 10);
+    j->id = id;
     misc_submit(j);
 }
 

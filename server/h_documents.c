@@ -149,13 +149,6 @@ static cbor_item_t *doc_state_item(const struct oa_doc *d)
     return m;
 }
 
-static int64_t parse_param_id(const char *s)
-{
-    char *end = NULL;
-    long long v = strtoll(s, &end, 10);
-    return (end != s && *end == '\0' && v > 0) ? v : 0;
-}
-
 /* Working-day deadline for the step a document has just entered. */
 static void set_step_due(struct oa_store *s, struct oa_doc *d)
 {
@@ -1609,12 +1602,7 @@ static struct doc_job *doc_job_new(struct oa_req *r, enum doc_op op)
 
 static bool doc_id_param(struct oa_req *r, int64_t *id)
 {
-    *id = parse_param_id(r->params[0]);
-    if (*id == 0) {
-        oa_reply_error(r, OA_E_NOT_FOUND, "No such document.");
-        return false;
-    }
-    return true;
+    return oa_path_id(r, 0, "No such document.", id);
 }
 
 /* Reads j->scope into j->scope_v; replies 400 and returns false when malformed. */
@@ -1739,10 +1727,10 @@ void h_doc_history(struct oa_req *r)
 
 void h_doc_revision(struct oa_req *r)
 {
-    int64_t id, rev = parse_param_id(r->params[1]);
+    int64_t id, rev = 0;
     if (!doc_id_param(r, &id))
         return;
-    if (rev == 0) {
+    if (!oa_parse_id(r->params[1], &rev)) {
         oa_reply_error(r, OA_E_NOT_FOUND, "The document has no text revision with that number.");
         return;
     }
@@ -1826,14 +1814,13 @@ void h_doc_list(struct oa_req *r)
         oa_reply_error(r, OA_E_BAD_FIELD, "q must be 1 to 200 bytes of UTF-8 text");
         return;
     }
-    const char *from = oa_query_param(r, "from"), *to = oa_query_param(r, "to"), *after = oa_query_param(r, "after"),
-               *limit = oa_query_param(r, "limit"), *overdue = oa_query_param(r, "overdue");
-    j->from = from ? strtoll(from, NULL, 10) : 0;
-    j->to = to ? strtoll(to, NULL, 10) : 0;
-    j->after = after ? strtoll(after, NULL, 10) : 0;
-    j->limit = limit ? strtoll(limit, NULL, 10) : 50;
-    if (j->limit < 1 || j->limit > 200)
-        j->limit = j->limit < 1 ? 1 : 200;
+    if (!oa_query_int(r, "from", 0, INT64_MAX, 0, &j->from) || !oa_query_int(r, "to", 0, INT64_MAX, 0, &j->to) ||
+        !oa_query_int(r, "after", 0, INT64_MAX, 0, &j->after) ||
+        !oa_query_clamped(r, "limit", 1, 200, 50, &j->limit)) {
+        free(j);
+        return;
+    }
+    const char *overdue = oa_query_param(r, "overdue");
     j->overdue = overdue && strcmp(overdue, "1") == 0;
     oa_writer_submit(r->srv->writer, &j->job);
 }

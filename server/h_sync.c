@@ -391,38 +391,18 @@ static void feed_on_done(struct oa_db_job *job)
     feed_finish(j);
 }
 
-static bool int_param(struct oa_req *r, const char *name, int64_t lo, int64_t hi, int64_t dflt, int64_t *out)
-{
-    const char *v = oa_query_param(r, name);
-    if (v == NULL) {
-        *out = dflt;
-        return true;
-    }
-    char *end = NULL;
-    long long x = strtoll(v, &end, 10);
-    if (end == v || *end != '\0' || x < lo || x > hi) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "Query parameter '%s' must be a whole number from %lld to %lld.", name,
-                 (long long)lo, (long long)hi);
-        oa_reply_error(r, OA_E_BAD_REQUEST, oa_arena_strndup(&r->arena, msg, strlen(msg)));
-        return false;
-    }
-    *out = x;
-    return true;
-}
-
 void h_sync_changes(struct oa_req *r)
 {
     int64_t v, since, limit, wait;
-    if (!int_param(r, "v", 0, INT32_MAX, -1, &v))
+    if (!oa_query_int(r, "v", 0, INT32_MAX, -1, &v))
         return;
     if (v != OA_SYNC_VERSION) {
         oa_reply_error(r, OA_E_UNSUPPORTED_VERSION,
                        v < 0 ? "Send the protocol version as ?v=1." : "This server speaks sync protocol version 1.");
         return;
     }
-    if (!int_param(r, "since", 0, INT64_MAX, 0, &since) || !int_param(r, "limit", 1, OA_SYNC_MAX_LIMIT, 500, &limit) ||
-        !int_param(r, "wait", 0, 60, 0, &wait))
+    if (!oa_query_int(r, "since", 0, INT64_MAX, 0, &since) ||
+        !oa_query_int(r, "limit", 1, OA_SYNC_MAX_LIMIT, 500, &limit) || !oa_query_int(r, "wait", 0, 60, 0, &wait))
         return;
     struct feed_job *j = oa_xcalloc(1, sizeof(*j));
     j->r = r;
