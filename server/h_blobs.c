@@ -34,8 +34,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/doc_read.h"
 #include "proto/value.h"
-#include "server/doc_gate.h"
 #include "server/handlers.h"
 #include "proto/log.h"
 #include "server/server.h"
@@ -307,7 +307,7 @@ static int commit_on_run(struct oa_store *s, struct oa_db_job *job)
     struct oa_user me;
     struct oa_doc d;
     const char *what = u->b.attachment_id ? "attachment.replace" : "attachment.add";
-    int rc = oa_doc_open_for(s, j->r, u->b.doc_id, true, what, &me, &d, &j->err, &j->message);
+    int rc = oa_doc_open_for(s, OA_REQ_ACTOR(j->r), u->b.doc_id, true, what, &me, &d, &j->err, &j->message);
     if (rc < 0)
         return OA_E_STORAGE;
     if (rc == 0)
@@ -566,8 +566,8 @@ static int check_on_run(struct oa_store *s, struct oa_db_job *job)
     struct check_job *j = (struct check_job *)job;
     struct oa_user me;
     struct oa_doc d;
-    int rc = oa_doc_open_for(s, j->r, j->doc_id, true, j->att_id ? "attachment.replace" : "attachment.add", &me,
-                             &d, &j->err, &j->message);
+    const char *what = j->att_id ? "attachment.replace" : "attachment.add";
+    int rc = oa_doc_open_for(s, OA_REQ_ACTOR(j->r), j->doc_id, true, what, &me, &d, &j->err, &j->message);
     if (rc <= 0)
         return rc < 0 ? OA_E_STORAGE : 0;
     j->level = d.level;
@@ -845,7 +845,7 @@ static int read_on_run(struct oa_store *s, struct oa_db_job *job)
     struct oa_user me;
     struct oa_doc d;
     const char *what = j->list ? "attachment.list" : "attachment.read";
-    int rc = oa_doc_open_for(s, j->r, j->doc_id, false, what, &me, &d, &j->err, &j->message);
+    int rc = oa_doc_open_for(s, OA_REQ_ACTOR(j->r), j->doc_id, false, what, &me, &d, &j->err, &j->message);
     if (rc <= 0)
         return rc < 0 ? OA_E_STORAGE : 0;
     if (j->list) {

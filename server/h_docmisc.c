@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/doc_read.h"
 #include "proto/value.h"
-#include "server/doc_gate.h"
 #include "server/handlers.h"
 #include "server/server.h"
 #include "storage/accounts.h"

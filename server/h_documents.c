@@ -20,8 +20,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/doc_read.h"
 #include "proto/value.h"
-#include "server/doc_gate.h"
 #include "server/handlers.h"
 #include "server/server.h"
 #include "storage/accounts.h"
@@ -416,7 +416,7 @@ static int run_create(struct oa_store *s, struct doc_job *j)
         int rc = oa_doc_load(s, j->derived_from, &src);
         if (rc < 0)
             goto storage;
-        if (rc == 0 || (rc = oa_doc_gate_read(s, j->r, &me, &src, "document.derive")) <= 0) {
+        if (rc == 0 || (rc = oa_doc_gate_read(s, OA_REQ_ACTOR(j->r), &me, &src, "document.derive")) <= 0) {
             if (rc == 1)
                 oa_doc_free(&src);
             oa_doc_free(&d);
@@ -484,22 +484,13 @@ storage:
 static bool open_doc(struct oa_store *s, struct doc_job *j, struct oa_user *me, struct oa_doc *d, const char *what,
                      int *ret)
 {
-    if (load_me(s, j, me) != 0) {
-        *ret = OA_E_STORAGE;
-        return false;
-    }
-    int rc = oa_doc_load(s, j->id, d);
-    if (rc <= 0) {
-        *ret = rc < 0 ? OA_E_STORAGE : not_found(j);
-        return false;
-    }
-    rc = oa_doc_gate_read(s, j->r, me, d, what);
-    if (rc <= 0) {
-        oa_doc_free(d);
-        *ret = rc < 0 ? OA_E_STORAGE : not_found(j);
-        return false;
-    }
-    return true;
+    enum oa_err err = OA_E_OK;
+    const char *message = NULL;
+    int rc = oa_doc_open_for(s, OA_REQ_ACTOR(j->r), j->id, false, what, me, d, &err, &message);
+    if (rc == 1)
+        return true;
+    *ret = rc < 0 ? OA_E_STORAGE : fail(j, err, message);
+    return false;
 }
 
 /* ---- read, history, one revision ---- */
@@ -802,7 +793,7 @@ static int run_action(struct oa_store *s, struct doc_job *j)
         return OA_E_STORAGE;
     if (rc == 0)
         return not_found(j);
-    if ((rc = oa_doc_gate_read(s, j->r, &me, &d, "document.action")) <= 0)
+    if ((rc = oa_doc_gate_read(s, OA_REQ_ACTOR(j->r), &me, &d, "document.action")) <= 0)
         goto refused_read;
 
     /* Acting for someone else needs their active delegation to me. */
@@ -819,7 +810,7 @@ static int run_action(struct oa_store *s, struct doc_job *j)
             return fail(j, OA_E_FORBIDDEN, "You hold no active delegation from that person.");
         }
         eff = other;
-        if ((rc = oa_doc_gate_read(s, j->r, &eff, &d, "document.action")) <= 0)
+        if ((rc = oa_doc_gate_read(s, OA_REQ_ACTOR(j->r), &eff, &d, "document.action")) <= 0)
             goto refused_read;
     }
 
@@ -1438,7 +1429,8 @@ static int run_relabel(struct oa_store *s, struct doc_job *j)
     /* Anyone but secadmin (who sees every label, never a text) passes the
      * read gate first: a document they may not see answers exactly as a
      * missing one, so the label route tells nobody which ids exist. */
-    if ((me.roles & OA_ROLE_SECADMIN) == 0 && (rc = oa_doc_gate_read(s, j->r, &me, &d, "document.relabel")) <= 0) {
+    if ((me.roles & OA_ROLE_SECADMIN) == 0 &&
+        (rc = oa_doc_gate_read(s, OA_REQ_ACTOR(j->r), &me, &d, "document.relabel")) <= 0) {
         oa_doc_free(&d);
         return rc < 0 ? OA_E_STORAGE : not_found(j);
     }

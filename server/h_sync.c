@@ -21,8 +21,8 @@
 #include <string.h>
 
 #include "proto/sync.h"
+#include "app/doc_read.h"
 #include "proto/value.h"
-#include "server/doc_gate.h"
 #include "server/handlers.h"
 #include "proto/log.h"
 #include "server/server.h"

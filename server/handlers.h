@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "app/doc_read.h"
 #include "proto/value.h"
 #include "server/http.h"
 #include "server/params.h"
@@ -36,6 +37,13 @@ void oa_refuse(struct oa_req *r, enum oa_err e, const char *message, const char 
  */
 enum oa_err oa_step_up(struct oa_store *s, struct oa_req *r);
 
+/*
+ * Who asks, for the use cases in app/ (struct oa_app_actor): a pointer to a
+ * compound literal that lives as long as the enclosing block.
+ */
+#define OA_REQ_ACTOR(r)                                                                                      \
+    (&(struct oa_app_actor){(r)->who.user_id, (r)->who.username[0] ? (r)->who.username : NULL, (r)->peer})
+
 /* Fills the actor fields of an audit event from the request. */
 void oa_audit_actor(const struct oa_req *r, struct oa_audit_event *ev);
 
@@ -59,7 +67,7 @@ void h_org_list(struct oa_req *r);
 void h_organ_create(struct oa_req *r);
 void h_department_create(struct oa_req *r);
 
-/* documents (the read gate is in doc_gate.h) */
+/* documents (the read gate is app/doc_read.h) */
 
 /* One operation of a sync push (h_sync.c), applied by the document code. */
 struct oa_push_op {

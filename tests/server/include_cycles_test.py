@@ -4,15 +4,21 @@
 A file and its header are one module; module A depends on module B when a
 file of A includes "server/B.h".  The connection layer (http) must know
 nothing of sessions (auth) or of the handlers, and no two handler files may
-need each other (issue #14).  Arguments: the server/ sources.
+need each other; app/ (the use cases) includes nothing of server/ (issue
+#14).  Arguments: the server/ and app/ sources.
 """
 import os
 import re
 import sys
 
 deps = {}
+upward = []
 for path in sys.argv[1:]:
     name = os.path.basename(path)
+    if os.path.basename(os.path.dirname(path)) == 'app':
+        with open(path) as f:
+            upward += ['%s includes %s' % (path, l.strip()) for l in f if re.match(r'\s*#\s*include\s+"server/', l)]
+        continue
     if not name.endswith(('.c', '.h')):
         continue
     mod = name[:-2]
@@ -46,4 +52,6 @@ for forbidden in (('http', 'auth'), ('http', 'handlers')):
     if forbidden[1] in deps.get(forbidden[0], ()):
         print('%s includes %s' % forbidden)
         cycles.add(forbidden)
-sys.exit(1 if cycles else 0)
+for u in upward:
+    print(u)
+sys.exit(1 if cycles or upward else 0)
