@@ -219,38 +219,27 @@ int oa__doc_run_edit(struct oa_store *s, struct doc_job *j)
                     res == OA_FLOW_UNKNOWN_ACTION ? "This kind of document is not edited through PATCH."
                                                   : ans.reason);
     }
-    if (j->has_level) {
-        /* Raising a label is an edit; lowering it is a declassification step. */
-        struct oa_subject subj = {me.id, me.roles, me.clearance, false, me.clearance_hold};
-        if (j->level < d.level) {
-            oa_doc_free(&d);
-            return oa__doc_fail(j, OA_E_FORBIDDEN, "Lowering a label is a declassification step for secadmin.");
-        }
-        if (oa_access_read_doc(&subj, (int)j->level) != OA_ALLOW) {
-            oa_doc_free(&d);
-            return oa__doc_fail(j, OA_E_FORBIDDEN, "You cannot label a document above your own clearance.");
-        }
+    /* Raising a label is an edit; lowering or widening it is a declassification step. */
+    bool scope_changed = false;
+    size_t nold = 0;
+    char **old_scope = j->scope != NULL ? oa_doc_scope(s, d.id, &nold) : NULL;
+    struct oa_subject subj = {me.id, me.roles, me.clearance, false, me.clearance_hold};
+    struct oa_label cur = {d.level, (const char *const *)old_scope, nold};
+    struct oa_label asked = {(int)j->level, (const char *const *)j->scope_v, j->nscope};
+    enum oa_label_edit le = oa_label_edit_check(&subj, &cur, &asked, j->has_level, j->scope != NULL);
+    if (j->scope != NULL) {
+        scope_changed = nold != j->nscope;
+        for (size_t i = 0; i < j->nscope && !scope_changed; i++)
+            scope_changed = strcmp(j->scope_v[i], old_scope[i]) != 0;
+    }
+    oa_strv_free(old_scope);
+    if (le != OA_LABEL_EDIT_OK) {
+        oa_doc_free(&d);
+        return oa__doc_fail(j, OA_E_FORBIDDEN, oa_label_edit_reason(le));
     }
     if (oa_doc_load_body(s, &d) != 0) {
         oa_doc_free(&d);
         return OA_E_STORAGE;
-    }
-    bool scope_changed = false;
-    if (j->scope != NULL) {
-        size_t nold = 0;
-        char **old_scope = oa_doc_scope(s, d.id, &nold);
-        struct oa_label lold = {d.level, (const char *const *)old_scope, nold};
-        struct oa_label lnew = {j->has_level ? (int)j->level : d.level, (const char *const *)j->scope_v, j->nscope};
-        bool narrower = oa_label_dominates(&lnew, &lold);
-        scope_changed = nold != j->nscope;
-        for (size_t i = 0; i < j->nscope && !scope_changed; i++)
-            scope_changed = strcmp(j->scope_v[i], old_scope[i]) != 0;
-        oa_strv_free(old_scope);
-        if (!narrower) {
-            oa_doc_free(&d);
-            return oa__doc_fail(j, OA_E_FORBIDDEN,
-                                "Widening a document's scope is a declassification step for secadmin.");
-        }
     }
     char changed[256];
     if (!apply_fields(j, &d, changed, sizeof(changed))) {

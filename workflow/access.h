@@ -148,6 +148,26 @@ bool oa_label_dominates(const struct oa_label *derived, const struct oa_label *s
 bool oa_label_derive(const struct oa_label *source, const struct oa_label *asked, bool has_level, bool has_scope,
                      struct oa_label *out);
 
+/*
+ * An edit of a document's label (PATCH, by whoever may edit the document):
+ * raising the level or narrowing the scope is an edit; lowering the level
+ * or widening the scope is a declassification step (secadmin's relabel
+ * route); and nobody labels a document above their own clearance.  `cur` is
+ * the label now (its scope is needed only with has_scope), `asked` what the
+ * edit asks for (its level counts with has_level, its scope with
+ * has_scope).  The checks run in that order; the first that fails answers.
+ */
+enum oa_label_edit {
+    OA_LABEL_EDIT_OK,
+    OA_LABEL_EDIT_LOWERS,          /* the level asked for is below the current one */
+    OA_LABEL_EDIT_ABOVE_CLEARANCE, /* the level asked for is above the editor's clearance */
+    OA_LABEL_EDIT_WIDENS,          /* the scope asked for is wider than the current one */
+};
+enum oa_label_edit oa_label_edit_check(const struct oa_subject *editor, const struct oa_label *cur,
+                                       const struct oa_label *asked, bool has_level, bool has_scope);
+/* A sentence for the person, for a refusal; NULL for OA_LABEL_EDIT_OK. */
+const char *oa_label_edit_reason(enum oa_label_edit e);
+
 /* May a document with this label leave through the exchange gateway?  Only 公开 with no scope. */
 bool oa_access_export(const struct oa_label *label);
 

@@ -287,3 +287,42 @@ Test(labels, a_derivative_inherits_what_it_does_not_ask_for_and_never_writes_dow
         cr_assert_eq(out.scope, rows[i].scope, "row %zu", i);
     }
 }
+
+Test(labels, an_edit_raises_or_narrows_and_leaves_lowering_and_widening_to_secadmin)
+{
+    static const char *const hr[] = {"hr"};
+    static const char *const hr_fin[] = {"hr", "finance"};
+    static const struct {
+        int clearance;
+        struct oa_label cur, asked;
+        bool has_level, has_scope;
+        enum oa_label_edit want;
+    } rows[] = {
+        /* nothing asked */
+        {OA_LEVEL_INTERNAL, {OA_LEVEL_SECRET, hr, 1}, {0, NULL, 0}, false, false, OA_LABEL_EDIT_OK},
+        /* the level */
+        {OA_LEVEL_SECRET, {OA_LEVEL_INTERNAL, NULL, 0}, {OA_LEVEL_SECRET, NULL, 0}, true, false, OA_LABEL_EDIT_OK},
+        {OA_LEVEL_SECRET, {OA_LEVEL_INTERNAL, NULL, 0}, {OA_LEVEL_INTERNAL, NULL, 0}, true, false, OA_LABEL_EDIT_OK},
+        {OA_LEVEL_SECRET, {OA_LEVEL_SECRET, NULL, 0}, {OA_LEVEL_INTERNAL, NULL, 0}, true, false,
+         OA_LABEL_EDIT_LOWERS},
+        {OA_LEVEL_SECRET, {OA_LEVEL_INTERNAL, NULL, 0}, {OA_LEVEL_CONFIDENTIAL, NULL, 0}, true, false,
+         OA_LABEL_EDIT_ABOVE_CLEARANCE},
+        /* lowering is named before the clearance, and both before the scope */
+        {OA_LEVEL_PUBLIC, {OA_LEVEL_SECRET, hr, 1}, {OA_LEVEL_INTERNAL, NULL, 0}, true, true, OA_LABEL_EDIT_LOWERS},
+        {OA_LEVEL_INTERNAL, {OA_LEVEL_INTERNAL, hr, 1}, {OA_LEVEL_SECRET, hr_fin, 2}, true, true,
+         OA_LABEL_EDIT_ABOVE_CLEARANCE},
+        /* the scope */
+        {OA_LEVEL_SECRET, {OA_LEVEL_SECRET, hr_fin, 2}, {0, hr, 1}, false, true, OA_LABEL_EDIT_OK},
+        {OA_LEVEL_SECRET, {OA_LEVEL_SECRET, NULL, 0}, {0, hr, 1}, false, true, OA_LABEL_EDIT_OK},
+        {OA_LEVEL_SECRET, {OA_LEVEL_SECRET, hr, 1}, {0, hr_fin, 2}, false, true, OA_LABEL_EDIT_WIDENS},
+        {OA_LEVEL_SECRET, {OA_LEVEL_SECRET, hr, 1}, {0, NULL, 0}, false, true, OA_LABEL_EDIT_WIDENS},
+        {OA_LEVEL_SECRET, {OA_LEVEL_INTERNAL, hr, 1}, {OA_LEVEL_SECRET, hr, 1}, true, true, OA_LABEL_EDIT_OK},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct oa_subject editor = {.id = 7, .roles = OA_ROLE_STAFF, .clearance = rows[i].clearance};
+        enum oa_label_edit got =
+            oa_label_edit_check(&editor, &rows[i].cur, &rows[i].asked, rows[i].has_level, rows[i].has_scope);
+        cr_assert_eq(got, rows[i].want, "row %zu", i);
+        cr_assert_eq(oa_label_edit_reason(got) == NULL, got == OA_LABEL_EDIT_OK, "row %zu", i);
+    }
+}
