@@ -39,8 +39,7 @@
 
 static const char *const list_sql[] = {
     LIST_WHERE " ORDER BY id LIMIT ?12",
-    LIST_WHERE " AND (id IN (SELECT doc_id FROM doc_queue WHERE " OA_QUEUE_MINE("?13", "?14", "?15") ")"
-               "      OR id IN (SELECT doc_id FROM doc_participants WHERE user_id = ?13 AND status = 'pending'))"
+    LIST_WHERE " AND " OA_TODO_DOCS("?13", "?14", "?15")
                " ORDER BY id LIMIT ?12",
     LIST_WHERE " AND id IN (SELECT doc_id FROM doc_done WHERE user_id = ?13)"
                " ORDER BY id LIMIT ?12",

@@ -73,17 +73,7 @@ static int seen_forget(struct oa_store *s, int64_t user, int64_t doc)
 /* In the user's to-do list: the same rule as GET /v1/documents?view=todo. */
 static bool in_todo(struct oa_store *s, int64_t doc, const struct oa_user *me)
 {
-    sqlite3_stmt *st = oa_store_stmt(s,
-        "SELECT 1 FROM doc_queue WHERE doc_id = ?1 AND " OA_QUEUE_MINE("?2", "?3", "?4")
-        " UNION ALL SELECT 1 FROM doc_participants WHERE doc_id = ?1 AND user_id = ?2 AND status = 'pending'"
-        " LIMIT 1");
-    if (st == NULL)
-        return false;
-    sqlite3_bind_int64(st, 1, doc);
-    sqlite3_bind_int64(st, 2, me->id);
-    sqlite3_bind_int64(st, 3, me->roles);
-    sqlite3_bind_int64(st, 4, me->department_id);
-    return sqlite3_step(st) == SQLITE_ROW;
+    return oa_doc_in_todo(s, doc, me->id, me->roles, me->department_id);
 }
 
 /* The last username looked up: a page's documents mostly share their drafters. */
