@@ -353,7 +353,7 @@ int main(void)
     printf("\n");
 
     for (int k = 0; k < OA_KIND__COUNT; k++)
-        for (int v = 1; v <= OA_FLOW_VERSION; v++)
+        for (int v = 1; v <= oa_flow_version((enum oa_doc_kind)k); v++)
             print_kind((enum oa_doc_kind)k, v);
     return 0;
 }

@@ -129,7 +129,7 @@ static int issue_copy(struct oa_store *s, const struct oa_doc *d, int64_t organ_
     struct oa_doc in = *d;
     in.id = 0;
     snprintf(in.kind, sizeof(in.kind), "incoming");
-    in.def_version = OA_FLOW_VERSION;
+    in.def_version = oa_flow_version(OA_KIND_INCOMING);
     snprintf(in.state, sizeof(in.state), "%s", oa_flow_initial(OA_KIND_INCOMING));
     in.organ_id = organ_id;
     in.department_id = dept;

@@ -95,7 +95,7 @@ int oa__doc_run_create(struct oa_store *s, struct doc_job *j)
 
     struct oa_doc d = {0};
     snprintf(d.kind, sizeof(d.kind), "%s", j->kind);
-    d.def_version = OA_FLOW_VERSION;
+    d.def_version = oa_flow_version((enum oa_doc_kind)kind);
     snprintf(d.state, sizeof(d.state), "%s", oa_flow_initial((enum oa_doc_kind)kind));
     snprintf(d.urgency, sizeof(d.urgency), "ordinary");
     d.body = oa_xstrdup("");

@@ -147,21 +147,37 @@ static const char *const outgoing_terminal[] = {"archived", "revoked", "cancelle
 static const char *const incoming_terminal[] = {"archived", "returned", NULL};
 static const char *const request_terminal[] = {"archived", NULL};
 
-/* flows[kind][version - 1] */
-static const struct flow flows[OA_KIND__COUNT][OA_FLOW_VERSION] = {
-    [OA_KIND_OUTGOING] = {{outgoing_v1, N(outgoing_v1), outgoing_states, N(outgoing_states), "draft",
-                           outgoing_terminal, ST | SEC | HEAD | LEAD}},
-    [OA_KIND_INCOMING] = {{incoming_v1, N(incoming_v1), incoming_states, N(incoming_states), "receiving",
-                           incoming_terminal, SEC}},
-    [OA_KIND_REQUEST] = {{request_v1, N(request_v1), request_states, N(request_states), "imported",
-                          request_terminal, GW | SEC}},
+/* Each kind's definitions, version 1 first; the last is the current one. */
+static const struct flow outgoing_flows[] = {
+    {outgoing_v1, N(outgoing_v1), outgoing_states, N(outgoing_states), "draft", outgoing_terminal,
+     ST | SEC | HEAD | LEAD},
 };
+static const struct flow incoming_flows[] = {
+    {incoming_v1, N(incoming_v1), incoming_states, N(incoming_states), "receiving", incoming_terminal, SEC},
+};
+static const struct flow request_flows[] = {
+    {request_v1, N(request_v1), request_states, N(request_states), "imported", request_terminal, GW | SEC},
+};
+
+static const struct {
+    const struct flow *versions;
+    int nversions;
+} kinds[OA_KIND__COUNT] = {
+    [OA_KIND_OUTGOING] = {outgoing_flows, N(outgoing_flows)},
+    [OA_KIND_INCOMING] = {incoming_flows, N(incoming_flows)},
+    [OA_KIND_REQUEST] = {request_flows, N(request_flows)},
+};
+
+int oa_flow_version(enum oa_doc_kind kind)
+{
+    return (unsigned)kind < OA_KIND__COUNT ? kinds[kind].nversions : 0;
+}
 
 static const struct flow *flow_of(enum oa_doc_kind kind, int version)
 {
-    if ((unsigned)kind >= OA_KIND__COUNT || version < 1 || version > OA_FLOW_VERSION)
+    if ((unsigned)kind >= OA_KIND__COUNT || version < 1 || version > kinds[kind].nversions)
         return NULL;
-    return &flows[kind][version - 1];
+    return &kinds[kind].versions[version - 1];
 }
 
 static bool is_terminal(const struct flow *f, const char *state)
@@ -253,7 +269,7 @@ enum oa_flow_result oa_flow_step(enum oa_doc_kind kind, int def_version, const c
 
 const char *oa_flow_initial(enum oa_doc_kind kind)
 {
-    const struct flow *f = flow_of(kind, OA_FLOW_VERSION);
+    const struct flow *f = flow_of(kind, oa_flow_version(kind));
     return f ? f->initial : NULL;
 }
 
@@ -287,7 +303,7 @@ static const char *const kind_names[OA_KIND__COUNT] = {"outgoing", "incoming", "
 
 bool oa_flow_may_create(enum oa_doc_kind kind, unsigned roles)
 {
-    const struct flow *f = flow_of(kind, OA_FLOW_VERSION);
+    const struct flow *f = flow_of(kind, oa_flow_version(kind));
     return f != NULL && (roles & f->creators) != 0;
 }
 

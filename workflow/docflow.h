@@ -22,8 +22,12 @@
 
 enum oa_doc_kind { OA_KIND_OUTGOING, OA_KIND_INCOMING, OA_KIND_REQUEST, OA_KIND__COUNT };
 
-/* The current definition version of every kind. */
-#define OA_FLOW_VERSION 1
+/*
+ * The current definition version of a kind (new documents start under it);
+ * each kind has its own, so a new version of one kind leaves the others be.
+ * 0 for an unknown kind.
+ */
+int oa_flow_version(enum oa_doc_kind kind);
 
 /* Relationships a person can have to a document (bits). */
 enum oa_relation {

@@ -115,8 +115,8 @@ Test(deadline, the_open_request_states_are_request_states_and_match_the_sql)
     char sql[256] = "";
     for (const char *const *s = oa_request_open_states; *s; s++) {
         cr_assert(oa_request_open(*s));
-        cr_assert_not(oa_flow_terminal(OA_KIND_REQUEST, OA_FLOW_VERSION, *s), "%s", *s);
-        cr_assert(oa_flow_state_known(OA_KIND_REQUEST, OA_FLOW_VERSION, *s), "%s", *s);
+        cr_assert_not(oa_flow_terminal(OA_KIND_REQUEST, oa_flow_version(OA_KIND_REQUEST), *s), "%s", *s);
+        cr_assert(oa_flow_state_known(OA_KIND_REQUEST, oa_flow_version(OA_KIND_REQUEST), *s), "%s", *s);
         char item[40];
         snprintf(item, sizeof(item), "%s'%s'", sql[0] ? ", " : "", *s);
         strcat(sql, item);
