@@ -300,6 +300,16 @@ void oa_flow_expected(enum oa_doc_kind kind, int def_version, const char *state,
 }
 
 static const char *const kind_names[OA_KIND__COUNT] = {"outgoing", "incoming", "request"};
+static const char *const kind_titles[OA_KIND__COUNT] = {
+    "发文, outgoing documents",
+    "收文, incoming documents",
+    "依申请公开, public information requests",
+};
+
+const char *oa_kind_title(enum oa_doc_kind k)
+{
+    return (unsigned)k < OA_KIND__COUNT ? kind_titles[k] : NULL;
+}
 
 bool oa_flow_may_create(enum oa_doc_kind kind, unsigned roles)
 {

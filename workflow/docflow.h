@@ -126,6 +126,8 @@ void oa_flow_expected(enum oa_doc_kind kind, int def_version, const char *state,
                       unsigned *relations);
 
 const char *oa_kind_name(enum oa_doc_kind k);
+/* The kind's name in Chinese and English, for the generated reference ("发文, outgoing documents"). */
+const char *oa_kind_title(enum oa_doc_kind k);
 int oa_kind_parse(const char *s); /* -1 when unknown */
 
 /* Table introspection, for table-driven tests. */
