@@ -99,7 +99,7 @@ static const char *username_of(struct oa_store *s, int64_t id, struct name_memo 
 static cbor_item_t *doc_record(struct oa_store *s, const struct oa_doc *d, const struct oa_user *me, unsigned cache_max,
                                struct name_memo *names)
 {
-    bool cacheable = d->level <= (int)cache_max;
+    bool cacheable = oa_sync_cacheable(d->level, cache_max);
     cbor_item_t *m = oa_sync_map(14);
     oa_sync_put_uint(m, OA_D_ID, (uint64_t)d->id);
     oa_sync_put_uint(m, OA_D_REV, (uint64_t)d->revision);
@@ -252,7 +252,7 @@ static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
             break;
         }
         if (found == 1 && oa_doc_visible(s, &me, &d)) {
-            if (d.level <= (int)cache_max && oa_doc_load_body(s, &d) != 0) {
+            if (oa_sync_cacheable(d.level, cache_max) && oa_doc_load_body(s, &d) != 0) {
                 oa_doc_free(&d);
                 rc = -1;
                 break;
@@ -494,7 +494,7 @@ static int push_on_run(struct oa_store *s, struct oa_db_job *job)
             struct oa_user me;
             if (oa_user_by_id(s, j->r->who.user_id, &me) == 1 && oa_doc_load(s, op.doc_id, &d) == 1) {
                 unsigned cache_max = j->r->srv->cfg->sync_cache_max_level;
-                if (d.level <= (int)cache_max)
+                if (oa_sync_cacheable(d.level, cache_max))
                     oa_doc_load_body(s, &d);
                 struct name_memo names = {0};
                 oa_sync_put(out, OA_RS_CURRENT, doc_record(s, &d, &me, cache_max, &names));

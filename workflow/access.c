@@ -219,6 +219,28 @@ const char *oa_label_edit_reason(enum oa_label_edit e)
     return NULL;
 }
 
+enum oa_delegation oa_delegation_check(int64_t from_id, unsigned from_roles, bool to_active, int64_t to_id,
+                                       unsigned to_roles)
+{
+    if (!to_active)
+        return OA_DELEGATION_NO_SUCH_USER;
+    if (to_id == from_id)
+        return OA_DELEGATION_SELF;
+    if ((to_roles | from_roles) & (OA_ROLES_ADMIN | OA_ROLE_GATEWAY))
+        return OA_DELEGATION_ROLE;
+    return OA_DELEGATION_OK;
+}
+
+bool oa_calendar_may_change(unsigned roles)
+{
+    return (roles & OA_ROLE_SECRETARIAT) != 0;
+}
+
+bool oa_sync_cacheable(int level, unsigned cache_max_level)
+{
+    return level <= (int)cache_max_level;
+}
+
 bool oa_access_export(const struct oa_label *label)
 {
     return label != NULL && label->level == OA_LEVEL_PUBLIC && label->nscope == 0;

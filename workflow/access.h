@@ -168,6 +168,30 @@ enum oa_label_edit oa_label_edit_check(const struct oa_subject *editor, const st
 /* A sentence for the person, for a refusal; NULL for OA_LABEL_EDIT_OK. */
 const char *oa_label_edit_reason(enum oa_label_edit e);
 
+/*
+ * Delegation (代理): a person delegates approvals to another active person,
+ * never to themselves; administrators and the gateway neither give nor hold
+ * delegations.  `to_active` is false when the named account is missing or
+ * disabled.
+ */
+enum oa_delegation {
+    OA_DELEGATION_OK,
+    OA_DELEGATION_NO_SUCH_USER, /* the delegate is not an active account */
+    OA_DELEGATION_SELF,
+    OA_DELEGATION_ROLE,         /* an administrator or the gateway on either side */
+};
+enum oa_delegation oa_delegation_check(int64_t from_id, unsigned from_roles, bool to_active, int64_t to_id,
+                                       unsigned to_roles);
+
+/* Who keeps the working-day calendar (holidays, make-up days): the secretariat. */
+bool oa_calendar_may_change(unsigned roles);
+
+/*
+ * The sync cache policy: a client may keep a document's text on disk when
+ * its level is at most the configured sync.cache_max_level.
+ */
+bool oa_sync_cacheable(int level, unsigned cache_max_level);
+
 /* May a document with this label leave through the exchange gateway?  Only 公开 with no scope. */
 bool oa_access_export(const struct oa_label *label);
 

@@ -326,3 +326,39 @@ Test(labels, an_edit_raises_or_narrows_and_leaves_lowering_and_widening_to_secad
         cr_assert_eq(oa_label_edit_reason(got) == NULL, got == OA_LABEL_EDIT_OK, "row %zu", i);
     }
 }
+
+Test(office, delegation_calendar_and_sync_cache_rules)
+{
+    static const struct {
+        int64_t from;
+        unsigned from_roles;
+        bool to_active;
+        int64_t to;
+        unsigned to_roles;
+        enum oa_delegation want;
+    } dl[] = {
+        {1, OA_ROLE_LEADER, true, 2, OA_ROLE_DEPT_HEAD, OA_DELEGATION_OK},
+        {1, OA_ROLE_STAFF, true, 2, OA_ROLE_STAFF | OA_ROLE_RECORDS, OA_DELEGATION_OK},
+        {1, OA_ROLE_LEADER, false, 2, OA_ROLE_DEPT_HEAD, OA_DELEGATION_NO_SUCH_USER},
+        {1, OA_ROLE_SYSADMIN, false, 1, 0, OA_DELEGATION_NO_SUCH_USER}, /* the first question answers */
+        {1, OA_ROLE_LEADER, true, 1, OA_ROLE_LEADER, OA_DELEGATION_SELF},
+        {1, OA_ROLE_SECADMIN, true, 1, OA_ROLE_SECADMIN, OA_DELEGATION_SELF},
+        {1, OA_ROLE_LEADER, true, 2, OA_ROLE_AUDITOR, OA_DELEGATION_ROLE},
+        {1, OA_ROLE_SYSADMIN, true, 2, OA_ROLE_STAFF, OA_DELEGATION_ROLE},
+        {1, OA_ROLE_STAFF, true, 2, OA_ROLE_GATEWAY, OA_DELEGATION_ROLE},
+        {1, OA_ROLE_GATEWAY, true, 2, OA_ROLE_STAFF, OA_DELEGATION_ROLE},
+        {1, OA_ROLE_LEADER | OA_ROLE_SECADMIN, true, 2, OA_ROLE_LEADER, OA_DELEGATION_ROLE},
+    };
+    for (size_t i = 0; i < sizeof(dl) / sizeof(dl[0]); i++)
+        cr_assert_eq(oa_delegation_check(dl[i].from, dl[i].from_roles, dl[i].to_active, dl[i].to, dl[i].to_roles),
+                     dl[i].want, "row %zu", i);
+
+    for (size_t i = 0; i < NROLES; i++)
+        cr_assert_eq(oa_calendar_may_change(roles[i]), roles[i] == OA_ROLE_SECRETARIAT, "role %#x", roles[i]);
+    cr_assert(oa_calendar_may_change(OA_ROLE_STAFF | OA_ROLE_SECRETARIAT));
+    cr_assert_not(oa_calendar_may_change(0));
+
+    for (int level = OA_LEVEL_PUBLIC; level <= OA_LEVEL_MAX; level++)
+        for (unsigned max = 0; max <= OA_LEVEL_MAX; max++)
+            cr_assert_eq(oa_sync_cacheable(level, max), level <= (int)max, "level %d max %u", level, max);
+}
