@@ -30,15 +30,6 @@ static void fail(const char *what, unsigned long value)
 /* ---- words for the public names the tables use ---- */
 
 static const struct {
-    int kind;
-    const char *zh;
-} kinds[] = {
-    {OA_KIND_OUTGOING, "发文, outgoing documents"},
-    {OA_KIND_INCOMING, "收文, incoming documents"},
-    {OA_KIND_REQUEST, "依申请公开, public information requests"},
-};
-
-static const struct {
     unsigned bit;
     const char *name, *meaning;
 } relations[] = {
@@ -272,10 +263,7 @@ static void print_kind(enum oa_doc_kind kind, int version)
     int nrules = 0, nstates = 0;
     const struct oa_flow_rule *rules = oa_flow_rules(kind, version, &nrules);
     const char *const *states = oa_flow_states(kind, version, &nstates);
-    const char *zh = NULL;
-    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-        if (kinds[i].kind == (int)kind)
-            zh = kinds[i].zh;
+    const char *zh = oa_kind_title(kind);
     if (zh == NULL)
         fail("document kind", (unsigned long)kind);
     printf("## `%s` (%s), definition version %d\n\n", oa_kind_name(kind), zh, version);
@@ -353,7 +341,7 @@ int main(void)
     printf("\n");
 
     for (int k = 0; k < OA_KIND__COUNT; k++)
-        for (int v = 1; v <= OA_FLOW_VERSION; v++)
+        for (int v = 1; v <= oa_flow_version((enum oa_doc_kind)k); v++)
             print_kind((enum oa_doc_kind)k, v);
     return 0;
 }

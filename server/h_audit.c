@@ -310,25 +310,6 @@ static void audit_record_done(struct oa_db_job *job)
     }
 }
 
-static const char *qp(struct oa_req *r, const char *name)
-{
-    size_t nl = strlen(name);
-    for (const char *p = r->query; p && *p;) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=')
-            return oa_arena_strndup(&r->arena, p + nl + 1, len - nl - 1);
-        p = amp ? amp + 1 : NULL;
-    }
-    return NULL;
-}
-
-static int64_t qint(struct oa_req *r, const char *name, int64_t dflt)
-{
-    const char *v = qp(r, name);
-    return v ? strtoll(v, NULL, 10) : dflt;
-}
-
 static void audit_start(struct oa_req *r, enum audit_op op)
 {
     struct oa_subject who = {.id = r->who.user_id, .roles = r->who.roles, .clearance = r->who.clearance};
@@ -341,35 +322,33 @@ static void audit_start(struct oa_req *r, enum audit_op op)
     a->r = r;
     a->op = op;
     memcpy(a->pk, r->srv->audit_pk, 32);
+    bool ok = true;
     switch (op) {
     case A_ENTRIES:
-        a->a = qint(r, "from", 0);
-        a->b = qint(r, "to", 0);
-        a->after = qint(r, "after", 0);
-        a->limit = qint(r, "limit", 100);
-        if (a->limit < 1 || a->limit > 1000)
-            a->limit = a->limit < 1 ? 1 : 1000;
-        a->doc = qint(r, "doc", 0);
-        a->actor = qp(r, "actor");
-        a->event = qp(r, "event");
+        ok = oa_query_int(r, "from", 0, INT64_MAX, 0, &a->a) && oa_query_int(r, "to", 0, INT64_MAX, 0, &a->b) &&
+             oa_query_int(r, "after", 0, INT64_MAX, 0, &a->after) &&
+             oa_query_clamped(r, "limit", 1, 1000, 100, &a->limit) && oa_query_int(r, "doc", 0, INT64_MAX, 0, &a->doc);
+        a->actor = oa_query_param(r, "actor");
+        a->event = oa_query_param(r, "event");
         break;
     case A_INCLUSION:
-        a->a = qint(r, "index", -1);
-        a->b = qint(r, "size", 0);
+        ok = oa_query_int(r, "index", 0, INT64_MAX, -1, &a->a) && oa_query_int(r, "size", 0, INT64_MAX, 0, &a->b);
         break;
     case A_CONSISTENCY:
-        a->a = qint(r, "from", 0);
-        a->b = qint(r, "to", 0);
+        ok = oa_query_int(r, "from", 0, INT64_MAX, 0, &a->a) && oa_query_int(r, "to", 0, INT64_MAX, 0, &a->b);
         break;
     case A_EXPORT:
-        a->a = qint(r, "from", 1);
-        a->b = qint(r, "to", 0);
+        ok = oa_query_int(r, "from", 0, INT64_MAX, 1, &a->a) && oa_query_int(r, "to", 0, INT64_MAX, 0, &a->b);
         break;
     case A_REPORT:
-        a->month = qp(r, "month");
+        a->month = oa_query_param(r, "month");
         break;
     case A_CHECKPOINT:
         break;
+    }
+    if (!ok) {
+        free(a); /* answered 400 */
+        return;
     }
     a->job.run = audit_record_run;
     a->job.done = audit_record_done;

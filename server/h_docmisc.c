@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/doc_read.h"
 #include "proto/value.h"
 #include "server/handlers.h"
 #include "server/server.h"
@@ -94,16 +95,17 @@ static int misc_on_run(struct oa_store *s, struct oa_db_job *job)
     sqlite3_stmt *st;
     switch (j->op) {
     case DLG_CREATE: {
-        struct oa_user to;
+        struct oa_user to = {0};
         int rc = oa_user_by_name(s, j->to, &to);
         if (rc < 0)
             return OA_E_STORAGE;
-        if (rc == 0 || to.disabled)
-            return misc_fail(j, OA_E_BAD_FIELD, "field 'to' must name an active user.");
-        if (to.id == me.id)
-            return misc_fail(j, OA_E_BAD_FIELD, "You cannot delegate to yourself.");
-        if ((to.roles & (OA_ROLES_ADMIN | OA_ROLE_GATEWAY)) || (me.roles & (OA_ROLES_ADMIN | OA_ROLE_GATEWAY)))
+        switch (oa_delegation_check(me.id, me.roles, rc == 1 && !to.disabled, to.id, to.roles)) {
+        case OA_DELEGATION_OK: break;
+        case OA_DELEGATION_NO_SUCH_USER: return misc_fail(j, OA_E_BAD_FIELD, "field 'to' must name an active user.");
+        case OA_DELEGATION_SELF: return misc_fail(j, OA_E_BAD_FIELD, "You cannot delegate to yourself.");
+        case OA_DELEGATION_ROLE:
             return misc_fail(j, OA_E_FORBIDDEN, "Administrators and the gateway neither give nor hold delegations.");
+        }
         /* Whoever reset this password may be the one typing: no rights pass
          * on until secadmin has confirmed the account again. */
         if (me.clearance_hold || to.clearance_hold)
@@ -188,7 +190,7 @@ static int misc_on_run(struct oa_store *s, struct oa_db_job *job)
     case CAL_DELETE: {
         char day[11];
         oa_day_format(j->day, day);
-        if ((me.roles & OA_ROLE_SECRETARIAT) == 0) {
+        if (!oa_calendar_may_change(me.roles)) {
             if (audit_misc(s, j, "calendar.change", day, "refused", "not secretariat") != 0)
                 return OA_E_STORAGE;
             return misc_fail(j, OA_E_FORBIDDEN, "The secretariat keeps the calendar.");
@@ -318,8 +320,11 @@ void h_delegation_list(struct oa_req *r)
 
 void h_delegation_end(struct oa_req *r)
 {
+    int64_t id;
+    if (!oa_path_id(r, 0, "You gave no active delegation with that id.", &id))
+        return;
     struct misc_job *j = misc_new(r, DLG_END);
-    j->id = strtoll(r->params[0], NULL, 10);
+    j->id = id;
     misc_submit(j);
 }
 

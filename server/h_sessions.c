@@ -414,12 +414,9 @@ void h_logout(struct oa_req *r)
 
 void h_session_delete(struct oa_req *r)
 {
-    char *end = NULL;
-    long long id = strtoll(r->params[0], &end, 10);
-    if (end == r->params[0] || *end != '\0' || id <= 0) {
-        oa_reply_error(r, OA_E_NOT_FOUND, "You have no session with that id.");
+    int64_t id;
+    if (!oa_path_id(r, 0, "You have no session with that id.", &id))
         return;
-    }
     session_submit(r, logout_on_run, id);
 }
 

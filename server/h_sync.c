@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "proto/sync.h"
+#include "app/doc_read.h"
 #include "proto/value.h"
 #include "server/handlers.h"
 #include "proto/log.h"
@@ -72,17 +73,7 @@ static int seen_forget(struct oa_store *s, int64_t user, int64_t doc)
 /* In the user's to-do list: the same rule as GET /v1/documents?view=todo. */
 static bool in_todo(struct oa_store *s, int64_t doc, const struct oa_user *me)
 {
-    sqlite3_stmt *st = oa_store_stmt(s,
-        "SELECT 1 FROM doc_queue WHERE doc_id = ?1 AND " OA_QUEUE_MINE("?2", "?3", "?4")
-        " UNION ALL SELECT 1 FROM doc_participants WHERE doc_id = ?1 AND user_id = ?2 AND status = 'pending'"
-        " LIMIT 1");
-    if (st == NULL)
-        return false;
-    sqlite3_bind_int64(st, 1, doc);
-    sqlite3_bind_int64(st, 2, me->id);
-    sqlite3_bind_int64(st, 3, me->roles);
-    sqlite3_bind_int64(st, 4, me->department_id);
-    return sqlite3_step(st) == SQLITE_ROW;
+    return oa_doc_in_todo(s, doc, me->id, me->roles, me->department_id);
 }
 
 /* The last username looked up: a page's documents mostly share their drafters. */
@@ -108,7 +99,7 @@ static const char *username_of(struct oa_store *s, int64_t id, struct name_memo 
 static cbor_item_t *doc_record(struct oa_store *s, const struct oa_doc *d, const struct oa_user *me, unsigned cache_max,
                                struct name_memo *names)
 {
-    bool cacheable = d->level <= (int)cache_max;
+    bool cacheable = oa_sync_cacheable(d->level, cache_max);
     cbor_item_t *m = oa_sync_map(14);
     oa_sync_put_uint(m, OA_D_ID, (uint64_t)d->id);
     oa_sync_put_uint(m, OA_D_REV, (uint64_t)d->revision);
@@ -261,7 +252,7 @@ static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
             break;
         }
         if (found == 1 && oa_doc_visible(s, &me, &d)) {
-            if (d.level <= (int)cache_max && oa_doc_load_body(s, &d) != 0) {
+            if (oa_sync_cacheable(d.level, cache_max) && oa_doc_load_body(s, &d) != 0) {
                 oa_doc_free(&d);
                 rc = -1;
                 break;
@@ -390,38 +381,18 @@ static void feed_on_done(struct oa_db_job *job)
     feed_finish(j);
 }
 
-static bool int_param(struct oa_req *r, const char *name, int64_t lo, int64_t hi, int64_t dflt, int64_t *out)
-{
-    const char *v = oa_query_param(r, name);
-    if (v == NULL) {
-        *out = dflt;
-        return true;
-    }
-    char *end = NULL;
-    long long x = strtoll(v, &end, 10);
-    if (end == v || *end != '\0' || x < lo || x > hi) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "Query parameter '%s' must be a whole number from %lld to %lld.", name,
-                 (long long)lo, (long long)hi);
-        oa_reply_error(r, OA_E_BAD_REQUEST, oa_arena_strndup(&r->arena, msg, strlen(msg)));
-        return false;
-    }
-    *out = x;
-    return true;
-}
-
 void h_sync_changes(struct oa_req *r)
 {
     int64_t v, since, limit, wait;
-    if (!int_param(r, "v", 0, INT32_MAX, -1, &v))
+    if (!oa_query_int(r, "v", 0, INT32_MAX, -1, &v))
         return;
     if (v != OA_SYNC_VERSION) {
         oa_reply_error(r, OA_E_UNSUPPORTED_VERSION,
                        v < 0 ? "Send the protocol version as ?v=1." : "This server speaks sync protocol version 1.");
         return;
     }
-    if (!int_param(r, "since", 0, INT64_MAX, 0, &since) || !int_param(r, "limit", 1, OA_SYNC_MAX_LIMIT, 500, &limit) ||
-        !int_param(r, "wait", 0, 60, 0, &wait))
+    if (!oa_query_int(r, "since", 0, INT64_MAX, 0, &since) ||
+        !oa_query_int(r, "limit", 1, OA_SYNC_MAX_LIMIT, 500, &limit) || !oa_query_int(r, "wait", 0, 60, 0, &wait))
         return;
     struct feed_job *j = oa_xcalloc(1, sizeof(*j));
     j->r = r;
@@ -523,7 +494,7 @@ static int push_on_run(struct oa_store *s, struct oa_db_job *job)
             struct oa_user me;
             if (oa_user_by_id(s, j->r->who.user_id, &me) == 1 && oa_doc_load(s, op.doc_id, &d) == 1) {
                 unsigned cache_max = j->r->srv->cfg->sync_cache_max_level;
-                if (d.level <= (int)cache_max)
+                if (oa_sync_cacheable(d.level, cache_max))
                     oa_doc_load_body(s, &d);
                 struct name_memo names = {0};
                 oa_sync_put(out, OA_RS_CURRENT, doc_record(s, &d, &me, cache_max, &names));

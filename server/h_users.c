@@ -363,14 +363,7 @@ static bool role_precheck(struct oa_req *r, enum oa_action action, const char *e
 
 static bool parse_id(struct oa_req *r, int64_t *out)
 {
-    char *end = NULL;
-    long long v = strtoll(r->params[0], &end, 10);
-    if (end == r->params[0] || *end != '\0' || v <= 0) {
-        oa_reply_error(r, OA_E_NOT_FOUND, "No account has that id.");
-        return false;
-    }
-    *out = v;
-    return true;
+    return oa_path_id(r, 0, "No account has that id.", out);
 }
 
 static void otp_on_hashed(void *arg, bool verified, const char *new_hash)
@@ -447,16 +440,12 @@ void h_users_list(struct oa_req *r)
 {
     if (!role_precheck(r, OA_ACT_USER_READ, "user.list"))
         return;
+    int64_t after, limit;
+    if (!oa_query_int(r, "after", 0, INT64_MAX, 0, &after) || !oa_query_clamped(r, "limit", 1, 500, 100, &limit))
+        return;
     struct admin *a = admin_new(r, OP_LIST, OA_ACT_USER_READ);
-    a->limit = 100;
-    const char *q = strstr(r->query, "after=");
-    if (q)
-        a->after = strtoll(q + 6, NULL, 10);
-    q = strstr(r->query, "limit=");
-    if (q) {
-        long long l = strtoll(q + 6, NULL, 10);
-        a->limit = l < 1 ? 1 : l > 500 ? 500 : l;
-    }
+    a->after = after;
+    a->limit = limit;
     oa_writer_submit(r->srv->writer, &a->job);
 }
 

@@ -7,8 +7,10 @@
 
 #include <stdbool.h>
 
+#include "app/doc_read.h"
 #include "proto/value.h"
 #include "server/http.h"
+#include "server/params.h"
 #include "storage/store.h"
 
 /*
@@ -23,10 +25,6 @@ bool oa_req_fields(struct oa_req *r, const struct pv_field *fields, size_t n);
  */
 void oa_refuse(struct oa_req *r, enum oa_err e, const char *message, const char *event, const char *target);
 
-/* A query parameter, percent-decoded into the request's arena; NULL when absent. */
-const char *oa_query_param(struct oa_req *r, const char *name);
-/* The same with its decoded length in *len: a %00 in it makes strlen() shorter. */
-const char *oa_query_param_n(struct oa_req *r, const char *name, size_t *len);
 
 /*
  * Step-up for secadmin's changes of clearances, compartments and labels: the
@@ -38,6 +36,13 @@ const char *oa_query_param_n(struct oa_req *r, const char *name, size_t *len);
  * error to answer, or OA_E_STORAGE.
  */
 enum oa_err oa_step_up(struct oa_store *s, struct oa_req *r);
+
+/*
+ * Who asks, for the use cases in app/ (struct oa_app_actor): a pointer to a
+ * compound literal that lives as long as the enclosing block.
+ */
+#define OA_REQ_ACTOR(r)                                                                                      \
+    (&(struct oa_app_actor){(r)->who.user_id, (r)->who.username[0] ? (r)->who.username : NULL, (r)->peer})
 
 /* Fills the actor fields of an audit event from the request. */
 void oa_audit_actor(const struct oa_req *r, struct oa_audit_event *ev);
@@ -62,22 +67,7 @@ void h_org_list(struct oa_req *r);
 void h_organ_create(struct oa_req *r);
 void h_department_create(struct oa_req *r);
 
-/* documents */
-struct oa_user;
-/* The one read decision (level and scope) for a document id, on the writer thread. */
-bool oa_doc_readable(struct oa_store *s, const struct oa_user *who, int64_t doc_id);
-/*
- * Opens document doc_id for the caller through the one read gate (a refusal
- * of a classified document is audited under `what`); with `edit`, also asks
- * the document's state machine whether the caller may edit it now (a refusal
- * is audited).  Returns 1 (d loaded; the caller frees it), 0 refused (*err,
- * *message: a not-found answer for what may not be read), -1 storage error.
- */
-struct oa_doc;
-int oa_doc_open_for(struct oa_store *s, struct oa_req *r, int64_t doc_id, bool edit, const char *what,
-                    struct oa_user *me, struct oa_doc *d, enum oa_err *err, const char **message);
-/* Whether `who` may read `d` (the one decision; no audit). */
-bool oa_doc_visible(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d);
+/* documents (the read gate is app/doc_read.h) */
 
 /* One operation of a sync push (h_sync.c), applied by the document code. */
 struct oa_push_op {

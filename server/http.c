@@ -1,6 +1,8 @@
 /*
  * server/http.c: connections, HTTP/1.1 parsing with llhttp, limits, deadlines,
- * content negotiation, responses and the graceful drain.
+ * content negotiation and responses.  Accepting, admission and the graceful
+ * drain are in listen.c (http-int.h joins the two; listen.c calls into this
+ * file, never the reverse).
  *
  * Life of a connection:
  *   accept -> idle deadline -> first byte (header deadline) -> headers complete
@@ -8,15 +10,15 @@
  *   paused, reading stopped, handler runs) -> reply written (write deadline) ->
  *   parse any pipelined bytes already read, else read again (idle deadline).
  *
- * Teardown is two-phase: conn_close() closes both handles; the connection is
- * freed only when both close callbacks have run and no handler or write still
- * refers to it.
+ * Teardown is two-phase: oa__http_conn_close() closes both handles; the
+ * connection is freed only when both close callbacks have run and no handler
+ * or write still refers to it.
  *
  * Admission: connections are counted per client address (struct oa_source)
  * as well as in all.  A connection that waits for a request (its deadline is
  * the idle one) is on the server's idle list and its source's, oldest first;
  * when a limit is reached, the longest-idle connection makes room (see
- * admit()).
+ * listen.c admit()).
  */
 #include "server/http.h"
 
@@ -29,100 +31,16 @@
 #include <strings.h>
 
 #include "proto/value.h"
-#include "server/auth.h"
 #include "proto/log.h"
+#include "server/http-int.h"
 #include "server/server.h"
 
-#define MAX_HEADERS 64
-
-enum deadline { DL_NONE, DL_IDLE, DL_HEADER, DL_BODY, DL_WRITE };
-
-struct span {
-    size_t off, len;
-};
-
-/* The admitted connections from one client address; freed with its last one. */
-struct oa_source {
-    struct oa_source *next;             /* in its hash bucket */
-    unsigned char addr[16];             /* IPv6, or IPv4 as ::ffff:a.b.c.d */
-    unsigned count;                     /* admitted connections not closing */
-    struct oa_conn *idle_head, *idle_tail; /* those waiting for a request, longest idle first */
-};
-
-struct oa_conn {
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    uv_write_t wreq;
-    llhttp_t parser;
-    struct oa_server *srv;
-    struct oa_conn *prev, *next;
-    int open_handles;
-
-    bool closing;      /* conn_close was called */
-    bool in_message;   /* a request's bytes have begun to arrive */
-    bool handling;     /* a request is with its handler */
-    bool writing;      /* a response is being written */
-    bool keep_alive;
-    bool close_after;  /* close once the current response is written */
-    enum deadline deadline;
-
-    /* bytes read past a complete request (pipelining), parsed after the reply */
-    char *pending;
-    size_t pending_len;
-    bool reading;      /* uv_read_start is in effect */
-    bool eof;          /* the peer finished sending: answer what arrived, then close */
-
-    /* the request line and headers as they arrive */
-    char *hbuf;
-    size_t hlen;
-    struct span url, name[MAX_HEADERS], value[MAX_HEADERS];
-    int nheaders;
-    bool field_open, value_open;
-
-    /* the body */
-    unsigned char *body;
-    size_t blen, bcap, bmax;
-    bool discard_body;
-
-    /* a streamed body (OA_ROUTE_STREAM): 0 none, 1 waiting for the handler,
-     * 2 flowing to it, 3 ended */
-    int stream_in;
-    bool stream_paused;
-    oa_body_data_fn body_data;
-    oa_body_end_fn body_end;
-
-    /* a streamed response: whether the piece being written is the last, and what to call after */
-    bool piece_last;
-    oa_written_fn piece_cb;
-
-    enum oa_err early;  /* an answer decided before the body was read */
-    enum oa_err limit;  /* a limit that stopped the parser */
-    const char *early_msg;
-
-    struct oa_req req;
-    char *wbuf;
-    size_t wlen;
-    char peer[64];
-    bool loopback;     /* the peer's address is a loopback one */
-
-    /* admission: the client address's entry (NULL before the connection is
-     * admitted and from conn_close on), and the idle lists while it waits */
-    struct oa_source *src;
-    bool idle;
-    struct oa_conn *idle_prev, *idle_next;   /* the server's idle list */
-    struct oa_conn *sidle_prev, *sidle_next; /* its source's idle list */
-};
-
-static const llhttp_settings_t *parser_settings(void);
-static void conn_read_start(struct oa_conn *c);
 static void conn_read_stop(struct oa_conn *c);
 
 /* Bytes of pipelined input kept while a request is handled, before reading stops. */
 #define PENDING_MAX (64 * 1024)
-static void conn_close(struct oa_conn *c);
 static void conn_feed(struct oa_conn *c, const char *data, size_t len);
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-static void server_maybe_stopped(struct oa_server *srv);
 
 /* ------------------------------------------------------------------------ */
 /* sources and idle connections                                             */
@@ -142,7 +60,7 @@ static size_t source_bucket(const struct oa_server *srv, const unsigned char add
 }
 
 /* The entry of an address, or NULL when no admitted connection has it. */
-static struct oa_source *source_find(struct oa_server *srv, const unsigned char addr[16])
+struct oa_source *oa__http_source_find(struct oa_server *srv, const unsigned char addr[16])
 {
     struct oa_source *s = srv->sources[source_bucket(srv, addr)];
     while (s != NULL && memcmp(s->addr, addr, 16) != 0)
@@ -151,9 +69,9 @@ static struct oa_source *source_find(struct oa_server *srv, const unsigned char 
 }
 
 /* The entry of an address, made when missing. */
-static struct oa_source *source_get(struct oa_server *srv, const unsigned char addr[16])
+struct oa_source *oa__http_source_get(struct oa_server *srv, const unsigned char addr[16])
 {
-    struct oa_source *s = source_find(srv, addr);
+    struct oa_source *s = oa__http_source_find(srv, addr);
     if (s == NULL) {
         size_t b = source_bucket(srv, addr);
         s = oa_xcalloc(1, sizeof(*s));
@@ -257,11 +175,11 @@ static void conn_on_timeout(uv_timer_t *t)
     } else if (d == DL_WRITE) {
         oa_log(OA_LOG_INFO, "timeout", "peer=%s phase=write", c->peer);
     }
-    conn_close(c);
+    oa__http_conn_close(c);
 }
 
 /* Sets the connection's one deadline; safe to call again with any kind. */
-static void conn_deadline(struct oa_conn *c, enum deadline d)
+void oa__http_conn_deadline(struct oa_conn *c, enum deadline d)
 {
     const struct oa_config *cfg = c->srv->cfg;
     unsigned ms = 0;
@@ -286,7 +204,7 @@ static void conn_deadline(struct oa_conn *c, enum deadline d)
 /* teardown                                                                 */
 /* ------------------------------------------------------------------------ */
 
-static void request_reset(struct oa_conn *c)
+void oa__http_request_reset(struct oa_conn *c)
 {
     struct oa_req *r = &c->req;
     if (r->in != NULL)
@@ -324,7 +242,7 @@ static void conn_maybe_free(struct oa_conn *c)
     if (c->open_handles > 0 || c->handling || c->writing)
         return;
     struct oa_server *srv = c->srv;
-    request_reset(c);
+    oa__http_request_reset(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -336,7 +254,7 @@ static void conn_maybe_free(struct oa_conn *c)
     free(c->wbuf);
     free(c);
     srv->nconns--;
-    server_maybe_stopped(srv);
+    oa__http_server_maybe_stopped(srv);
 }
 
 static void conn_on_close(uv_handle_t *h)
@@ -354,7 +272,7 @@ static void conn_on_close(uv_handle_t *h)
     conn_maybe_free(c);
 }
 
-static void conn_close(struct oa_conn *c)
+void oa__http_conn_close(struct oa_conn *c)
 {
     if (c->closing)
         return;
@@ -388,10 +306,10 @@ static int append_header_bytes(struct oa_conn *c, const char *at, size_t len)
 static int on_message_begin(llhttp_t *p)
 {
     struct oa_conn *c = conn_of(p);
-    request_reset(c);
+    oa__http_request_reset(c);
     c->in_message = true;
     c->req.t0 = uv_hrtime();
-    conn_deadline(c, DL_HEADER);
+    oa__http_conn_deadline(c, DL_HEADER);
     return 0;
 }
 
@@ -687,10 +605,10 @@ static int on_headers_complete(llhttp_t *p)
     if (stream && c->early == OA_E_OK) {
         c->stream_in = 1;
         c->handling = true;
-        conn_deadline(c, DL_NONE);
+        oa__http_conn_deadline(c, DL_NONE);
         return HPE_PAUSED;
     }
-    conn_deadline(c, has_body ? DL_BODY : DL_NONE);
+    oa__http_conn_deadline(c, has_body ? DL_BODY : DL_NONE);
     return 0;
 }
 
@@ -702,7 +620,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
         return -1;
     }
     if (!c->stream_paused)
-        conn_deadline(c, DL_BODY);
+        oa__http_conn_deadline(c, DL_BODY);
     if (c->stream_in == 2) {
         c->blen += len;
         c->body_data(&c->req, at, len);
@@ -734,11 +652,11 @@ static int on_message_complete(llhttp_t *p)
     c->keep_alive = llhttp_should_keep_alive(p);
     c->in_message = false;
     c->handling = true;
-    conn_deadline(c, DL_NONE);
+    oa__http_conn_deadline(c, DL_NONE);
     return HPE_PAUSED;
 }
 
-static const llhttp_settings_t *parser_settings(void)
+const llhttp_settings_t *oa__http_parser_settings(void)
 {
     static llhttp_settings_t s;
     static bool ready;
@@ -785,9 +703,12 @@ static void dispatch(struct oa_conn *c)
             return;
         }
     }
-    if (r->route->flags & OA_ROUTE_AUTH)
-        oa_auth_dispatch(r);
-    else
+    if (r->route->flags & OA_ROUTE_AUTH) {
+        if (srv->auth_gate)
+            srv->auth_gate(r);
+        else
+            oa_reply_error(r, OA_E_INTERNAL, "no authentication gate is installed");
+    } else
         r->route->handler(r);
 }
 
@@ -839,7 +760,7 @@ static void conn_feed(struct oa_conn *c, const char *data, size_t len)
     c->close_after = true;
     c->handling = true;
     if (c->req.arena.max == 0)
-        request_reset(c);
+        oa__http_request_reset(c);
     snprintf(c->req.id, sizeof(c->req.id), "%s-%llx", c->srv->instance,
              (unsigned long long)++c->srv->next_req);
     if (c->limit != OA_E_OK) {
@@ -858,7 +779,7 @@ static void conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof(c->srv->read_buf);
 }
 
-static void conn_read_start(struct oa_conn *c)
+void oa__http_conn_read_start(struct oa_conn *c)
 {
     if (!c->reading && !c->closing) {
         uv_read_start((uv_stream_t *)&c->tcp, conn_on_alloc, conn_on_read);
@@ -881,7 +802,7 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     if (nread < 0) {
         if (c->stream_in == 2) {
-            conn_close(c); /* the body ended early: conn_on_close tells the handler */
+            oa__http_conn_close(c); /* the body ended early: conn_on_close tells the handler */
             return;
         }
         if (c->handling || c->writing) {
@@ -891,7 +812,7 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             return;
         }
         /* EOF or error; a half-received request is abandoned. */
-        conn_close(c);
+        oa__http_conn_close(c);
         return;
     }
     if (c->stream_in == 2) {
@@ -915,7 +836,7 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void conn_next(struct oa_conn *c)
 {
     if (c->close_after || !c->keep_alive || c->srv->draining) {
-        conn_close(c);
+        oa__http_conn_close(c);
         return;
     }
     llhttp_resume(&c->parser);
@@ -930,12 +851,12 @@ static void conn_next(struct oa_conn *c)
             return;
     }
     if (c->eof) {
-        conn_close(c);
+        oa__http_conn_close(c);
         return;
     }
     if (!c->in_message)
-        conn_deadline(c, DL_IDLE);
-    conn_read_start(c);
+        oa__http_conn_deadline(c, DL_IDLE);
+    oa__http_conn_read_start(c);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -999,11 +920,11 @@ static void conn_on_write(uv_write_t *w, int status)
     c->wbuf = NULL;
     request_finish(c);
     if (status < 0 || c->closing) {
-        conn_close(c);
+        oa__http_conn_close(c);
         conn_maybe_free(c);
         return;
     }
-    conn_deadline(c, DL_NONE);
+    oa__http_conn_deadline(c, DL_NONE);
     conn_next(c);
 }
 
@@ -1073,10 +994,10 @@ void oa_reply_raw(struct oa_req *r, int status, const char *content_type, const 
         free(c->wbuf);
         c->wbuf = NULL;
         request_finish(c);
-        conn_close(c);
+        oa__http_conn_close(c);
         return;
     }
-    conn_deadline(c, DL_WRITE);
+    oa__http_conn_deadline(c, DL_WRITE);
 }
 
 void oa_reply(struct oa_req *r, int status, cbor_item_t *body)
@@ -1161,7 +1082,7 @@ void oa_req_body_read(struct oa_req *r, oa_body_data_fn data, oa_body_end_fn end
     c->blen = 0;
     llhttp_resume(&c->parser);
     if (!c->stream_paused)
-        conn_deadline(c, DL_BODY);
+        oa__http_conn_deadline(c, DL_BODY);
     if (c->pending_len > 0) {
         char *bytes = c->pending;
         size_t len = c->pending_len;
@@ -1171,7 +1092,7 @@ void oa_req_body_read(struct oa_req *r, oa_body_data_fn data, oa_body_end_fn end
         free(bytes);
     }
     if (c->stream_in == 2 && !c->stream_paused && !c->eof)
-        conn_read_start(c);
+        oa__http_conn_read_start(c);
 }
 
 void oa_req_body_pause(struct oa_req *r)
@@ -1181,7 +1102,7 @@ void oa_req_body_pause(struct oa_req *r)
         return;
     c->stream_paused = true;
     conn_read_stop(c);
-    conn_deadline(c, DL_NONE);
+    oa__http_conn_deadline(c, DL_NONE);
 }
 
 void oa_req_body_resume(struct oa_req *r)
@@ -1191,8 +1112,8 @@ void oa_req_body_resume(struct oa_req *r)
         return;
     c->stream_paused = false;
     if (c->stream_in == 2 && !c->closing) {
-        conn_deadline(c, DL_BODY);
-        conn_read_start(c);
+        oa__http_conn_deadline(c, DL_BODY);
+        oa__http_conn_read_start(c);
     }
 }
 
@@ -1210,11 +1131,11 @@ static void conn_on_piece_write(uv_write_t *w, int status)
         if (cb)
             cb(r, -1);
         request_finish(c);
-        conn_close(c);
+        oa__http_conn_close(c);
         conn_maybe_free(c);
         return;
     }
-    conn_deadline(c, DL_NONE);
+    oa__http_conn_deadline(c, DL_NONE);
     if (!last) {
         if (cb)
             cb(r, 0);
@@ -1274,10 +1195,10 @@ int oa_reply_piece(struct oa_req *r, void *data, size_t len, bool last, oa_writt
         free(c->wbuf);
         c->wbuf = NULL;
         request_finish(c);
-        conn_close(c);
+        oa__http_conn_close(c);
         return -1;
     }
-    conn_deadline(c, DL_WRITE);
+    oa__http_conn_deadline(c, DL_WRITE);
     return 0;
 }
 
@@ -1289,143 +1210,19 @@ void oa_reply_abort(struct oa_req *r)
     if (r->status == 0)
         r->status = 500;
     request_finish(c);
-    conn_close(c);
+    oa__http_conn_close(c);
     conn_maybe_free(c);
 }
 
 /* ------------------------------------------------------------------------ */
-/* accepting, draining                                                      */
+/* the end of a drain                                                       */
 /* ------------------------------------------------------------------------ */
 
-/* The peer's address as text ("ip:port", for logs), as a source key, and whether it is loopback. */
-static void conn_peer(struct oa_conn *c, unsigned char addr[16])
-{
-    struct sockaddr_storage ss;
-    int sl = sizeof(ss);
-    memset(addr, 0, 16);
-    snprintf(c->peer, sizeof(c->peer), "unknown");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) != 0)
-        return;
-    char ip[48] = "";
-    int port = 0;
-    if (ss.ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-        uv_ip4_name(in, ip, sizeof(ip));
-        port = ntohs(in->sin_port);
-        addr[10] = addr[11] = 0xff;
-        memcpy(addr + 12, &in->sin_addr, 4);
-    } else if (ss.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
-        uv_ip6_name(in6, ip, sizeof(ip));
-        port = ntohs(in6->sin6_port);
-        memcpy(addr, &in6->sin6_addr, 16);
-    }
-    snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
-    static const unsigned char v6_loopback[16] = {[15] = 1};
-    static const unsigned char v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
-    c->loopback = memcmp(addr, v6_loopback, 16) == 0 || (memcmp(addr, v4_mapped, 12) == 0 && addr[12] == 127);
-}
-
-/* Closes an idle connection to make room for a new one. */
-static void evict(struct oa_conn *victim, const char *why)
-{
-    struct oa_server *srv = victim->srv;
-    srv->metrics.connections_evicted++;
-    oa_log(OA_LOG_DEBUG, "connection_evicted", "peer=%s reason=%s", victim->peer, why);
-    conn_close(victim);
-}
-
-/*
- * Makes room for a new connection from addr, or returns false when there is
- * none.  A source at http.max_connections_per_source gives up its own
- * longest-idle connection; at http.max_connections, the longest-idle
- * connection of all goes.  A connection in the middle of a request is never
- * closed for this: when the one that would go is not idle, there is none,
- * and the newcomer is refused.  So one address can hold no more than its
- * share, and the share it holds idle is what others reclaim.
- */
-static bool admit(struct oa_server *srv, const unsigned char addr[16])
-{
-    const struct oa_config *cfg = srv->cfg;
-    struct oa_source *s = source_find(srv, addr);
-    if (s != NULL && s->count >= cfg->max_connections_per_source) {
-        if (s->idle_head == NULL)
-            return false;
-        evict(s->idle_head, "source_limit"); /* may free s */
-    }
-    if (srv->nlive >= cfg->max_connections) {
-        if (srv->idle_head == NULL)
-            return false;
-        evict(srv->idle_head, "capacity");
-    }
-    return true;
-}
-
-static void server_on_connection(uv_stream_t *ls, int status)
-{
-    struct oa_server *srv = ls->data;
-    if (status < 0) {
-        oa_log(OA_LOG_WARN, "accept_failed", "error=%s", uv_strerror(status));
-        return;
-    }
-    struct oa_conn *c = oa_xcalloc(1, sizeof(*c));
-    c->srv = srv;
-    uv_tcp_init(srv->loop, &c->tcp);
-    uv_timer_init(srv->loop, &c->timer);
-    c->tcp.data = c;
-    c->timer.data = c;
-    c->open_handles = 2;
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
-    srv->nconns++;
-    if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
-        conn_close(c);
-        return;
-    }
-    unsigned char addr[16];
-    conn_peer(c, addr);
-    if (!admit(srv, addr)) {
-        static const char body[] = "{\"code\":\"unavailable\",\"message\":\"Too many connections; try again.\"}";
-        char busy[256];
-        int n = snprintf(busy, sizeof(busy),
-                         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                         "Content-Length: %zu\r\nConnection: close\r\nRetry-After: 1\r\n\r\n%s",
-                         sizeof(body) - 1, body);
-        if (n > 0 && (size_t)n < sizeof(busy)) {
-            uv_buf_t b = uv_buf_init(busy, (unsigned)n);
-            uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-        }
-        srv->metrics.connections_refused++;
-        conn_close(c);
-        return;
-    }
-    c->src = source_get(srv, addr);
-    c->src->count++;
-    srv->nlive++;
-    srv->metrics.connections_total++;
-    c->hbuf = oa_xmalloc(srv->cfg->max_header_bytes);
-    uv_tcp_nodelay(&c->tcp, 1);
-    llhttp_init(&c->parser, HTTP_REQUEST, parser_settings());
-    c->parser.data = c;
-    oa_arena_init(&c->req.arena, 256 * 1024);
-    request_reset(c);
-    c->keep_alive = true;
-    conn_deadline(c, DL_IDLE);
-    conn_read_start(c);
-}
-
-static void on_log_check(uv_check_t *h)
-{
-    oa_log_flush();
-}
-
-static void handle_close_noop(uv_handle_t *h)
+void oa__http_handle_close_noop(uv_handle_t *h)
 {
 }
 
-static void server_maybe_stopped(struct oa_server *srv)
+void oa__http_server_maybe_stopped(struct oa_server *srv)
 {
     if (!srv->draining || srv->stopped || srv->nconns > 0)
         return;
@@ -1433,108 +1230,13 @@ static void server_maybe_stopped(struct oa_server *srv)
     free(srv->sources); /* empty: every connection is gone */
     srv->sources = NULL;
     oa_log(OA_LOG_INFO, "drained", "pending_jobs=%u", oa_writer_pending(srv->writer));
-    oa_blobs_stop(srv);
+    if (srv->on_drained)
+        srv->on_drained(srv);
     oa_writer_stop(srv->writer);
     srv->writer = NULL;
-    uv_close((uv_handle_t *)&srv->drain_timer, handle_close_noop);
-    uv_close((uv_handle_t *)&srv->sig_term, handle_close_noop);
-    uv_close((uv_handle_t *)&srv->sig_int, handle_close_noop);
+    uv_close((uv_handle_t *)&srv->drain_timer, oa__http_handle_close_noop);
+    uv_close((uv_handle_t *)&srv->sig_term, oa__http_handle_close_noop);
+    uv_close((uv_handle_t *)&srv->sig_int, oa__http_handle_close_noop);
     uv_check_stop(&srv->log_check);
-    uv_close((uv_handle_t *)&srv->log_check, handle_close_noop);
-}
-
-static void server_on_drain_timeout(uv_timer_t *t)
-{
-    struct oa_server *srv = t->data;
-    oa_log(OA_LOG_WARN, "drain_timeout", "open_connections=%u", srv->nconns);
-    for (struct oa_conn *c = srv->conns; c != NULL; c = c->next)
-        conn_close(c);
-}
-
-void oa_server_drain(struct oa_server *srv)
-{
-    if (srv->draining)
-        return;
-    srv->draining = true;
-    oa_log(OA_LOG_INFO, "shutdown", "open_connections=%u deadline_ms=%u", srv->nconns,
-           srv->cfg->shutdown_timeout_ms);
-    if (srv->listening)
-        uv_close((uv_handle_t *)&srv->listener, handle_close_noop);
-    srv->listening = false;
-    struct oa_conn *c = srv->conns, *next;
-    for (; c != NULL; c = next) {
-        next = c->next;
-        if (!c->in_message && !c->handling && !c->writing)
-            conn_close(c);
-        else
-            c->close_after = true;
-    }
-    uv_timer_start(&srv->drain_timer, server_on_drain_timeout, srv->cfg->shutdown_timeout_ms, 0);
-    server_maybe_stopped(srv);
-}
-
-static void server_on_signal(uv_signal_t *s, int signum)
-{
-    oa_server_drain(s->data);
-}
-
-int oa_server_start(struct oa_server *srv)
-{
-    const struct oa_config *cfg = srv->cfg;
-    struct sockaddr_storage addr;
-    int rc;
-
-    unsigned char rnd[4];
-    uv_random(NULL, NULL, rnd, sizeof(rnd), 0, NULL);
-    snprintf(srv->instance, sizeof(srv->instance), "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
-
-    if (strchr(cfg->listen_host, ':'))
-        rc = uv_ip6_addr(cfg->listen_host, cfg->listen_port, (struct sockaddr_in6 *)&addr);
-    else
-        rc = uv_ip4_addr(cfg->listen_host, cfg->listen_port, (struct sockaddr_in *)&addr);
-    if (rc != 0) {
-        oa_log(OA_LOG_ERROR, "listen_failed", "host=%s reason=\"not an IP address\"", cfg->listen_host);
-        return -1;
-    }
-    uv_tcp_init(srv->loop, &srv->listener);
-    srv->listener.data = srv;
-    if ((rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0)) != 0 ||
-        (rc = uv_listen((uv_stream_t *)&srv->listener, 1024, server_on_connection)) != 0) {
-        oa_log(OA_LOG_ERROR, "listen_failed", "host=%s port=%d error=\"%s\"", cfg->listen_host,
-               cfg->listen_port, uv_strerror(rc));
-        uv_close((uv_handle_t *)&srv->listener, handle_close_noop);
-        return -1;
-    }
-    srv->listening = true;
-    srv->source_buckets = 64;
-    while (srv->source_buckets < cfg->max_connections && srv->source_buckets < 65536)
-        srv->source_buckets *= 2;
-    srv->sources = oa_xcalloc(srv->source_buckets, sizeof(*srv->sources));
-    randombytes_buf(srv->source_key, sizeof(srv->source_key));
-    struct sockaddr_storage bound;
-    int bl = sizeof(bound);
-    uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &bl);
-    char ip[48] = "";
-    int port = 0;
-    if (bound.ss_family == AF_INET6) {
-        uv_ip6_name((struct sockaddr_in6 *)&bound, ip, sizeof(ip));
-        port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
-        snprintf(srv->bound, sizeof(srv->bound), "[%s]:%d", ip, port);
-    } else {
-        uv_ip4_name((struct sockaddr_in *)&bound, ip, sizeof(ip));
-        port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
-        snprintf(srv->bound, sizeof(srv->bound), "%s:%d", ip, port);
-    }
-
-    uv_timer_init(srv->loop, &srv->drain_timer);
-    srv->drain_timer.data = srv;
-    uv_signal_init(srv->loop, &srv->sig_term);
-    uv_signal_init(srv->loop, &srv->sig_int);
-    srv->sig_term.data = srv->sig_int.data = srv;
-    uv_signal_start(&srv->sig_term, server_on_signal, SIGTERM);
-    uv_signal_start(&srv->sig_int, server_on_signal, SIGINT);
-    uv_check_init(srv->loop, &srv->log_check);
-    uv_check_start(&srv->log_check, on_log_check);
-    signal(SIGPIPE, SIG_IGN);
-    return 0;
+    uv_close((uv_handle_t *)&srv->log_check, oa__http_handle_close_noop);
 }

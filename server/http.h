@@ -135,4 +135,8 @@ void oa_reply_abort(struct oa_req *r);
  */
 enum oa_err oa_req_if_match(const struct oa_req *r, const char *etag);
 
+/* The route table (routes.c). */
+extern const struct oa_route oa_routes[];
+extern const int oa_nroutes;
+
 #endif

@@ -429,6 +429,8 @@ static int cmd_serve(struct oa_config *cfg)
     }
     srv->routes = oa_routes;
     srv->nroutes = oa_nroutes;
+    srv->auth_gate = oa_auth_dispatch;
+    srv->on_drained = oa_blobs_stop;
     srv->writer = oa_writer_start(&loop, &store, keys.audit_seed);
     if (srv->writer == NULL || oa_server_start(srv) != 0) {
         if (srv->writer)

@@ -9,11 +9,14 @@
 #include <uv.h>
 
 #include "server/config.h"
-#include "server/http.h"
 #include "server/metrics.h"
 #include "storage/keys.h"
 #include "storage/store.h"
 #include "storage/writer.h"
+
+struct oa_conn;
+struct oa_req;
+struct oa_route;
 
 struct oa_server {
     uv_loop_t *loop;
@@ -48,6 +51,19 @@ struct oa_server {
 
     const struct oa_route *routes;
     int nroutes;
+    /*
+     * The handler chain's entry for OA_ROUTE_AUTH routes, set by whoever
+     * builds the server (oa_auth_dispatch): it authenticates the request and
+     * then calls r->route->handler.  The connection layer knows nothing of
+     * sessions; with no gate, such routes are refused.
+     */
+    void (*auth_gate)(struct oa_req *r);
+    /*
+     * Called once a drain has closed the last connection, before the writer
+     * stops (whoever builds the server sets it: oa_blobs_stop, so that the
+     * connection layer calls no handler code); may be NULL.
+     */
+    void (*on_drained)(struct oa_server *srv);
     struct oa_metrics metrics;
 
     char read_buf[64 * 1024];   /* every read lands here; leftovers are copied */
@@ -66,9 +82,5 @@ void oa_blobs_reseal_kick(struct oa_server *srv);
 void oa_blobs_rewrap_kick(struct oa_server *srv);
 /* Makes k (sodium_malloc'd, now owned by the server) the keys in use. */
 void oa_server_keys_swap(struct oa_server *srv, struct oa_keys *k);
-
-/* The route table (routes.c). */
-extern const struct oa_route oa_routes[];
-extern const int oa_nroutes;
 
 #endif

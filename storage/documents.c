@@ -7,6 +7,7 @@
 
 #include "proto/alloc.h"
 #include "proto/value.h"
+#include "workflow/number.h"
 
 #define DOC_COLS                                                                                       \
     "id, kind, def_version, state, revision, title, doc_type, copy_no, level, secrecy_period, urgency," \
@@ -500,7 +501,7 @@ int oa_number_allocate(struct oa_store *s, int64_t organ_id, const char *prefix,
         return -1;
     int64_t seq = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-    snprintf(out, outlen, "%s〔%d〕%lld号", prefix, year, (long long)seq);
+    (void)oa_number_format(prefix, year, seq, out, outlen); /* truncated when out is too small */
     st = oa_store_stmt(s,
         "INSERT INTO doc_numbers(organ_id, prefix, year, seq, number, doc_id, at) VALUES (?,?,?,?,?,?,?)");
     if (st == NULL)
@@ -513,6 +514,24 @@ int oa_number_allocate(struct oa_store *s, int64_t organ_id, const char *prefix,
     sqlite3_bind_int64(st, 6, doc_id);
     sqlite3_bind_int64(st, 7, oa_now());
     return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+bool oa_doc_in_todo(struct oa_store *s, int64_t doc_id, int64_t user_id, unsigned roles, int64_t department_id)
+{
+    /* OA_TODO_DOCS for one document, as two index lookups. */
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT 1 FROM doc_queue WHERE doc_id = ?1 AND " OA_QUEUE_MINE("?2", "?3", "?4")
+        " UNION ALL SELECT 1 FROM doc_participants WHERE doc_id = ?1 AND user_id = ?2 AND status = 'pending'"
+        " LIMIT 1");
+    if (st == NULL)
+        return false;
+    sqlite3_bind_int64(st, 1, doc_id);
+    sqlite3_bind_int64(st, 2, user_id);
+    sqlite3_bind_int64(st, 3, roles);
+    sqlite3_bind_int64(st, 4, department_id);
+    bool found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    return found;
 }
 
 int oa_number_void(struct oa_store *s, int64_t doc_id, const char *number, const char *reason)

@@ -123,6 +123,19 @@ int oa_queue_set(struct oa_store *s, int64_t doc_id, unsigned roles, int64_t org
     " AND (department_id = 0 OR department_id = " dept ")))"
 
 /*
+ * A document is in a person's to-do list when its queue has a row that is
+ * theirs (OA_QUEUE_MINE) or they are a named participant who has not acted
+ * yet (a countersigner, a reader in circulation).  OA_TODO_DOCS is that as
+ * a condition on a documents query's `id` column (the to-do view);
+ * oa_doc_in_todo asks it of one document (the sync feed's todo flag).
+ */
+#define OA_TODO_DOCS(user, roles, dept)                                                            \
+    "(id IN (SELECT doc_id FROM doc_queue WHERE " OA_QUEUE_MINE(user, roles, dept) ")"            \
+    " OR id IN (SELECT doc_id FROM doc_participants WHERE user_id = " user " AND status = 'pending'))"
+/* Whether document doc_id is in the to-do list of the user (id, roles, department). */
+bool oa_doc_in_todo(struct oa_store *s, int64_t doc_id, int64_t user_id, unsigned roles, int64_t department_id);
+
+/*
  * Allocates the next number for (organ, prefix, year) and records it for the
  * document; writes the formatted number ("府办发〔2026〕12号") into out.
  */

@@ -184,6 +184,63 @@ bool oa_label_dominates(const struct oa_label *derived, const struct oa_label *s
     return true;
 }
 
+bool oa_label_derive(const struct oa_label *source, const struct oa_label *asked, bool has_level, bool has_scope,
+                     struct oa_label *out)
+{
+    out->level = has_level ? asked->level : source->level;
+    out->scope = has_scope ? asked->scope : source->scope;
+    out->nscope = has_scope ? asked->nscope : source->nscope;
+    return oa_label_dominates(out, source);
+}
+
+enum oa_label_edit oa_label_edit_check(const struct oa_subject *editor, const struct oa_label *cur,
+                                       const struct oa_label *asked, bool has_level, bool has_scope)
+{
+    if (has_level && asked->level < cur->level)
+        return OA_LABEL_EDIT_LOWERS;
+    if (has_level && oa_access_read_doc(editor, asked->level) != OA_ALLOW)
+        return OA_LABEL_EDIT_ABOVE_CLEARANCE;
+    if (has_scope) {
+        struct oa_label next = {has_level ? asked->level : cur->level, asked->scope, asked->nscope};
+        if (!oa_label_dominates(&next, cur))
+            return OA_LABEL_EDIT_WIDENS;
+    }
+    return OA_LABEL_EDIT_OK;
+}
+
+const char *oa_label_edit_reason(enum oa_label_edit e)
+{
+    switch (e) {
+    case OA_LABEL_EDIT_OK: return NULL;
+    case OA_LABEL_EDIT_LOWERS: return "Lowering a label is a declassification step for secadmin.";
+    case OA_LABEL_EDIT_ABOVE_CLEARANCE: return "You cannot label a document above your own clearance.";
+    case OA_LABEL_EDIT_WIDENS: return "Widening a document's scope is a declassification step for secadmin.";
+    }
+    return NULL;
+}
+
+enum oa_delegation oa_delegation_check(int64_t from_id, unsigned from_roles, bool to_active, int64_t to_id,
+                                       unsigned to_roles)
+{
+    if (!to_active)
+        return OA_DELEGATION_NO_SUCH_USER;
+    if (to_id == from_id)
+        return OA_DELEGATION_SELF;
+    if ((to_roles | from_roles) & (OA_ROLES_ADMIN | OA_ROLE_GATEWAY))
+        return OA_DELEGATION_ROLE;
+    return OA_DELEGATION_OK;
+}
+
+bool oa_calendar_may_change(unsigned roles)
+{
+    return (roles & OA_ROLE_SECRETARIAT) != 0;
+}
+
+bool oa_sync_cacheable(int level, unsigned cache_max_level)
+{
+    return level <= (int)cache_max_level;
+}
+
 bool oa_access_export(const struct oa_label *label)
 {
     return label != NULL && label->level == OA_LEVEL_PUBLIC && label->nscope == 0;

@@ -137,6 +137,61 @@ enum oa_decision oa_access_read_doc(const struct oa_subject *who, int level);
  */
 bool oa_label_dominates(const struct oa_label *derived, const struct oa_label *source);
 
+/*
+ * The label of a document derived from `source` (a reply, copy or excerpt):
+ * the level `asked` for when has_level, else the source's; the scope asked
+ * for when has_scope, else the source's.  Fills *out (its scope points into
+ * `asked` or `source`) and returns whether it dominates the source: a
+ * derived document is labelled at least as high, and scoped no wider, than
+ * its source, and is refused otherwise.
+ */
+bool oa_label_derive(const struct oa_label *source, const struct oa_label *asked, bool has_level, bool has_scope,
+                     struct oa_label *out);
+
+/*
+ * An edit of a document's label (PATCH, by whoever may edit the document):
+ * raising the level or narrowing the scope is an edit; lowering the level
+ * or widening the scope is a declassification step (secadmin's relabel
+ * route); and nobody labels a document above their own clearance.  `cur` is
+ * the label now (its scope is needed only with has_scope), `asked` what the
+ * edit asks for (its level counts with has_level, its scope with
+ * has_scope).  The checks run in that order; the first that fails answers.
+ */
+enum oa_label_edit {
+    OA_LABEL_EDIT_OK,
+    OA_LABEL_EDIT_LOWERS,          /* the level asked for is below the current one */
+    OA_LABEL_EDIT_ABOVE_CLEARANCE, /* the level asked for is above the editor's clearance */
+    OA_LABEL_EDIT_WIDENS,          /* the scope asked for is wider than the current one */
+};
+enum oa_label_edit oa_label_edit_check(const struct oa_subject *editor, const struct oa_label *cur,
+                                       const struct oa_label *asked, bool has_level, bool has_scope);
+/* A sentence for the person, for a refusal; NULL for OA_LABEL_EDIT_OK. */
+const char *oa_label_edit_reason(enum oa_label_edit e);
+
+/*
+ * Delegation (代理): a person delegates approvals to another active person,
+ * never to themselves; administrators and the gateway neither give nor hold
+ * delegations.  `to_active` is false when the named account is missing or
+ * disabled.
+ */
+enum oa_delegation {
+    OA_DELEGATION_OK,
+    OA_DELEGATION_NO_SUCH_USER, /* the delegate is not an active account */
+    OA_DELEGATION_SELF,
+    OA_DELEGATION_ROLE,         /* an administrator or the gateway on either side */
+};
+enum oa_delegation oa_delegation_check(int64_t from_id, unsigned from_roles, bool to_active, int64_t to_id,
+                                       unsigned to_roles);
+
+/* Who keeps the working-day calendar (holidays, make-up days): the secretariat. */
+bool oa_calendar_may_change(unsigned roles);
+
+/*
+ * The sync cache policy: a client may keep a document's text on disk when
+ * its level is at most the configured sync.cache_max_level.
+ */
+bool oa_sync_cacheable(int level, unsigned cache_max_level);
+
 /* May a document with this label leave through the exchange gateway?  Only 公开 with no scope. */
 bool oa_access_export(const struct oa_label *label);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "workflow/access.h"
+#include "workflow/deadline.h"
 
 #define ST OA_ROLE_STAFF
 #define SEC OA_ROLE_SECRETARIAT
@@ -50,7 +51,8 @@ static const char *const guard_reason[G__COUNT] = {
     [G_READERS] = "Name the readers in params.readers.",
     [G_ASSIGNEE] = "Name the handler in params.assignee.",
     [G_REPLY] = "Link the reply in params.reply_document_id: an outgoing document labelled 公开.",
-    [G_EXTEND] = "The deadline can be extended only once, by 1 to 20 working days, with an opinion.",
+    [G_EXTEND] = "The deadline can be extended only once, by 1 to " OA_REQUEST_EXTEND_MAX_TEXT
+                 " working days, with an opinion.",
     [G_TARGET] = "Name whom to chase in params.target.",
 };
 
@@ -137,6 +139,7 @@ struct flow {
     int nstates;
     const char *initial;
     const char *const *terminal; /* NULL-terminated */
+    unsigned creators;           /* roles that may create a document of this kind */
 };
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -144,21 +147,37 @@ static const char *const outgoing_terminal[] = {"archived", "revoked", "cancelle
 static const char *const incoming_terminal[] = {"archived", "returned", NULL};
 static const char *const request_terminal[] = {"archived", NULL};
 
-/* flows[kind][version - 1] */
-static const struct flow flows[OA_KIND__COUNT][OA_FLOW_VERSION] = {
-    [OA_KIND_OUTGOING] = {{outgoing_v1, N(outgoing_v1), outgoing_states, N(outgoing_states), "draft",
-                           outgoing_terminal}},
-    [OA_KIND_INCOMING] = {{incoming_v1, N(incoming_v1), incoming_states, N(incoming_states), "receiving",
-                           incoming_terminal}},
-    [OA_KIND_REQUEST] = {{request_v1, N(request_v1), request_states, N(request_states), "imported",
-                          request_terminal}},
+/* Each kind's definitions, version 1 first; the last is the current one. */
+static const struct flow outgoing_flows[] = {
+    {outgoing_v1, N(outgoing_v1), outgoing_states, N(outgoing_states), "draft", outgoing_terminal,
+     ST | SEC | HEAD | LEAD},
 };
+static const struct flow incoming_flows[] = {
+    {incoming_v1, N(incoming_v1), incoming_states, N(incoming_states), "receiving", incoming_terminal, SEC},
+};
+static const struct flow request_flows[] = {
+    {request_v1, N(request_v1), request_states, N(request_states), "imported", request_terminal, GW | SEC},
+};
+
+static const struct {
+    const struct flow *versions;
+    int nversions;
+} kinds[OA_KIND__COUNT] = {
+    [OA_KIND_OUTGOING] = {outgoing_flows, N(outgoing_flows)},
+    [OA_KIND_INCOMING] = {incoming_flows, N(incoming_flows)},
+    [OA_KIND_REQUEST] = {request_flows, N(request_flows)},
+};
+
+int oa_flow_version(enum oa_doc_kind kind)
+{
+    return (unsigned)kind < OA_KIND__COUNT ? kinds[kind].nversions : 0;
+}
 
 static const struct flow *flow_of(enum oa_doc_kind kind, int version)
 {
-    if ((unsigned)kind >= OA_KIND__COUNT || version < 1 || version > OA_FLOW_VERSION)
+    if ((unsigned)kind >= OA_KIND__COUNT || version < 1 || version > kinds[kind].nversions)
         return NULL;
-    return &flows[kind][version - 1];
+    return &kinds[kind].versions[version - 1];
 }
 
 static bool is_terminal(const struct flow *f, const char *state)
@@ -187,7 +206,8 @@ static bool guard_holds(int g, const struct oa_doc_facts *x)
     case G_READERS: return x->has_readers;
     case G_ASSIGNEE: return x->has_assignee;
     case G_REPLY: return x->reply_is_public_outgoing;
-    case G_EXTEND: return !x->extended && x->extend_days >= 1 && x->extend_days <= 20 && x->has_opinion;
+    case G_EXTEND:
+        return !x->extended && x->extend_days >= 1 && x->extend_days <= OA_REQUEST_EXTEND_MAX && x->has_opinion;
     case G_TARGET: return x->has_target;
     }
     return false;
@@ -249,7 +269,7 @@ enum oa_flow_result oa_flow_step(enum oa_doc_kind kind, int def_version, const c
 
 const char *oa_flow_initial(enum oa_doc_kind kind)
 {
-    const struct flow *f = flow_of(kind, OA_FLOW_VERSION);
+    const struct flow *f = flow_of(kind, oa_flow_version(kind));
     return f ? f->initial : NULL;
 }
 
@@ -280,6 +300,22 @@ void oa_flow_expected(enum oa_doc_kind kind, int def_version, const char *state,
 }
 
 static const char *const kind_names[OA_KIND__COUNT] = {"outgoing", "incoming", "request"};
+static const char *const kind_titles[OA_KIND__COUNT] = {
+    "发文, outgoing documents",
+    "收文, incoming documents",
+    "依申请公开, public information requests",
+};
+
+const char *oa_kind_title(enum oa_doc_kind k)
+{
+    return (unsigned)k < OA_KIND__COUNT ? kind_titles[k] : NULL;
+}
+
+bool oa_flow_may_create(enum oa_doc_kind kind, unsigned roles)
+{
+    const struct flow *f = flow_of(kind, oa_flow_version(kind));
+    return f != NULL && (roles & f->creators) != 0;
+}
 
 const char *oa_kind_name(enum oa_doc_kind k)
 {

@@ -22,8 +22,12 @@
 
 enum oa_doc_kind { OA_KIND_OUTGOING, OA_KIND_INCOMING, OA_KIND_REQUEST, OA_KIND__COUNT };
 
-/* The current definition version of every kind. */
-#define OA_FLOW_VERSION 1
+/*
+ * The current definition version of a kind (new documents start under it);
+ * each kind has its own, so a new version of one kind leaves the others be.
+ * 0 for an unknown kind.
+ */
+int oa_flow_version(enum oa_doc_kind kind);
 
 /* Relationships a person can have to a document (bits). */
 enum oa_relation {
@@ -73,7 +77,7 @@ enum oa_flow_effect {
     OA_FX_DISTRIBUTE = 1u << 2,      /* create incoming copies for recipients */
     OA_FX_NAME_COUNTERSIGNERS = 1u << 3, /* params.countersigners start a round */
     OA_FX_COUNTERSIGN_VOTE = 1u << 4,    /* record this countersigner's approval */
-    OA_FX_SET_DUE_REQUEST = 1u << 5,     /* due = 20 working days from today */
+    OA_FX_SET_DUE_REQUEST = 1u << 5,     /* due = OA_REQUEST_DAYS working days after receipt (deadline.h) */
     OA_FX_EXTEND_DUE = 1u << 6,          /* due += extend_days working days */
     OA_FX_SET_ASSIGNEE = 1u << 7,
     OA_FX_SET_LEAD_DEPT = 1u << 8,
@@ -99,6 +103,14 @@ enum oa_flow_result oa_flow_step(enum oa_doc_kind kind, int def_version, const c
                                  const struct oa_doc_actor *actor, const struct oa_doc_facts *facts,
                                  struct oa_flow_answer *out);
 
+/*
+ * Whether someone with `roles` may create a document of this kind (under
+ * the current definition): outgoing by staff, the secretariat, department
+ * heads and leaders; incoming by the secretariat; public requests by the
+ * exchange gateway and the secretariat.
+ */
+bool oa_flow_may_create(enum oa_doc_kind kind, unsigned roles);
+
 /* The state a new document of this kind starts in. */
 const char *oa_flow_initial(enum oa_doc_kind kind);
 /* True when nothing more happens to a document in this state. */
@@ -114,6 +126,8 @@ void oa_flow_expected(enum oa_doc_kind kind, int def_version, const char *state,
                       unsigned *relations);
 
 const char *oa_kind_name(enum oa_doc_kind k);
+/* The kind's name in Chinese and English, for the generated reference ("发文, outgoing documents"). */
+const char *oa_kind_title(enum oa_doc_kind k);
 int oa_kind_parse(const char *s); /* -1 when unknown */
 
 /* Table introspection, for table-driven tests. */

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "server/auth.h"
 #include "server/config.h"
 #include "proto/log.h"
 #include "server/server.h"
@@ -61,6 +62,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv->keys = &keys;
     srv->routes = oa_routes;
     srv->nroutes = oa_nroutes;
+    srv->auth_gate = oa_auth_dispatch;
+    srv->on_drained = oa_blobs_stop;
     srv->writer = oa_writer_start(&loop, &store, keys.audit_seed);
     if (srv->writer == NULL || oa_server_start(srv) != 0)
         abort();

@@ -903,3 +903,17 @@ Test(documents, a_lead_department_of_three_hundred_all_have_it_to_do, .timeout =
     json_decref(j);
     cr_assert(found, "the 300th member of the lead department does not have it to do");
 }
+
+/* Review C1: only signing for and registering are the receiving department's;
+ * the leader's instruction and later steps stay organ-wide. */
+Test(documents, after_registration_an_incoming_copy_is_the_organs_again)
+{
+    long long in = create_doc(EDU_CLERK, "incoming", "来文：教育科收", 0); /* registered by 教育's clerk */
+    cr_assert(list_has(EDU_CLERK, "view=todo", in));
+    cr_assert(!list_has(SEC, "view=todo", in), "府办 has 教育's sign-for");
+    expect_state(EDU_CLERK, in, "sign_for", NULL, NULL, "registering");
+    expect_state(EDU_CLERK, in, "register", NULL, NULL, "first_check");
+    expect_state(SEC, in, "accept", NULL, NULL, "proposing");
+    expect_state(SEC, in, "propose", "拟请市长阅示", NULL, "instructing");
+    cr_assert(list_has(MAYOR, "view=todo", in), "the leader of another department lost the instruction from the to-do");
+}

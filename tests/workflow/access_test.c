@@ -248,3 +248,117 @@ Test(labels, a_named_declassifier_may_relabel_and_an_administrator_never_is_one)
     /* The flag grants nothing else. */
     cr_assert_eq(oa_access_decide(&named, OA_ACT_USER_CLEARANCE, NULL), OA_DENY_ROLE);
 }
+
+Test(labels, a_derivative_inherits_what_it_does_not_ask_for_and_never_writes_down)
+{
+    static const char *const hr[] = {"hr"};
+    static const char *const hr_fin[] = {"hr", "finance"};
+    static const char *const fin[] = {"finance"};
+    static const struct {
+        struct oa_label source, asked;
+        bool has_level, has_scope;
+        int level;              /* the derived label's */
+        size_t nscope;
+        const char *const *scope;
+        bool allowed;
+    } rows[] = {
+        /* nothing asked: the source's label exactly */
+        {{OA_LEVEL_SECRET, hr, 1}, {OA_LEVEL_PUBLIC, NULL, 0}, false, false, OA_LEVEL_SECRET, 1, hr, true},
+        {{OA_LEVEL_INTERNAL, NULL, 0}, {OA_LEVEL_PUBLIC, NULL, 0}, false, false, OA_LEVEL_INTERNAL, 0, NULL, true},
+        /* a level asked for: higher is fine, lower is writing down */
+        {{OA_LEVEL_INTERNAL, NULL, 0}, {OA_LEVEL_SECRET, NULL, 0}, true, false, OA_LEVEL_SECRET, 0, NULL, true},
+        {{OA_LEVEL_SECRET, NULL, 0}, {OA_LEVEL_INTERNAL, NULL, 0}, true, false, OA_LEVEL_INTERNAL, 0, NULL, false},
+        {{OA_LEVEL_SECRET, hr, 1}, {OA_LEVEL_SECRET, NULL, 0}, true, false, OA_LEVEL_SECRET, 1, hr, true},
+        /* a scope asked for: narrower is fine, wider or none is not */
+        {{OA_LEVEL_SECRET, hr_fin, 2}, {OA_LEVEL_PUBLIC, fin, 1}, false, true, OA_LEVEL_SECRET, 1, fin, true},
+        {{OA_LEVEL_SECRET, hr, 1}, {OA_LEVEL_PUBLIC, hr_fin, 2}, false, true, OA_LEVEL_SECRET, 2, hr_fin, false},
+        {{OA_LEVEL_SECRET, hr, 1}, {OA_LEVEL_PUBLIC, NULL, 0}, false, true, OA_LEVEL_SECRET, 0, NULL, false},
+        {{OA_LEVEL_SECRET, NULL, 0}, {OA_LEVEL_PUBLIC, fin, 1}, false, true, OA_LEVEL_SECRET, 1, fin, true},
+        /* both */
+        {{OA_LEVEL_INTERNAL, hr, 1}, {OA_LEVEL_TOP_SECRET, hr, 1}, true, true, OA_LEVEL_TOP_SECRET, 1, hr, true},
+        {{OA_LEVEL_INTERNAL, hr, 1}, {OA_LEVEL_PUBLIC, hr, 1}, true, true, OA_LEVEL_PUBLIC, 1, hr, false},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct oa_label out;
+        bool ok = oa_label_derive(&rows[i].source, &rows[i].asked, rows[i].has_level, rows[i].has_scope, &out);
+        cr_assert_eq(ok, rows[i].allowed, "row %zu", i);
+        cr_assert_eq(out.level, rows[i].level, "row %zu", i);
+        cr_assert_eq(out.nscope, rows[i].nscope, "row %zu", i);
+        cr_assert_eq(out.scope, rows[i].scope, "row %zu", i);
+    }
+}
+
+Test(labels, an_edit_raises_or_narrows_and_leaves_lowering_and_widening_to_secadmin)
+{
+    static const char *const hr[] = {"hr"};
+    static const char *const hr_fin[] = {"hr", "finance"};
+    static const struct {
+        int clearance;
+        struct oa_label cur, asked;
+        bool has_level, has_scope;
+        enum oa_label_edit want;
+    } rows[] = {
+        /* nothing asked */
+        {OA_LEVEL_INTERNAL, {OA_LEVEL_SECRET, hr, 1}, {0, NULL, 0}, false, false, OA_LABEL_EDIT_OK},
+        /* the level */
+        {OA_LEVEL_SECRET, {OA_LEVEL_INTERNAL, NULL, 0}, {OA_LEVEL_SECRET, NULL, 0}, true, false, OA_LABEL_EDIT_OK},
+        {OA_LEVEL_SECRET, {OA_LEVEL_INTERNAL, NULL, 0}, {OA_LEVEL_INTERNAL, NULL, 0}, true, false, OA_LABEL_EDIT_OK},
+        {OA_LEVEL_SECRET, {OA_LEVEL_SECRET, NULL, 0}, {OA_LEVEL_INTERNAL, NULL, 0}, true, false,
+         OA_LABEL_EDIT_LOWERS},
+        {OA_LEVEL_SECRET, {OA_LEVEL_INTERNAL, NULL, 0}, {OA_LEVEL_CONFIDENTIAL, NULL, 0}, true, false,
+         OA_LABEL_EDIT_ABOVE_CLEARANCE},
+        /* lowering is named before the clearance, and both before the scope */
+        {OA_LEVEL_PUBLIC, {OA_LEVEL_SECRET, hr, 1}, {OA_LEVEL_INTERNAL, NULL, 0}, true, true, OA_LABEL_EDIT_LOWERS},
+        {OA_LEVEL_INTERNAL, {OA_LEVEL_INTERNAL, hr, 1}, {OA_LEVEL_SECRET, hr_fin, 2}, true, true,
+         OA_LABEL_EDIT_ABOVE_CLEARANCE},
+        /* the scope */
+        {OA_LEVEL_SECRET, {OA_LEVEL_SECRET, hr_fin, 2}, {0, hr, 1}, false, true, OA_LABEL_EDIT_OK},
+        {OA_LEVEL_SECRET, {OA_LEVEL_SECRET, NULL, 0}, {0, hr, 1}, false, true, OA_LABEL_EDIT_OK},
+        {OA_LEVEL_SECRET, {OA_LEVEL_SECRET, hr, 1}, {0, hr_fin, 2}, false, true, OA_LABEL_EDIT_WIDENS},
+        {OA_LEVEL_SECRET, {OA_LEVEL_SECRET, hr, 1}, {0, NULL, 0}, false, true, OA_LABEL_EDIT_WIDENS},
+        {OA_LEVEL_SECRET, {OA_LEVEL_INTERNAL, hr, 1}, {OA_LEVEL_SECRET, hr, 1}, true, true, OA_LABEL_EDIT_OK},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct oa_subject editor = {.id = 7, .roles = OA_ROLE_STAFF, .clearance = rows[i].clearance};
+        enum oa_label_edit got =
+            oa_label_edit_check(&editor, &rows[i].cur, &rows[i].asked, rows[i].has_level, rows[i].has_scope);
+        cr_assert_eq(got, rows[i].want, "row %zu", i);
+        cr_assert_eq(oa_label_edit_reason(got) == NULL, got == OA_LABEL_EDIT_OK, "row %zu", i);
+    }
+}
+
+Test(office, delegation_calendar_and_sync_cache_rules)
+{
+    static const struct {
+        int64_t from;
+        unsigned from_roles;
+        bool to_active;
+        int64_t to;
+        unsigned to_roles;
+        enum oa_delegation want;
+    } dl[] = {
+        {1, OA_ROLE_LEADER, true, 2, OA_ROLE_DEPT_HEAD, OA_DELEGATION_OK},
+        {1, OA_ROLE_STAFF, true, 2, OA_ROLE_STAFF | OA_ROLE_RECORDS, OA_DELEGATION_OK},
+        {1, OA_ROLE_LEADER, false, 2, OA_ROLE_DEPT_HEAD, OA_DELEGATION_NO_SUCH_USER},
+        {1, OA_ROLE_SYSADMIN, false, 1, 0, OA_DELEGATION_NO_SUCH_USER}, /* the first question answers */
+        {1, OA_ROLE_LEADER, true, 1, OA_ROLE_LEADER, OA_DELEGATION_SELF},
+        {1, OA_ROLE_SECADMIN, true, 1, OA_ROLE_SECADMIN, OA_DELEGATION_SELF},
+        {1, OA_ROLE_LEADER, true, 2, OA_ROLE_AUDITOR, OA_DELEGATION_ROLE},
+        {1, OA_ROLE_SYSADMIN, true, 2, OA_ROLE_STAFF, OA_DELEGATION_ROLE},
+        {1, OA_ROLE_STAFF, true, 2, OA_ROLE_GATEWAY, OA_DELEGATION_ROLE},
+        {1, OA_ROLE_GATEWAY, true, 2, OA_ROLE_STAFF, OA_DELEGATION_ROLE},
+        {1, OA_ROLE_LEADER | OA_ROLE_SECADMIN, true, 2, OA_ROLE_LEADER, OA_DELEGATION_ROLE},
+    };
+    for (size_t i = 0; i < sizeof(dl) / sizeof(dl[0]); i++)
+        cr_assert_eq(oa_delegation_check(dl[i].from, dl[i].from_roles, dl[i].to_active, dl[i].to, dl[i].to_roles),
+                     dl[i].want, "row %zu", i);
+
+    for (size_t i = 0; i < NROLES; i++)
+        cr_assert_eq(oa_calendar_may_change(roles[i]), roles[i] == OA_ROLE_SECRETARIAT, "role %#x", roles[i]);
+    cr_assert(oa_calendar_may_change(OA_ROLE_STAFF | OA_ROLE_SECRETARIAT));
+    cr_assert_not(oa_calendar_may_change(0));
+
+    for (int level = OA_LEVEL_PUBLIC; level <= OA_LEVEL_MAX; level++)
+        for (unsigned max = 0; max <= OA_LEVEL_MAX; max++)
+            cr_assert_eq(oa_sync_cacheable(level, max), level <= (int)max, "level %d max %u", level, max);
+}

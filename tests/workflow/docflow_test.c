@@ -106,11 +106,11 @@ static int spec_lookup(const char *const *spec, size_t n, const char *const *ter
 static void check_kind(enum oa_doc_kind kind, const char *const *spec, size_t n, const char *const *term, size_t nt)
 {
     int nstates = 0;
-    const char *const *states = oa_flow_states(kind, OA_FLOW_VERSION, &nstates);
+    const char *const *states = oa_flow_states(kind, oa_flow_version(kind), &nstates);
     cr_assert(nstates > 0);
     int checked = 0;
     for (int si = 0; si < nstates; si++) {
-        cr_assert_eq(oa_flow_terminal(kind, OA_FLOW_VERSION, states[si]), terminal_in(states[si], term, nt),
+        cr_assert_eq(oa_flow_terminal(kind, oa_flow_version(kind), states[si]), terminal_in(states[si], term, nt),
                      "terminal mismatch for %s", states[si]);
         for (size_t ai = 0; ai < n; ai++) {
             char a[32];
@@ -121,7 +121,8 @@ static void check_kind(enum oa_doc_kind kind, const char *const *spec, size_t n,
                 struct oa_flow_answer ans;
                 char want_next[32] = "";
                 int want = spec_lookup(spec, n, term, nt, states[si], a, w->name, want_next);
-                enum oa_flow_result got = oa_flow_step(kind, OA_FLOW_VERSION, states[si], a, &actor, &all_good, &ans);
+                enum oa_flow_result got =
+                    oa_flow_step(kind, oa_flow_version(kind), states[si], a, &actor, &all_good, &ans);
                 if (want == 1) {
                     cr_assert_eq(got, OA_FLOW_OK, "%s %s by %s: refused (%s)", states[si], a, w->name, ans.reason);
                     cr_assert_str_eq(ans.next_state, want_next, "%s %s by %s", states[si], a, w->name);
@@ -199,8 +200,8 @@ Test(docflow, definitions_are_versioned)
 {
     struct oa_doc_actor d = {0, OA_REL_DRAFTER};
     struct oa_flow_answer ans;
-    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, OA_FLOW_VERSION + 1, "draft", "submit", &d, NULL, &ans),
-                 OA_FLOW_BAD_VERSION);
+    int next = oa_flow_version(OA_KIND_OUTGOING) + 1;
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, next, "draft", "submit", &d, NULL, &ans), OA_FLOW_BAD_VERSION);
     cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 0, "draft", "submit", &d, NULL, &ans), OA_FLOW_BAD_VERSION);
     cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "nowhere", "submit", &d, NULL, &ans), OA_FLOW_BAD_VERSION);
     cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "draft", "teleport", &d, NULL, &ans), OA_FLOW_UNKNOWN_ACTION);
@@ -229,8 +230,9 @@ Test(docflow, every_rule_is_described_as_it_acts)
 {
     static const struct oa_doc_facts none;
     for (int k = 0; k < OA_KIND__COUNT; k++) {
+        int ver = oa_flow_version((enum oa_doc_kind)k);
         int n = 0;
-        const struct oa_flow_rule *rules = oa_flow_rules((enum oa_doc_kind)k, OA_FLOW_VERSION, &n);
+        const struct oa_flow_rule *rules = oa_flow_rules((enum oa_doc_kind)k, ver, &n);
         cr_assert(n > 0);
         for (int i = 0; i < n; i++) {
             const struct oa_flow_rule *r = &rules[i];
@@ -239,7 +241,7 @@ Test(docflow, every_rule_is_described_as_it_acts)
             oa_flow_rule_describe(r, &info);
             struct oa_doc_actor actor = {r->roles, r->relations};
             struct oa_flow_answer ans;
-            cr_assert_eq(oa_flow_step((enum oa_doc_kind)k, OA_FLOW_VERSION, state, r->action, &actor, &all_good, &ans),
+            cr_assert_eq(oa_flow_step((enum oa_doc_kind)k, ver, state, r->action, &actor, &all_good, &ans),
                          OA_FLOW_OK, "%s %s", state, r->action);
             cr_assert_eq(ans.effects, info.effects, "%s %s: effects", state, r->action);
             if (info.next[0] == NULL)
@@ -251,7 +253,7 @@ Test(docflow, every_rule_is_described_as_it_acts)
                                                   strcmp(ans.next_state, info.next[1]) == 0));
             cr_assert_eq(info.guard == NULL, info.guard_needs == NULL);
             enum oa_flow_result unguarded =
-                oa_flow_step((enum oa_doc_kind)k, OA_FLOW_VERSION, state, r->action, &actor, &none, &ans);
+                oa_flow_step((enum oa_doc_kind)k, ver, state, r->action, &actor, &none, &ans);
             if (info.guard != NULL) {
                 cr_assert_eq(unguarded, OA_FLOW_GUARD, "%s %s: guard", state, r->action);
                 cr_assert_str_eq(ans.reason, info.guard);
@@ -260,10 +262,44 @@ Test(docflow, every_rule_is_described_as_it_acts)
             }
             if (info.primary) {
                 unsigned roles, rels;
-                oa_flow_expected((enum oa_doc_kind)k, OA_FLOW_VERSION, r->state, &roles, &rels);
+                oa_flow_expected((enum oa_doc_kind)k, ver, r->state, &roles, &rels);
                 cr_assert_eq(roles & r->roles, r->roles, "%s %s: to-do roles", state, r->action);
                 cr_assert_eq(rels & r->relations, r->relations, "%s %s: to-do relations", state, r->action);
             }
         }
     }
+}
+
+Test(docflow, who_may_create_each_kind)
+{
+    static const struct {
+        enum oa_doc_kind kind;
+        unsigned roles;
+    } may[] = {
+        {OA_KIND_OUTGOING, OA_ROLE_STAFF | OA_ROLE_SECRETARIAT | OA_ROLE_DEPT_HEAD | OA_ROLE_LEADER},
+        {OA_KIND_INCOMING, OA_ROLE_SECRETARIAT},
+        {OA_KIND_REQUEST, OA_ROLE_GATEWAY | OA_ROLE_SECRETARIAT},
+    };
+    for (size_t i = 0; i < sizeof(may) / sizeof(may[0]); i++) {
+        for (unsigned bit = 1; bit <= OA_ROLE_AUDITOR; bit <<= 1)
+            cr_assert_eq(oa_flow_may_create(may[i].kind, bit), (may[i].roles & bit) != 0, "kind %d role %#x",
+                         (int)may[i].kind, bit);
+        cr_assert_not(oa_flow_may_create(may[i].kind, 0));
+        cr_assert_not(oa_flow_may_create(may[i].kind, OA_ROLES_ADMIN));
+        cr_assert(oa_flow_may_create(may[i].kind, may[i].roles | OA_ROLE_AUDITOR));
+    }
+    cr_assert_not(oa_flow_may_create(OA_KIND__COUNT, OA_ROLE_SECRETARIAT));
+}
+
+Test(docflow, each_kind_has_its_own_current_version)
+{
+    for (int k = 0; k < OA_KIND__COUNT; k++) {
+        int v = oa_flow_version((enum oa_doc_kind)k);
+        cr_assert_geq(v, 1, "kind %d", k);
+        int n = 0;
+        cr_assert_not_null(oa_flow_rules((enum oa_doc_kind)k, v, &n));
+        cr_assert_null(oa_flow_rules((enum oa_doc_kind)k, v + 1, &n));
+    }
+    cr_assert_eq(oa_flow_version(OA_KIND__COUNT), 0);
+    cr_assert_eq(oa_flow_version((enum oa_doc_kind)-1), 0);
 }

@@ -1,0 +1,132 @@
+/*
+ * app/doc_read.c: the one document read gate and its audit (use case).
+ *
+ * Gathers the facts from storage (the document, its scope, the reader's
+ * compartments), decides through workflow/access.c oa_access_read, and
+ * records a refusal in the audit trail in the same transaction.  With
+ * `edit`, also asks the document's state machine (workflow/docflow.c)
+ * whether the caller may change it now.  Runs on the writer thread, inside
+ * the caller's job.  No HTTP here: the server passes who asks as an
+ * oa_app_actor.
+ */
+#include "app/doc_read.h"
+
+#include "storage/accounts.h"
+#include "storage/documents.h"
+#include "workflow/access.h"
+#include "workflow/docflow.h"
+
+/* The audit event's actor fields for `by`. */
+static void actor_event(const struct oa_app_actor *by, struct oa_audit_event *ev)
+{
+    ev->actor_id = by->user_id;
+    ev->actor = by->username;
+    ev->source = by->source;
+    ev->label = -1;
+}
+
+/* The decision alone, for `who` and document `d` (level and scope). */
+static enum oa_decision decide_read(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d,
+                                    bool *scoped)
+{
+    size_t nscope = 0, ncomp = 0;
+    char **scope = oa_doc_scope_of(s, d, &nscope);
+    char **comps = nscope ? oa_user_compartments(s, who->id) : NULL;
+    while (comps && comps[ncomp])
+        ncomp++;
+    struct oa_subject subj = {who->id, who->roles, who->clearance, who->declassifier, who->clearance_hold};
+    struct oa_reader rd = {&subj, who->username, who->department_id, (const char *const *)comps, ncomp};
+    struct oa_label lb = {d->level, (const char *const *)scope, nscope};
+    enum oa_decision dec = oa_access_read(&rd, &lb);
+    oa_strv_free(scope);
+    oa_strv_free(comps);
+    if (scoped)
+        *scoped = nscope > 0;
+    return dec;
+}
+
+
+bool oa_doc_readable(struct oa_store *s, const struct oa_user *who, int64_t doc_id)
+{
+    struct oa_doc d;
+    if (oa_doc_load(s, doc_id, &d) != 1)
+        return false;
+    bool ok = decide_read(s, who, &d, NULL) == OA_ALLOW;
+    oa_doc_free(&d);
+    return ok;
+}
+
+int oa_doc_gate_read(struct oa_store *s, const struct oa_app_actor *by, const struct oa_user *who,
+                     const struct oa_doc *d, const char *what)
+{
+    bool scoped = false;
+    enum oa_decision dec = decide_read(s, who, d, &scoped);
+    if (dec == OA_ALLOW)
+        return 1;
+    if (d->level > OA_LEVEL_PUBLIC || scoped || (who->roles & OA_ROLES_ADMIN)) {
+        struct oa_audit_event ev = {0};
+        actor_event(by, &ev);
+        ev.event = what;
+        ev.doc_id = d->id;
+        ev.label = d->level;
+        ev.outcome = "refused";
+        ev.detail = oa_decision_reason(dec);
+        if (oa_audit(s, &ev) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int oa_doc_open_for(struct oa_store *s, const struct oa_app_actor *by, int64_t doc_id, bool edit, const char *what,
+                    struct oa_user *me, struct oa_doc *d, enum oa_err *err, const char **message)
+{
+    *err = OA_E_OK;
+    *message = NULL;
+    if (oa_user_by_id(s, by->user_id, me) != 1)
+        return -1;
+    int rc = oa_doc_load(s, doc_id, d);
+    if (rc < 0)
+        return -1;
+    if (rc == 0) {
+        *err = OA_E_NOT_FOUND;
+        *message = "No such document.";
+        return 0;
+    }
+    rc = oa_doc_gate_read(s, by, me, d, what);
+    if (rc <= 0) {
+        oa_doc_free(d);
+        *err = OA_E_NOT_FOUND;
+        *message = "No such document.";
+        return rc;
+    }
+    if (!edit)
+        return 1;
+    struct oa_doc_actor actor = {.roles = me->roles, .relations = d->drafter_id == me->id ? OA_REL_DRAFTER : 0};
+    struct oa_doc_facts facts = {0};
+    struct oa_flow_answer ans;
+    enum oa_flow_result res = oa_flow_step((enum oa_doc_kind)oa_kind_parse(d->kind), d->def_version, d->state,
+                                           "edit", &actor, &facts, &ans);
+    if (res == OA_FLOW_OK)
+        return 1;
+    struct oa_audit_event ev = {0};
+    actor_event(by, &ev);
+    ev.event = what;
+    ev.doc_id = d->id;
+    ev.label = d->level;
+    ev.from_state = d->state;
+    ev.outcome = "refused";
+    ev.detail = ans.reason;
+    rc = oa_audit(s, &ev);
+    oa_doc_free(d);
+    if (rc != 0)
+        return -1;
+    *err = res == OA_FLOW_NOT_ALLOWED ? OA_E_FORBIDDEN : OA_E_CONFLICT;
+    *message = res == OA_FLOW_NOT_ALLOWED ? "You may not change this document's files."
+                                          : "The document's state does not allow changing its files.";
+    return 0;
+}
+
+bool oa_doc_visible(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d)
+{
+    return decide_read(s, who, d, NULL) == OA_ALLOW;
+}

@@ -1,0 +1,50 @@
+/*
+ * app/doc_read.h: the one document read gate and its audit (doc_read.c),
+ * used by the document, attachment, sync and around-document handlers.
+ * Every function runs on the writer thread, inside a job.
+ */
+#ifndef OA_APP_DOC_READ_H
+#define OA_APP_DOC_READ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto/errors.h"
+#include "storage/store.h"
+
+struct oa_user;
+struct oa_doc;
+
+/*
+ * Who asks, as the audit trail names them; the server fills it from its
+ * request (OA_REQ_ACTOR in server/handlers.h).  The strings stay the
+ * caller's.
+ */
+struct oa_app_actor {
+    int64_t user_id;      /* 0 when nobody is logged in */
+    const char *username; /* NULL when none */
+    const char *source;   /* the client's address */
+};
+
+/* The one read decision (level and scope) for a document id. */
+bool oa_doc_readable(struct oa_store *s, const struct oa_user *who, int64_t doc_id);
+/* Whether `who` may read `d` (the one decision; no audit). */
+bool oa_doc_visible(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d);
+/*
+ * The read gate: may `who` see `d`?  A refusal of a classified or scoped
+ * document, or any refusal of an administrator, is audited under `what`.
+ * Returns 1 allowed, 0 refused, -1 storage error.
+ */
+int oa_doc_gate_read(struct oa_store *s, const struct oa_app_actor *by, const struct oa_user *who,
+                     const struct oa_doc *d, const char *what);
+/*
+ * Opens document doc_id for `by` (read fresh into *me) through the read
+ * gate (a refusal of a classified document is audited under `what`); with
+ * `edit`, also asks the document's state machine whether the caller may
+ * edit it now (a refusal is audited).  Returns 1 (d loaded; the caller frees it), 0 refused (*err,
+ * *message: a not-found answer for what may not be read), -1 storage error.
+ */
+int oa_doc_open_for(struct oa_store *s, const struct oa_app_actor *by, int64_t doc_id, bool edit, const char *what,
+                    struct oa_user *me, struct oa_doc *d, enum oa_err *err, const char **message);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * server/blobs-int.h: internal to the blob store's routes (h_blobs.c,
+ * h_upload.c, h_attachments.c): an upload in progress and the functions
+ * they share.  Nobody else includes it.
+ */
+#ifndef OA_SERVER_BLOBS_INT_H
+#define OA_SERVER_BLOBS_INT_H
+
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "proto/value.h"
+#include "server/http.h"
+#include "storage/blobs.h"
+
+#define CHUNK (1024 * 1024)  /* bytes handed to the pool at a time, each way */
+#define SNIFF 16384          /* bytes the content type is sniffed from */
+
+struct upload {
+    struct oa_server *srv;
+    struct upload *next;          /* srv->uploads: every upload in progress */
+    char token[33];               /* a resumable upload's id; "" for a one-shot upload */
+    int64_t owner;
+    struct oa_blob_row b;         /* what the finished blob's row will say */
+    char name[OA_ATTACHMENT_NAME_MAX + 1];
+    char role[16];
+    unsigned char dek[OA_DEK_LEN];
+    char path[4096];
+    uint64_t length;              /* declared total, UINT64_MAX when unknown (one-shot, chunked) */
+    uint64_t offset;              /* bytes taken */
+    uint64_t idle_since;          /* uv_now when it was last fed */
+    struct oa_blob_writer *w;
+    unsigned char sniff[SNIFF];
+    size_t sniff_len;
+    uv_work_t sq;                 /* sniffing the content type, as soon as its bytes are in */
+    char sniffed[128];            /* what it found (the pool's) */
+    bool sniffing;                /* that work item is in the pool */
+
+    unsigned char *fill, *work;   /* the buffer filling on the loop; the one in the pool */
+    size_t fill_len, work_len, fill_cap;
+    uv_work_t wq, dq;             /* sealing and digesting the same buffer, in parallel */
+    int works;                    /* of those two, still in the pool */
+    EVP_MD_CTX *md;               /* the plaintext digest, computed beside the sealing */
+    unsigned char md_out[32];
+    bool working;                 /* work items are in the pool */
+    bool finishing;               /* the work item seals the blob */
+    bool finished;                /* sealed and durable: commit next */
+    bool failed;                  /* the writer failed: the upload is over */
+    int work_errno;               /* why, when a system call failed (the pool's) */
+    enum oa_err fail_err;         /* what the client is told: OA_E_NO_SPACE, or OA_E_INTERNAL */
+    bool dead;                    /* abandoned: free once the pool is done with it */
+    int work_rc, digest_rc;
+    char cause[256];
+
+    struct oa_req *r;             /* the request feeding it now, or NULL */
+    bool body_ended;
+    enum oa_err body_err;
+};
+
+/* h_upload.c */
+void oa__upload_drop(struct upload *u);
+cbor_item_t *oa__blob_attachment_item(const struct oa_attachment *a);
+void oa__upload_answer_progress(struct upload *u, struct oa_req *r);
+void oa__upload_feed(struct upload *u, struct oa_req *r);
+struct upload *oa__upload_new(struct oa_server *srv, int64_t owner, int64_t doc_id, int64_t att_id, int rev,
+                              int level, const char *name, const char *role, uint64_t length, bool resumable,
+                              enum oa_err *err);
+void oa__uploads_start(struct oa_server *srv);
+void oa__uploads_stop(struct oa_server *srv);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * server/documents-int.h: internal to the document routes (h_documents.c,
+ * h_doc_write.c, h_doc_action.c, h_doc_list.c, h_doc_common.c): the job
+ * every document route runs and the functions they share.  Nobody else
+ * includes it.
+ */
+#ifndef OA_SERVER_DOCUMENTS_INT_H
+#define OA_SERVER_DOCUMENTS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/value.h"
+#include "server/http.h"
+#include "storage/accounts.h"
+#include "storage/documents.h"
+#include "storage/writer.h"
+
+#define MAX_NAMES 64
+
+/* ------------------------------------------------------------------------ */
+/* the job every document route runs                                        */
+/* ------------------------------------------------------------------------ */
+
+enum doc_op { OP_CREATE, OP_GET, OP_EDIT, OP_ACTION, OP_HISTORY, OP_REVISION, OP_LIST, OP_RELABEL, OP_EXPIRED };
+
+struct doc_job {
+    struct oa_db_job job;
+    struct oa_req *r;
+    enum doc_op op;
+    int64_t id;
+
+    /* create and edit: the fields given (NULL when absent) */
+    const char *kind, *title, *body, *doc_type, *copy_no, *secrecy_period, *urgency, *main_recipients,
+        *copied_recipients, *attachment_note, *doc_date, *note, *printing_organ, *printing_date;
+    int64_t level;
+    bool has_level;
+    const cbor_item_t *scope;     /* array of text, or NULL */
+    const char *declass_date, *reason;
+    int64_t derived_from;
+    char **scope_v;               /* parsed scope (owned) */
+    size_t nscope;
+
+    /* actions */
+    const char *action, *opinion, *on_behalf, *idem_key;
+    bool from_sync;               /* a pushed operation: its base revision was checked already */
+    const cbor_item_t *params;
+
+    /* revision and list */
+    int64_t revision;
+    const char *view, *state, *number, *q;
+    int64_t from, to, after, limit;
+    bool overdue;
+
+    /* result */
+    int status;
+    enum oa_err err;
+    const char *message;
+    cbor_item_t *out;
+    unsigned char *bytes;   /* the CBOR response, encoded on the writer thread */
+    size_t nbytes;
+    char etag[48];
+};
+
+/* h_doc_common.c */
+int32_t oa__doc_today_local(void);
+int oa__doc_year_local(void);
+void oa__doc_etag(const struct oa_doc *d, char *out, size_t n);
+void oa__doc_put_opt(cbor_item_t *m, const char *k, const char *v);
+cbor_item_t *oa__doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body);
+cbor_item_t *oa__doc_state_item(const struct oa_doc *d);
+void oa__doc_set_step_due(struct oa_store *s, struct oa_doc *d);
+int oa__doc_update_queue(struct oa_store *s, const struct oa_doc *d);
+int oa__doc_fail(struct doc_job *j, enum oa_err e, const char *message);
+int oa__doc_not_found(struct doc_job *j);
+int oa__doc_load_me(struct oa_store *s, struct doc_job *j, struct oa_user *me);
+int oa__doc_me_from_session(struct oa_store *s, struct doc_job *j, struct oa_user *me);
+int oa__doc_audit(struct oa_store *s, struct doc_job *j, const char *event, const struct oa_doc *d,
+                  const char *from, const char *to, const char *on_behalf, const char *outcome, const char *detail);
+bool oa__doc_open(struct oa_store *s, struct doc_job *j, struct oa_user *me, struct oa_doc *d, const char *what,
+                  int *ret);
+
+/* h_doc_write.c */
+int oa__doc_run_create(struct oa_store *s, struct doc_job *j);
+int oa__doc_run_edit(struct oa_store *s, struct doc_job *j);
+
+/* h_doc_action.c */
+int oa__doc_run_action(struct oa_store *s, struct doc_job *j);
+
+/* h_doc_list.c */
+int oa__doc_run_list(struct oa_store *s, struct doc_job *j);
+int oa__doc_run_relabel(struct oa_store *s, struct doc_job *j);
+int oa__doc_run_expired(struct oa_store *s, struct doc_job *j);
+
+#endif
