@@ -54,4 +54,7 @@ for forbidden in (('http', 'auth'), ('http', 'handlers')):
         cycles.add(forbidden)
 for u in upward:
     print(u)
-sys.exit(1 if cycles or upward else 0)
+if cycles or upward:
+    sys.exit(1)
+# The suite's tally counts a test that is not Criterion's by this line.
+print('PASS: no include cycles among %d modules of server/ and app/' % len(deps))
