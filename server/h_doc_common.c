@@ -273,3 +273,12 @@ bool oa__doc_open(struct oa_store *s, struct doc_job *j, struct oa_user *me, str
     *ret = rc < 0 ? OA_E_STORAGE : oa__doc_fail(j, err, message);
     return false;
 }
+
+int oa__doc_answer(struct oa_store *s, struct doc_job *j, struct oa_doc *d, int status)
+{
+    j->status = status;
+    j->out = oa__doc_item(s, d, true);
+    oa__doc_etag(d, j->etag, sizeof(j->etag));
+    oa_doc_free(d);
+    return 0;
+}

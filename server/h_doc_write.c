@@ -177,11 +177,7 @@ int oa__doc_run_create(struct oa_store *s, struct doc_job *j)
         oa_doc_step(s, d.id, "create", "", d.state, me.id, 0, "", "") < 0 ||
         oa__doc_audit(s, j, "document.create", &d, NULL, d.state, NULL, "ok", d.kind) != 0)
         goto storage;
-    j->status = 201;
-    j->out = oa__doc_item(s, &d, true);
-    oa__doc_etag(&d, j->etag, sizeof(j->etag));
-    oa_doc_free(&d);
-    return 0;
+    return oa__doc_answer(s, j, &d, 201);
 storage:
     oa_doc_free(&d);
     return OA_E_STORAGE;
@@ -261,13 +257,8 @@ int oa__doc_run_edit(struct oa_store *s, struct doc_job *j)
         size_t cl = strlen(changed);
         snprintf(changed + cl, sizeof(changed) - cl, "%slevel", cl ? "," : "");
     }
-    if (changed[0] == '\0') {
-        j->status = 200;
-        j->out = oa__doc_item(s, &d, true);
-        oa__doc_etag(&d, j->etag, sizeof(j->etag));
-        oa_doc_free(&d);
-        return 0;
-    }
+    if (changed[0] == '\0')
+        return oa__doc_answer(s, j, &d, 200);
     char from[32];
     snprintf(from, sizeof(from), "%s", d.state);
     if ((ans.effects & OA_FX_VOID_NUMBER) && d.doc_number[0]) {
@@ -285,11 +276,7 @@ int oa__doc_run_edit(struct oa_store *s, struct doc_job *j)
         oa__doc_audit(s, j, from_level[0] || scope_changed ? "document.label_raise" : "document.edit", &d, from,
                       d.state, NULL, "ok", changed) != 0)
         goto storage;
-    j->status = 200;
-    j->out = oa__doc_item(s, &d, true);
-    oa__doc_etag(&d, j->etag, sizeof(j->etag));
-    oa_doc_free(&d);
-    return 0;
+    return oa__doc_answer(s, j, &d, 200);
 storage:
     oa_doc_free(&d);
     return OA_E_STORAGE;

@@ -53,13 +53,9 @@ static int run_get(struct oa_store *s, struct doc_job *j)
         oa_doc_free(&d);
         return OA_E_STORAGE;
     }
+    if (j->op == OP_GET)
+        return oa__doc_answer(s, j, &d, 200);
     j->status = 200;
-    if (j->op == OP_GET) {
-        j->out = oa__doc_item(s, &d, true);
-        oa__doc_etag(&d, j->etag, sizeof(j->etag));
-        oa_doc_free(&d);
-        return 0;
-    }
     oa_doc_free(&d);
     if (j->op == OP_REVISION) {
         sqlite3_stmt *st = oa_store_stmt(s,
