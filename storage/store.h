@@ -27,8 +27,11 @@ struct oa_stmt_slot {
 
 /* Prepared statements kept per connection; the least recently used one that
  * is not being stepped is finalized to make room (SQLite's tclsqlite.c keeps
- * the same kind of bounded LRU). */
-#define OA_STMT_CACHE 64
+ * the same kind of bounded LRU).  Sized above the number of distinct
+ * statements the program has (about 110), so that in steady state nothing is
+ * evicted and re-prepared on the hot path; the bound only protects the
+ * months-long run from a statement the count missed. */
+#define OA_STMT_CACHE 192
 
 struct oa_store {
     sqlite3 *db;
