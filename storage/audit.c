@@ -163,7 +163,10 @@ int oa_audit(struct oa_store *s, const struct oa_audit_event *ev)
     if (r.has_detail)
         sqlite3_bind_text(st, 14, r.detail, -1, SQLITE_TRANSIENT);
     sqlite3_bind_blob(st, 15, r.leaf, OA_HASH, SQLITE_TRANSIENT);
-    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    s->audit_rows++;
+    return 0;
 }
 
 /* ---- the tree and its checkpoints ---- */

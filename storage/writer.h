@@ -42,6 +42,12 @@ typedef void (*oa_db_done_fn)(struct oa_db_job *job);
  * disk is full), and the job answers either way.
  */
 #define OA_JOB_BOOKKEEPING 1u
+/*
+ * The job's changes must be written even while the disk is full (a login's
+ * session row): they may use the reserve (storage/fault.h), like every job
+ * whose only changes are audit entries.
+ */
+#define OA_JOB_ESSENTIAL 2u
 
 struct oa_db_job {
     oa_db_run_fn run;
