@@ -50,6 +50,7 @@ struct oa_config {
 
     /* storage */
     size_t storage_reserve_bytes;   /* disk held back for audit entries and logins while the disk is full */
+    bool storage_encrypt;           /* false only for the benchmark's plain comparison (tests/bench) */
 
     /* sync */
     unsigned sync_cache_max_level;  /* clients may keep documents up to this level on disk */

@@ -475,6 +475,11 @@ int oa_cryptvfs_install(const unsigned char key[32])
     return 0;
 }
 
+int oa_cryptvfs_as_default(void)
+{
+    return registered && sqlite3_vfs_register(&crypt_vfs, 1) == SQLITE_OK ? 0 : -1;
+}
+
 void oa_cryptvfs_uninstall(void)
 {
     if (the_key != NULL) {

@@ -41,6 +41,12 @@
  */
 int oa_cryptvfs_install(const unsigned char key[32]);
 
+/*
+ * Makes the (installed) VFS SQLite's default, for tests and tools that open
+ * oa.db with plain sqlite3_open.  0 or -1.
+ */
+int oa_cryptvfs_as_default(void);
+
 /* Forgets the key (wiped); later opens are plain again.  Open connections keep theirs. */
 void oa_cryptvfs_uninstall(void);
 
