@@ -363,6 +363,9 @@ static int cmd_init(struct oa_config *cfg)
            "  audit key:   %s\n"
            "               (publish it out of band: it verifies the signed audit checkpoints)\n",
            cfg->data_dir, cfg->data_dir, cfg->key_file, path, vkey);
+    if (oa_keys_beside_data(cfg->key_file, cfg->data_dir))
+        printf("oad: warning: the key file is on the data's filesystem: a copy of that disk opens everything "
+               "(keep it on another disk: --keys FILE)\n");
     rc = 0;
 out:
     sodium_memzero(creds, sizeof(creds));
@@ -773,10 +776,8 @@ int main(int argc, char **argv)
     /* Every command that reads the database reads it through its key. */
     if ((audit || pubkey || report || fsck || reset_pw || encrypt) && db_key_setup(&cfg, encrypt) != 0)
         return encrypt ? 1 : 2;
-    if (encrypt) {
-        printf("oad: %s/oa.db is encrypted (key: the db-key line of %s)\n", cfg.data_dir, cfg.key_file);
-        return 0;
-    }
+    if (encrypt)
+        return printf("oad: %s/oa.db is encrypted (key: the db-key line of %s)\n", cfg.data_dir, cfg.key_file) < 0;
     if (audit)
         return cmd_audit_verify(&cfg);
     if (pubkey)

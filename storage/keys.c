@@ -263,6 +263,12 @@ out:
     return rc;
 }
 
+bool oa_keys_beside_data(const char *key_file, const char *data_dir)
+{
+    struct stat k, d;
+    return stat(key_file, &k) == 0 && stat(data_dir, &d) == 0 && k.st_dev == d.st_dev;
+}
+
 void oa_keys_wipe(struct oa_keys *k)
 {
     sodium_memzero(k, sizeof(*k));

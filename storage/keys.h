@@ -60,6 +60,13 @@ int oa_keys_rotate(struct oa_keys *k, int level, char *cause, size_t causelen);
 /* Forgets an old (never the current) version; false when there is none to forget. */
 bool oa_keys_retire(struct oa_keys *k, int level, int version);
 
+/*
+ * Whether the key file and the data directory are on one filesystem (a
+ * stolen data disk would then carry its own keys).  False when either cannot
+ * be examined.
+ */
+bool oa_keys_beside_data(const char *key_file, const char *data_dir);
+
 /* Wipes the keys from memory. */
 void oa_keys_wipe(struct oa_keys *k);
 

@@ -14,7 +14,7 @@ oad=bazel-bin/server/oad
 dur=${DURATION:-8}
 tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/oa-bench-XXXXXX")
 pid=
-trap 'kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'if [ -n "$pid" ]; then kill $pid 2>/dev/null; fi; rm -rf "$tmp"' EXIT
 j() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 # Prints "transitions/s GET/s" for a data directory with storage.encrypt=$1.
