@@ -207,6 +207,23 @@ Test(encryption, oad_encrypt_encrypts_a_plain_directory_once)
     oad_stop(&srv);
 }
 
+Test(encryption, oad_serve_encrypts_a_plain_directory_first)
+{
+    char where[300] = "";
+    office((const char *const[]){"storage.encrypt=false", NULL});
+    for (int i = 0; i < 5; i++)
+        cr_assert_gt(secret_doc(i), 0);
+    oad_stop(&srv);
+    cr_assert(dir_holds(srv.dir, MARKER, where, sizeof(where)), "storage.encrypt=false keeps the database plain");
+    oad_serve(&srv, NULL);
+    login(&srv, "writer", "Fresh-Secret-3-Qx", writer, sizeof(writer));
+    cr_assert_eq(search_hits(), 5);
+    cr_assert(!dir_holds(srv.dir, MARKER, where, sizeof(where)), "the marker is readable in %s after the migration",
+              where);
+    oad_stop(&srv);
+    cr_assert(!dir_holds(srv.dir, MARKER, where, sizeof(where)), "the marker is readable in %s", where);
+}
+
 Test(encryption, a_wrong_database_key_is_refused_clearly)
 {
     char out[4096], cmd[700], keys[700], cause[400];
