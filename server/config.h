@@ -48,6 +48,9 @@ struct oa_config {
     int blob_suite;                 /* 1 AES-256-GCM, 2 SM4-CTR + HMAC-SM3 */
     unsigned upload_idle_s;         /* an unfinished resumable upload is dropped after this */
 
+    /* storage */
+    unsigned storage_readers;       /* reader threads (storage/reader.h); default: the number of cores */
+
     /* sync */
     unsigned sync_cache_max_level;  /* clients may keep documents up to this level on disk */
 

@@ -432,7 +432,11 @@ static int cmd_serve(struct oa_config *cfg)
     srv->auth_gate = oa_auth_dispatch;
     srv->on_drained = oa_blobs_stop;
     srv->writer = oa_writer_start(&loop, &store, keys.audit_seed);
-    if (srv->writer == NULL || oa_server_start(srv) != 0) {
+    if (srv->writer != NULL)
+        srv->readers = oa_readers_start(&loop, path, cfg->storage_readers, srv->writer);
+    if (srv->writer == NULL || srv->readers == NULL || oa_server_start(srv) != 0) {
+        if (srv->readers)
+            oa_readers_stop(srv->readers);
         if (srv->writer)
             oa_writer_stop(srv->writer);
         uv_run(&loop, UV_RUN_DEFAULT);
