@@ -11,6 +11,9 @@
 #   DURATION  seconds per measurement (default 5)
 #   BUILD=0   skip the bazel build (build first yourself: bazel build -c opt
 #             //server:oad //tests/bench:ceiling //tests/bench:transitions)
+#   BIN       where the binaries are (default bazel-bin)
+#   NO_READERS=1  for an oad from before storage.readers (both columns then
+#             measure the same server)
 # Not part of the test suite (tag: manual); see README's Benchmarks section.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -18,7 +21,8 @@ if [ "${BUILD:-1}" != 0 ]; then
     ./scripts/install-deps
     bazel build -c opt //server:oad //tests/bench:ceiling //tests/bench:transitions >/dev/null 2>&1
 fi
-oad=bazel-bin/server/oad
+bin=${BIN:-bazel-bin}
+oad=$bin/server/oad
 dur=${DURATION:-5}
 tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/oa-reads-XXXXXX")
 pid=
@@ -30,7 +34,9 @@ base=http://127.0.0.1:$port
 
 $oad init --data "$tmp/data" >/dev/null
 serve() { # readers
-    $oad serve --data "$tmp/data" --listen 127.0.0.1:$port --log-level warn --set storage.readers="$1" 2>/dev/null &
+    set -- --set storage.readers="$1"
+    [ "${NO_READERS:-0}" = 1 ] && set --
+    $oad serve --data "$tmp/data" --listen 127.0.0.1:$port --log-level warn "$@" 2>/dev/null &
     pid=$!
     for _ in 1 2 3 4 5 6 7 8 9 10; do
         curl -sf $base/healthz >/dev/null 2>&1 && return
@@ -48,9 +54,9 @@ post() { curl -sf -H 'Content-Type: application/json' -H 'Accept: application/js
 # The transitions' drafter (submit and return need staff and secretariat).
 otp=$(post /v1/users '{"username":"mover","display_name":"mover","roles":["staff","secretariat"],"department_id":1}' "$SYS" | j '["one_time_password"]')
 mover=$(post /v1/sessions "{\"username\":\"mover\",\"password\":\"$otp\"}" | j '["token"]')
-post /v1/users/me/password "{\"current_password\":\"$otp\",\"new_password\":\"Load-Test-Mover-99\"}" "$mover" >/dev/null
+post /v1/users/me/password "{\"current_password\":\"$otp\",\"new_password\":\"Load-Test-Drafter-9q\"}" "$mover" >/dev/null
 
-bazel-bin/tests/bench/ceiling 18442 &
+$bin/tests/bench/ceiling 18442 &
 ceil_pid=$!
 sleep 0.5
 
@@ -100,12 +106,12 @@ row "feed page of 50" "$f_1" "$f_2" 0 5000
 serve 2
 echo
 echo "durable transitions (readers=2), alone:"
-bazel-bin/tests/bench/transitions $port "$mover" "$dur" 64
+$bin/tests/bench/transitions $port "$mover" "$dur" 64
 wrk -t1 -c64 -d"$((dur + 10))s" -H "Accept: application/cbor" -H "$auth" "$todo_url" >"$tmp/flood" 2>&1 &
 flood_pid=$!
 sleep 1
 echo "while a read flood runs (to-do pages, 64 more connections):"
-bazel-bin/tests/bench/transitions $port "$mover" "$dur" 64
+$bin/tests/bench/transitions $port "$mover" "$dur" 64
 kill $flood_pid 2>/dev/null || true
 wait $flood_pid 2>/dev/null || true
 flood_pid=
