@@ -157,6 +157,10 @@ Test(reads, answer_while_the_writer_is_stalled, .init = setup, .fini = teardown,
     cr_assert_not(http_read(wfd, &w, 200), "a write answered before its commit");
     cr_assert_not(http_read(cfd, &c, 50), "a classified read answered before its audit entry was committed");
     cr_assert_eq(audit_count("document.read", internal_doc), 0);
+    resp_free(&w);
+    resp_free(&c);
+    memset(&w, 0, sizeof(w));
+    memset(&c, 0, sizeof(c));
 
     cr_assert_eq(sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(lock);
