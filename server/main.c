@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,6 +415,11 @@ static int cmd_serve(struct oa_config *cfg)
      * such login; and threads enough that sealing, digests and libmagic run
      * beside the two that Argon2id may take (auth.c, PW_RUNNING). */
     oa_password_prepare(cfg->argon2_opslimit, cfg->argon2_memlimit);
+    /* Keep 1 MiB at the top of each heap instead of giving it back to the
+     * kernel after every large answer: a list page's 23 KB buffers were
+     * page-faulted in anew on every request (perf: 10% of a page's cost). */
+    mallopt(M_TRIM_THRESHOLD, 1 << 20);
+    mallopt(M_TOP_PAD, 256 << 10);
     setenv("UV_THREADPOOL_SIZE", "8", 0);
     uv_loop_t loop;
     uv_loop_init(&loop);
