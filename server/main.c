@@ -401,6 +401,7 @@ static int cmd_serve(struct oa_config *cfg)
     else if (imported > 0)
         oa_log(OA_LOG_WARN, "fault_journal_recorded", "findings=%d journal=%s", imported, journal);
     oa_fault_journal_at(journal);
+    oa_reserve_at(cfg->data_dir, cfg->storage_reserve_bytes); /* a full disk: starts degraded, and says so */
 
     if (!cfg->argon2_explicit)
         oa_console_argon2(&store, cfg, false);

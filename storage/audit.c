@@ -169,7 +169,10 @@ static int row_insert(struct oa_store *s, const struct oa_audit_row *rp)
     if (r.has_detail)
         sqlite3_bind_text(st, 14, r.detail, -1, SQLITE_TRANSIENT);
     sqlite3_bind_blob(st, 15, r.leaf, OA_HASH, SQLITE_TRANSIENT);
-    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    s->audit_rows++;
+    return 0;
 }
 
 /* Entries a read-only job recorded, for the writer to append (oa_audit_pending_apply). */

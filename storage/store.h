@@ -39,6 +39,7 @@ struct oa_store {
     struct oa_stmt_slot cache[OA_STMT_CACHE];
     uint64_t clock;        /* ticks once per oa_store_stmt() */
     uint64_t evictions;    /* statements finalized to make room */
+    uint64_t audit_rows;   /* audit entries inserted (oa_audit), committed or not */
     /*
      * A reader's connection (storage/reader.h) cannot write: oa_audit keeps
      * its entries here instead, and the reader hands them to the writer,
