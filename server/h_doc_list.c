@@ -29,20 +29,37 @@
     " AND (?7 = 0 OR (step_due IS NOT NULL AND step_due < ?8)"                                             \
     "      OR (request_due < ?8 AND state IN (" OA_REQUEST_OPEN_STATES_SQL ")))"                       \
     " AND (?9 IS NULL OR id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ?9))"                        \
-    " AND (?10 IS NULL OR title LIKE ?10 ESCAPE '\\'"                                                       \
-    "      OR id IN (SELECT doc_id FROM doc_bodies WHERE body LIKE ?10 ESCAPE '\\'))"                         \
     " AND id > ?11"                                                                                      \
     /* The scope, narrowed in SQL too so that a page (and its cursor) holds   \
      * only documents the caller may see; oa_doc_visible() below still decides. */ \
     " AND (scoped = 0 OR id IN (SELECT doc_id FROM doc_scope WHERE entry = ?16 OR entry = ?17"           \
     "      OR entry IN (SELECT compartment FROM user_compartments WHERE user_id = ?13)))"
 
-static const char *const list_sql[] = {
-    LIST_WHERE " ORDER BY id LIMIT ?12",
-    LIST_WHERE " AND " OA_TODO_DOCS("?13", "?14", "?15")
-               " ORDER BY id LIMIT ?12",
-    LIST_WHERE " AND id IN (SELECT doc_id FROM doc_done WHERE user_id = ?13)"
-               " ORDER BY id LIMIT ?12",
+/*
+ * A LIKE whose pattern is a bound parameter makes SQLite prepare the
+ * statement again whenever that binding changes (the LIKE optimisation
+ * depends on the pattern), and oa_store_stmt clears the bindings on every
+ * use: a list with the LIKE clause was parsed and planned anew on every
+ * request.  So it has statements of its own, used only for a short search
+ * term; the others never mention ?10.
+ */
+#define LIST_LIKE                                                                                        \
+    " AND (title LIKE ?10 ESCAPE '\\'"                                                                     \
+    "      OR id IN (SELECT doc_id FROM doc_bodies WHERE body LIKE ?10 ESCAPE '\\'))"
+#define LIST_TODO " AND " OA_TODO_DOCS("?13", "?14", "?15")
+#define LIST_DONE " AND id IN (SELECT doc_id FROM doc_done WHERE user_id = ?13)"
+
+static const char *const list_sql[2][3] = {
+    {
+        LIST_WHERE " ORDER BY id LIMIT ?12",
+        LIST_WHERE LIST_TODO " ORDER BY id LIMIT ?12",
+        LIST_WHERE LIST_DONE " ORDER BY id LIMIT ?12",
+    },
+    {
+        LIST_WHERE LIST_LIKE " ORDER BY id LIMIT ?12",
+        LIST_WHERE LIST_LIKE LIST_TODO " ORDER BY id LIMIT ?12",
+        LIST_WHERE LIST_LIKE LIST_DONE " ORDER BY id LIMIT ?12",
+    },
 };
 
 int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
@@ -51,7 +68,10 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
     if (oa__doc_load_me(s, j, &me) != 0)
         return OA_E_STORAGE;
     int v = strcmp(j->view, "todo") == 0 ? 1 : strcmp(j->view, "done") == 0 ? 2 : 0;
-    sqlite3_stmt *st = oa_store_stmt(s, list_sql[v]);
+    size_t q_chars = 0; /* trigram search needs three characters; shorter terms use LIKE */
+    for (const unsigned char *c = (const unsigned char *)(j->q ? j->q : ""); *c; c++)
+        q_chars += (*c & 0xC0) != 0x80;
+    sqlite3_stmt *st = oa_store_stmt(s, list_sql[j->q != NULL && q_chars < 3][v]);
     if (st == NULL)
         return OA_E_STORAGE;
     /* The same decision as every read: the highest level this person may see. */
@@ -77,12 +97,8 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
     sqlite3_bind_text(st, 8, today, -1, SQLITE_TRANSIENT);
     char *fts = NULL, *like = NULL;
     if (j->q != NULL) {
-        /* Trigram search needs three characters; shorter terms use LIKE. */
-        size_t chars = 0;
-        for (const unsigned char *c = (const unsigned char *)j->q; *c; c++)
-            chars += (*c & 0xC0) != 0x80;
         size_t n = strlen(j->q);
-        if (chars >= 3) {
+        if (q_chars >= 3) {
             fts = oa_xmalloc(2 * n + 3);
             size_t o = 0;
             fts[o++] = '"';
@@ -128,7 +144,10 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
     sqlite3_reset(st);
     free(fts);
     free(like);
-    /* SQL filtered by level; the scope is checked here by the one decision. */
+    /* SQL filtered by level; the scope is checked here by the one decision.
+     * A CBOR answer is written as it goes, without an item tree. */
+    bool direct = j->r->out_fmt == OA_FMT_CBOR;
+    struct pv_out bytes = {0};
     char shown[480] = "";
     cbor_item_t *items[200];
     size_t kept = 0;
@@ -136,12 +155,17 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
     for (size_t i = 0; i < n; i++) {
         struct oa_doc d;
         if (oa_doc_load(s, ids[i], &d) != 1) {
-            for (size_t k = 0; k < kept; k++)
+            for (size_t k = 0; k < kept && !direct; k++)
                 cbor_decref(&items[k]);
+            free(bytes.p);
             return OA_E_STORAGE;
         }
         if (oa_doc_visible(s, &me, &d)) {
-            items[kept++] = oa__doc_item(s, &d, false);
+            if (direct)
+                oa__doc_item_out(&bytes, s, &d, false);
+            else
+                items[kept] = oa__doc_item(s, &d, false);
+            kept++;
             last_kept = d.id;
             if (d.level > OA_LEVEL_PUBLIC) {
                 size_t cl = strlen(shown);
@@ -159,21 +183,39 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
         ev.outcome = "ok";
         ev.detail = shown;
         if (oa_audit(s, &ev) != 0) {
-            for (size_t k = 0; k < kept; k++)
+            for (size_t k = 0; k < kept && !direct; k++)
                 cbor_decref(&items[k]);
+            free(bytes.p);
             return OA_E_STORAGE;
         }
+    }
+    /* The cursor is the last document this caller was shown, never an id
+     * they were not: a full page of visible documents goes on after it. */
+    bool more = n == (size_t)j->limit && kept > 0;
+    j->status = 200;
+    if (direct) {
+        struct pv_out page = {0};
+        pv_out_map(&page, 2);
+        pv_out_text(&page, "documents");
+        pv_out_array(&page, kept);
+        pv_out_raw(&page, bytes.p, bytes.n);
+        free(bytes.p);
+        pv_out_text(&page, "next_after");
+        if (more)
+            pv_out_int(&page, last_kept);
+        else
+            pv_out_null(&page);
+        j->bytes = page.p;
+        j->nbytes = page.n;
+        return 0;
     }
     cbor_item_t *arr = pv_array_from(items, kept);
     cbor_item_t *out = pv_map(2);
     pv_put(out, "documents", arr);
-    /* The cursor is the last document this caller was shown, never an id
-     * they were not: a full page of visible documents goes on after it. */
-    if (n == (size_t)j->limit && kept > 0)
+    if (more)
         pv_put_int(out, "next_after", last_kept);
     else
         pv_put_text(out, "next_after", NULL);
-    j->status = 200;
     j->out = out;
     return 0;
 }
