@@ -93,13 +93,8 @@ int oa_doc_update_queue(struct oa_store *s, const struct oa_doc *d)
             ADD_USER(sqlite3_column_int64(st, 0));
     }
 #undef ADD_USER
-    /* Role-wide steps are the document's organ's; an incoming copy addressed
-     * to a department is signed for and registered by that department's
-     * clerks (第24条).  Later steps (the leader's instruction, records) stay
-     * organ-wide. */
-    bool receiving = kind == OA_KIND_INCOMING &&
-                     (strcmp(d->state, "receiving") == 0 || strcmp(d->state, "registering") == 0);
-    int64_t dept = receiving ? d->department_id : 0;
+    /* Role-wide steps are the document's organ's, or its addressed department's (the tables say which). */
+    int64_t dept = oa_flow_department_step(kind, d->def_version, d->state) ? d->department_id : 0;
     rc = oa_queue_set(s, d->id, roles, d->organ_id, dept, users, n);
 out:
     free(users);

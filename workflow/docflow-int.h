@@ -63,6 +63,8 @@ struct oa__flow {
     const char *initial;
     const char *const *terminal; /* NULL-terminated */
     unsigned creators;           /* roles that may create a document of this kind */
+    const char *const *dept_states; /* NULL-terminated, or NULL: states whose role-wide to-do belongs to the
+                                       department the copy is addressed to, not to the whole organ */
 };
 
 /* A kind: its definitions, version 1 first; the last is the current one. */

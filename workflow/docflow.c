@@ -172,6 +172,15 @@ bool oa_flow_state_known(enum oa_doc_kind kind, int def_version, const char *sta
     return f != NULL && state_known(f, state);
 }
 
+bool oa_flow_department_step(enum oa_doc_kind kind, int def_version, const char *state)
+{
+    const struct oa__flow *f = flow_of(kind, def_version);
+    for (const char *const *t = f ? f->dept_states : NULL; t && *t; t++)
+        if (strcmp(*t, state) == 0)
+            return true;
+    return false;
+}
+
 void oa_flow_expected(enum oa_doc_kind kind, int def_version, const char *state, unsigned *roles,
                       unsigned *relations)
 {

@@ -132,6 +132,14 @@ bool oa_flow_state_known(enum oa_doc_kind kind, int def_version, const char *sta
 void oa_flow_expected(enum oa_doc_kind kind, int def_version, const char *state, unsigned *roles,
                       unsigned *relations);
 
+/*
+ * True when the role-wide to-do of `state` belongs to the department the
+ * document is addressed to (its department_id), not to its whole organ:
+ * an incoming copy is signed for and registered by the addressed
+ * department's clerks.
+ */
+bool oa_flow_department_step(enum oa_doc_kind kind, int def_version, const char *state);
+
 const char *oa_kind_name(enum oa_doc_kind k);
 /* The kind's name in Chinese and English, for the generated reference ("发文, outgoing documents"). */
 const char *oa_kind_title(enum oa_doc_kind k);

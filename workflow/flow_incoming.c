@@ -30,8 +30,13 @@ static const char *const incoming_states[] = {
 
 static const char *const incoming_terminal[] = {"archived", "returned", NULL};
 
+/* An incoming copy addressed to a department is signed for and registered by that department's clerks
+ * (第24条); later steps (the leader's instruction, records) stay organ-wide. */
+static const char *const incoming_dept_states[] = {"receiving", "registering", NULL};
+
 static const struct oa__flow incoming_flows[] = {
-    {incoming_v1, OA__N(incoming_v1), incoming_states, OA__N(incoming_states), "receiving", incoming_terminal, SEC},
+    {incoming_v1, OA__N(incoming_v1), incoming_states, OA__N(incoming_states), "receiving", incoming_terminal, SEC,
+     incoming_dept_states},
 };
 
 const struct oa__flow_kind oa__flow_incoming = {incoming_flows, OA__N(incoming_flows)};

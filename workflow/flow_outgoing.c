@@ -65,7 +65,7 @@ static const char *const outgoing_terminal[] = {"archived", "revoked", "cancelle
 
 static const struct oa__flow outgoing_flows[] = {
     {outgoing_v1, OA__N(outgoing_v1), outgoing_states, OA__N(outgoing_states), "draft", outgoing_terminal,
-     ST | SEC | HEAD | LEAD},
+     ST | SEC | HEAD | LEAD, NULL},
 };
 
 const struct oa__flow_kind oa__flow_outgoing = {outgoing_flows, OA__N(outgoing_flows)};

@@ -28,7 +28,8 @@ static const char *const request_states[] = {
 static const char *const request_terminal[] = {"archived", NULL};
 
 static const struct oa__flow request_flows[] = {
-    {request_v1, OA__N(request_v1), request_states, OA__N(request_states), "imported", request_terminal, GW | SEC},
+    {request_v1, OA__N(request_v1), request_states, OA__N(request_states), "imported", request_terminal, GW | SEC,
+     NULL},
 };
 
 const struct oa__flow_kind oa__flow_request = {request_flows, OA__N(request_flows)};

@@ -325,3 +325,14 @@ Test(docflow, each_kind_has_its_own_current_version)
     cr_assert_eq(oa_flow_version(OA_KIND__COUNT), 0);
     cr_assert_eq(oa_flow_version((enum oa_doc_kind)-1), 0);
 }
+
+/* An incoming copy addressed to a department is signed for and registered there; later steps are organ-wide. */
+Test(docflow, department_steps)
+{
+    cr_assert(oa_flow_department_step(OA_KIND_INCOMING, 1, "receiving"));
+    cr_assert(oa_flow_department_step(OA_KIND_INCOMING, 1, "registering"));
+    cr_assert(!oa_flow_department_step(OA_KIND_INCOMING, 1, "instructing"));
+    cr_assert(!oa_flow_department_step(OA_KIND_OUTGOING, 1, "review"));
+    cr_assert(!oa_flow_department_step(OA_KIND_REQUEST, 1, "registered"));
+    cr_assert(!oa_flow_department_step(OA_KIND_INCOMING, 99, "receiving"), "unknown version");
+}
