@@ -96,29 +96,12 @@ static int64_t param_int(const cbor_item_t *params, const char *key)
     return (int64_t)cbor_get_int(v);
 }
 
-static bool department_exists(struct oa_store *s, int64_t id)
-{
-    sqlite3_stmt *st = oa_store_stmt(s, "SELECT 1 FROM departments WHERE id = ?");
-    if (st == NULL)
-        return false;
-    sqlite3_bind_int64(st, 1, id);
-    return sqlite3_step(st) == SQLITE_ROW;
-}
-
+/* Whether `from` has delegated to `to` for today. */
 static bool delegation_active(struct oa_store *s, int64_t from, int64_t to)
 {
     char today[11];
     oa_day_format(oa_app_today_local(), today);
-    sqlite3_stmt *st = oa_store_stmt(s,
-        "SELECT 1 FROM delegations WHERE from_id = ? AND to_id = ? AND revoked = 0"
-        " AND starts_on <= ? AND ends_on >= ?");
-    if (st == NULL)
-        return false;
-    sqlite3_bind_int64(st, 1, from);
-    sqlite3_bind_int64(st, 2, to);
-    sqlite3_bind_text(st, 3, today, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, today, -1, SQLITE_TRANSIENT);
-    return sqlite3_step(st) == SQLITE_ROW;
+    return oa_delegation_active(s, from, to, today);
 }
 
 /* ---- the effects, one function each ---- */
@@ -233,14 +216,12 @@ static int fx_distribute(struct act *c)
         for (size_t i = 0; i < cbor_array_size(to); i++) {
             cbor_item_t *it = cbor_array_handle(to)[i];
             int64_t target = cbor_isa_uint(it) ? (int64_t)cbor_get_int(it) : 0;
-            sqlite3_stmt *st = oa_store_stmt(c->s, organs ? "SELECT id FROM organs WHERE id = ?"
-                                                          : "SELECT organ_id FROM departments WHERE id = ?");
-            if (st == NULL)
+            int64_t organ_id = target <= 0 ? 0 : organs ? oa_organ_find(c->s, target)
+                                                        : oa_department_organ(c->s, target);
+            if (organ_id < 0)
                 return OA_E_STORAGE;
-            sqlite3_bind_int64(st, 1, target);
-            if (target <= 0 || sqlite3_step(st) != SQLITE_ROW)
+            if (organ_id == 0)
                 return undo(c, OA_E_BAD_FIELD, "params names a department or organ that does not exist.");
-            int64_t organ_id = sqlite3_column_int64(st, 0);
             if (issue_copy(c, organ_id, organs ? 0 : target, &off) != 0)
                 return OA_E_STORAGE;
         }
@@ -303,15 +284,7 @@ static int fx_read_receipt(struct act *c)
 
 static int fx_chase(struct act *c)
 {
-    sqlite3_stmt *st = oa_store_stmt(c->s, "INSERT INTO chases(doc_id, target_id, by_id, note, at) VALUES (?,?,?,?,?)");
-    if (st == NULL)
-        return OA_E_STORAGE;
-    sqlite3_bind_int64(st, 1, c->d->id);
-    sqlite3_bind_int64(st, 2, c->target);
-    sqlite3_bind_int64(st, 3, c->me->id);
-    sqlite3_bind_text(st, 4, c->a->opinion ? c->a->opinion : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, oa_now());
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (oa_chase_add(c->s, c->d->id, c->target, c->me->id, c->a->opinion ? c->a->opinion : "") != 0)
         return OA_E_STORAGE;
     snprintf(c->detail, sizeof(c->detail), "chased %s", c->target_name);
     return 0;
@@ -423,7 +396,7 @@ static int facts_of(struct act *c, int cs_pending)
     f->extended = c->d->extended;
     f->extend_days = (int)param_int(p, "days");
     c->lead = param_int(p, "lead_department_id");
-    f->has_lead_dept = c->lead > 0 && department_exists(c->s, c->lead);
+    f->has_lead_dept = c->lead > 0 && oa_department_exists(c->s, c->lead);
     f->has_readers = c->nreaders > 0;
     f->has_prefix = param_text(p, "prefix", c->prefix, sizeof(c->prefix)) != NULL;
     char assignee_name[OA_USERNAME_MAX + 1];

@@ -62,41 +62,20 @@ int oa_doc_update_queue(struct oa_store *s, const struct oa_doc *d)
     if (!oa_flow_terminal(kind, d->def_version, d->state))
         oa_flow_expected(kind, d->def_version, d->state, &roles, &rels);
     /* As many people as the steps name: a department has no fixed size. */
-    size_t n = 0, cap = 8;
-    int64_t *users = oa_xmalloc(cap * sizeof(*users));
+    struct oa_ids users = {0};
     int rc = -1;
-#define ADD_USER(id)                                                              \
-    do {                                                                          \
-        if (n == cap)                                                             \
-            users = oa_xrealloc(users, (cap *= 2) * sizeof(*users));              \
-        users[n++] = (id);                                                        \
-    } while (0)
     if (rels & OA_REL_DRAFTER)
-        ADD_USER(d->drafter_id);
+        oa_ids_add(&users, d->drafter_id);
     if ((rels & OA_REL_ASSIGNEE) && d->assignee_id > 0)
-        ADD_USER(d->assignee_id);
-    if (rels & OA_REL_COUNTERSIGNER) {
-        sqlite3_stmt *st = oa_store_stmt(s, "SELECT user_id FROM doc_participants WHERE doc_id = ? AND part = 'countersigner'"
-                                            " AND status = 'pending'");
-        if (st == NULL)
-            goto out;
-        sqlite3_bind_int64(st, 1, d->id);
-        while (sqlite3_step(st) == SQLITE_ROW)
-            ADD_USER(sqlite3_column_int64(st, 0));
-    }
-    if (rels & OA_REL_LEAD_DEPT) {
-        sqlite3_stmt *st = oa_store_stmt(s, "SELECT id FROM users WHERE department_id = ? AND disabled = 0");
-        if (st == NULL)
-            goto out;
-        sqlite3_bind_int64(st, 1, d->lead_department_id);
-        while (sqlite3_step(st) == SQLITE_ROW)
-            ADD_USER(sqlite3_column_int64(st, 0));
-    }
-#undef ADD_USER
+        oa_ids_add(&users, d->assignee_id);
+    if ((rels & OA_REL_COUNTERSIGNER) && oa_part_pending_countersigners(s, d->id, &users) != 0)
+        goto out;
+    if ((rels & OA_REL_LEAD_DEPT) && oa_department_members(s, d->lead_department_id, &users) != 0)
+        goto out;
     /* Role-wide steps are the document's organ's, or its addressed department's (the tables say which). */
     int64_t dept = oa_flow_department_step(kind, d->def_version, d->state) ? d->department_id : 0;
-    rc = oa_queue_set(s, d->id, roles, d->organ_id, dept, users, n);
+    rc = oa_queue_set(s, d->id, roles, d->organ_id, dept, users.v, users.n);
 out:
-    free(users);
+    free(users.v);
     return rc;
 }
