@@ -1,6 +1,7 @@
 /*
- * server/h_doc_list.c: the document list (to-do, done, all, filters, search) and
- * the label routes (declassification, the review list).
+ * server/h_doc_list.c: the document list (to-do, done, all, filters, search:
+ * the use case app/doc_list.c, the query storage/doc_list.c; this encodes
+ * the page) and the label routes (declassification, the review list).
  * Part of the document routes (h_documents.c), joined by documents-int.h.
  */
 #include <stdio.h>
