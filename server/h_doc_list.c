@@ -12,6 +12,7 @@
 #include "app/doc_list.h"
 #include "app/doc_read.h"
 #include "app/doc_steps.h"
+#include "proto/alloc.h"
 #include "proto/value.h"
 #include "server/documents-int.h"
 #include "server/handlers.h"
@@ -154,24 +155,23 @@ int oa__doc_run_expired(struct oa_store *s, struct doc_job *j)
         return oa__doc_refuse(j, OA_E_FORBIDDEN, "Only secadmin or a named declassifier reviews labels.");
     char today[11];
     oa_day_format(oa_app_today_local(), today);
-    sqlite3_stmt *st = oa_store_stmt(s,
-        "SELECT id, kind, level, declass_date, coalesce(doc_number, '') FROM documents"
-        " WHERE declass_date != '' AND declass_date <= ? AND level > 0 ORDER BY declass_date, id LIMIT 500");
-    if (st == NULL)
-        return OA_E_STORAGE;
-    sqlite3_bind_text(st, 1, today, -1, SQLITE_TRANSIENT);
-    cbor_item_t *items[500];
     size_t n = 0;
-    while (n < 500 && sqlite3_step(st) == SQLITE_ROW) {
-        cbor_item_t *m = pv_map(5);
-        pv_put_int(m, "id", sqlite3_column_int64(st, 0));
-        pv_put_text(m, "kind", (const char *)sqlite3_column_text(st, 1));
-        pv_put_int(m, "level", sqlite3_column_int(st, 2));
-        pv_put_text(m, "declass_date", (const char *)sqlite3_column_text(st, 3));
-        pv_put_text(m, "doc_number", (const char *)sqlite3_column_text(st, 4));
-        items[n++] = m;
+    struct oa_declass_due *due = oa_xcalloc(500, sizeof(*due));
+    if (oa_doc_declass_due(s, today, due, 500, &n) != 0) {
+        free(due);
+        return OA_E_STORAGE;
     }
-    cbor_item_t *arr = pv_array_from(items, n);
+    cbor_item_t *arr = pv_array(n);
+    for (size_t i = 0; i < n; i++) {
+        cbor_item_t *m = pv_map(5);
+        pv_put_int(m, "id", due[i].id);
+        pv_put_text(m, "kind", due[i].kind);
+        pv_put_int(m, "level", due[i].level);
+        pv_put_text(m, "declass_date", due[i].declass_date);
+        pv_put_text(m, "doc_number", due[i].doc_number);
+        pv_push(arr, m);
+    }
+    free(due);
     j->out = pv_map(1);
     pv_put(j->out, "documents", arr);
     j->status = 200;

@@ -103,14 +103,8 @@ int oa__doc_run_create(struct oa_store *s, struct doc_job *j)
     d.level = (int)j->level;
     d.drafter_id = me.id;
     d.department_id = me.department_id;
-    if (me.department_id > 0) {
-        sqlite3_stmt *st = oa_store_stmt(s, "SELECT organ_id FROM departments WHERE id = ?");
-        if (st == NULL)
-            goto storage;
-        sqlite3_bind_int64(st, 1, me.department_id);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            d.organ_id = sqlite3_column_int64(st, 0);
-    }
+    if (me.department_id > 0 && (d.organ_id = oa_department_organ(s, me.department_id)) < 0)
+        goto storage;
     char changed[256];
     if (!apply_fields(j, &d, changed, sizeof(changed))) {
         oa_doc_free(&d);

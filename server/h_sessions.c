@@ -421,25 +421,21 @@ void h_session_delete(struct oa_req *r)
 static int sessions_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct session_job *j = (struct session_job *)job;
-    sqlite3_stmt *st = oa_store_stmt(s,
-        "SELECT id, created_at, last_used_at, expires_at, source FROM sessions"
-        " WHERE user_id = ? ORDER BY id LIMIT 100");
-    if (st == NULL)
-        return OA_E_STORAGE;
-    sqlite3_bind_int64(st, 1, j->r->who.user_id);
-    cbor_item_t *rows[100];
+    struct oa_session sessions[100];
     size_t n = 0;
-    while (n < 100 && sqlite3_step(st) == SQLITE_ROW) {
+    if (oa_session_list(s, j->r->who.user_id, sessions, 100, &n) != 0)
+        return OA_E_STORAGE;
+    cbor_item_t *list = pv_array(n);
+    for (size_t i = 0; i < n; i++) {
         cbor_item_t *m = pv_map(6);
-        pv_put_int(m, "id", sqlite3_column_int64(st, 0));
-        pv_put_int(m, "created_at", sqlite3_column_int64(st, 1));
-        pv_put_int(m, "last_used_at", sqlite3_column_int64(st, 2));
-        pv_put_int(m, "expires_at", sqlite3_column_int64(st, 3));
-        pv_put_text(m, "source", (const char *)sqlite3_column_text(st, 4));
-        pv_put_bool(m, "current", sqlite3_column_int64(st, 0) == j->r->who.session_id);
-        rows[n++] = m;
+        pv_put_int(m, "id", sessions[i].id);
+        pv_put_int(m, "created_at", sessions[i].created_at);
+        pv_put_int(m, "last_used_at", sessions[i].last_used_at);
+        pv_put_int(m, "expires_at", sessions[i].expires_at);
+        pv_put_text(m, "source", sessions[i].source);
+        pv_put_bool(m, "current", sessions[i].id == j->r->who.session_id);
+        pv_push(list, m);
     }
-    cbor_item_t *list = pv_array_from(rows, n);
     cbor_item_t *out = pv_map(1);
     pv_put(out, "sessions", list);
     j->list = out;

@@ -20,6 +20,7 @@
 #include "server/handlers.h"
 #include "server/server.h"
 #include "storage/accounts.h"
+#include "storage/documents.h"
 #include "workflow/access.h"
 
 cbor_item_t *oa_user_item(const struct oa_user *u, char **compartments);
@@ -95,15 +96,10 @@ static void user_etag(const struct oa_user *u, char *out, size_t n)
 
 static int list_users(struct oa_store *s, struct admin *a)
 {
-    sqlite3_stmt *st = oa_store_stmt(s, "SELECT id FROM users WHERE id > ? ORDER BY id LIMIT ?");
-    if (st == NULL)
-        return OA_E_STORAGE;
-    sqlite3_bind_int64(st, 1, a->after);
-    sqlite3_bind_int64(st, 2, a->limit);
     int64_t ids[500];
     size_t n = 0;
-    while (n < 500 && sqlite3_step(st) == SQLITE_ROW)
-        ids[n++] = sqlite3_column_int64(st, 0);
+    if (oa_user_ids_page(s, a->after, a->limit, ids, 500, &n) != 0)
+        return OA_E_STORAGE;
     cbor_item_t *arr = pv_array(n);
     for (size_t i = 0; i < n; i++) {
         struct oa_user u;
@@ -129,12 +125,8 @@ static int department_ok(struct oa_store *s, int64_t id)
 {
     if (id <= 0)
         return 1;
-    sqlite3_stmt *st = oa_store_stmt(s, "SELECT 1 FROM departments WHERE id = ?");
-    if (st == NULL)
-        return -1;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    int64_t organ = oa_department_organ(s, id);
+    return organ < 0 ? -1 : organ > 0;
 }
 
 static int admin_on_run(struct oa_store *s, struct oa_db_job *job)

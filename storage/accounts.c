@@ -253,6 +253,42 @@ int oa_session_by_hash(struct oa_store *s, const unsigned char hash[OA_TOKEN_HAS
     return 1;
 }
 
+int oa_session_list(struct oa_store *s, int64_t user_id, struct oa_session *out, size_t cap, size_t *n)
+{
+    *n = 0;
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT id, created_at, last_used_at, expires_at, source FROM sessions"
+        " WHERE user_id = ? ORDER BY id LIMIT 100");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, user_id);
+    while (*n < cap && sqlite3_step(st) == SQLITE_ROW) {
+        struct oa_session *x = &out[(*n)++];
+        x->id = sqlite3_column_int64(st, 0);
+        x->user_id = user_id;
+        x->created_at = sqlite3_column_int64(st, 1);
+        x->last_used_at = sqlite3_column_int64(st, 2);
+        x->expires_at = sqlite3_column_int64(st, 3);
+        copy_text(x->source, sizeof(x->source), st, 4);
+    }
+    sqlite3_reset(st);
+    return 0;
+}
+
+int oa_user_ids_page(struct oa_store *s, int64_t after, int64_t limit, int64_t *ids, size_t cap, size_t *n)
+{
+    *n = 0;
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT id FROM users WHERE id > ? ORDER BY id LIMIT ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, after);
+    sqlite3_bind_int64(st, 2, limit);
+    while (*n < cap && sqlite3_step(st) == SQLITE_ROW)
+        ids[(*n)++] = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return 0;
+}
+
 int oa_session_touch(struct oa_store *s, int64_t id, int64_t now)
 {
     sqlite3_stmt *st = oa_store_stmt(s, "UPDATE sessions SET last_used_at = ? WHERE id = ?");

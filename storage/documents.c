@@ -725,3 +725,24 @@ int oa_chase_add(struct oa_store *s, int64_t doc_id, int64_t target_id, int64_t 
     sqlite3_bind_int64(st, 5, oa_now());
     return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 }
+
+int oa_doc_declass_due(struct oa_store *s, const char *today, struct oa_declass_due *out, size_t cap, size_t *n)
+{
+    *n = 0;
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT id, kind, level, declass_date, coalesce(doc_number, '') FROM documents"
+        " WHERE declass_date != '' AND declass_date <= ? AND level > 0 ORDER BY declass_date, id LIMIT 500");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, today, -1, SQLITE_TRANSIENT);
+    while (*n < cap && sqlite3_step(st) == SQLITE_ROW) {
+        struct oa_declass_due *x = &out[(*n)++];
+        x->id = sqlite3_column_int64(st, 0);
+        col_text(st, 1, x->kind, sizeof(x->kind));
+        x->level = sqlite3_column_int(st, 2);
+        col_text(st, 3, x->declass_date, sizeof(x->declass_date));
+        col_text(st, 4, x->doc_number, sizeof(x->doc_number));
+    }
+    sqlite3_reset(st);
+    return 0;
+}

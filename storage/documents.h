@@ -170,6 +170,16 @@ void oa_ids_add(struct oa_ids *ids, int64_t id);
 int oa_part_pending_countersigners(struct oa_store *s, int64_t doc_id, struct oa_ids *out);
 /* Appends the enabled members of a department; 0 or -1. */
 int oa_department_members(struct oa_store *s, int64_t department_id, struct oa_ids *out);
+/* A classified document whose declassification date has come (the label review list). */
+struct oa_declass_due {
+    int64_t id;
+    char kind[16];
+    int level;
+    char declass_date[16];
+    char doc_number[128];
+};
+/* Those due on or before `today` (YYYY-MM-DD), by date then id, at most cap into out. 0 or -1. */
+int oa_doc_declass_due(struct oa_store *s, const char *today, struct oa_declass_due *out, size_t cap, size_t *n);
 /* Whether department id exists. */
 bool oa_department_exists(struct oa_store *s, int64_t id);
 /* The organ a department belongs to (organs: the organ itself, if it exists); 0 when none, -1 on error. */
