@@ -289,6 +289,36 @@ int oa_user_ids_page(struct oa_store *s, int64_t after, int64_t limit, int64_t *
     return 0;
 }
 
+/* Runs an INSERT ... ON CONFLICT DO NOTHING prepared in st: the new id, 0 when it conflicted, -1 on error. */
+static int64_t insert_id(struct oa_store *s, sqlite3_stmt *st)
+{
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    return sqlite3_changes(s->db) == 0 ? 0 : sqlite3_last_insert_rowid(s->db);
+}
+
+int64_t oa_organ_insert(struct oa_store *s, const char *code, const char *name)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "INSERT INTO organs(code, name) VALUES (?, ?) ON CONFLICT DO NOTHING");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    return insert_id(s, st);
+}
+
+int64_t oa_department_insert(struct oa_store *s, int64_t organ_id, const char *code, const char *name)
+{
+    sqlite3_stmt *st =
+        oa_store_stmt(s, "INSERT INTO departments(organ_id, code, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, organ_id);
+    sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+    return insert_id(s, st);
+}
+
 int oa_session_touch(struct oa_store *s, int64_t id, int64_t now)
 {
     sqlite3_stmt *st = oa_store_stmt(s, "UPDATE sessions SET last_used_at = ? WHERE id = ?");
