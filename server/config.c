@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "proto/log.h"
 
@@ -36,10 +37,13 @@ void oa_config_defaults(struct oa_config *c)
     c->lockout_s = 15 * 60;
     c->login_delay_ms = 250;
     c->blob_max_bytes = (size_t)4 << 30;
+    c->storage_reserve_bytes = (size_t)8 << 20;
     c->blob_max_request_bytes = (size_t)4 << 30;
     c->blob_suite = 1;
     c->upload_idle_s = 24 * 3600;
     c->sync_cache_max_level = 1;
+    unsigned cores = uv_available_parallelism();
+    c->storage_readers = cores < 1 ? 1 : cores > 64 ? 64 : cores;
 }
 
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -113,6 +117,8 @@ static const struct key keys[] = {
     {"blob", "max_request_bytes", K_SIZE, F(blob_max_request_bytes), 0, 1, (uint64_t)1 << 42},
     {"blob", "suite", K_SUITE, F(blob_suite), 0, 0, 0},
     {"blob", "upload_idle_seconds", K_UNSIGNED, F(upload_idle_s), 0, 1, 30 * 86400},
+    {"storage", "readers", K_UNSIGNED, F(storage_readers), 0, 1, 64},
+    {"storage", "reserve_bytes", K_SIZE, F(storage_reserve_bytes), 0, 0, (uint64_t)1 << 34},
     {"sync", "cache_max_level", K_UNSIGNED, F(sync_cache_max_level), 0, 0, 4},
     {"metrics", "scrape_token", K_TOKEN, F(metrics_scrape_token), sizeof(((struct oa_config *)0)->metrics_scrape_token),
      16, 128},

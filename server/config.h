@@ -48,6 +48,10 @@ struct oa_config {
     int blob_suite;                 /* 1 AES-256-GCM, 2 SM4-CTR + HMAC-SM3 */
     unsigned upload_idle_s;         /* an unfinished resumable upload is dropped after this */
 
+    /* storage */
+    unsigned storage_readers;       /* reader threads (storage/reader.h); default: the number of cores */
+    size_t storage_reserve_bytes;   /* disk held back for audit entries and logins while the disk is full */
+
     /* sync */
     unsigned sync_cache_max_level;  /* clients may keep documents up to this level on disk */
 

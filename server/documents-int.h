@@ -68,6 +68,8 @@ struct doc_job {
 void oa__doc_etag(const struct oa_doc *d, char *out, size_t n);
 void oa__doc_put_opt(cbor_item_t *m, const char *k, const char *v);
 cbor_item_t *oa__doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body);
+/* The same item written as CBOR into o (no tree): the bytes pv_encode_cbor gives for oa__doc_item's. */
+void oa__doc_item_out(struct pv_out *o, struct oa_store *s, const struct oa_doc *d, bool with_body);
 /* Answers the document whole (body, ETag) with `status`, frees d; returns 0. */
 int oa__doc_answer(struct oa_store *s, struct doc_job *j, struct oa_doc *d, int status);
 cbor_item_t *oa__doc_state_item(const struct oa_doc *d);

@@ -46,19 +46,38 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
     struct oa_doc_page page;
     if (oa_doc_list(s, OA_REQ_ACTOR(j->r), &me, &q, &page) != 0)
         return OA_E_STORAGE;
+    /* The cursor is the last document this caller was shown, never an id
+     * they were not: a full page of visible documents goes on after it. */
+    bool more = page.full && page.n > 0;
+    j->status = 200;
+    if (j->r->out_fmt == OA_FMT_CBOR) {
+        /* A CBOR answer is written as it goes, without an item tree. */
+        struct pv_out out = {0};
+        pv_out_map(&out, 2);
+        pv_out_text(&out, "documents");
+        pv_out_array(&out, page.n);
+        for (size_t i = 0; i < page.n; i++)
+            oa__doc_item_out(&out, s, &page.docs[i], false);
+        pv_out_text(&out, "next_after");
+        if (more)
+            pv_out_int(&out, page.next_after);
+        else
+            pv_out_null(&out);
+        oa_doc_page_free(&page);
+        j->bytes = out.p;
+        j->nbytes = out.n;
+        return 0;
+    }
     cbor_item_t *arr = pv_array(page.n);
     for (size_t i = 0; i < page.n; i++)
         pv_push(arr, oa__doc_item(s, &page.docs[i], false));
     cbor_item_t *out = pv_map(2);
     pv_put(out, "documents", arr);
-    /* The cursor is the last document this caller was shown, never an id
-     * they were not: a full page of visible documents goes on after it. */
-    if (page.full && page.n > 0)
+    if (more)
         pv_put_int(out, "next_after", page.next_after);
     else
         pv_put_text(out, "next_after", NULL);
     oa_doc_page_free(&page);
-    j->status = 200;
     j->out = out;
     return 0;
 }

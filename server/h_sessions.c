@@ -348,6 +348,7 @@ void h_login(struct oa_req *r)
     l->lifetime_s = cfg->session_lifetime_s;
     l->job.run = login_on_run;
     l->job.done = login_on_done;
+    l->job.flags = OA_JOB_ESSENTIAL; /* logins go on while the disk is full */
     oa_writer_submit(r->srv->writer, &l->job);
 }
 

@@ -144,6 +144,13 @@ static void upload_sniff(struct upload *u, bool final)
 static void upload_on_work(uv_work_t *w)
 {
     struct upload *u = w->data;
+    /* While the disk is full the reserve's space is not for blobs (storage/fault.h). */
+    if (oa_fault_active(OA_FAULT_NO_SPACE) && !oa_reserve_take()) {
+        u->work_errno = ENOSPC;
+        u->work_rc = -1;
+        snprintf(u->cause, sizeof(u->cause), "the disk is full");
+        return;
+    }
     if (u->work_len > 0 && oa_blob_write(u->w, u->work, u->work_len, u->cause, sizeof(u->cause)) != 0) {
         u->work_errno = errno;
         u->w = NULL; /* freed by the failed write */
@@ -455,6 +462,10 @@ struct upload *oa__upload_new(struct oa_server *srv, int64_t owner, int64_t doc_
                               int level, const char *name, const char *role, uint64_t length, bool resumable,
                               enum oa_err *err)
 {
+    if (oa_fault_active(OA_FAULT_NO_SPACE) && !oa_reserve_take()) {
+        *err = OA_E_NO_SPACE;
+        return NULL;
+    }
     struct upload *u = oa_xcalloc(1, sizeof(*u));
     u->srv = srv;
     u->owner = owner;

@@ -20,20 +20,38 @@
     " AND (?7 = 0 OR (step_due IS NOT NULL AND step_due < ?8)"                                             \
     "      OR (request_due < ?8 AND state IN (" OA_REQUEST_OPEN_STATES_SQL ")))"                       \
     " AND (?9 IS NULL OR id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ?9))"                        \
-    " AND (?10 IS NULL OR title LIKE ?10 ESCAPE '\\'"                                                       \
-    "      OR id IN (SELECT doc_id FROM doc_bodies WHERE body LIKE ?10 ESCAPE '\\'))"                         \
     " AND id > ?11"                                                                                      \
     /* The scope, narrowed in SQL too so that a page (and its cursor) holds   \
-     * only documents the caller may see; oa_doc_visible() below still decides. */ \
+     * only documents the caller may see; the use case still decides each. */ \
     " AND (scoped = 0 OR id IN (SELECT doc_id FROM doc_scope WHERE entry = ?16 OR entry = ?17"           \
     "      OR entry IN (SELECT compartment FROM user_compartments WHERE user_id = ?13)))"
 
-static const char *const list_sql[] = {
-    LIST_WHERE " ORDER BY id LIMIT ?12",
-    LIST_WHERE " AND " OA_TODO_DOCS("?13", "?14", "?15")
-               " ORDER BY id LIMIT ?12",
-    LIST_WHERE " AND id IN (SELECT doc_id FROM doc_done WHERE user_id = ?13)"
-               " ORDER BY id LIMIT ?12",
+/*
+ * A LIKE whose pattern is a bound parameter makes SQLite prepare the
+ * statement again whenever that binding changes (the LIKE optimisation
+ * depends on the pattern), and oa_store_stmt clears the bindings on every
+ * use: a list with the LIKE clause was parsed and planned anew on every
+ * request.  So it has statements of its own, used only for a short search
+ * term; the others never mention ?10.
+ */
+#define LIST_LIKE                                                                                        \
+    " AND (title LIKE ?10 ESCAPE '\\'"                                                                     \
+    "      OR id IN (SELECT doc_id FROM doc_bodies WHERE body LIKE ?10 ESCAPE '\\'))"
+#define LIST_TODO " AND " OA_TODO_DOCS("?13", "?14", "?15")
+#define LIST_DONE " AND id IN (SELECT doc_id FROM doc_done WHERE user_id = ?13)"
+
+/* [short search term][view] */
+static const char *const list_sql[2][3] = {
+    {
+        LIST_WHERE " ORDER BY id LIMIT ?12",
+        LIST_WHERE LIST_TODO " ORDER BY id LIMIT ?12",
+        LIST_WHERE LIST_DONE " ORDER BY id LIMIT ?12",
+    },
+    {
+        LIST_WHERE LIST_LIKE " ORDER BY id LIMIT ?12",
+        LIST_WHERE LIST_LIKE LIST_TODO " ORDER BY id LIMIT ?12",
+        LIST_WHERE LIST_LIKE LIST_DONE " ORDER BY id LIMIT ?12",
+    },
 };
 
 /* A quoted FTS5 phrase of q (double quotes doubled); the caller frees it. */
@@ -71,7 +89,10 @@ static char *like_pattern(const char *q)
 int oa_doc_query_ids(struct oa_store *s, const struct oa_doc_query *q, int64_t *ids, size_t *n)
 {
     *n = 0;
-    sqlite3_stmt *st = oa_store_stmt(s, list_sql[q->view]);
+    size_t q_chars = 0; /* trigram search needs three characters; shorter terms use LIKE */
+    for (const unsigned char *c = (const unsigned char *)(q->q ? q->q : ""); *c; c++)
+        q_chars += (*c & 0xC0) != 0x80;
+    sqlite3_stmt *st = oa_store_stmt(s, list_sql[q->q != NULL && q_chars < 3][q->view]);
     if (st == NULL)
         return -1;
     sqlite3_bind_int(st, 1, q->max_level);
@@ -89,11 +110,7 @@ int oa_doc_query_ids(struct oa_store *s, const struct oa_doc_query *q, int64_t *
     sqlite3_bind_text(st, 8, q->today, -1, SQLITE_TRANSIENT);
     char *fts = NULL, *like = NULL;
     if (q->q != NULL) {
-        /* Trigram search needs three characters; shorter terms use LIKE. */
-        size_t chars = 0;
-        for (const unsigned char *c = (const unsigned char *)q->q; *c; c++)
-            chars += (*c & 0xC0) != 0x80;
-        if (chars >= 3)
+        if (q_chars >= 3)
             sqlite3_bind_text(st, 9, fts = fts_phrase(q->q), -1, SQLITE_STATIC);
         else
             sqlite3_bind_text(st, 10, like = like_pattern(q->q), -1, SQLITE_STATIC);

@@ -16,8 +16,9 @@
 
 static const char *const names[OA_FAULT__COUNT] = {"no_space", "storage_corrupt"};
 static const char *const advice[OA_FAULT__COUNT] = {
-    "The data directory's disk is full: writes are refused (507 no_space) and reads go on. Free space there; "
-    "oad recovers by itself with the next write that fits.",
+    "The data directory's disk is full: writes are refused (507 no_space); reads, downloads and logins go on "
+    "in the space oad held back (storage.reserve_bytes). Free space there; oad recovers by itself once its "
+    "reserve fits again.",
     "The database is damaged: what touches the damage fails (500 storage_corrupt) and will not recover. Stop "
     "oad, run oad fsck --data DIR, and restore the database from backup.",
 };
@@ -67,6 +68,8 @@ void oa_fault_raise(enum oa_fault f, const char *where)
     }
     raises[f]++;
     pthread_mutex_unlock(&lock);
+    if (f == OA_FAULT_NO_SPACE)
+        oa_reserve_release();
     if (first) {
         char q[300];
         oa_log(OA_LOG_ERROR, "fault_raised", "fault=%s where=%s", names[f],

@@ -89,4 +89,37 @@ int oa_fault_note(const char *path, const char *source, const char *what);
  */
 int oa_fault_import(struct oa_store *s, const char *path);
 
+/*
+ * The reserve: DIR/reserve, a file of storage.reserve_bytes that oad keeps
+ * allocated while there is room.  When the disk fills (OA_FAULT_NO_SPACE is
+ * raised, by whichever write met it) the reserve is given up, and the space it
+ * frees is for what must still be written while the disk is full: the audit
+ * entries of reads (a classified read is refused rather than served
+ * unrecorded) and the session rows of logins.  Ordinary writes stay refused
+ * (no_space) until the reserve can be taken back, which is tried before each
+ * refusal when the filesystem reports room for it; once it is back, writes go through again and
+ * the first commit clears the fault.  With no reserve (oa_reserve_at never
+ * called) writes are simply tried, as before.
+ */
+
+/*
+ * Allocates DIR/reserve of `bytes` (0 keeps an empty one: the mechanism
+ * without the space), before the writer starts.  0, or -1 when it cannot (a
+ * full disk raises OA_FAULT_NO_SPACE: oad starts degraded).
+ */
+int oa_reserve_at(const char *data_dir, uint64_t bytes);
+
+/* Gives the reserve up (any thread); oa_fault_raise does for OA_FAULT_NO_SPACE. */
+void oa_reserve_release(void);
+
+/* Whether the reserve is held now. */
+bool oa_reserve_held(void);
+
+/*
+ * Takes the reserve back if it was given up and the disk has room for it
+ * again (any thread; a statvfs while there is none).  True when it is held (or none is kept):
+ * ordinary writes may be tried.
+ */
+bool oa_reserve_take(void);
+
 #endif

@@ -115,8 +115,10 @@ static bool txn_commit(struct oa_writer *w, struct oa_db_job *from, struct oa_db
     record_commit(w, (uv_hrtime() - t0) / 1000, n);
     int64_t since;
     uint64_t raises;
-    /* Changes reached the disk: there is room again. */
-    if (wrote && oa_fault_clear(OA_FAULT_NO_SPACE, &since, &raises)) {
+    /* Changes reached the disk: there is room again -- unless they fitted
+     * only in the reserve's space, and the reserve itself does not fit. */
+    if (wrote && oa_fault_active(OA_FAULT_NO_SPACE) && oa_reserve_take() &&
+        oa_fault_clear(OA_FAULT_NO_SPACE, &since, &raises)) {
         if (!w->full.pending) {
             w->full.from = since;
             w->full.refused = 0;
@@ -192,7 +194,15 @@ static void run_group(struct oa_writer *w, struct oa_db_job *jobs)
         if (wrote)
             j->state |= JOB_AFTER;
         sqlite3_int64 before = sqlite3_total_changes64(s->db);
-        j->rc = j->run(s, j);
+        uint64_t audit_before = s->audit_rows;
+        /* A read job's writes, brought from a reader (storage/reader.c). */
+        if (j->flags & OA_JOB_CONTINUED) {
+            j->rc = j->audit != NULL && oa_audit_pending_apply(s, j->audit) != 0 ? OA_E_STORAGE : 0;
+            if (j->rc == 0 && j->then != NULL)
+                j->rc = j->then(s, j);
+        } else {
+            j->rc = j->run(s, j);
+        }
         /* SQLite rolls the whole transaction back itself after some errors
          * (an I/O error, a full disk in the middle of a statement). */
         bool lost = sqlite3_get_autocommit(s->db) != 0;
@@ -200,8 +210,18 @@ static void run_group(struct oa_writer *w, struct oa_db_job *jobs)
         if (j->rc == OA_E_STORAGE)
             j->rc = why;
         oa_store_reset_all(s);
-        bool changed = j->rc == 0 && sqlite3_total_changes64(s->db) != before;
+        sqlite3_int64 delta = sqlite3_total_changes64(s->db) - before;
+        bool changed = j->rc == 0 && delta != 0;
         bool bookkeeping = (j->flags & OA_JOB_BOOKKEEPING) != 0;
+        /* While the disk is full, the reserve's space is for audit entries
+         * (a read's record, a refusal's) and for jobs marked essential (a
+         * login); any other change is refused unless the reserve is back. */
+        bool essential = (j->flags & OA_JOB_ESSENTIAL) || (uint64_t)delta == s->audit_rows - audit_before;
+        if (changed && !bookkeeping && !essential && oa_fault_active(OA_FAULT_NO_SPACE) && !oa_reserve_take()) {
+            oa_fault_raise(OA_FAULT_NO_SPACE, "database");
+            j->rc = OA_E_NO_SPACE;
+            changed = false;
+        }
         if (changed && !bookkeeping)
             j->state |= JOB_WROTE;
         if (lost) {
@@ -303,6 +323,10 @@ static void writer_on_async(uv_async_t *a)
         struct oa_db_job *next = j->next;
         w->pending--;
         j->next = NULL;
+        oa_audit_pending_free(j->audit);
+        j->audit = NULL;
+        j->then = NULL;
+        j->flags &= ~OA_JOB_CONTINUED;
         j->done(j);
         j = next;
     }

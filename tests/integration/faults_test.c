@@ -126,12 +126,43 @@ static void age_sessions(void)
     sqlite3_close(db);
 }
 
+/* The space oad holds back for audit entries and logins while the disk is full (storage.reserve_bytes). */
+static const char *const reserve_opts[] = {"storage.reserve_bytes=1048576", NULL};
+
+static long long file_size(const char *name)
+{
+    char path[400];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/%s", srv.dir, name);
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* How many audit entries of this event there are on this document (oad may be running: WAL). */
+static long long audit_count(const char *event, long long doc)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/oa.db", srv.dir);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_log WHERE event = ? AND doc_id = ?", -1, &st,
+                                    NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, doc);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    long long n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
 static void setup(void)
 {
     oad_prepare(&srv);
     mount_small(8);
     oad_init(&srv, NULL);
-    oad_serve(&srv, NULL);
+    oad_serve(&srv, reserve_opts);
     admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys_t, sizeof(sys_t));
     admin_login(&srv, "secadmin", "Label-Keeper-2026", sec_t, sizeof(sec_t));
     admin_login(&srv, "auditor", "Trail-Reader-2026", aud_t, sizeof(aud_t));
@@ -191,7 +222,8 @@ Test(disk_full, reads_keep_working_and_writes_are_refused_with_no_space)
 {
     cr_assert_eq(oad_stop(&srv), 0);
     age_sessions();
-    oad_serve(&srv, NULL);
+    oad_serve(&srv, reserve_opts);
+    cr_assert_eq(file_size("reserve"), 1048576, "oad holds its reserve: %lld", file_size("reserve"));
     fill_disk();
 
     char path[160];
@@ -242,19 +274,40 @@ Test(disk_full, reads_keep_working_and_writes_are_refused_with_no_space)
     r = http_json(&srv, "POST", "/v1/documents", writer_t,
                   "{\"kind\":\"outgoing\",\"title\":\"new\",\"level\":0,\"body\":\"x\"}", NULL);
     assert_error(&r, 507, "no_space", "a new document");
-    /* A new login needs a new session row: refused alike, whether the password is right or not. */
+    /* The reserve is given up for what must still be written: it is there no more. */
+    cr_assert_eq(file_size("reserve"), -1, "the reserve is released once the disk is full");
+    /* A classified read is recorded in the audit trail, in the reserve: answered, and recorded. */
+    long long reads_before = audit_count("document.read", internal_doc);
+    snprintf(path, sizeof(path), "/v1/documents/%lld", internal_doc);
+    r = get(path, writer_t, "application/json");
+    cr_assert_eq(r.status, 200, "a read of a 内部 document: %d %s\n%s", r.status, r.body, oad_log_tail(&srv));
+    cr_assert(strstr(r.body, "内部的通知") != NULL, "%s", r.body);
+    resp_free(&r);
+    cr_assert_gt(audit_count("document.read", internal_doc), reads_before, "the classified read is in the audit trail");
+    r = get("/v1/documents?view=all", writer_t, "application/json");
+    cr_assert_eq(r.status, 200, "a list that shows a 内部 document: %d %s", r.status, r.body);
+    cr_assert(strstr(r.body, "内部的通知") != NULL, "%s", r.body);
+    resp_free(&r);
+    /* A new login writes a session row, in the reserve: it works, and so does the new session. */
     json_t *req = json_pack("{s:s, s:s}", "username", "writer", "password", "Fresh-Secret-1-Qx");
     char *body = json_dumps(req, 0);
     r = http_json(&srv, "POST", "/v1/sessions", NULL, body, NULL);
     free(body);
     json_decref(req);
-    assert_error(&r, 507, "no_space", "a login");
-    /* A classified read must be recorded in the audit trail, which cannot grow: refused, not unrecorded. */
-    snprintf(path, sizeof(path), "/v1/documents/%lld", internal_doc);
-    r = get(path, writer_t, "application/json");
-    assert_error(&r, 507, "no_space", "a read of a 内部 document");
-    r = get("/v1/documents?view=all", writer_t, "application/json");
-    assert_error(&r, 507, "no_space", "a list that shows a 内部 document");
+    json_t *login = ok_json(&r, 201);
+    char fresh_t[128];
+    snprintf(fresh_t, sizeof(fresh_t), "%s", json_string_value(json_object_get(login, "token")));
+    json_decref(login);
+    r = get("/v1/users/me", fresh_t, "application/json");
+    cr_assert_eq(r.status, 200, "the new session: %d %s", r.status, r.body);
+    resp_free(&r);
+    /* The reserve is not for ordinary writes: they are still refused after it was given up. */
+    snprintf(path, sizeof(path), "/v1/documents/%lld", pub_doc);
+    r = http_json(&srv, "PATCH", path, writer_t, "{\"body\":\"changed while full\"}", etag);
+    assert_error(&r, 507, "no_space", "an edit after the reserve was given up");
+    r = http_json(&srv, "POST", "/v1/documents", fresh_t,
+                  "{\"kind\":\"outgoing\",\"title\":\"new\",\"level\":0,\"body\":\"x\"}", NULL);
+    assert_error(&r, 507, "no_space", "a new document after the reserve was given up");
     cr_assert(oad_log_contains(&srv, "level=error event=fault_raised fault=no_space"), "%s", oad_log_tail(&srv));
 
     /* Room again: the same edit goes through, and was not applied before. */
@@ -268,6 +321,7 @@ Test(disk_full, reads_keep_working_and_writes_are_refused_with_no_space)
     r = http_json(&srv, "PATCH", path, writer_t, "{\"body\":\"changed after\"}", etag);
     cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
     resp_free(&r);
+    cr_assert_eq(file_size("reserve"), 1048576, "the reserve is taken back once there is room");
     snprintf(path, sizeof(path), "/v1/documents/%lld", internal_doc);
     r = get(path, writer_t, "application/json");
     cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);

@@ -18,7 +18,7 @@ REMAINING = {
     'h_docmisc.c': 43,
     'h_documents.c': 40,
     'h_org.c': 9,
-    'h_sync.c': 25,
+    'h_sync.c': 23,
     'main.c': 4,
 }
 
