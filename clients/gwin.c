@@ -199,8 +199,9 @@ static enum outcome quarantine(struct gw *g, const char *wname, const char *code
         return O_LATER;
     }
     close(fd);
+    char dshort[300];
     json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "file", orig_name(wname), "sha256", hex, "reason", text, "detail",
-                          dtl);
+                          pv_utf8_copy(dshort, sizeof dshort, dtl));
     char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     struct net_resp r = {0};
@@ -295,7 +296,8 @@ static enum outcome import(struct gw *g, const char *wname, struct bundle *b, co
     char *json = pv_encode_json(body, &len);
     int rc = json ? oa__gw_call(g, "POST", "/v1/gateway/bundles", json, &r) : -1;
     free(json);
-    if (rc < 0 || r.status == 0 || r.status >= 500 || r.status == 401)
+    /* 404: an upload expired or oad restarted since: upload again at the next pass */
+    if (rc < 0 || r.status == 0 || r.status >= 500 || r.status == 401 || r.status == 404)
         goto out;
     json_t *ans = json_loads(r.body ? r.body : "", 0, NULL);
     const char *code = json_string_value(json_object_get(ans, "code"));

@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #define BUNDLE_FORMAT 1
-#define BUNDLE_MAX_FILES 256
+#define BUNDLE_MAX_FILES 64 /* oad's OA_GW_MAX_FILES */
 
 /* X(enum, code): the code is stable (quarantine reason files, the audit trail). */
 #define BUNDLE_REASONS(X)                                                                                   \

@@ -162,8 +162,8 @@ static bool content_ok(enum bundle_type t, const cbor_item_t *c, struct oa_arena
     switch (t) {
     case BUNDLE_PUBLIC_REQUEST: {
         struct pv_field fs[] = {
-            {"applicant", PV_ITEM, PV_REQUIRED, 0, 0, &app, NULL}, T("subject", 1, PV_REQUIRED, 20000, &a),
-            T("reply_form", 1, PV_REQUIRED, 32, &b),               T("submitted", 20, PV_REQUIRED, 40, &d),
+            {"applicant", PV_ITEM, PV_REQUIRED, 0, 0, &app, NULL}, T("subject", 1, PV_REQUIRED, 16384, &a),
+            T("reply_form", 1, PV_REQUIRED, 31, &b),               T("submitted", 20, PV_REQUIRED, 40, &d),
             T("confirmed", 20, PV_REQUIRED, 40, &e),
         };
         if ((rc = pv_extract(c, fs, 5, ar, why, whylen)))
@@ -177,14 +177,14 @@ static bool content_ok(enum bundle_type t, const cbor_item_t *c, struct oa_arena
             FAIL("applicant is not an object");
         const char *n1 = NULL, *n2 = NULL, *n3 = NULL, *n4 = NULL, *n5 = NULL;
         struct pv_field as[] = {
-            T("name", 1, PV_REQUIRED, 200, &n1),    T("id_type", 1, PV_REQUIRED, 32, &n2),
-            T("id_number", 1, PV_REQUIRED, 64, &n3), T("contact", 1, PV_REQUIRED, 500, &n4),
-            T("organisation", 1, 0, 200, &n5),
+            T("name", 1, PV_REQUIRED, 255, &n1),    T("id_type", 1, PV_REQUIRED, 31, &n2),
+            T("id_number", 1, PV_REQUIRED, 63, &n3), T("contact", 1, PV_REQUIRED, 255, &n4),
+            T("organisation", 0, 0, 255, &n5),
         };
         return pv_extract(app, as, 5, ar, why, whylen) == OA_E_OK;
     }
     case BUNDLE_CORRECTION: {
-        struct pv_field fs[] = {T("request_ref", 64, PV_REQUIRED, 64, &a), T("text", 1, PV_REQUIRED, 20000, &b),
+        struct pv_field fs[] = {T("request_ref", 64, PV_REQUIRED, 64, &a), T("text", 0, PV_REQUIRED, 16384, &b),
                                 T("confirmed", 20, PV_REQUIRED, 40, &d)};
         if (pv_extract(c, fs, 3, ar, why, whylen))
             return false;
