@@ -153,3 +153,32 @@ def hostile(key, other):
 
 def good(key, seq=1, name="申请书.pdf", **kw):
     return bundle(key, [(name, PDF), ("说明.txt", "一份说明\n".encode())], seq=seq, **kw)
+
+
+def main(argv):
+    """gwgen.py hostile DIR KEY OTHERKEY   writes each hostile bundle into DIR, and DIR/../expected.txt
+       gwgen.py good FILE KEY SEQ          one good public_request bundle"""
+    if argv[1] == "hostile":
+        out, key, other = argv[2], load_key(argv[3]), load_key(argv[4])
+        cases = hostile(key, other)
+        with open(os.path.join(os.path.dirname(os.path.abspath(out)), "expected.txt"), "w") as f:
+            for name, data, reason in cases:
+                f.write(f"{name} {reason}\n")
+        for name, data, reason in cases:
+            tmp = os.path.join(out, "." + name)
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.rename(tmp, os.path.join(out, name))
+    elif argv[1] == "good":
+        data = good(load_key(argv[3]), seq=int(argv[4]))
+        tmp = argv[2] + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.rename(tmp, argv[2])
+    else:
+        raise SystemExit("usage: gwgen.py hostile DIR KEY OTHERKEY | good FILE KEY SEQ")
+
+
+if __name__ == "__main__":
+    import sys
+    main(sys.argv)
