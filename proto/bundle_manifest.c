@@ -198,7 +198,7 @@ static bool content_ok(enum bundle_type t, const cbor_item_t *c, struct oa_arena
         struct pv_field fs[] = {
             T("request_ref", 64, PV_REQUIRED, 64, &a), {"accepted", PV_BOOL, PV_REQUIRED, 0, 0, &acc, NULL},
             {"number", PV_TEXT, 0, 1, 200, &b, &has_num},       {"registered", PV_TEXT, 0, 10, 10, &d, &has_reg},
-            {"due", PV_TEXT, 0, 10, 10, &e, &has_due},           {"reason", PV_TEXT, 0, 1, 20000, &f, &has_reason},
+            {"due", PV_TEXT, 0, 10, 10, &e, &has_due},           {"reason", PV_TEXT, 0, 0, 20000, &f, &has_reason},
         };
         if (pv_extract(c, fs, 6, ar, why, whylen))
             return false;
