@@ -772,6 +772,9 @@ static const struct id_route id_routes[] = {
     {"POST", "/v1/documents/%lld/attachments?name=a.txt", "application/octet-stream", "abc", NULL},
     {"GET", "/v1/documents/%lld/attachments/1", NULL, NULL, NULL},
     {"PUT", "/v1/documents/%lld/attachments/1?name=a.txt", "application/octet-stream", "abc", "If-Match: *\r\n"},
+    {"POST", "/v1/documents/%lld/publication", "application/json", "{}", NULL},
+    {"POST", "/v1/documents/%lld/publication/review", "application/json", "{\"approve\":true,\"opinion\":\"x\"}",
+     NULL},
 };
 
 static struct resp probe(const struct id_route *rt, long long id)
