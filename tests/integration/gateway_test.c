@@ -527,6 +527,15 @@ Test(gateway, each_reply_form_leaves_only_when_public_and_reviewed)
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         long long doc = handled_request();
         long long reply = create_reply("政府信息公开申请答复书", 0);
+        if (i == 0) {
+            /* The reply's files go out with it. */
+            char path[128], hdr[300];
+            snprintf(path, sizeof(path), "/v1/documents/%lld/attachments?name=budget.txt", reply);
+            snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", handler);
+            struct resp up = http_do(&srv, "POST", path, "application/octet-stream", "预算执行情况表", 21, hdr);
+            cr_assert_eq(up.status, 201, "%s", up.body);
+            resp_free(&up);
+        }
         char params[512];
         snprintf(params, sizeof(params), "{\"reply_document_id\":%lld,\"form\":\"%s\"%s}", reply, rows[i].form,
                  rows[i].extra);
@@ -550,6 +559,19 @@ Test(gateway, each_reply_form_leaves_only_when_public_and_reviewed)
             cr_assert(strlen(text_of(c, "reason")) > 0);
         if (strstr(rows[i].extra, "responsible_organ"))
             cr_assert_str_eq(text_of(c, "responsible_organ"), "某市统计局");
+        json_t *files = json_object_get(it, "files");
+        cr_assert_eq(json_array_size(files), i == 0 ? 1 : 0);
+        if (i == 0) {
+            json_t *f = json_array_get(files, 0);
+            char hex[65];
+            sha256_hex("预算执行情况表", 21, hex);
+            cr_assert_str_eq(text_of(f, "sha256"), hex);
+            struct resp got = http_json(&srv, "GET", text_of(f, "href"), gw, NULL, NULL);
+            cr_assert_eq(got.status, 200, "%s", got.body);
+            cr_assert_eq(got.body_len, 21);
+            cr_assert_eq(memcmp(got.body, "预算执行情况表", 21), 0);
+            resp_free(&got);
+        }
         json_decref(items);
     }
     /* A reply above 公开 is refused, audited, and nothing goes out. */
@@ -567,9 +589,9 @@ Test(gateway, each_reply_form_leaves_only_when_public_and_reviewed)
     json_decref(d);
     char aud[128];
     admin_login(&srv, "auditor", "Audit-Trail-2026", aud, sizeof(aud));
-    struct resp r = http_json(&srv, "GET", "/v1/audit/entries?event=gateway.export&limit=1000", aud, NULL, NULL);
+    struct resp r = http_json(&srv, "GET", "/v1/audit/entries?event=document.action&limit=1000", aud, NULL, NULL);
     cr_assert_eq(r.status, 200, "%s", r.body);
-    cr_assert(strstr(r.body, "refused"), "%s", r.body);
+    cr_assert(strstr(r.body, "may leave through the gateway"), "%s", r.body);
     resp_free(&r);
     cr_assert_eq(oad_stop(&srv), 0);
 }
