@@ -440,6 +440,13 @@ Test(gateway, a_correction_stops_the_clock_and_restarts_it_from_the_corrected_ap
     cr_assert_str_eq(text_of(json_object_get(d, "request"), "clock"), "running");
     json_decref(d);
     expect_refusal(sec, doc, "request_correction", "再补正", NULL, 409, "conflict");
+    /* A correction nobody asked for is kept with the request; the clock does not move. */
+    r = import_correction(ref, ++seq, 0);
+    json_decref(ok_json(&r, 201));
+    d = get_doc(sec, doc);
+    cr_assert_str_eq(text_of(d, "request_due"), due);
+    cr_assert_str_eq(text_of(d, "state"), "registered");
+    json_decref(d);
     /* Too late: more than 7 working days after receipt. */
     long long late = new_request(15);
     expect_state(sec, late, "register", NULL, NULL, "registered");
@@ -449,7 +456,7 @@ Test(gateway, a_correction_stops_the_clock_and_restarts_it_from_the_corrected_ap
 
 Test(gateway, a_consultation_pauses_the_clock_and_a_leader_extends_it_once)
 {
-    long long doc = new_request(0);
+    long long doc = new_request(10);
     expect_state(sec, doc, "register", NULL, NULL, "registered");
     expect_state(sec, doc, "assign", NULL, "{\"assignee\":\"handler\"}", "assigned");
     expect_state(handler, doc, "start", NULL, NULL, "handling");
@@ -468,7 +475,7 @@ Test(gateway, a_consultation_pauses_the_clock_and_a_leader_extends_it_once)
     cr_assert_eq(json_integer_value(json_object_get(q, "paused_days")), paused);
     json_decref(q);
     char due[11];
-    day_text(oa_workdays_add(shanghai_day(0), OA_REQUEST_DAYS + paused, NULL, 0), due);
+    day_text(oa_workdays_add(shanghai_day(10), OA_REQUEST_DAYS + paused, NULL, 0), due);
     json_t *d = get_doc(handler, doc);
     cr_assert_str_eq(text_of(d, "request_due"), due);
     json_decref(d);
@@ -476,7 +483,7 @@ Test(gateway, a_consultation_pauses_the_clock_and_a_leader_extends_it_once)
     expect_refusal(sec, doc, "extend", "需要协调", "{\"days\":20}", 403, "forbidden");
     expect_refusal(mayor, doc, "extend", "需要协调", "{\"days\":21}", 400, "bad_field");
     expect_state(mayor, doc, "extend", "情况复杂，经批准延期", "{\"days\":20}", "handling");
-    day_text(oa_workdays_add(shanghai_day(0), OA_REQUEST_DAYS + paused + 20, NULL, 0), due);
+    day_text(oa_workdays_add(shanghai_day(10), OA_REQUEST_DAYS + paused + 20, NULL, 0), due);
     d = get_doc(handler, doc);
     cr_assert_str_eq(text_of(d, "request_due"), due);
     cr_assert(json_is_true(json_object_get(d, "extended")));
