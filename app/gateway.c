@@ -577,8 +577,15 @@ static int refuse(struct oa_store *s, const struct oa_app_actor *by, const struc
     return oa_audit(s, &ev);
 }
 
-int oa_gw_publication_propose(struct oa_store *s, const struct oa_app_actor *by, int64_t doc_id,
-                              const char *opinion, enum oa_err *err, const char **message, cbor_item_t **out)
+/*
+ * One step of 主动公开: a proposal (review false) or the publication review
+ * (review true: approve or not).  Both need the document readable, issued,
+ * 公开 with no scope (oa_access_export), and the step's person
+ * (oa_publication_may); refusals are audited.
+ */
+static int publication_step(struct oa_store *s, const struct oa_app_actor *by, int64_t doc_id, bool review,
+                            bool approve, const char *opinion, enum oa_err *err, const char **message,
+                            cbor_item_t **out)
 {
     struct oa_user me;
     struct oa_doc d;
@@ -586,19 +593,25 @@ int oa_gw_publication_propose(struct oa_store *s, const struct oa_app_actor *by,
     int rc = open_for_publication(s, by, doc_id, &me, &d, err, message);
     if (rc <= 0)
         return rc;
+    const char *event = review ? "publication.review" : "publication.propose";
     struct oa_publication_row p;
     if ((rc = oa_publication_load(s, doc_id, &p)) < 0)
         goto storage;
-    if (!oa_publication_may(me.roles, d.drafter_id == me.id, false)) {
-        rc = refuse(s, by, &d, "publication.propose", "Only the drafter or the secretariat proposes publication.",
+    if (!oa_publication_may(me.roles, d.drafter_id == me.id, review)) {
+        rc = refuse(s, by, &d, event,
+                    review ? "The publication review (信息发布审核) is a leader's."
+                           : "Only the drafter or the secretariat proposes publication.",
                     OA_E_FORBIDDEN, err, message);
         oa_doc_free(&d);
         return rc;
     }
-    if (rc == 1 && p.approved != 0) {
+    /* Proposed once (again after a refusal); reviewed once per proposal. */
+    bool out_of_turn = review ? rc == 0 || p.approved >= 0 : rc == 1 && p.approved != 0;
+    if (out_of_turn) {
         oa_doc_free(&d);
         *err = OA_E_CONFLICT;
-        *message = "This document was proposed for publication already.";
+        *message = review ? (rc == 0 ? "Propose the document for publication first." : "The review was recorded already.")
+                          : "This document was proposed for publication already.";
         return 0;
     }
     size_t nscope = 0;
@@ -608,27 +621,47 @@ int oa_gw_publication_propose(struct oa_store *s, const struct oa_app_actor *by,
     struct oa_label lb = {d.level, (const char *const *)scope, nscope};
     bool pub = oa_access_export(&lb, true);
     oa_strv_free(scope);
-    if (!pub) {
-        rc = refuse(s, by, &d, "publication.propose", "Only a document labelled 公开 with no scope may be published.",
-                    OA_E_FORBIDDEN, err, message);
+    if (!pub && (!review || approve)) {
+        rc = refuse(s, by, &d, review ? "gateway.export" : event,
+                    "Only a document labelled 公开 with no scope may be published.", OA_E_FORBIDDEN, err, message);
         oa_doc_free(&d);
         return rc;
     }
-    memset(&p, 0, sizeof(p));
-    p.doc_id = doc_id;
-    p.proposed_by = me.id;
-    p.proposed_at = oa_now();
-    p.approved = -1;
+    if (!review) {
+        memset(&p, 0, sizeof(p));
+        p.doc_id = doc_id;
+        p.proposed_by = me.id;
+        p.proposed_at = oa_now();
+        p.approved = -1;
+    } else {
+        p.reviewed_by = me.id;
+        p.reviewed_at = oa_now();
+        p.approved = approve ? 1 : 0;
+    }
     pv_utf8_copy(p.opinion, sizeof(p.opinion), opinion);
+    if (review && approve) {
+        cbor_item_t *c = pv_map(3);
+        pv_put_text(c, "title", d.title);
+        pv_put_text(c, "number", d.doc_number);
+        pv_put_text(c, "issued", d.doc_date);
+        if (outbox_put(s, "publication", d.id, NULL, c, true, &p.outbox_id) != 0)
+            goto storage;
+    }
+    const char *step = !review ? "propose_publication" : approve ? "publish" : "refuse_publication";
     if (oa_publication_put(s, &p) != 0 ||
-        oa_doc_step(s, d.id, "propose_publication", d.state, d.state, me.id, 0, opinion ? opinion : "", "") < 0)
+        oa_doc_step(s, d.id, step, d.state, d.state, me.id, 0, opinion ? opinion : "", "") < 0)
         goto storage;
+    char detail[96] = "";
+    if (review)
+        snprintf(detail, sizeof(detail), approve ? "publication outbox %lld" : "publication refused",
+                 (long long)p.outbox_id);
     struct oa_audit_event ev = {0};
     actor_event(by, &ev);
-    ev.event = "publication.propose";
+    ev.event = event;
     ev.doc_id = d.id;
     ev.label = d.level;
     ev.outcome = "ok";
+    ev.detail = detail[0] ? detail : NULL;
     oa_doc_free(&d);
     if (oa_audit(s, &ev) != 0)
         return -1;
@@ -639,77 +672,16 @@ storage:
     return -1;
 }
 
+int oa_gw_publication_propose(struct oa_store *s, const struct oa_app_actor *by, int64_t doc_id,
+                              const char *opinion, enum oa_err *err, const char **message, cbor_item_t **out)
+{
+    return publication_step(s, by, doc_id, false, false, opinion, err, message, out);
+}
+
 int oa_gw_publication_review(struct oa_store *s, const struct oa_app_actor *by, int64_t doc_id, bool approve,
                              const char *opinion, enum oa_err *err, const char **message, cbor_item_t **out)
 {
-    struct oa_user me;
-    struct oa_doc d;
-    *err = OA_E_OK;
-    int rc = open_for_publication(s, by, doc_id, &me, &d, err, message);
-    if (rc <= 0)
-        return rc;
-    struct oa_publication_row p;
-    if ((rc = oa_publication_load(s, doc_id, &p)) < 0)
-        goto storage;
-    if (!oa_publication_may(me.roles, d.drafter_id == me.id, true)) {
-        rc = refuse(s, by, &d, "publication.review", "The publication review (信息发布审核) is a leader's.",
-                    OA_E_FORBIDDEN, err, message);
-        oa_doc_free(&d);
-        return rc;
-    }
-    if (rc == 0 || p.approved >= 0) {
-        oa_doc_free(&d);
-        *err = OA_E_CONFLICT;
-        *message = rc == 0 ? "Propose the document for publication first." : "The review was recorded already.";
-        return 0;
-    }
-    size_t nscope = 0;
-    char **scope = oa_doc_scope_of(s, &d, &nscope);
-    if (scope == NULL)
-        goto storage;
-    struct oa_label lb = {d.level, (const char *const *)scope, nscope};
-    bool pub = oa_access_export(&lb, true);
-    oa_strv_free(scope);
-    if (approve && !pub) {
-        rc = refuse(s, by, &d, "gateway.export", "Only a document labelled 公开 with no scope may be published.",
-                    OA_E_FORBIDDEN, err, message);
-        oa_doc_free(&d);
-        return rc;
-    }
-    p.reviewed_by = me.id;
-    p.reviewed_at = oa_now();
-    p.approved = approve ? 1 : 0;
-    pv_utf8_copy(p.opinion, sizeof(p.opinion), opinion);
-    if (approve) {
-        cbor_item_t *c = pv_map(3);
-        pv_put_text(c, "title", d.title);
-        pv_put_text(c, "number", d.doc_number);
-        pv_put_text(c, "issued", d.doc_date);
-        if (outbox_put(s, "publication", d.id, NULL, c, true, &p.outbox_id) != 0)
-            goto storage;
-    }
-    if (oa_publication_put(s, &p) != 0 ||
-        oa_doc_step(s, d.id, approve ? "publish" : "refuse_publication", d.state, d.state, me.id, 0,
-                    opinion ? opinion : "", "") < 0)
-        goto storage;
-    char detail[96];
-    snprintf(detail, sizeof(detail), approve ? "publication outbox %lld" : "publication refused",
-             (long long)p.outbox_id);
-    struct oa_audit_event ev = {0};
-    actor_event(by, &ev);
-    ev.event = "publication.review";
-    ev.doc_id = d.id;
-    ev.label = d.level;
-    ev.outcome = "ok";
-    ev.detail = detail;
-    oa_doc_free(&d);
-    if (oa_audit(s, &ev) != 0)
-        return -1;
-    *out = publication_item(&p);
-    return 0;
-storage:
-    oa_doc_free(&d);
-    return -1;
+    return publication_step(s, by, doc_id, true, approve, opinion, err, message, out);
 }
 
 /* ---- a request's facts for its readers ---- */

@@ -79,6 +79,19 @@ static int check_on_run(struct oa_store *s, struct oa_db_job *job)
     return 0;
 }
 
+/* A resumable upload was started: 201 with where to send its bytes. */
+static void answer_started(struct oa_req *r, const struct upload *u)
+{
+    char loc[96];
+    snprintf(loc, sizeof(loc), "/v1/uploads/%s", u->token);
+    cbor_item_t *m = pv_map(4);
+    pv_put_text(m, "upload", u->token);
+    pv_put_text(m, "location", loc);
+    pv_put_int(m, "offset", 0);
+    pv_put_int(m, "length", (int64_t)u->length);
+    oa_reply(r, 201, m);
+}
+
 static void check_on_done(struct oa_db_job *job)
 {
     struct check_job *j = (struct check_job *)job;
@@ -99,14 +112,7 @@ static void check_on_done(struct oa_db_job *job)
         return;
     }
     if (resumable) {
-        char loc[96];
-        snprintf(loc, sizeof(loc), "/v1/uploads/%s", u->token);
-        cbor_item_t *m = pv_map(4);
-        pv_put_text(m, "upload", u->token);
-        pv_put_text(m, "location", loc);
-        pv_put_int(m, "offset", 0);
-        pv_put_int(m, "length", (int64_t)u->length);
-        oa_reply(r, 201, m);
+        answer_started(r, u);
         return;
     }
     oa__upload_feed(u, r);
@@ -255,14 +261,7 @@ void h_upload_create(struct oa_req *r)
             oa_reply_error(r, err, NULL);
             return;
         }
-        char loc[96];
-        snprintf(loc, sizeof(loc), "/v1/uploads/%s", u->token);
-        cbor_item_t *m = pv_map(4);
-        pv_put_text(m, "upload", u->token);
-        pv_put_text(m, "location", loc);
-        pv_put_int(m, "offset", 0);
-        pv_put_int(m, "length", (int64_t)u->length);
-        oa_reply(r, 201, m);
+        answer_started(r, u);
         return;
     }
     if (doc <= 0 || att < 0 || (att == 0 && name == NULL) || (name && !name_ok(name, strlen(name))) ||

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "app/doc_read.h"
+#include "app/gateway.h"
 #include "proto/value.h"
 #include "server/documents-int.h"
 #include "server/handlers.h"
@@ -70,7 +71,7 @@ void oa__doc_put_opt(cbor_item_t *m, const char *k, const char *v)
 /* The document as the API shows it, with its label's scope; the body only when asked. */
 cbor_item_t *oa__doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body)
 {
-    cbor_item_t *m = pv_map(with_body ? 36 : 35);
+    cbor_item_t *m = pv_map(with_body ? 37 : 35); /* with the body, room for a request's facts (oa__doc_answer) */
     size_t nscope = 0;
     char **scope = oa_doc_scope_of(s, d, &nscope);
     cbor_item_t *sc = pv_array(nscope);
@@ -278,6 +279,13 @@ int oa__doc_answer(struct oa_store *s, struct doc_job *j, struct oa_doc *d, int 
 {
     j->status = status;
     j->out = oa__doc_item(s, d, true);
+    if (strcmp(d->kind, "request") == 0) {
+        /* A public request's facts, the applicant's personal data only for those handling it. */
+        struct oa_user viewer = {.id = j->r->who.user_id, .roles = j->r->who.roles};
+        cbor_item_t *q = oa_gw_request_item(s, &viewer, d);
+        if (q != NULL)
+            pv_put(j->out, "request", q);
+    }
     oa__doc_etag(d, j->etag, sizeof(j->etag));
     oa_doc_free(d);
     return 0;

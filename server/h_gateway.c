@@ -103,6 +103,8 @@ static void import_done(struct gw_job *j, enum oa_err e)
         else
             u->claimed = false; /* refused: oagw may retry with them */
     }
+    if (imported && j->in.nfiles > 0)
+        oa_blobs_reseal_kick(r->srv); /* bind the staged files to their document and label */
     if (e != OA_E_OK) {
         oa_reply_error(r, e, NULL);
         return;

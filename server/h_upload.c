@@ -369,8 +369,13 @@ static void upload_pump(struct upload *u)
     }
     if (u->finished) {
         if (r && !u->sniffing && u->staged) {
-            /* Sealed and durable; it waits, uncommitted, for the import that names it. */
+            /* Sealed and durable; it waits, uncommitted, for the import that names it, without its buffers. */
             u->r = NULL;
+            sodium_memzero(u->fill, u->fill_cap);
+            sodium_memzero(u->work, u->fill_cap);
+            free(u->fill);
+            free(u->work);
+            u->fill = u->work = NULL;
             char hex[65];
             sodium_bin2hex(hex, sizeof(hex), u->sha256, 32);
             cbor_item_t *m = pv_map(4);
