@@ -138,15 +138,15 @@ static int write_item(struct gw *g, int64_t id, const cbor_item_t *item, struct 
                       *files = pv_get(item, "files"), *ref = pv_get(item, "request_ref");
     char tname[32] = "", dir[PATH_MAX + 100], why[512] = "";
     enum bundle_type t;
-    if (!type || !cbor_isa_string(type) || cbor_string_length(type) >= sizeof tname || !content ||
-        !cbor_isa_map(content) || (files && !cbor_isa_array(files)))
+    size_t nf = files && cbor_isa_array(files) ? cbor_array_size(files) : 0;
+    if (type && cbor_isa_string(type) && cbor_string_length(type) < sizeof tname)
+        memcpy(tname, cbor_string_handle(type), cbor_string_length(type));
+    if (!content || !cbor_isa_map(content) || (files && !cbor_isa_array(files)) || !bundle_type_parse(tname, &t) ||
+        t == BUNDLE_PUBLIC_REQUEST || t == BUNDLE_CORRECTION || nf > BUNDLE_MAX_FILES) {
+        g->refused_out++;
+        oa_log(OA_LOG_ERROR, "outbox_item_invalid", "item=%" PRId64 " why=\"not an item oagw can write\"", id);
         return -1;
-    memcpy(tname, cbor_string_handle(type), cbor_string_length(type));
-    if (!bundle_type_parse(tname, &t) || t == BUNDLE_PUBLIC_REQUEST || t == BUNDLE_CORRECTION)
-        return -1;
-    size_t nf = files ? cbor_array_size(files) : 0;
-    if (nf > BUNDLE_MAX_FILES)
-        return -1;
+    }
     out_path(dir, sizeof dir, g, id, ".d");
     oa__gw_rmtree(dir);
     if (mkdir(dir, 0700) != 0)
@@ -238,7 +238,7 @@ void oa__gw_outbound_pass(struct gw *g)
         snprintf(path, sizeof path, "/v1/gateway/outbox?after=%" PRId64 "&limit=20", after);
         struct net_resp r = {0};
         if (oa__gw_call(g, "GET", path, NULL, &r) != 0 || r.status != 200) {
-            if (r.status && r.status != 200)
+            if (r.status != 200)
                 oa_log(OA_LOG_WARN, "outbox_unavailable", "status=%ld", r.status);
             net_resp_free(&r);
             return;
@@ -259,12 +259,14 @@ void oa__gw_outbound_pass(struct gw *g)
         for (size_t i = 0; i < n; i++) {
             const cbor_item_t *item = cbor_array_handle(items)[i], *idi = pv_get(item, "id");
             if (!idi || !cbor_isa_uint(idi)) {
+                oa_log(OA_LOG_ERROR, "outbox_bad_answer", "why=\"an item without an id\"");
                 cbor_decref(&root);
                 return;
             }
             int64_t id = (int64_t)cbor_get_int(idi);
             struct sent s;
             if (!sent_read(g, id, &s) && write_item(g, id, item, &s) != 0) {
+                oa_log(OA_LOG_WARN, "outbox_item_pending", "item=%" PRId64, id);
                 cbor_decref(&root);
                 return;
             }

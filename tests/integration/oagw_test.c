@@ -22,7 +22,7 @@
 #include "tests/integration/harness.h"
 
 static struct oad o;
-static char dir[300], conf[400], clerk[256];
+static char dir[300], conf[400], clerk[256], handler[256], oagw_pub[64];
 
 static const char *oagw_bin(void)
 {
@@ -62,7 +62,8 @@ static void setup(void)
     r = http_json(&o, "POST", "/v1/departments", sys, "{\"organ_id\":1,\"code\":\"府办\",\"name\":\"府办\"}", NULL);
     json_decref(ok_json(&r, 201));
     make_person(&o, sys, sec, "gw", "[\"gateway\"]", 0, "Ferry-Side-2026x", gwtok, sizeof gwtok);
-    make_person(&o, sys, sec, "clerk", "[\"secretariat\"]", 1, "Office-Pass-C-9x", clerk, sizeof clerk);
+    make_person(&o, sys, sec, "clerk", "[\"secretariat\",\"staff\"]", 4, "Office-Pass-C-9x", clerk, sizeof clerk);
+    make_person(&o, sys, sec, "handler", "[\"staff\"]", 2, "Desk-Work-2026-q", handler, sizeof handler);
     snprintf(dir, sizeof dir, "%s.gw", o.dir);
     const char *subs[] = {"", "/inbox", "/outbox", "/clamav"};
     for (int i = 0; i < 4; i++) {
@@ -81,9 +82,12 @@ static void setup(void)
     out[strcspn(out, "\n")] = '\0';
     char portal_pub[64];
     snprintf(portal_pub, sizeof portal_pub, "%.60s", out);
-    snprintf(cmd, sizeof cmd, "%s keygen --out %s/oagw.key && %s keygen --out %s/other.key", oagw_bin(), dir,
-             oagw_bin(), dir);
+    snprintf(cmd, sizeof cmd, "%s keygen --out %s/other.key", oagw_bin(), dir);
     sh(cmd);
+    snprintf(cmd, sizeof cmd, "%s keygen --out %s/oagw.key", oagw_bin(), dir);
+    cr_assert_eq(run_capture(cmd, out, sizeof out), 0, "%s", out);
+    snprintf(oagw_pub, sizeof oagw_pub, "%.60s", out);
+    oagw_pub[strcspn(oagw_pub, "\n")] = '\0';
     char text[2400];
     snprintf(text, sizeof text,
              "[oagw]\nserver = http://%s:%d\ncredentials = %s/credentials\ninbox = %s/inbox\noutbox = %s/outbox\n"
@@ -111,11 +115,13 @@ static void deliver(const char *name, int seq)
     sh(cmd);
 }
 
+static char last_run[8192];
+
 static void run_once(void)
 {
-    char cmd[600], out[8192];
+    char cmd[600];
     snprintf(cmd, sizeof cmd, "%s run --once --config %s", oagw_bin(), conf);
-    cr_assert_eq(run_capture(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(run_capture(cmd, last_run, sizeof last_run), 0, "%s", last_run);
 }
 
 static json_t *status(void)
@@ -322,4 +328,109 @@ Test(oagw, kill_9_loses_nothing_and_imports_nothing_twice)
     cr_assert_eq(count_files("state/quarantine", NULL), 0, "a good bundle was quarantined after a crash");
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
+}
+
+static int key_counter;
+
+/* A lifecycle action that must succeed. */
+static void act(const char *token, long long id, const char *action, const char *opinion, const char *params)
+{
+    char path[96], hdr[128];
+    json_t *b = json_pack("{s:s}", "action", action);
+    if (opinion)
+        json_object_set_new(b, "opinion", json_string(opinion));
+    if (params)
+        json_object_set_new(b, "params", json_loads(params, 0, NULL));
+    char *body = json_dumps(b, 0);
+    json_decref(b);
+    snprintf(path, sizeof path, "/v1/documents/%lld/actions", id);
+    snprintf(hdr, sizeof hdr, "Idempotency-Key: oagw-%d-%ld\r\n", ++key_counter, (long)getpid());
+    struct resp r = http_json(&o, "POST", path, token, body, hdr);
+    free(body);
+    cr_assert_eq(r.status, 200, "%s on %lld: %d %s", action, id, r.status, r.body);
+    resp_free(&r);
+}
+
+static long long the_request(void)
+{
+    struct resp r = http_json(&o, "GET", "/v1/documents?view=all&kind=request&limit=10", clerk, NULL, NULL);
+    json_t *j = ok_json(&r, 200);
+    long long id = json_integer_value(json_object_get(json_array_get(json_object_get(j, "documents"), 0), "id"));
+    json_decref(j);
+    return id;
+}
+
+/* Opens an outgoing bundle as the portal would: trusting oagw's key only. Its manifest (JSON) into m. */
+static json_t *unpack(const char *file, const char *to)
+{
+    char cmd[1600], out[16384];
+    snprintf(cmd, sizeof cmd, "%s unpack --trust oa-intranet=%s --to %s %s/outbox/%s 2>&1", oagw_bin(), oagw_pub, to,
+             dir, file);
+    cr_assert_eq(run_capture(cmd, out, sizeof out), 0, "%s", out);
+    json_t *m = json_loads(out, 0, NULL);
+    cr_assert(m, "%s", out);
+    return m;
+}
+
+Test(oagw, a_request_in_gets_its_receipt_and_its_reply_out_as_signed_bundles)
+{
+    deliver("r1.tar", 1);
+    run_once();
+    long long doc = the_request();
+    cr_assert(doc > 0);
+    act(clerk, doc, "register", NULL, NULL);
+    run_once();
+    /* the receipt: one bundle, signed by oagw, naming the request by its bundle id */
+    cr_assert_eq(count_files("outbox", NULL), 1, "%s", last_run);
+    char to[400], path[600];
+    snprintf(to, sizeof to, "%s/receipt", dir);
+    json_t *m = unpack("oa-oa-intranet-0000000001.tar", to);
+    cr_assert_str_eq(json_string_value(json_object_get(m, "type")), "receipt");
+    cr_assert_eq(json_integer_value(json_object_get(m, "seq")), 1);
+    json_t *c = json_object_get(m, "content");
+    cr_assert(json_is_true(json_object_get(c, "accepted")));
+    cr_assert_eq(strlen(json_string_value(json_object_get(c, "request_ref"))), 64);
+    cr_assert_eq(strlen(json_string_value(json_object_get(c, "due"))), 10);
+    json_decref(m);
+    /* a second pass writes nothing again: oad has it as sent */
+    run_once();
+    cr_assert_eq(count_files("outbox", NULL), 1);
+    /* the reply, with its file */
+    act(clerk, doc, "assign", NULL, "{\"assignee\":\"handler\"}");
+    act(handler, doc, "start", NULL, NULL);
+    struct resp r = http_json(&o, "POST", "/v1/documents", handler,
+                              "{\"kind\":\"outgoing\",\"title\":\"答复书\",\"body\":\"答复：予以公开\",\"level\":0}", NULL);
+    json_t *j = ok_json(&r, 201);
+    long long reply = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    char hdr[300];
+    snprintf(path, sizeof path, "/v1/documents/%lld/attachments?name=budget.txt", reply);
+    snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", handler);
+    r = http_do(&o, "POST", path, "application/octet-stream", "预算执行情况表", 21, hdr);
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    resp_free(&r);
+    act(clerk, doc, "secrecy_review", "经审查，不涉及国家秘密", NULL);
+    char params[128];
+    snprintf(params, sizeof params, "{\"reply_document_id\":%lld,\"form\":\"public\"}", reply);
+    act(handler, doc, "reply", NULL, params);
+    run_once();
+    cr_assert_eq(count_files("outbox", NULL), 2);
+    snprintf(to, sizeof to, "%s/reply", dir);
+    m = unpack("oa-oa-intranet-0000000002.tar", to);
+    cr_assert_str_eq(json_string_value(json_object_get(m, "type")), "reply");
+    c = json_object_get(m, "content");
+    cr_assert_str_eq(json_string_value(json_object_get(c, "form")), "public");
+    json_t *f = json_array_get(json_object_get(m, "files"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(f, "name")), "budget.txt");
+    json_decref(m);
+    /* the file, extracted after its digest was checked, is the reply's attachment byte for byte */
+    snprintf(path, sizeof path, "%s/budget.txt", to);
+    FILE *bf = fopen(path, "rb");
+    cr_assert(bf);
+    char got[64] = {0};
+    size_t n = fread(got, 1, sizeof got, bf);
+    fclose(bf);
+    cr_assert_eq(n, 21);
+    cr_assert_eq(memcmp(got, "预算执行情况表", 21), 0);
+    cr_assert_eq(count_files("outbox", ".tmp"), 0);
 }
