@@ -4,10 +4,10 @@
  *
  * The state directory holds everything oagw must remember, in file names
  * so a kill -9 at any moment leaves a state the next start resumes:
- *   work/STAMP-NAME          taken from the inbox, not yet settled
- *   work/STAMP-NAME.d/       its files being extracted (removed at start)
- *   work/STAMP-NAME.reason   refused: the quarantine audit is still due
- *   hold/STAMP-NAME          valid, but out of sequence: retried
+ *   work/STAMP-NAME.in          taken from the inbox, not yet settled
+ *   work/STAMP-NAME.in.d/       its files being extracted (removed at start)
+ *   work/STAMP-NAME.in.reason   refused: the quarantine audit is still due
+ *   hold/STAMP-NAME.in          valid, but out of sequence: retried
  *   quarantine/NAME[.reason] refused and audited
  *   out/ID.sent              outgoing item ID written: seq, bundle id, digest
  *   out.cursor               the outbox position reported sent

@@ -151,11 +151,15 @@ enum bundle_reason oa__gw_validate(struct gw *g, const char *path, const char *d
     return r;
 }
 
-/* The file name the bundle had in the inbox: what follows the stamp. */
+/* The file name the bundle had in the inbox: what follows the stamp, without ".in" (a static buffer). */
 static const char *orig_name(const char *wname)
 {
+    static char name[256];
     const char *dash = strchr(wname, '-');
-    return dash ? dash + 1 : wname;
+    snprintf(name, sizeof name, "%s", dash ? dash + 1 : wname);
+    if (ends_with(name, ".in"))
+        name[strlen(name) - 3] = '\0';
+    return name;
 }
 
 /*
@@ -391,12 +395,21 @@ static void take_inbox(struct gw *g)
             g->young = true;
             goto next;
         }
-        pv_utf8_copy(orig, sizeof orig, nm);
+        /* The name is the ferry's: keep it readable and UTF-8 for the audit trail, whatever it is. */
+        bool utf8 = pv_utf8_ok((const unsigned char *)nm, strlen(nm));
+        pv_utf8_copy(orig, sizeof orig, utf8 ? nm : "");
+        if (!utf8) {
+            size_t k = 0;
+            for (; nm[k] && k < sizeof orig - 1; k++)
+                orig[k] = (unsigned char)nm[k] < 0x80 ? nm[k] : '_';
+            orig[k] = '\0';
+        }
         for (char *c = orig; *c; c++)
             if ((unsigned char)*c < 0x20 || *c == 0x7f)
                 *c = '_';
-        snprintf(wname, sizeof wname, "%010lld%09ld%04u-%s", (long long)ts.tv_sec, ts.tv_nsec, counter++ % 10000,
-                 orig);
+        /* Every bundle in work/ and hold/ ends in ".in", whatever the ferry named it. */
+        snprintf(wname, sizeof wname, "%010lld%09ld%04u-%s.in", (long long)ts.tv_sec, ts.tv_nsec,
+                 counter++ % 10000, orig);
         sub(dst, sizeof dst, g, "work", wname);
         if (rename(src, dst) != 0) {
             oa_log(OA_LOG_ERROR, "take_failed", "errno=%d (the inbox and the state directory must be on one file system)",
@@ -423,8 +436,8 @@ static int process_work(struct gw *g)
         const char *nm = names[i]->d_name;
         char p[PATH_MAX + 600];
         snprintf(p, sizeof p, "%s/%s", work, nm);
-        if (nm[0] == '.' || ends_with(nm, ".d") || ends_with(nm, ".tmp")) {
-            /* skip */
+        if (nm[0] == '.' || !(ends_with(nm, ".in") || ends_with(nm, ".in.reason"))) {
+            /* not ours to process: extraction directories, temporary files */
         } else if (ends_with(nm, ".reason")) {
             p[strlen(p) - 7] = '\0';
             if (access(p, F_OK) != 0) { /* its bundle moved on: nothing left to do */
@@ -453,7 +466,7 @@ static void retry_held(struct gw *g)
             char a[PATH_MAX + 600], b[PATH_MAX + 600];
             snprintf(a, sizeof a, "%s/%s", hold, names[i]->d_name);
             snprintf(b, sizeof b, "%s/%s", work, names[i]->d_name);
-            if (names[i]->d_name[0] != '.' && rename(a, b) == 0)
+            if (ends_with(names[i]->d_name, ".in") && rename(a, b) == 0)
                 moved++;
             free(names[i]);
         }
@@ -483,7 +496,7 @@ void oa__gw_write_status(struct gw *g)
     struct dirent **names = NULL;
     int n = list_dir(hold, &names), held = 0;
     for (int i = 0; i < n; i++) {
-        held += names[i]->d_name[0] != '.';
+        held += ends_with(names[i]->d_name, ".in");
         free(names[i]);
     }
     free(names);

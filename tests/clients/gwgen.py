@@ -97,6 +97,10 @@ def hostile(key, other):
     inner_tar = tar([reg("x.txt", b"x")])
     cases = [
         ("random.tar", os.urandom(3000), "format"),
+        # names oagw's own state files use: still only bundles to it
+        ("trap.reason", os.urandom(1000), "format"),
+        ("trap.d", os.urandom(1000), "format"),
+        ("trap.in", os.urandom(1000), "format"),
         ("is-a-zip.tar", zipbuf.getvalue(), "format"),
         ("truncated.tar", bundle(key, [("a.txt", b"y" * 5000)])[:2048 + 600], "format"),
         ("files-first.tar", tar([reg("files/a.txt", f[0][1])] + head), "layout"),
