@@ -1,14 +1,14 @@
 /*
  * docs/gen_actions.c: prints the action reference of the document
  * lifecycles (docs/actions.md) as markdown, from the tables in
- * workflow/docflow.c, through workflow's public API only.
+ * workflow/flow_*.c (one file per kind), through workflow's public API only.
  *
  *   bazel run //docs:gen_actions > docs/actions.md
  *
  * The tables say which states and actions exist, where each action leads,
  * who may take it, its guard and its effects.  What the server reads from
- * `params` for each effect is described here (from server/h_documents.c
- * run_action), keyed by the public effect bits; a table entry this program
+ * `params` for each effect is described here (from app/doc_action.c, one
+ * function per effect), keyed by the public effect bits; a table entry this program
  * has no words for (a new effect bit, relationship bit, kind or guard
  * requirement) stops it with exit status 1, so a change to the tables
  * cannot pass //docs:actions_doc_test without a change here too.
@@ -96,6 +96,8 @@ static const struct {
     {OA_FX_LINK_REPLY, "links the reply document to this request, and the request to the reply",
      {"params.reply_document_id"}},
     {OA_FX_SET_SIGNER, "sets the signer (签发人) to the acting person's display name", {NULL}},
+    {OA_FX_COUNTERSIGN_OBJECT, "records this countersigner's objection", {NULL}},
+    {OA_FX_END_ROUND, "ends the countersign round: whoever has not acted yet is no longer asked", {NULL}},
 };
 
 /* ---- helpers ---- */

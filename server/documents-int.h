@@ -64,16 +64,12 @@ struct doc_job {
 };
 
 /* h_doc_common.c */
-int32_t oa__doc_today_local(void);
-int oa__doc_year_local(void);
 void oa__doc_etag(const struct oa_doc *d, char *out, size_t n);
 void oa__doc_put_opt(cbor_item_t *m, const char *k, const char *v);
 cbor_item_t *oa__doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body);
 /* Answers the document whole (body, ETag) with `status`, frees d; returns 0. */
 int oa__doc_answer(struct oa_store *s, struct doc_job *j, struct oa_doc *d, int status);
 cbor_item_t *oa__doc_state_item(const struct oa_doc *d);
-void oa__doc_set_step_due(struct oa_store *s, struct oa_doc *d);
-int oa__doc_update_queue(struct oa_store *s, const struct oa_doc *d);
 int oa__doc_fail(struct doc_job *j, enum oa_err e, const char *message);
 int oa__doc_not_found(struct doc_job *j);
 int oa__doc_load_me(struct oa_store *s, struct doc_job *j, struct oa_user *me);

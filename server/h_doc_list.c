@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "app/doc_read.h"
+#include "app/doc_steps.h"
 #include "proto/value.h"
 #include "server/documents-int.h"
 #include "server/handlers.h"
@@ -73,7 +74,7 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
         sqlite3_bind_int64(st, 6, j->to);
     sqlite3_bind_int(st, 7, j->overdue);
     char today[11];
-    oa_day_format(oa__doc_today_local(), today);
+    oa_day_format(oa_app_today_local(), today);
     sqlite3_bind_text(st, 8, today, -1, SQLITE_TRANSIENT);
     char *fts = NULL, *like = NULL;
     if (j->q != NULL) {
@@ -269,7 +270,7 @@ int oa__doc_run_expired(struct oa_store *s, struct doc_job *j)
     if (oa_access_decide(&subj, OA_ACT_RELABEL, NULL) != OA_ALLOW)
         return oa__doc_fail(j, OA_E_FORBIDDEN, "Only secadmin or a named declassifier reviews labels.");
     char today[11];
-    oa_day_format(oa__doc_today_local(), today);
+    oa_day_format(oa_app_today_local(), today);
     sqlite3_stmt *st = oa_store_stmt(s,
         "SELECT id, kind, level, declass_date, coalesce(doc_number, '') FROM documents"
         " WHERE declass_date != '' AND declass_date <= ? AND level > 0 ORDER BY declass_date, id LIMIT 500");

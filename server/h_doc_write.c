@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "app/doc_read.h"
+#include "app/doc_steps.h"
 #include "proto/value.h"
 #include "server/documents-int.h"
 #include "server/handlers.h"
@@ -167,13 +168,13 @@ int oa__doc_run_create(struct oa_store *s, struct doc_job *j)
             return oa__doc_fail(j, OA_E_BAD_FIELD, "That scope would leave you unable to read your own document.");
         }
     }
-    oa__doc_set_step_due(s, &d);
+    oa_doc_set_step_due(s, &d);
     if (oa_doc_insert(s, &d, me.id) != 0 || oa_doc_scope_set(s, &d, scope, nscope) != 0) {
         oa_strv_free(source_scope);
         goto storage;
     }
     oa_strv_free(source_scope);
-    if (oa__doc_update_queue(s, &d) != 0 ||
+    if (oa_doc_update_queue(s, &d) != 0 ||
         oa_doc_step(s, d.id, "create", "", d.state, me.id, 0, "", "") < 0 ||
         oa__doc_audit(s, j, "document.create", &d, NULL, d.state, NULL, "ok", d.kind) != 0)
         goto storage;
@@ -270,8 +271,8 @@ int oa__doc_run_edit(struct oa_store *s, struct doc_job *j)
     snprintf(next, sizeof(next), "%s", ans.next_state); /* may point into d.state */
     memcpy(d.state, next, sizeof(next));
     if (strcmp(from, d.state) != 0)
-        oa__doc_set_step_due(s, &d);
-    if (oa_doc_save(s, &d, me.id, 0, changed) != 0 || oa__doc_update_queue(s, &d) != 0 ||
+        oa_doc_set_step_due(s, &d);
+    if (oa_doc_save(s, &d, me.id, 0, changed) != 0 || oa_doc_update_queue(s, &d) != 0 ||
         oa_doc_step(s, d.id, "edit", from, d.state, me.id, 0, j->opinion, changed) < 0 ||
         oa__doc_audit(s, j, from_level[0] || scope_changed ? "document.label_raise" : "document.edit", &d, from,
                       d.state, NULL, "ok", changed) != 0)

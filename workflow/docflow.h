@@ -9,10 +9,13 @@
  *
  * Every document keeps the definition version it started with
  * (def_version); oa_flow_step looks the table up by kind and version, so a
- * new definition never changes documents already in flight.
+ * new definition never changes documents already in flight.  Each kind's
+ * tables are one file (flow_outgoing.c, flow_incoming.c, flow_request.c);
+ * docflow.c is the engine.
  *
- * Pure: no I/O, no allocation.  The server gathers the facts, asks
- * oa_flow_step, and applies the answer.
+ * Pure: no I/O, no allocation.  The use case (app/doc_action.c) gathers
+ * the facts, asks oa_flow_step, and applies the answer's effects, one
+ * named function per effect.
  */
 #ifndef OA_WORKFLOW_DOCFLOW_H
 #define OA_WORKFLOW_DOCFLOW_H
@@ -69,7 +72,7 @@ enum oa_flow_result {
     OA_FLOW_BAD_VERSION,    /* the document's definition version is unknown */
 };
 
-/* Side effects the server performs when a transition is taken. */
+/* Side effects the use case performs when a transition is taken (app/doc_action.c). */
 enum oa_flow_effect {
     OA_FX_NONE = 0,
     OA_FX_ALLOCATE_NUMBER = 1u << 0, /* allocate the document number */
@@ -86,12 +89,16 @@ enum oa_flow_effect {
     OA_FX_CHASE = 1u << 11,              /* record a chase for params.target */
     OA_FX_LINK_REPLY = 1u << 12,
     OA_FX_SET_SIGNER = 1u << 13,         /* the signer (签发人) is whoever signs */
+    OA_FX_COUNTERSIGN_OBJECT = 1u << 14, /* record this countersigner's objection */
+    OA_FX_END_ROUND = 1u << 15,          /* the countersign round ends: cancel who has not acted */
 };
 
 struct oa_flow_answer {
     const char *next_state;  /* may equal the current state */
     unsigned effects;        /* enum oa_flow_effect bits */
     const char *reason;      /* for refusals: a sentence for the person */
+    bool conflict;           /* OA_FLOW_GUARD: the guard fails on the document's own state (a request
+                                already extended), not on what the request carries (409, not 400) */
 };
 
 /*

@@ -168,9 +168,29 @@ Test(docflow, countersigning_branches)
     f.countersign_pending = 3;
     cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "countersign", "approve", &cs, &f, &ans), OA_FLOW_OK);
     cr_assert_str_eq(ans.next_state, "countersign", "moved on before the last approval");
+    cr_assert_eq(ans.effects, OA_FX_COUNTERSIGN_VOTE, "the round goes on");
     f.countersign_pending = 1;
     cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "countersign", "approve", &cs, &f, &ans), OA_FLOW_OK);
     cr_assert_str_eq(ans.next_state, "signoff");
+    cr_assert_eq(ans.effects, OA_FX_COUNTERSIGN_VOTE | OA_FX_END_ROUND, "the last approval ends the round");
+}
+
+/* Every way out of countersign ends the round; an objection is recorded as such; staying does not end it. */
+Test(docflow, leaving_countersign_ends_the_round)
+{
+    struct oa_doc_actor sec = {OA_ROLE_SECRETARIAT | OA_ROLE_LEADER, 0},
+                        cs = {0, OA_REL_COUNTERSIGNER | OA_REL_DRAFTER};
+    struct oa_flow_answer ans;
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "countersign", "object", &cs, &all_good, &ans), OA_FLOW_OK);
+    cr_assert_eq(ans.effects, OA_FX_COUNTERSIGN_OBJECT | OA_FX_END_ROUND);
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "countersign", "return", &sec, &all_good, &ans), OA_FLOW_OK);
+    cr_assert_eq(ans.effects, OA_FX_END_ROUND);
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "countersign", "withdraw", &cs, &all_good, &ans), OA_FLOW_OK);
+    cr_assert_eq(ans.effects, OA_FX_END_ROUND);
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "countersign", "comment", &sec, &all_good, &ans), OA_FLOW_OK);
+    cr_assert_eq(ans.effects & OA_FX_END_ROUND, 0u);
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "signoff", "return", &sec, &all_good, &ans), OA_FLOW_OK);
+    cr_assert_eq(ans.effects & OA_FX_END_ROUND, 0u, "no round outside countersign");
 }
 
 Test(docflow, guards_refuse_with_a_reason)
@@ -186,11 +206,13 @@ Test(docflow, guards_refuse_with_a_reason)
     f.has_opinion = true;
     f.extend_days = 21;
     cr_assert_eq(oa_flow_step(OA_KIND_REQUEST, 1, "handling", "extend", &lead, &f, &ans), OA_FLOW_GUARD);
+    cr_assert(!ans.conflict, "too many days is the request's fault (400)");
     f.extend_days = 20;
     cr_assert_eq(oa_flow_step(OA_KIND_REQUEST, 1, "handling", "extend", &lead, &f, &ans), OA_FLOW_OK);
     f.extended = true;
     cr_assert_eq(oa_flow_step(OA_KIND_REQUEST, 1, "handling", "extend", &lead, &f, &ans), OA_FLOW_GUARD,
                  "extended twice");
+    cr_assert(ans.conflict, "extended already is the document's state (409)");
     struct oa_doc_actor asg = {0, OA_REL_ASSIGNEE};
     f.reply_is_public_outgoing = false;
     cr_assert_eq(oa_flow_step(OA_KIND_REQUEST, 1, "handling", "reply", &asg, &f, &ans), OA_FLOW_GUARD);
