@@ -27,6 +27,14 @@ struct oa_app_actor {
 void oa_app_audit_actor(const struct oa_app_actor *by, struct oa_audit_event *ev);
 
 /*
+ * Appends the audit entry of `event` by `by` about `target` (e.g.
+ * "user:12", a username, a path; or NULL): the outcome ("ok", "refused")
+ * and a sentence (or NULL).  Returns 0 or -1.
+ */
+int oa_app_audit(struct oa_store *s, const struct oa_app_actor *by, const char *event, const char *target,
+                 const char *outcome, const char *detail);
+
+/*
  * Appends the audit entry of `event` on document d (its id and level) by
  * `by`: the move from -> to (either NULL), for whom (on_behalf, a
  * username, or NULL), the outcome ("ok", "refused") and a sentence (or

@@ -127,8 +127,7 @@ static bool delegation_active(struct oa_store *s, int64_t from, int64_t to)
 /* An effect that refuses after the action wrote something: the caller rolls back. */
 static int undo(struct act *c, enum oa_err e, const char *message)
 {
-    c->out->err = e;
-    c->out->message = message;
+    oa_app_undo(&c->out->outcome, e, message);
     return e;
 }
 
@@ -459,7 +458,7 @@ static int actor_of(struct act *c, struct oa_doc_actor *actor, int *cs_pending)
 
 /*
  * The facts the guards look at, from the params (names resolved to ids).
- * Returns 0, 1 when the params are refused (out->err set), -1 storage.
+ * Returns 0, 1 when the params are refused (the outcome set), -1 storage.
  */
 static int facts_of(struct act *c, int cs_pending)
 {
@@ -472,8 +471,8 @@ static int facts_of(struct act *c, int cs_pending)
         (rc = names_to_ids(c->s, p, "readers", c->readers, &c->nreaders, &bad)) != 0) {
         if (rc == -2)
             return -1;
-        c->out->err = OA_E_BAD_FIELD;
-        c->out->message = bad ? "A name in the params is not a user." : "params lists must hold usernames.";
+        oa_app_refuse(&c->out->outcome, OA_E_BAD_FIELD,
+                      bad ? "A name in the params is not a user." : "params lists must hold usernames.");
         return 1;
     }
     f->countersign_pending = cs_pending;
@@ -515,8 +514,7 @@ static int refuse(struct act *c, enum oa_err e, const char *message, const char 
 {
     if (oa_app_audit_doc(c->s, c->by, "document.action", c->d, c->d->state, NULL, on_behalf, "refused", message) != 0)
         return OA_E_STORAGE;
-    c->out->err = e;
-    c->out->message = message;
+    oa_app_refuse(&c->out->outcome, e, message);
     return 0;
 }
 
@@ -579,8 +577,8 @@ static int act(struct act *c)
     return 0;
 }
 
-int oa_doc_act(struct oa_store *s, const struct oa_app_actor *by, const struct oa_user *me,
-               const struct oa_doc_action *a, struct oa_doc_action_result *out)
+enum oa_app_end oa_doc_act(struct oa_store *s, const struct oa_app_actor *by, const struct oa_user *me,
+                           const struct oa_doc_action *a, struct oa_doc_action_result *out)
 {
     memset(out, 0, sizeof(*out));
     struct act *c = oa_xcalloc(1, sizeof(*c));
@@ -606,14 +604,9 @@ int oa_doc_act(struct oa_store *s, const struct oa_app_actor *by, const struct o
             goto done;
         }
         if (rc == 0 || !delegation_active(s, other.id, me->id)) {
-            if (oa_app_audit_doc(s, by, "document.action", c->d, c->d->state, NULL, a->on_behalf, "refused",
-                                 "no active delegation") != 0) {
-                rc = OA_E_STORAGE;
-                goto done;
-            }
-            out->err = OA_E_FORBIDDEN;
-            out->message = "You hold no active delegation from that person.";
-            rc = 0;
+            rc = oa_app_audit_doc(s, by, "document.action", c->d, c->d->state, NULL, a->on_behalf, "refused",
+                                  "no active delegation") != 0 ? OA_E_STORAGE : 0;
+            oa_app_refuse(&out->outcome, OA_E_FORBIDDEN, "You hold no active delegation from that person.");
             goto done;
         }
         c->eff = &other;
@@ -625,14 +618,14 @@ int oa_doc_act(struct oa_store *s, const struct oa_app_actor *by, const struct o
 
 not_found:
     /* Missing, or not this reader's to see (the gate audited that): the same answer. */
-    if (rc == 0) {
-        out->err = OA_E_NOT_FOUND;
-        out->message = "No such document.";
-    }
+    if (rc == 0)
+        oa_app_refuse(&out->outcome, OA_E_NOT_FOUND, "No such document.");
     rc = rc < 0 ? OA_E_STORAGE : 0;
 done:
-    if (rc != 0 || out->err != OA_E_OK)
+    if (rc != 0 && out->outcome.end != OA_APP_UNDONE)
+        oa_app_undo(&out->outcome, (enum oa_err)rc, NULL);
+    if (out->outcome.end != OA_APP_DONE)
         oa_doc_free(&out->doc);
     free(c);
-    return rc;
+    return out->outcome.end;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "app/audit.h"
+#include "app/outcome.h"
 #include "proto/errors.h"
 #include "proto/value.h"
 #include "storage/accounts.h"
@@ -28,8 +29,7 @@ struct oa_doc_action {
 
 /* What came of it. */
 struct oa_doc_action_result {
-    enum oa_err err;       /* OA_E_OK: done */
-    const char *message;   /* a refusal's sentence (static) */
+    struct oa_app_outcome outcome;
     struct oa_doc doc;     /* done: the document as it is now; the caller frees it (oa_doc_free) */
     int64_t step_id;       /* done: the step recorded */
 };
@@ -40,12 +40,12 @@ struct oa_doc_action_result {
  * through workflow/docflow.c oa_flow_step, then applies the answer's
  * effects, one function per effect, the step, the queue and the audit.
  *
- * Returns 0 when done (out->err OA_E_OK) or refused with the refusal kept
- * (out->err set: the transaction commits, so the audit entry of the
- * refusal stays); an OA_E_* code when the caller must roll back what the
- * action wrote (out->message may say why).
+ * Returns out->outcome.end: OA_APP_DONE; OA_APP_REFUSED (a refusal before
+ * anything was written, audited: the transaction commits so that the audit
+ * entry stays); OA_APP_UNDONE (refused or failed after the action wrote
+ * something, or storage failed: the caller rolls back).
  */
-int oa_doc_act(struct oa_store *s, const struct oa_app_actor *by, const struct oa_user *me,
+enum oa_app_end oa_doc_act(struct oa_store *s, const struct oa_app_actor *by, const struct oa_user *me,
                const struct oa_doc_action *a, struct oa_doc_action_result *out);
 
 #endif

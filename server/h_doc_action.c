@@ -41,13 +41,8 @@ int oa__doc_run_action(struct oa_store *s, struct doc_job *j)
         return OA_E_STORAGE;
     struct oa_doc_action a = {j->id, j->action, j->opinion, j->on_behalf, j->params};
     struct oa_doc_action_result res;
-    rc = oa_doc_act(s, OA_REQ_ACTOR(j->r), &me, &a, &res);
-    if (rc != 0 || res.err != OA_E_OK) {
-        /* rc != 0: the action wrote something before it was refused; the writer rolls it back. */
-        if (res.err != OA_E_OK)
-            oa__doc_fail(j, res.err, res.message);
-        return rc;
-    }
+    if (oa_doc_act(s, OA_REQ_ACTOR(j->r), &me, &a, &res) != OA_APP_DONE)
+        return oa__doc_end(j, &res.outcome);
 
     cbor_item_t *out = pv_map(2);
     pv_put(out, "document", oa__doc_state_item(&res.doc));

@@ -115,16 +115,33 @@ cbor_item_t *oa__doc_state_item(const struct oa_doc *d)
     return m;
 }
 
-int oa__doc_fail(struct doc_job *j, enum oa_err e, const char *message)
+int oa__doc_refuse(struct doc_job *j, enum oa_err e, const char *message)
 {
     j->err = e;
     j->message = message;
     return 0;
 }
 
+int oa__doc_undo(struct doc_job *j, enum oa_err e, const char *message)
+{
+    j->err = e;
+    j->message = message;
+    return e;
+}
+
+int oa__doc_end(struct doc_job *j, const struct oa_app_outcome *o)
+{
+    if (o->end == OA_APP_REFUSED)
+        return oa__doc_refuse(j, o->err, o->message);
+    /* Without a sentence (storage failed) the writer's code is the answer: it tells a full disk apart. */
+    if (o->end == OA_APP_UNDONE && o->message != NULL)
+        return oa__doc_undo(j, o->err, o->message);
+    return oa_app_job_rc(o);
+}
+
 int oa__doc_not_found(struct doc_job *j)
 {
-    return oa__doc_fail(j, OA_E_NOT_FOUND, "No such document.");
+    return oa__doc_refuse(j, OA_E_NOT_FOUND, "No such document.");
 }
 
 /* Reads the caller fresh from the database (roles and clearance may have changed). */
@@ -173,7 +190,7 @@ bool oa__doc_open(struct oa_store *s, struct doc_job *j, struct oa_user *me, str
     int rc = oa_doc_open_for(s, OA_REQ_ACTOR(j->r), j->id, false, what, me, d, &err, &message);
     if (rc == 1)
         return true;
-    *ret = rc < 0 ? OA_E_STORAGE : oa__doc_fail(j, err, message);
+    *ret = rc < 0 ? OA_E_STORAGE : oa__doc_refuse(j, err, message);
     return false;
 }
 

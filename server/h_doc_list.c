@@ -154,12 +154,7 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
     }
     /* Access to classified documents' metadata is access too: one entry per list. */
     if (shown[0] != '\0') {
-        struct oa_audit_event ev = {0};
-        oa_audit_actor(j->r, &ev);
-        ev.event = "document.list";
-        ev.outcome = "ok";
-        ev.detail = shown;
-        if (oa_audit(s, &ev) != 0) {
+        if (oa_app_audit(s, OA_REQ_ACTOR(j->r), "document.list", NULL, "ok", shown) != 0) {
             for (size_t k = 0; k < kept; k++)
                 cbor_decref(&items[k]);
             return OA_E_STORAGE;
@@ -212,7 +207,7 @@ int oa__doc_run_relabel(struct oa_store *s, struct doc_job *j)
         rc = oa__doc_audit(s, j, "document.relabel", &d, NULL, NULL, NULL, "refused", oa_decision_reason(dec));
         oa_doc_free(&d);
         return rc != 0 ? OA_E_STORAGE
-                       : oa__doc_fail(j, OA_E_FORBIDDEN,
+                       : oa__doc_refuse(j, OA_E_FORBIDDEN,
                                       "Only secadmin or a named declassifier changes a document's label.");
     }
     if (me.roles & OA_ROLE_SECADMIN) {
@@ -220,7 +215,7 @@ int oa__doc_run_relabel(struct oa_store *s, struct doc_job *j)
         if (e != OA_E_OK) {
             oa_doc_free(&d);
             return e == OA_E_STORAGE ? OA_E_STORAGE
-                                     : oa__doc_fail(j, e, e == OA_E_TOTP_ENROLLMENT_REQUIRED
+                                     : oa__doc_refuse(j, e, e == OA_E_TOTP_ENROLLMENT_REQUIRED
                                                       ? "Enrol an authenticator (POST /v1/users/me/totp) before changing labels."
                                                       : "A label change needs a current code from your authenticator in X-OA-OTP.");
         }
@@ -268,7 +263,7 @@ int oa__doc_run_expired(struct oa_store *s, struct doc_job *j)
         return OA_E_STORAGE;
     struct oa_subject subj = {me.id, me.roles, me.clearance, me.declassifier, me.clearance_hold};
     if (oa_access_decide(&subj, OA_ACT_RELABEL, NULL) != OA_ALLOW)
-        return oa__doc_fail(j, OA_E_FORBIDDEN, "Only secadmin or a named declassifier reviews labels.");
+        return oa__doc_refuse(j, OA_E_FORBIDDEN, "Only secadmin or a named declassifier reviews labels.");
     char today[11];
     oa_day_format(oa_app_today_local(), today);
     sqlite3_stmt *st = oa_store_stmt(s,
