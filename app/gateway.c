@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/audit.h"
 #include "storage/accounts.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
@@ -26,14 +27,6 @@ bool oa_gw_hex64(const char *s)
         if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
             return false;
     return true;
-}
-
-static void actor_event(const struct oa_app_actor *by, struct oa_audit_event *ev)
-{
-    ev->actor_id = by->user_id;
-    ev->actor = by->username;
-    ev->source = by->source;
-    ev->label = -1;
 }
 
 /* Rebuilds the to-do queue of a request document for its state (roles only: nobody is named yet). */
@@ -200,7 +193,7 @@ int oa_gw_import(struct oa_store *s, const struct oa_app_actor *by, const struct
     }
     char other[OA_GW_ID_LEN + 1];
     struct oa_audit_event ev = {0};
-    actor_event(by, &ev);
+    oa_app_audit_actor(by, &ev);
     ev.event = "gateway.import";
     char detail[512];
     if ((rc = oa_gw_seq_find(s, in->sender, in->seq, other)) != 0) {
@@ -246,7 +239,7 @@ int oa_gw_quarantine(struct oa_store *s, const struct oa_app_actor *by, const ch
     snprintf(text, sizeof(text), "bundle file \"%s\" sha256 %s quarantined: %s: %s", file, sha256, reason,
              detail ? detail : "");
     struct oa_audit_event ev = {0};
-    actor_event(by, &ev);
+    oa_app_audit_actor(by, &ev);
     ev.event = "gateway.quarantine";
     ev.outcome = "refused";
     ev.detail = pv_utf8_trim(text);
@@ -358,7 +351,7 @@ static int audit_export_refusal(struct oa_store *s, const struct oa_app_actor *b
                                 const char *detail)
 {
     struct oa_audit_event ev = {0};
-    actor_event(by, &ev);
+    oa_app_audit_actor(by, &ev);
     ev.event = "gateway.export";
     ev.doc_id = doc_id;
     ev.label = level;
@@ -424,7 +417,7 @@ int oa_gw_outbox_sent(struct oa_store *s, const struct oa_app_actor *by, int64_t
     snprintf(detail, sizeof(detail), "%s outbox %lld written as bundle %s, file sha256 %s", type, (long long)id,
              bundle_id, sha256);
     struct oa_audit_event ev = {0};
-    actor_event(by, &ev);
+    oa_app_audit_actor(by, &ev);
     ev.event = "gateway.sent";
     ev.doc_id = doc;
     ev.outcome = "ok";
@@ -520,14 +513,7 @@ int oa_gw_outbox_reply(struct oa_store *s, const struct oa_app_actor *by, const 
     char detail[200];
     snprintf(detail, sizeof(detail), "reply outbox %lld for bundle %s, form %s", (long long)id, q->bundle_id,
              q->reply_form);
-    struct oa_audit_event ev = {0};
-    actor_event(by, &ev);
-    ev.event = "gateway.export";
-    ev.doc_id = reply->id;
-    ev.label = reply->level;
-    ev.outcome = "ok";
-    ev.detail = detail;
-    return oa_audit(s, &ev);
+    return oa_app_audit_doc(s, by, "gateway.export", reply, NULL, NULL, NULL, "ok", detail);
 }
 
 /* ---- 主动公开 ---- */
@@ -565,16 +551,9 @@ static int open_for_publication(struct oa_store *s, const struct oa_app_actor *b
 static int refuse(struct oa_store *s, const struct oa_app_actor *by, const struct oa_doc *d, const char *event,
                   const char *why, enum oa_err e, enum oa_err *err, const char **message)
 {
-    struct oa_audit_event ev = {0};
-    actor_event(by, &ev);
-    ev.event = event;
-    ev.doc_id = d->id;
-    ev.label = d->level;
-    ev.outcome = "refused";
-    ev.detail = why;
     *err = e;
     *message = why;
-    return oa_audit(s, &ev);
+    return oa_app_audit_doc(s, by, event, d, NULL, NULL, NULL, "refused", why);
 }
 
 /*
@@ -655,15 +634,9 @@ static int publication_step(struct oa_store *s, const struct oa_app_actor *by, i
     if (review)
         snprintf(detail, sizeof(detail), approve ? "publication outbox %lld" : "publication refused",
                  (long long)p.outbox_id);
-    struct oa_audit_event ev = {0};
-    actor_event(by, &ev);
-    ev.event = event;
-    ev.doc_id = d.id;
-    ev.label = d.level;
-    ev.outcome = "ok";
-    ev.detail = detail[0] ? detail : NULL;
+    rc = oa_app_audit_doc(s, by, event, &d, NULL, NULL, NULL, "ok", detail[0] ? detail : NULL);
     oa_doc_free(&d);
-    if (oa_audit(s, &ev) != 0)
+    if (rc != 0)
         return -1;
     *out = publication_item(&p);
     return 0;

@@ -383,14 +383,7 @@ static int read_on_run(struct oa_store *s, struct oa_db_job *job)
     if (d.level > OA_LEVEL_PUBLIC) {
         char detail[96];
         snprintf(detail, sizeof(detail), "attachment %lld rev %d", (long long)j->a.id, j->a.rev);
-        struct oa_audit_event ev = {0};
-        oa_audit_actor(j->r, &ev);
-        ev.event = "attachment.read";
-        ev.doc_id = d.id;
-        ev.label = d.level;
-        ev.outcome = "ok";
-        ev.detail = detail;
-        if (oa_audit(s, &ev) != 0) {
+        if (oa_app_audit_doc(s, OA_REQ_ACTOR(j->r), "attachment.read", &d, NULL, NULL, NULL, "ok", detail) != 0) {
             oa_doc_free(&d);
             return OA_E_STORAGE;
         }

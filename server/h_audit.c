@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/audit.h"
 #include "proto/value.h"
 #include "server/handlers.h"
 #include "server/server.h"
@@ -286,13 +287,9 @@ static void audit_on_after(uv_work_t *w, int status)
 static int audit_record_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct audit_work *a = (struct audit_work *)((char *)job - offsetof(struct audit_work, job));
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(a->r, &ev);
-    ev.event = "audit.read";
-    ev.target = a->r->path;
-    ev.outcome = "ok";
-    ev.detail = a->r->query[0] ? a->r->query : NULL;
-    return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
+    return oa_app_audit(s, OA_REQ_ACTOR(a->r), "audit.read", a->r->path, "ok", a->r->query[0] ? a->r->query : NULL) == 0
+               ? 0
+               : OA_E_STORAGE;
 }
 
 static void audit_record_done(struct oa_db_job *job)

@@ -1,7 +1,8 @@
 /*
- * server/h_doc_common.c: what every document route uses: today's date, ETags, the
- * response items, step deadlines and the to-do queue, the job's answers,
- * the caller, the audit entry and opening a document through the read gate.
+ * server/h_doc_common.c: what every document route uses: ETags, the
+ * response items, the job's answers, the caller, the audit entry (through
+ * app/audit.c) and opening a document through the read gate.  Step
+ * deadlines and the to-do queue are app/doc_steps.c's.
  * Part of the document routes (h_documents.c), joined by documents-int.h.
  */
 #include <stdio.h>
@@ -25,30 +26,6 @@
 /* ------------------------------------------------------------------------ */
 /* shared helpers                                                           */
 /* ------------------------------------------------------------------------ */
-
-/* Today's date in local time, as days since the epoch (the offset is re-read each minute). */
-int32_t oa__doc_today_local(void)
-{
-    static _Thread_local time_t offset_at;
-    static _Thread_local long offset;
-    time_t t = time(NULL);
-    if (t - offset_at >= 60) {
-        struct tm tm;
-        localtime_r(&t, &tm);
-        offset = tm.tm_gmtoff;
-        offset_at = t;
-    }
-    int64_t local = (int64_t)t + offset;
-    return (int32_t)(local >= 0 ? local / 86400 : (local - 86399) / 86400);
-}
-
-int oa__doc_year_local(void)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    return tm.tm_year + 1900;
-}
 
 void oa__doc_etag(const struct oa_doc *d, char *out, size_t n)
 {
@@ -138,81 +115,33 @@ cbor_item_t *oa__doc_state_item(const struct oa_doc *d)
     return m;
 }
 
-/* Working-day deadline for the step a document has just entered. */
-void oa__doc_set_step_due(struct oa_store *s, struct oa_doc *d)
-{
-    enum oa_doc_kind kind = (enum oa_doc_kind)oa_kind_parse(d->kind);
-    if (oa_flow_terminal(kind, d->def_version, d->state)) {
-        d->step_due[0] = '\0';
-        return;
-    }
-    size_t n = 0;
-    const struct oa_day_exception *ex = oa_calendar_get(s, &n);
-    oa_day_format(oa_step_due(oa__doc_today_local(), d->urgency, ex, n), d->step_due);
-}
-
-/* Rebuilds the to-do queue for the state the document is in. */
-int oa__doc_update_queue(struct oa_store *s, const struct oa_doc *d)
-{
-    enum oa_doc_kind kind = (enum oa_doc_kind)oa_kind_parse(d->kind);
-    unsigned roles = 0, rels = 0;
-    if (!oa_flow_terminal(kind, d->def_version, d->state))
-        oa_flow_expected(kind, d->def_version, d->state, &roles, &rels);
-    /* As many people as the steps name: a department has no fixed size. */
-    size_t n = 0, cap = 8;
-    int64_t *users = oa_xmalloc(cap * sizeof(*users));
-    int rc = -1;
-#define ADD_USER(id)                                                              \
-    do {                                                                          \
-        if (n == cap)                                                             \
-            users = oa_xrealloc(users, (cap *= 2) * sizeof(*users));              \
-        users[n++] = (id);                                                        \
-    } while (0)
-    if (rels & OA_REL_DRAFTER)
-        ADD_USER(d->drafter_id);
-    if ((rels & OA_REL_ASSIGNEE) && d->assignee_id > 0)
-        ADD_USER(d->assignee_id);
-    if (rels & OA_REL_COUNTERSIGNER) {
-        sqlite3_stmt *st = oa_store_stmt(s, "SELECT user_id FROM doc_participants WHERE doc_id = ? AND part = 'countersigner'"
-                                            " AND status = 'pending'");
-        if (st == NULL)
-            goto out;
-        sqlite3_bind_int64(st, 1, d->id);
-        while (sqlite3_step(st) == SQLITE_ROW)
-            ADD_USER(sqlite3_column_int64(st, 0));
-    }
-    if (rels & OA_REL_LEAD_DEPT) {
-        sqlite3_stmt *st = oa_store_stmt(s, "SELECT id FROM users WHERE department_id = ? AND disabled = 0");
-        if (st == NULL)
-            goto out;
-        sqlite3_bind_int64(st, 1, d->lead_department_id);
-        while (sqlite3_step(st) == SQLITE_ROW)
-            ADD_USER(sqlite3_column_int64(st, 0));
-    }
-#undef ADD_USER
-    /* Role-wide steps are the document's organ's; an incoming copy addressed
-     * to a department is signed for and registered by that department's
-     * clerks (第24条).  Later steps (the leader's instruction, records) stay
-     * organ-wide. */
-    bool receiving = kind == OA_KIND_INCOMING &&
-                     (strcmp(d->state, "receiving") == 0 || strcmp(d->state, "registering") == 0);
-    int64_t dept = receiving ? d->department_id : 0;
-    rc = oa_queue_set(s, d->id, roles, d->organ_id, dept, users, n);
-out:
-    free(users);
-    return rc;
-}
-
-int oa__doc_fail(struct doc_job *j, enum oa_err e, const char *message)
+int oa__doc_refuse(struct doc_job *j, enum oa_err e, const char *message)
 {
     j->err = e;
     j->message = message;
     return 0;
 }
 
+int oa__doc_undo(struct doc_job *j, enum oa_err e, const char *message)
+{
+    j->err = e;
+    j->message = message;
+    return e;
+}
+
+int oa__doc_end(struct doc_job *j, const struct oa_app_outcome *o)
+{
+    if (o->end == OA_APP_REFUSED)
+        return oa__doc_refuse(j, o->err, o->message);
+    /* Without a sentence (storage failed) the writer's code is the answer: it tells a full disk apart. */
+    if (o->end == OA_APP_UNDONE && o->message != NULL)
+        return oa__doc_undo(j, o->err, o->message);
+    return oa_app_job_rc(o);
+}
+
 int oa__doc_not_found(struct doc_job *j)
 {
-    return oa__doc_fail(j, OA_E_NOT_FOUND, "No such document.");
+    return oa__doc_refuse(j, OA_E_NOT_FOUND, "No such document.");
 }
 
 /* Reads the caller fresh from the database (roles and clearance may have changed). */
@@ -245,17 +174,7 @@ int oa__doc_me_from_session(struct oa_store *s, struct doc_job *j, struct oa_use
 int oa__doc_audit(struct oa_store *s, struct doc_job *j, const char *event, const struct oa_doc *d,
                   const char *from, const char *to, const char *on_behalf, const char *outcome, const char *detail)
 {
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(j->r, &ev);
-    ev.event = event;
-    ev.doc_id = d->id;
-    ev.label = d->level;
-    ev.from_state = from;
-    ev.to_state = to;
-    ev.on_behalf = on_behalf;
-    ev.outcome = outcome;
-    ev.detail = detail;
-    return oa_audit(s, &ev);
+    return oa_app_audit_doc(s, OA_REQ_ACTOR(j->r), event, d, from, to, on_behalf, outcome, detail);
 }
 
 /*
@@ -271,7 +190,7 @@ bool oa__doc_open(struct oa_store *s, struct doc_job *j, struct oa_user *me, str
     int rc = oa_doc_open_for(s, OA_REQ_ACTOR(j->r), j->id, false, what, me, d, &err, &message);
     if (rc == 1)
         return true;
-    *ret = rc < 0 ? OA_E_STORAGE : oa__doc_fail(j, err, message);
+    *ret = rc < 0 ? OA_E_STORAGE : oa__doc_refuse(j, err, message);
     return false;
 }
 

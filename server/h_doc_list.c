@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "app/doc_read.h"
+#include "app/doc_steps.h"
 #include "proto/value.h"
 #include "server/documents-int.h"
 #include "server/handlers.h"
@@ -73,7 +74,7 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
         sqlite3_bind_int64(st, 6, j->to);
     sqlite3_bind_int(st, 7, j->overdue);
     char today[11];
-    oa_day_format(oa__doc_today_local(), today);
+    oa_day_format(oa_app_today_local(), today);
     sqlite3_bind_text(st, 8, today, -1, SQLITE_TRANSIENT);
     char *fts = NULL, *like = NULL;
     if (j->q != NULL) {
@@ -153,12 +154,7 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
     }
     /* Access to classified documents' metadata is access too: one entry per list. */
     if (shown[0] != '\0') {
-        struct oa_audit_event ev = {0};
-        oa_audit_actor(j->r, &ev);
-        ev.event = "document.list";
-        ev.outcome = "ok";
-        ev.detail = shown;
-        if (oa_audit(s, &ev) != 0) {
+        if (oa_app_audit(s, OA_REQ_ACTOR(j->r), "document.list", NULL, "ok", shown) != 0) {
             for (size_t k = 0; k < kept; k++)
                 cbor_decref(&items[k]);
             return OA_E_STORAGE;
@@ -211,7 +207,7 @@ int oa__doc_run_relabel(struct oa_store *s, struct doc_job *j)
         rc = oa__doc_audit(s, j, "document.relabel", &d, NULL, NULL, NULL, "refused", oa_decision_reason(dec));
         oa_doc_free(&d);
         return rc != 0 ? OA_E_STORAGE
-                       : oa__doc_fail(j, OA_E_FORBIDDEN,
+                       : oa__doc_refuse(j, OA_E_FORBIDDEN,
                                       "Only secadmin or a named declassifier changes a document's label.");
     }
     if (me.roles & OA_ROLE_SECADMIN) {
@@ -219,7 +215,7 @@ int oa__doc_run_relabel(struct oa_store *s, struct doc_job *j)
         if (e != OA_E_OK) {
             oa_doc_free(&d);
             return e == OA_E_STORAGE ? OA_E_STORAGE
-                                     : oa__doc_fail(j, e, e == OA_E_TOTP_ENROLLMENT_REQUIRED
+                                     : oa__doc_refuse(j, e, e == OA_E_TOTP_ENROLLMENT_REQUIRED
                                                       ? "Enrol an authenticator (POST /v1/users/me/totp) before changing labels."
                                                       : "A label change needs a current code from your authenticator in X-OA-OTP.");
         }
@@ -267,9 +263,9 @@ int oa__doc_run_expired(struct oa_store *s, struct doc_job *j)
         return OA_E_STORAGE;
     struct oa_subject subj = {me.id, me.roles, me.clearance, me.declassifier, me.clearance_hold};
     if (oa_access_decide(&subj, OA_ACT_RELABEL, NULL) != OA_ALLOW)
-        return oa__doc_fail(j, OA_E_FORBIDDEN, "Only secadmin or a named declassifier reviews labels.");
+        return oa__doc_refuse(j, OA_E_FORBIDDEN, "Only secadmin or a named declassifier reviews labels.");
     char today[11];
-    oa_day_format(oa__doc_today_local(), today);
+    oa_day_format(oa_app_today_local(), today);
     sqlite3_stmt *st = oa_store_stmt(s,
         "SELECT id, kind, level, declass_date, coalesce(doc_number, '') FROM documents"
         " WHERE declass_date != '' AND declass_date <= ? AND level > 0 ORDER BY declass_date, id LIMIT 500");

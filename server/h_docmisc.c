@@ -50,13 +50,7 @@ static int misc_fail(struct misc_job *j, enum oa_err e, const char *m)
 static int audit_misc(struct oa_store *s, struct misc_job *j, const char *event, const char *target,
                       const char *outcome, const char *detail)
 {
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(j->r, &ev);
-    ev.event = event;
-    ev.target = target;
-    ev.outcome = outcome;
-    ev.detail = detail;
-    return oa_audit(s, &ev);
+    return oa_app_audit(s, OA_REQ_ACTOR(j->r), event, target, outcome, detail);
 }
 
 /* Runs a SELECT and turns each row into a map with the given keys (text or integer columns). */

@@ -66,7 +66,7 @@ static int run_get(struct oa_store *s, struct doc_job *j)
         sqlite3_bind_int64(st, 1, j->id);
         sqlite3_bind_int64(st, 2, j->revision);
         if (sqlite3_step(st) != SQLITE_ROW)
-            return oa__doc_fail(j, OA_E_NOT_FOUND, "The document has no text revision with that number.");
+            return oa__doc_refuse(j, OA_E_NOT_FOUND, "The document has no text revision with that number.");
         cbor_item_t *m = pv_map(6);
         pv_put_int(m, "revision", sqlite3_column_int64(st, 0));
         pv_put_int(m, "at", sqlite3_column_int64(st, 1));

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/audit.h"
 #include "proto/value.h"
 #include "server/auth.h"
 #include "server/handlers.h"
@@ -369,11 +370,8 @@ static int logout_on_run(struct oa_store *s, struct oa_db_job *job)
     j->found = rc == 1;
     if (!j->found)
         return 0;
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(j->r, &ev);
-    ev.event = j->target == j->r->who.session_id ? "logout" : "session.end";
-    ev.outcome = "ok";
-    return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
+    const char *event = j->target == j->r->who.session_id ? "logout" : "session.end";
+    return oa_app_audit(s, OA_REQ_ACTOR(j->r), event, NULL, "ok", NULL) == 0 ? 0 : OA_E_STORAGE;
 }
 
 static void session_job_done(struct oa_db_job *job)
@@ -554,15 +552,11 @@ static int pwchange_on_run(struct oa_store *s, struct oa_db_job *job)
     struct pwchange *p = (struct pwchange *)job;
     if (p->phase == 1)
         return oa_user_by_id(s, p->r->who.user_id, &p->user) == 1 ? 0 : OA_E_STORAGE;
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(p->r, &ev);
-    ev.event = "password.change";
-    ev.target = p->user.username;
-    if (!p->verified) {
-        ev.outcome = "refused";
-        ev.detail = "the current password was wrong";
-        return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
-    }
+    if (!p->verified)
+        return oa_app_audit(s, OA_REQ_ACTOR(p->r), "password.change", p->user.username, "refused",
+                            "the current password was wrong") == 0
+                   ? 0
+                   : OA_E_STORAGE;
     struct oa_user now;
     if (oa_user_by_id(s, p->user.id, &now) != 1)
         return OA_E_STORAGE;
@@ -570,8 +564,8 @@ static int pwchange_on_run(struct oa_store *s, struct oa_db_job *job)
     now.must_change_pw = false;
     if (oa_user_update(s, &now) != 0 || oa_session_delete_user(s, now.id, p->r->who.session_id) < 0)
         return OA_E_STORAGE;
-    ev.outcome = "ok";
-    return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
+    return oa_app_audit(s, OA_REQ_ACTOR(p->r), "password.change", p->user.username, "ok", NULL) == 0 ? 0
+                                                                                                  : OA_E_STORAGE;
 }
 
 static void pwchange_on_hashed(void *arg, bool verified, const char *new_hash);

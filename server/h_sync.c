@@ -292,13 +292,7 @@ static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
         char detail[480];
         snprintf(detail, sizeof(detail), "%zu classified documents sent: %s%s", classified, shown,
                  strlen(shown) + 24 >= sizeof(shown) ? ",..." : "");
-        struct oa_audit_event ev = {0};
-        oa_audit_actor(j->r, &ev);
-        ev.event = "sync.feed";
-        ev.outcome = "ok";
-        ev.label = -1;
-        ev.detail = detail;
-        if (oa_audit(s, &ev) != 0) {
+        if (oa_app_audit(s, OA_REQ_ACTOR(j->r), "sync.feed", NULL, "ok", detail) != 0) {
             entries_free(&entries);
             return OA_E_STORAGE;
         }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/audit.h"
 #include "app/doc_read.h"
 #include "proto/value.h"
 #include "server/blobs-int.h"
@@ -282,24 +283,18 @@ static int commit_on_run(struct oa_store *s, struct oa_db_job *job)
         j->message = "The attachment got another revision while you uploaded: fetch it and upload again.";
         return 0;
     }
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(j->r, &ev);
-    ev.event = what;
-    ev.doc_id = d.id;
-    ev.label = d.level;
-    ev.outcome = "ok";
-    oa_doc_free(&d);
-    if (oa_attachment_put(s, &u->b, u->name, u->role) != 0)
+    if (oa_attachment_put(s, &u->b, u->name, u->role) != 0) {
+        oa_doc_free(&d);
         return OA_E_STORAGE;
+    }
     /* The trail names the attachment by id: its name is content and follows
      * the document's label, which the auditor does not hold. */
     char detail[160];
     snprintf(detail, sizeof(detail), "attachment %lld rev %d, %llu bytes", (long long)u->b.attachment_id, u->b.rev,
              (unsigned long long)u->b.info.size);
-    ev.detail = detail;
-    if (oa_audit(s, &ev) != 0)
-        return OA_E_STORAGE;
-    return 0;
+    rc = oa_app_audit_doc(s, OA_REQ_ACTOR(j->r), what, &d, NULL, NULL, NULL, "ok", detail);
+    oa_doc_free(&d);
+    return rc == 0 ? 0 : OA_E_STORAGE;
 }
 
 static void commit_on_done(struct oa_db_job *job)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/audit.h"
 #include "proto/value.h"
 #include "server/auth.h"
 #include "server/handlers.h"
@@ -65,27 +66,16 @@ static enum oa_err decide(struct oa_store *s, struct admin *a, const struct oa_u
     enum oa_decision d = oa_access_decide(&who, a->action, target ? &what : NULL);
     if (d == OA_ALLOW)
         return OA_E_OK;
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(a->r, &ev);
-    ev.event = "access.refused";
-    ev.target = target ? target->username : NULL;
-    ev.outcome = "refused";
-    ev.detail = oa_decision_reason(d);
     a->message = oa_decision_reason(d);
-    if (oa_audit(s, &ev) != 0)
+    if (oa_app_audit(s, OA_REQ_ACTOR(a->r), "access.refused", target ? target->username : NULL, "refused",
+                     oa_decision_reason(d)) != 0)
         return OA_E_STORAGE;
     return OA_E_FORBIDDEN;
 }
 
 static int audit_ok(struct oa_store *s, struct admin *a, const char *event, const char *target, const char *detail)
 {
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(a->r, &ev);
-    ev.event = event;
-    ev.target = target;
-    ev.outcome = "ok";
-    ev.detail = detail;
-    return oa_audit(s, &ev);
+    return oa_app_audit(s, OA_REQ_ACTOR(a->r), event, target, "ok", detail);
 }
 
 static int load_target(struct oa_store *s, struct admin *a)
