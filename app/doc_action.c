@@ -17,6 +17,7 @@
 
 #include "app/doc_read.h"
 #include "app/doc_steps.h"
+#include "app/request.h"
 #include "proto/alloc.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
@@ -302,6 +303,55 @@ static int fx_link_reply(struct act *c)
     return rc == 0 ? 0 : OA_E_STORAGE;
 }
 
+/* A public request's effects (version 2) are app/request.c's; these run them for this action. */
+static int request_fx(struct act *c, int (*fx)(struct oa_request_fx *))
+{
+    struct oa_request_fx x = {c->s, c->by, c->eff, c->d, c->a->params, c->a->opinion, c->facts.extend_days,
+                              c->reply_id, c->detail, sizeof(c->detail), NULL};
+    int rc = fx(&x);
+    return rc == 0 ? 0 : undo(c, (enum oa_err)rc, x.message);
+}
+
+static int fx_register_request(struct act *c)
+{
+    return request_fx(c, oa_request_fx_register);
+}
+
+static int fx_refuse_request(struct act *c)
+{
+    return request_fx(c, oa_request_fx_refuse);
+}
+
+static int fx_ask_correction(struct act *c)
+{
+    return request_fx(c, oa_request_fx_ask_correction);
+}
+
+static int fx_consult(struct act *c)
+{
+    return request_fx(c, oa_request_fx_consult);
+}
+
+static int fx_consult_done(struct act *c)
+{
+    return request_fx(c, oa_request_fx_consult_done);
+}
+
+static int fx_extend_clock(struct act *c)
+{
+    return request_fx(c, oa_request_fx_extend);
+}
+
+static int fx_secrecy_review(struct act *c)
+{
+    return request_fx(c, oa_request_fx_secrecy_review);
+}
+
+static int fx_reply_request(struct act *c)
+{
+    return request_fx(c, oa_request_fx_reply);
+}
+
 /*
  * Each effect and the function that performs it, in the order they run
  * (an objection is recorded before the round ends, the round ends before
@@ -327,6 +377,14 @@ static const struct {
     {OA_FX_READ_RECEIPT, fx_read_receipt},
     {OA_FX_CHASE, fx_chase},
     {OA_FX_LINK_REPLY, fx_link_reply},
+    {OA_FX_REGISTER_REQUEST, fx_register_request},
+    {OA_FX_REFUSE_REQUEST, fx_refuse_request},
+    {OA_FX_ASK_CORRECTION, fx_ask_correction},
+    {OA_FX_CONSULT, fx_consult},
+    {OA_FX_CONSULT_DONE, fx_consult_done},
+    {OA_FX_EXTEND_CLOCK, fx_extend_clock},
+    {OA_FX_SECRECY_REVIEW, fx_secrecy_review},
+    {OA_FX_REPLY_REQUEST, fx_reply_request},
 };
 
 static int apply_effects(struct act *c, unsigned bits)
@@ -408,6 +466,10 @@ static int facts_of(struct act *c, int cs_pending)
     f->has_assignee = c->assignee > 0;
     f->has_recipients = pv_get(p, "to_departments") != NULL;
     c->reply_id = param_int(p, "reply_document_id");
+    if (strcmp(c->d->kind, "request") == 0 &&
+        oa_request_reply_facts(c->s, c->d, p, c->reply_id, &f->reply_form_ok, &f->reply_is_outgoing,
+                               &f->reply_exportable) != 0)
+        return -1;
     if (c->reply_id > 0) {
         struct oa_doc reply;
         rc = oa_doc_load(c->s, c->reply_id, &reply);
@@ -435,7 +497,7 @@ static enum oa_err refusal_code(enum oa_flow_result res, const struct oa_flow_an
     case OA_FLOW_NOT_ALLOWED: return OA_E_FORBIDDEN;
     case OA_FLOW_BAD_STATE:
     case OA_FLOW_BAD_VERSION: return OA_E_CONFLICT;
-    case OA_FLOW_GUARD: return ans->conflict ? OA_E_CONFLICT : OA_E_BAD_FIELD;
+    case OA_FLOW_GUARD: return ans->forbidden ? OA_E_FORBIDDEN : ans->conflict ? OA_E_CONFLICT : OA_E_BAD_FIELD;
     default: return OA_E_BAD_FIELD;
     }
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "app/doc_read.h"
+#include "app/gateway.h"
 #include "proto/value.h"
 #include "server/documents-int.h"
 #include "server/handlers.h"
@@ -157,7 +158,8 @@ static void doc_fields(struct oa_store *s, const struct oa_doc *d, bool with_bod
 
 cbor_item_t *oa__doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body)
 {
-    struct doc_sink k = {.m = pv_map(DOC_ITEM_PAIRS + with_body)};
+    /* with the body, room for a request's facts too (oa__doc_answer) */
+    struct doc_sink k = {.m = pv_map(DOC_ITEM_PAIRS + (with_body ? 2 : 0))};
     doc_fields(s, d, with_body, &k);
     return k.m;
 }
@@ -272,6 +274,13 @@ int oa__doc_answer(struct oa_store *s, struct doc_job *j, struct oa_doc *d, int 
 {
     j->status = status;
     j->out = oa__doc_item(s, d, true);
+    if (strcmp(d->kind, "request") == 0) {
+        /* A public request's facts, the applicant's personal data only for those handling it. */
+        struct oa_user viewer = {.id = j->r->who.user_id, .roles = j->r->who.roles};
+        cbor_item_t *q = oa_gw_request_item(s, &viewer, d);
+        if (q != NULL)
+            pv_put(j->out, "request", q);
+    }
     oa__doc_etag(d, j->etag, sizeof(j->etag));
     oa_doc_free(d);
     return 0;

@@ -148,6 +148,15 @@ void h_upload_delete(struct oa_req *r);
 void h_sync_changes(struct oa_req *r);
 void h_sync_push(struct oa_req *r);
 
+/* the exchange gateway and 主动公开 (h_gateway.c) */
+void h_gw_import(struct oa_req *r);
+void h_gw_quarantine(struct oa_req *r);
+void h_gw_outbox(struct oa_req *r);
+void h_gw_outbox_file(struct oa_req *r);
+void h_gw_outbox_sent(struct oa_req *r);
+void h_publication_propose(struct oa_req *r);
+void h_publication_review(struct oa_req *r);
+
 /* the audit trail (auditor) */
 void h_audit_entries(struct oa_req *r);
 void h_audit_checkpoint(struct oa_req *r);

@@ -37,6 +37,7 @@ enum oa__flow_guard {
     G_REPLY,
     G_EXTEND,
     G_TARGET,
+    G_REPLY_EXPORT,
     G__COUNT
 };
 

@@ -23,10 +23,14 @@ static const char *const guard_needs[G__COUNT] = {
     [G_ASSIGNEE] = "params.assignee",
     [G_REPLY] = "params.reply_document_id",
     [G_EXTEND] = "opinion,params.days",
+    [G_REPLY_EXPORT] = "params.reply_document_id,params.form",
     [G_TARGET] = "params.target",
 };
 
 static const char *const guard_reason[G__COUNT] = {
+    [G_REPLY_EXPORT] = "Link the reply (outgoing) in params.reply_document_id; params.form is a form of 第36条; "
+                       "partial, not_disclosed, not_ours, other_law need params.reason; responsible_organ "
+                       "goes only with not_ours.",
     [G_OPINION] = "This action needs a written opinion (意见): say why.",
     [G_PREFIX] = "Name the document-number prefix in params.prefix, e.g. 府办发.",
     [G_LEAD_DEPT] = "Name the lead department in params.lead_department_id.",
@@ -93,6 +97,7 @@ static bool guard_holds(int g, const struct oa_doc_facts *x)
     case G_EXTEND:
         return !x->extended && x->extend_days >= 1 && x->extend_days <= OA_REQUEST_EXTEND_MAX && x->has_opinion;
     case G_TARGET: return x->has_target;
+    case G_REPLY_EXPORT: return x->reply_form_ok && x->reply_is_outgoing && x->reply_exportable;
     }
     return false;
 }
@@ -138,6 +143,12 @@ enum oa_flow_result oa_flow_step(enum oa_doc_kind kind, int def_version, const c
     if (!guard_holds(rule->guard, facts)) {
         out->reason = guard_reason[rule->guard];
         out->conflict = rule->guard == G_EXTEND && facts->extended;
+        if (rule->guard == G_REPLY_EXPORT && facts->reply_form_ok && facts->reply_is_outgoing) {
+            /* Complete, but it may not leave: oa_access_export refused it. */
+            out->reason = "Only a reply labelled 公开 with no scope, after its secrecy review (保密审查, action "
+                          "secrecy_review), may leave through the gateway.";
+            out->forbidden = true;
+        }
         return OA_FLOW_GUARD;
     }
     out->effects = rule->effects & ~PRIMARY;

@@ -55,6 +55,9 @@ struct oa_doc_facts {
     bool has_assignee;        /* params name a handler */
     bool reply_is_public_outgoing; /* params link a 公开 outgoing reply */
     bool has_target;          /* params name whom a chase is for */
+    bool reply_form_ok;       /* params.form is a form of 第36条 with what it needs (reason, organ) */
+    bool reply_is_outgoing;   /* params.reply_document_id names an outgoing document */
+    bool reply_exportable;    /* ... that oa_access_export lets out (公开, no scope, secrecy review recorded) */
 };
 
 /* What the actor is, for this document. */
@@ -91,6 +94,15 @@ enum oa_flow_effect {
     OA_FX_SET_SIGNER = 1u << 13,         /* the signer (签发人) is whoever signs */
     OA_FX_COUNTERSIGN_OBJECT = 1u << 14, /* record this countersigner's objection */
     OA_FX_END_ROUND = 1u << 15,          /* the countersign round ends: cancel who has not acted */
+    /* A public request, version 2 (app/request.c): the clock and the gateway's outbox. */
+    OA_FX_REGISTER_REQUEST = 1u << 16,   /* due from the receipt date on the clock; a receipt (回执) goes out */
+    OA_FX_REFUSE_REQUEST = 1u << 17,     /* a refusal receipt (回退) with the opinion as its reason goes out */
+    OA_FX_ASK_CORRECTION = 1u << 18,     /* 补正: once, within 7 working days of receipt; the clock stops */
+    OA_FX_CONSULT = 1u << 19,            /* 第32条: the clock pauses from params.since (or today) */
+    OA_FX_CONSULT_DONE = 1u << 20,       /* the pause ends; its working days do not count */
+    OA_FX_EXTEND_CLOCK = 1u << 21,       /* the clock gets params.days more working days, once */
+    OA_FX_SECRECY_REVIEW = 1u << 22,     /* 保密审查 recorded (a reply may leave only after it) */
+    OA_FX_REPLY_REQUEST = 1u << 23,      /* the reply's form (第36条) recorded, linked, and put in the outbox */
 };
 
 struct oa_flow_answer {
@@ -99,6 +111,7 @@ struct oa_flow_answer {
     const char *reason;      /* for refusals: a sentence for the person */
     bool conflict;           /* OA_FLOW_GUARD: the guard fails on the document's own state (a request
                                 already extended), not on what the request carries (409, not 400) */
+    bool forbidden;          /* OA_FLOW_GUARD: what the action would send out may not leave (403) */
 };
 
 /*
