@@ -16,15 +16,6 @@
 #include "workflow/access.h"
 #include "workflow/docflow.h"
 
-/* The audit event's actor fields for `by`. */
-static void actor_event(const struct oa_app_actor *by, struct oa_audit_event *ev)
-{
-    ev->actor_id = by->user_id;
-    ev->actor = by->username;
-    ev->source = by->source;
-    ev->label = -1;
-}
-
 /* The decision alone, for `who` and document `d` (level and scope). */
 static enum oa_decision decide_read(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d,
                                     bool *scoped)
@@ -64,14 +55,7 @@ int oa_doc_gate_read(struct oa_store *s, const struct oa_app_actor *by, const st
     if (dec == OA_ALLOW)
         return 1;
     if (d->level > OA_LEVEL_PUBLIC || scoped || (who->roles & OA_ROLES_ADMIN)) {
-        struct oa_audit_event ev = {0};
-        actor_event(by, &ev);
-        ev.event = what;
-        ev.doc_id = d->id;
-        ev.label = d->level;
-        ev.outcome = "refused";
-        ev.detail = oa_decision_reason(dec);
-        if (oa_audit(s, &ev) != 0)
+        if (oa_app_audit_doc(s, by, what, d, NULL, NULL, NULL, "refused", oa_decision_reason(dec)) != 0)
             return -1;
     }
     return 0;
@@ -108,15 +92,7 @@ int oa_doc_open_for(struct oa_store *s, const struct oa_app_actor *by, int64_t d
                                            "edit", &actor, &facts, &ans);
     if (res == OA_FLOW_OK)
         return 1;
-    struct oa_audit_event ev = {0};
-    actor_event(by, &ev);
-    ev.event = what;
-    ev.doc_id = d->id;
-    ev.label = d->level;
-    ev.from_state = d->state;
-    ev.outcome = "refused";
-    ev.detail = ans.reason;
-    rc = oa_audit(s, &ev);
+    rc = oa_app_audit_doc(s, by, what, d, d->state, NULL, NULL, "refused", ans.reason);
     oa_doc_free(d);
     if (rc != 0)
         return -1;

@@ -9,22 +9,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "app/audit.h"
 #include "proto/errors.h"
 #include "storage/store.h"
 
 struct oa_user;
 struct oa_doc;
-
-/*
- * Who asks, as the audit trail names them; the server fills it from its
- * request (OA_REQ_ACTOR in server/handlers.h).  The strings stay the
- * caller's.
- */
-struct oa_app_actor {
-    int64_t user_id;      /* 0 when nobody is logged in */
-    const char *username; /* NULL when none */
-    const char *source;   /* the client's address */
-};
 
 /* The one read decision (level and scope) for a document id. */
 bool oa_doc_readable(struct oa_store *s, const struct oa_user *who, int64_t doc_id);

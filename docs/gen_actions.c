@@ -1,14 +1,14 @@
 /*
  * docs/gen_actions.c: prints the action reference of the document
  * lifecycles (docs/actions.md) as markdown, from the tables in
- * workflow/docflow.c, through workflow's public API only.
+ * workflow/flow_*.c (one file per kind), through workflow's public API only.
  *
  *   bazel run //docs:gen_actions > docs/actions.md
  *
  * The tables say which states and actions exist, where each action leads,
  * who may take it, its guard and its effects.  What the server reads from
- * `params` for each effect is described here (from server/h_documents.c
- * run_action), keyed by the public effect bits; a table entry this program
+ * `params` for each effect is described here (from app/doc_action.c, one
+ * function per effect), keyed by the public effect bits; a table entry this program
  * has no words for (a new effect bit, relationship bit, kind or guard
  * requirement) stops it with exit status 1, so a change to the tables
  * cannot pass //docs:actions_doc_test without a change here too.
@@ -59,6 +59,11 @@ static const struct param params[] = {
     {"params.readers", "list of 1 to 64 usernames", "who reads the document in circulation"},
     {"params.target", "username", "whom the chase (催办) is for"},
     {"params.reply_document_id", "document id", "the reply: an outgoing document labelled 公开"},
+    {"params.form", "text", "the reply's form (第36条): public, partial, not_disclosed, not_exist, not_ours, repeated, "
+     "other_law"},
+    {"params.reason", "text, 1 to 511 bytes", "why (第36条): required with partial, not_disclosed, not_ours, other_law"},
+    {"params.responsible_organ", "text, 1 to 255 bytes", "the organ responsible, with not_ours, when known"},
+    {"params.since", "date, YYYY-MM-DD, between receipt and today", "the day the consultation letter went out"},
 };
 
 static const struct param *param_named(const char *name, size_t len)
@@ -96,6 +101,22 @@ static const struct {
     {OA_FX_LINK_REPLY, "links the reply document to this request, and the request to the reply",
      {"params.reply_document_id"}},
     {OA_FX_SET_SIGNER, "sets the signer (签发人) to the acting person's display name", {NULL}},
+    {OA_FX_COUNTERSIGN_OBJECT, "records this countersigner's objection", {NULL}},
+    {OA_FX_END_ROUND, "ends the countersign round: whoever has not acted yet is no longer asked", {NULL}},
+    {OA_FX_REGISTER_REQUEST, "sets the deadline on the request's clock: 20 working days after receipt (the "
+     "portal's confirmation day, or params.received_on); a receipt (回执) goes out",
+     {"params.received_on"}},
+    {OA_FX_REFUSE_REQUEST, "sends a refusal receipt (回退) with the opinion as its reason", {"opinion"}},
+    {OA_FX_ASK_CORRECTION, "asks for a correction (补正), once, within 7 working days of receipt; the clock "
+     "stops until the corrected application arrives", {"opinion"}},
+    {OA_FX_CONSULT, "pauses the clock for a third-party consultation (第32条) from params.since (default today)",
+     {"params.since"}},
+    {OA_FX_CONSULT_DONE, "ends the consultation: its working days are not counted", {NULL}},
+    {OA_FX_EXTEND_CLOCK, "gives the clock params.days more working days and marks the request extended",
+     {"params.days"}},
+    {OA_FX_SECRECY_REVIEW, "records the secrecy review (保密审查) with the opinion", {"opinion"}},
+    {OA_FX_REPLY_REQUEST, "records the reply's form (第36条), links the reply document and puts it in the "
+     "gateway's outbox", {"params.reply_document_id", "params.form", "params.reason"}},
 };
 
 /* ---- helpers ---- */

@@ -34,6 +34,8 @@
     X(HEADERS_TOO_LARGE,    431, "headers_too_large",      "The request headers are too large.")   \
     X(RANGE_NOT_SATISFIABLE,416, "range_not_satisfiable",  "The range lies outside the file.") \
     X(OFFSET_MISMATCH,      409, "offset_mismatch",        "The upload is at another offset: ask for it and continue from there.") \
+    X(REPLAYED,             409, "replayed",               "This sender's sequence number was used by another bundle: the bundle is a replay and was not imported.") \
+    X(OUT_OF_SEQUENCE,      409, "out_of_sequence",        "This bundle's sequence number is not the next of its sender: hold it and send the missing ones first.") \
     X(GONE,                 410, "gone",                   "This file was destroyed and cannot be read any more.") \
     X(CURSOR_TOO_OLD,       410, "cursor_too_old",         "Your sync cursor is too old: start again from 0 (a full resync).") \
     X(UNSUPPORTED_VERSION,  400, "unsupported_version",    "This protocol version is not supported; update the client.") \

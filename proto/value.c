@@ -413,12 +413,19 @@ static json_t *to_json(const cbor_item_t *it, int depth)
 
 unsigned char *pv_encode_cbor(const cbor_item_t *item, size_t *len)
 {
-    unsigned char *buf = NULL;
-    size_t cap = 0;
-    size_t n = cbor_serialize_alloc(item, &buf, &cap);
-    if (n == 0) {
-        free(buf);
-        return NULL;
+    /* libcbor's cbor_serialize_alloc starts at 32 bytes and serializes the
+     * whole item again after each doubling: a 23 KB list page was encoded
+     * about twice over.  Start where most answers fit. */
+    size_t cap = 4096;
+    unsigned char *buf = oa_xmalloc(cap);
+    size_t n;
+    while ((n = cbor_serialize(item, buf, cap)) == 0) {
+        if (cap >= ((size_t)1 << 31)) {
+            free(buf);
+            return NULL;
+        }
+        cap *= 4;
+        buf = oa_xrealloc(buf, cap);
     }
     *len = n;
     return buf;

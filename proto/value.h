@@ -106,6 +106,26 @@ cbor_item_t *pv_array_from(cbor_item_t *const *items, size_t n);
 /* Append to an array built by pv_array; the array takes ownership. */
 void pv_push(cbor_item_t *array, cbor_item_t *value);
 
+/*
+ * Writing CBOR straight into a buffer, without an item tree: for the large
+ * answers (list pages), where building, encoding and freeing the tree cost
+ * more than the query.  The bytes are exactly those pv_encode_cbor gives for
+ * the same pv_* items (shortest integers and heads).  The buffer grows as
+ * needed (oa_xrealloc); the caller owns out->p and frees it.
+ */
+struct pv_out {
+    unsigned char *p;
+    size_t n, cap;
+};
+void pv_out_map(struct pv_out *o, size_t n);
+void pv_out_array(struct pv_out *o, size_t n);
+void pv_out_int(struct pv_out *o, int64_t v);
+void pv_out_text(struct pv_out *o, const char *s); /* NULL writes null */
+void pv_out_bool(struct pv_out *o, bool v);
+void pv_out_null(struct pv_out *o);
+/* Appends bytes already encoded (another pv_out's). */
+void pv_out_raw(struct pv_out *o, const void *p, size_t n);
+
 /* Looks up a text key in a map; returns a borrowed item or NULL. */
 const cbor_item_t *pv_get(const cbor_item_t *map, const char *key);
 

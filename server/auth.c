@@ -9,8 +9,10 @@
 
 #include "proto/alloc.h"
 #include "proto/log.h"
+#include "server/handlers.h"
 #include "server/server.h"
 #include "storage/accounts.h"
+#include "workflow/access.h"
 
 void oa_token_new(char text[OA_TOKEN_TEXT], unsigned char hash[32])
 {
@@ -371,6 +373,15 @@ static void auth_admit(struct oa_req *r, oa_handler_fn next)
             oa_reply_error(r, OA_E_TOTP_ENROLLMENT_REQUIRED, NULL);
             return;
         }
+    }
+    /* The gateway's confinement: its account uses only its routes, and nobody else uses those. */
+    bool gateway_route = strncmp(r->route->pattern, "/v1/gateway/", 12) == 0;
+    if (oa_access_route(r->who.roles, gateway_route, (r->route->flags & OA_ROUTE_GATEWAY) != 0) != OA_ALLOW) {
+        oa_refuse(r, OA_E_FORBIDDEN,
+                  gateway_route ? "Only the exchange gateway's account uses /v1/gateway/."
+                                : "The exchange gateway's account may use only its own routes.",
+                  "route.refused", r->route->name);
+        return;
     }
     next(r);
 }

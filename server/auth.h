@@ -23,6 +23,8 @@
 
 /* Route flag: reachable while the user still has to change a one-time password. */
 #define OA_ROUTE_BEFORE_PWCHANGE 16u
+/* Route flag: open to the exchange gateway's account (workflow/access.c oa_access_route). */
+#define OA_ROUTE_GATEWAY 64u
 
 /* Validates the bearer token, fills r->who, then calls the route's handler. */
 void oa_auth_dispatch(struct oa_req *r);

@@ -1,7 +1,8 @@
 /*
  * server/blobs-int.h: internal to the blob store's routes (h_blobs.c,
- * h_upload.c, h_attachments.c): an upload in progress and the functions
- * they share.  Nobody else includes it.
+ * h_upload.c, h_attachments.c) and the gateway's import and outbox
+ * (h_gateway.c): an upload in progress and the functions they share.
+ * Nobody else includes it.
  */
 #ifndef OA_SERVER_BLOBS_INT_H
 #define OA_SERVER_BLOBS_INT_H
@@ -55,6 +56,11 @@ struct upload {
     int work_rc, digest_rc;
     char cause[256];
 
+    bool staged;                  /* the gateway's: no document yet; once finished it waits for an import */
+    bool claimed;                 /* an import job holds it */
+    EVP_MD_CTX *md256;            /* staged under sm4-sm3: the SHA-256 the bundle's manifest names */
+    unsigned char sha256[32];     /* staged and finished: the bytes' SHA-256 */
+
     struct oa_req *r;             /* the request feeding it now, or NULL */
     bool body_ended;
     enum oa_err body_err;
@@ -68,6 +74,17 @@ void oa__upload_feed(struct upload *u, struct oa_req *r);
 struct upload *oa__upload_new(struct oa_server *srv, int64_t owner, int64_t doc_id, int64_t att_id, int rev,
                               int level, const char *name, const char *role, uint64_t length, bool resumable,
                               enum oa_err *err);
+/* A staged (gateway) upload: no document; sealed as doc 0 until an import takes it. */
+struct upload *oa__upload_new_staged(struct oa_server *srv, int64_t owner, const char *name, uint64_t length,
+                                     enum oa_err *err);
+/* The finished staged upload named by token, owned by owner and not claimed; NULL when none. */
+struct upload *oa__upload_staged_find(struct oa_server *srv, const char *token, int64_t owner);
+/* After an import committed it: the file stays (its row names it); the upload goes. */
+void oa__upload_committed(struct upload *u);
+/* A file name as attachments take it (h_attachments.c). */
+bool oa__blob_name_ok(const char *n, size_t len);
+/* Streams attachment a (its file opened as fd, or -1) as the response: Range, decryption (h_attachments.c). */
+void oa__download_start(struct oa_req *r, const struct oa_attachment *a, int fd);
 void oa__uploads_start(struct oa_server *srv);
 void oa__uploads_stop(struct oa_server *srv);
 

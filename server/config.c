@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "proto/log.h"
 
@@ -42,6 +43,8 @@ void oa_config_defaults(struct oa_config *c)
     c->blob_suite = 1;
     c->upload_idle_s = 24 * 3600;
     c->sync_cache_max_level = 1;
+    unsigned cores = uv_available_parallelism();
+    c->storage_readers = cores < 1 ? 1 : cores > 64 ? 64 : cores;
 }
 
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -115,6 +118,7 @@ static const struct key keys[] = {
     {"blob", "max_request_bytes", K_SIZE, F(blob_max_request_bytes), 0, 1, (uint64_t)1 << 42},
     {"blob", "suite", K_SUITE, F(blob_suite), 0, 0, 0},
     {"blob", "upload_idle_seconds", K_UNSIGNED, F(upload_idle_s), 0, 1, 30 * 86400},
+    {"storage", "readers", K_UNSIGNED, F(storage_readers), 0, 1, 64},
     {"storage", "reserve_bytes", K_SIZE, F(storage_reserve_bytes), 0, 0, (uint64_t)1 << 34},
     {"storage", "encrypt", K_BOOL, F(storage_encrypt), 0, 0, 0},
     {"sync", "cache_max_level", K_UNSIGNED, F(sync_cache_max_level), 0, 0, 4},

@@ -49,6 +49,7 @@ struct oa_config {
     unsigned upload_idle_s;         /* an unfinished resumable upload is dropped after this */
 
     /* storage */
+    unsigned storage_readers;       /* reader threads (storage/reader.h); default: the number of cores */
     size_t storage_reserve_bytes;   /* disk held back for audit entries and logins while the disk is full */
     bool storage_encrypt;           /* false only for the benchmark's plain comparison (tests/bench) */
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "app/outcome.h"
 #include "proto/value.h"
 #include "server/http.h"
 #include "storage/accounts.h"
@@ -64,17 +65,24 @@ struct doc_job {
 };
 
 /* h_doc_common.c */
-int32_t oa__doc_today_local(void);
-int oa__doc_year_local(void);
 void oa__doc_etag(const struct oa_doc *d, char *out, size_t n);
 void oa__doc_put_opt(cbor_item_t *m, const char *k, const char *v);
 cbor_item_t *oa__doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body);
+/* The same item written as CBOR into o (no tree): the bytes pv_encode_cbor gives for oa__doc_item's. */
+void oa__doc_item_out(struct pv_out *o, struct oa_store *s, const struct oa_doc *d, bool with_body);
 /* Answers the document whole (body, ETag) with `status`, frees d; returns 0. */
 int oa__doc_answer(struct oa_store *s, struct doc_job *j, struct oa_doc *d, int status);
 cbor_item_t *oa__doc_state_item(const struct oa_doc *d);
-void oa__doc_set_step_due(struct oa_store *s, struct oa_doc *d);
-int oa__doc_update_queue(struct oa_store *s, const struct oa_doc *d);
-int oa__doc_fail(struct doc_job *j, enum oa_err e, const char *message);
+/*
+ * How a document job ends, said explicitly (app/outcome.h):
+ * oa__doc_refuse: refused, and the job commits, so an audit entry written
+ * for the refusal stays; returns 0.  oa__doc_undo: refused after the job
+ * wrote something: everything is rolled back; returns e.  oa__doc_end: the
+ * same for a use case's outcome.
+ */
+int oa__doc_refuse(struct doc_job *j, enum oa_err e, const char *message);
+int oa__doc_undo(struct doc_job *j, enum oa_err e, const char *message);
+int oa__doc_end(struct doc_job *j, const struct oa_app_outcome *o);
 int oa__doc_not_found(struct doc_job *j);
 int oa__doc_load_me(struct oa_store *s, struct doc_job *j, struct oa_user *me);
 int oa__doc_me_from_session(struct oa_store *s, struct doc_job *j, struct oa_user *me);

@@ -79,6 +79,19 @@ static int check_on_run(struct oa_store *s, struct oa_db_job *job)
     return 0;
 }
 
+/* A resumable upload was started: 201 with where to send its bytes. */
+static void answer_started(struct oa_req *r, const struct upload *u)
+{
+    char loc[96];
+    snprintf(loc, sizeof(loc), "/v1/uploads/%s", u->token);
+    cbor_item_t *m = pv_map(4);
+    pv_put_text(m, "upload", u->token);
+    pv_put_text(m, "location", loc);
+    pv_put_int(m, "offset", 0);
+    pv_put_int(m, "length", (int64_t)u->length);
+    oa_reply(r, 201, m);
+}
+
 static void check_on_done(struct oa_db_job *job)
 {
     struct check_job *j = (struct check_job *)job;
@@ -99,14 +112,7 @@ static void check_on_done(struct oa_db_job *job)
         return;
     }
     if (resumable) {
-        char loc[96];
-        snprintf(loc, sizeof(loc), "/v1/uploads/%s", u->token);
-        cbor_item_t *m = pv_map(4);
-        pv_put_text(m, "upload", u->token);
-        pv_put_text(m, "location", loc);
-        pv_put_int(m, "offset", 0);
-        pv_put_int(m, "length", (int64_t)u->length);
-        oa_reply(r, 201, m);
+        answer_started(r, u);
         return;
     }
     oa__upload_feed(u, r);
@@ -137,6 +143,11 @@ static bool name_ok(const char *n, size_t len)
             return false;
     }
     return true;
+}
+
+bool oa__blob_name_ok(const char *n, size_t len)
+{
+    return name_ok(n, len);
 }
 
 static bool role_ok(const char *role)
@@ -223,17 +234,34 @@ void h_upload_create(struct oa_req *r)
 {
     int64_t doc = 0, att = 0, length = -1;
     const char *name = NULL, *role = NULL;
+    /* The gateway's uploads name no document (they wait for an import); it may name none. */
+    bool gateway = (r->who.roles & OA_ROLE_GATEWAY) != 0;
     struct pv_field f[] = {
-        {"document", PV_INT, PV_REQUIRED, 1, INT64_MAX, &doc, NULL},
-        {"name", PV_TEXT, 0, 1, OA_ATTACHMENT_NAME_MAX, &name, NULL},
+        {"document", PV_INT, gateway ? PV_REFUSED : PV_REQUIRED, 1, INT64_MAX, &doc, NULL},
+        {"name", PV_TEXT, gateway ? PV_REQUIRED : 0, 1, OA_ATTACHMENT_NAME_MAX, &name, NULL},
         {"length", PV_INT, PV_REQUIRED, 0, INT64_MAX, &length, NULL},
-        {"attachment", PV_INT, 0, 1, INT64_MAX, &att, NULL},
-        {"role", PV_TEXT, 0, 1, 15, &role, NULL},
+        {"attachment", PV_INT, gateway ? PV_REFUSED : 0, 1, INT64_MAX, &att, NULL},
+        {"role", PV_TEXT, gateway ? PV_REFUSED : 0, 1, 15, &role, NULL},
     };
     if (!oa_req_fields(r, f, sizeof(f) / sizeof(f[0])))
         return;
     if (length < 0 || (uint64_t)length > r->srv->cfg->blob_max_bytes) {
         oa_reply_error(r, OA_E_BODY_TOO_LARGE, "The file is larger than this server accepts.");
+        return;
+    }
+    if (gateway) {
+        if (!name_ok(name, strlen(name))) {
+            oa_reply_error(r, OA_E_BAD_FIELD, "The name must be UTF-8, at most 255 bytes, with no slashes, control "
+                                              "or direction characters.");
+            return;
+        }
+        enum oa_err err = OA_E_OK;
+        struct upload *u = oa__upload_new_staged(r->srv, r->who.user_id, name, (uint64_t)length, &err);
+        if (u == NULL) {
+            oa_reply_error(r, err, NULL);
+            return;
+        }
+        answer_started(r, u);
         return;
     }
     if (doc <= 0 || att < 0 || (att == 0 && name == NULL) || (name && !name_ok(name, strlen(name))) ||
@@ -355,14 +383,7 @@ static int read_on_run(struct oa_store *s, struct oa_db_job *job)
     if (d.level > OA_LEVEL_PUBLIC) {
         char detail[96];
         snprintf(detail, sizeof(detail), "attachment %lld rev %d", (long long)j->a.id, j->a.rev);
-        struct oa_audit_event ev = {0};
-        oa_audit_actor(j->r, &ev);
-        ev.event = "attachment.read";
-        ev.doc_id = d.id;
-        ev.label = d.level;
-        ev.outcome = "ok";
-        ev.detail = detail;
-        if (oa_audit(s, &ev) != 0) {
+        if (oa_app_audit_doc(s, OA_REQ_ACTOR(j->r), "attachment.read", &d, NULL, NULL, NULL, "ok", detail) != 0) {
             oa_doc_free(&d);
             return OA_E_STORAGE;
         }
@@ -690,13 +711,20 @@ static void read_on_done(struct oa_db_job *job)
         free(j);
         return;
     }
+    struct oa_attachment a = j->a;
+    int fd = j->fd;
+    free(j);
+    oa__download_start(r, &a, fd);
+}
+
+void oa__download_start(struct oa_req *r, const struct oa_attachment *a, int fd)
+{
     struct download *d = oa_xcalloc(1, sizeof(*d));
     pthread_mutex_init(&d->mu, NULL);
     d->srv = r->srv;
     d->r = r;
-    d->a = j->a;
-    d->fd = j->fd;
-    free(j);
+    d->a = *a;
+    d->fd = fd;
     uint64_t size = d->a.blob.info.size;
     d->status = 200;
     d->from = 0;

@@ -9,15 +9,16 @@
  *   GET /v1/audit/report?month=YYYY-MM             the monthly security report
  *
  * The decision is oa_access_decide(OA_ACT_AUDIT_READ); every read, allowed or
- * refused, is itself an audit entry.  The work runs on libuv's thread pool
- * with its own read-only connection, so a proof over a large log never
- * stalls the writer or the loop.
+ * refused, is itself an audit entry, committed before the work starts.  The
+ * work runs on the reader threads (storage/reader.h), so a proof over a large
+ * log never stalls the writer or the loop.
  */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/audit.h"
 #include "proto/value.h"
 #include "server/handlers.h"
 #include "server/server.h"
@@ -28,8 +29,7 @@
 enum audit_op { A_ENTRIES, A_CHECKPOINT, A_INCLUSION, A_CONSISTENCY, A_EXPORT, A_REPORT };
 
 struct audit_work {
-    uv_work_t work;
-    struct oa_db_job job; /* records the read first */
+    struct oa_db_job job; /* records the read on the writer, then does the work on a reader */
     struct oa_req *r;
     enum audit_op op;
     int64_t a, b, after, limit, doc;
@@ -119,22 +119,14 @@ static cbor_item_t *path_item(const oa_hash *path, size_t n)
     return arr;
 }
 
-static void audit_on_work(uv_work_t *w)
+static int audit_work_run(struct oa_store *s, struct oa_db_job *job)
 {
-    struct audit_work *a = w->data;
-    struct oa_store s;
-    char dbpath[600], *why = NULL;
-    snprintf(dbpath, sizeof(dbpath), "%s/oa.db", a->r->srv->cfg->data_dir);
-    if (oa_store_open_readonly(&s, dbpath, &why) != 0) {
-        free(why);
-        a->err = OA_E_STORAGE;
-        return;
-    }
+    struct audit_work *a = (struct audit_work *)job;
     uint64_t size = 0;
     oa_hash root;
     switch (a->op) {
     case A_ENTRIES: {
-        sqlite3_stmt *st = oa_store_stmt(&s,
+        sqlite3_stmt *st = oa_store_stmt(s,
             "SELECT " OA_AUDIT_COLUMNS " FROM audit_log WHERE id > ?1 AND (?2 = 0 OR at >= ?2)"
             " AND (?3 = 0 OR at < ?3) AND (?4 IS NULL OR actor = ?4) AND (?5 = 0 OR doc_id = ?5)"
             " AND (?6 IS NULL OR event = ?6) ORDER BY id LIMIT ?7");
@@ -170,7 +162,7 @@ static void audit_on_work(uv_work_t *w)
         break;
     }
     case A_CHECKPOINT:
-        a->out = checkpoint_item(&s, a->pk, &size, root);
+        a->out = checkpoint_item(s, a->pk, &size, root);
         if (a->out == NULL) {
             a->err = OA_E_NOT_FOUND;
             a->message = "No checkpoint has been signed yet.";
@@ -179,7 +171,7 @@ static void audit_on_work(uv_work_t *w)
     case A_INCLUSION:
     case A_CONSISTENCY:
     case A_EXPORT: {
-        cbor_item_t *cp = checkpoint_item(&s, a->pk, &size, root);
+        cbor_item_t *cp = checkpoint_item(s, a->pk, &size, root);
         uint64_t n = a->op == A_EXPORT ? size : (uint64_t)a->b;
         if (cp == NULL || n == 0 || n > size) {
             if (cp)
@@ -197,7 +189,7 @@ static void audit_on_work(uv_work_t *w)
                                            : "The index or first size is out of range.";
             break;
         }
-        oa_hash *leaves = oa_audit_leaves(&s, n);
+        oa_hash *leaves = oa_audit_leaves(s, n);
         if (leaves == NULL) {
             cbor_decref(&cp);
             break;
@@ -229,7 +221,7 @@ static void audit_on_work(uv_work_t *w)
         } else {
             /* The bundle: the signed checkpoint, and each entry as its exact
              * CBOR with an inclusion proof against that checkpoint. */
-            sqlite3_stmt *st = oa_store_stmt(&s, "SELECT " OA_AUDIT_COLUMNS " FROM audit_log WHERE id BETWEEN ? AND ? ORDER BY id");
+            sqlite3_stmt *st = oa_store_stmt(s, "SELECT " OA_AUDIT_COLUMNS " FROM audit_log WHERE id BETWEEN ? AND ? ORDER BY id");
             sqlite3_bind_int64(st, 1, a->a);
             sqlite3_bind_int64(st, 2, a->b);
             cbor_item_t *arr = pv_array((size_t)(a->b - a->a + 1));
@@ -256,7 +248,7 @@ static void audit_on_work(uv_work_t *w)
         break;
     }
     case A_REPORT:
-        a->out = oa_security_report(&s, a->month);
+        a->out = oa_security_report(s, a->month);
         if (a->out == NULL) {
             a->err = OA_E_BAD_FIELD;
             a->message = "month must be YYYY-MM.";
@@ -265,17 +257,17 @@ static void audit_on_work(uv_work_t *w)
     }
     if (a->out == NULL && a->err == OA_E_OK)
         a->err = OA_E_STORAGE;
-    oa_store_close(&s);
+    return 0;
 }
 
-static void audit_on_after(uv_work_t *w, int status)
+static void audit_work_done(struct oa_db_job *job)
 {
-    struct audit_work *a = w->data;
+    struct audit_work *a = (struct audit_work *)job;
     struct oa_req *r = a->r;
-    if (status != 0 || a->err != OA_E_OK) {
+    if (job->rc != 0 || a->err != OA_E_OK) {
         if (a->out)
             cbor_decref(&a->out);
-        oa_reply_error(r, status != 0 ? OA_E_INTERNAL : a->err, a->message);
+        oa_reply_error(r, job->rc != 0 ? (enum oa_err)job->rc : a->err, a->message);
     } else {
         oa_reply(r, 200, a->out);
     }
@@ -285,29 +277,24 @@ static void audit_on_after(uv_work_t *w, int status)
 /* The read is recorded first; then the work runs on the pool. */
 static int audit_record_run(struct oa_store *s, struct oa_db_job *job)
 {
-    struct audit_work *a = (struct audit_work *)((char *)job - offsetof(struct audit_work, job));
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(a->r, &ev);
-    ev.event = "audit.read";
-    ev.target = a->r->path;
-    ev.outcome = "ok";
-    ev.detail = a->r->query[0] ? a->r->query : NULL;
-    return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
+    struct audit_work *a = (struct audit_work *)job;
+    return oa_app_audit(s, OA_REQ_ACTOR(a->r), "audit.read", a->r->path, "ok", a->r->query[0] ? a->r->query : NULL) == 0
+               ? 0
+               : OA_E_STORAGE;
 }
 
 static void audit_record_done(struct oa_db_job *job)
 {
-    struct audit_work *a = (struct audit_work *)((char *)job - offsetof(struct audit_work, job));
+    struct audit_work *a = (struct audit_work *)job;
     if (job->rc) {
         oa_reply_error(a->r, (enum oa_err)job->rc, NULL);
         free(a);
         return;
     }
-    a->work.data = a;
-    if (uv_queue_work(a->r->srv->loop, &a->work, audit_on_work, audit_on_after) != 0) {
-        oa_reply_error(a->r, OA_E_UNAVAILABLE, NULL);
-        free(a);
-    }
+    job->run = audit_work_run;
+    job->done = audit_work_done;
+    job->flags = OA_JOB_READ;
+    oa_db_submit(a->r->srv, job);
 }
 
 static void audit_start(struct oa_req *r, enum audit_op op)
@@ -352,7 +339,7 @@ static void audit_start(struct oa_req *r, enum audit_op op)
     }
     a->job.run = audit_record_run;
     a->job.done = audit_record_done;
-    oa_writer_submit(r->srv->writer, &a->job);
+    oa_db_submit(r->srv, &a->job);
 }
 
 void h_audit_entries(struct oa_req *r) { audit_start(r, A_ENTRIES); }

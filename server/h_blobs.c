@@ -202,6 +202,7 @@ static void reseal_on_done(struct oa_db_job *job)
     }
     x->neu = x->old;
     x->neu.level = x->doc_level;
+    x->neu.staged = false; /* a staged file is bound to its document now */
     oa_blob_file_new(x->neu.file);
     oa_dek_new(x->new_dek);
     if (oa_dek_unwrap(srv->keys, x->old.level, x->old.kek_version, x->old.dek, x->old_dek) != 0 ||

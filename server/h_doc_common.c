@@ -1,7 +1,8 @@
 /*
- * server/h_doc_common.c: what every document route uses: today's date, ETags, the
- * response items, step deadlines and the to-do queue, the job's answers,
- * the caller, the audit entry and opening a document through the read gate.
+ * server/h_doc_common.c: what every document route uses: ETags, the
+ * response items, the job's answers, the caller, the audit entry (through
+ * app/audit.c) and opening a document through the read gate.  Step
+ * deadlines and the to-do queue are app/doc_steps.c's.
  * Part of the document routes (h_documents.c), joined by documents-int.h.
  */
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 
 #include "app/doc_read.h"
+#include "app/gateway.h"
 #include "proto/value.h"
 #include "server/documents-int.h"
 #include "server/handlers.h"
@@ -25,41 +27,9 @@
 /* shared helpers                                                           */
 /* ------------------------------------------------------------------------ */
 
-/* Today's date in local time, as days since the epoch (the offset is re-read each minute). */
-int32_t oa__doc_today_local(void)
-{
-    static _Thread_local time_t offset_at;
-    static _Thread_local long offset;
-    time_t t = time(NULL);
-    if (t - offset_at >= 60) {
-        struct tm tm;
-        localtime_r(&t, &tm);
-        offset = tm.tm_gmtoff;
-        offset_at = t;
-    }
-    int64_t local = (int64_t)t + offset;
-    return (int32_t)(local >= 0 ? local / 86400 : (local - 86399) / 86400);
-}
-
-int oa__doc_year_local(void)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    return tm.tm_year + 1900;
-}
-
 void oa__doc_etag(const struct oa_doc *d, char *out, size_t n)
 {
     snprintf(out, n, "\"d%lld-%lld\"", (long long)d->id, (long long)d->revision);
-}
-
-static void put_id(cbor_item_t *m, const char *k, int64_t v)
-{
-    if (v > 0)
-        pv_put_int(m, k, v);
-    else
-        pv_put_text(m, k, NULL);
 }
 
 void oa__doc_put_opt(cbor_item_t *m, const char *k, const char *v)
@@ -67,56 +37,140 @@ void oa__doc_put_opt(cbor_item_t *m, const char *k, const char *v)
     pv_put_text(m, k, v && v[0] ? v : NULL);
 }
 
-/* The document as the API shows it, with its label's scope; the body only when asked. */
-cbor_item_t *oa__doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body)
+/*
+ * Where a document's fields go: an item tree (m), or CBOR bytes written
+ * directly (o, the list pages' path: no tree to build, encode and free).
+ * One list of fields for both, so that their bytes stay the same.
+ */
+struct doc_sink {
+    cbor_item_t *m;
+    struct pv_out *o;
+    size_t n; /* pairs written to o */
+};
+
+static void sink_text(struct doc_sink *k, const char *key, const char *v)
 {
-    cbor_item_t *m = pv_map(with_body ? 36 : 35);
+    if (k->m != NULL) {
+        pv_put_text(k->m, key, v);
+        return;
+    }
+    pv_out_text(k->o, key);
+    pv_out_text(k->o, v);
+    k->n++;
+}
+
+static void sink_int(struct doc_sink *k, const char *key, int64_t v)
+{
+    if (k->m != NULL) {
+        pv_put_int(k->m, key, v);
+        return;
+    }
+    pv_out_text(k->o, key);
+    pv_out_int(k->o, v);
+    k->n++;
+}
+
+static void sink_bool(struct doc_sink *k, const char *key, bool v)
+{
+    if (k->m != NULL) {
+        pv_put_bool(k->m, key, v);
+        return;
+    }
+    pv_out_text(k->o, key);
+    pv_out_bool(k->o, v);
+    k->n++;
+}
+
+/* An id, or null when there is none. */
+static void sink_id(struct doc_sink *k, const char *key, int64_t v)
+{
+    if (v > 0)
+        sink_int(k, key, v);
+    else
+        sink_text(k, key, NULL);
+}
+
+/* Text, or null when empty. */
+static void sink_opt(struct doc_sink *k, const char *key, const char *v)
+{
+    sink_text(k, key, v && v[0] ? v : NULL);
+}
+
+#define DOC_ITEM_PAIRS 35 /* without the body */
+
+/* The document as the API shows it, with its label's scope; the body only when asked. */
+static void doc_fields(struct oa_store *s, const struct oa_doc *d, bool with_body, struct doc_sink *k)
+{
     size_t nscope = 0;
     char **scope = oa_doc_scope_of(s, d, &nscope);
-    cbor_item_t *sc = pv_array(nscope);
-    for (size_t i = 0; i < nscope; i++)
-        pv_push(sc, pv_text(scope[i]));
+    if (k->m != NULL) {
+        cbor_item_t *sc = pv_array(nscope);
+        for (size_t i = 0; i < nscope; i++)
+            pv_push(sc, pv_text(scope[i]));
+        pv_put(k->m, "scope", sc);
+    } else {
+        pv_out_text(k->o, "scope");
+        pv_out_array(k->o, nscope);
+        for (size_t i = 0; i < nscope; i++)
+            pv_out_text(k->o, scope[i]);
+        k->n++;
+    }
     oa_strv_free(scope);
-    pv_put(m, "scope", sc);
-    oa__doc_put_opt(m, "declass_date", d->declass_date);
-    pv_put_int(m, "id", d->id);
-    pv_put_text(m, "kind", d->kind);
-    pv_put_int(m, "def_version", d->def_version);
-    pv_put_text(m, "state", d->state);
-    pv_put_int(m, "revision", d->revision);
-    pv_put_text(m, "title", d->title);
-    pv_put_text(m, "doc_type", d->doc_type);
-    pv_put_text(m, "copy_no", d->copy_no);
-    pv_put_int(m, "level", d->level);
-    pv_put_text(m, "level_name", oa_level_name(d->level));
-    pv_put_text(m, "secrecy_period", d->secrecy_period);
-    pv_put_text(m, "urgency", d->urgency);
-    put_id(m, "organ_id", d->organ_id);
-    put_id(m, "department_id", d->department_id);
-    oa__doc_put_opt(m, "doc_number", d->doc_number);
-    pv_put_text(m, "signer", d->signer);
-    pv_put_text(m, "main_recipients", d->main_recipients);
-    pv_put_text(m, "copied_recipients", d->copied_recipients);
+    sink_opt(k, "declass_date", d->declass_date);
+    sink_int(k, "id", d->id);
+    sink_text(k, "kind", d->kind);
+    sink_int(k, "def_version", d->def_version);
+    sink_text(k, "state", d->state);
+    sink_int(k, "revision", d->revision);
+    sink_text(k, "title", d->title);
+    sink_text(k, "doc_type", d->doc_type);
+    sink_text(k, "copy_no", d->copy_no);
+    sink_int(k, "level", d->level);
+    sink_text(k, "level_name", oa_level_name(d->level));
+    sink_text(k, "secrecy_period", d->secrecy_period);
+    sink_text(k, "urgency", d->urgency);
+    sink_id(k, "organ_id", d->organ_id);
+    sink_id(k, "department_id", d->department_id);
+    sink_opt(k, "doc_number", d->doc_number);
+    sink_text(k, "signer", d->signer);
+    sink_text(k, "main_recipients", d->main_recipients);
+    sink_text(k, "copied_recipients", d->copied_recipients);
     if (with_body) {
         oa_doc_load_body(s, (struct oa_doc *)d);
-        pv_put_text(m, "body", d->body ? d->body : "");
+        sink_text(k, "body", d->body ? d->body : "");
     }
-    pv_put_text(m, "attachment_note", d->attachment_note);
-    pv_put_text(m, "doc_date", d->doc_date);
-    pv_put_text(m, "note", d->note);
-    pv_put_text(m, "printing_organ", d->printing_organ);
-    pv_put_text(m, "printing_date", d->printing_date);
-    pv_put_int(m, "drafter_id", d->drafter_id);
-    put_id(m, "source_id", d->source_id);
-    put_id(m, "reply_id", d->reply_id);
-    put_id(m, "assignee_id", d->assignee_id);
-    put_id(m, "lead_department_id", d->lead_department_id);
-    oa__doc_put_opt(m, "step_due", d->step_due);
-    oa__doc_put_opt(m, "request_due", d->request_due);
-    pv_put_bool(m, "extended", d->extended);
-    pv_put_int(m, "created_at", d->created_at);
-    pv_put_int(m, "updated_at", d->updated_at);
-    return m;
+    sink_text(k, "attachment_note", d->attachment_note);
+    sink_text(k, "doc_date", d->doc_date);
+    sink_text(k, "note", d->note);
+    sink_text(k, "printing_organ", d->printing_organ);
+    sink_text(k, "printing_date", d->printing_date);
+    sink_int(k, "drafter_id", d->drafter_id);
+    sink_id(k, "source_id", d->source_id);
+    sink_id(k, "reply_id", d->reply_id);
+    sink_id(k, "assignee_id", d->assignee_id);
+    sink_id(k, "lead_department_id", d->lead_department_id);
+    sink_opt(k, "step_due", d->step_due);
+    sink_opt(k, "request_due", d->request_due);
+    sink_bool(k, "extended", d->extended);
+    sink_int(k, "created_at", d->created_at);
+    sink_int(k, "updated_at", d->updated_at);
+}
+
+cbor_item_t *oa__doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body)
+{
+    /* with the body, room for a request's facts too (oa__doc_answer) */
+    struct doc_sink k = {.m = pv_map(DOC_ITEM_PAIRS + (with_body ? 2 : 0))};
+    doc_fields(s, d, with_body, &k);
+    return k.m;
+}
+
+void oa__doc_item_out(struct pv_out *o, struct oa_store *s, const struct oa_doc *d, bool with_body)
+{
+    struct doc_sink k = {.o = o};
+    pv_out_map(o, DOC_ITEM_PAIRS + with_body);
+    doc_fields(s, d, with_body, &k);
+    if (k.n != DOC_ITEM_PAIRS + (size_t)with_body)
+        abort(); /* the head above says how many pairs follow */
 }
 
 /* What an action changed: the answer to an action, also kept for its retries. */
@@ -137,81 +191,33 @@ cbor_item_t *oa__doc_state_item(const struct oa_doc *d)
     return m;
 }
 
-/* Working-day deadline for the step a document has just entered. */
-void oa__doc_set_step_due(struct oa_store *s, struct oa_doc *d)
-{
-    enum oa_doc_kind kind = (enum oa_doc_kind)oa_kind_parse(d->kind);
-    if (oa_flow_terminal(kind, d->def_version, d->state)) {
-        d->step_due[0] = '\0';
-        return;
-    }
-    size_t n = 0;
-    const struct oa_day_exception *ex = oa_calendar_get(s, &n);
-    oa_day_format(oa_step_due(oa__doc_today_local(), d->urgency, ex, n), d->step_due);
-}
-
-/* Rebuilds the to-do queue for the state the document is in. */
-int oa__doc_update_queue(struct oa_store *s, const struct oa_doc *d)
-{
-    enum oa_doc_kind kind = (enum oa_doc_kind)oa_kind_parse(d->kind);
-    unsigned roles = 0, rels = 0;
-    if (!oa_flow_terminal(kind, d->def_version, d->state))
-        oa_flow_expected(kind, d->def_version, d->state, &roles, &rels);
-    /* As many people as the steps name: a department has no fixed size. */
-    size_t n = 0, cap = 8;
-    int64_t *users = oa_xmalloc(cap * sizeof(*users));
-    int rc = -1;
-#define ADD_USER(id)                                                              \
-    do {                                                                          \
-        if (n == cap)                                                             \
-            users = oa_xrealloc(users, (cap *= 2) * sizeof(*users));              \
-        users[n++] = (id);                                                        \
-    } while (0)
-    if (rels & OA_REL_DRAFTER)
-        ADD_USER(d->drafter_id);
-    if ((rels & OA_REL_ASSIGNEE) && d->assignee_id > 0)
-        ADD_USER(d->assignee_id);
-    if (rels & OA_REL_COUNTERSIGNER) {
-        sqlite3_stmt *st = oa_store_stmt(s, "SELECT user_id FROM doc_participants WHERE doc_id = ? AND part = 'countersigner'"
-                                            " AND status = 'pending'");
-        if (st == NULL)
-            goto out;
-        sqlite3_bind_int64(st, 1, d->id);
-        while (sqlite3_step(st) == SQLITE_ROW)
-            ADD_USER(sqlite3_column_int64(st, 0));
-    }
-    if (rels & OA_REL_LEAD_DEPT) {
-        sqlite3_stmt *st = oa_store_stmt(s, "SELECT id FROM users WHERE department_id = ? AND disabled = 0");
-        if (st == NULL)
-            goto out;
-        sqlite3_bind_int64(st, 1, d->lead_department_id);
-        while (sqlite3_step(st) == SQLITE_ROW)
-            ADD_USER(sqlite3_column_int64(st, 0));
-    }
-#undef ADD_USER
-    /* Role-wide steps are the document's organ's; an incoming copy addressed
-     * to a department is signed for and registered by that department's
-     * clerks (第24条).  Later steps (the leader's instruction, records) stay
-     * organ-wide. */
-    bool receiving = kind == OA_KIND_INCOMING &&
-                     (strcmp(d->state, "receiving") == 0 || strcmp(d->state, "registering") == 0);
-    int64_t dept = receiving ? d->department_id : 0;
-    rc = oa_queue_set(s, d->id, roles, d->organ_id, dept, users, n);
-out:
-    free(users);
-    return rc;
-}
-
-int oa__doc_fail(struct doc_job *j, enum oa_err e, const char *message)
+int oa__doc_refuse(struct doc_job *j, enum oa_err e, const char *message)
 {
     j->err = e;
     j->message = message;
     return 0;
 }
 
+int oa__doc_undo(struct doc_job *j, enum oa_err e, const char *message)
+{
+    j->err = e;
+    j->message = message;
+    return e;
+}
+
+int oa__doc_end(struct doc_job *j, const struct oa_app_outcome *o)
+{
+    if (o->end == OA_APP_REFUSED)
+        return oa__doc_refuse(j, o->err, o->message);
+    /* Without a sentence (storage failed) the writer's code is the answer: it tells a full disk apart. */
+    if (o->end == OA_APP_UNDONE && o->message != NULL)
+        return oa__doc_undo(j, o->err, o->message);
+    return oa_app_job_rc(o);
+}
+
 int oa__doc_not_found(struct doc_job *j)
 {
-    return oa__doc_fail(j, OA_E_NOT_FOUND, "No such document.");
+    return oa__doc_refuse(j, OA_E_NOT_FOUND, "No such document.");
 }
 
 /* Reads the caller fresh from the database (roles and clearance may have changed). */
@@ -244,17 +250,7 @@ int oa__doc_me_from_session(struct oa_store *s, struct doc_job *j, struct oa_use
 int oa__doc_audit(struct oa_store *s, struct doc_job *j, const char *event, const struct oa_doc *d,
                   const char *from, const char *to, const char *on_behalf, const char *outcome, const char *detail)
 {
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(j->r, &ev);
-    ev.event = event;
-    ev.doc_id = d->id;
-    ev.label = d->level;
-    ev.from_state = from;
-    ev.to_state = to;
-    ev.on_behalf = on_behalf;
-    ev.outcome = outcome;
-    ev.detail = detail;
-    return oa_audit(s, &ev);
+    return oa_app_audit_doc(s, OA_REQ_ACTOR(j->r), event, d, from, to, on_behalf, outcome, detail);
 }
 
 /*
@@ -270,7 +266,7 @@ bool oa__doc_open(struct oa_store *s, struct doc_job *j, struct oa_user *me, str
     int rc = oa_doc_open_for(s, OA_REQ_ACTOR(j->r), j->id, false, what, me, d, &err, &message);
     if (rc == 1)
         return true;
-    *ret = rc < 0 ? OA_E_STORAGE : oa__doc_fail(j, err, message);
+    *ret = rc < 0 ? OA_E_STORAGE : oa__doc_refuse(j, err, message);
     return false;
 }
 
@@ -278,6 +274,13 @@ int oa__doc_answer(struct oa_store *s, struct doc_job *j, struct oa_doc *d, int 
 {
     j->status = status;
     j->out = oa__doc_item(s, d, true);
+    if (strcmp(d->kind, "request") == 0) {
+        /* A public request's facts, the applicant's personal data only for those handling it. */
+        struct oa_user viewer = {.id = j->r->who.user_id, .roles = j->r->who.roles};
+        cbor_item_t *q = oa_gw_request_item(s, &viewer, d);
+        if (q != NULL)
+            pv_put(j->out, "request", q);
+    }
     oa__doc_etag(d, j->etag, sizeof(j->etag));
     oa_doc_free(d);
     return 0;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "app/doc_read.h"
+#include "app/doc_steps.h"
 #include "proto/value.h"
 #include "server/documents-int.h"
 #include "server/handlers.h"
@@ -87,11 +88,11 @@ int oa__doc_run_create(struct oa_store *s, struct doc_job *j)
         ev.detail = "role may not create this kind of document";
         if (oa_audit(s, &ev) != 0)
             return OA_E_STORAGE;
-        return oa__doc_fail(j, OA_E_FORBIDDEN, "Your role may not create this kind of document.");
+        return oa__doc_refuse(j, OA_E_FORBIDDEN, "Your role may not create this kind of document.");
     }
     struct oa_subject subj = {me.id, me.roles, me.clearance, false, me.clearance_hold};
     if (oa_access_read_doc(&subj, (int)j->level) != OA_ALLOW)
-        return oa__doc_fail(j, OA_E_FORBIDDEN, "You cannot create a document labelled above your own clearance.");
+        return oa__doc_refuse(j, OA_E_FORBIDDEN, "You cannot create a document labelled above your own clearance.");
 
     struct oa_doc d = {0};
     snprintf(d.kind, sizeof(d.kind), "%s", j->kind);
@@ -102,18 +103,12 @@ int oa__doc_run_create(struct oa_store *s, struct doc_job *j)
     d.level = (int)j->level;
     d.drafter_id = me.id;
     d.department_id = me.department_id;
-    if (me.department_id > 0) {
-        sqlite3_stmt *st = oa_store_stmt(s, "SELECT organ_id FROM departments WHERE id = ?");
-        if (st == NULL)
-            goto storage;
-        sqlite3_bind_int64(st, 1, me.department_id);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            d.organ_id = sqlite3_column_int64(st, 0);
-    }
+    if (me.department_id > 0 && (d.organ_id = oa_department_organ(s, me.department_id)) < 0)
+        goto storage;
     char changed[256];
     if (!apply_fields(j, &d, changed, sizeof(changed))) {
         oa_doc_free(&d);
-        return oa__doc_fail(j, OA_E_BAD_FIELD, "A field is longer than the document format allows.");
+        return oa__doc_refuse(j, OA_E_BAD_FIELD, "A field is longer than the document format allows.");
     }
     if (j->declass_date)
         snprintf(d.declass_date, sizeof(d.declass_date), "%s", j->declass_date);
@@ -131,7 +126,7 @@ int oa__doc_run_create(struct oa_store *s, struct doc_job *j)
                 oa_doc_free(&src);
             oa_doc_free(&d);
             return rc < 0 ? OA_E_STORAGE
-                          : oa__doc_fail(j, OA_E_BAD_FIELD, "derived_from names no document you can see.");
+                          : oa__doc_refuse(j, OA_E_BAD_FIELD, "derived_from names no document you can see.");
         }
         size_t nsrc = 0;
         source_scope = oa_doc_scope(s, src.id, &nsrc);
@@ -147,7 +142,7 @@ int oa__doc_run_create(struct oa_store *s, struct doc_job *j)
         if (!dominates) {
             oa_strv_free(source_scope);
             oa_doc_free(&d);
-            return oa__doc_fail(
+            return oa__doc_refuse(
                 j, OA_E_FORBIDDEN, "A derived document is labelled at least as high, and scoped no wider, than its source.");
         }
     }
@@ -164,16 +159,16 @@ int oa__doc_run_create(struct oa_store *s, struct doc_job *j)
         if (dec != OA_ALLOW) {
             oa_strv_free(source_scope);
             oa_doc_free(&d);
-            return oa__doc_fail(j, OA_E_BAD_FIELD, "That scope would leave you unable to read your own document.");
+            return oa__doc_refuse(j, OA_E_BAD_FIELD, "That scope would leave you unable to read your own document.");
         }
     }
-    oa__doc_set_step_due(s, &d);
+    oa_doc_set_step_due(s, &d);
     if (oa_doc_insert(s, &d, me.id) != 0 || oa_doc_scope_set(s, &d, scope, nscope) != 0) {
         oa_strv_free(source_scope);
         goto storage;
     }
     oa_strv_free(source_scope);
-    if (oa__doc_update_queue(s, &d) != 0 ||
+    if (oa_doc_update_queue(s, &d) != 0 ||
         oa_doc_step(s, d.id, "create", "", d.state, me.id, 0, "", "") < 0 ||
         oa__doc_audit(s, j, "document.create", &d, NULL, d.state, NULL, "ok", d.kind) != 0)
         goto storage;
@@ -197,7 +192,7 @@ int oa__doc_run_edit(struct oa_store *s, struct doc_job *j)
     enum oa_err pre = j->from_sync ? OA_E_OK : oa_req_if_match(j->r, etag);
     if (pre != OA_E_OK) {
         oa_doc_free(&d);
-        return oa__doc_fail(j, pre, NULL);
+        return oa__doc_refuse(j, pre, NULL);
     }
     struct oa_doc_actor actor = {.roles = me.roles, .relations = d.drafter_id == me.id ? OA_REL_DRAFTER : 0};
     struct oa_doc_facts facts = {.has_opinion = j->opinion != NULL && j->opinion[0] != '\0'};
@@ -210,7 +205,7 @@ int oa__doc_run_edit(struct oa_store *s, struct doc_job *j)
             return OA_E_STORAGE;
         }
         oa_doc_free(&d);
-        return oa__doc_fail(j, res == OA_FLOW_NOT_ALLOWED ? OA_E_FORBIDDEN : res == OA_FLOW_GUARD ? OA_E_BAD_FIELD
+        return oa__doc_refuse(j, res == OA_FLOW_NOT_ALLOWED ? OA_E_FORBIDDEN : res == OA_FLOW_GUARD ? OA_E_BAD_FIELD
                                                                                          : OA_E_CONFLICT,
                     res == OA_FLOW_UNKNOWN_ACTION ? "This kind of document is not edited through PATCH."
                                                   : ans.reason);
@@ -231,7 +226,7 @@ int oa__doc_run_edit(struct oa_store *s, struct doc_job *j)
     oa_strv_free(old_scope);
     if (le != OA_LABEL_EDIT_OK) {
         oa_doc_free(&d);
-        return oa__doc_fail(j, OA_E_FORBIDDEN, oa_label_edit_reason(le));
+        return oa__doc_refuse(j, OA_E_FORBIDDEN, oa_label_edit_reason(le));
     }
     if (oa_doc_load_body(s, &d) != 0) {
         oa_doc_free(&d);
@@ -240,7 +235,7 @@ int oa__doc_run_edit(struct oa_store *s, struct doc_job *j)
     char changed[256];
     if (!apply_fields(j, &d, changed, sizeof(changed))) {
         oa_doc_free(&d);
-        return oa__doc_fail(j, OA_E_BAD_FIELD, "A field is longer than the document format allows.");
+        return oa__doc_refuse(j, OA_E_BAD_FIELD, "A field is longer than the document format allows.");
     }
     if (scope_changed) {
         if (oa_doc_scope_set(s, &d, (const char *const *)j->scope_v, j->nscope) != 0) {
@@ -270,8 +265,8 @@ int oa__doc_run_edit(struct oa_store *s, struct doc_job *j)
     snprintf(next, sizeof(next), "%s", ans.next_state); /* may point into d.state */
     memcpy(d.state, next, sizeof(next));
     if (strcmp(from, d.state) != 0)
-        oa__doc_set_step_due(s, &d);
-    if (oa_doc_save(s, &d, me.id, 0, changed) != 0 || oa__doc_update_queue(s, &d) != 0 ||
+        oa_doc_set_step_due(s, &d);
+    if (oa_doc_save(s, &d, me.id, 0, changed) != 0 || oa_doc_update_queue(s, &d) != 0 ||
         oa_doc_step(s, d.id, "edit", from, d.state, me.id, 0, j->opinion, changed) < 0 ||
         oa__doc_audit(s, j, from_level[0] || scope_changed ? "document.label_raise" : "document.edit", &d, from,
                       d.state, NULL, "ok", changed) != 0)

@@ -27,36 +27,23 @@
 enum misc_op { DLG_CREATE, DLG_LIST, DLG_END, CAL_LIST, CAL_PUT, CAL_DELETE, CHASE_LIST };
 
 struct misc_job {
-    struct oa_db_job job;
-    struct oa_req *r;
+    struct oa_req_job base; /* the request, the answer */
     enum misc_op op;
     const char *to, *starts_on, *ends_on, *note;
     int64_t id;
     int32_t day;
     bool workday;
-    enum oa_err err;
-    const char *message;
-    int status;
-    cbor_item_t *out;
 };
 
 static int misc_fail(struct misc_job *j, enum oa_err e, const char *m)
 {
-    j->err = e;
-    j->message = m;
-    return 0;
+    return oa_req_fail(&j->base, e, m);
 }
 
 static int audit_misc(struct oa_store *s, struct misc_job *j, const char *event, const char *target,
                       const char *outcome, const char *detail)
 {
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(j->r, &ev);
-    ev.event = event;
-    ev.target = target;
-    ev.outcome = outcome;
-    ev.detail = detail;
-    return oa_audit(s, &ev);
+    return oa_app_audit(s, OA_REQ_ACTOR(j->base.r), event, target, outcome, detail);
 }
 
 /* Runs a SELECT and turns each row into a map with the given keys (text or integer columns). */
@@ -88,10 +75,10 @@ static int misc_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct misc_job *j = (struct misc_job *)job;
     struct oa_user me;
-    if (oa_user_by_id(s, j->r->who.user_id, &me) != 1)
+    if (oa_user_by_id(s, j->base.r->who.user_id, &me) != 1)
         return OA_E_STORAGE;
-    j->err = OA_E_OK;
-    j->status = 200;
+    j->base.err = OA_E_OK;
+    j->base.status = 200;
     sqlite3_stmt *st;
     switch (j->op) {
     case DLG_CREATE: {
@@ -126,12 +113,12 @@ static int misc_on_run(struct oa_store *s, struct oa_db_job *job)
         snprintf(detail, sizeof(detail), "%s to %s", j->starts_on, j->ends_on);
         if (audit_misc(s, j, "delegation.create", to.username, "ok", detail) != 0)
             return OA_E_STORAGE;
-        j->status = 201;
-        j->out = pv_map(4);
-        pv_put_int(j->out, "id", id);
-        pv_put_text(j->out, "to", to.username);
-        pv_put_text(j->out, "starts_on", j->starts_on);
-        pv_put_text(j->out, "ends_on", j->ends_on);
+        j->base.status = 201;
+        j->base.out = pv_map(4);
+        pv_put_int(j->base.out, "id", id);
+        pv_put_text(j->base.out, "to", to.username);
+        pv_put_text(j->base.out, "starts_on", j->starts_on);
+        pv_put_text(j->base.out, "ends_on", j->ends_on);
         return 0;
     }
     case DLG_LIST: {
@@ -143,8 +130,8 @@ static int misc_on_run(struct oa_store *s, struct oa_db_job *job)
         if (st == NULL)
             return OA_E_STORAGE;
         sqlite3_bind_int64(st, 1, me.id);
-        j->out = pv_map(1);
-        pv_put(j->out, "delegations", rows_to_array(st, keys, 6));
+        j->base.out = pv_map(1);
+        pv_put(j->base.out, "delegations", rows_to_array(st, keys, 6));
         return 0;
     }
     case DLG_END:
@@ -159,7 +146,7 @@ static int misc_on_run(struct oa_store *s, struct oa_db_job *job)
             return misc_fail(j, OA_E_NOT_FOUND, "You gave no active delegation with that id.");
         if (audit_misc(s, j, "delegation.end", NULL, "ok", NULL) != 0)
             return OA_E_STORAGE;
-        j->status = 204;
+        j->base.status = 204;
         return 0;
     case CAL_LIST: {
         st = oa_store_stmt(s, "SELECT day, workday, note FROM calendar ORDER BY day LIMIT 10000");
@@ -182,8 +169,8 @@ static int misc_on_run(struct oa_store *s, struct oa_db_job *job)
         }
         cbor_item_t *arr = pv_array_from(items, n);
         free(items);
-        j->out = pv_map(1);
-        pv_put(j->out, "days", arr);
+        j->base.out = pv_map(1);
+        pv_put(j->base.out, "days", arr);
         return 0;
     }
     case CAL_PUT:
@@ -213,7 +200,7 @@ static int misc_on_run(struct oa_store *s, struct oa_db_job *job)
             audit_misc(s, j, "calendar.change", day, "ok", j->op == CAL_PUT ? (j->workday ? "workday" : "holiday")
                                                                             : "cleared") != 0)
             return OA_E_STORAGE;
-        j->status = 204;
+        j->base.status = 204;
         return 0;
     }
     case CHASE_LIST: {
@@ -255,39 +242,25 @@ static int misc_on_run(struct oa_store *s, struct oa_db_job *job)
             items[kept++] = m;
         }
         cbor_item_t *arr = pv_array_from(items, kept);
-        j->out = pv_map(1);
-        pv_put(j->out, "chases", arr);
+        j->base.out = pv_map(1);
+        pv_put(j->base.out, "chases", arr);
         return 0;
     }
     }
     return OA_E_INTERNAL;
 }
 
-static void misc_on_done(struct oa_db_job *job)
-{
-    struct misc_job *j = (struct misc_job *)job;
-    struct oa_req *r = j->r;
-    if (job->rc || j->err != OA_E_OK) {
-        if (j->out)
-            cbor_decref(&j->out);
-        oa_reply_error(r, job->rc ? (enum oa_err)job->rc : j->err, j->message);
-    } else {
-        oa_reply(r, j->status, j->out);
-    }
-    free(j);
-}
-
 static void misc_submit(struct misc_job *j)
 {
-    j->job.run = misc_on_run;
-    j->job.done = misc_on_done;
-    oa_writer_submit(j->r->srv->writer, &j->job);
+    oa_req_job_submit(&j->base);
 }
 
 static struct misc_job *misc_new(struct oa_req *r, enum misc_op op)
 {
-    struct misc_job *j = oa_xcalloc(1, sizeof(*j));
-    j->r = r;
+    /* Listing delegations or chases only reads: the reader threads.  (The
+     * calendar's list goes through the writer's cache of it: the writer.) */
+    unsigned flags = op == DLG_LIST || op == CHASE_LIST ? OA_JOB_READ : 0;
+    struct misc_job *j = oa_req_job_new(r, sizeof(*j), misc_on_run, flags);
     j->op = op;
     return j;
 }

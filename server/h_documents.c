@@ -66,7 +66,7 @@ static int run_get(struct oa_store *s, struct doc_job *j)
         sqlite3_bind_int64(st, 1, j->id);
         sqlite3_bind_int64(st, 2, j->revision);
         if (sqlite3_step(st) != SQLITE_ROW)
-            return oa__doc_fail(j, OA_E_NOT_FOUND, "The document has no text revision with that number.");
+            return oa__doc_refuse(j, OA_E_NOT_FOUND, "The document has no text revision with that number.");
         cbor_item_t *m = pv_map(6);
         pv_put_int(m, "revision", sqlite3_column_int64(st, 0));
         pv_put_int(m, "at", sqlite3_column_int64(st, 1));
@@ -441,7 +441,8 @@ static void submit_by_id(struct oa_req *r, enum doc_op op)
         return;
     struct doc_job *j = doc_job_new(r, op);
     j->id = id;
-    oa_writer_submit(r->srv->writer, &j->job);
+    j->job.flags = OA_JOB_READ;
+    oa_db_submit(r->srv, &j->job);
 }
 
 void h_doc_get(struct oa_req *r)
@@ -466,7 +467,8 @@ void h_doc_revision(struct oa_req *r)
     struct doc_job *j = doc_job_new(r, OP_REVISION);
     j->id = id;
     j->revision = rev;
-    oa_writer_submit(r->srv->writer, &j->job);
+    j->job.flags = OA_JOB_READ;
+    oa_db_submit(r->srv, &j->job);
 }
 
 void h_doc_edit(struct oa_req *r)
@@ -551,7 +553,8 @@ void h_doc_list(struct oa_req *r)
     }
     const char *overdue = oa_query_param(r, "overdue");
     j->overdue = overdue && strcmp(overdue, "1") == 0;
-    oa_writer_submit(r->srv->writer, &j->job);
+    j->job.flags = OA_JOB_READ;
+    oa_db_submit(r->srv, &j->job);
 }
 
 void h_doc_relabel(struct oa_req *r)

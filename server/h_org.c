@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/audit.h"
 #include "proto/value.h"
 #include "server/handlers.h"
 #include "server/server.h"
+#include "storage/accounts.h"
+#include "storage/documents.h"
 #include "workflow/access.h"
 
 enum org_op { ORG_LIST, ORG_CREATE_ORGAN, ORG_CREATE_DEPT };
@@ -83,56 +86,37 @@ static int org_on_run(struct oa_store *s, struct oa_db_job *job)
         return j->out ? 0 : OA_E_STORAGE;
     }
     struct oa_subject who = {.id = j->r->who.user_id, .roles = j->r->who.roles, .clearance = j->r->who.clearance};
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(j->r, &ev);
-    ev.target = j->code;
+    const char *event = j->op == ORG_CREATE_ORGAN ? "organ.create" : "department.create";
     enum oa_decision d = oa_access_decide(&who, OA_ACT_ORG_MANAGE, NULL);
     if (d != OA_ALLOW) {
-        ev.event = j->op == ORG_CREATE_ORGAN ? "organ.create" : "department.create";
-        ev.outcome = "refused";
-        ev.detail = oa_decision_reason(d);
         j->result = OA_E_FORBIDDEN;
         j->message = oa_decision_reason(d);
-        return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
+        return oa_app_audit(s, OA_REQ_ACTOR(j->r), event, j->code, "refused", oa_decision_reason(d)) == 0
+                   ? 0
+                   : OA_E_STORAGE;
     }
-    sqlite3_stmt *st;
     if (j->op == ORG_CREATE_ORGAN) {
-        st = oa_store_stmt(s, "INSERT INTO organs(code, name) VALUES (?, ?) ON CONFLICT DO NOTHING");
-        if (st == NULL)
-            return OA_E_STORAGE;
-        sqlite3_bind_text(st, 1, j->code, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, j->name, -1, SQLITE_STATIC);
-        ev.event = "organ.create";
+        j->new_id = oa_organ_insert(s, j->code, j->name);
     } else {
-        st = oa_store_stmt(s, "SELECT 1 FROM organs WHERE id = ?");
-        if (st == NULL)
+        int64_t organ = oa_organ_find(s, j->organ_id);
+        if (organ < 0)
             return OA_E_STORAGE;
-        sqlite3_bind_int64(st, 1, j->organ_id);
-        if (sqlite3_step(st) != SQLITE_ROW) {
+        if (organ == 0) {
             j->result = OA_E_BAD_FIELD;
             j->message = "No organ has that organ_id.";
             return 0;
         }
-        st = oa_store_stmt(s, "INSERT INTO departments(organ_id, code, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
-        if (st == NULL)
-            return OA_E_STORAGE;
-        sqlite3_bind_int64(st, 1, j->organ_id);
-        sqlite3_bind_text(st, 2, j->code, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, j->name, -1, SQLITE_STATIC);
-        ev.event = "department.create";
+        j->new_id = oa_department_insert(s, j->organ_id, j->code, j->name);
     }
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (j->new_id < 0)
         return OA_E_STORAGE;
-    if (sqlite3_changes(s->db) == 0) {
+    if (j->new_id == 0) {
         j->result = OA_E_CONFLICT;
         j->message = "That code is taken.";
         return 0;
     }
-    j->new_id = sqlite3_last_insert_rowid(s->db);
-    ev.outcome = "ok";
-    ev.detail = j->name;
     if (oa_change_record(s, j->op == ORG_CREATE_ORGAN ? "organ" : "department", j->new_id, "create") < 0 ||
-        oa_audit(s, &ev) != 0)
+        oa_app_audit(s, OA_REQ_ACTOR(j->r), event, j->code, "ok", j->name) != 0)
         return OA_E_STORAGE;
     return 0;
 }

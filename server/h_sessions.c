@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/audit.h"
 #include "proto/value.h"
 #include "server/auth.h"
 #include "server/handlers.h"
@@ -370,11 +371,8 @@ static int logout_on_run(struct oa_store *s, struct oa_db_job *job)
     j->found = rc == 1;
     if (!j->found)
         return 0;
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(j->r, &ev);
-    ev.event = j->target == j->r->who.session_id ? "logout" : "session.end";
-    ev.outcome = "ok";
-    return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
+    const char *event = j->target == j->r->who.session_id ? "logout" : "session.end";
+    return oa_app_audit(s, OA_REQ_ACTOR(j->r), event, NULL, "ok", NULL) == 0 ? 0 : OA_E_STORAGE;
 }
 
 static void session_job_done(struct oa_db_job *job)
@@ -424,25 +422,21 @@ void h_session_delete(struct oa_req *r)
 static int sessions_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct session_job *j = (struct session_job *)job;
-    sqlite3_stmt *st = oa_store_stmt(s,
-        "SELECT id, created_at, last_used_at, expires_at, source FROM sessions"
-        " WHERE user_id = ? ORDER BY id LIMIT 100");
-    if (st == NULL)
-        return OA_E_STORAGE;
-    sqlite3_bind_int64(st, 1, j->r->who.user_id);
-    cbor_item_t *rows[100];
+    struct oa_session sessions[100];
     size_t n = 0;
-    while (n < 100 && sqlite3_step(st) == SQLITE_ROW) {
+    if (oa_session_list(s, j->r->who.user_id, sessions, 100, &n) != 0)
+        return OA_E_STORAGE;
+    cbor_item_t *list = pv_array(n);
+    for (size_t i = 0; i < n; i++) {
         cbor_item_t *m = pv_map(6);
-        pv_put_int(m, "id", sqlite3_column_int64(st, 0));
-        pv_put_int(m, "created_at", sqlite3_column_int64(st, 1));
-        pv_put_int(m, "last_used_at", sqlite3_column_int64(st, 2));
-        pv_put_int(m, "expires_at", sqlite3_column_int64(st, 3));
-        pv_put_text(m, "source", (const char *)sqlite3_column_text(st, 4));
-        pv_put_bool(m, "current", sqlite3_column_int64(st, 0) == j->r->who.session_id);
-        rows[n++] = m;
+        pv_put_int(m, "id", sessions[i].id);
+        pv_put_int(m, "created_at", sessions[i].created_at);
+        pv_put_int(m, "last_used_at", sessions[i].last_used_at);
+        pv_put_int(m, "expires_at", sessions[i].expires_at);
+        pv_put_text(m, "source", sessions[i].source);
+        pv_put_bool(m, "current", sessions[i].id == j->r->who.session_id);
+        pv_push(list, m);
     }
-    cbor_item_t *list = pv_array_from(rows, n);
     cbor_item_t *out = pv_map(1);
     pv_put(out, "sessions", list);
     j->list = out;
@@ -555,15 +549,11 @@ static int pwchange_on_run(struct oa_store *s, struct oa_db_job *job)
     struct pwchange *p = (struct pwchange *)job;
     if (p->phase == 1)
         return oa_user_by_id(s, p->r->who.user_id, &p->user) == 1 ? 0 : OA_E_STORAGE;
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(p->r, &ev);
-    ev.event = "password.change";
-    ev.target = p->user.username;
-    if (!p->verified) {
-        ev.outcome = "refused";
-        ev.detail = "the current password was wrong";
-        return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
-    }
+    if (!p->verified)
+        return oa_app_audit(s, OA_REQ_ACTOR(p->r), "password.change", p->user.username, "refused",
+                            "the current password was wrong") == 0
+                   ? 0
+                   : OA_E_STORAGE;
     struct oa_user now;
     if (oa_user_by_id(s, p->user.id, &now) != 1)
         return OA_E_STORAGE;
@@ -571,8 +561,8 @@ static int pwchange_on_run(struct oa_store *s, struct oa_db_job *job)
     now.must_change_pw = false;
     if (oa_user_update(s, &now) != 0 || oa_session_delete_user(s, now.id, p->r->who.session_id) < 0)
         return OA_E_STORAGE;
-    ev.outcome = "ok";
-    return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
+    return oa_app_audit(s, OA_REQ_ACTOR(p->r), "password.change", p->user.username, "ok", NULL) == 0 ? 0
+                                                                                                  : OA_E_STORAGE;
 }
 
 static void pwchange_on_hashed(void *arg, bool verified, const char *new_hash);

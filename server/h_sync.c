@@ -45,29 +45,71 @@ struct feed_job {
     size_t nbytes;
     enum oa_err err;
     const char *message;
+    /*
+     * What the page changes in sync_seen, in order: +doc the user's clients
+     * now hold it, -doc they no longer do.  A page is read on a reader
+     * thread; the writer applies these after it (seen_apply).
+     */
+    int64_t *seen;
+    size_t nseen, seen_cap;
 };
 
-static int seen_mark(struct oa_store *s, int64_t user, int64_t doc)
+static void seen_add(struct feed_job *j, int64_t op)
 {
-    sqlite3_stmt *st = oa_store_stmt(s, "INSERT OR IGNORE INTO sync_seen(user_id, doc_id) VALUES (?, ?)");
+    if (j->nseen == j->seen_cap) {
+        j->seen_cap = j->seen_cap ? j->seen_cap * 2 : 64;
+        j->seen = oa_xrealloc(j->seen, j->seen_cap * sizeof(*j->seen));
+    }
+    j->seen[j->nseen++] = op;
+}
+
+/* Whether the user's clients hold doc: 1, 0, or -1 on error. */
+static int seen_has(struct oa_store *s, int64_t user, int64_t doc)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT 1 FROM sync_seen WHERE user_id = ? AND doc_id = ?");
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, user);
     sqlite3_bind_int64(st, 2, doc);
-    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The user's clients now hold doc (written after the page: seen_apply); 0 or -1. */
+static int seen_mark(struct oa_store *s, struct feed_job *j, int64_t user, int64_t doc)
+{
+    int had = seen_has(s, user, doc);
+    if (had == 0)
+        seen_add(j, doc);
+    return had < 0 ? -1 : 0;
 }
 
 /* Forgets that the user's clients had doc: 1 they had it (revoke), 0 not, -1 error. */
-static int seen_forget(struct oa_store *s, int64_t user, int64_t doc)
+static int seen_forget(struct oa_store *s, struct feed_job *j, int64_t user, int64_t doc)
 {
-    sqlite3_stmt *st = oa_store_stmt(s, "DELETE FROM sync_seen WHERE user_id = ? AND doc_id = ?");
-    if (st == NULL)
-        return -1;
-    sqlite3_bind_int64(st, 1, user);
-    sqlite3_bind_int64(st, 2, doc);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        return -1;
-    return sqlite3_changes(s->db) > 0 ? 1 : 0;
+    int had = seen_has(s, user, doc);
+    if (had == 1)
+        seen_add(j, -doc);
+    return had;
+}
+
+/* Writes what a page changed in sync_seen (on the writer). */
+static int seen_apply(struct oa_store *s, struct oa_db_job *job)
+{
+    struct feed_job *j = (struct feed_job *)job;
+    for (size_t i = 0; i < j->nseen; i++) {
+        int64_t doc = j->seen[i] > 0 ? j->seen[i] : -j->seen[i];
+        sqlite3_stmt *st = oa_store_stmt(s, j->seen[i] > 0 ? "INSERT OR IGNORE INTO sync_seen(user_id, doc_id) VALUES (?, ?)"
+                                                           : "DELETE FROM sync_seen WHERE user_id = ? AND doc_id = ?");
+        if (st == NULL)
+            return OA_E_STORAGE;
+        sqlite3_bind_int64(st, 1, j->r->who.user_id);
+        sqlite3_bind_int64(st, 2, doc);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return OA_E_STORAGE;
+    }
+    return 0;
 }
 
 /* In the user's to-do list: the same rule as GET /v1/documents?view=todo. */
@@ -154,11 +196,11 @@ static cbor_item_t *entry(int64_t seq, const char *kind, int64_t doc, int64_t re
 }
 
 /* The caller's account changed: re-decides every document their clients hold. */
-static int recheck_seen(struct oa_store *s, const struct oa_user *me, int64_t seq, struct entries *entries,
-                        size_t *count)
+static int recheck_seen(struct oa_store *s, struct feed_job *j, const struct oa_user *me, int64_t seq,
+                        struct entries *entries, size_t *count)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT doc_id FROM sync_seen WHERE user_id = ?", -1, &st, NULL) != SQLITE_OK)
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT doc_id FROM sync_seen WHERE user_id = ?");
+    if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, me->id);
     int64_t *ids = NULL;
@@ -170,7 +212,7 @@ static int recheck_seen(struct oa_store *s, const struct oa_user *me, int64_t se
         }
         ids[n++] = sqlite3_column_int64(st, 0);
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct oa_doc d;
@@ -185,7 +227,7 @@ static int recheck_seen(struct oa_store *s, const struct oa_user *me, int64_t se
             oa_doc_free(&d);
         if (visible)
             continue;
-        if (seen_forget(s, me->id, ids[i]) < 0) {
+        if (seen_forget(s, j, me->id, ids[i]) < 0) {
             rc = -1;
             break;
         }
@@ -199,6 +241,7 @@ static int recheck_seen(struct oa_store *s, const struct oa_user *me, int64_t se
 static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct feed_job *j = (struct feed_job *)job;
+    j->nseen = 0;
     struct oa_user me;
     if (oa_user_by_id(s, j->r->who.user_id, &me) != 1)
         return OA_E_STORAGE;
@@ -215,16 +258,14 @@ static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
     struct entries entries = {0};
     size_t count = 0;
     int64_t cursor = j->since;
-    sqlite3_stmt *scan = NULL;
-    if (sqlite3_prepare_v2(s->db,
+    sqlite3_stmt *scan = oa_store_stmt(s,
                            "SELECT c.seq, c.entity, c.entity_id,"
                            " (SELECT max(c2.seq) FROM changes c2 WHERE c2.entity = c.entity"
                            "   AND c2.entity_id = c.entity_id) AS latest"
                            " FROM changes c WHERE c.seq > ? AND c.seq <= ?"
-                           " AND c.entity IN ('document', 'user') ORDER BY c.seq LIMIT ?",
-                           -1, &scan, NULL) != SQLITE_OK) {
+                           " AND c.entity IN ('document', 'user') ORDER BY c.seq LIMIT ?");
+    if (scan == NULL)
         return OA_E_STORAGE;
-    }
     sqlite3_bind_int64(scan, 1, j->since);
     sqlite3_bind_int64(scan, 2, head);
     sqlite3_bind_int64(scan, 3, SCAN_MAX);
@@ -239,7 +280,7 @@ static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
         cursor = seq;
         scanned++;
         if (strcmp(entity, "user") == 0) {
-            if (id == me.id && seq == latest && (rc = recheck_seen(s, &me, seq, &entries, &count)) != 0)
+            if (id == me.id && seq == latest && (rc = recheck_seen(s, j, &me, seq, &entries, &count)) != 0)
                 break;
             continue;
         }
@@ -266,9 +307,9 @@ static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
                     snprintf(shown + cl, sizeof(shown) - cl, "%s%lld", cl ? "," : "", (long long)d.id);
                 classified++;
             }
-            rc = seen_mark(s, me.id, d.id);
+            rc = seen_mark(s, j, me.id, d.id);
         } else {
-            int had = seen_forget(s, me.id, id);
+            int had = seen_forget(s, j, me.id, id);
             if (had > 0) {
                 entries_add(&entries, entry(seq, "revoke", id, found == 1 ? d.revision : 0, NULL));
                 count++;
@@ -280,7 +321,7 @@ static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
         if (rc != 0)
             break;
     }
-    sqlite3_finalize(scan);
+    sqlite3_reset(scan);
     if (rc != 0) {
         entries_free(&entries);
         return OA_E_STORAGE;
@@ -292,13 +333,15 @@ static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
         char detail[480];
         snprintf(detail, sizeof(detail), "%zu classified documents sent: %s%s", classified, shown,
                  strlen(shown) + 24 >= sizeof(shown) ? ",..." : "");
-        struct oa_audit_event ev = {0};
-        oa_audit_actor(j->r, &ev);
-        ev.event = "sync.feed";
-        ev.outcome = "ok";
-        ev.label = -1;
-        ev.detail = detail;
-        if (oa_audit(s, &ev) != 0) {
+        if (oa_app_audit(s, OA_REQ_ACTOR(j->r), "sync.feed", NULL, "ok", detail) != 0) {
+            entries_free(&entries);
+            return OA_E_STORAGE;
+        }
+    }
+    if (j->nseen > 0) {
+        if (s->audit_deferred)
+            job->then = seen_apply; /* on a reader: the writer records them before the page is sent */
+        else if (seen_apply(s, job) != 0) {
             entries_free(&entries);
             return OA_E_STORAGE;
         }
@@ -326,6 +369,8 @@ static void feed_timer_closed(uv_handle_t *h)
 
 static void feed_finish(struct feed_job *j)
 {
+    free(j->seen);
+    j->seen = NULL;
     if (j->timer_open) {
         j->timer.data = j;
         uv_close((uv_handle_t *)&j->timer, feed_timer_closed);
@@ -350,7 +395,7 @@ static void feed_on_tick(uv_timer_t *t)
         j->since = j->next;
         j->job.next = NULL;
         j->job.rc = 0;
-        oa_writer_submit(srv->writer, &j->job);
+        oa_db_submit(srv, &j->job);
         return;
     }
     j->wait_until = 0;
@@ -401,7 +446,8 @@ void h_sync_changes(struct oa_req *r)
     j->wait_until = wait ? uv_now(r->srv->loop) + (uint64_t)wait * 1000 : 0;
     j->job.run = feed_on_run;
     j->job.done = feed_on_done;
-    oa_writer_submit(r->srv->writer, &j->job);
+    j->job.flags = OA_JOB_READ;
+    oa_db_submit(r->srv, &j->job);
 }
 
 /* ---- push ---- */

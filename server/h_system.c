@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "app/audit.h"
 #include "proto/alloc.h"
 #include "proto/value.h"
 #include "server/auth.h"
@@ -181,10 +182,7 @@ bool oa_req_fields(struct oa_req *r, const struct pv_field *fields, size_t n)
 
 void oa_audit_actor(const struct oa_req *r, struct oa_audit_event *ev)
 {
-    ev->actor_id = r->who.user_id;
-    ev->actor = r->who.username[0] ? r->who.username : NULL;
-    ev->source = r->peer;
-    ev->label = -1;
+    oa_app_audit_actor(OA_REQ_ACTOR(r), ev);
 }
 
 struct refusal {
@@ -197,13 +195,8 @@ struct refusal {
 static int refusal_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct refusal *f = (struct refusal *)job;
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(f->r, &ev);
-    ev.event = f->event;
-    ev.target = f->target;
-    ev.outcome = "refused";
-    ev.detail = f->message ? f->message : oa_err_message(f->e);
-    return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
+    const char *why = f->message ? f->message : oa_err_message(f->e);
+    return oa_app_audit(s, OA_REQ_ACTOR(f->r), f->event, f->target, "refused", why) == 0 ? 0 : OA_E_STORAGE;
 }
 
 static void refusal_on_done(struct oa_db_job *job)

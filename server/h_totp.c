@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/audit.h"
 #include "proto/value.h"
 #include "server/handlers.h"
 #include "server/server.h"
@@ -33,13 +34,11 @@ static int totp_on_run(struct oa_store *s, struct oa_db_job *job)
     struct totp_job *t = (struct totp_job *)job;
     const struct oa_keys *keys = t->r->srv->keys;
     struct oa_user u;
-    struct oa_audit_event ev = {0};
     unsigned char secret[OA_TOTP_SECRET];
 
     if (oa_user_by_id(s, t->r->who.user_id, &u) != 1)
         return OA_E_STORAGE;
-    oa_audit_actor(t->r, &ev);
-    ev.target = u.username;
+    const struct oa_app_actor *by = OA_REQ_ACTOR(t->r);
     if (u.totp_confirmed) {
         t->result = OA_E_CONFLICT;
         t->message = "An authenticator is already active; ask secadmin to reset it first.";
@@ -52,11 +51,8 @@ static int totp_on_run(struct oa_store *s, struct oa_db_job *job)
         sodium_memzero(secret, sizeof(secret));
         if (rc != 0 || oa_user_update(s, &u) != 0)
             return OA_E_STORAGE;
-        ev.event = "totp.enroll_start";
-        ev.outcome = "ok";
-        return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
+        return oa_app_audit(s, by, "totp.enroll_start", u.username, "ok", NULL) == 0 ? 0 : OA_E_STORAGE;
     }
-    ev.event = "totp.enroll";
     int64_t step = 0;
     bool ok = u.totp_secret_len > 0 && oa_totp_unwrap(keys, u.totp_secret, u.totp_secret_len, secret) == 0 &&
               oa_totp_verify(secret, OA_TOTP_SECRET, t->code, oa_now(), u.totp_last_step, &step);
@@ -65,16 +61,13 @@ static int totp_on_run(struct oa_store *s, struct oa_db_job *job)
         t->result = OA_E_BAD_FIELD;
         t->message = u.totp_secret_len ? "The code is wrong or expired: type the current one."
                                        : "Start with POST /v1/users/me/totp.";
-        ev.outcome = "refused";
-        ev.detail = "wrong code";
-        return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
+        return oa_app_audit(s, by, "totp.enroll", u.username, "refused", "wrong code") == 0 ? 0 : OA_E_STORAGE;
     }
     u.totp_confirmed = true;
     u.totp_last_step = step;
     if (oa_user_update(s, &u) != 0)
         return OA_E_STORAGE;
-    ev.outcome = "ok";
-    return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
+    return oa_app_audit(s, by, "totp.enroll", u.username, "ok", NULL) == 0 ? 0 : OA_E_STORAGE;
 }
 
 static void totp_on_done(struct oa_db_job *job)
@@ -131,14 +124,11 @@ enum oa_err oa_step_up(struct oa_store *s, struct oa_req *r)
     int rc = oa_user_by_id(s, r->who.user_id, &u);
     if (rc != 1)
         return OA_E_STORAGE;
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(r, &ev);
-    ev.event = "step_up";
-    ev.outcome = "refused";
-    if (!u.totp_confirmed) {
-        ev.detail = "no authenticator enrolled";
-        return oa_audit(s, &ev) != 0 ? OA_E_STORAGE : OA_E_TOTP_ENROLLMENT_REQUIRED;
-    }
+    const struct oa_app_actor *by = OA_REQ_ACTOR(r);
+    if (!u.totp_confirmed)
+        return oa_app_audit(s, by, "step_up", NULL, "refused", "no authenticator enrolled") != 0
+                   ? OA_E_STORAGE
+                   : OA_E_TOTP_ENROLLMENT_REQUIRED;
     unsigned char secret[OA_TOTP_SECRET];
     int64_t step = 0;
     /* last_step - 1: the code of the step last used still confirms, an older one never. */
@@ -147,8 +137,7 @@ enum oa_err oa_step_up(struct oa_store *s, struct oa_req *r)
               oa_totp_verify(secret, OA_TOTP_SECRET, r->otp, oa_now(), u.totp_last_step - 1, &step);
     sodium_memzero(secret, sizeof(secret));
     if (!ok) {
-        ev.detail = r->otp ? "wrong second factor" : "no second factor";
-        if (oa_audit(s, &ev) != 0)
+        if (oa_app_audit(s, by, "step_up", NULL, "refused", r->otp ? "wrong second factor" : "no second factor") != 0)
             return OA_E_STORAGE;
         if (r->otp == NULL)
             return OA_E_SECOND_FACTOR_REQUIRED;
@@ -159,12 +148,8 @@ enum oa_err oa_step_up(struct oa_store *s, struct oa_req *r)
         if ((unsigned)++u.failed_logins >= cfg->lockout_threshold) {
             u.failed_logins = 0;
             u.locked_until = oa_now() + cfg->lockout_s;
-            struct oa_audit_event lk = ev;
-            lk.event = "account.lock";
-            lk.outcome = "ok";
-            lk.detail = "too many wrong second-factor codes";
-            lk.target = u.username;
-            if (oa_user_update(s, &u) != 0 || oa_session_delete_user(s, u.id, 0) < 0 || oa_audit(s, &lk) != 0)
+            if (oa_user_update(s, &u) != 0 || oa_session_delete_user(s, u.id, 0) < 0 ||
+                oa_app_audit(s, by, "account.lock", u.username, "ok", "too many wrong second-factor codes") != 0)
                 return OA_E_STORAGE;
         } else if (oa_user_update(s, &u) != 0) {
             return OA_E_STORAGE;

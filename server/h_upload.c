@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/audit.h"
 #include "app/doc_read.h"
 #include "proto/value.h"
 #include "server/blobs-int.h"
@@ -79,6 +80,7 @@ static void upload_free(struct upload *u)
     if (u->finished)
         unlink(u->path); /* sealed but never committed */
     EVP_MD_CTX_free(u->md);
+    EVP_MD_CTX_free(u->md256);
     sodium_memzero(u->dek, sizeof(u->dek));
     sodium_memzero(u->sniff, sizeof(u->sniff));
     if (u->fill)
@@ -174,6 +176,9 @@ static void upload_on_digest(uv_work_t *w)
     if (EVP_DigestUpdate(u->md, u->work, u->work_len) != 1 ||
         (u->finishing && EVP_DigestFinal_ex(u->md, u->md_out, &dl) != 1))
         u->digest_rc = -1;
+    if (u->md256 != NULL && (EVP_DigestUpdate(u->md256, u->work, u->work_len) != 1 ||
+                             (u->finishing && EVP_DigestFinal_ex(u->md256, u->sha256, &dl) != 1)))
+        u->digest_rc = -1;
 }
 
 static void upload_on_work_done(uv_work_t *w, int status)
@@ -186,8 +191,11 @@ static void upload_on_work_done(uv_work_t *w, int status)
     u->working = false;
     if (u->digest_rc != 0)
         u->work_rc = -1;
-    if (u->finishing && u->work_rc == 0)
+    if (u->finishing && u->work_rc == 0) {
         memcpy(u->b.info.digest, u->md_out, 32);
+        if (u->md256 == NULL)
+            memcpy(u->sha256, u->md_out, 32);
+    }
     u->work_len = 0;
     if (u->work_rc != 0) {
         u->failed = true;
@@ -282,24 +290,18 @@ static int commit_on_run(struct oa_store *s, struct oa_db_job *job)
         j->message = "The attachment got another revision while you uploaded: fetch it and upload again.";
         return 0;
     }
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(j->r, &ev);
-    ev.event = what;
-    ev.doc_id = d.id;
-    ev.label = d.level;
-    ev.outcome = "ok";
-    oa_doc_free(&d);
-    if (oa_attachment_put(s, &u->b, u->name, u->role) != 0)
+    if (oa_attachment_put(s, &u->b, u->name, u->role) != 0) {
+        oa_doc_free(&d);
         return OA_E_STORAGE;
+    }
     /* The trail names the attachment by id: its name is content and follows
      * the document's label, which the auditor does not hold. */
     char detail[160];
     snprintf(detail, sizeof(detail), "attachment %lld rev %d, %llu bytes", (long long)u->b.attachment_id, u->b.rev,
              (unsigned long long)u->b.info.size);
-    ev.detail = detail;
-    if (oa_audit(s, &ev) != 0)
-        return OA_E_STORAGE;
-    return 0;
+    rc = oa_app_audit_doc(s, OA_REQ_ACTOR(j->r), what, &d, NULL, NULL, NULL, "ok", detail);
+    oa_doc_free(&d);
+    return rc == 0 ? 0 : OA_E_STORAGE;
 }
 
 static void commit_on_done(struct oa_db_job *job)
@@ -368,8 +370,26 @@ static void upload_pump(struct upload *u)
         return;
     }
     if (u->finished) {
-        if (r && !u->sniffing)
+        if (r && !u->sniffing && u->staged) {
+            /* Sealed and durable; it waits, uncommitted, for the import that names it, without its buffers. */
+            u->r = NULL;
+            sodium_memzero(u->fill, u->fill_cap);
+            sodium_memzero(u->work, u->fill_cap);
+            free(u->fill);
+            free(u->work);
+            u->fill = u->work = NULL;
+            char hex[65];
+            sodium_bin2hex(hex, sizeof(hex), u->sha256, 32);
+            cbor_item_t *m = pv_map(4);
+            pv_put_text(m, "upload", u->token);
+            pv_put_int(m, "offset", (int64_t)u->offset);
+            pv_put_int(m, "length", (int64_t)u->length);
+            pv_put_text(m, "sha256", hex);
+            oa_reply(r, 200, m);
+            u->idle_since = uv_now(u->srv->loop);
+        } else if (r && !u->sniffing) {
             upload_commit(u);
+        }
         return;
     }
     if (u->fill_len >= CHUNK) {
@@ -518,6 +538,40 @@ struct upload *oa__upload_new(struct oa_server *srv, int64_t owner, int64_t doc_
     return u;
 }
 
+struct upload *oa__upload_new_staged(struct oa_server *srv, int64_t owner, const char *name, uint64_t length,
+                                     enum oa_err *err)
+{
+    struct upload *u = oa__upload_new(srv, owner, 0, 0, 0, OA_LEVEL_PUBLIC, name, "attachment", length, true, err);
+    if (u == NULL)
+        return NULL;
+    /* Sealed before it has a document: oa_blob_ad binds doc 0, rev 0 until the re-seal. */
+    u->staged = true;
+    u->b.staged = true;
+    if (u->b.suite == OA_BLOB_SM4_SM3 &&
+        ((u->md256 = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(u->md256, EVP_sha256(), NULL) != 1)) {
+        *err = OA_E_INTERNAL;
+        oa__upload_drop(u);
+        return NULL;
+    }
+    return u;
+}
+
+struct upload *oa__upload_staged_find(struct oa_server *srv, const char *token, int64_t owner)
+{
+    for (struct upload *u = srv->uploads; u; u = u->next)
+        if (u->staged && u->finished && !u->claimed && !u->dead && u->r == NULL && u->owner == owner &&
+            strlen(token) == 32 && sodium_memcmp(u->token, token, 32) == 0)
+            return u;
+    return NULL;
+}
+
+void oa__upload_committed(struct upload *u)
+{
+    u->finished = false; /* committed: the file stays */
+    u->claimed = false;
+    oa__upload_drop(u);
+}
+
 /* ---- the uploads' life cycle ---- */
 
 static void uploads_on_sweep(uv_timer_t *t)
@@ -527,7 +581,7 @@ static void uploads_on_sweep(uv_timer_t *t)
     struct upload *u = srv->uploads, *next;
     for (; u; u = next) {
         next = u->next;
-        if (u->token[0] && u->r == NULL && !u->dead && now - u->idle_since > idle) {
+        if (u->token[0] && u->r == NULL && !u->dead && !u->claimed && now - u->idle_since > idle) {
             oa_log(OA_LOG_INFO, "upload_expired", "doc=%lld offset=%llu", (long long)u->b.doc_id,
                    (unsigned long long)u->offset);
             oa__upload_drop(u);
@@ -574,7 +628,7 @@ void oa__uploads_stop(struct oa_server *srv)
     struct upload *u = srv->uploads, *next;
     for (; u; u = next) {
         next = u->next;
-        if (u->r == NULL && !u->dead)
+        if (u->r == NULL && !u->dead && !u->claimed)
             oa__upload_drop(u);
     }
     pthread_mutex_lock(&magic_lock);

@@ -14,11 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/audit.h"
 #include "proto/value.h"
 #include "server/auth.h"
 #include "server/handlers.h"
 #include "server/server.h"
 #include "storage/accounts.h"
+#include "storage/documents.h"
 #include "workflow/access.h"
 
 cbor_item_t *oa_user_item(const struct oa_user *u, char **compartments);
@@ -65,27 +67,16 @@ static enum oa_err decide(struct oa_store *s, struct admin *a, const struct oa_u
     enum oa_decision d = oa_access_decide(&who, a->action, target ? &what : NULL);
     if (d == OA_ALLOW)
         return OA_E_OK;
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(a->r, &ev);
-    ev.event = "access.refused";
-    ev.target = target ? target->username : NULL;
-    ev.outcome = "refused";
-    ev.detail = oa_decision_reason(d);
     a->message = oa_decision_reason(d);
-    if (oa_audit(s, &ev) != 0)
+    if (oa_app_audit(s, OA_REQ_ACTOR(a->r), "access.refused", target ? target->username : NULL, "refused",
+                     oa_decision_reason(d)) != 0)
         return OA_E_STORAGE;
     return OA_E_FORBIDDEN;
 }
 
 static int audit_ok(struct oa_store *s, struct admin *a, const char *event, const char *target, const char *detail)
 {
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(a->r, &ev);
-    ev.event = event;
-    ev.target = target;
-    ev.outcome = "ok";
-    ev.detail = detail;
-    return oa_audit(s, &ev);
+    return oa_app_audit(s, OA_REQ_ACTOR(a->r), event, target, "ok", detail);
 }
 
 static int load_target(struct oa_store *s, struct admin *a)
@@ -105,15 +96,10 @@ static void user_etag(const struct oa_user *u, char *out, size_t n)
 
 static int list_users(struct oa_store *s, struct admin *a)
 {
-    sqlite3_stmt *st = oa_store_stmt(s, "SELECT id FROM users WHERE id > ? ORDER BY id LIMIT ?");
-    if (st == NULL)
-        return OA_E_STORAGE;
-    sqlite3_bind_int64(st, 1, a->after);
-    sqlite3_bind_int64(st, 2, a->limit);
     int64_t ids[500];
     size_t n = 0;
-    while (n < 500 && sqlite3_step(st) == SQLITE_ROW)
-        ids[n++] = sqlite3_column_int64(st, 0);
+    if (oa_user_ids_page(s, a->after, a->limit, ids, 500, &n) != 0)
+        return OA_E_STORAGE;
     cbor_item_t *arr = pv_array(n);
     for (size_t i = 0; i < n; i++) {
         struct oa_user u;
@@ -139,12 +125,8 @@ static int department_ok(struct oa_store *s, int64_t id)
 {
     if (id <= 0)
         return 1;
-    sqlite3_stmt *st = oa_store_stmt(s, "SELECT 1 FROM departments WHERE id = ?");
-    if (st == NULL)
-        return -1;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    int64_t organ = oa_department_organ(s, id);
+    return organ < 0 ? -1 : organ > 0;
 }
 
 static int admin_on_run(struct oa_store *s, struct oa_db_job *job)

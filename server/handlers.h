@@ -12,6 +12,7 @@
 #include "server/http.h"
 #include "server/params.h"
 #include "storage/store.h"
+#include "storage/writer.h"
 
 /*
  * Reads the body's fields; on failure answers 400 with the reason and returns
@@ -43,6 +44,32 @@ enum oa_err oa_step_up(struct oa_store *s, struct oa_req *r);
  */
 #define OA_REQ_ACTOR(r)                                                                                      \
     (&(struct oa_app_actor){(r)->who.user_id, (r)->who.username[0] ? (r)->who.username : NULL, (r)->peer})
+
+/*
+ * One request's database job and its answer (server/jobs.c).  A handler
+ * whose job needs more fields embeds it first in a struct of its own; the
+ * one completion, oa_req_job_done, answers: the job's rc when it failed (its
+ * changes were rolled back), else err and message when set, else `bytes`
+ * (CBOR already encoded on the database thread) or `out` with `status`; then
+ * it frees the struct (one allocation, from oa_req_job_new).
+ */
+struct oa_req_job {
+    struct oa_db_job job;
+    struct oa_req *r;
+    int status;
+    enum oa_err err;
+    const char *message;
+    cbor_item_t *out;
+    unsigned char *bytes;
+    size_t nbytes;
+};
+/* A zeroed job of `size` bytes (at least the struct) for r, running `run`; OA_JOB_* flags. */
+void *oa_req_job_new(struct oa_req *r, size_t size, oa_db_run_fn run, unsigned flags);
+/* Submits it (oa_db_submit) with oa_req_job_done as its completion. */
+void oa_req_job_submit(struct oa_req_job *j);
+/* Records a refusal to answer; returns 0 (the run keeps its changes, such as an audit entry). */
+int oa_req_fail(struct oa_req_job *j, enum oa_err e, const char *message);
+void oa_req_job_done(struct oa_db_job *job);
 
 /* Fills the actor fields of an audit event from the request. */
 void oa_audit_actor(const struct oa_req *r, struct oa_audit_event *ev);
@@ -120,6 +147,15 @@ void h_upload_delete(struct oa_req *r);
 /* the sync protocol (h_sync.c) */
 void h_sync_changes(struct oa_req *r);
 void h_sync_push(struct oa_req *r);
+
+/* the exchange gateway and 主动公开 (h_gateway.c) */
+void h_gw_import(struct oa_req *r);
+void h_gw_quarantine(struct oa_req *r);
+void h_gw_outbox(struct oa_req *r);
+void h_gw_outbox_file(struct oa_req *r);
+void h_gw_outbox_sent(struct oa_req *r);
+void h_publication_propose(struct oa_req *r);
+void h_publication_review(struct oa_req *r);
 
 /* the audit trail (auditor) */
 void h_audit_entries(struct oa_req *r);

@@ -1232,6 +1232,10 @@ void oa__http_server_maybe_stopped(struct oa_server *srv)
     oa_log(OA_LOG_INFO, "drained", "pending_jobs=%u", oa_writer_pending(srv->writer));
     if (srv->on_drained)
         srv->on_drained(srv);
+    /* Readers first: their last jobs may still hand audit entries to the writer. */
+    if (srv->readers != NULL)
+        oa_readers_stop(srv->readers);
+    srv->readers = NULL;
     oa_writer_stop(srv->writer);
     srv->writer = NULL;
     uv_close((uv_handle_t *)&srv->drain_timer, oa__http_handle_close_noop);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -441,6 +442,11 @@ static int cmd_serve(struct oa_config *cfg)
      * such login; and threads enough that sealing, digests and libmagic run
      * beside the two that Argon2id may take (auth.c, PW_RUNNING). */
     oa_password_prepare(cfg->argon2_opslimit, cfg->argon2_memlimit);
+    /* Keep 1 MiB at the top of each heap instead of giving it back to the
+     * kernel after every large answer: a list page's 23 KB buffers were
+     * page-faulted in anew on every request (perf: 10% of a page's cost). */
+    mallopt(M_TRIM_THRESHOLD, 1 << 20);
+    mallopt(M_TOP_PAD, 256 << 10);
     setenv("UV_THREADPOOL_SIZE", "8", 0);
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -459,7 +465,11 @@ static int cmd_serve(struct oa_config *cfg)
     srv->auth_gate = oa_auth_dispatch;
     srv->on_drained = oa_blobs_stop;
     srv->writer = oa_writer_start(&loop, &store, keys.audit_seed);
-    if (srv->writer == NULL || oa_server_start(srv) != 0) {
+    if (srv->writer != NULL)
+        srv->readers = oa_readers_start(&loop, path, cfg->storage_readers, srv->writer);
+    if (srv->writer == NULL || srv->readers == NULL || oa_server_start(srv) != 0) {
+        if (srv->readers)
+            oa_readers_stop(srv->readers);
         if (srv->writer)
             oa_writer_stop(srv->writer);
         uv_run(&loop, UV_RUN_DEFAULT);

@@ -11,6 +11,7 @@
 #define EARLY OA_ROUTE_BEFORE_PWCHANGE
 #define STREAM OA_ROUTE_STREAM
 #define CBOR OA_ROUTE_CBOR
+#define GW OA_ROUTE_GATEWAY
 
 const struct oa_route oa_routes[] = {
     {"GET", "/healthz", h_healthz, 0, 0, "healthz"},
@@ -18,12 +19,12 @@ const struct oa_route oa_routes[] = {
     {"POST", "/v1/hello", h_hello, BODY, 64 * 1024, "hello"},
 
     {"POST", "/v1/sessions", h_login, BODY, 16 * 1024, "login"},
-    {"GET", "/v1/sessions", h_sessions_list, AUTH | EARLY, 0, "sessions.list"},
-    {"DELETE", "/v1/sessions/current", h_logout, AUTH | EARLY, 0, "logout"},
-    {"DELETE", "/v1/sessions/{}", h_session_delete, AUTH | EARLY, 0, "session.end"},
+    {"GET", "/v1/sessions", h_sessions_list, AUTH | GW | EARLY, 0, "sessions.list"},
+    {"DELETE", "/v1/sessions/current", h_logout, AUTH | GW | EARLY, 0, "logout"},
+    {"DELETE", "/v1/sessions/{}", h_session_delete, AUTH | GW | EARLY, 0, "session.end"},
 
-    {"GET", "/v1/users/me", h_me, AUTH | EARLY, 0, "me"},
-    {"POST", "/v1/users/me/password", h_me_password, BODY | AUTH | EARLY, 16 * 1024, "me.password"},
+    {"GET", "/v1/users/me", h_me, AUTH | GW | EARLY, 0, "me"},
+    {"POST", "/v1/users/me/password", h_me_password, BODY | AUTH | GW | EARLY, 16 * 1024, "me.password"},
     {"POST", "/v1/users/me/totp", h_me_totp_enroll, AUTH | EARLY, 0, "me.totp"},
     {"POST", "/v1/users/me/totp/confirm", h_me_totp_confirm, BODY | AUTH | EARLY, 1024, "me.totp.confirm"},
 
@@ -43,13 +44,22 @@ const struct oa_route oa_routes[] = {
     {"POST", "/v1/documents/{}/attachments", h_attachment_create, STREAM | AUTH, 0, "attachments.create"},
     {"GET", "/v1/documents/{}/attachments/{}", h_attachment_get, AUTH, 0, "attachments.get"},
     {"PUT", "/v1/documents/{}/attachments/{}", h_attachment_replace, STREAM | AUTH, 0, "attachments.replace"},
-    {"POST", "/v1/uploads", h_upload_create, BODY | AUTH, 4096, "uploads.create"},
-    {"GET", "/v1/uploads/{}", h_upload_get, AUTH, 0, "uploads.get"},
-    {"PATCH", "/v1/uploads/{}", h_upload_patch, STREAM | AUTH, 0, "uploads.patch"},
-    {"DELETE", "/v1/uploads/{}", h_upload_delete, AUTH, 0, "uploads.delete"},
+    {"POST", "/v1/uploads", h_upload_create, BODY | AUTH | GW, 4096, "uploads.create"},
+    {"GET", "/v1/uploads/{}", h_upload_get, AUTH | GW, 0, "uploads.get"},
+    {"PATCH", "/v1/uploads/{}", h_upload_patch, STREAM | AUTH | GW, 0, "uploads.patch"},
+    {"DELETE", "/v1/uploads/{}", h_upload_delete, AUTH | GW, 0, "uploads.delete"},
     {"GET", "/v1/sync/changes", h_sync_changes, AUTH | CBOR, 0, "sync.changes"},
     {"POST", "/v1/sync/push", h_sync_push, BODY | AUTH | CBOR, 8 * 1024 * 1024, "sync.push"},
     {"GET", "/v1/labels/expired", h_labels_expired, AUTH, 0, "labels.expired"},
+    {"POST", "/v1/documents/{}/publication", h_publication_propose, BODY | AUTH, 16 * 1024, "publication.propose"},
+    {"POST", "/v1/documents/{}/publication/review", h_publication_review, BODY | AUTH, 16 * 1024,
+     "publication.review"},
+
+    {"POST", "/v1/gateway/bundles", h_gw_import, BODY | AUTH | GW, 1024 * 1024, "gateway.import"},
+    {"POST", "/v1/gateway/quarantine", h_gw_quarantine, BODY | AUTH | GW, 16 * 1024, "gateway.quarantine"},
+    {"GET", "/v1/gateway/outbox", h_gw_outbox, AUTH | GW, 0, "gateway.outbox"},
+    {"GET", "/v1/gateway/outbox/{}/files/{}", h_gw_outbox_file, AUTH | GW, 0, "gateway.outbox.file"},
+    {"POST", "/v1/gateway/outbox/{}/sent", h_gw_outbox_sent, BODY | AUTH | GW, 4096, "gateway.outbox.sent"},
 
     {"GET", "/v1/delegations", h_delegation_list, AUTH, 0, "delegations.list"},
     {"POST", "/v1/delegations", h_delegation_create, BODY | AUTH, 4096, "delegations.create"},

@@ -11,6 +11,7 @@
 #include "server/config.h"
 #include "server/metrics.h"
 #include "storage/keys.h"
+#include "storage/reader.h"
 #include "storage/store.h"
 #include "storage/writer.h"
 
@@ -23,6 +24,7 @@ struct oa_server {
     const struct oa_config *cfg;
     struct oa_store *store;
     struct oa_writer *writer;
+    struct oa_readers *readers; /* NULL: every job runs on the writer */
     const struct oa_keys *keys; /* the key file; replaced whole (never changed in place) on reload */
     struct oa_keys *keys_owned; /* sodium_malloc'd keys loaded after start, freed when replaced */
     unsigned char audit_pk[32]; /* the audit checkpoints' Ed25519 public key */
@@ -68,6 +70,12 @@ struct oa_server {
 
     char read_buf[64 * 1024];   /* every read lands here; leftovers are copied */
 };
+
+/*
+ * Submits a database job (server/jobs.c): a job flagged OA_JOB_READ to the
+ * reader threads, any other to the writer.  Loop thread only.
+ */
+void oa_db_submit(struct oa_server *srv, struct oa_db_job *job);
 
 /* Binds, listens and installs the signal handlers; 0 or -1 (logged). */
 int oa_server_start(struct oa_server *srv);

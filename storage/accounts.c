@@ -253,6 +253,72 @@ int oa_session_by_hash(struct oa_store *s, const unsigned char hash[OA_TOKEN_HAS
     return 1;
 }
 
+int oa_session_list(struct oa_store *s, int64_t user_id, struct oa_session *out, size_t cap, size_t *n)
+{
+    *n = 0;
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT id, created_at, last_used_at, expires_at, source FROM sessions"
+        " WHERE user_id = ? ORDER BY id LIMIT 100");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, user_id);
+    while (*n < cap && sqlite3_step(st) == SQLITE_ROW) {
+        struct oa_session *x = &out[(*n)++];
+        x->id = sqlite3_column_int64(st, 0);
+        x->user_id = user_id;
+        x->created_at = sqlite3_column_int64(st, 1);
+        x->last_used_at = sqlite3_column_int64(st, 2);
+        x->expires_at = sqlite3_column_int64(st, 3);
+        copy_text(x->source, sizeof(x->source), st, 4);
+    }
+    sqlite3_reset(st);
+    return 0;
+}
+
+int oa_user_ids_page(struct oa_store *s, int64_t after, int64_t limit, int64_t *ids, size_t cap, size_t *n)
+{
+    *n = 0;
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT id FROM users WHERE id > ? ORDER BY id LIMIT ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, after);
+    sqlite3_bind_int64(st, 2, limit);
+    while (*n < cap && sqlite3_step(st) == SQLITE_ROW)
+        ids[(*n)++] = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return 0;
+}
+
+/* Runs an INSERT ... ON CONFLICT DO NOTHING prepared in st: the new id, 0 when it conflicted, -1 on error. */
+static int64_t insert_id(struct oa_store *s, sqlite3_stmt *st)
+{
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    return sqlite3_changes(s->db) == 0 ? 0 : sqlite3_last_insert_rowid(s->db);
+}
+
+int64_t oa_organ_insert(struct oa_store *s, const char *code, const char *name)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "INSERT INTO organs(code, name) VALUES (?, ?) ON CONFLICT DO NOTHING");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    return insert_id(s, st);
+}
+
+int64_t oa_department_insert(struct oa_store *s, int64_t organ_id, const char *code, const char *name)
+{
+    sqlite3_stmt *st =
+        oa_store_stmt(s, "INSERT INTO departments(organ_id, code, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, organ_id);
+    sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+    return insert_id(s, st);
+}
+
 int oa_session_touch(struct oa_store *s, int64_t id, int64_t now)
 {
     sqlite3_stmt *st = oa_store_stmt(s, "UPDATE sessions SET last_used_at = ? WHERE id = ?");

@@ -82,6 +82,16 @@ int64_t oa_session_insert(struct oa_store *s, const unsigned char hash[OA_TOKEN_
                           int64_t expires_at, const char *source);
 /* 1 found, 0 not found, -1 error. */
 int oa_session_by_hash(struct oa_store *s, const unsigned char hash[OA_TOKEN_HASH_LEN], struct oa_session *out);
+/* A person's sessions, oldest first, at most cap into out; *n how many. 0 or -1. */
+int oa_session_list(struct oa_store *s, int64_t user_id, struct oa_session *out, size_t cap, size_t *n);
+/* The ids of accounts after `after`, in id order, at most limit (and cap) into ids. 0 or -1. */
+int oa_user_ids_page(struct oa_store *s, int64_t after, int64_t limit, int64_t *ids, size_t cap, size_t *n);
+/*
+ * Creates an organ (or a department of organ_id) with a code unique in its
+ * scope; returns the new id, 0 when the code is taken, -1 on error.
+ */
+int64_t oa_organ_insert(struct oa_store *s, const char *code, const char *name);
+int64_t oa_department_insert(struct oa_store *s, int64_t organ_id, const char *code, const char *name);
 int oa_session_touch(struct oa_store *s, int64_t id, int64_t now);
 int oa_session_delete(struct oa_store *s, int64_t id);
 /* Ends session `id` if it belongs to user_id: 1 ended, 0 no such session of theirs, -1 error. */

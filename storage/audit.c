@@ -99,7 +99,29 @@ static void set_text(char *dst, size_t cap, const char *v, bool *has)
     pv_utf8_copy(dst, cap, v);
 }
 
-int oa_audit(struct oa_store *s, const struct oa_audit_event *ev)
+/* The entry's fields from an event (its id, time and leaf are set when it is inserted). */
+static void row_from_event(const struct oa_audit_event *ev, struct oa_audit_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->has_actor_id = ev->actor_id > 0;
+    r->actor_id = ev->actor_id;
+    set_text(r->actor, sizeof(r->actor), ev->actor, &r->has_actor);
+    set_text(r->on_behalf, sizeof(r->on_behalf), ev->on_behalf, &r->has_on_behalf);
+    pv_utf8_copy(r->event, sizeof(r->event), ev->event);
+    set_text(r->target, sizeof(r->target), ev->target, &r->has_target);
+    r->has_doc_id = ev->doc_id > 0;
+    r->doc_id = ev->doc_id;
+    r->has_label = ev->label >= 0;
+    r->label = ev->label;
+    set_text(r->from_state, sizeof(r->from_state), ev->from_state, &r->has_from);
+    set_text(r->to_state, sizeof(r->to_state), ev->to_state, &r->has_to);
+    set_text(r->source, sizeof(r->source), ev->source, &r->has_source);
+    pv_utf8_copy(r->outcome, sizeof(r->outcome), ev->outcome ? ev->outcome : "ok");
+    set_text(r->detail, sizeof(r->detail), ev->detail, &r->has_detail);
+}
+
+/* Inserts a row: gives it the next id, the time and its leaf.  0 or -1. */
+static int row_insert(struct oa_store *s, const struct oa_audit_row *rp)
 {
     /* The id is chosen here (the writer is the only one inserting), so the
      * leaf can cover it and the row is written once.  It is read from the
@@ -112,25 +134,9 @@ int oa_audit(struct oa_store *s, const struct oa_audit_event *ev)
         return -1;
     int64_t next = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-    struct oa_audit_row r;
-    memset(&r, 0, sizeof(r));
+    struct oa_audit_row r = *rp;
     r.id = next;
     r.at = oa_now();
-    r.has_actor_id = ev->actor_id > 0;
-    r.actor_id = ev->actor_id;
-    set_text(r.actor, sizeof(r.actor), ev->actor, &r.has_actor);
-    set_text(r.on_behalf, sizeof(r.on_behalf), ev->on_behalf, &r.has_on_behalf);
-    pv_utf8_copy(r.event, sizeof(r.event), ev->event);
-    set_text(r.target, sizeof(r.target), ev->target, &r.has_target);
-    r.has_doc_id = ev->doc_id > 0;
-    r.doc_id = ev->doc_id;
-    r.has_label = ev->label >= 0;
-    r.label = ev->label;
-    set_text(r.from_state, sizeof(r.from_state), ev->from_state, &r.has_from);
-    set_text(r.to_state, sizeof(r.to_state), ev->to_state, &r.has_to);
-    set_text(r.source, sizeof(r.source), ev->source, &r.has_source);
-    pv_utf8_copy(r.outcome, sizeof(r.outcome), ev->outcome ? ev->outcome : "ok");
-    set_text(r.detail, sizeof(r.detail), ev->detail, &r.has_detail);
     oa_audit_leaf(&r, r.leaf);
 
     st = oa_store_stmt(s,
@@ -167,6 +173,55 @@ int oa_audit(struct oa_store *s, const struct oa_audit_event *ev)
         return -1;
     s->audit_rows++;
     return 0;
+}
+
+/* Entries a read-only job recorded, for the writer to append (oa_audit_pending_apply). */
+struct oa_audit_pending {
+    struct oa_audit_pending *next;
+    struct oa_audit_row row;
+};
+
+int oa_audit(struct oa_store *s, const struct oa_audit_event *ev)
+{
+    struct oa_audit_row r;
+    row_from_event(ev, &r);
+    if (s->audit_deferred) {
+        struct oa_audit_pending *p = oa_xmalloc(sizeof(*p));
+        p->next = NULL;
+        p->row = r;
+        if (s->pending == NULL)
+            s->pending_tail = &s->pending;
+        *s->pending_tail = p;
+        s->pending_tail = &p->next;
+        return 0;
+    }
+    return row_insert(s, &r);
+}
+
+struct oa_audit_pending *oa_audit_pending_take(struct oa_store *s)
+{
+    struct oa_audit_pending *p = s->pending;
+    s->pending = NULL;
+    s->pending_tail = &s->pending;
+    return p;
+}
+
+int oa_audit_pending_apply(struct oa_store *s, const struct oa_audit_pending *p)
+{
+    for (; p != NULL; p = p->next) {
+        if (row_insert(s, &p->row) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+void oa_audit_pending_free(struct oa_audit_pending *p)
+{
+    while (p != NULL) {
+        struct oa_audit_pending *next = p->next;
+        free(p);
+        p = next;
+    }
 }
 
 /* ---- the tree and its checkpoints ---- */

@@ -102,6 +102,18 @@ size_t oa_audit_checkpoint_message(uint64_t size, const oa_hash root, int64_t at
 /* Reads leaves [0, n) into a malloc'd array (NULL on error). */
 oa_hash *oa_audit_leaves(struct oa_store *s, uint64_t n);
 
+/*
+ * Entries that oa_audit kept on a reader's connection (audit_deferred), in
+ * the order recorded.  take moves them out of the store (NULL when none; the
+ * caller owns them and frees them with free); apply inserts them in the
+ * current transaction, each with the next id and the time of insertion
+ * (writer thread), 0 or -1.
+ */
+struct oa_audit_pending;
+struct oa_audit_pending *oa_audit_pending_take(struct oa_store *s);
+int oa_audit_pending_apply(struct oa_store *s, const struct oa_audit_pending *p);
+void oa_audit_pending_free(struct oa_audit_pending *p);
+
 /* Fills a row from a SELECT of the audit_log columns in table order; returns 0. */
 int oa_audit_row_read(void *stmt, struct oa_audit_row *row);
 #define OA_AUDIT_COLUMNS                                                                              \

@@ -15,7 +15,7 @@
 
 #define BLOB_COLS                                                                                   \
     "b.id, b.doc_id, b.attachment_id, b.rev, b.file, b.suite, b.level, b.kek_version, b.dek, b.size," \
-    " b.stored, b.compressed, b.digest, b.content_type, b.created_at, b.created_by"
+    " b.stored, b.compressed, b.digest, b.content_type, b.created_at, b.created_by, b.staged"
 
 static void text_col(sqlite3_stmt *st, int i, char *out, size_t cap)
 {
@@ -47,6 +47,7 @@ static void blob_cols(sqlite3_stmt *st, int i, struct oa_blob_row *b)
     text_col(st, i + 13, b->content_type, sizeof(b->content_type));
     b->created_at = sqlite3_column_int64(st, i + 14);
     b->created_by = sqlite3_column_int64(st, i + 15);
+    b->staged = sqlite3_column_int(st, i + 16) != 0;
 }
 
 void oa_blob_file_new(char out[OA_BLOB_FILE_LEN + 1])
@@ -76,8 +77,9 @@ int oa_blob_dir_make(const char *data_dir, const char *file)
 
 size_t oa_blob_ad(const struct oa_blob_row *b, char *out, size_t cap)
 {
-    int n = snprintf(out, cap, "oa-blob-v1|doc:%lld|rev:%d|level:%d|file:%s", (long long)b->doc_id, b->rev,
-                     b->level, b->file);
+    /* A staged file was sealed before it had a document (a gateway upload): doc 0, rev 0. */
+    int n = snprintf(out, cap, "oa-blob-v1|doc:%lld|rev:%d|level:%d|file:%s", (long long)(b->staged ? 0 : b->doc_id),
+                     b->staged ? 0 : b->rev, b->level, b->file);
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
@@ -99,7 +101,7 @@ int oa_attachment_put(struct oa_store *s, struct oa_blob_row *b, const char *nam
     }
     sqlite3_stmt *st = oa_store_stmt(s,
         "INSERT INTO blobs(doc_id, attachment_id, rev, file, suite, level, kek_version, dek, size, stored,"
-        " compressed, digest, content_type, created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        " compressed, digest, content_type, created_at, created_by, staged) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     if (st == NULL)
         return -1;
     b->created_at = now;
@@ -118,6 +120,7 @@ int oa_attachment_put(struct oa_store *s, struct oa_blob_row *b, const char *nam
     sqlite3_bind_text(st, 13, b->content_type, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 14, now);
     sqlite3_bind_int64(st, 15, b->created_by);
+    sqlite3_bind_int(st, 16, b->staged);
     if (sqlite3_step(st) != SQLITE_DONE)
         return -1;
     b->id = sqlite3_last_insert_rowid(s->db);
@@ -243,7 +246,7 @@ int oa_blob_next_reseal(struct oa_store *s, int64_t after_id, struct oa_blob_row
 {
     sqlite3_stmt *st = oa_store_stmt(s,
         "SELECT " BLOB_COLS ", d.level FROM blobs b JOIN documents d ON d.id = b.doc_id"
-        " WHERE b.id > ? AND b.level <> d.level AND b.dek IS NOT NULL ORDER BY b.id LIMIT 1");
+        " WHERE b.id > ? AND (b.level <> d.level OR b.staged = 1) AND b.dek IS NOT NULL ORDER BY b.id LIMIT 1");
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, after_id);
@@ -253,14 +256,14 @@ int oa_blob_next_reseal(struct oa_store *s, int64_t after_id, struct oa_blob_row
     if (rc != SQLITE_ROW)
         return -1;
     blob_cols(st, 0, b);
-    *doc_level = sqlite3_column_int(st, 16);
+    *doc_level = sqlite3_column_int(st, 17);
     return 1;
 }
 
 int oa_blob_replace_file(struct oa_store *s, const struct oa_blob_row *b, const char *old_file)
 {
     sqlite3_stmt *st = oa_store_stmt(s,
-        "UPDATE blobs SET file = ?, level = ?, kek_version = ?, dek = ?, stored = ?, compressed = ?"
+        "UPDATE blobs SET file = ?, level = ?, kek_version = ?, dek = ?, stored = ?, compressed = ?, staged = 0"
         " WHERE id = ? AND file = ? AND dek IS NOT NULL");
     if (st == NULL)
         return -1;

@@ -29,6 +29,8 @@ struct oa_blob_row {
     struct oa_blob_info info;
     char content_type[128];
     int64_t created_at, created_by;
+    bool staged;                        /* sealed before it had a document (a gateway upload): its
+                                           associated data names doc 0, rev 0 until re-sealed */
 };
 
 struct oa_attachment {

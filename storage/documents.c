@@ -634,3 +634,115 @@ int64_t oa_user_id_by_name(struct oa_store *s, const char *username)
     int rc = sqlite3_step(st);
     return rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
 }
+
+/* ---- what the action and queue use cases ask (app/doc_action.c, app/doc_steps.c) ---- */
+
+void oa_ids_add(struct oa_ids *ids, int64_t id)
+{
+    if (ids->n == ids->cap)
+        ids->v = oa_xrealloc(ids->v, (ids->cap = ids->cap ? ids->cap * 2 : 8) * sizeof(*ids->v));
+    ids->v[ids->n++] = id;
+}
+
+/* Appends column 0 of every row of st (one bound id) to out. */
+static int ids_of(sqlite3_stmt *st, int64_t id, struct oa_ids *out)
+{
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        oa_ids_add(out, sqlite3_column_int64(st, 0));
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_part_pending_countersigners(struct oa_store *s, int64_t doc_id, struct oa_ids *out)
+{
+    return ids_of(oa_store_stmt(s, "SELECT user_id FROM doc_participants WHERE doc_id = ? AND part = 'countersigner'"
+                                   " AND status = 'pending'"),
+                  doc_id, out);
+}
+
+int oa_department_members(struct oa_store *s, int64_t department_id, struct oa_ids *out)
+{
+    return ids_of(oa_store_stmt(s, "SELECT id FROM users WHERE department_id = ? AND disabled = 0"), department_id,
+                  out);
+}
+
+/* The first column of the one row `sql` answers for id: 0 when none, -1 on error. */
+static int64_t id_lookup(struct oa_store *s, const char *sql, int64_t id)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, sql);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    return v;
+}
+
+bool oa_department_exists(struct oa_store *s, int64_t id)
+{
+    return id_lookup(s, "SELECT 1 FROM departments WHERE id = ?", id) == 1;
+}
+
+int64_t oa_department_organ(struct oa_store *s, int64_t department_id)
+{
+    return id_lookup(s, "SELECT organ_id FROM departments WHERE id = ?", department_id);
+}
+
+int64_t oa_organ_find(struct oa_store *s, int64_t organ_id)
+{
+    return id_lookup(s, "SELECT id FROM organs WHERE id = ?", organ_id);
+}
+
+bool oa_delegation_active(struct oa_store *s, int64_t from, int64_t to, const char *today)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT 1 FROM delegations WHERE from_id = ? AND to_id = ? AND revoked = 0"
+        " AND starts_on <= ? AND ends_on >= ?");
+    if (st == NULL)
+        return false;
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    sqlite3_bind_text(st, 3, today, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, today, -1, SQLITE_TRANSIENT);
+    bool found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    return found;
+}
+
+int oa_chase_add(struct oa_store *s, int64_t doc_id, int64_t target_id, int64_t by_id, const char *note)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "INSERT INTO chases(doc_id, target_id, by_id, note, at) VALUES (?,?,?,?,?)");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, doc_id);
+    sqlite3_bind_int64(st, 2, target_id);
+    sqlite3_bind_int64(st, 3, by_id);
+    sqlite3_bind_text(st, 4, note, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, oa_now());
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_doc_declass_due(struct oa_store *s, const char *today, struct oa_declass_due *out, size_t cap, size_t *n)
+{
+    *n = 0;
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT id, kind, level, declass_date, coalesce(doc_number, '') FROM documents"
+        " WHERE declass_date != '' AND declass_date <= ? AND level > 0 ORDER BY declass_date, id LIMIT 500");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, today, -1, SQLITE_TRANSIENT);
+    while (*n < cap && sqlite3_step(st) == SQLITE_ROW) {
+        struct oa_declass_due *x = &out[(*n)++];
+        x->id = sqlite3_column_int64(st, 0);
+        col_text(st, 1, x->kind, sizeof(x->kind));
+        x->level = sqlite3_column_int(st, 2);
+        col_text(st, 3, x->declass_date, sizeof(x->declass_date));
+        col_text(st, 4, x->doc_number, sizeof(x->doc_number));
+    }
+    sqlite3_reset(st);
+    return 0;
+}

@@ -160,4 +160,34 @@ int oa_idem_get(struct oa_store *s, int64_t user_id, const char *key, int *statu
 /* The user id for a username, 0 when none, -1 on error. */
 int64_t oa_user_id_by_name(struct oa_store *s, const char *username);
 
+/* A growable list of ids (people a step names); free v when done. */
+struct oa_ids {
+    int64_t *v;
+    size_t n, cap;
+};
+void oa_ids_add(struct oa_ids *ids, int64_t id);
+/* Appends the countersigners of doc_id who have not acted yet; 0 or -1. */
+int oa_part_pending_countersigners(struct oa_store *s, int64_t doc_id, struct oa_ids *out);
+/* Appends the enabled members of a department; 0 or -1. */
+int oa_department_members(struct oa_store *s, int64_t department_id, struct oa_ids *out);
+/* A classified document whose declassification date has come (the label review list). */
+struct oa_declass_due {
+    int64_t id;
+    char kind[16];
+    int level;
+    char declass_date[16];
+    char doc_number[128];
+};
+/* Those due on or before `today` (YYYY-MM-DD), by date then id, at most cap into out. 0 or -1. */
+int oa_doc_declass_due(struct oa_store *s, const char *today, struct oa_declass_due *out, size_t cap, size_t *n);
+/* Whether department id exists. */
+bool oa_department_exists(struct oa_store *s, int64_t id);
+/* The organ a department belongs to (organs: the organ itself, if it exists); 0 when none, -1 on error. */
+int64_t oa_department_organ(struct oa_store *s, int64_t department_id);
+int64_t oa_organ_find(struct oa_store *s, int64_t organ_id);
+/* Whether `from` has an active delegation to `to` on day `today` (YYYY-MM-DD). */
+bool oa_delegation_active(struct oa_store *s, int64_t from, int64_t to, const char *today);
+/* Records a chase (催办) of doc_id for target_id by by_id, with a note; 0 or -1. */
+int oa_chase_add(struct oa_store *s, int64_t doc_id, int64_t target_id, int64_t by_id, const char *note);
+
 #endif

@@ -89,6 +89,11 @@ fail:
 
 int oa_store_open(struct oa_store *s, const char *path, bool create, char **cause)
 {
+    /* No global allocation statistics: with them every SQLite allocation
+     * takes one process-wide mutex, which the writer and the reader threads
+     * would contend for.  Takes effect only before SQLite's first use (the
+     * first open); afterwards it is refused, harmlessly. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     memset(s, 0, sizeof(*s));
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     const char *vfs = oa_cryptvfs_active();

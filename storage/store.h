@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct oa_stmt_slot {
@@ -39,6 +40,13 @@ struct oa_store {
     uint64_t clock;        /* ticks once per oa_store_stmt() */
     uint64_t evictions;    /* statements finalized to make room */
     uint64_t audit_rows;   /* audit entries inserted (oa_audit), committed or not */
+    /*
+     * A reader's connection (storage/reader.h) cannot write: oa_audit keeps
+     * its entries here instead, and the reader hands them to the writer,
+     * which appends them before the job answers (oa_audit_pending_apply).
+     */
+    bool audit_deferred;
+    struct oa_audit_pending *pending, **pending_tail;
 };
 
 /* The schema version this binary writes and understands. */
@@ -123,7 +131,11 @@ struct oa_audit_event {
     const char *detail;      /* a short sentence; never a secret */
 };
 
-/* Appends an audit entry in the current transaction; returns 0 or -1. */
+/*
+ * Appends an audit entry in the current transaction; returns 0 or -1.  On a
+ * reader's connection (audit_deferred) the entry is kept for the writer
+ * instead (storage/audit.h oa_audit_pending_take).
+ */
 int oa_audit(struct oa_store *s, const struct oa_audit_event *ev);
 
 #endif

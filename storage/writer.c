@@ -195,7 +195,14 @@ static void run_group(struct oa_writer *w, struct oa_db_job *jobs)
             j->state |= JOB_AFTER;
         sqlite3_int64 before = sqlite3_total_changes64(s->db);
         uint64_t audit_before = s->audit_rows;
-        j->rc = j->run(s, j);
+        /* A read job's writes, brought from a reader (storage/reader.c). */
+        if (j->flags & OA_JOB_CONTINUED) {
+            j->rc = j->audit != NULL && oa_audit_pending_apply(s, j->audit) != 0 ? OA_E_STORAGE : 0;
+            if (j->rc == 0 && j->then != NULL)
+                j->rc = j->then(s, j);
+        } else {
+            j->rc = j->run(s, j);
+        }
         /* SQLite rolls the whole transaction back itself after some errors
          * (an I/O error, a full disk in the middle of a statement). */
         bool lost = sqlite3_get_autocommit(s->db) != 0;
@@ -316,6 +323,10 @@ static void writer_on_async(uv_async_t *a)
         struct oa_db_job *next = j->next;
         w->pending--;
         j->next = NULL;
+        oa_audit_pending_free(j->audit);
+        j->audit = NULL;
+        j->then = NULL;
+        j->flags &= ~OA_JOB_CONTINUED;
         j->done(j);
         j = next;
     }

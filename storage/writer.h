@@ -49,6 +49,19 @@ typedef void (*oa_db_done_fn)(struct oa_db_job *job);
  */
 #define OA_JOB_ESSENTIAL 2u
 
+/*
+ * The job only reads: submitted with oa_readers_submit (storage/reader.h) it
+ * runs on a reader thread, in a read transaction of its own, without waiting
+ * for commits.  The audit entries it records (a classified document shown,
+ * a refusal) go to the writer, which commits them before the job's done
+ * callback runs; when they cannot be committed, job->rc says why.
+ */
+#define OA_JOB_READ 4u
+/* Set by the readers on a read job that goes on to the writer (its audit entries, its `then`). */
+#define OA_JOB_CONTINUED 0x100u
+
+struct oa_audit_pending;
+
 struct oa_db_job {
     oa_db_run_fn run;
     oa_db_done_fn done;
@@ -63,6 +76,14 @@ struct oa_db_job {
     unsigned flags;           /* OA_JOB_*, set by the submitter */
     unsigned state;           /* the writer's */
     struct oa_db_job *next;   /* the writer's queue */
+    /*
+     * A read job's writes, brought from a reader (storage/reader.h): the
+     * audit entries it recorded, and `then`, which its run may set to a
+     * second step that changes something (bookkeeping the read implies).
+     * The writer runs these in one savepoint instead of run, then done.
+     */
+    struct oa_audit_pending *audit;
+    oa_db_run_fn then;
 };
 
 /* Commit latency histogram bucket upper bounds, in microseconds. */

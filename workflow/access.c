@@ -241,9 +241,24 @@ bool oa_sync_cacheable(int level, unsigned cache_max_level)
     return level <= (int)cache_max_level;
 }
 
-bool oa_access_export(const struct oa_label *label)
+bool oa_access_export(const struct oa_label *label, bool reviewed)
 {
-    return label != NULL && label->level == OA_LEVEL_PUBLIC && label->nscope == 0;
+    return label != NULL && label->level == OA_LEVEL_PUBLIC && label->nscope == 0 && reviewed;
+}
+
+enum oa_decision oa_access_route(unsigned roles, bool gateway_route, bool gateway_allowed)
+{
+    bool gw = (roles & OA_ROLE_GATEWAY) != 0;
+    if (gw && !gateway_allowed)
+        return OA_DENY_ROLE;
+    if (!gw && gateway_route)
+        return OA_DENY_ROLE;
+    return OA_ALLOW;
+}
+
+bool oa_request_personal_visible(unsigned roles, bool is_assignee)
+{
+    return is_assignee || (roles & (OA_ROLE_SECRETARIAT | OA_ROLE_LEADER)) != 0;
 }
 
 const char *oa_decision_reason(enum oa_decision d)
@@ -258,4 +273,13 @@ const char *oa_decision_reason(enum oa_decision d)
     case OA_DENY_HELD: return "your password was reset: secadmin must confirm your clearance before you see documents";
     }
     return "refused";
+}
+
+bool oa_publication_may(unsigned roles, bool is_drafter, bool review)
+{
+    if (roles & (OA_ROLES_ADMIN | OA_ROLE_GATEWAY))
+        return false;
+    if (review)
+        return (roles & OA_ROLE_LEADER) != 0;
+    return is_drafter || (roles & OA_ROLE_SECRETARIAT) != 0;
 }

@@ -192,8 +192,37 @@ bool oa_calendar_may_change(unsigned roles);
  */
 bool oa_sync_cacheable(int level, unsigned cache_max_level);
 
-/* May a document with this label leave through the exchange gateway?  Only 公开 with no scope. */
-bool oa_access_export(const struct oa_label *label);
+/*
+ * May a document with this label leave through the exchange gateway?  Only
+ * 公开 with no scope, and only after its secrecy review (保密审查) was
+ * recorded (`reviewed`).
+ */
+bool oa_access_export(const struct oa_label *label, bool reviewed);
+
+/*
+ * The gateway's confinement: an account with the gateway role may use only
+ * the routes marked for it (its session, its uploads, /v1/gateway/...), and
+ * nobody else may use the gateway's own routes.  `gateway_route`: the route
+ * is one of /v1/gateway/...; `gateway_allowed`: the route is open to the
+ * gateway (those, plus its session and uploads).
+ */
+enum oa_decision oa_access_route(unsigned roles, bool gateway_route, bool gateway_allowed);
+
+/*
+ * Whether a public request's applicant's personal data (name, id number,
+ * contact, organisation) is shown to this person: only to those handling the
+ * request, the secretariat that registers it, its assignee and the leaders
+ * who approve its steps; everyone else who may read the request sees it
+ * redacted.
+ */
+bool oa_request_personal_visible(unsigned roles, bool is_assignee);
+
+/*
+ * 主动公开: the drafter of an issued document or the secretariat proposes
+ * it for publication (review false); a leader reviews it (信息发布审核,
+ * review true).
+ */
+bool oa_publication_may(unsigned roles, bool is_drafter, bool review);
 
 /* The decision; pure and total. */
 enum oa_decision oa_access_decide(const struct oa_subject *who, enum oa_action action,

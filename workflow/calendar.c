@@ -47,6 +47,49 @@ int32_t oa_day_parse(const char *s)
     return day;
 }
 
+static bool two_digits(const char *p, unsigned max, unsigned *out)
+{
+    if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+        return false;
+    *out = (unsigned)(p[0] - '0') * 10 + (unsigned)(p[1] - '0');
+    return *out <= max;
+}
+
+int32_t oa_day_of_instant(const char *s, int utc_offset_minutes)
+{
+    char date[11];
+    unsigned hh, mm, ss, oh = 0, om = 0;
+    if (s == NULL || strlen(s) < 20 || strlen(s) > 40)
+        return INT32_MIN;
+    memcpy(date, s, 10);
+    date[10] = '\0';
+    int32_t day = oa_day_parse(date);
+    if (day == INT32_MIN || (s[10] != 'T' && s[10] != 't') || !two_digits(s + 11, 23, &hh) || s[13] != ':' ||
+        !two_digits(s + 14, 59, &mm) || s[16] != ':' || !two_digits(s + 17, 60, &ss))
+        return INT32_MIN;
+    const char *p = s + 19;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return INT32_MIN;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    int sign = 0;
+    if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
+        sign = 0;
+    } else if ((*p == '+' || *p == '-') && two_digits(p + 1, 23, &oh) && p[3] == ':' && two_digits(p + 4, 59, &om) &&
+               p[6] == '\0') {
+        sign = *p == '+' ? 1 : -1;
+    } else {
+        return INT32_MIN;
+    }
+    int64_t secs = (int64_t)hh * 3600 + mm * 60 + (ss > 59 ? 59 : ss) - sign * ((int64_t)oh * 3600 + om * 60) +
+                   (int64_t)utc_offset_minutes * 60;
+    int64_t shift = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    return (int32_t)(day + shift);
+}
+
 void oa_day_format(int32_t day, char out[11])
 {
     int y;

@@ -20,6 +20,13 @@ struct oa_day_exception {
 
 /* Days since the epoch for a "YYYY-MM-DD" date, or INT32_MIN when malformed. */
 int32_t oa_day_parse(const char *s);
+/*
+ * The calendar day, at a fixed offset from UTC (Asia/Shanghai: +480
+ * minutes), of an RFC 3339 instant ("2026-11-02T23:30:00+08:00",
+ * "2026-11-02T15:30:00.5Z"); INT32_MIN when the text is not one.
+ */
+#define OA_SHANGHAI_OFFSET_MIN 480
+int32_t oa_day_of_instant(const char *rfc3339, int utc_offset_minutes);
 /* Writes "YYYY-MM-DD" (11 bytes with the NUL). */
 void oa_day_format(int32_t day, char out[11]);
 

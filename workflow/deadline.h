@@ -36,6 +36,90 @@ int32_t oa_request_due(int32_t received, const struct oa_day_exception *ex, size
  */
 int32_t oa_request_extend(int32_t due, int days, const struct oa_day_exception *ex, size_t nex);
 
+/*
+ * A public request's clock (政府信息公开条例 (2019) 第30-33条), as facts the
+ * database keeps; days are days since 1970-01-01, INT32_MIN for "none".
+ *
+ * - It starts from the receipt date (第31条: for an internet application,
+ *   the day the portal confirmed it).
+ * - A correction (补正) may be asked once, within OA_REQUEST_CORRECTION_DAYS
+ *   working days of receipt; the clock then stops, and starts again from the
+ *   receipt of the corrected application (第30条).
+ * - A consultation of a third party (第32条) pauses it: its working days do
+ *   not count.
+ * - One extension of 1..OA_REQUEST_EXTEND_MAX working days (第33条).
+ */
+#define OA_REQUEST_CORRECTION_DAYS 7
+
+struct oa_request_clock {
+    int32_t received;         /* the receipt date */
+    int32_t correction_asked; /* the day a correction was asked for, or INT32_MIN */
+    int32_t corrected;        /* the corrected application's receipt date, or INT32_MIN */
+    int32_t consult_since;    /* a consultation running since this day, or INT32_MIN */
+    int paused_days;          /* working days of consultations finished since the clock (re)started */
+    int extend_days;          /* the extension granted, 0 when none */
+};
+
+enum oa_clock_state {
+    OA_CLOCK_RUNNING,
+    OA_CLOCK_STOPPED, /* waiting for the corrected application */
+    OA_CLOCK_PAUSED,  /* a third party is being consulted */
+};
+
+/* An empty clock received on `received`. */
+struct oa_request_clock oa_request_clock_new(int32_t received);
+enum oa_clock_state oa_request_clock_state(const struct oa_request_clock *c);
+/* "running", "stopped", "paused". */
+const char *oa_clock_state_name(enum oa_clock_state st);
+
+/* Working days in (from, to]: 0 when to <= from. */
+int oa_workdays_between(int32_t from, int32_t to, const struct oa_day_exception *ex, size_t nex);
+
+/*
+ * The due day on `today`: OA_REQUEST_DAYS + paused days + extension working
+ * days after the clock's start (the corrected application's receipt when
+ * there is one, else the receipt), with a running consultation's days up to
+ * today added; INT32_MIN while stopped for a correction.
+ */
+int32_t oa_request_clock_due(const struct oa_request_clock *c, int32_t today, const struct oa_day_exception *ex,
+                             size_t nex);
+
+/*
+ * Why a clock event may not happen now, as a sentence, or NULL when it may:
+ * asking for a correction (once, within OA_REQUEST_CORRECTION_DAYS working
+ * days of receipt, not while consulting), receiving the corrected
+ * application (only when one was asked for and none came yet), starting a
+ * consultation (not while stopped or already consulting), ending one (only
+ * while consulting).  oa_request_clock_apply applies one that may.
+ */
+enum oa_clock_event { OA_CLOCK_ASK_CORRECTION, OA_CLOCK_CORRECTED, OA_CLOCK_CONSULT, OA_CLOCK_CONSULT_DONE };
+const char *oa_request_clock_refusal(const struct oa_request_clock *c, enum oa_clock_event e, int32_t day,
+                                     const struct oa_day_exception *ex, size_t nex);
+/* Applies event e on `day` (after oa_request_clock_refusal said yes); false when it may not. */
+bool oa_request_clock_apply(struct oa_request_clock *c, enum oa_clock_event e, int32_t day,
+                            const struct oa_day_exception *ex, size_t nex);
+
+/*
+ * The forms of a reply (第36条) and what each needs: a reason for partial
+ * disclosure, non-disclosure, another organ's matter and another law's
+ * procedure; the responsible organ is given only with not_ours (when known).
+ */
+enum oa_reply_form {
+    OA_REPLY_PUBLIC,        /* 公开 (already public, or provided) */
+    OA_REPLY_PARTIAL,       /* 部分公开 */
+    OA_REPLY_NOT_DISCLOSED, /* 不予公开 */
+    OA_REPLY_NOT_EXIST,     /* 信息不存在 */
+    OA_REPLY_NOT_OURS,      /* 非本机关负责 */
+    OA_REPLY_REPEATED,      /* 重复申请 */
+    OA_REPLY_OTHER_LAW,     /* 按其他法规办理 */
+    OA_REPLY__COUNT
+};
+/* The form named s ("public", "partial", ...), or -1. */
+int oa_reply_form_parse(const char *s);
+const char *oa_reply_form_name(enum oa_reply_form f);
+/* Why a reply of this form with (or without) a reason and an organ is incomplete, or NULL when it is whole. */
+const char *oa_reply_form_refusal(int form, bool has_reason, bool has_organ);
+
 /* Working days a step has, by the document's urgency ("very_urgent", "urgent", else ordinary). */
 int oa_step_days(const char *urgency);
 /* The due day of a step entered on `entered`. */

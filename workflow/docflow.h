@@ -9,10 +9,13 @@
  *
  * Every document keeps the definition version it started with
  * (def_version); oa_flow_step looks the table up by kind and version, so a
- * new definition never changes documents already in flight.
+ * new definition never changes documents already in flight.  Each kind's
+ * tables are one file (flow_outgoing.c, flow_incoming.c, flow_request.c);
+ * docflow.c is the engine.
  *
- * Pure: no I/O, no allocation.  The server gathers the facts, asks
- * oa_flow_step, and applies the answer.
+ * Pure: no I/O, no allocation.  The use case (app/doc_action.c) gathers
+ * the facts, asks oa_flow_step, and applies the answer's effects, one
+ * named function per effect.
  */
 #ifndef OA_WORKFLOW_DOCFLOW_H
 #define OA_WORKFLOW_DOCFLOW_H
@@ -52,6 +55,9 @@ struct oa_doc_facts {
     bool has_assignee;        /* params name a handler */
     bool reply_is_public_outgoing; /* params link a 公开 outgoing reply */
     bool has_target;          /* params name whom a chase is for */
+    bool reply_form_ok;       /* params.form is a form of 第36条 with what it needs (reason, organ) */
+    bool reply_is_outgoing;   /* params.reply_document_id names an outgoing document */
+    bool reply_exportable;    /* ... that oa_access_export lets out (公开, no scope, secrecy review recorded) */
 };
 
 /* What the actor is, for this document. */
@@ -69,7 +75,7 @@ enum oa_flow_result {
     OA_FLOW_BAD_VERSION,    /* the document's definition version is unknown */
 };
 
-/* Side effects the server performs when a transition is taken. */
+/* Side effects the use case performs when a transition is taken (app/doc_action.c). */
 enum oa_flow_effect {
     OA_FX_NONE = 0,
     OA_FX_ALLOCATE_NUMBER = 1u << 0, /* allocate the document number */
@@ -86,12 +92,26 @@ enum oa_flow_effect {
     OA_FX_CHASE = 1u << 11,              /* record a chase for params.target */
     OA_FX_LINK_REPLY = 1u << 12,
     OA_FX_SET_SIGNER = 1u << 13,         /* the signer (签发人) is whoever signs */
+    OA_FX_COUNTERSIGN_OBJECT = 1u << 14, /* record this countersigner's objection */
+    OA_FX_END_ROUND = 1u << 15,          /* the countersign round ends: cancel who has not acted */
+    /* A public request, version 2 (app/request.c): the clock and the gateway's outbox. */
+    OA_FX_REGISTER_REQUEST = 1u << 16,   /* due from the receipt date on the clock; a receipt (回执) goes out */
+    OA_FX_REFUSE_REQUEST = 1u << 17,     /* a refusal receipt (回退) with the opinion as its reason goes out */
+    OA_FX_ASK_CORRECTION = 1u << 18,     /* 补正: once, within 7 working days of receipt; the clock stops */
+    OA_FX_CONSULT = 1u << 19,            /* 第32条: the clock pauses from params.since (or today) */
+    OA_FX_CONSULT_DONE = 1u << 20,       /* the pause ends; its working days do not count */
+    OA_FX_EXTEND_CLOCK = 1u << 21,       /* the clock gets params.days more working days, once */
+    OA_FX_SECRECY_REVIEW = 1u << 22,     /* 保密审查 recorded (a reply may leave only after it) */
+    OA_FX_REPLY_REQUEST = 1u << 23,      /* the reply's form (第36条) recorded, linked, and put in the outbox */
 };
 
 struct oa_flow_answer {
     const char *next_state;  /* may equal the current state */
     unsigned effects;        /* enum oa_flow_effect bits */
     const char *reason;      /* for refusals: a sentence for the person */
+    bool conflict;           /* OA_FLOW_GUARD: the guard fails on the document's own state (a request
+                                already extended), not on what the request carries (409, not 400) */
+    bool forbidden;          /* OA_FLOW_GUARD: what the action would send out may not leave (403) */
 };
 
 /*
@@ -124,6 +144,14 @@ bool oa_flow_state_known(enum oa_doc_kind kind, int def_version, const char *sta
  */
 void oa_flow_expected(enum oa_doc_kind kind, int def_version, const char *state, unsigned *roles,
                       unsigned *relations);
+
+/*
+ * True when the role-wide to-do of `state` belongs to the department the
+ * document is addressed to (its department_id), not to its whole organ:
+ * an incoming copy is signed for and registered by the addressed
+ * department's clerks.
+ */
+bool oa_flow_department_step(enum oa_doc_kind kind, int def_version, const char *state);
 
 const char *oa_kind_name(enum oa_doc_kind k);
 /* The kind's name in Chinese and English, for the generated reference ("发文, outgoing documents"). */

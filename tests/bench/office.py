@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Sets up a fresh oad for a benchmark: an organ, a department, a staff user
 with clearance 2 (秘密) and a password, and optionally N documents.  Prints
-shell assignments: TOKEN=... DOC=... (the first document).
+shell assignments: TOKEN=... DOC=... (the first document) SYS=... (sysadmin).
 
 usage: office.py BASE_URL DATA_DIR [N_DOCS]
 """
@@ -65,4 +65,4 @@ for i in range(ndocs):
     d = call("POST", "/v1/documents", tok, {"kind": "outgoing", "title": "基准文件 %d" % i,
                                             "level": i % 3, "body": "正文 %d" % i})
     first = first or d["id"]
-print("TOKEN=%s DOC=%s" % (tok, first))
+print("TOKEN=%s DOC=%s SYS=%s" % (tok, first, sys_tok))

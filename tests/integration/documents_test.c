@@ -353,13 +353,20 @@ Test(documents, a_public_request_goes_overdue_and_is_extended_once)
     cr_assert(json_is_true(json_object_get(after, "extended")));
     json_decref(after);
     expect_refusal(MAYOR, id, "extend", "再延", "{\"days\":5}", 409, "conflict");
-    /* The reply must be a 公开 outgoing document. */
+    /* The reply takes a form of 第36条, and must be a 公开 outgoing document after the secrecy review. */
     long long secret = create_doc(EDU_STAFF, "outgoing", "答复（内部）", 1);
-    char reply[64];
+    char reply[96];
     snprintf(reply, sizeof(reply), "{\"reply_document_id\":%lld}", secret);
     expect_refusal(EDU_STAFF, id, "reply", NULL, reply, 400, "bad_field");
+    snprintf(reply, sizeof(reply), "{\"reply_document_id\":%lld,\"form\":\"public\"}", secret);
+    expect_refusal(EDU_STAFF, id, "reply", NULL, reply, 403, "forbidden");
     long long pub = create_doc(EDU_STAFF, "outgoing", "政府信息公开申请答复书", 0);
-    snprintf(reply, sizeof(reply), "{\"reply_document_id\":%lld}", pub);
+    snprintf(reply, sizeof(reply), "{\"reply_document_id\":%lld,\"form\":\"public\"}", pub);
+    expect_refusal(EDU_STAFF, id, "reply", NULL, reply, 403, "forbidden"); /* no secrecy review yet */
+    expect_state(SEC, id, "secrecy_review", "经审查，不涉及国家秘密", NULL, "handling");
+    snprintf(reply, sizeof(reply), "{\"reply_document_id\":%lld,\"form\":\"public\"}", secret);
+    expect_refusal(EDU_STAFF, id, "reply", NULL, reply, 403, "forbidden"); /* reviewed, but not 公开 */
+    snprintf(reply, sizeof(reply), "{\"reply_document_id\":%lld,\"form\":\"public\"}", pub);
     expect_state(EDU_STAFF, id, "reply", NULL, reply, "replied");
     cr_assert(!list_has(SEC, "overdue=1", id));
     json_t *p = get_doc(EDU_STAFF, pub, 200);
@@ -772,6 +779,9 @@ static const struct id_route id_routes[] = {
     {"POST", "/v1/documents/%lld/attachments?name=a.txt", "application/octet-stream", "abc", NULL},
     {"GET", "/v1/documents/%lld/attachments/1", NULL, NULL, NULL},
     {"PUT", "/v1/documents/%lld/attachments/1?name=a.txt", "application/octet-stream", "abc", "If-Match: *\r\n"},
+    {"POST", "/v1/documents/%lld/publication", "application/json", "{}", NULL},
+    {"POST", "/v1/documents/%lld/publication/review", "application/json", "{\"approve\":true,\"opinion\":\"x\"}",
+     NULL},
 };
 
 static struct resp probe(const struct id_route *rt, long long id)

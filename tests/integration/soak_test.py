@@ -792,8 +792,8 @@ class Office:
         self.act("sec", d2, "send_back", "非本机关职责", state="returned")
 
     def public_request(self, n):
-        """依申请公开: registered 40 days after receipt (overdue), assigned, extended once, replied with a
-        公开 outgoing document, archived."""
+        """依申请公开: registered 40 days after receipt (overdue), assigned, extended once, reviewed for
+        secrecy, replied in a form of 第36条 with a 公开 outgoing document, archived."""
         c = self.c
         d = self.create("sec", "request", "申请公开第%d号" % n, level=0)
         received = (datetime.date.today() - datetime.timedelta(days=40)).isoformat()
@@ -811,9 +811,13 @@ class Office:
             due, after["request_due"]))
         self.act("mayor", d, "extend", "再延", params={"days": 5}, expect=409)
         internal = self.create("edu.staff", "outgoing", "答复（内部）%d" % n, level=1)
-        self.act("edu.staff", d, "reply", params={"reply_document_id": internal}, expect=400)
+        self.act("edu.staff", d, "reply", params={"reply_document_id": internal}, expect=400)  # no form
         pub = self.create("edu.staff", "outgoing", "政府信息公开申请答复书%d" % n, level=0)
-        self.act("edu.staff", d, "reply", params={"reply_document_id": pub}, state="replied")
+        # Nothing leaves before the secrecy review (保密审查), and nothing above 公开 after it.
+        self.act("edu.staff", d, "reply", params={"reply_document_id": pub, "form": "public"}, expect=403)
+        self.act("sec", d, "secrecy_review", "经审查，不涉及国家秘密", state="handling")
+        self.act("edu.staff", d, "reply", params={"reply_document_id": internal, "form": "public"}, expect=403)
+        self.act("edu.staff", d, "reply", params={"reply_document_id": pub, "form": "public"}, state="replied")
         self.expect_listed("sec", "overdue=1&kind=request&limit=200&after=%d" % (d - 1), d, present=False)
         self.act("archivist", d, "archive", state="archived")
         # The two replies leave the to-do list.

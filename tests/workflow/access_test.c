@@ -227,14 +227,51 @@ Test(labels, derivatives_never_write_down_and_only_public_leaves)
     struct oa_label pub = {OA_LEVEL_PUBLIC, NULL, 0}, internal = {OA_LEVEL_INTERNAL, NULL, 0},
                     scoped_pub = {OA_LEVEL_PUBLIC, a, 1};
     cr_assert(oa_label_dominates(&internal, &pub));
-    cr_assert(oa_access_export(&pub));
-    cr_assert(!oa_access_export(&internal));
-    cr_assert(!oa_access_export(&scoped_pub));
+    cr_assert(oa_access_export(&pub, true));
+    cr_assert(!oa_access_export(&pub, false)); /* no secrecy review recorded */
+    cr_assert(!oa_access_export(&internal, true));
+    cr_assert(!oa_access_export(&scoped_pub, true));
     for (int l = 1; l <= OA_LEVEL_MAX; l++) {
         struct oa_label x = {l, NULL, 0};
-        cr_assert(!oa_access_export(&x));
+        cr_assert(!oa_access_export(&x, true));
     }
-    cr_assert(!oa_access_export(NULL));
+    cr_assert(!oa_access_export(NULL, true));
+}
+
+Test(gateway, the_gateway_is_confined_to_its_routes_and_nobody_else_uses_them)
+{
+    static const struct {
+        unsigned roles;
+        bool gateway_route, gateway_allowed;
+        enum oa_decision d;
+    } rows[] = {
+        {OA_ROLE_GATEWAY, true, true, OA_ALLOW},       /* /v1/gateway/... */
+        {OA_ROLE_GATEWAY, false, true, OA_ALLOW},      /* its session, its uploads */
+        {OA_ROLE_GATEWAY, false, false, OA_DENY_ROLE}, /* documents, users, audit, ... */
+        {OA_ROLE_SECRETARIAT, true, true, OA_DENY_ROLE},
+        {OA_ROLE_STAFF, true, true, OA_DENY_ROLE},
+        {OA_ROLE_AUDITOR, true, true, OA_DENY_ROLE},
+        {OA_ROLE_SYSADMIN, true, true, OA_DENY_ROLE},
+        {OA_ROLE_STAFF, false, false, OA_ALLOW},
+        {OA_ROLE_STAFF, false, true, OA_ALLOW},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        cr_assert_eq(oa_access_route(rows[i].roles, rows[i].gateway_route, rows[i].gateway_allowed), rows[i].d,
+                     "row %zu", i);
+}
+
+Test(gateway, personal_data_only_for_those_handling_the_request)
+{
+    static const struct {
+        unsigned roles;
+        bool assignee, visible;
+    } rows[] = {
+        {OA_ROLE_SECRETARIAT, false, true}, {OA_ROLE_LEADER, false, true},   {OA_ROLE_STAFF, true, true},
+        {OA_ROLE_STAFF, false, false},      {OA_ROLE_DEPT_HEAD, false, false}, {OA_ROLE_RECORDS, false, false},
+        {OA_ROLE_GATEWAY, false, false},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        cr_assert_eq(oa_request_personal_visible(rows[i].roles, rows[i].assignee), rows[i].visible, "row %zu", i);
 }
 
 Test(labels, a_named_declassifier_may_relabel_and_an_administrator_never_is_one)
@@ -361,4 +398,20 @@ Test(office, delegation_calendar_and_sync_cache_rules)
     for (int level = OA_LEVEL_PUBLIC; level <= OA_LEVEL_MAX; level++)
         for (unsigned max = 0; max <= OA_LEVEL_MAX; max++)
             cr_assert_eq(oa_sync_cacheable(level, max), level <= (int)max, "level %d max %u", level, max);
+}
+
+Test(gateway, publication_is_proposed_by_the_drafter_or_secretariat_and_reviewed_by_a_leader)
+{
+    static const struct {
+        unsigned roles;
+        bool drafter, review, may;
+    } rows[] = {
+        {OA_ROLE_STAFF, true, false, true},       {OA_ROLE_STAFF, false, false, false},
+        {OA_ROLE_SECRETARIAT, false, false, true}, {OA_ROLE_LEADER, false, false, false},
+        {OA_ROLE_LEADER, false, true, true},      {OA_ROLE_SECRETARIAT, false, true, false},
+        {OA_ROLE_STAFF, true, true, false},       {OA_ROLE_GATEWAY, true, false, false},
+        {OA_ROLE_SECADMIN, false, true, false},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        cr_assert_eq(oa_publication_may(rows[i].roles, rows[i].drafter, rows[i].review), rows[i].may, "row %zu", i);
 }

@@ -41,7 +41,8 @@ static const char *const incoming_spec[] = {
 };
 static const char *const incoming_terminal[] = {"archived", "returned"};
 
-static const char *const request_spec[] = {
+/* Version 1 of requests (documents started under it keep it). */
+static const char *const request_v1_spec[] = {
     "imported register secretariat registered", "registered assign secretariat assigned",
     "assigned start assignee handling",         "handling reply assignee replied",
     "registered extend leader =", "assigned extend leader =", "handling extend leader =",
@@ -50,7 +51,26 @@ static const char *const request_spec[] = {
     "* comment staff =", "* comment secretariat =", "* comment dept_head =", "* comment leader =",
     "* comment records =",
 };
-static const char *const request_terminal[] = {"archived"};
+static const char *const request_v1_terminal[] = {"archived"};
+
+/* Version 2 (#15): receipts, 补正, consultation, secrecy review, the reply's form and its export. */
+static const char *const request_spec[] = {
+    "imported register secretariat registered", "imported refuse secretariat refused",
+    "registered assign secretariat assigned",   "assigned start assignee handling",
+    "registered request_correction secretariat correcting",
+    "assigned request_correction secretariat correcting", "assigned request_correction assignee correcting",
+    "handling request_correction secretariat correcting", "handling request_correction assignee correcting",
+    "correcting close secretariat withdrawn",
+    "handling consult assignee consulting",     "consulting consult_done assignee handling",
+    "registered extend leader =", "assigned extend leader =", "handling extend leader =",
+    "consulting extend leader =",
+    "handling secrecy_review secretariat =",    "handling secrecy_review leader =",
+    "handling reply assignee replied",          "replied archive records archived",
+    "* chase secretariat =", "* chase leader =",
+    "* comment staff =", "* comment secretariat =", "* comment dept_head =", "* comment leader =",
+    "* comment records =",
+};
+static const char *const request_terminal[] = {"archived", "refused", "withdrawn"};
 
 struct who {
     const char *name;
@@ -72,6 +92,7 @@ static const struct oa_doc_facts all_good = {
     .countersign_pending = 1, .countersign_named = 0, .has_opinion = true, .extended = false,
     .extend_days = 10, .has_lead_dept = true, .has_readers = true, .has_prefix = true,
     .has_recipients = true, .has_assignee = true, .reply_is_public_outgoing = true, .has_target = true,
+    .reply_form_ok = true, .reply_is_outgoing = true, .reply_exportable = true,
 };
 
 static bool terminal_in(const char *state, const char *const *t, size_t nt)
@@ -103,14 +124,15 @@ static int spec_lookup(const char *const *spec, size_t n, const char *const *ter
     return found;
 }
 
-static void check_kind(enum oa_doc_kind kind, const char *const *spec, size_t n, const char *const *term, size_t nt)
+static void check_kind(enum oa_doc_kind kind, int ver, const char *const *spec, size_t n, const char *const *term,
+                       size_t nt)
 {
     int nstates = 0;
-    const char *const *states = oa_flow_states(kind, oa_flow_version(kind), &nstates);
+    const char *const *states = oa_flow_states(kind, ver, &nstates);
     cr_assert(nstates > 0);
     int checked = 0;
     for (int si = 0; si < nstates; si++) {
-        cr_assert_eq(oa_flow_terminal(kind, oa_flow_version(kind), states[si]), terminal_in(states[si], term, nt),
+        cr_assert_eq(oa_flow_terminal(kind, ver, states[si]), terminal_in(states[si], term, nt),
                      "terminal mismatch for %s", states[si]);
         for (size_t ai = 0; ai < n; ai++) {
             char a[32];
@@ -122,7 +144,7 @@ static void check_kind(enum oa_doc_kind kind, const char *const *spec, size_t n,
                 char want_next[32] = "";
                 int want = spec_lookup(spec, n, term, nt, states[si], a, w->name, want_next);
                 enum oa_flow_result got =
-                    oa_flow_step(kind, oa_flow_version(kind), states[si], a, &actor, &all_good, &ans);
+                    oa_flow_step(kind, ver, states[si], a, &actor, &all_good, &ans);
                 if (want == 1) {
                     cr_assert_eq(got, OA_FLOW_OK, "%s %s by %s: refused (%s)", states[si], a, w->name, ans.reason);
                     cr_assert_str_eq(ans.next_state, want_next, "%s %s by %s", states[si], a, w->name);
@@ -138,8 +160,9 @@ static void check_kind(enum oa_doc_kind kind, const char *const *spec, size_t n,
     cr_assert(checked > 100);
 }
 
-#define CHECK(kind, spec, term) \
-    check_kind(kind, spec, sizeof(spec) / sizeof(spec[0]), term, sizeof(term) / sizeof(term[0]))
+#define CHECK_V(kind, ver, spec, term) \
+    check_kind(kind, ver, spec, sizeof(spec) / sizeof(spec[0]), term, sizeof(term) / sizeof(term[0]))
+#define CHECK(kind, spec, term) CHECK_V(kind, oa_flow_version(kind), spec, term)
 
 Test(docflow, outgoing_every_action_state_and_actor)
 {
@@ -153,7 +176,36 @@ Test(docflow, incoming_every_action_state_and_actor)
 
 Test(docflow, request_every_action_state_and_actor)
 {
+    cr_assert_eq(oa_flow_version(OA_KIND_REQUEST), 2);
     CHECK(OA_KIND_REQUEST, request_spec, request_terminal);
+    CHECK_V(OA_KIND_REQUEST, 1, request_v1_spec, request_v1_terminal);
+}
+
+/* A reply must be complete (第36条, 400) and may leave only when oa_access_export allows it (403). */
+Test(docflow, a_request_reply_is_complete_and_exportable)
+{
+    static const struct {
+        bool form_ok, outgoing, exportable;
+        enum oa_flow_result res;
+        bool forbidden;
+    } rows[] = {
+        {true, true, true, OA_FLOW_OK, false},     {false, true, true, OA_FLOW_GUARD, false},
+        {true, false, true, OA_FLOW_GUARD, false}, {true, true, false, OA_FLOW_GUARD, true},
+        {false, true, false, OA_FLOW_GUARD, false},
+    };
+    struct oa_doc_actor assignee = {0, OA_REL_ASSIGNEE};
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct oa_doc_facts f = all_good;
+        f.reply_form_ok = rows[i].form_ok;
+        f.reply_is_outgoing = rows[i].outgoing;
+        f.reply_exportable = rows[i].exportable;
+        struct oa_flow_answer ans;
+        cr_assert_eq(oa_flow_step(OA_KIND_REQUEST, 2, "handling", "reply", &assignee, &f, &ans), rows[i].res,
+                     "row %zu", i);
+        cr_assert_eq(ans.forbidden, rows[i].forbidden, "row %zu", i);
+        if (rows[i].res == OA_FLOW_OK)
+            cr_assert_eq(ans.effects, OA_FX_REPLY_REQUEST);
+    }
 }
 
 Test(docflow, countersigning_branches)
@@ -168,9 +220,29 @@ Test(docflow, countersigning_branches)
     f.countersign_pending = 3;
     cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "countersign", "approve", &cs, &f, &ans), OA_FLOW_OK);
     cr_assert_str_eq(ans.next_state, "countersign", "moved on before the last approval");
+    cr_assert_eq(ans.effects, OA_FX_COUNTERSIGN_VOTE, "the round goes on");
     f.countersign_pending = 1;
     cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "countersign", "approve", &cs, &f, &ans), OA_FLOW_OK);
     cr_assert_str_eq(ans.next_state, "signoff");
+    cr_assert_eq(ans.effects, OA_FX_COUNTERSIGN_VOTE | OA_FX_END_ROUND, "the last approval ends the round");
+}
+
+/* Every way out of countersign ends the round; an objection is recorded as such; staying does not end it. */
+Test(docflow, leaving_countersign_ends_the_round)
+{
+    struct oa_doc_actor sec = {OA_ROLE_SECRETARIAT | OA_ROLE_LEADER, 0},
+                        cs = {0, OA_REL_COUNTERSIGNER | OA_REL_DRAFTER};
+    struct oa_flow_answer ans;
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "countersign", "object", &cs, &all_good, &ans), OA_FLOW_OK);
+    cr_assert_eq(ans.effects, OA_FX_COUNTERSIGN_OBJECT | OA_FX_END_ROUND);
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "countersign", "return", &sec, &all_good, &ans), OA_FLOW_OK);
+    cr_assert_eq(ans.effects, OA_FX_END_ROUND);
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "countersign", "withdraw", &cs, &all_good, &ans), OA_FLOW_OK);
+    cr_assert_eq(ans.effects, OA_FX_END_ROUND);
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "countersign", "comment", &sec, &all_good, &ans), OA_FLOW_OK);
+    cr_assert_eq(ans.effects & OA_FX_END_ROUND, 0u);
+    cr_assert_eq(oa_flow_step(OA_KIND_OUTGOING, 1, "signoff", "return", &sec, &all_good, &ans), OA_FLOW_OK);
+    cr_assert_eq(ans.effects & OA_FX_END_ROUND, 0u, "no round outside countersign");
 }
 
 Test(docflow, guards_refuse_with_a_reason)
@@ -186,11 +258,13 @@ Test(docflow, guards_refuse_with_a_reason)
     f.has_opinion = true;
     f.extend_days = 21;
     cr_assert_eq(oa_flow_step(OA_KIND_REQUEST, 1, "handling", "extend", &lead, &f, &ans), OA_FLOW_GUARD);
+    cr_assert(!ans.conflict, "too many days is the request's fault (400)");
     f.extend_days = 20;
     cr_assert_eq(oa_flow_step(OA_KIND_REQUEST, 1, "handling", "extend", &lead, &f, &ans), OA_FLOW_OK);
     f.extended = true;
     cr_assert_eq(oa_flow_step(OA_KIND_REQUEST, 1, "handling", "extend", &lead, &f, &ans), OA_FLOW_GUARD,
                  "extended twice");
+    cr_assert(ans.conflict, "extended already is the document's state (409)");
     struct oa_doc_actor asg = {0, OA_REL_ASSIGNEE};
     f.reply_is_public_outgoing = false;
     cr_assert_eq(oa_flow_step(OA_KIND_REQUEST, 1, "handling", "reply", &asg, &f, &ans), OA_FLOW_GUARD);
@@ -302,4 +376,15 @@ Test(docflow, each_kind_has_its_own_current_version)
     }
     cr_assert_eq(oa_flow_version(OA_KIND__COUNT), 0);
     cr_assert_eq(oa_flow_version((enum oa_doc_kind)-1), 0);
+}
+
+/* An incoming copy addressed to a department is signed for and registered there; later steps are organ-wide. */
+Test(docflow, department_steps)
+{
+    cr_assert(oa_flow_department_step(OA_KIND_INCOMING, 1, "receiving"));
+    cr_assert(oa_flow_department_step(OA_KIND_INCOMING, 1, "registering"));
+    cr_assert(!oa_flow_department_step(OA_KIND_INCOMING, 1, "instructing"));
+    cr_assert(!oa_flow_department_step(OA_KIND_OUTGOING, 1, "review"));
+    cr_assert(!oa_flow_department_step(OA_KIND_REQUEST, 1, "registered"));
+    cr_assert(!oa_flow_department_step(OA_KIND_INCOMING, 99, "receiving"), "unknown version");
 }

@@ -1,0 +1,136 @@
+/*
+ * storage/doc_list.c: the SQL of the document lists (see doc_list.h).  The
+ * to-do rule is the queue's (OA_TODO_DOCS in documents.h); overdue public
+ * requests are those in the open states workflow/deadline.h names.
+ */
+#include "storage/doc_list.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/alloc.h"
+#include "storage/documents.h"
+#include "workflow/deadline.h"
+
+#define LIST_WHERE                                                                                      \
+    "SELECT " "id" " FROM documents WHERE level <= ?1 AND (?2 IS NULL OR state = ?2)"                     \
+    " AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR doc_number = ?4)"                                   \
+    " AND (?5 IS NULL OR created_at >= ?5) AND (?6 IS NULL OR created_at < ?6)"                            \
+    " AND (?7 = 0 OR (step_due IS NOT NULL AND step_due < ?8)"                                             \
+    "      OR (request_due < ?8 AND state IN (" OA_REQUEST_OPEN_STATES_SQL ")))"                       \
+    " AND (?9 IS NULL OR id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ?9))"                        \
+    " AND id > ?11"                                                                                      \
+    /* The scope, narrowed in SQL too so that a page (and its cursor) holds   \
+     * only documents the caller may see; the use case still decides each. */ \
+    " AND (scoped = 0 OR id IN (SELECT doc_id FROM doc_scope WHERE entry = ?16 OR entry = ?17"           \
+    "      OR entry IN (SELECT compartment FROM user_compartments WHERE user_id = ?13)))"
+
+/*
+ * A LIKE whose pattern is a bound parameter makes SQLite prepare the
+ * statement again whenever that binding changes (the LIKE optimisation
+ * depends on the pattern), and oa_store_stmt clears the bindings on every
+ * use: a list with the LIKE clause was parsed and planned anew on every
+ * request.  So it has statements of its own, used only for a short search
+ * term; the others never mention ?10.
+ */
+#define LIST_LIKE                                                                                        \
+    " AND (title LIKE ?10 ESCAPE '\\'"                                                                     \
+    "      OR id IN (SELECT doc_id FROM doc_bodies WHERE body LIKE ?10 ESCAPE '\\'))"
+#define LIST_TODO " AND " OA_TODO_DOCS("?13", "?14", "?15")
+#define LIST_DONE " AND id IN (SELECT doc_id FROM doc_done WHERE user_id = ?13)"
+
+/* [short search term][view] */
+static const char *const list_sql[2][3] = {
+    {
+        LIST_WHERE " ORDER BY id LIMIT ?12",
+        LIST_WHERE LIST_TODO " ORDER BY id LIMIT ?12",
+        LIST_WHERE LIST_DONE " ORDER BY id LIMIT ?12",
+    },
+    {
+        LIST_WHERE LIST_LIKE " ORDER BY id LIMIT ?12",
+        LIST_WHERE LIST_LIKE LIST_TODO " ORDER BY id LIMIT ?12",
+        LIST_WHERE LIST_LIKE LIST_DONE " ORDER BY id LIMIT ?12",
+    },
+};
+
+/* A quoted FTS5 phrase of q (double quotes doubled); the caller frees it. */
+static char *fts_phrase(const char *q)
+{
+    size_t n = strlen(q), o = 0;
+    char *fts = oa_xmalloc(2 * n + 3);
+    fts[o++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (q[i] == '"')
+            fts[o++] = '"';
+        fts[o++] = q[i];
+    }
+    fts[o++] = '"';
+    fts[o] = '\0';
+    return fts;
+}
+
+/* A LIKE pattern matching q anywhere (%, _ and \ escaped); the caller frees it. */
+static char *like_pattern(const char *q)
+{
+    size_t n = strlen(q), o = 0;
+    char *like = oa_xmalloc(2 * n + 3);
+    like[o++] = '%';
+    for (size_t i = 0; i < n; i++) {
+        if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
+            like[o++] = '\\';
+        like[o++] = q[i];
+    }
+    like[o++] = '%';
+    like[o] = '\0';
+    return like;
+}
+
+int oa_doc_query_ids(struct oa_store *s, const struct oa_doc_query *q, int64_t *ids, size_t *n)
+{
+    *n = 0;
+    size_t q_chars = 0; /* trigram search needs three characters; shorter terms use LIKE */
+    for (const unsigned char *c = (const unsigned char *)(q->q ? q->q : ""); *c; c++)
+        q_chars += (*c & 0xC0) != 0x80;
+    sqlite3_stmt *st = oa_store_stmt(s, list_sql[q->q != NULL && q_chars < 3][q->view]);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int(st, 1, q->max_level);
+    if (q->state)
+        sqlite3_bind_text(st, 2, q->state, -1, SQLITE_STATIC);
+    if (q->kind)
+        sqlite3_bind_text(st, 3, q->kind, -1, SQLITE_STATIC);
+    if (q->number)
+        sqlite3_bind_text(st, 4, q->number, -1, SQLITE_STATIC);
+    if (q->from > 0)
+        sqlite3_bind_int64(st, 5, q->from);
+    if (q->to > 0)
+        sqlite3_bind_int64(st, 6, q->to);
+    sqlite3_bind_int(st, 7, q->overdue);
+    sqlite3_bind_text(st, 8, q->today, -1, SQLITE_TRANSIENT);
+    char *fts = NULL, *like = NULL;
+    if (q->q != NULL) {
+        if (q_chars >= 3)
+            sqlite3_bind_text(st, 9, fts = fts_phrase(q->q), -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_text(st, 10, like = like_pattern(q->q), -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(st, 11, q->after);
+    sqlite3_bind_int64(st, 12, q->limit);
+    sqlite3_bind_int64(st, 13, q->user_id);
+    if (q->view != OA_VIEW_ALL) {
+        sqlite3_bind_int64(st, 14, q->roles);
+        sqlite3_bind_int64(st, 15, q->department_id);
+    }
+    char user_entry[96], dept_entry[32];
+    snprintf(user_entry, sizeof(user_entry), "user:%s", q->username);
+    snprintf(dept_entry, sizeof(dept_entry), "dept:%lld", (long long)q->department_id);
+    sqlite3_bind_text(st, 16, user_entry, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 17, q->department_id > 0 ? dept_entry : "", -1, SQLITE_TRANSIENT);
+    while (*n < OA_DOC_PAGE_MAX && sqlite3_step(st) == SQLITE_ROW)
+        ids[(*n)++] = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    free(fts);
+    free(like);
+    return 0;
+}

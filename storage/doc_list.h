@@ -1,0 +1,44 @@
+/*
+ * storage/doc_list.h: the SQL of the document lists (doc_list.c): all
+ * documents, the to-do list and the done list, with their filters and
+ * the text search.  Which documents a person may see and what is audited
+ * are the use case's (app/doc_list.c); this only runs the query.
+ */
+#ifndef OA_STORAGE_DOC_LIST_H
+#define OA_STORAGE_DOC_LIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage/store.h"
+
+enum oa_doc_view { OA_VIEW_ALL, OA_VIEW_TODO, OA_VIEW_DONE };
+
+/* One page's query; the strings stay the caller's, NULL when not filtered on. */
+struct oa_doc_query {
+    enum oa_doc_view view;
+    int max_level;               /* the highest level the person may read */
+    const char *state, *kind, *number;
+    int64_t from, to;            /* created_at bounds, 0 when none */
+    bool overdue;
+    const char *today;           /* YYYY-MM-DD, for overdue */
+    const char *q;               /* text search: trigram for 3 characters or more, LIKE for fewer */
+    int64_t after, limit;        /* the cursor and the page size (at most OA_DOC_PAGE_MAX) */
+    int64_t user_id;             /* the person: the to-do and done lists, and the scope */
+    const char *username;
+    unsigned roles;
+    int64_t department_id;
+};
+
+#define OA_DOC_PAGE_MAX 200
+
+/*
+ * The ids of the page, in id order, into ids[OA_DOC_PAGE_MAX]; *n their
+ * count.  The scope is narrowed in SQL too, so that a page holds only
+ * documents the person may see (the caller still decides each).  Returns 0
+ * or -1.
+ */
+int oa_doc_query_ids(struct oa_store *s, const struct oa_doc_query *q, int64_t *ids, size_t *n);
+
+#endif

@@ -1,0 +1,118 @@
+#!/bin/sh
+# Reads next to /healthz and the bare ceiling, in one run (issue #14's goals):
+# 200 documents of mixed levels (公开/内部/秘密, office.py), a reader with
+# clearance 秘密; wrk -t2 -c64 per figure.  With 1 and with 2 reader threads
+# (storage.readers), so that the scaling shows:
+#   GET /healthz, GET /v1/documents/1, a to-do page of 50, a feed page of 50
+#   (GET /v1/sync/changes?v=1&since=0&limit=50), each with its ratio to
+#   /healthz and its goal;
+# then durable transitions/s at 64 clients alone and while a read flood (the
+# to-do page, 64 more connections) runs.
+#   DURATION  seconds per measurement (default 5)
+#   BUILD=0   skip the bazel build (build first yourself: bazel build -c opt
+#             //server:oad //tests/bench:ceiling //tests/bench:transitions)
+#   BIN       where the binaries are (default bazel-bin)
+#   NO_READERS=1  for an oad from before storage.readers (both columns then
+#             measure the same server)
+# Not part of the test suite (tag: manual); see README's Benchmarks section.
+set -eu
+cd "$(dirname "$0")/../.."
+if [ "${BUILD:-1}" != 0 ]; then
+    ./scripts/install-deps
+    bazel build -c opt //server:oad //tests/bench:ceiling //tests/bench:transitions >/dev/null 2>&1
+fi
+bin=${BIN:-bazel-bin}
+oad=$bin/server/oad
+dur=${DURATION:-5}
+tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/oa-reads-XXXXXX")
+pid=
+ceil_pid=
+flood_pid=
+trap 'kill $pid $ceil_pid $flood_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+port=18441
+base=http://127.0.0.1:$port
+
+$oad init --data "$tmp/data" >/dev/null
+serve() { # readers
+    set -- --set storage.readers="$1"
+    [ "${NO_READERS:-0}" = 1 ] && set --
+    $oad serve --data "$tmp/data" --listen 127.0.0.1:$port --log-level warn "$@" 2>/dev/null &
+    pid=$!
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        curl -sf $base/healthz >/dev/null 2>&1 && return
+        sleep 0.3
+    done
+    echo "oad did not start" >&2
+    exit 1
+}
+stop() { kill $pid; wait $pid 2>/dev/null || true; pid=; }
+
+serve 2
+eval "$(python3 tests/bench/office.py $base "$tmp/data" 200)"
+j() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+post() { curl -sf -H 'Content-Type: application/json' -H 'Accept: application/json' ${3:+-H "Authorization: Bearer $3"} -d "$2" "$base$1"; }
+# The transitions' drafter (submit and return need staff and secretariat).
+otp=$(post /v1/users '{"username":"mover","display_name":"mover","roles":["staff","secretariat"],"department_id":1}' "$SYS" | j '["one_time_password"]')
+mover=$(post /v1/sessions "{\"username\":\"mover\",\"password\":\"$otp\"}" | j '["token"]')
+post /v1/users/me/password "{\"current_password\":\"$otp\",\"new_password\":\"Load-Test-Drafter-9q\"}" "$mover" >/dev/null
+
+$bin/tests/bench/ceiling 18442 &
+ceil_pid=$!
+sleep 0.5
+
+# Prints "rps p99" of one wrk run.
+measure() { # url [header]
+    wrk -t2 -c64 -d"${dur}s" --latency -H "Accept: application/cbor" ${2:+-H "$2"} "$1" 2>/dev/null | awk '
+        /Requests\/sec/ { rps = $2 }
+        /^ +99%/ { p99 = $2 }
+        END { printf "%.0f %s", rps, p99 }'
+}
+auth="Authorization: Bearer $TOKEN"
+doc_url="$base/v1/documents/$DOC"
+todo_url="$base/v1/documents?view=todo&limit=50"
+feed_url="$base/v1/sync/changes?v=1&since=0&limit=50"
+bytes() { curl -s -H "$auth" -H "Accept: application/cbor" "$1" | wc -c; }
+echo "documents: 200 (levels 0,1,2); doc $DOC $(bytes "$doc_url") B, to-do page $(bytes "$todo_url") B, feed page $(bytes "$feed_url") B (CBOR)"
+
+set -- $(measure http://127.0.0.1:18442/healthz)
+ceil=$1
+for readers in 1 2; do
+    [ -n "$pid" ] || serve $readers
+    set -- $(measure "$base/healthz"); eval "h_$readers='$1 $2'"
+    set -- $(measure "$doc_url" "$auth"); eval "d_$readers='$1 $2'"
+    set -- $(measure "$todo_url" "$auth"); eval "t_$readers='$1 $2'"
+    set -- $(measure "$feed_url" "$auth"); eval "f_$readers='$1 $2'"
+    stop
+done
+
+printf '%-26s %12s %9s %12s %9s %9s   %s\n' "" "readers=1" p99 "readers=2" p99 "/healthz" goal
+printf '%-26s %12s\n' "ceiling (libuv+llhttp)" "$ceil"
+row() { # name one two goal_pct goal_rps
+    set -- "$1" $2 $3 "$4" "$5"
+    hz=${h_2%% *}
+    ratio=$(awk -v a="$4" -v b="$hz" 'BEGIN { printf "%.0f%%", 100 * a / b }')
+    ok=$(awk -v a="$4" -v b="$hz" -v p="$6" -v r="$7" 'BEGIN { print (a >= b * p / 100 && a >= r) ? "met" : "NOT met" }')
+    goal=""
+    [ "$6" != 0 ] && goal=">=$6%"
+    [ "$7" != 0 ] && goal="$goal${goal:+, }>=$7/s"
+    printf '%-26s %12s %9s %12s %9s %9s   %s %s\n' "$1" "$2" "$3" "$4" "$5" "$ratio" "${goal:--}" "$([ -n "$goal" ] && echo "($ok)")"
+}
+row "GET /healthz" "$h_1" "$h_2" 0 0
+row "GET /v1/documents/$DOC" "$d_1" "$d_2" 50 0
+row "to-do page of 50" "$t_1" "$t_2" 10 10000
+row "feed page of 50" "$f_1" "$f_2" 0 5000
+
+# Durable transitions at 64 clients, alone and under a read flood.
+serve 2
+echo
+echo "durable transitions (readers=2), alone:"
+$bin/tests/bench/transitions $port "$mover" "$dur" 64
+wrk -t1 -c64 -d"$((dur + 10))s" -H "Accept: application/cbor" -H "$auth" "$todo_url" >"$tmp/flood" 2>&1 &
+flood_pid=$!
+sleep 1
+echo "while a read flood runs (to-do pages, 64 more connections):"
+$bin/tests/bench/transitions $port "$mover" "$dur" 64
+kill $flood_pid 2>/dev/null || true
+wait $flood_pid 2>/dev/null || true
+flood_pid=
+stop
