@@ -38,6 +38,7 @@ void oa_config_defaults(struct oa_config *c)
     c->login_delay_ms = 250;
     c->blob_max_bytes = (size_t)4 << 30;
     c->storage_reserve_bytes = (size_t)8 << 20;
+    c->storage_encrypt = true;
     c->blob_max_request_bytes = (size_t)4 << 30;
     c->blob_suite = 1;
     c->upload_idle_s = 24 * 3600;
@@ -119,6 +120,7 @@ static const struct key keys[] = {
     {"blob", "upload_idle_seconds", K_UNSIGNED, F(upload_idle_s), 0, 1, 30 * 86400},
     {"storage", "readers", K_UNSIGNED, F(storage_readers), 0, 1, 64},
     {"storage", "reserve_bytes", K_SIZE, F(storage_reserve_bytes), 0, 0, (uint64_t)1 << 34},
+    {"storage", "encrypt", K_BOOL, F(storage_encrypt), 0, 0, 0},
     {"sync", "cache_max_level", K_UNSIGNED, F(sync_cache_max_level), 0, 0, 4},
     {"metrics", "scrape_token", K_TOKEN, F(metrics_scrape_token), sizeof(((struct oa_config *)0)->metrics_scrape_token),
      16, 128},

@@ -51,6 +51,7 @@ struct oa_config {
     /* storage */
     unsigned storage_readers;       /* reader threads (storage/reader.h); default: the number of cores */
     size_t storage_reserve_bytes;   /* disk held back for audit entries and logins while the disk is full */
+    bool storage_encrypt;           /* false only for the benchmark's plain comparison (tests/bench) */
 
     /* sync */
     unsigned sync_cache_max_level;  /* clients may keep documents up to this level on disk */

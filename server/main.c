@@ -3,7 +3,7 @@
  *
  *   oad init  --data DIR          create a data directory
  *   oad serve --data DIR ...      serve the API
- *   oad audit verify|pubkey, fsck, keys rotate, admin reset-password, report security
+ *   oad audit verify|pubkey, fsck, keys rotate, admin reset-password, report security, encrypt
  *   oad --help | --version
  */
 #include <errno.h>
@@ -31,6 +31,7 @@
 #include "storage/report.h"
 #include "storage/blobs.h"
 #include "storage/fault.h"
+#include "storage/cryptvfs.h"
 #include "storage/keys.h"
 #include "storage/store.h"
 #include "workflow/access.h"
@@ -48,7 +49,11 @@ static const char usage[] =
     "                         to DIR/initial-credentials (mode 0600).  Prints the\n"
     "                         audit key (as oad audit pubkey does).\n"
     "  serve  --data DIR      Serve the API.  Refuses (exit 1) a database that\n"
-    "                         PRAGMA quick_check finds damaged.\n"
+    "                         PRAGMA quick_check finds damaged.  Encrypts a plain\n"
+    "                         database first (as oad encrypt does).\n"
+    "  encrypt --data DIR     Encrypt a plain database in place (crash-safely; oad\n"
+    "                         stopped), adding a database key to the key file.\n"
+    "                         Nothing to do when it is encrypted already.\n"
     "  audit verify --data DIR\n"
     "                         Recompute the audit trail offline: every entry's hash,\n"
     "                         every signed checkpoint.  Exit 0 when intact, 1 when\n"
@@ -244,6 +249,20 @@ static int audit_public_key(const struct oa_config *cfg, unsigned char pk[32])
     return 0;
 }
 
+/* Every open of oa.db through the key file's db-key (storage/cryptvfs.h); `migrate` encrypts a plain one. */
+static int db_key_setup(const struct oa_config *cfg, bool migrate)
+{
+    char path[600], cause[1200];
+    db_path(cfg, path, sizeof(path));
+    int rc = oa_cryptvfs_setup(cfg->key_file, path, migrate && cfg->storage_encrypt, cause, sizeof(cause));
+    if (rc < 0)
+        fprintf(stderr, "oad: %s\n", cause);
+    else if (rc == 1 && cfg->storage_encrypt)
+        fprintf(stderr, "oad: warning: %s is not encrypted yet: 'oad serve' or 'oad encrypt --data %s' encrypts it\n",
+                path, cfg->data_dir);
+    return rc < 0 ? -1 : 0;
+}
+
 /* ---- init ---- */
 
 static int write_credentials(const char *path, const char *text)
@@ -278,7 +297,7 @@ static int cmd_init(struct oa_config *cfg)
         return 1;
     }
     unsigned char audit_pk[32];
-    if (audit_public_key(cfg, audit_pk) != 0)
+    if (audit_public_key(cfg, audit_pk) != 0 || (cfg->storage_encrypt && db_key_setup(cfg, true) != 0))
         return 1;
     if (oa_store_open(&store, path, true, &why) != 0) {
         fprintf(stderr, "oad: %s\n", why);
@@ -345,6 +364,9 @@ static int cmd_init(struct oa_config *cfg)
            "  audit key:   %s\n"
            "               (publish it out of band: it verifies the signed audit checkpoints)\n",
            cfg->data_dir, cfg->data_dir, cfg->key_file, path, vkey);
+    if (oa_keys_beside_data(cfg->key_file, cfg->data_dir))
+        printf("oad: warning: the key file is on the data's filesystem: a copy of that disk opens everything "
+               "(keep it on another disk: --keys FILE)\n");
     rc = 0;
 out:
     sodium_memzero(creds, sizeof(creds));
@@ -373,6 +395,10 @@ static int cmd_serve(struct oa_config *cfg)
     /* A key file from before check lines gets one, so damage is caught at the next start. */
     if (keys.unchecked && oa_keys_save(cfg->key_file, &keys, cause, sizeof(cause)) != 0)
         fprintf(stderr, "oad: warning: the key file has no check line and could not be given one: %s\n", cause);
+    if (db_key_setup(cfg, true) != 0) {
+        oa_keys_wipe(&keys);
+        return 1;
+    }
     if (oa_store_open(&store, path, false, &why) != 0) {
         fprintf(stderr, "oad: %s\n", why);
         free(why);
@@ -748,14 +774,20 @@ int main(int argc, char **argv)
     bool keys_rotate = strcmp(cli.command, "keys") == 0 && cli.sub && strcmp(cli.sub, "rotate") == 0;
     bool fsck = strcmp(cli.command, "fsck") == 0;
     bool reset_pw = strcmp(cli.command, "admin") == 0 && cli.sub && strcmp(cli.sub, "reset-password") == 0;
+    bool encrypt = strcmp(cli.command, "encrypt") == 0;
     if (strcmp(cli.command, "init") != 0 && strcmp(cli.command, "serve") != 0 && !audit && !pubkey && !report &&
-        !keys_rotate && !fsck && !reset_pw) {
+        !keys_rotate && !fsck && !reset_pw && !encrypt) {
         fprintf(stderr, "oad: unknown command '%s%s%s'; try 'oad --help'\n", cli.command, cli.sub ? " " : "",
                 cli.sub ? cli.sub : "");
         return 2;
     }
     if (build_config(&cli, &cfg) != 0)
         return 2;
+    /* Every command that reads the database reads it through its key. */
+    if ((audit || pubkey || report || fsck || reset_pw || encrypt) && db_key_setup(&cfg, encrypt) != 0)
+        return encrypt ? 1 : 2;
+    if (encrypt)
+        return printf("oad: %s/oa.db is encrypted (key: the db-key line of %s)\n", cfg.data_dir, cfg.key_file) < 0;
     if (audit)
         return cmd_audit_verify(&cfg);
     if (pubkey)

@@ -65,6 +65,10 @@ static size_t format_keys(const struct oa_keys *k, char *text, size_t cap)
         }
     line_key(text + off, cap - off, "audit-sign 1", k->audit_seed);
     off += strlen(text + off);
+    if (k->has_db_key) {
+        line_key(text + off, cap - off, "db-key 1", k->db_key);
+        off += strlen(text + off);
+    }
     char check[64];
     check_line(text, off, check);
     snprintf(text + off, cap - off, "%s", check);
@@ -125,6 +129,8 @@ int oa_keys_create(const char *path, char *cause, size_t causelen)
         k.kek_version[level] = 1;
     }
     randombytes_buf(k.audit_seed, OA_KEY_LEN);
+    randombytes_buf(k.db_key, OA_KEY_LEN);
+    k.has_db_key = true;
     int rc = oa_keys_save(path, &k, cause, causelen);
     oa_keys_wipe(&k);
     return rc;
@@ -223,6 +229,10 @@ int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causel
             if (parse_hex_key(hex, k->audit_seed) != 0)
                 goto bad;
             has_audit = true;
+        } else if (sscanf(line, "db-key %d %79s", &a, hex) == 2 && a == 1) {
+            if (parse_hex_key(hex, k->db_key) != 0)
+                goto bad;
+            k->has_db_key = true;
         } else if (checked && strncmp(line, "check ", 6) == 0) {
             continue;
         } else if (sscanf(line, "%15s", word) == 1 && word[0] == '#') {
@@ -251,6 +261,12 @@ out:
     if (rc != 0)
         oa_keys_wipe(k);
     return rc;
+}
+
+bool oa_keys_beside_data(const char *key_file, const char *data_dir)
+{
+    struct stat k, d;
+    return stat(key_file, &k) == 0 && stat(data_dir, &d) == 0 && k.st_dev == d.st_dev;
 }
 
 void oa_keys_wipe(struct oa_keys *k)

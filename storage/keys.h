@@ -9,6 +9,12 @@
  *   oa-keys 1
  *   kek LEVEL VERSION HEX64
  *   audit-sign VERSION HEX64
+ *   db-key VERSION HEX64
+ *   check HEX32
+ *
+ * The database key (db-key) encrypts oa.db and its WAL page by page
+ * (storage/cryptvfs.h); a key file from before it has none, and oad serve
+ * (or oad encrypt) adds one when it encrypts the database.
  *
  * No key is ever logged or put in an error message.
  */
@@ -28,6 +34,8 @@ struct oa_keys {
     unsigned char kek[OA_KEY_LEVELS][OA_KEY_VERSIONS][OA_KEY_LEN];
     unsigned char kek_present[OA_KEY_LEVELS][OA_KEY_VERSIONS];
     unsigned char audit_seed[OA_KEY_LEN];
+    unsigned char db_key[OA_KEY_LEN];
+    bool has_db_key;
     bool unchecked; /* loaded from a file written before key files had a check line */
 };
 
@@ -51,6 +59,13 @@ int oa_keys_rotate(struct oa_keys *k, int level, char *cause, size_t causelen);
 
 /* Forgets an old (never the current) version; false when there is none to forget. */
 bool oa_keys_retire(struct oa_keys *k, int level, int version);
+
+/*
+ * Whether the key file and the data directory are on one filesystem (a
+ * stolen data disk would then carry its own keys).  False when either cannot
+ * be examined.
+ */
+bool oa_keys_beside_data(const char *key_file, const char *data_dir);
 
 /* Wipes the keys from memory. */
 void oa_keys_wipe(struct oa_keys *k);

@@ -9,6 +9,7 @@
 
 #include "proto/alloc.h"
 #include "proto/log.h"
+#include "storage/cryptvfs.h"
 #include "storage/schema.h"
 
 static char *fmt_cause(const char *fmt, ...)
@@ -95,9 +96,17 @@ int oa_store_open(struct oa_store *s, const char *path, bool create, char **caus
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     memset(s, 0, sizeof(*s));
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+    const char *vfs = oa_cryptvfs_active();
+    if (sqlite3_open_v2(path, &s->db, flags, vfs) != SQLITE_OK) {
         *cause = fmt_cause("cannot open the database %s: %s", path,
                            s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    /* Encrypted, each page keeps room for its nonce and tag; a new
+     * database takes it before its first page is written. */
+    int reserve = OA_CRYPTVFS_RESERVE;
+    if (vfs != NULL && sqlite3_file_control(s->db, "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve) != SQLITE_OK) {
+        *cause = fmt_cause("cannot open the database %s: no page reserve", path);
         goto fail;
     }
     sqlite3_extended_result_codes(s->db, 1);
@@ -138,14 +147,15 @@ fail:
 int oa_store_open_readonly(struct oa_store *s, const char *path, char **cause)
 {
     memset(s, 0, sizeof(*s));
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, oa_cryptvfs_active()) !=
+        SQLITE_OK) {
         *cause = fmt_cause("cannot open the database %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
         sqlite3_close(s->db);
         s->db = NULL;
         return -1;
     }
     sqlite3_busy_timeout(s->db, 5000);
-    sqlite3_exec(s->db, "PRAGMA trusted_schema = OFF", NULL, NULL, NULL);
+    sqlite3_exec(s->db, "PRAGMA trusted_schema = OFF; PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
     return 0;
 }
 

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <sodium.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <llhttp.h>
@@ -21,6 +22,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "storage/cryptvfs.h"
+#include "storage/keys.h"
 
 static const char *oad_path(void)
 {
@@ -88,6 +92,20 @@ void oad_init(struct oad *o, const char *const *extra)
     int st = 0;
     waitpid(pid, &st, 0);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "oad init failed");
+    oad_use_db_key(o);
+}
+
+void oad_use_db_key(const struct oad *o)
+{
+    char path[400], cause[400];
+    struct oa_keys k;
+    snprintf(path, sizeof(path), "%s/keys", o->dir);
+    cr_assert_geq(sodium_init(), 0);
+    if (oa_keys_load(path, &k, cause, sizeof(cause)) == 0 && k.has_db_key) {
+        cr_assert_eq(oa_cryptvfs_install(k.db_key), 0);
+        cr_assert_eq(oa_cryptvfs_as_default(), 0);
+    }
+    oa_keys_wipe(&k);
 }
 
 void oad_serve(struct oad *o, const char *const *extra)

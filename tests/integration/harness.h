@@ -35,6 +35,11 @@ void oad_start_at(struct oad *o, const char *host, const char *const *extra);
  */
 void oad_prepare(struct oad *o);
 void oad_init(struct oad *o, const char *const *extra);
+/*
+ * The test process reads oa.db as oad does, through the data directory's
+ * database key (oad_init calls it): sqlite3_open then uses the encrypting VFS.
+ */
+void oad_use_db_key(const struct oad *o);
 /* Starts `oad serve` again on o's data directory (after a stop or a crash). */
 void oad_serve(struct oad *o, const char *const *extra);
 /* SIGTERM, wait; returns the exit status (or -1 when it did not exit by itself). */

@@ -1,0 +1,690 @@
+/* storage/cryptvfs.c: the encrypting VFS shim.  See cryptvfs.h. */
+#include "storage/cryptvfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "storage/keys.h"
+
+#define NONCE_LEN 12
+#define TAG_LEN 16
+#define HEADER_CLEAR 100 /* page 1's database header */
+#define WAL_HDR 32
+#define WAL_FRAME_HDR 24
+#define MAX_PAGE 65536
+
+enum role { ROLE_PLAIN = 0, ROLE_DB = 'D', ROLE_WAL = 'W', ROLE_JOURNAL = 'J' };
+
+/* One open file: our part, then the underlying VFS's file right after it. */
+struct cfile {
+    sqlite3_file base;
+    int role;
+    EVP_CIPHER_CTX *enc, *dec;
+    unsigned char *buf;                   /* a sealed page on its way out */
+    unsigned char frame[WAL_FRAME_HDR];   /* the WAL frame header written last */
+    sqlite3_int64 frame_off;              /* and where (-1: none) */
+    sqlite3_int64 pad;                    /* keeps the underlying file 8-aligned */
+};
+
+#define ORIG(p) ((sqlite3_file *)(((struct cfile *)(p)) + 1))
+
+static sqlite3_vfs crypt_vfs;
+static sqlite3_vfs *root_vfs;
+static unsigned char *the_key; /* sodium_malloc'd: locked, guarded */
+static int registered;
+
+static int is_page(int n)
+{
+    return n >= 512 && n <= MAX_PAGE && (n & (n - 1)) == 0;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8),
+    p[3] = (unsigned char)v;
+}
+
+/*
+ * The additional data of a page: a version tag, the role, the position (page
+ * number, or a journal offset), the page size and the WAL frame's salts.
+ */
+static void page_aad(unsigned char aad[28], int role, sqlite3_int64 pos, int size, const unsigned char *salts)
+{
+    memcpy(aad, "oa1", 3);
+    aad[3] = (unsigned char)role;
+    put32(aad + 4, (uint32_t)((uint64_t)pos >> 32));
+    put32(aad + 8, (uint32_t)pos);
+    put32(aad + 12, (uint32_t)size);
+    if (salts)
+        memcpy(aad + 16, salts, 8);
+    else
+        memset(aad + 16, 0, 8);
+    memset(aad + 24, 0, 4);
+}
+
+/* Seals `size` bytes of page `in` into `out` (another buffer).  0 or -1. */
+static int seal(struct cfile *p, sqlite3_int64 pos, const unsigned char *salts, const unsigned char *in, int size,
+                unsigned char *out)
+{
+    int clear = p->role == ROLE_DB && pos == 1 ? HEADER_CLEAR : 0;
+    int n = size - OA_CRYPTVFS_RESERVE, len = 0;
+    unsigned char aad[28];
+    page_aad(aad, p->role, pos, size, salts);
+    memcpy(out, in, (size_t)clear);
+    if (RAND_bytes(out + n, NONCE_LEN) != 1 || EVP_EncryptInit_ex(p->enc, NULL, NULL, NULL, out + n) != 1 ||
+        EVP_EncryptUpdate(p->enc, NULL, &len, aad, sizeof(aad)) != 1 ||
+        (clear && EVP_EncryptUpdate(p->enc, NULL, &len, out, clear) != 1) ||
+        EVP_EncryptUpdate(p->enc, out + clear, &len, in + clear, n - clear) != 1 ||
+        EVP_EncryptFinal_ex(p->enc, out + clear + len, &len) != 1 ||
+        EVP_CIPHER_CTX_ctrl(p->enc, EVP_CTRL_GCM_GET_TAG, TAG_LEN, out + n + NONCE_LEN) != 1)
+        return -1;
+    return 0;
+}
+
+/*
+ * Opens the page in buf in place.  SQLITE_OK, or SQLITE_CORRUPT with buf
+ * zeroed: a page that does not authenticate is never handed on.
+ */
+static int unseal(struct cfile *p, sqlite3_int64 pos, const unsigned char *salts, unsigned char *buf, int size)
+{
+    int clear = p->role == ROLE_DB && pos == 1 ? HEADER_CLEAR : 0;
+    int n = size - OA_CRYPTVFS_RESERVE, len = 0;
+    unsigned char aad[28], nonce[NONCE_LEN], tag[TAG_LEN];
+    page_aad(aad, p->role, pos, size, salts);
+    memcpy(nonce, buf + n, NONCE_LEN);
+    memcpy(tag, buf + n + NONCE_LEN, TAG_LEN);
+    if (EVP_DecryptInit_ex(p->dec, NULL, NULL, NULL, nonce) == 1 &&
+        EVP_DecryptUpdate(p->dec, NULL, &len, aad, sizeof(aad)) == 1 &&
+        (!clear || EVP_DecryptUpdate(p->dec, NULL, &len, buf, clear) == 1) &&
+        EVP_DecryptUpdate(p->dec, buf + clear, &len, buf + clear, n - clear) == 1 &&
+        EVP_CIPHER_CTX_ctrl(p->dec, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) == 1 &&
+        EVP_DecryptFinal_ex(p->dec, buf + clear + len, &len) > 0) {
+        /* SQLite sees zeros in the reserve, as it wrote them: the WAL's
+         * checksums, computed over the page as SQLite had it, then match
+         * when the frame is read back (crash recovery). */
+        memset(buf + n, 0, OA_CRYPTVFS_RESERVE);
+        return SQLITE_OK;
+    }
+    sodium_memzero(buf, (size_t)size);
+    return SQLITE_CORRUPT;
+}
+
+static int all_zero(const unsigned char *b, int n)
+{
+    unsigned char acc = 0;
+    for (int i = 0; i < n; i++)
+        acc |= b[i];
+    return acc == 0;
+}
+
+/* ---- file methods ---- */
+
+static void free_crypto(struct cfile *p)
+{
+    EVP_CIPHER_CTX_free(p->enc);
+    EVP_CIPHER_CTX_free(p->dec);
+    free(p->buf);
+    p->enc = p->dec = NULL;
+    p->buf = NULL;
+}
+
+static int c_close(sqlite3_file *f)
+{
+    int rc = ORIG(f)->pMethods ? ORIG(f)->pMethods->xClose(ORIG(f)) : SQLITE_OK;
+    free_crypto((struct cfile *)f);
+    return rc;
+}
+
+/* Reads the WAL frame header in front of page data at off (the cached one when it is that). */
+static int frame_header(struct cfile *p, sqlite3_int64 off, unsigned char hdr[WAL_FRAME_HDR])
+{
+    if (p->frame_off == off - WAL_FRAME_HDR) {
+        memcpy(hdr, p->frame, WAL_FRAME_HDR);
+        return SQLITE_OK;
+    }
+    return ORIG(p)->pMethods->xRead(ORIG(p), hdr, WAL_FRAME_HDR, off - WAL_FRAME_HDR);
+}
+
+static sqlite3_int64 frame_pgno(const unsigned char *hdr)
+{
+    return ((sqlite3_int64)hdr[0] << 24) | (hdr[1] << 16) | (hdr[2] << 8) | hdr[3];
+}
+
+static int c_read(sqlite3_file *f, void *zbuf, int amt, sqlite3_int64 off)
+{
+    struct cfile *p = (struct cfile *)f;
+    unsigned char *b = zbuf;
+    int rc = ORIG(f)->pMethods->xRead(ORIG(f), zbuf, amt, off);
+    if (p->role == ROLE_PLAIN)
+        return rc;
+    if (rc == SQLITE_IOERR_SHORT_READ) {
+        /* Past the end is zeros and SQLite knows it; part of a page is damage. */
+        if (all_zero(b, amt))
+            return rc;
+        sodium_memzero(b, (size_t)amt);
+        return SQLITE_CORRUPT;
+    }
+    if (rc != SQLITE_OK)
+        return rc;
+    switch (p->role) {
+    case ROLE_DB:
+        if (off + amt <= HEADER_CLEAR)
+            return SQLITE_OK;
+        if (is_page(amt) && off % amt == 0) {
+            if (off == 0 && b[20] != OA_CRYPTVFS_RESERVE)
+                return SQLITE_NOTADB;
+            return unseal(p, off / amt + 1, NULL, b, amt);
+        }
+        break;
+    case ROLE_WAL:
+        if (amt <= WAL_HDR)
+            return SQLITE_OK;
+        if (is_page(amt) && off >= WAL_HDR + WAL_FRAME_HDR && (off - WAL_HDR - WAL_FRAME_HDR) % (amt + WAL_FRAME_HDR) == 0) {
+            unsigned char hdr[WAL_FRAME_HDR];
+            rc = frame_header(p, off, hdr);
+            if (rc != SQLITE_OK)
+                return rc;
+            return unseal(p, frame_pgno(hdr), hdr + 8, b, amt);
+        }
+        if (is_page(amt - WAL_FRAME_HDR) && off >= WAL_HDR && (off - WAL_HDR) % amt == 0)
+            return unseal(p, frame_pgno(b), b + 8, b + WAL_FRAME_HDR, amt - WAL_FRAME_HDR);
+        break;
+    case ROLE_JOURNAL:
+        if (is_page(amt) && off % 8 == 4)
+            return unseal(p, off, NULL, b, amt);
+        if (amt < 512)
+            return SQLITE_OK;
+        break;
+    }
+    /* A read of no shape we know would hand out ciphertext as data. */
+    sodium_memzero(b, (size_t)amt);
+    return SQLITE_IOERR_READ;
+}
+
+static int c_write(sqlite3_file *f, const void *z, int amt, sqlite3_int64 off)
+{
+    struct cfile *p = (struct cfile *)f;
+    const unsigned char *b = z;
+    sqlite3_file *o = ORIG(f);
+    sqlite3_int64 pos = 0;
+    const unsigned char *salts = NULL;
+    unsigned char hdr[WAL_FRAME_HDR];
+    if (p->role == ROLE_PLAIN)
+        return o->pMethods->xWrite(o, z, amt, off);
+    switch (p->role) {
+    case ROLE_DB:
+        if (!is_page(amt) || off % amt != 0)
+            return SQLITE_IOERR_WRITE;
+        /* A database without room for nonce and tag is never written through here. */
+        if (off == 0 && b[20] != OA_CRYPTVFS_RESERVE)
+            return SQLITE_IOERR_WRITE;
+        pos = off / amt + 1;
+        break;
+    case ROLE_WAL:
+        if (amt == WAL_FRAME_HDR && off >= WAL_HDR) {
+            memcpy(p->frame, b, WAL_FRAME_HDR);
+            p->frame_off = off;
+            return o->pMethods->xWrite(o, z, amt, off);
+        }
+        if (amt <= WAL_HDR)
+            return o->pMethods->xWrite(o, z, amt, off);
+        if (!is_page(amt) || off < WAL_HDR + WAL_FRAME_HDR ||
+            (off - WAL_HDR - WAL_FRAME_HDR) % (amt + WAL_FRAME_HDR) != 0)
+            return SQLITE_IOERR_WRITE;
+        if (frame_header(p, off, hdr) != SQLITE_OK)
+            return SQLITE_IOERR_WRITE;
+        pos = frame_pgno(hdr);
+        salts = hdr + 8;
+        break;
+    case ROLE_JOURNAL:
+        if (!is_page(amt) || off % 8 != 4) {
+            if (amt >= 512 && !all_zero(b + HEADER_CLEAR, amt - HEADER_CLEAR))
+                return SQLITE_IOERR_WRITE;
+            return o->pMethods->xWrite(o, z, amt, off);
+        }
+        pos = off;
+        break;
+    }
+    if (seal(p, pos, salts, b, amt, p->buf) != 0)
+        return SQLITE_IOERR_WRITE;
+    return o->pMethods->xWrite(o, p->buf, amt, off);
+}
+
+static int c_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+    return ORIG(f)->pMethods->xTruncate(ORIG(f), size);
+}
+static int c_sync(sqlite3_file *f, int flags)
+{
+    return ORIG(f)->pMethods->xSync(ORIG(f), flags);
+}
+static int c_file_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+    return ORIG(f)->pMethods->xFileSize(ORIG(f), size);
+}
+static int c_lock(sqlite3_file *f, int lock)
+{
+    return ORIG(f)->pMethods->xLock(ORIG(f), lock);
+}
+static int c_unlock(sqlite3_file *f, int lock)
+{
+    return ORIG(f)->pMethods->xUnlock(ORIG(f), lock);
+}
+static int c_check_reserved(sqlite3_file *f, int *out)
+{
+    return ORIG(f)->pMethods->xCheckReservedLock(ORIG(f), out);
+}
+static int c_file_control(sqlite3_file *f, int op, void *arg)
+{
+    return ORIG(f)->pMethods->xFileControl(ORIG(f), op, arg);
+}
+static int c_sector_size(sqlite3_file *f)
+{
+    return ORIG(f)->pMethods->xSectorSize(ORIG(f));
+}
+static int c_device(sqlite3_file *f)
+{
+    return ORIG(f)->pMethods->xDeviceCharacteristics(ORIG(f));
+}
+static int c_shm_map(sqlite3_file *f, int pg, int pgsz, int extend, void volatile **pp)
+{
+    return ORIG(f)->pMethods->xShmMap(ORIG(f), pg, pgsz, extend, pp);
+}
+static int c_shm_lock(sqlite3_file *f, int offset, int n, int flags)
+{
+    return ORIG(f)->pMethods->xShmLock(ORIG(f), offset, n, flags);
+}
+static void c_shm_barrier(sqlite3_file *f)
+{
+    ORIG(f)->pMethods->xShmBarrier(ORIG(f));
+}
+static int c_shm_unmap(sqlite3_file *f, int del)
+{
+    return ORIG(f)->pMethods->xShmUnmap(ORIG(f), del);
+}
+/* Mapped pages would be ciphertext: SQLite falls back to xRead when *pp is NULL. */
+static int c_fetch(sqlite3_file *f, sqlite3_int64 off, int amt, void **pp)
+{
+    struct cfile *p = (struct cfile *)f;
+    if (p->role != ROLE_PLAIN) {
+        *pp = NULL;
+        return SQLITE_OK;
+    }
+    return ORIG(f)->pMethods->xFetch(ORIG(f), off, amt, pp);
+}
+static int c_unfetch(sqlite3_file *f, sqlite3_int64 off, void *ptr)
+{
+    struct cfile *p = (struct cfile *)f;
+    if (p->role != ROLE_PLAIN)
+        return SQLITE_OK;
+    return ORIG(f)->pMethods->xUnfetch(ORIG(f), off, ptr);
+}
+
+static const sqlite3_io_methods crypt_methods = {
+    3,           c_close,      c_read,        c_write,      c_truncate,        c_sync,
+    c_file_size, c_lock,       c_unlock,      c_check_reserved, c_file_control, c_sector_size,
+    c_device,    c_shm_map,    c_shm_lock,    c_shm_barrier, c_shm_unmap,      c_fetch,
+    c_unfetch,
+};
+
+/* ---- the VFS ---- */
+
+static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out_flags)
+{
+    (void)vfs;
+    struct cfile *p = (struct cfile *)f;
+    memset(p, 0, sizeof(*p));
+    ORIG(f)->pMethods = NULL;
+    p->frame_off = -1;
+    /* Temporary files would hold plaintext: every connection keeps them in memory. */
+    if (flags & (SQLITE_OPEN_TEMP_DB | SQLITE_OPEN_TRANSIENT_DB | SQLITE_OPEN_TEMP_JOURNAL | SQLITE_OPEN_SUBJOURNAL))
+        return SQLITE_CANTOPEN;
+    if (flags & SQLITE_OPEN_MAIN_DB)
+        p->role = ROLE_DB;
+    else if (flags & SQLITE_OPEN_WAL)
+        p->role = ROLE_WAL;
+    else if (flags & SQLITE_OPEN_MAIN_JOURNAL)
+        p->role = ROLE_JOURNAL;
+    if (p->role != ROLE_PLAIN) {
+        if (the_key == NULL)
+            return SQLITE_CANTOPEN;
+        p->enc = EVP_CIPHER_CTX_new();
+        p->dec = EVP_CIPHER_CTX_new();
+        p->buf = malloc(MAX_PAGE);
+        if (p->enc == NULL || p->dec == NULL || p->buf == NULL ||
+            EVP_EncryptInit_ex(p->enc, EVP_aes_256_gcm(), NULL, the_key, NULL) != 1 ||
+            EVP_DecryptInit_ex(p->dec, EVP_aes_256_gcm(), NULL, the_key, NULL) != 1) {
+            free_crypto(p);
+            return SQLITE_NOMEM;
+        }
+    }
+    int rc = root_vfs->xOpen(root_vfs, name, ORIG(f), flags, out_flags);
+    if (rc != SQLITE_OK) {
+        free_crypto(p);
+        return rc;
+    }
+    f->pMethods = &crypt_methods;
+    return SQLITE_OK;
+}
+
+static int v_delete(sqlite3_vfs *v, const char *name, int sync_dir)
+{
+    (void)v;
+    return root_vfs->xDelete(root_vfs, name, sync_dir);
+}
+static int v_access(sqlite3_vfs *v, const char *name, int flags, int *out)
+{
+    (void)v;
+    return root_vfs->xAccess(root_vfs, name, flags, out);
+}
+static int v_full_pathname(sqlite3_vfs *v, const char *name, int n, char *out)
+{
+    (void)v;
+    return root_vfs->xFullPathname(root_vfs, name, n, out);
+}
+static void *v_dlopen(sqlite3_vfs *v, const char *path)
+{
+    (void)v;
+    return root_vfs->xDlOpen(root_vfs, path);
+}
+static void v_dlerror(sqlite3_vfs *v, int n, char *msg)
+{
+    (void)v;
+    root_vfs->xDlError(root_vfs, n, msg);
+}
+static void (*v_dlsym(sqlite3_vfs *v, void *h, const char *sym))(void)
+{
+    (void)v;
+    return root_vfs->xDlSym(root_vfs, h, sym);
+}
+static void v_dlclose(sqlite3_vfs *v, void *h)
+{
+    (void)v;
+    root_vfs->xDlClose(root_vfs, h);
+}
+static int v_randomness(sqlite3_vfs *v, int n, char *out)
+{
+    (void)v;
+    return root_vfs->xRandomness(root_vfs, n, out);
+}
+static int v_sleep(sqlite3_vfs *v, int us)
+{
+    (void)v;
+    return root_vfs->xSleep(root_vfs, us);
+}
+static int v_current_time(sqlite3_vfs *v, double *t)
+{
+    (void)v;
+    return root_vfs->xCurrentTime(root_vfs, t);
+}
+static int v_last_error(sqlite3_vfs *v, int n, char *msg)
+{
+    (void)v;
+    return root_vfs->xGetLastError(root_vfs, n, msg);
+}
+static int v_current_time64(sqlite3_vfs *v, sqlite3_int64 *t)
+{
+    (void)v;
+    return root_vfs->xCurrentTimeInt64(root_vfs, t);
+}
+
+int oa_cryptvfs_install(const unsigned char key[32])
+{
+    if (the_key == NULL) {
+        the_key = sodium_malloc(OA_KEY_LEN);
+        if (the_key == NULL)
+            return -1;
+    }
+    memcpy(the_key, key, OA_KEY_LEN);
+    if (registered)
+        return 0;
+    root_vfs = sqlite3_vfs_find(NULL);
+    if (root_vfs == NULL)
+        return -1;
+    crypt_vfs = (sqlite3_vfs){
+        .iVersion = 2,
+        .szOsFile = (int)sizeof(struct cfile) + root_vfs->szOsFile,
+        .mxPathname = root_vfs->mxPathname,
+        .zName = OA_CRYPTVFS_NAME,
+        .xOpen = v_open,
+        .xDelete = v_delete,
+        .xAccess = v_access,
+        .xFullPathname = v_full_pathname,
+        .xDlOpen = v_dlopen,
+        .xDlError = v_dlerror,
+        .xDlSym = v_dlsym,
+        .xDlClose = v_dlclose,
+        .xRandomness = v_randomness,
+        .xSleep = v_sleep,
+        .xCurrentTime = v_current_time,
+        .xGetLastError = v_last_error,
+        .xCurrentTimeInt64 = v_current_time64,
+    };
+    if (sqlite3_vfs_register(&crypt_vfs, 0) != SQLITE_OK)
+        return -1;
+    registered = 1;
+    return 0;
+}
+
+int oa_cryptvfs_as_default(void)
+{
+    return registered && sqlite3_vfs_register(&crypt_vfs, 1) == SQLITE_OK ? 0 : -1;
+}
+
+void oa_cryptvfs_uninstall(void)
+{
+    if (the_key != NULL) {
+        sodium_free(the_key); /* wipes */
+        the_key = NULL;
+    }
+}
+
+const char *oa_cryptvfs_active(void)
+{
+    return registered && the_key != NULL ? OA_CRYPTVFS_NAME : NULL;
+}
+
+/* ---- probing, migrating and setting up a data directory ---- */
+
+int oa_cryptvfs_probe(const char *path)
+{
+    unsigned char hdr[HEADER_CLEAR];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 2 : -1;
+    ssize_t n = pread(fd, hdr, sizeof(hdr), 0);
+    close(fd);
+    if (n == 0)
+        return 2;
+    if (n != (ssize_t)sizeof(hdr) || memcmp(hdr, "SQLite format 3", 16) != 0)
+        return -1;
+    return hdr[20] == OA_CRYPTVFS_RESERVE ? 1 : 0;
+}
+
+static int fsync_path(const char *path, int flags)
+{
+    int fd = open(path, flags | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* The directory part of path, for fsync after a rename. */
+static void dir_of(const char *path, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", path);
+    char *slash = strrchr(out, '/');
+    if (slash == NULL)
+        snprintf(out, cap, ".");
+    else
+        *(slash == out ? slash + 1 : slash) = '\0';
+}
+
+/* "file:PATH?vfs=oa-crypt", with the characters a URI gives meaning to escaped. */
+static int crypt_uri(const char *path, char *out, size_t cap)
+{
+    size_t o = (size_t)snprintf(out, cap, "file:");
+    for (const char *c = path; *c; c++) {
+        if (o + 4 >= cap)
+            return -1;
+        if (*c == '?' || *c == '#' || *c == '%')
+            o += (size_t)snprintf(out + o, cap - o, "%%%02X", (unsigned char)*c);
+        else
+            out[o++] = *c;
+    }
+    return snprintf(out + o, cap - o, "?vfs=%s", OA_CRYPTVFS_NAME) >= (int)(cap - o) ? -1 : 0;
+}
+
+/* Whether the database at path opens and reads through the VFS: SQLITE_OK or SQLite's code. */
+static int crypt_check(const char *path, bool full)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, OA_CRYPTVFS_NAME);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, full ? "PRAGMA quick_check" : "SELECT count(*) FROM sqlite_schema", -1, &st,
+                                NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            rc = !full || strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0 ? SQLITE_OK : SQLITE_CORRUPT;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}
+
+int oa_cryptvfs_encrypt_file(const char *path, char *cause, size_t causelen)
+{
+    char tmp[4200], uri[13000], side[4300], dir[4200];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int reserve = OA_CRYPTVFS_RESERVE;
+    int kind = oa_cryptvfs_probe(path);
+    if (kind == 1 || kind == 2)
+        return 0;
+    if (kind < 0) {
+        snprintf(cause, causelen, "%s is not an SQLite database", path);
+        return -1;
+    }
+    if (oa_cryptvfs_active() == NULL || snprintf(tmp, sizeof(tmp), "%s.enc", path) >= (int)sizeof(tmp) ||
+        crypt_uri(tmp, uri, sizeof(uri)) != 0) {
+        snprintf(cause, causelen, "cannot encrypt %s: no key or a path too long", path);
+        return -1;
+    }
+    /* What an interrupted attempt left. */
+    unlink(tmp);
+    snprintf(side, sizeof(side), "%s-journal", tmp);
+    unlink(side);
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, "PRAGMA temp_store = MEMORY; PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    /* The copy asks for the page reserve its source asks for. */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "VACUUM INTO ?", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    if (rc != SQLITE_OK)
+        snprintf(cause, causelen, "cannot encrypt %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_finalize(st);
+    /* The last connection's close checkpoints and removes the plain WAL. */
+    sqlite3_close(db);
+    if (rc != SQLITE_OK)
+        goto fail;
+    if (fsync_path(tmp, O_RDONLY) != 0 || oa_cryptvfs_probe(tmp) != 1 || crypt_check(tmp, true) != SQLITE_OK) {
+        snprintf(cause, causelen, "cannot encrypt %s: the encrypted copy %s does not check", path, tmp);
+        goto fail;
+    }
+    /* Nothing plain may be read back as a WAL of the encrypted file. */
+    snprintf(side, sizeof(side), "%s-wal", path);
+    if (unlink(side) != 0 && errno != ENOENT)
+        goto fail_errno;
+    snprintf(side, sizeof(side), "%s-shm", path);
+    if (unlink(side) != 0 && errno != ENOENT)
+        goto fail_errno;
+    dir_of(path, dir, sizeof(dir));
+    if (rename(tmp, path) != 0 || fsync_path(dir, O_RDONLY | O_DIRECTORY) != 0)
+        goto fail_errno;
+    return 0;
+fail_errno:
+    snprintf(cause, causelen, "cannot encrypt %s: %s", path, strerror(errno));
+fail:
+    unlink(tmp);
+    return -1;
+}
+
+int oa_cryptvfs_setup(const char *key_file, const char *db_path, bool migrate, char *cause, size_t causelen)
+{
+    int rc = -1;
+    struct oa_keys *k = sodium_malloc(sizeof(*k));
+    if (k == NULL) {
+        snprintf(cause, causelen, "out of memory");
+        return -1;
+    }
+    if (oa_keys_load(key_file, k, cause, causelen) != 0)
+        goto out;
+    int kind = oa_cryptvfs_probe(db_path);
+    if (kind < 0) {
+        snprintf(cause, causelen, "%s is not an SQLite database", db_path);
+        goto out;
+    }
+    if (!k->has_db_key) {
+        if (kind == 1) {
+            snprintf(cause, causelen, "%s is encrypted but the key file %s has no database key (db-key): "
+                                      "use the key file it was encrypted with", db_path, key_file);
+            goto out;
+        }
+        if (!migrate) {
+            rc = 1;
+            goto out;
+        }
+        randombytes_buf(k->db_key, OA_KEY_LEN);
+        k->has_db_key = true;
+        if (oa_keys_save(key_file, k, cause, causelen) != 0)
+            goto out;
+    }
+    if (oa_cryptvfs_install(k->db_key) != 0) {
+        snprintf(cause, causelen, "cannot register the encrypting VFS");
+        goto out;
+    }
+    if (kind == 0 && !migrate) {
+        oa_cryptvfs_uninstall();
+        rc = 1;
+        goto out;
+    }
+    if (kind == 0 && oa_cryptvfs_encrypt_file(db_path, cause, causelen) != 0)
+        goto out;
+    if (kind != 2) {
+        int check = crypt_check(db_path, false);
+        if (check != SQLITE_OK) {
+            if ((check & 0xff) == SQLITE_CORRUPT || (check & 0xff) == SQLITE_NOTADB)
+                snprintf(cause, causelen, "the database key in %s does not open %s: a key file from another "
+                                          "data directory, or a damaged database (run 'oad fsck')", key_file,
+                         db_path);
+            else
+                snprintf(cause, causelen, "cannot open %s: %s", db_path, sqlite3_errstr(check));
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (rc < 0)
+        oa_cryptvfs_uninstall();
+    sodium_free(k);
+    return rc;
+}
