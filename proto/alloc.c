@@ -111,3 +111,26 @@ void oa_arena_reset(struct oa_arena *a)
     a->head = NULL;
     a->used = 0;
 }
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OA_HAVE_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define OA_HAVE_ASAN 1
+#endif
+
+#ifdef OA_HAVE_ASAN
+#include <sanitizer/allocator_interface.h>
+
+long long oa_heap_allocated(void)
+{
+    return (long long)__sanitizer_get_current_allocated_bytes();
+}
+#else
+long long oa_heap_allocated(void)
+{
+    return -1; /* glibc's mallinfo2 counts only the main arena: not the threads' */
+}
+#endif

@@ -20,6 +20,15 @@ void *oa_xcalloc(size_t n, size_t size);
 void *oa_xrealloc(void *p, size_t n);
 char *oa_xstrdup(const char *s);
 
+/*
+ * Bytes the process holds in live heap allocations, as the allocator counts
+ * them (not what it keeps free or what RSS shows), or -1 where the allocator
+ * cannot tell cheaply: known in sanitizer builds (AddressSanitizer's own
+ * count), which the soak test uses to tell a leak from the sanitizer's
+ * quarantine and caches.
+ */
+long long oa_heap_allocated(void);
+
 struct oa_arena_chunk;
 struct oa_arena {
     struct oa_arena_chunk *head;

@@ -112,6 +112,12 @@ char *oa_metrics_render(const struct oa_metrics *m, const char *const *route_nam
             "# TYPE oa_http_connections_evicted_total counter\n"
             "oa_http_connections_evicted_total %llu\n", (unsigned long long)m->connections_evicted);
 
+    long long heap = oa_heap_allocated();
+    if (heap >= 0)
+        put(&o, "# HELP oa_heap_allocated_bytes Live heap allocations (sanitizer builds only).\n"
+                "# TYPE oa_heap_allocated_bytes gauge\n"
+                "oa_heap_allocated_bytes %lld\n", heap);
+
     put(&o, "# HELP oa_degraded 1 while a fault degrades the server (see /healthz), by reason.\n"
             "# TYPE oa_degraded gauge\n");
     for (int f = 0; f < OA_FAULT__COUNT; f++)
