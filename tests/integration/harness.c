@@ -131,7 +131,10 @@ void oad_serve(struct oad *o, const char *const *extra)
         execv(argv[0], argv);
         _exit(127);
     }
-    for (int i = 0; i < 500 && o->port == 0; i++) {
+    /* Up to 30 s: a start after kill -9 recovers the WAL and checks the database, slowly under ASan on a
+     * busy machine; a start that fails says so at once. */
+    int died = 0;
+    for (int i = 0; i < 3000 && o->port == 0 && !died; i++) {
         FILE *f = fopen(o->log, "r");
         char line[1024];
         if (f)
@@ -144,10 +147,14 @@ void oad_serve(struct oad *o, const char *const *extra)
         }
         if (f)
             fclose(f);
-        if (o->port == 0)
+        int status;
+        if (o->port == 0 && waitpid(o->pid, &status, WNOHANG) == o->pid)
+            died = 1;
+        else if (o->port == 0)
             usleep(10000);
     }
-    cr_assert(o->port > 0, "oad did not start listening; see %s", o->log);
+    cr_assert(!died, "oad exited before it listened:\n%s", oad_log_tail(o));
+    cr_assert(o->port > 0, "oad did not start listening within 30 s:\n%s", oad_log_tail(o));
 }
 
 int oad_wait(struct oad *o, int timeout_ms)
