@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "server/auth.h"
+#include "proto/value.h"
 #include "storage/accounts.h"
+#include "storage/report.h"
 #include "workflow/access.h"
 
 int oa_console_argon2(struct oa_store *s, struct oa_config *cfg, bool write)
@@ -96,4 +98,47 @@ out:
     sodium_memzero(pw, sizeof(pw));
     oa_store_close(&store);
     return rc;
+}
+
+/* ---- oad report security --month YYYY-MM ---- */
+
+static void print_rows(cbor_item_t *r, const char *key, const char *title)
+{
+    const cbor_item_t *arr = pv_get(r, key);
+    size_t n = arr ? cbor_array_size(arr) : 0;
+    printf("\n%s: %zu\n", title, n);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = 0;
+        char *js = pv_encode_json(cbor_array_handle(arr)[i], &len);
+        printf("  %s\n", js ? js : "?");
+        free(js);
+    }
+}
+
+int oa_console_report(struct oa_store *store, const char *month)
+{
+    cbor_item_t *r = oa_security_report(store, month);
+    if (r == NULL) {
+        fprintf(stderr, "oad: --month must be YYYY-MM\n");
+        return 2;
+    }
+    const cbor_item_t *v;
+    printf("Security report for %s\n", month);
+    v = pv_get(r, "entries");
+    printf("audit entries: %llu\n", (unsigned long long)(v ? cbor_get_int(v) : 0));
+    v = pv_get(r, "logins_ok");
+    printf("logins: %llu", (unsigned long long)(v ? cbor_get_int(v) : 0));
+    v = pv_get(r, "logins_failed");
+    printf(", failed: %llu\n", (unsigned long long)(v ? cbor_get_int(v) : 0));
+    print_rows(r, "failed_logins_by_account", "failed logins by account");
+    print_rows(r, "lockouts", "lockouts");
+    print_rows(r, "refused_accesses", "refused accesses by user and level");
+    print_rows(r, "label_changes", "label changes");
+    print_rows(r, "administrator_actions", "administrator actions");
+    print_rows(r, "password_resets", "password resets");
+    print_rows(r, "alarms", "alarms");
+    print_rows(r, "disk_full", "disk-full periods");
+    print_rows(r, "database_damage", "database damage found");
+    cbor_decref(&r);
+    return 0;
 }

@@ -29,4 +29,11 @@ int oa_console_argon2(struct oa_store *s, struct oa_config *cfg, bool write);
  */
 int oa_console_reset_password(struct oa_config *cfg, const char *username);
 
+/*
+ * oad report security --month YYYY-MM: prints the month's security report
+ * (storage/report.h) for a person.  Returns the exit status: 0, or 2 when
+ * the month is not YYYY-MM.
+ */
+int oa_console_report(struct oa_store *store, const char *month);
+
 #endif

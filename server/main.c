@@ -25,10 +25,8 @@
 #include "proto/log.h"
 #include "server/server.h"
 #include "server/version.h"
-#include "proto/value.h"
 #include "storage/accounts.h"
 #include "storage/audit.h"
-#include "storage/report.h"
 #include "storage/blobs.h"
 #include "storage/fault.h"
 #include "storage/cryptvfs.h"
@@ -562,19 +560,6 @@ static int cmd_audit_verify(const struct oa_config *cfg)
     return rc == 0 ? 0 : 1;
 }
 
-static void print_rows(cbor_item_t *r, const char *key, const char *title)
-{
-    const cbor_item_t *arr = pv_get(r, key);
-    size_t n = arr ? cbor_array_size(arr) : 0;
-    printf("\n%s: %zu\n", title, n);
-    for (size_t i = 0; i < n; i++) {
-        size_t len = 0;
-        char *js = pv_encode_json(cbor_array_handle(arr)[i], &len);
-        printf("  %s\n", js ? js : "?");
-        free(js);
-    }
-}
-
 static int cmd_report(const struct oa_config *cfg, const char *month)
 {
     struct oa_store store;
@@ -584,32 +569,9 @@ static int cmd_report(const struct oa_config *cfg, const char *month)
     }
     if (open_existing(cfg, &store) != 0)
         return 2;
-    cbor_item_t *r = oa_security_report(&store, month);
-    if (r == NULL) {
-        oa_store_close(&store);
-        fprintf(stderr, "oad: --month must be YYYY-MM\n");
-        return 2;
-    }
-    const cbor_item_t *v;
-    printf("Security report for %s\n", month);
-    v = pv_get(r, "entries");
-    printf("audit entries: %llu\n", (unsigned long long)(v ? cbor_get_int(v) : 0));
-    v = pv_get(r, "logins_ok");
-    printf("logins: %llu", (unsigned long long)(v ? cbor_get_int(v) : 0));
-    v = pv_get(r, "logins_failed");
-    printf(", failed: %llu\n", (unsigned long long)(v ? cbor_get_int(v) : 0));
-    print_rows(r, "failed_logins_by_account", "failed logins by account");
-    print_rows(r, "lockouts", "lockouts");
-    print_rows(r, "refused_accesses", "refused accesses by user and level");
-    print_rows(r, "label_changes", "label changes");
-    print_rows(r, "administrator_actions", "administrator actions");
-    print_rows(r, "password_resets", "password resets");
-    print_rows(r, "alarms", "alarms");
-    print_rows(r, "disk_full", "disk-full periods");
-    print_rows(r, "database_damage", "database damage found");
-    cbor_decref(&r);
+    int rc = oa_console_report(&store, month);
     oa_store_close(&store);
-    return 0;
+    return rc;
 }
 
 /* ---- fsck ---- */
