@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app/audit.h"
+#include "proto/alloc.h"
 #include "proto/value.h"
 #include "server/handlers.h"
 #include "server/server.h"
@@ -29,51 +30,60 @@ struct org_job {
     cbor_item_t *out;
 };
 
+/* Builds the organs' maps as their rows arrive, grouped by organ. */
+struct org_list {
+    cbor_item_t *organs[1024], *depts[1024];
+    size_t norgans, ndepts;
+    cbor_item_t *organ; /* the organ whose rows are arriving */
+    int64_t organ_id;
+};
+
+static void org_close(struct org_list *l)
+{
+    if (l->organ == NULL)
+        return;
+    pv_put(l->organ, "departments", pv_array_from(l->depts, l->ndepts));
+    l->organs[l->norgans++] = l->organ;
+    l->organ = NULL;
+    l->ndepts = 0;
+}
+
+static void org_row(void *arg, const struct oa_org_row *row)
+{
+    struct org_list *l = arg;
+    if (l->organ == NULL || row->organ_id != l->organ_id) {
+        org_close(l);
+        if (l->norgans == 1024)
+            return;
+        l->organ_id = row->organ_id;
+        l->organ = pv_map(4);
+        pv_put_int(l->organ, "id", row->organ_id);
+        pv_put_text(l->organ, "code", row->organ_code);
+        pv_put_text(l->organ, "name", row->organ_name);
+    }
+    if (row->dept_id != 0 && l->ndepts < 1024) {
+        cbor_item_t *d = pv_map(3);
+        pv_put_int(d, "id", row->dept_id);
+        pv_put_text(d, "code", row->dept_code);
+        pv_put_text(d, "name", row->dept_name);
+        l->depts[l->ndepts++] = d;
+    }
+}
+
 static cbor_item_t *list_org(struct oa_store *s)
 {
-    sqlite3_stmt *st = oa_store_stmt(s,
-        "SELECT o.id, o.code, o.name, d.id, d.code, d.name FROM organs o"
-        " LEFT JOIN departments d ON d.organ_id = o.id ORDER BY o.id, d.id LIMIT 10000");
-    if (st == NULL)
-        return NULL;
-    /* Rows arrive grouped by organ; build each organ when its rows end. */
-    cbor_item_t *organs[1024];
-    size_t norgans = 0;
-    int64_t cur = -1;
-    cbor_item_t *depts[1024];
-    size_t ndepts = 0;
-    cbor_item_t *organ = NULL;
-    int rc;
-    for (;;) {
-        rc = sqlite3_step(st);
-        int64_t oid = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -2;
-        if (oid != cur && organ != NULL) {
-            cbor_item_t *arr = pv_array_from(depts, ndepts);
-            pv_put(organ, "departments", arr);
-            organs[norgans++] = organ;
-            organ = NULL;
-            ndepts = 0;
-        }
-        if (rc != SQLITE_ROW || norgans == 1024)
-            break;
-        if (oid != cur) {
-            cur = oid;
-            organ = pv_map(4);
-            pv_put_int(organ, "id", oid);
-            pv_put_text(organ, "code", (const char *)sqlite3_column_text(st, 1));
-            pv_put_text(organ, "name", (const char *)sqlite3_column_text(st, 2));
-        }
-        if (sqlite3_column_type(st, 3) != SQLITE_NULL && ndepts < 1024) {
-            cbor_item_t *d = pv_map(3);
-            pv_put_int(d, "id", sqlite3_column_int64(st, 3));
-            pv_put_text(d, "code", (const char *)sqlite3_column_text(st, 4));
-            pv_put_text(d, "name", (const char *)sqlite3_column_text(st, 5));
-            depts[ndepts++] = d;
-        }
+    struct org_list *l = oa_xcalloc(1, sizeof(*l));
+    int rc = oa_org_each(s, org_row, l);
+    org_close(l);
+    cbor_item_t *out = NULL;
+    if (rc == 0) {
+        out = pv_map(1);
+        pv_put(out, "organs", pv_array_from(l->organs, l->norgans));
+    } else {
+        for (size_t i = 0; i < l->norgans; i++)
+            cbor_decref(&l->organs[i]);
     }
-    cbor_item_t *arr = pv_array_from(organs, norgans);
-    cbor_item_t *out = pv_map(1);
-    pv_put(out, "organs", arr);
+    free(l);
     return out;
 }
 

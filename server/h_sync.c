@@ -4,33 +4,28 @@
  *   GET  /v1/sync/changes?v=1&since=N[&limit=L][&wait=S]   a page of the change feed
  *   POST /v1/sync/push   {0: 1, 1: "push", 2: [ops]}       operations done offline
  *
- * The feed walks the global change sequence after `since`.  A document is
- * sent once per page at its latest change, as the caller may see it now (the
- * one read decision); a document the caller may no longer see is sent as a
- * revocation when their clients were sent it before (sync_seen), and a change
- * of the caller's own account re-decides everything they were sent.  The
- * next cursor is the last sequence number examined, so pages neither skip
- * nor repeat a change.  With `wait`, an empty page waits up to S seconds for
- * a change (long poll); an empty answer is the heartbeat.
+ * What a feed page holds is app/sync_feed.c's use case.  With `wait`, an
+ * empty page waits up to S seconds for a change (long poll); an empty answer
+ * is the heartbeat.
  *
- * Both run as writer jobs: they see every committed change in order.  The
+ * The feed runs on a reader (its sync_seen changes and audit entry go to the
+ * writer before the page is sent), a push on the writer.  The
  * protocol is CBOR only (its maps have integer keys).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/sync.h"
 #include "app/doc_read.h"
+#include "app/sync_feed.h"
+#include "proto/log.h"
+#include "proto/sync.h"
 #include "proto/value.h"
 #include "server/handlers.h"
-#include "proto/log.h"
 #include "server/server.h"
 #include "storage/accounts.h"
 #include "storage/documents.h"
 #include "workflow/access.h"
-
-#define SCAN_MAX 20000 /* changes examined by one page at most */
 
 struct feed_job {
     struct oa_db_job job;
@@ -39,325 +34,28 @@ struct feed_job {
     uint64_t wait_until;   /* uv_now deadline of a long poll, 0 for none */
     uv_timer_t timer;
     bool timer_open;
-    int64_t next;          /* result: the cursor after this page */
-    size_t count;
-    unsigned char *bytes;
-    size_t nbytes;
-    enum oa_err err;
-    const char *message;
-    /*
-     * What the page changes in sync_seen, in order: +doc the user's clients
-     * now hold it, -doc they no longer do.  A page is read on a reader
-     * thread; the writer applies these after it (seen_apply).
-     */
-    int64_t *seen;
-    size_t nseen, seen_cap;
+    struct oa_feed_page page;
 };
-
-static void seen_add(struct feed_job *j, int64_t op)
-{
-    if (j->nseen == j->seen_cap) {
-        j->seen_cap = j->seen_cap ? j->seen_cap * 2 : 64;
-        j->seen = oa_xrealloc(j->seen, j->seen_cap * sizeof(*j->seen));
-    }
-    j->seen[j->nseen++] = op;
-}
-
-/* Whether the user's clients hold doc: 1, 0, or -1 on error. */
-static int seen_has(struct oa_store *s, int64_t user, int64_t doc)
-{
-    sqlite3_stmt *st = oa_store_stmt(s, "SELECT 1 FROM sync_seen WHERE user_id = ? AND doc_id = ?");
-    if (st == NULL)
-        return -1;
-    sqlite3_bind_int64(st, 1, user);
-    sqlite3_bind_int64(st, 2, doc);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* The user's clients now hold doc (written after the page: seen_apply); 0 or -1. */
-static int seen_mark(struct oa_store *s, struct feed_job *j, int64_t user, int64_t doc)
-{
-    int had = seen_has(s, user, doc);
-    if (had == 0)
-        seen_add(j, doc);
-    return had < 0 ? -1 : 0;
-}
-
-/* Forgets that the user's clients had doc: 1 they had it (revoke), 0 not, -1 error. */
-static int seen_forget(struct oa_store *s, struct feed_job *j, int64_t user, int64_t doc)
-{
-    int had = seen_has(s, user, doc);
-    if (had == 1)
-        seen_add(j, -doc);
-    return had;
-}
 
 /* Writes what a page changed in sync_seen (on the writer). */
 static int seen_apply(struct oa_store *s, struct oa_db_job *job)
 {
     struct feed_job *j = (struct feed_job *)job;
-    for (size_t i = 0; i < j->nseen; i++) {
-        int64_t doc = j->seen[i] > 0 ? j->seen[i] : -j->seen[i];
-        sqlite3_stmt *st = oa_store_stmt(s, j->seen[i] > 0 ? "INSERT OR IGNORE INTO sync_seen(user_id, doc_id) VALUES (?, ?)"
-                                                           : "DELETE FROM sync_seen WHERE user_id = ? AND doc_id = ?");
-        if (st == NULL)
-            return OA_E_STORAGE;
-        sqlite3_bind_int64(st, 1, j->r->who.user_id);
-        sqlite3_bind_int64(st, 2, doc);
-        if (sqlite3_step(st) != SQLITE_DONE)
-            return OA_E_STORAGE;
-    }
-    return 0;
-}
-
-/* In the user's to-do list: the same rule as GET /v1/documents?view=todo. */
-static bool in_todo(struct oa_store *s, int64_t doc, const struct oa_user *me)
-{
-    return oa_doc_in_todo(s, doc, me->id, me->roles, me->department_id);
-}
-
-/* The last username looked up: a page's documents mostly share their drafters. */
-struct name_memo {
-    int64_t id;
-    char name[64];
-};
-
-static const char *username_of(struct oa_store *s, int64_t id, struct name_memo *m)
-{
-    if (m->id == id && id > 0)
-        return m->name;
-    struct oa_user u;
-    m->id = id;
-    if (id > 0 && oa_user_by_id(s, id, &u) == 1)
-        snprintf(m->name, sizeof(m->name), "%s", u.username);
-    else
-        m->name[0] = '\0';
-    return m->name;
-}
-
-/* The document record of the protocol; the body only when clients may keep it on disk. */
-static cbor_item_t *doc_record(struct oa_store *s, const struct oa_doc *d, const struct oa_user *me, unsigned cache_max,
-                               struct name_memo *names)
-{
-    bool cacheable = oa_sync_cacheable(d->level, cache_max);
-    cbor_item_t *m = oa_sync_map(14);
-    oa_sync_put_uint(m, OA_D_ID, (uint64_t)d->id);
-    oa_sync_put_uint(m, OA_D_REV, (uint64_t)d->revision);
-    oa_sync_put_text(m, OA_D_KIND, d->kind);
-    oa_sync_put_text(m, OA_D_STATE, d->state);
-    oa_sync_put_text(m, OA_D_TITLE, d->title);
-    oa_sync_put_uint(m, OA_D_LEVEL, (uint64_t)d->level);
-    oa_sync_put_text(m, OA_D_NUMBER, d->doc_number);
-    oa_sync_put_text(m, OA_D_URGENCY, d->urgency);
-    oa_sync_put_uint(m, OA_D_UPDATED, (uint64_t)d->updated_at);
-    oa_sync_put_text(m, OA_D_DRAFTER, username_of(s, d->drafter_id, names));
-    if (cacheable && d->body)
-        oa_sync_put_text(m, OA_D_BODY, d->body);
-    oa_sync_put_bool(m, OA_D_CACHEABLE, cacheable);
-    oa_sync_put_text(m, OA_D_DUE, d->step_due);
-    oa_sync_put_bool(m, OA_D_TODO, in_todo(s, d->id, me));
-    return m;
-}
-
-/* Entries gathered for a page; a definite array at the end. */
-struct entries {
-    cbor_item_t **v;
-    size_t n, cap;
-};
-
-static void entries_add(struct entries *e, cbor_item_t *it)
-{
-    if (e->n == e->cap) {
-        e->cap = e->cap ? e->cap * 2 : 64;
-        e->v = oa_xrealloc(e->v, e->cap * sizeof(*e->v));
-    }
-    e->v[e->n++] = it;
-}
-
-static void entries_free(struct entries *e)
-{
-    for (size_t i = 0; i < e->n; i++)
-        cbor_decref(&e->v[i]);
-    free(e->v);
-}
-
-static cbor_item_t *entry(int64_t seq, const char *kind, int64_t doc, int64_t rev, cbor_item_t *record)
-{
-    cbor_item_t *e = oa_sync_map(record ? 5 : 4);
-    oa_sync_put_uint(e, OA_E_SEQ, (uint64_t)seq);
-    oa_sync_put_text(e, OA_E_KIND, kind);
-    oa_sync_put_uint(e, OA_E_DOC, (uint64_t)doc);
-    oa_sync_put_uint(e, OA_E_REV, (uint64_t)rev);
-    if (record)
-        oa_sync_put(e, OA_E_RECORD, record);
-    return e;
-}
-
-/* The caller's account changed: re-decides every document their clients hold. */
-static int recheck_seen(struct oa_store *s, struct feed_job *j, const struct oa_user *me, int64_t seq,
-                        struct entries *entries, size_t *count)
-{
-    sqlite3_stmt *st = oa_store_stmt(s, "SELECT doc_id FROM sync_seen WHERE user_id = ?");
-    if (st == NULL)
-        return -1;
-    sqlite3_bind_int64(st, 1, me->id);
-    int64_t *ids = NULL;
-    size_t n = 0, cap = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            ids = oa_xrealloc(ids, cap * sizeof(*ids));
-        }
-        ids[n++] = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_reset(st);
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        struct oa_doc d;
-        int found = oa_doc_load(s, ids[i], &d);
-        if (found < 0) {
-            rc = -1;
-            break;
-        }
-        bool visible = found == 1 && !me->disabled && oa_doc_visible(s, me, &d);
-        int64_t rev = found == 1 ? d.revision : 0;
-        if (found == 1)
-            oa_doc_free(&d);
-        if (visible)
-            continue;
-        if (seen_forget(s, j, me->id, ids[i]) < 0) {
-            rc = -1;
-            break;
-        }
-        entries_add(entries, entry(seq, "revoke", ids[i], rev, NULL));
-        (*count)++;
-    }
-    free(ids);
-    return rc;
+    return oa_sync_feed_apply_seen(s, j->r->who.user_id, &j->page);
 }
 
 static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct feed_job *j = (struct feed_job *)job;
-    j->nseen = 0;
-    struct oa_user me;
-    if (oa_user_by_id(s, j->r->who.user_id, &me) != 1)
-        return OA_E_STORAGE;
-    int64_t head = oa_change_head(s);
-    if (head < 0)
-        return OA_E_STORAGE;
-    if (j->since > head) {
-        j->err = OA_E_CURSOR_TOO_OLD;
-        j->message = "Your sync cursor is ahead of this server's changes (a restored or another server): "
-                     "start again from 0 (a full resync).";
-        return 0;
-    }
-    unsigned cache_max = j->r->srv->cfg->sync_cache_max_level;
-    struct entries entries = {0};
-    size_t count = 0;
-    int64_t cursor = j->since;
-    sqlite3_stmt *scan = oa_store_stmt(s,
-                           "SELECT c.seq, c.entity, c.entity_id,"
-                           " (SELECT max(c2.seq) FROM changes c2 WHERE c2.entity = c.entity"
-                           "   AND c2.entity_id = c.entity_id) AS latest"
-                           " FROM changes c WHERE c.seq > ? AND c.seq <= ?"
-                           " AND c.entity IN ('document', 'user') ORDER BY c.seq LIMIT ?");
-    if (scan == NULL)
-        return OA_E_STORAGE;
-    sqlite3_bind_int64(scan, 1, j->since);
-    sqlite3_bind_int64(scan, 2, head);
-    sqlite3_bind_int64(scan, 3, SCAN_MAX);
-    int rc = 0, step;
-    size_t scanned = 0, classified = 0;
-    struct name_memo names = {0};
-    char shown[400] = "";
-    while (count < (size_t)j->limit && (step = sqlite3_step(scan)) == SQLITE_ROW) {
-        int64_t seq = sqlite3_column_int64(scan, 0);
-        const char *entity = (const char *)sqlite3_column_text(scan, 1);
-        int64_t id = sqlite3_column_int64(scan, 2), latest = sqlite3_column_int64(scan, 3);
-        cursor = seq;
-        scanned++;
-        if (strcmp(entity, "user") == 0) {
-            if (id == me.id && seq == latest && (rc = recheck_seen(s, j, &me, seq, &entries, &count)) != 0)
-                break;
-            continue;
-        }
-        if (seq != latest)
-            continue; /* it changes again later: sent then */
-        struct oa_doc d;
-        int found = oa_doc_load(s, id, &d);
-        if (found < 0) {
-            rc = -1;
-            break;
-        }
-        if (found == 1 && oa_doc_visible(s, &me, &d)) {
-            if (oa_sync_cacheable(d.level, cache_max) && oa_doc_load_body(s, &d) != 0) {
-                oa_doc_free(&d);
-                rc = -1;
-                break;
-            }
-            cbor_item_t *rec = doc_record(s, &d, &me, cache_max, &names);
-            entries_add(&entries, entry(seq, "doc", d.id, d.revision, rec));
-            count++;
-            if (d.level > OA_LEVEL_PUBLIC) {
-                size_t cl = strlen(shown);
-                if (cl + 24 < sizeof(shown))
-                    snprintf(shown + cl, sizeof(shown) - cl, "%s%lld", cl ? "," : "", (long long)d.id);
-                classified++;
-            }
-            rc = seen_mark(s, j, me.id, d.id);
-        } else {
-            int had = seen_forget(s, j, me.id, id);
-            if (had > 0) {
-                entries_add(&entries, entry(seq, "revoke", id, found == 1 ? d.revision : 0, NULL));
-                count++;
-            }
-            rc = had < 0 ? -1 : 0;
-        }
-        if (found == 1)
-            oa_doc_free(&d);
-        if (rc != 0)
-            break;
-    }
-    sqlite3_reset(scan);
-    if (rc != 0) {
-        entries_free(&entries);
-        return OA_E_STORAGE;
-    }
-    if (count < (size_t)j->limit)
-        cursor = scanned < SCAN_MAX ? head : cursor; /* every change up to head was examined */
-    if (classified > 0) {
-        /* Sending a classified document to a client is an access: one entry per page. */
-        char detail[480];
-        snprintf(detail, sizeof(detail), "%zu classified documents sent: %s%s", classified, shown,
-                 strlen(shown) + 24 >= sizeof(shown) ? ",..." : "");
-        if (oa_app_audit(s, OA_REQ_ACTOR(j->r), "sync.feed", NULL, "ok", detail) != 0) {
-            entries_free(&entries);
-            return OA_E_STORAGE;
-        }
-    }
-    if (j->nseen > 0) {
-        if (s->audit_deferred)
-            job->then = seen_apply; /* on a reader: the writer records them before the page is sent */
-        else if (seen_apply(s, job) != 0) {
-            entries_free(&entries);
-            return OA_E_STORAGE;
-        }
-    }
-    j->next = cursor;
-    j->count = count;
-    cbor_item_t *m = oa_sync_message("changes", 5);
-    oa_sync_put_uint(m, OA_CH_SINCE, (uint64_t)j->since);
-    oa_sync_put_uint(m, OA_CH_NEXT, (uint64_t)cursor);
-    oa_sync_put_uint(m, OA_CH_HEAD, (uint64_t)head);
-    oa_sync_put_bool(m, OA_CH_MORE, cursor < head);
-    oa_sync_put(m, OA_CH_ENTRIES, pv_array_from(entries.v, entries.n));
-    free(entries.v);
-    j->bytes = pv_encode_cbor(m, &j->nbytes);
-    cbor_decref(&m);
-    return j->bytes ? 0 : OA_E_INTERNAL;
+    int rc = oa_sync_feed_page(s, OA_REQ_ACTOR(j->r), j->r->who.user_id, j->since, j->limit,
+                               j->r->srv->cfg->sync_cache_max_level, &j->page);
+    if (rc != 0 || j->page.err != OA_E_OK || j->page.nseen == 0)
+        return rc;
+    if (s->audit_deferred)
+        job->then = seen_apply; /* on a reader: the writer records them before the page is sent */
+    else
+        rc = seen_apply(s, job);
+    return rc;
 }
 
 static void feed_on_done(struct oa_db_job *job);
@@ -369,8 +67,7 @@ static void feed_timer_closed(uv_handle_t *h)
 
 static void feed_finish(struct feed_job *j)
 {
-    free(j->seen);
-    j->seen = NULL;
+    oa_sync_feed_page_free(&j->page);
     if (j->timer_open) {
         j->timer.data = j;
         uv_close((uv_handle_t *)&j->timer, feed_timer_closed);
@@ -384,15 +81,15 @@ static void feed_on_tick(uv_timer_t *t)
 {
     struct feed_job *j = t->data;
     struct oa_server *srv = j->r->srv;
-    bool changed = atomic_load(&oa_change_latest) > j->next;
+    bool changed = atomic_load(&oa_change_latest) > j->page.next;
     bool expired = uv_now(srv->loop) >= j->wait_until;
     if (!changed && !expired && !srv->draining)
         return;
     uv_timer_stop(t);
     if (changed && !expired && !srv->draining) {
-        free(j->bytes);
-        j->bytes = NULL;
-        j->since = j->next;
+        free(j->page.bytes);
+        j->page.bytes = NULL;
+        j->since = j->page.next;
         j->job.next = NULL;
         j->job.rc = 0;
         oa_db_submit(srv, &j->job);
@@ -406,13 +103,12 @@ static void feed_on_done(struct oa_db_job *job)
 {
     struct feed_job *j = (struct feed_job *)job;
     struct oa_req *r = j->r;
-    if (job->rc != 0 || j->err != OA_E_OK) {
-        oa_reply_error(r, j->err != OA_E_OK ? j->err : (enum oa_err)job->rc, j->message);
-        free(j->bytes);
+    if (job->rc != 0 || j->page.err != OA_E_OK) {
+        oa_reply_error(r, j->page.err != OA_E_OK ? j->page.err : (enum oa_err)job->rc, j->page.message);
         feed_finish(j);
         return;
     }
-    if (j->count == 0 && j->wait_until > uv_now(r->srv->loop) && !r->srv->draining) {
+    if (j->page.count == 0 && j->wait_until > uv_now(r->srv->loop) && !r->srv->draining) {
         if (!j->timer_open) {
             uv_timer_init(r->srv->loop, &j->timer);
             j->timer_open = true;
@@ -421,8 +117,7 @@ static void feed_on_done(struct oa_db_job *job)
         uv_timer_start(&j->timer, feed_on_tick, 50, 50);
         return;
     }
-    oa_reply_raw(r, 200, "application/cbor", j->bytes, j->nbytes);
-    free(j->bytes);
+    oa_reply_raw(r, 200, "application/cbor", j->page.bytes, j->page.nbytes);
     feed_finish(j);
 }
 
@@ -542,8 +237,7 @@ static int push_on_run(struct oa_store *s, struct oa_db_job *job)
                 unsigned cache_max = j->r->srv->cfg->sync_cache_max_level;
                 if (oa_sync_cacheable(d.level, cache_max))
                     oa_doc_load_body(s, &d);
-                struct name_memo names = {0};
-                oa_sync_put(out, OA_RS_CURRENT, doc_record(s, &d, &me, cache_max, &names));
+                oa_sync_put(out, OA_RS_CURRENT, oa_sync_doc_record(s, &d, &me, cache_max));
                 oa_doc_free(&d);
             }
         } else {

@@ -364,3 +364,23 @@ int oa_session_delete_user(struct oa_store *s, int64_t user_id, int64_t keep)
         return -1;
     return sqlite3_changes(s->db);
 }
+
+int oa_org_each(struct oa_store *s, void (*fn)(void *arg, const struct oa_org_row *row), void *arg)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT o.id, o.code, o.name, d.id, d.code, d.name FROM organs o"
+        " LEFT JOIN departments d ON d.organ_id = o.id ORDER BY o.id, d.id LIMIT 10000");
+    if (st == NULL)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct oa_org_row row = {
+            sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+            (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3),
+            (const char *)sqlite3_column_text(st, 4), (const char *)sqlite3_column_text(st, 5),
+        };
+        fn(arg, &row);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}

@@ -91,6 +91,19 @@ int oa_user_ids_page(struct oa_store *s, int64_t after, int64_t limit, int64_t *
  * scope; returns the new id, 0 when the code is taken, -1 on error.
  */
 int64_t oa_organ_insert(struct oa_store *s, const char *code, const char *name);
+
+/* One row of the organisation: an organ and one of its departments (dept_id 0: none). */
+struct oa_org_row {
+    int64_t organ_id;
+    const char *organ_code, *organ_name;
+    int64_t dept_id;
+    const char *dept_code, *dept_name;
+};
+/*
+ * Calls fn for each organ and department, grouped by organ, in id order (at
+ * most 10,000 rows); the strings live until fn returns.  0, or -1 on error.
+ */
+int oa_org_each(struct oa_store *s, void (*fn)(void *arg, const struct oa_org_row *row), void *arg);
 int64_t oa_department_insert(struct oa_store *s, int64_t organ_id, const char *code, const char *name);
 int oa_session_touch(struct oa_store *s, int64_t id, int64_t now);
 int oa_session_delete(struct oa_store *s, int64_t id);

@@ -1,0 +1,286 @@
+/* app/sync_feed.c: see sync_feed.h.  The SQL is storage/sync.c's. */
+#include "app/sync_feed.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/doc_read.h"
+#include "proto/alloc.h"
+#include "proto/sync.h"
+#include "proto/value.h"
+#include "storage/accounts.h"
+#include "storage/documents.h"
+#include "storage/sync.h"
+#include "workflow/access.h"
+
+#define SCAN_MAX 20000 /* changes examined by one page at most */
+
+static void seen_add(struct oa_feed_page *p, int64_t op)
+{
+    if (p->nseen == p->seen_cap) {
+        p->seen_cap = p->seen_cap ? p->seen_cap * 2 : 64;
+        p->seen = oa_xrealloc(p->seen, p->seen_cap * sizeof(*p->seen));
+    }
+    p->seen[p->nseen++] = op;
+}
+
+/* The user's clients now hold doc (written after the page); 0 or -1. */
+static int seen_mark(struct oa_store *s, struct oa_feed_page *p, int64_t user, int64_t doc)
+{
+    int had = oa_sync_seen_has(s, user, doc);
+    if (had == 0)
+        seen_add(p, doc);
+    return had < 0 ? -1 : 0;
+}
+
+/* Forgets that the user's clients had doc: 1 they had it (revoke), 0 not, -1 error. */
+static int seen_forget(struct oa_store *s, struct oa_feed_page *p, int64_t user, int64_t doc)
+{
+    int had = oa_sync_seen_has(s, user, doc);
+    if (had == 1)
+        seen_add(p, -doc);
+    return had;
+}
+
+int oa_sync_feed_apply_seen(struct oa_store *s, int64_t user_id, const struct oa_feed_page *p)
+{
+    for (size_t i = 0; i < p->nseen; i++)
+        if (oa_sync_seen_set(s, user_id, p->seen[i] > 0 ? p->seen[i] : -p->seen[i], p->seen[i] > 0) != 0)
+            return OA_E_STORAGE;
+    return 0;
+}
+
+/* The last username looked up: a page's documents mostly share their drafters. */
+struct name_memo {
+    int64_t id;
+    char name[64];
+};
+
+static const char *username_of(struct oa_store *s, int64_t id, struct name_memo *m)
+{
+    if (m->id == id && id > 0)
+        return m->name;
+    struct oa_user u;
+    m->id = id;
+    if (id > 0 && oa_user_by_id(s, id, &u) == 1)
+        snprintf(m->name, sizeof(m->name), "%s", u.username);
+    else
+        m->name[0] = '\0';
+    return m->name;
+}
+
+static cbor_item_t *doc_record(struct oa_store *s, const struct oa_doc *d, const struct oa_user *me, unsigned cache_max,
+                               struct name_memo *names)
+{
+    bool cacheable = oa_sync_cacheable(d->level, cache_max);
+    cbor_item_t *m = oa_sync_map(14);
+    oa_sync_put_uint(m, OA_D_ID, (uint64_t)d->id);
+    oa_sync_put_uint(m, OA_D_REV, (uint64_t)d->revision);
+    oa_sync_put_text(m, OA_D_KIND, d->kind);
+    oa_sync_put_text(m, OA_D_STATE, d->state);
+    oa_sync_put_text(m, OA_D_TITLE, d->title);
+    oa_sync_put_uint(m, OA_D_LEVEL, (uint64_t)d->level);
+    oa_sync_put_text(m, OA_D_NUMBER, d->doc_number);
+    oa_sync_put_text(m, OA_D_URGENCY, d->urgency);
+    oa_sync_put_uint(m, OA_D_UPDATED, (uint64_t)d->updated_at);
+    oa_sync_put_text(m, OA_D_DRAFTER, username_of(s, d->drafter_id, names));
+    if (cacheable && d->body)
+        oa_sync_put_text(m, OA_D_BODY, d->body);
+    oa_sync_put_bool(m, OA_D_CACHEABLE, cacheable);
+    oa_sync_put_text(m, OA_D_DUE, d->step_due);
+    /* In the user's to-do list: the same rule as GET /v1/documents?view=todo. */
+    oa_sync_put_bool(m, OA_D_TODO, oa_doc_in_todo(s, d->id, me->id, me->roles, me->department_id));
+    return m;
+}
+
+cbor_item_t *oa_sync_doc_record(struct oa_store *s, const struct oa_doc *d, const struct oa_user *me,
+                                unsigned cache_max_level)
+{
+    struct name_memo names = {0};
+    return doc_record(s, d, me, cache_max_level, &names);
+}
+
+/* Entries gathered for a page; a definite array at the end. */
+struct entries {
+    cbor_item_t **v;
+    size_t n, cap;
+};
+
+static void entries_add(struct entries *e, cbor_item_t *it)
+{
+    if (e->n == e->cap) {
+        e->cap = e->cap ? e->cap * 2 : 64;
+        e->v = oa_xrealloc(e->v, e->cap * sizeof(*e->v));
+    }
+    e->v[e->n++] = it;
+}
+
+static void entries_free(struct entries *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        cbor_decref(&e->v[i]);
+    free(e->v);
+}
+
+static cbor_item_t *entry(int64_t seq, const char *kind, int64_t doc, int64_t rev, cbor_item_t *record)
+{
+    cbor_item_t *e = oa_sync_map(record ? 5 : 4);
+    oa_sync_put_uint(e, OA_E_SEQ, (uint64_t)seq);
+    oa_sync_put_text(e, OA_E_KIND, kind);
+    oa_sync_put_uint(e, OA_E_DOC, (uint64_t)doc);
+    oa_sync_put_uint(e, OA_E_REV, (uint64_t)rev);
+    if (record)
+        oa_sync_put(e, OA_E_RECORD, record);
+    return e;
+}
+
+/* The caller's account changed: re-decides every document their clients hold. */
+static int recheck_seen(struct oa_store *s, struct oa_feed_page *p, const struct oa_user *me, int64_t seq,
+                        struct entries *entries)
+{
+    int64_t *ids;
+    size_t n;
+    if (oa_sync_seen_list(s, me->id, &ids, &n) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct oa_doc d;
+        int found = oa_doc_load(s, ids[i], &d);
+        if (found < 0) {
+            rc = -1;
+            break;
+        }
+        bool visible = found == 1 && !me->disabled && oa_doc_visible(s, me, &d);
+        int64_t rev = found == 1 ? d.revision : 0;
+        if (found == 1)
+            oa_doc_free(&d);
+        if (visible)
+            continue;
+        if (seen_forget(s, p, me->id, ids[i]) < 0) {
+            rc = -1;
+            break;
+        }
+        entries_add(entries, entry(seq, "revoke", ids[i], rev, NULL));
+        p->count++;
+    }
+    free(ids);
+    return rc;
+}
+
+/* One document change at its latest sequence number: sent, revoked, or nothing. */
+static int feed_doc(struct oa_store *s, struct oa_feed_page *p, const struct oa_user *me, int64_t seq, int64_t id,
+                    unsigned cache_max, struct name_memo *names, struct entries *entries, char *shown, size_t shown_len,
+                    size_t *classified)
+{
+    struct oa_doc d;
+    int found = oa_doc_load(s, id, &d);
+    if (found < 0)
+        return -1;
+    int rc;
+    if (found == 1 && oa_doc_visible(s, me, &d)) {
+        if (oa_sync_cacheable(d.level, cache_max) && oa_doc_load_body(s, &d) != 0) {
+            oa_doc_free(&d);
+            return -1;
+        }
+        entries_add(entries, entry(seq, "doc", d.id, d.revision, doc_record(s, &d, me, cache_max, names)));
+        p->count++;
+        if (d.level > OA_LEVEL_PUBLIC) {
+            size_t cl = strlen(shown);
+            if (cl + 24 < shown_len)
+                snprintf(shown + cl, shown_len - cl, "%s%lld", cl ? "," : "", (long long)d.id);
+            (*classified)++;
+        }
+        rc = seen_mark(s, p, me->id, d.id);
+    } else {
+        int had = seen_forget(s, p, me->id, id);
+        if (had > 0) {
+            entries_add(entries, entry(seq, "revoke", id, found == 1 ? d.revision : 0, NULL));
+            p->count++;
+        }
+        rc = had < 0 ? -1 : 0;
+    }
+    if (found == 1)
+        oa_doc_free(&d);
+    return rc;
+}
+
+int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t user_id, int64_t since,
+                      int64_t limit, unsigned cache_max, struct oa_feed_page *p)
+{
+    p->nseen = 0;
+    p->count = 0;
+    p->err = OA_E_OK;
+    struct oa_user me;
+    if (oa_user_by_id(s, user_id, &me) != 1)
+        return OA_E_STORAGE;
+    int64_t head = oa_change_head(s);
+    if (head < 0)
+        return OA_E_STORAGE;
+    p->head = head;
+    if (since > head) {
+        p->err = OA_E_CURSOR_TOO_OLD;
+        p->message = "Your sync cursor is ahead of this server's changes (a restored or another server): "
+                     "start again from 0 (a full resync).";
+        return 0;
+    }
+    struct entries entries = {0};
+    int64_t cursor = since;
+    struct oa_change_scan scan;
+    if (oa_change_scan_begin(s, &scan, since, head, SCAN_MAX) != 0)
+        return OA_E_STORAGE;
+    int rc = 0, step = 0;
+    size_t scanned = 0, classified = 0;
+    struct name_memo names = {0};
+    char shown[400] = "";
+    struct oa_change c;
+    while (p->count < (size_t)limit && (step = oa_change_scan_next(&scan, &c)) == 1) {
+        cursor = c.seq;
+        scanned++;
+        if (c.is_user) {
+            if (c.id == me.id && c.seq == c.latest)
+                rc = recheck_seen(s, p, &me, c.seq, &entries);
+        } else if (c.seq == c.latest) { /* else it changes again later: sent then */
+            rc = feed_doc(s, p, &me, c.seq, c.id, cache_max, &names, &entries, shown, sizeof(shown), &classified);
+        }
+        if (rc != 0)
+            break;
+    }
+    oa_change_scan_end(&scan);
+    if (rc != 0 || step < 0) {
+        entries_free(&entries);
+        return OA_E_STORAGE;
+    }
+    if (p->count < (size_t)limit)
+        cursor = scanned < SCAN_MAX ? head : cursor; /* every change up to head was examined */
+    if (classified > 0) {
+        /* Sending a classified document to a client is an access: one entry per page. */
+        char detail[480];
+        snprintf(detail, sizeof(detail), "%zu classified documents sent: %s%s", classified, shown,
+                 strlen(shown) + 24 >= sizeof(shown) ? ",..." : "");
+        if (oa_app_audit(s, by, "sync.feed", NULL, "ok", detail) != 0) {
+            entries_free(&entries);
+            return OA_E_STORAGE;
+        }
+    }
+    p->next = cursor;
+    cbor_item_t *m = oa_sync_message("changes", 5);
+    oa_sync_put_uint(m, OA_CH_SINCE, (uint64_t)since);
+    oa_sync_put_uint(m, OA_CH_NEXT, (uint64_t)cursor);
+    oa_sync_put_uint(m, OA_CH_HEAD, (uint64_t)head);
+    oa_sync_put_bool(m, OA_CH_MORE, cursor < head);
+    oa_sync_put(m, OA_CH_ENTRIES, pv_array_from(entries.v, entries.n));
+    free(entries.v);
+    p->bytes = pv_encode_cbor(m, &p->nbytes);
+    cbor_decref(&m);
+    return p->bytes ? 0 : OA_E_INTERNAL;
+}
+
+void oa_sync_feed_page_free(struct oa_feed_page *p)
+{
+    free(p->bytes);
+    free(p->seen);
+    p->bytes = NULL;
+    p->seen = NULL;
+    p->nseen = p->seen_cap = 0;
+}

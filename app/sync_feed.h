@@ -1,0 +1,57 @@
+/*
+ * app/sync_feed.h: a page of the sync feed (proto/SYNC.md), the use case
+ * behind GET /v1/sync/changes, and the document record a push conflict
+ * answers with.
+ *
+ * The feed walks the global change sequence after `since`.  A document is
+ * sent once per page at its latest change, as the caller may see it now (the
+ * one read decision, doc_read.h); a document the caller may no longer see is
+ * sent as a revocation when their clients were sent it before (sync_seen),
+ * and a change of the caller's own account re-decides everything they were
+ * sent.  The next cursor is the last sequence number examined, so pages
+ * neither skip nor repeat a change.  Classified documents sent are audited,
+ * one entry per page.
+ */
+#ifndef OA_APP_SYNC_FEED_H
+#define OA_APP_SYNC_FEED_H
+
+#include <cbor.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app/audit.h"
+#include "proto/errors.h"
+#include "storage/store.h"
+
+struct oa_doc;
+struct oa_user;
+
+struct oa_feed_page {
+    enum oa_err err;          /* a refusal with its message (the cursor is ahead of the server) */
+    const char *message;
+    int64_t next, head;       /* the cursor after this page; the newest change */
+    size_t count;             /* entries sent */
+    unsigned char *bytes;     /* the encoded "changes" message (malloc'd) */
+    size_t nbytes;
+    /*
+     * What the page changes in sync_seen, in order: +doc the user's clients
+     * now hold it, -doc they no longer do.  A page may be read on a reader
+     * thread: oa_sync_feed_apply_seen writes these on the writer.
+     */
+    int64_t *seen;
+    size_t nseen, seen_cap;
+};
+
+/* Builds the page; 0 (p->err may still refuse) or an enum oa_err (storage). */
+int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t user_id, int64_t since,
+                      int64_t limit, unsigned cache_max_level, struct oa_feed_page *p);
+/* Writes the page's sync_seen changes for user; 0 or OA_E_STORAGE. */
+int oa_sync_feed_apply_seen(struct oa_store *s, int64_t user_id, const struct oa_feed_page *p);
+/* Frees what the page holds (not p itself). */
+void oa_sync_feed_page_free(struct oa_feed_page *p);
+
+/* The protocol's document record of d as me sees it; the body only when clients may keep it on disk. */
+cbor_item_t *oa_sync_doc_record(struct oa_store *s, const struct oa_doc *d, const struct oa_user *me,
+                                unsigned cache_max_level);
+
+#endif
