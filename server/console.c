@@ -18,30 +18,16 @@ int oa_console_argon2(struct oa_store *s, struct oa_config *cfg, bool write)
         char ops[32], mem[32];
         snprintf(ops, sizeof(ops), "%llu", (unsigned long long)cfg->argon2_opslimit);
         snprintf(mem, sizeof(mem), "%zu", cfg->argon2_memlimit);
-        const char *const kv[2][2] = {{"argon2_opslimit", ops}, {"argon2_memlimit", mem}};
-        for (int i = 0; i < 2; i++) {
-            sqlite3_stmt *st = oa_store_stmt(s, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
-            if (st == NULL)
-                return -1;
-            sqlite3_bind_text(st, 1, kv[i][0], -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, kv[i][1], -1, SQLITE_TRANSIENT);
-            if (sqlite3_step(st) != SQLITE_DONE)
-                return -1;
-        }
-        return 0;
+        return oa_meta_set(s, "argon2_opslimit", ops) == 0 && oa_meta_set(s, "argon2_memlimit", mem) == 0 ? 0 : -1;
     }
-    sqlite3_stmt *st = oa_store_stmt(s, "SELECT key, value FROM meta WHERE key LIKE 'argon2_%'");
-    if (st == NULL)
+    int64_t ops, mem;
+    int a = oa_meta_get_int(s, "argon2_opslimit", &ops), b = oa_meta_get_int(s, "argon2_memlimit", &mem);
+    if (a < 0 || b < 0)
         return -1;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *k = (const char *)sqlite3_column_text(st, 0);
-        long long v = sqlite3_column_int64(st, 1);
-        if (k != NULL && strcmp(k, "argon2_opslimit") == 0 && v >= 1)
-            cfg->argon2_opslimit = (uint64_t)v;
-        else if (k != NULL && strcmp(k, "argon2_memlimit") == 0 && v >= 8192)
-            cfg->argon2_memlimit = (size_t)v;
-    }
-    sqlite3_reset(st);
+    if (a == 1 && ops >= 1)
+        cfg->argon2_opslimit = (uint64_t)ops;
+    if (b == 1 && mem >= 8192)
+        cfg->argon2_memlimit = (size_t)mem;
     return 0;
 }
 
@@ -57,11 +43,11 @@ int oa_console_reset_password(struct oa_config *cfg, const char *username)
         free(why);
         return 1;
     }
-    if (oa_console_argon2(&store, cfg, false) != 0 || oa_store_exec(&store, "BEGIN IMMEDIATE") != 0)
+    if (oa_console_argon2(&store, cfg, false) != 0 || oa_store_begin(&store) != 0)
         goto out;
     found = oa_user_by_name(&store, username, &u);
     if (found <= 0) {
-        oa_store_exec(&store, "ROLLBACK");
+        oa_store_rollback(&store);
         if (found == 0)
             fprintf(stderr, "oad: no account is named '%s'\n", username);
         rc = found == 0 ? 2 : 1;
@@ -83,7 +69,7 @@ int oa_console_reset_password(struct oa_config *cfg, const char *username)
                         : "one-time password issued at the console; clearance held until secadmin confirms it",
     };
     if (oa_user_update(&store, &u) != 0 || oa_session_delete_user(&store, u.id, 0) < 0 ||
-        oa_audit(&store, &ev) != 0 || oa_store_exec(&store, "COMMIT") != 0)
+        oa_audit(&store, &ev) != 0 || oa_store_commit(&store) != 0)
         goto rollback;
     printf("oad: a one-time password for %s (to be changed at the first login):\n%s\n", u.username, pw);
     if (!admin)
@@ -92,8 +78,8 @@ int oa_console_reset_password(struct oa_config *cfg, const char *username)
     rc = 0;
     goto out;
 rollback:
-    fprintf(stderr, "oad: the password of %s could not be reset: %s\n", username, sqlite3_errmsg(store.db));
-    oa_store_exec(&store, "ROLLBACK");
+    fprintf(stderr, "oad: the password of %s could not be reset: %s\n", username, oa_store_errmsg(&store));
+    oa_store_rollback(&store);
 out:
     sodium_memzero(pw, sizeof(pw));
     oa_store_close(&store);

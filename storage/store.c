@@ -310,3 +310,48 @@ int64_t oa_change_head(struct oa_store *s)
         return -1;
     return sqlite3_column_int64(st, 0);
 }
+
+int oa_store_begin(struct oa_store *s)
+{
+    return oa_store_exec(s, "BEGIN IMMEDIATE");
+}
+
+int oa_store_commit(struct oa_store *s)
+{
+    return oa_store_exec(s, "COMMIT");
+}
+
+int oa_store_rollback(struct oa_store *s)
+{
+    return oa_store_exec(s, "ROLLBACK");
+}
+
+const char *oa_store_errmsg(struct oa_store *s)
+{
+    return sqlite3_errmsg(s->db);
+}
+
+int oa_meta_set(struct oa_store *s, const char *key, const char *value)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_meta_get_int(struct oa_store *s, const char *key, int64_t *v)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT value FROM meta WHERE key = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *v = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}

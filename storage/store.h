@@ -97,6 +97,18 @@ void oa_store_reset_all(struct oa_store *s);
 /* Runs SQL with no result rows; returns 0 or -1 (the error is logged). */
 int oa_store_exec(struct oa_store *s, const char *sql);
 
+/* A write transaction for the console commands (the server's go through the writer); 0 or -1. */
+int oa_store_begin(struct oa_store *s);
+int oa_store_commit(struct oa_store *s);
+int oa_store_rollback(struct oa_store *s);
+/* SQLite's sentence for the last error on s. */
+const char *oa_store_errmsg(struct oa_store *s);
+
+/* Sets meta's key to value; 0 or -1. */
+int oa_meta_set(struct oa_store *s, const char *key, const char *value);
+/* Reads meta's integer key: 1 found (in *v), 0 absent, -1 error. */
+int oa_meta_get_int(struct oa_store *s, const char *key, int64_t *v);
+
 /* Seconds since the epoch, from the wall clock. */
 int64_t oa_now(void);
 
