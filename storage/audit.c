@@ -542,3 +542,71 @@ out:
     free(cp);
     return result;
 }
+
+int oa_audit_checkpoint_latest(struct oa_store *s, struct oa_checkpoint *cp)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT tree_size, root, at, signature, origin FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1");
+    if (st == NULL)
+        return -1;
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == OA_HASH &&
+        sqlite3_column_bytes(st, 3) == (int)sizeof(cp->sig)) {
+        cp->size = (uint64_t)sqlite3_column_int64(st, 0);
+        memcpy(cp->root, sqlite3_column_blob(st, 1), OA_HASH);
+        cp->at = sqlite3_column_int64(st, 2);
+        memcpy(cp->sig, sqlite3_column_blob(st, 3), sizeof(cp->sig));
+        const char *origin = (const char *)sqlite3_column_text(st, 4);
+        snprintf(cp->origin, sizeof(cp->origin), "%s", origin ? origin : "");
+        found = 1;
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        found = -1;
+    }
+    sqlite3_reset(st);
+    return found;
+}
+
+static int rows_step(sqlite3_stmt *st, int64_t limit, void (*fn)(void *arg, const struct oa_audit_row *row),
+                     void *arg)
+{
+    int rc = SQLITE_DONE;
+    for (int64_t n = 0; n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW; n++) {
+        struct oa_audit_row row;
+        oa_audit_row_read(st, &row);
+        fn(arg, &row);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_audit_rows_each(struct oa_store *s, const struct oa_audit_filter *f,
+                       void (*fn)(void *arg, const struct oa_audit_row *row), void *arg)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT " OA_AUDIT_COLUMNS " FROM audit_log WHERE id > ?1 AND (?2 = 0 OR at >= ?2)"
+        " AND (?3 = 0 OR at < ?3) AND (?4 IS NULL OR actor = ?4) AND (?5 = 0 OR doc_id = ?5)"
+        " AND (?6 IS NULL OR event = ?6) ORDER BY id LIMIT ?7");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, f->after);
+    sqlite3_bind_int64(st, 2, f->from);
+    sqlite3_bind_int64(st, 3, f->to);
+    if (f->actor)
+        sqlite3_bind_text(st, 4, f->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, f->doc);
+    if (f->event)
+        sqlite3_bind_text(st, 6, f->event, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, f->limit);
+    return rows_step(st, f->limit, fn, arg);
+}
+
+int oa_audit_rows_range(struct oa_store *s, int64_t a, int64_t b,
+                        void (*fn)(void *arg, const struct oa_audit_row *row), void *arg)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT " OA_AUDIT_COLUMNS " FROM audit_log WHERE id BETWEEN ? AND ? ORDER BY id");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, a);
+    sqlite3_bind_int64(st, 2, b);
+    return rows_step(st, INT64_MAX, fn, arg);
+}

@@ -116,6 +116,29 @@ void oa_audit_pending_free(struct oa_audit_pending *p);
 
 /* Fills a row from a SELECT of the audit_log columns in table order; returns 0. */
 int oa_audit_row_read(void *stmt, struct oa_audit_row *row);
+
+/* The latest signed checkpoint. */
+struct oa_checkpoint {
+    uint64_t size;
+    oa_hash root;
+    int64_t at;
+    unsigned char sig[64];
+    char origin[128]; /* "" for a checkpoint signed before notes */
+};
+/* 1 found, 0 none signed yet, -1 error. */
+int oa_audit_checkpoint_latest(struct oa_store *s, struct oa_checkpoint *cp);
+
+/* Which entries: id > after, from <= at < to (0: open), of actor, doc, event (NULL/0: any); at most limit. */
+struct oa_audit_filter {
+    int64_t after, from, to, doc, limit;
+    const char *actor, *event;
+};
+/* Calls fn for each entry the filter selects, in id order; 0, or -1 on error. */
+int oa_audit_rows_each(struct oa_store *s, const struct oa_audit_filter *f,
+                       void (*fn)(void *arg, const struct oa_audit_row *row), void *arg);
+/* Calls fn for each entry with a <= id <= b, in id order; 0, or -1 on error. */
+int oa_audit_rows_range(struct oa_store *s, int64_t a, int64_t b,
+                        void (*fn)(void *arg, const struct oa_audit_row *row), void *arg);
 #define OA_AUDIT_COLUMNS                                                                              \
     "id, at, actor_id, actor, on_behalf, event, target, doc_id, label, from_state, to_state, source," \
     " outcome, detail, leaf"
