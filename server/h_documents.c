@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/doc_history.h"
 #include "app/doc_read.h"
 #include "proto/value.h"
 #include "server/documents-int.h"
@@ -58,100 +59,13 @@ static int run_get(struct oa_store *s, struct doc_job *j)
     j->status = 200;
     oa_doc_free(&d);
     if (j->op == OP_REVISION) {
-        sqlite3_stmt *st = oa_store_stmt(s,
-            "SELECT r.revision, r.at, r.changed, r.title, r.body, u.username FROM doc_revisions r"
-            " JOIN users u ON u.id = r.author_id WHERE r.doc_id = ? AND r.revision = ?");
-        if (st == NULL)
-            return OA_E_STORAGE;
-        sqlite3_bind_int64(st, 1, j->id);
-        sqlite3_bind_int64(st, 2, j->revision);
-        if (sqlite3_step(st) != SQLITE_ROW)
+        int found = oa_app_doc_revision(s, j->id, j->revision, &j->out);
+        if (found == 0)
             return oa__doc_refuse(j, OA_E_NOT_FOUND, "The document has no text revision with that number.");
-        cbor_item_t *m = pv_map(6);
-        pv_put_int(m, "revision", sqlite3_column_int64(st, 0));
-        pv_put_int(m, "at", sqlite3_column_int64(st, 1));
-        pv_put_text(m, "changed", (const char *)sqlite3_column_text(st, 2));
-        pv_put_text(m, "title", (const char *)sqlite3_column_text(st, 3));
-        pv_put_text(m, "body", (const char *)sqlite3_column_text(st, 4));
-        pv_put_text(m, "author", (const char *)sqlite3_column_text(st, 5));
-        j->out = m;
-        return 0;
+        return found == 1 ? 0 : OA_E_STORAGE;
     }
-
     /* History: steps with opinions, text revisions, participants, chases. */
-    cbor_item_t *rows[4] = {0};
-    static const char *const sql[4] = {
-        "SELECT s.id, s.action, s.from_state, s.to_state, a.username, b.username, s.opinion, s.detail, s.at"
-        " FROM doc_steps s JOIN users a ON a.id = s.actor_id LEFT JOIN users b ON b.id = s.on_behalf_id"
-        " WHERE s.doc_id = ? ORDER BY s.id LIMIT 10000",
-        "SELECT r.revision, u.username, r.at, r.changed FROM doc_revisions r JOIN users u ON u.id = r.author_id"
-        " WHERE r.doc_id = ? ORDER BY r.revision LIMIT 10000",
-        "SELECT u.username, p.part, p.round, p.status, p.acted_at FROM doc_participants p"
-        " JOIN users u ON u.id = p.user_id WHERE p.doc_id = ? ORDER BY p.part, p.round, u.username LIMIT 10000",
-        "SELECT t.username, b.username, c.note, c.at FROM chases c JOIN users t ON t.id = c.target_id"
-        " JOIN users b ON b.id = c.by_id WHERE c.doc_id = ? ORDER BY c.id LIMIT 10000",
-    };
-    static const char *const keys[4] = {"steps", "revisions", "participants", "chases"};
-    cbor_item_t *out = pv_map(4);
-    for (int k = 0; k < 4; k++) {
-        sqlite3_stmt *st = oa_store_stmt(s, sql[k]);
-        if (st == NULL) {
-            cbor_decref(&out);
-            return OA_E_STORAGE;
-        }
-        sqlite3_bind_int64(st, 1, j->id);
-        size_t n = 0, cap = 16;
-        cbor_item_t **items = oa_xmalloc(cap * sizeof(*items));
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            if (n == cap) {
-                cap *= 2;
-                items = oa_xrealloc(items, cap * sizeof(*items));
-            }
-            cbor_item_t *m;
-            if (k == 0) {
-                m = pv_map(9);
-                pv_put_int(m, "id", sqlite3_column_int64(st, 0));
-                pv_put_text(m, "action", (const char *)sqlite3_column_text(st, 1));
-                pv_put_text(m, "from", (const char *)sqlite3_column_text(st, 2));
-                pv_put_text(m, "to", (const char *)sqlite3_column_text(st, 3));
-                pv_put_text(m, "actor", (const char *)sqlite3_column_text(st, 4));
-                pv_put_text(m, "on_behalf_of", (const char *)sqlite3_column_text(st, 5));
-                pv_put_text(m, "opinion", (const char *)sqlite3_column_text(st, 6));
-                pv_put_text(m, "detail", (const char *)sqlite3_column_text(st, 7));
-                pv_put_int(m, "at", sqlite3_column_int64(st, 8));
-            } else if (k == 1) {
-                m = pv_map(4);
-                pv_put_int(m, "revision", sqlite3_column_int64(st, 0));
-                pv_put_text(m, "author", (const char *)sqlite3_column_text(st, 1));
-                pv_put_int(m, "at", sqlite3_column_int64(st, 2));
-                pv_put_text(m, "changed", (const char *)sqlite3_column_text(st, 3));
-            } else if (k == 2) {
-                m = pv_map(5);
-                pv_put_text(m, "user", (const char *)sqlite3_column_text(st, 0));
-                pv_put_text(m, "part", (const char *)sqlite3_column_text(st, 1));
-                pv_put_int(m, "round", sqlite3_column_int64(st, 2));
-                pv_put_text(m, "status", (const char *)sqlite3_column_text(st, 3));
-                if (sqlite3_column_type(st, 4) == SQLITE_NULL)
-                    pv_put_text(m, "acted_at", NULL);
-                else
-                    pv_put_int(m, "acted_at", sqlite3_column_int64(st, 4));
-            } else {
-                m = pv_map(4);
-                pv_put_text(m, "target", (const char *)sqlite3_column_text(st, 0));
-                pv_put_text(m, "by", (const char *)sqlite3_column_text(st, 1));
-                pv_put_text(m, "note", (const char *)sqlite3_column_text(st, 2));
-                pv_put_int(m, "at", sqlite3_column_int64(st, 3));
-            }
-            items[n++] = m;
-        }
-        rows[k] = pv_array(n);
-        for (size_t i = 0; i < n; i++)
-            pv_push(rows[k], items[i]);
-        free(items);
-        pv_put(out, keys[k], rows[k]);
-    }
-    j->out = out;
-    return 0;
+    return oa_app_doc_history(s, j->id, &j->out) == 0 ? 0 : OA_E_STORAGE;
 }
 
 /* ---- the sync protocol's pushed operations ---- */
@@ -163,8 +77,7 @@ static enum oa_err doc_fields(const cbor_item_t *in, struct oa_arena *arena, str
 /* Undoes one pushed operation (its savepoint). */
 static void push_undo(struct oa_store *s)
 {
-    oa_store_exec(s, "ROLLBACK TO push_op");
-    oa_store_exec(s, "RELEASE push_op");
+    oa_store_undo_to(s, "push_op");
 }
 
 int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op *op, struct oa_push_result *res)
@@ -206,7 +119,7 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
         return 0;
     }
     oa_doc_free(&d);
-    if (oa_store_exec(s, "SAVEPOINT push_op") != 0) {
+    if (oa_store_savepoint(s, "push_op") != 0) {
         free(j);
         return -1;
     }
@@ -256,7 +169,7 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
         push_undo(s);
         return -1;
     }
-    return oa_store_exec(s, "RELEASE push_op") == 0 ? 0 : -1;
+    return oa_store_release(s, "push_op") == 0 ? 0 : -1;
 }
 
 /* ---- job plumbing ---- */

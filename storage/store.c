@@ -355,3 +355,26 @@ int oa_meta_get_int(struct oa_store *s, const char *key, int64_t *v)
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
+
+static int savepoint_exec(struct oa_store *s, const char *verb, const char *name)
+{
+    char sql[96];
+    int n = snprintf(sql, sizeof(sql), "%s %s", verb, name);
+    return n > 0 && (size_t)n < sizeof(sql) ? oa_store_exec(s, sql) : -1;
+}
+
+int oa_store_savepoint(struct oa_store *s, const char *name)
+{
+    return savepoint_exec(s, "SAVEPOINT", name);
+}
+
+int oa_store_release(struct oa_store *s, const char *name)
+{
+    return savepoint_exec(s, "RELEASE", name);
+}
+
+int oa_store_undo_to(struct oa_store *s, const char *name)
+{
+    int a = savepoint_exec(s, "ROLLBACK TO", name), b = savepoint_exec(s, "RELEASE", name);
+    return a == 0 && b == 0 ? 0 : -1;
+}

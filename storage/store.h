@@ -104,6 +104,15 @@ int oa_store_rollback(struct oa_store *s);
 /* SQLite's sentence for the last error on s. */
 const char *oa_store_errmsg(struct oa_store *s);
 
+/*
+ * A savepoint within the current transaction (name: an identifier from the
+ * code, never from input): begin it, keep what was done since (release),
+ * or undo it (roll back to it and release it).  0 or -1.
+ */
+int oa_store_savepoint(struct oa_store *s, const char *name);
+int oa_store_release(struct oa_store *s, const char *name);
+int oa_store_undo_to(struct oa_store *s, const char *name);
+
 /* Sets meta's key to value; 0 or -1. */
 int oa_meta_set(struct oa_store *s, const char *key, const char *value);
 /* Reads meta's integer key: 1 found (in *v), 0 absent, -1 error. */
