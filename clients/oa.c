@@ -235,7 +235,6 @@ const char *oa__level_name(long long l)
     return l >= 0 && l <= 4 ? level_names[l] : "?";
 }
 
-
 void oa__row_print(const struct row *r)
 {
     printf("%6lld  %-4s  %-14s  %-10s  %-18s  %s\n", r->id, oa__level_name(r->level), r->state ? r->state : "",

@@ -19,7 +19,6 @@
 #include "proto/sync.h"
 #include "proto/value.h"
 
-
 /* ---- commands ---- */
 
 static int read_password(const char *prompt, char *out, size_t n)

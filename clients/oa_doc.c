@@ -19,7 +19,6 @@
 #include "proto/sync.h"
 #include "proto/value.h"
 
-
 int oa__cmd_new(struct ctx *c, int argc, char **argv)
 {
     const char *kind = "outgoing", *title = NULL, *body_file = NULL, *urgency = NULL;

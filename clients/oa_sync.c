@@ -19,9 +19,7 @@
 #include "proto/sync.h"
 #include "proto/value.h"
 
-
 /* ---- sync ---- */
-
 
 struct push_ctx {
     cbor_item_t *items[OA_SYNC_MAX_OPS];
@@ -43,7 +41,6 @@ static int push_collect(void *arg, const char *op_id, const unsigned char *op, s
     (void)op_id;
     return p->n >= OA_SYNC_MAX_OPS;
 }
-
 
 struct attach_ctx {
     struct ctx *c;
