@@ -117,10 +117,12 @@ int oa_queue_set(struct oa_store *s, int64_t doc_id, unsigned roles, int64_t org
  * one organ, and is matched by role in every organ.  The three arguments are SQL parameter
  * names for the user's id, roles and department id.
  */
-#define OA_QUEUE_MINE(user, roles, dept)                                                           \
-    "(user_id = " user " OR (user_id = 0 AND (roles & " roles ") != 0"                            \
+#define OA_QUEUE_MINE(user, roles, dept) "(user_id = " user " OR (user_id = 0 AND " OA_QUEUE_ROLE(roles, dept) "))"
+/* The second half alone: a row that names none asks for one of these roles in this department's organ. */
+#define OA_QUEUE_ROLE(roles, dept)                                                                 \
+    "(roles & " roles ") != 0"                                                                     \
     " AND (organ_id = 0 OR organ_id = coalesce((SELECT organ_id FROM departments WHERE id = " dept "), organ_id))" \
-    " AND (department_id = 0 OR department_id = " dept ")))"
+    " AND (department_id = 0 OR department_id = " dept ")"
 
 /*
  * A document is in a person's to-do list when its queue has a row that is
