@@ -37,18 +37,26 @@ struct oa_keys {
     unsigned char db_key[OA_KEY_LEN];
     bool has_db_key;
     bool unchecked; /* loaded from a file written before key files had a check line */
+    bool sealed;    /* sealed with the process's passphrase (storage/keyseal.h): oa_keys_save seals it again */
 };
 
 /* Creates a new key file with fresh random keys; fails if it exists.  0 or -1 with cause. */
 int oa_keys_create(const char *path, char *cause, size_t causelen);
+/* The same, sealed with the key of oa_keyseal_rekey (storage/keyseal.h): its keys never touch the disk in plain. */
+int oa_keys_create_sealed(const char *path, char *cause, size_t causelen);
 
 /*
- * Loads a key file.  Refuses one that others than its owner may read or
- * write.  0 or -1 with a cause (which never contains key material).
+ * Loads a key file, plain or sealed (opened with the process's passphrase,
+ * storage/keyseal.h).  Refuses one that others than its owner may read or
+ * write.  0; -1 with a cause (which never contains key material);
+ * OA_KEYS_WRONG_PASSPHRASE (-2) when the passphrase does not open it.
  */
 int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causelen);
 
-/* Writes k to path atomically (temporary file, fsync, rename, directory fsync), mode 0600. */
+/*
+ * Writes k to path atomically (temporary file, fsync, rename, directory
+ * fsync), mode 0600; sealed when k->sealed.
+ */
 int oa_keys_save(const char *path, const struct oa_keys *k, char *cause, size_t causelen);
 
 /*
