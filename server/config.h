@@ -59,6 +59,11 @@ struct oa_config {
     /* GET /metrics */
     char metrics_scrape_token[129]; /* "" none; else a bearer token that may read the metrics (never logged) */
     bool metrics_allow_remote;      /* answer peers other than loopback */
+
+    /* #17, keys off the data disk: the sealed key file's passphrase and the Argon2id of a new seal */
+    char passphrase_file[512];      /* "" none: $CREDENTIALS_DIRECTORY/oad-passphrase, else typed */
+    uint64_t seal_opslimit;
+    size_t seal_memlimit;           /* bytes */
 };
 
 void oa_config_defaults(struct oa_config *c);
