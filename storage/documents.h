@@ -50,6 +50,8 @@ struct oa_doc {
     int64_t created_at, updated_at;
     char declass_date[16];    /* "" when none */
     bool scoped;              /* the label has a need-to-know scope (doc_scope rows) */
+    bool has_label_mac;       /* #17: the label's MAC (storage/labelmac.h), as stored */
+    unsigned char label_mac[32];
 };
 
 void oa_doc_free(struct oa_doc *d);
