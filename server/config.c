@@ -132,6 +132,9 @@ static const struct key keys[] = {
     {"server", "passphrase_file", K_STR, F(passphrase_file), sizeof(((struct oa_config *)0)->passphrase_file), 0, 0},
     {"keys", "seal_opslimit", K_U64, F(seal_opslimit), 0, 1, 64},
     {"keys", "seal_memlimit", K_SIZE, F(seal_memlimit), 0, 8192, (uint64_t)4 << 30},
+    {"keys", "pkcs11_module", K_STR, F(pkcs11_module), sizeof(((struct oa_config *)0)->pkcs11_module), 0, 0},
+    {"keys", "pkcs11_token", K_STR, F(pkcs11_token), sizeof(((struct oa_config *)0)->pkcs11_token), 0, 0},
+    {"keys", "pkcs11_pin_file", K_STR, F(pkcs11_pin_file), sizeof(((struct oa_config *)0)->pkcs11_pin_file), 0, 0},
 };
 #undef F
 

@@ -78,6 +78,8 @@ static const char usage[] =
     "                         (SIGHUP): it rewraps every data key under the new\n"
     "                         version in the background, without re-encrypting files,\n"
     "                         and retires old versions once nothing uses them.\n"
+    "                         With keys.pkcs11_module set, the new versions are\n"
+    "                         generated inside the PKCS#11 token (keys.pkcs11_token).\n"
     "  keys seal|unseal|passwd --data DIR\n"
     "                         Seal the key file with a passphrase (Argon2id, then\n"
     "                         XChaCha20-Poly1305), unseal it, or give it a new\n"
@@ -738,8 +740,8 @@ int main(int argc, char **argv)
         return 2;
     /* A sealed key file: its passphrase once, before anything reads the file. */
     rc = oa_keys_cli_unlock(&cfg);
-    if (rc != 0)
-        return rc;
+    if (rc != 0 || oa_keys_cli_token(&cfg) != 0)
+        return rc != 0 ? rc : 1;
     /* Every command that reads the database reads it through its key. */
     if ((audit || pubkey || report || fsck || reset_pw || encrypt) && db_key_setup(&cfg, encrypt) != 0)
         return encrypt ? 1 : 2;

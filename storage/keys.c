@@ -1,6 +1,7 @@
 /* storage/keys.c: see keys.h. */
 #include "storage/keys.h"
 #include "storage/keyseal.h"
+#include "storage/keytoken.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +62,10 @@ static size_t format_keys(const struct oa_keys *k, char *text, size_t cap)
         for (int v = 1; v < OA_KEY_VERSIONS; v++) {
             if (!k->kek_present[level][v])
                 continue;
+            if (k->kek_token[level][v]) {
+                off += (size_t)snprintf(text + off, cap - off, "kek-token %d %d\n", level, v);
+                continue;
+            }
             char prefix[32];
             snprintf(prefix, sizeof(prefix), "kek %d %d", level, v);
             line_key(text + off, cap - off, prefix, k->kek[level][v]);
@@ -136,7 +141,14 @@ static int create(const char *path, bool sealed, char *cause, size_t causelen)
     struct oa_keys k;
     memset(&k, 0, sizeof(k));
     for (int level = 0; level < OA_KEY_LEVELS; level++) {
-        randombytes_buf(k.kek[level][1], OA_KEY_LEN);
+        /* With a PKCS#11 token open, the KEKs are born in it (#17). */
+        if (oa_keytoken_is_open()) {
+            if (oa_keytoken_generate(level, 1, cause, causelen) != 0)
+                return -1;
+            k.kek_token[level][1] = 1;
+        } else {
+            randombytes_buf(k.kek[level][1], OA_KEY_LEN);
+        }
         k.kek_present[level][1] = 1;
         k.kek_version[level] = 1;
     }
@@ -170,7 +182,15 @@ int oa_keys_rotate(struct oa_keys *k, int level, char *cause, size_t causelen)
                      OA_KEY_VERSIONS - 1);
             return -1;
         }
-        randombytes_buf(k->kek[l][v], OA_KEY_LEN);
+        if (oa_keytoken_is_open()) {
+            if (oa_keytoken_generate(l, v, cause, causelen) != 0)
+                return -1;
+            sodium_memzero(k->kek[l][v], OA_KEY_LEN);
+            k->kek_token[l][v] = 1;
+        } else {
+            randombytes_buf(k->kek[l][v], OA_KEY_LEN);
+            k->kek_token[l][v] = 0;
+        }
         k->kek_present[l][v] = 1;
         k->kek_version[l] = v;
     }
@@ -184,6 +204,7 @@ bool oa_keys_retire(struct oa_keys *k, int level, int version)
         return false;
     sodium_memzero(k->kek[level][version], OA_KEY_LEN);
     k->kek_present[level][version] = 0;
+    k->kek_token[level][version] = 0; /* the token's object stays: the operator deletes it */
     return true;
 }
 
@@ -259,7 +280,16 @@ int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causel
                 goto bad;
             continue;
         }
-        if (sscanf(line, "kek %d %d %79s", &a, &b, hex) == 3) {
+        if (strncmp(line, "kek-token ", 10) == 0) {
+            char extra;
+            if (sscanf(line, "kek-token %d %d %c", &a, &b, &extra) != 2 || a < 0 || a >= OA_KEY_LEVELS || b < 1 ||
+                b >= OA_KEY_VERSIONS)
+                goto bad;
+            k->kek_present[a][b] = 1;
+            k->kek_token[a][b] = 1;
+            if (b > k->kek_version[a])
+                k->kek_version[a] = b;
+        } else if (sscanf(line, "kek %d %d %79s", &a, &b, hex) == 3) {
             if (a < 0 || a >= OA_KEY_LEVELS || b < 1 || b >= OA_KEY_VERSIONS ||
                 parse_hex_key(hex, k->kek[a][b]) != 0)
                 goto bad;
@@ -308,6 +338,15 @@ bool oa_keys_beside_data(const char *key_file, const char *data_dir)
 {
     struct stat k, d;
     return stat(key_file, &k) == 0 && stat(data_dir, &d) == 0 && k.st_dev == d.st_dev;
+}
+
+bool oa_keys_use_token(const struct oa_keys *k)
+{
+    for (int l = 0; l < OA_KEY_LEVELS; l++)
+        for (int v = 1; v < OA_KEY_VERSIONS; v++)
+            if (k->kek_present[l][v] && k->kek_token[l][v])
+                return true;
+    return false;
 }
 
 void oa_keys_wipe(struct oa_keys *k)

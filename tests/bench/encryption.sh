@@ -21,12 +21,14 @@ if command -v flock >/dev/null 2>&1; then
 else
     bazel build -c opt //server:oad //tests/bench:transitions >/dev/null 2>&1
 fi
-oad=bazel-bin/server/oad
 dur=${DURATION:-8}
 reps=${REPS:-5}
 tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/oa-bench-XXXXXX")
 pid=
 trap 'if [ -n "$pid" ]; then kill $pid 2>/dev/null; fi; rm -rf "$tmp"' EXIT
+# Copies: another build on this machine may repoint bazel-bin while this runs.
+cp bazel-bin/server/oad bazel-bin/tests/bench/transitions "$tmp/"
+oad=$tmp/oad
 j() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 # Prints "transitions/s GET/s" for a data directory with storage.encrypt=$1.
@@ -45,7 +47,7 @@ run() {
     otp=$(post /v1/users '{"username":"bench","display_name":"bench","roles":["staff","secretariat"]}' "$sys" | j '["one_time_password"]')
     tok=$(post /v1/sessions "{\"username\":\"bench\",\"password\":\"$otp\"}" | j '["token"]')
     post /v1/users/me/password "{\"current_password\":\"$otp\",\"new_password\":\"Load-Test-Drafter-9\"}" "$tok" >/dev/null || true
-    tps=$(bazel-bin/tests/bench/transitions 18431 "$tok" "$dur" 16 | awk 'NR == 2 { print $2 }')
+    tps=$("$tmp/transitions" 18431 "$tok" "$dur" 16 | awk 'NR == 2 { print $2 }')
     doc=$(post /v1/documents '{"kind":"outgoing","title":"基准测试 读","body":"正文"}' "$tok" | j '["id"]')
     gps=$(wrk -t2 -c64 -d"${dur}s" -H "Authorization: Bearer $tok" "$base/v1/documents/$doc" 2>/dev/null |
           awk '/Requests\/sec/ { print $2 }')
