@@ -49,6 +49,7 @@
 #include "storage/accounts.h"
 #include "storage/blobs.h"
 #include "storage/documents.h"
+#include "storage/keytoken.h"
 #include "workflow/access.h"
 
 
@@ -421,6 +422,13 @@ static void keys_on_hup(uv_signal_t *h, int signum)
         oa_log(OA_LOG_ERROR, "keys_reload_failed", "cause=\"%s\"", k ? cause : "out of memory");
         if (k)
             sodium_free(k);
+        return;
+    }
+    if (oa_keys_use_token(k) && !oa_keytoken_is_open()) { /* #17 */
+        oa_log(OA_LOG_ERROR, "keys_reload_failed",
+               "cause=\"the key file names KEKs in a PKCS#11 token this oad has not opened: restart it with "
+               "keys.pkcs11_module and keys.pkcs11_token\"");
+        sodium_free(k);
         return;
     }
     oa_server_keys_swap(srv, k);

@@ -267,8 +267,12 @@ int oa_keys_cli_create(const struct oa_config *cfg, bool seal, const char *new_f
         }
         return 0;
     }
-    if (!seal)
-        return oa_keys_create(cfg->key_file, cause, sizeof(cause)) == 0 ? 0 : (fprintf(stderr, "oad: %s\n", cause), 1);
+    if (!seal) {
+        if (oa_keys_create(cfg->key_file, cause, sizeof(cause)) == 0)
+            return 0;
+        fprintf(stderr, "oad: %s\n", cause);
+        return 1;
+    }
     struct passphrase p;
     const char *file = new_file ? new_file : cfg->passphrase_file[0] ? cfg->passphrase_file : NULL;
     if (new_passphrase(cfg, file, &p) != 0 || use(&p) != 0)
