@@ -602,6 +602,21 @@ int oa_idem_put(struct oa_store *s, int64_t user_id, const char *key, int status
     return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 }
 
+int oa_idem_prune(struct oa_store *s, int64_t before, int max, int64_t *n)
+{
+    *n = 0;
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "DELETE FROM idempotency WHERE id IN (SELECT id FROM idempotency ORDER BY id LIMIT ?) AND at < ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int(st, 1, max);
+    sqlite3_bind_int64(st, 2, before);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    *n = sqlite3_changes(s->db);
+    return 0;
+}
+
 int oa_idem_get(struct oa_store *s, int64_t user_id, const char *key, int *status, unsigned char **body,
                 size_t *len)
 {

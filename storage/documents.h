@@ -167,6 +167,10 @@ void oa_calendar_changed(void);
 
 /* Stores a response for an idempotency key; and looks one up (1 found, 0 not, -1 error). */
 int oa_idem_put(struct oa_store *s, int64_t user_id, const char *key, int status, const void *body, size_t len);
+/* Forgets at most `max` of the oldest stored answers kept since before
+ * `before` (rows append in time order, so only the oldest are looked at);
+ * *n how many.  0 or -1. */
+int oa_idem_prune(struct oa_store *s, int64_t before, int max, int64_t *n);
 int oa_idem_get(struct oa_store *s, int64_t user_id, const char *key, int *status, unsigned char **body,
                 size_t *len);
 
