@@ -297,6 +297,16 @@ int64_t oa_change_record(struct oa_store *s, const char *entity, int64_t entity_
     if (sqlite3_step(st) != SQLITE_DONE)
         return -1;
     int64_t seq = sqlite3_last_insert_rowid(s->db);
+    /* The feed sends an entity at its latest change only: the earlier ones go
+     * (one row per entity, whatever the number of changes). */
+    sqlite3_stmt *del = oa_store_stmt(s, "DELETE FROM changes WHERE entity = ? AND entity_id = ? AND seq < ?");
+    if (del == NULL)
+        return -1;
+    sqlite3_bind_text(del, 1, entity, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(del, 2, entity_id);
+    sqlite3_bind_int64(del, 3, seq);
+    if (sqlite3_step(del) != SQLITE_DONE)
+        return -1;
     atomic_store(&oa_change_latest, seq);
     return seq;
 }
