@@ -1,7 +1,8 @@
 /*
- * server/http-int.h: internal to the connection layer (http.c, listen.c): a
- * connection, a client address's share of them, and the functions listen.c
- * calls in http.c.  Nobody else includes it.
+ * server/http-int.h: internal to the connection layer (http.c, http_parse.c,
+ * http_reply.c, listen.c, tls.c): a connection, a client address's share of
+ * them, and the functions its files call in each other.  Nobody else
+ * includes it.
  */
 #ifndef OA_SERVER_HTTP_INT_H
 #define OA_SERVER_HTTP_INT_H
@@ -15,6 +16,8 @@
 #include "server/http.h"
 
 #define MAX_HEADERS 64
+/* Bytes of pipelined input kept while a request is handled, before reading stops. */
+#define PENDING_MAX (64 * 1024)
 
 enum deadline { DL_NONE, DL_IDLE, DL_HEADER, DL_BODY, DL_WRITE };
 
@@ -104,5 +107,16 @@ const llhttp_settings_t *oa__http_parser_settings(void);
 void oa__http_conn_read_start(struct oa_conn *c);
 void oa__http_handle_close_noop(uv_handle_t *h);
 void oa__http_server_maybe_stopped(struct oa_server *srv);
+void oa__http_conn_read_stop(struct oa_conn *c);
+/* Parses bytes; on a complete request keeps what follows and dispatches. */
+void oa__http_conn_feed(struct oa_conn *c, const char *data, size_t len);
+/* After a response: parse what is pending, or read again, or close. */
+void oa__http_conn_next(struct oa_conn *c);
+/* Frees c once its handles are closed and no handler or write refers to it. */
+void oa__http_conn_maybe_free(struct oa_conn *c);
+
+/* http_parse.c */
+/* The media type of a Content-Type or Accept element, without parameters. */
+bool oa__http_media_is(const char *v, size_t n, const char *type);
 
 #endif
