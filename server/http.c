@@ -232,6 +232,7 @@ void oa__http_request_reset(struct oa_conn *c)
     r->out_fmt = OA_FMT_JSON;
     snprintf(r->peer, sizeof(r->peer), "%s", c->peer);
     r->peer_loopback = c->loopback;
+    r->client_cn = c->client_cn[0] ? c->client_cn : NULL;
 }
 
 void oa__http_conn_maybe_free(struct oa_conn *c)
@@ -249,6 +250,8 @@ void oa__http_conn_maybe_free(struct oa_conn *c)
     free(c->pending);
     free(c->hbuf);
     free(c->wbuf);
+    free(c->cbuf);
+    oa__tls_conn_free(c);
     free(c);
     srv->nconns--;
     oa__http_server_maybe_stopped(srv);
@@ -399,41 +402,69 @@ void oa__http_conn_read_stop(struct oa_conn *c)
     }
 }
 
-static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+void oa__http_conn_eof(struct oa_conn *c)
 {
-    struct oa_conn *c = s->data;
-    if (nread == 0)
-        return;
-    if (nread < 0) {
-        if (c->stream_in == 2) {
-            oa__http_conn_close(c); /* the body ended early: conn_on_close tells the handler */
-            return;
-        }
-        if (c->handling || c->writing) {
-            /* The peer is done sending: answer all it asked, then close. */
-            oa__http_conn_read_stop(c);
-            c->eof = true;
-            return;
-        }
-        /* EOF or error; a half-received request is abandoned. */
-        oa__http_conn_close(c);
+    if (c->stream_in == 2) {
+        oa__http_conn_close(c); /* the body ended early: conn_on_close tells the handler */
         return;
     }
+    if (c->handling || c->writing) {
+        /* The peer is done sending: answer all it asked, then close. */
+        oa__http_conn_read_stop(c);
+        c->eof = true;
+        return;
+    }
+    /* EOF or error; a half-received request is abandoned. */
+    oa__http_conn_close(c);
+}
+
+void oa__http_conn_input(struct oa_conn *c, const char *data, size_t len)
+{
     if (c->stream_in == 2) {
-        oa__http_conn_feed(c, buf->base, (size_t)nread);
+        oa__http_conn_feed(c, data, len);
         return;
     }
     if (c->handling || c->writing) {
         /* Pipelined bytes while a request is handled: keep them, within a
          * bound; past it, stop reading until the reply is written. */
-        c->pending = oa_xrealloc(c->pending, c->pending_len + (size_t)nread);
-        memcpy(c->pending + c->pending_len, buf->base, (size_t)nread);
-        c->pending_len += (size_t)nread;
+        c->pending = oa_xrealloc(c->pending, c->pending_len + len);
+        memcpy(c->pending + c->pending_len, data, len);
+        c->pending_len += len;
         if (c->pending_len > PENDING_MAX)
             oa__http_conn_read_stop(c);
         return;
     }
-    oa__http_conn_feed(c, buf->base, (size_t)nread);
+    oa__http_conn_feed(c, data, len);
+}
+
+static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct oa_conn *c = s->data;
+    if (nread == 0)
+        return;
+    if (nread < 0)
+        oa__http_conn_eof(c);
+    else if (c->ssl != NULL)
+        oa__tls_on_read(c, buf->base, (size_t)nread);
+    else
+        oa__http_conn_input(c, buf->base, (size_t)nread);
+}
+
+int oa__http_conn_write(struct oa_conn *c, uv_buf_t *b, unsigned n, uv_write_cb cb)
+{
+    if (c->ssl != NULL)
+        return oa__tls_write(c, b, n, cb);
+    return uv_write(&c->wreq, (uv_stream_t *)&c->tcp, b, n, cb);
+}
+
+void oa__http_conn_send_now(struct oa_conn *c, const char *data, size_t len)
+{
+    if (c->ssl != NULL) {
+        oa__tls_send_now(c, data, len);
+        return;
+    }
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
 }
 
 /* After a response: parse what is pending, or read again. */
@@ -490,6 +521,7 @@ void oa__http_server_maybe_stopped(struct oa_server *srv)
     uv_close((uv_handle_t *)&srv->drain_timer, oa__http_handle_close_noop);
     uv_close((uv_handle_t *)&srv->sig_term, oa__http_handle_close_noop);
     uv_close((uv_handle_t *)&srv->sig_int, oa__http_handle_close_noop);
+    oa__tls_stop(srv);
     uv_check_stop(&srv->log_check);
     uv_close((uv_handle_t *)&srv->log_check, oa__http_handle_close_noop);
 }

@@ -333,8 +333,7 @@ static int on_headers_complete(llhttp_t *p)
     }
     if (has_body && c->early == OA_E_OK && r->expect && strcasecmp(r->expect, "100-continue") == 0) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        uv_buf_t b = uv_buf_init((char *)cont, sizeof(cont) - 1);
-        uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        oa__http_conn_send_now(c, cont, sizeof(cont) - 1);
     }
     if (stream && c->early == OA_E_OK) {
         c->stream_in = 1;

@@ -75,6 +75,8 @@ static void conn_on_write(uv_write_t *w, int status)
     c->writing = false;
     free(c->wbuf);
     c->wbuf = NULL;
+    free(c->cbuf);
+    c->cbuf = NULL;
     request_finish(c);
     if (status < 0 || c->closing) {
         oa__http_conn_close(c);
@@ -146,7 +148,7 @@ void oa_reply_raw(struct oa_req *r, int status, const char *content_type, const 
     uv_buf_t b = uv_buf_init(c->wbuf, (unsigned)c->wlen);
     c->wreq.data = c;
     c->writing = true;
-    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, conn_on_write) != 0) {
+    if (oa__http_conn_write(c, &b, 1, conn_on_write) != 0) {
         c->writing = false;
         free(c->wbuf);
         c->wbuf = NULL;
@@ -283,6 +285,8 @@ static void conn_on_piece_write(uv_write_t *w, int status)
     c->writing = false;
     free(c->wbuf);
     c->wbuf = NULL;
+    free(c->cbuf);
+    c->cbuf = NULL;
     c->piece_cb = NULL;
     if (status < 0 || c->closing) {
         if (cb)
@@ -339,7 +343,7 @@ int oa_reply_piece(struct oa_req *r, void *data, size_t len, bool last, oa_writt
     c->piece_cb = cb;
     c->wreq.data = c;
     c->writing = true;
-    if (nb == 0 || uv_write(&c->wreq, (uv_stream_t *)&c->tcp, b, nb, conn_on_piece_write) != 0) {
+    if (nb == 0 || oa__http_conn_write(c, b, nb, conn_on_piece_write) != 0) {
         if (nb == 0 && last) {
             /* Nothing at all to write (an empty last piece after headers already sent). */
             c->writing = false;
