@@ -129,6 +129,12 @@ static const struct key keys[] = {
     {"metrics", "scrape_token", K_TOKEN, F(metrics_scrape_token), sizeof(((struct oa_config *)0)->metrics_scrape_token),
      16, 128},
     {"metrics", "allow_remote", K_BOOL, F(metrics_allow_remote), 0, 0, 0},
+    /* #17: TLS */
+    {"tls", "cert", K_STR, F(tls_cert), sizeof(((struct oa_config *)0)->tls_cert), 0, 0},
+    {"tls", "key", K_STR, F(tls_key), sizeof(((struct oa_config *)0)->tls_key), 0, 0},
+    {"tls", "client_ca", K_STR, F(tls_client_ca), sizeof(((struct oa_config *)0)->tls_client_ca), 0, 0},
+    {"tls", "client_account", K_BOOL, F(tls_client_account), 0, 0, 0},
+    {"tls", "allow_plain_remote", K_BOOL, F(tls_allow_plain_remote), 0, 0, 0},
 };
 #undef F
 

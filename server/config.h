@@ -61,6 +61,13 @@ struct oa_config {
     /* GET /metrics */
     char metrics_scrape_token[129]; /* "" none; else a bearer token that may read the metrics (never logged) */
     bool metrics_allow_remote;      /* answer peers other than loopback */
+
+    /* TLS (#17, server/tls.c): both empty = plain HTTP, allowed only on loopback */
+    char tls_cert[512];             /* PEM certificate chain, server first */
+    char tls_key[512];              /* PEM private key */
+    char tls_client_ca[512];        /* "" no client certificates; else required and verified against it */
+    bool tls_client_account;        /* a client certificate's subject CN must be the session's account */
+    bool tls_allow_plain_remote;    /* tests only: plain HTTP on a non-loopback address */
 };
 
 void oa_config_defaults(struct oa_config *c);

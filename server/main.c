@@ -3,6 +3,7 @@
  *
  *   oad init  --data DIR          create a data directory
  *   oad serve --data DIR ...      serve the API
+ *   oad tls init|server|client|pin  the office's private CA (tls_ca.c)
  *   oad audit verify|pubkey, fsck, keys rotate, admin reset-password, report security, encrypt
  *   oad --help | --version
  */
@@ -24,6 +25,7 @@
 #include "server/console.h"
 #include "proto/log.h"
 #include "server/server.h"
+#include "server/tls.h"
 #include "server/version.h"
 #include "storage/accounts.h"
 #include "storage/audit.h"
@@ -49,6 +51,8 @@ static const char usage[] =
     "  serve  --data DIR      Serve the API.  Refuses (exit 1) a database that\n"
     "                         PRAGMA quick_check finds damaged.  Encrypts a plain\n"
     "                         database first (as oad encrypt does).\n"
+    "  tls init|server|client|pin\n"
+    "                         The office's private CA for TLS: see 'oad tls'.\n"
     "  encrypt --data DIR     Encrypt a plain database in place (crash-safely; oad\n"
     "                         stopped), adding a database key to the key file.\n"
     "                         Nothing to do when it is encrypted already.\n"
@@ -730,6 +734,8 @@ int main(int argc, char **argv)
 {
     struct cli cli = {0};
     umask(077); /* the database, WAL and key files are for oad's user only */
+    if (argc >= 2 && strcmp(argv[1], "tls") == 0)
+        return oa_tls_command(argc - 1, argv + 1); /* the office's CA (server/tls_ca.c) */
     int rc = parse_cli(argc, argv, &cli);
     if (rc != 0)
         return rc;

@@ -70,6 +70,11 @@ struct oa_server {
     void (*on_drained)(struct oa_server *srv);
     struct oa_metrics metrics;
 
+    /* TLS (#17, tls.c): NULL when serving plain HTTP; replaced whole on SIGHUP
+     * (each connection's SSL holds a reference to the context it began with) */
+    struct ssl_ctx_st *tls_ctx;
+    uv_signal_t sig_tls;
+
     char read_buf[64 * 1024];   /* every read lands here; leftovers are copied */
 };
 
