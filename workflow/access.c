@@ -283,3 +283,10 @@ bool oa_publication_may(unsigned roles, bool is_drafter, bool review)
         return (roles & OA_ROLE_LEADER) != 0;
     return is_drafter || (roles & OA_ROLE_SECRETARIAT) != 0;
 }
+
+bool oa_publication_secrecy_may(unsigned roles, bool is_proposer)
+{
+    if (roles & (OA_ROLES_ADMIN | OA_ROLE_GATEWAY))
+        return false;
+    return !is_proposer && (roles & (OA_ROLE_SECRETARIAT | OA_ROLE_LEADER)) != 0;
+}

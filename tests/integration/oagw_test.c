@@ -446,3 +446,109 @@ Test(oagw, a_request_in_gets_its_receipt_and_its_reply_out_as_signed_bundles)
     cr_assert_eq(memcmp(got, "预算执行情况表", 21), 0);
     cr_assert_eq(count_files("outbox", ".tmp"), 0);
 }
+
+/* A correction (补正) bundle of request bundle `ref` with this seq into the inbox, confirmed now. */
+static void deliver_correction(const char *name, int seq, const char *ref)
+{
+    char cmd[1400], confirmed[40];
+    time_t t = time(NULL) + 8 * 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(confirmed, sizeof confirmed, "%Y-%m-%dT%H:%M:%S+08:00", &tm);
+    snprintf(cmd, sizeof cmd, "python3 %s correction %s/inbox/%s %s/portal.key %d %s %s", gwgen(), dir, name, dir, seq,
+             ref, confirmed);
+    sh(cmd);
+}
+
+static json_t *doc_of(long long id)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/v1/documents/%lld", id);
+    struct resp r = http_json(&o, "GET", path, clerk, NULL, NULL);
+    return ok_json(&r, 200);
+}
+
+static void first_line(const char *path, char *line, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "%s: %s", path, strerror(errno));
+    line[0] = '\0';
+    cr_assert(fgets(line, (int)n, f));
+    fclose(f);
+    line[strcspn(line, "\n")] = '\0';
+}
+
+Test(oagw, a_correction_restarts_the_clock_and_one_not_awaited_is_quarantined_and_audited)
+{
+    deliver("r1.tar", 1);
+    run_once();
+    long long doc = the_request();
+    act(clerk, doc, "register", NULL, NULL);
+    act(clerk, doc, "request_correction", "请补正：说明所需信息的时间范围", NULL);
+    json_t *d = doc_of(doc);
+    json_t *q = json_object_get(d, "request");
+    char ref[65];
+    snprintf(ref, sizeof ref, "%s", json_string_value(json_object_get(q, "bundle_id")));
+    cr_assert_str_eq(json_string_value(json_object_get(q, "clock")), "stopped");
+    cr_assert_str_eq(json_string_value(json_object_get(d, "state")), "correcting");
+    json_decref(d);
+    /* awaited: taken, the clock runs again from the correction's confirmation day */
+    deliver_correction("c1.tar", 2, ref);
+    run_once();
+    cr_assert(strstr(last_run, "seq=2 outcome=imported"), "%s", last_run);
+    d = doc_of(doc);
+    q = json_object_get(d, "request");
+    cr_assert_str_eq(json_string_value(json_object_get(d, "state")), "registered");
+    cr_assert_str_eq(json_string_value(json_object_get(q, "clock")), "running");
+    char today[11];
+    time_t t = time(NULL) + 8 * 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(today, sizeof today, "%Y-%m-%d", &tm);
+    cr_assert_str_eq(json_string_value(json_object_get(q, "corrected")), today);
+    char due[16];
+    snprintf(due, sizeof due, "%s", json_string_value(json_object_get(d, "request_due")));
+    cr_assert_eq(strlen(due), 10);
+    json_int_t updated = json_integer_value(json_object_get(d, "updated_at"));
+    cr_assert(updated > 0);
+    json_decref(d);
+    sleep(1); /* a change after this would show in updated_at (seconds) */
+    /* not awaited any more, and an unknown request: refused by oad, quarantined with the code, nothing changes */
+    deliver_correction("c2.tar", 3, ref);
+    deliver_correction("c3.tar", 4, "00000000000000000000000000000000000000000000000000000000000000ff");
+    run_once();
+    char p[600], line[128];
+    const char *names[] = {"c2.tar", "c3.tar"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s/state/quarantine/%s.reason", dir, names[i]);
+        first_line(p, line, sizeof line);
+        cr_assert_str_eq(line, "correction_refused", "%s: %s", names[i], line);
+        p[strlen(p) - 7] = '\0';
+        cr_assert_eq(access(p, F_OK), 0, "%s is not in quarantine", names[i]);
+    }
+    d = doc_of(doc);
+    cr_assert_str_eq(json_string_value(json_object_get(d, "state")), "registered");
+    cr_assert_str_eq(json_string_value(json_object_get(d, "request_due")), due);
+    cr_assert_eq(json_integer_value(json_object_get(d, "updated_at")), updated, "the request changed");
+    json_decref(d);
+    /* their seqs are spent: the sender's next bundle is not held behind them */
+    deliver("r5.tar", 5);
+    run_once();
+    cr_assert_eq(requests(), 2);
+    cr_assert_eq(count_files("state/hold", NULL), 0);
+    cr_assert_eq(json_array_size(json_object_get((q = status()), "gaps")), 0);
+    json_decref(q);
+    /* the refusals are in the audit trail: oad's import refusal and oagw's quarantine */
+    char aud[256];
+    admin_login(&o, "auditor", "Audit-Trail-2026", aud, sizeof aud);
+    struct resp r = http_json(&o, "GET", "/v1/audit/entries?event=gateway.import&limit=1000", aud, NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.body, "correction_refused") && strstr(r.body, "not awaiting a correction") &&
+                  strstr(r.body, "names no public request"),
+              "%s", r.body);
+    resp_free(&r);
+    r = http_json(&o, "GET", "/v1/audit/entries?event=gateway.quarantine&limit=1000", aud, NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.body, "c2.tar") && strstr(r.body, "c3.tar"), "%s", r.body);
+    resp_free(&r);
+}
