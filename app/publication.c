@@ -23,6 +23,7 @@
 #include "proto/alloc.h"
 #include "storage/accounts.h"
 #include "workflow/access.h"
+#include "workflow/calendar.h"
 
 enum pub_step { PUB_PROPOSE, PUB_SECRECY, PUB_REVIEW };
 
@@ -190,7 +191,13 @@ static int publication_step(struct oa_store *s, const struct oa_app_actor *by, i
         cbor_item_t *c = pv_map(3);
         pv_put_text(c, "title", d.title);
         pv_put_text(c, "number", d.doc_number);
-        pv_put_text(c, "issued", d.doc_date);
+        /* `issued` is a date (docs/BUNDLE.md): the 成文日期 when it is one, else the day of this approval */
+        char issued[11];
+        int32_t day = oa_day_parse(d.doc_date);
+        if (day == INT32_MIN)
+            day = (int32_t)((oa_now() + (int64_t)OA_SHANGHAI_OFFSET_MIN * 60) / 86400);
+        oa_day_format(day, issued);
+        pv_put_text(c, "issued", issued);
         if (oa__gw_outbox_put(s, "publication", d.id, NULL, c, true, &p.outbox_id) != 0)
             goto storage;
     }
