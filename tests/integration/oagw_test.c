@@ -51,6 +51,9 @@ static void write_text(const char *path, const char *text, mode_t mode)
     close(fd);
 }
 
+static char portal_pub_saved[64];
+static void write_conf(void);
+
 static void setup(void)
 {
     char sys[256], sec[256], gwtok[256], cmd[1200], out[512];
@@ -89,6 +92,14 @@ static void setup(void)
     cr_assert_eq(run_capture(cmd, out, sizeof out), 0, "%s", out);
     snprintf(oagw_pub, sizeof oagw_pub, "%.60s", out);
     oagw_pub[strcspn(oagw_pub, "\n")] = '\0';
+    snprintf(portal_pub_saved, sizeof portal_pub_saved, "%s", portal_pub);
+    write_conf();
+}
+
+/* oagw's configuration, for oad where it listens now. */
+static void write_conf(void)
+{
+    const char *portal_pub = portal_pub_saved;
     char text[2400];
     snprintf(text, sizeof text,
              "[oagw]\nserver = http://%s:%d\ncredentials = %s/credentials\ninbox = %s/inbox\noutbox = %s/outbox\n"
@@ -779,4 +790,56 @@ Test(oagw, kill_9_while_writing_the_outbox_leaves_no_half_bundle_and_each_item_o
     cr_assert_eq((int)json_array_size(json_object_get(j, "entries")), outbox_target, "%s",
                  json_dumps(j, JSON_COMPACT));
     json_decref(j);
+}
+
+/* ---- kill -9 of oad while oagw imports ---- */
+
+Test(oagw, kill_9_of_oad_while_importing_loses_nothing_and_imports_nothing_twice)
+{
+    enum { ROUNDS = 8, PER_ROUND = 3 };
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    int delivered = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        if (round > 0) {
+            oad_serve(&o, NULL); /* on another port: oagw's configuration follows it */
+            write_conf();
+        }
+        pid_t gw = start_daemon();
+        for (int i = 0; i < PER_ROUND; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "d%02d.tar", ++delivered);
+            deliver(name, delivered);
+        }
+        /* kill oad 0-40 ms after oagw took a bundle into its work area: amid uploads and imports */
+        for (int ms = 0; ms < 5000 && count_files("state/work", ".in") == 0; ms++)
+            usleep(1000);
+        usleep((useconds_t)(rand() % 40000));
+        kill(o.pid, SIGKILL);
+        cr_assert_eq(oad_wait(&o, 5000), 128 + SIGKILL, "oad did not die of SIGKILL");
+        usleep((useconds_t)(rand() % 200) * 1000); /* oagw meets a dead oad for a while */
+        kill(gw, SIGKILL);
+        waitpid(gw, NULL, 0);
+    }
+    oad_serve(&o, NULL);
+    write_conf();
+    pid_t gw = start_daemon();
+    kill_target = delivered;
+    cr_assert(wait_for(all_imported, 60000), "%d of %d imported; oagw's log ends:\n%s", requests(), kill_target,
+              oagw_log_tail());
+    usleep(1500 * 1000);
+    cr_assert_eq(requests(), delivered, "a bundle was imported twice");
+    char cmd[1400], out[256];
+    snprintf(cmd, sizeof cmd, "grep -c 'outcome=imported' %s/oagw.log; grep -c 'outcome=duplicate' %s/oagw.log; "
+             "grep -c 'level=warn' %s/oagw.log", dir, dir, dir);
+    run_capture(cmd, out, sizeof out);
+    for (char *c = out; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+    fprintf(stderr, "oad killed %d times; oagw's log: imported, duplicate answers, warnings: %s\n", ROUNDS, out);
+    cr_assert_eq(count_files("inbox", NULL), 0);
+    cr_assert_eq(count_files("state/work", NULL), 0);
+    cr_assert_eq(count_files("state/hold", NULL), 0);
+    cr_assert_eq(count_files("state/quarantine", NULL), 0, "a good bundle was quarantined after oad's crash");
+    kill(gw, SIGTERM);
+    waitpid(gw, NULL, 0);
 }
