@@ -3,6 +3,7 @@
  *
  *   oad init  --data DIR          create a data directory
  *   oad serve --data DIR ...      serve the API
+ *   oad tls init|server|client|pin  the office's private CA (tls_ca.c)
  *   oad audit verify|pubkey, fsck, keys rotate|seal|unseal|passwd, admin reset-password, report security, encrypt
  *   oad --help | --version
  */
@@ -25,6 +26,7 @@
 #include "server/keys_cli.h"
 #include "proto/log.h"
 #include "server/server.h"
+#include "server/tls.h"
 #include "server/version.h"
 #include "storage/accounts.h"
 #include "storage/audit.h"
@@ -54,6 +56,8 @@ static const char usage[] =
     "  serve  --data DIR      Serve the API.  Refuses (exit 1) a database that\n"
     "                         PRAGMA quick_check finds damaged.  Encrypts a plain\n"
     "                         database first (as oad encrypt does).\n"
+    "  tls init|server|client|pin\n"
+    "                         The office's private CA for TLS: see 'oad tls'.\n"
     "  encrypt --data DIR     Encrypt a plain database in place (crash-safely; oad\n"
     "                         stopped), adding a database key to the key file.\n"
     "                         Nothing to do when it is encrypted already.\n"
@@ -401,6 +405,13 @@ out:
 
 /* ---- serve ---- */
 
+/* The background work stops once the connections are drained. */
+static void on_drained(struct oa_server *srv)
+{
+    oa_housekeeping_stop(srv);
+    oa_blobs_stop(srv);
+}
+
 static int cmd_serve(struct oa_config *cfg)
 {
     char path[600], cause[512], *why = NULL;
@@ -499,7 +510,7 @@ static int cmd_serve(struct oa_config *cfg)
     srv->routes = oa_routes;
     srv->nroutes = oa_nroutes;
     srv->auth_gate = oa_auth_dispatch;
-    srv->on_drained = oa_blobs_stop;
+    srv->on_drained = on_drained;
     srv->writer = oa_writer_start(&loop, &store, keys.audit_seed);
     if (srv->writer != NULL)
         srv->readers = oa_readers_start(&loop, path, cfg->storage_readers, srv->writer);
@@ -516,6 +527,7 @@ static int cmd_serve(struct oa_config *cfg)
         return 1;
     }
     oa_blobs_start(srv);
+    oa_housekeeping_start(srv);
     char pidfile[600];
     snprintf(pidfile, sizeof(pidfile), "%s/oad.pid", cfg->data_dir);
     FILE *pf = fopen(pidfile, "w");
@@ -715,6 +727,8 @@ int main(int argc, char **argv)
 {
     struct cli cli = {0};
     umask(077); /* the database, WAL and key files are for oad's user only */
+    if (argc >= 2 && strcmp(argv[1], "tls") == 0)
+        return oa_tls_command(argc - 1, argv + 1); /* the office's CA (server/tls_ca.c) */
     int rc = parse_cli(argc, argv, &cli);
     if (rc != 0)
         return rc;
