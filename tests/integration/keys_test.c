@@ -183,6 +183,7 @@ Test(keys, keks_in_a_softhsm2_token_survive_a_kill_and_restart)
     file_head(kpath, head, sizeof(head));
     cr_assert(strstr(head, "kek-token 2 1\n"), "%s", head);
     cr_assert_null(strstr(head, "kek 2 1 "), "a KEK in the file: %s", head);
+    cr_assert(strstr(head, "db-key-token 1 ") && !strstr(head, "db-key 1 "), "the database key in plain: %s", head);
     oad_serve(&srv, extra);
     admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
     admin_login(&srv, "secadmin", "Label-Keeper-2026", secadm, sizeof(secadm));
