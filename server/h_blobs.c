@@ -46,9 +46,11 @@
 #include "server/handlers.h"
 #include "proto/log.h"
 #include "server/server.h"
+#include "server/totp.h"
 #include "storage/accounts.h"
 #include "storage/blobs.h"
 #include "storage/documents.h"
+#include "storage/keytoken.h"
 #include "workflow/access.h"
 
 
@@ -285,6 +287,30 @@ static int rewrap_on_run(struct oa_store *s, struct oa_db_job *job)
     x->more = n == 256;
     if (x->more)
         return 0;
+    /* Authenticator secrets are wrapped under the top level's KEK too (server/totp.c): rewrapped before
+     * their version may retire, or secadmin could never pass a step-up again (#17). */
+    struct oa_totp_row trows[64];
+    size_t tn = 0;
+    if (oa_user_totp_stale(s, k->kek_version[OA_KEY_LEVELS - 1], trows, 64, &tn) != 0)
+        return OA_E_STORAGE;
+    size_t rewrapped = 0;
+    for (size_t i = 0; i < tn; i++) {
+        unsigned char secret[OA_TOTP_SECRET], wrapped[OA_TOTP_WRAPPED_MAX];
+        size_t wlen = 0;
+        if (oa_totp_unwrap(k, trows[i].secret, trows[i].len, secret) != 0)
+            continue; /* its key is missing */
+        int wrc = oa_totp_wrap(k, secret, wrapped, sizeof(wrapped), &wlen);
+        sodium_memzero(secret, sizeof(secret));
+        if (wrc != 0 || oa_user_totp_set(s, trows[i].user_id, wrapped, wlen) != 0)
+            return OA_E_STORAGE;
+        x->done++;
+        rewrapped++;
+    }
+    sodium_memzero(trows, sizeof(trows));
+    if (tn == 64 && rewrapped > 0) {
+        x->more = true;
+        return 0;
+    }
     /* Retire what nothing uses. */
     char detail[256] = "";
     size_t o = 0;
@@ -293,8 +319,10 @@ static int rewrap_on_run(struct oa_store *s, struct oa_db_job *job)
             if (!k->kek_present[l][v] || x->busy[l][v])
                 continue;
             int64_t used = oa_blob_count_kek(s, l, v);
-            if (used < 0)
+            int64_t totp = l == OA_KEY_LEVELS - 1 ? oa_user_totp_count_version(s, v) : 0;
+            if (used < 0 || totp < 0)
                 return OA_E_STORAGE;
+            used += totp;
             if (used > 0)
                 continue;
             if (x->retired == NULL) {
@@ -421,6 +449,13 @@ static void keys_on_hup(uv_signal_t *h, int signum)
         oa_log(OA_LOG_ERROR, "keys_reload_failed", "cause=\"%s\"", k ? cause : "out of memory");
         if (k)
             sodium_free(k);
+        return;
+    }
+    if (oa_keys_use_token(k) && !oa_keytoken_is_open()) { /* #17 */
+        oa_log(OA_LOG_ERROR, "keys_reload_failed",
+               "cause=\"the key file names KEKs in a PKCS#11 token this oad has not opened: restart it with "
+               "keys.pkcs11_module and keys.pkcs11_token\"");
+        sodium_free(k);
         return;
     }
     oa_server_keys_swap(srv, k);

@@ -184,33 +184,14 @@ int oa_keys_cli_unlock(const struct oa_config *cfg)
     return 0;
 }
 
-int oa_keys_cli_token(const struct oa_config *cfg)
+int oa_keys_cli_token_open(const struct oa_config *cfg)
 {
     char cause[700];
-    int rc = 1;
-    struct oa_keys *k = sodium_malloc(sizeof(*k));
-    if (k == NULL) {
-        fprintf(stderr, "oad: out of memory\n");
-        return 1;
-    }
-    bool have = access(cfg->key_file, F_OK) == 0;
-    if (have && oa_keys_load(cfg->key_file, k, cause, sizeof(cause)) != 0) {
-        fprintf(stderr, "oad: %s\n", cause);
-        goto out;
-    }
-    if (cfg->pkcs11_module[0] == '\0') {
-        if (have && oa_keys_use_token(k)) {
-            fprintf(stderr, "oad: the key file %s keeps key-encryption keys in a PKCS#11 token: set "
-                            "keys.pkcs11_module and keys.pkcs11_token (and its PIN in keys.pkcs11_pin_file)\n",
-                    cfg->key_file);
-            goto out;
-        }
-        rc = 0;
-        goto out;
-    }
+    if (cfg->pkcs11_module[0] == '\0')
+        return 0;
     if (cfg->pkcs11_token[0] == '\0') {
         fprintf(stderr, "oad: keys.pkcs11_module is set: keys.pkcs11_token names the token (its label)\n");
-        goto out;
+        return 1;
     }
     struct passphrase pin;
     const char *creds = getenv("CREDENTIALS_DIRECTORY");
@@ -220,17 +201,41 @@ int oa_keys_cli_token(const struct oa_config *cfg)
     const char *pinfile = cfg->pkcs11_pin_file[0] ? cfg->pkcs11_pin_file : cred;
     if (pinfile[0] == '\0') {
         fprintf(stderr, "oad: the token's PIN: keys.pkcs11_pin_file FILE, or the systemd credential oad-pkcs11-pin\n");
-        goto out;
+        return 1;
     }
     if (read_file(pinfile, &pin) != 0)
-        goto out;
+        return 1;
     int orc = oa_keytoken_open(cfg->pkcs11_module, cfg->pkcs11_token, pin.text, pin.len, cause, sizeof(cause));
     sodium_memzero(&pin, sizeof(pin));
     if (orc != 0) {
         fprintf(stderr, "oad: %s\n", cause);
+        return 1;
+    }
+    return 0;
+}
+
+int oa_keys_cli_token_check(const struct oa_config *cfg)
+{
+    char cause[700];
+    int rc = 1;
+    if (access(cfg->key_file, F_OK) != 0)
+        return 0;
+    struct oa_keys *k = sodium_malloc(sizeof(*k));
+    if (k == NULL) {
+        fprintf(stderr, "oad: out of memory\n");
+        return 1;
+    }
+    if (oa_keys_load(cfg->key_file, k, cause, sizeof(cause)) != 0) {
+        fprintf(stderr, "oad: %s\n", cause);
         goto out;
     }
-    for (int l = 0; have && l < OA_KEY_LEVELS; l++)
+    if (!oa_keytoken_is_open() && oa_keys_use_token(k)) {
+        fprintf(stderr, "oad: the key file %s keeps key-encryption keys in a PKCS#11 token: set keys.pkcs11_module "
+                        "and keys.pkcs11_token (and its PIN in keys.pkcs11_pin_file)\n",
+                cfg->key_file);
+        goto out;
+    }
+    for (int l = 0; l < OA_KEY_LEVELS; l++)
         for (int v = 1; v < OA_KEY_VERSIONS; v++)
             if (k->kek_present[l][v] && k->kek_token[l][v] && !oa_keytoken_has(l, v)) {
                 fprintf(stderr, "oad: the token '%s' does not hold the key-encryption key of level %d version %d "
@@ -267,8 +272,12 @@ int oa_keys_cli_create(const struct oa_config *cfg, bool seal, const char *new_f
         }
         return 0;
     }
-    if (!seal)
-        return oa_keys_create(cfg->key_file, cause, sizeof(cause)) == 0 ? 0 : (fprintf(stderr, "oad: %s\n", cause), 1);
+    if (!seal) {
+        if (oa_keys_create(cfg->key_file, cause, sizeof(cause)) == 0)
+            return 0;
+        fprintf(stderr, "oad: %s\n", cause);
+        return 1;
+    }
     struct passphrase p;
     const char *file = new_file ? new_file : cfg->passphrase_file[0] ? cfg->passphrase_file : NULL;
     if (new_passphrase(cfg, file, &p) != 0 || use(&p) != 0)

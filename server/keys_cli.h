@@ -27,12 +27,19 @@ int oa_keys_cli_unlock(const struct oa_config *cfg);
 /*
  * When keys.pkcs11_module is set: opens the token (keys.pkcs11_token) with
  * its PIN (keys.pkcs11_pin_file, else $CREDENTIALS_DIRECTORY/oad-pkcs11-pin),
- * so that KEKs kept there wrap and unwrap data keys and `oad keys rotate`
- * generates new ones there; and checks that the token holds every KEK the
- * key file says it does.  A key file that names token KEKs without a module
- * configured is refused.  0, or 1 after saying why.
+ * so that KEKs kept there wrap and unwrap data keys, the key file's secrets
+ * unwrap, and `oad keys rotate` generates new KEKs there.  Before
+ * oa_keys_cli_unlock (whose trial load needs the token).  0, or 1 after
+ * saying why.
  */
-int oa_keys_cli_token(const struct oa_config *cfg);
+int oa_keys_cli_token_open(const struct oa_config *cfg);
+
+/*
+ * After the unlock: the key file loads, and the token holds every KEK it
+ * names (a key file that names token KEKs without a token open is refused).
+ * 0, or 1 after saying why.
+ */
+int oa_keys_cli_token_check(const struct oa_config *cfg);
 
 /*
  * oad init's key file: plain, or sealed (`--seal`) with a new passphrase

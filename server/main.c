@@ -752,9 +752,11 @@ int main(int argc, char **argv)
     }
     if (build_config(&cli, &cfg) != 0)
         return 2;
-    /* A sealed key file: its passphrase once, before anything reads the file. */
+    /* The key file's token and passphrase, once, before anything reads the file (#17). */
+    if (oa_keys_cli_token_open(&cfg) != 0)
+        return 1;
     rc = oa_keys_cli_unlock(&cfg);
-    if (rc != 0 || oa_keys_cli_token(&cfg) != 0)
+    if (rc != 0 || oa_keys_cli_token_check(&cfg) != 0)
         return rc != 0 ? rc : 1;
     /* Every command that reads the database reads it through its key. */
     if ((audit || pubkey || report || fsck || reset_pw || encrypt) && db_key_setup(&cfg, encrypt) != 0)

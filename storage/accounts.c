@@ -400,3 +400,54 @@ int oa_org_each(struct oa_store *s, void (*fn)(void *arg, const struct oa_org_ro
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
+
+/* ---- #17: authenticator secrets across a key rotation ---- */
+
+int oa_user_totp_stale(struct oa_store *s, int current, struct oa_totp_row *rows, size_t cap, size_t *n)
+{
+    unsigned char v = (unsigned char)current;
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT id, totp_secret FROM users WHERE length(totp_secret) > 0"
+                                        " AND substr(totp_secret, 1, 1) != ? ORDER BY id LIMIT ?");
+    *n = 0;
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_blob(st, 1, &v, 1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)cap);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < cap) {
+        int len = sqlite3_column_bytes(st, 1);
+        if (len <= 0 || (size_t)len > sizeof(rows[*n].secret))
+            continue;
+        rows[*n].user_id = sqlite3_column_int64(st, 0);
+        memcpy(rows[*n].secret, sqlite3_column_blob(st, 1), (size_t)len);
+        rows[*n].len = (size_t)len;
+        (*n)++;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+int oa_user_totp_set(struct oa_store *s, int64_t user_id, const unsigned char *secret, size_t len)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "UPDATE users SET totp_secret = ? WHERE id = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_blob(st, 1, secret, (int)len, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, user_id);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    return rc;
+}
+
+int64_t oa_user_totp_count_version(struct oa_store *s, int version)
+{
+    unsigned char v = (unsigned char)version;
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT count(*) FROM users WHERE length(totp_secret) > 0"
+                                        " AND substr(totp_secret, 1, 1) = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_blob(st, 1, &v, 1, SQLITE_TRANSIENT);
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    return n;
+}

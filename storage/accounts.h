@@ -115,4 +115,21 @@ int oa_session_delete_user(struct oa_store *s, int64_t user_id, int64_t keep);
  * `idle_before`.  *n their number; 0 or -1. */
 int oa_session_prune(struct oa_store *s, int64_t now, int64_t idle_before, int64_t *n);
 
+/*
+ * #17: authenticator secrets wrapped under a version of the top level's KEK
+ * other than `current` (the version is the wrapped secret's first byte,
+ * server/totp.c), so a key rotation rewraps them before it retires that
+ * version.  At most cap rows; 0 or -1.
+ */
+struct oa_totp_row {
+    int64_t user_id;
+    unsigned char secret[OA_TOTP_WRAPPED_MAX];
+    size_t len;
+};
+int oa_user_totp_stale(struct oa_store *s, int current, struct oa_totp_row *rows, size_t cap, size_t *n);
+/* Replaces a user's wrapped authenticator secret; 0 or -1. */
+int oa_user_totp_set(struct oa_store *s, int64_t user_id, const unsigned char *secret, size_t len);
+/* How many authenticator secrets are wrapped under `version`; -1 on error. */
+int64_t oa_user_totp_count_version(struct oa_store *s, int version);
+
 #endif

@@ -54,7 +54,30 @@ static void check_line(const char *text, size_t len, char out[64])
     snprintf(out, 64, "check %s\n", hex);
 }
 
-/* The file's text for k; the caller wipes it. */
+/*
+ * A secret's line, "NAME 1 HEX64", or with a PKCS#11 token open "NAME-token 1
+ * HEX120": the secret wrapped by the token (storage/keytoken.h), so that the
+ * key file alone opens neither the database nor the audit key (#17).
+ * 0, or -1 when the token fails.
+ */
+static int line_secret(char *out, size_t cap, const char *name, const unsigned char key[OA_KEY_LEN])
+{
+    char prefix[32];
+    if (!oa_keytoken_is_open()) {
+        snprintf(prefix, sizeof(prefix), "%s 1", name);
+        line_key(out, cap, prefix, key);
+        return 0;
+    }
+    unsigned char wrapped[60];
+    char hex[121];
+    if (oa_keytoken_wrap_secret(name, key, wrapped) != 0)
+        return -1;
+    sodium_bin2hex(hex, sizeof(hex), wrapped, sizeof(wrapped));
+    snprintf(out, cap, "%s-token 1 %s\n", name, hex);
+    return 0;
+}
+
+/* The file's text for k; the caller wipes it.  Its length, or 0 when the token fails. */
 static size_t format_keys(const struct oa_keys *k, char *text, size_t cap)
 {
     size_t off = (size_t)snprintf(text, cap, "oa-keys 1\n");
@@ -71,10 +94,12 @@ static size_t format_keys(const struct oa_keys *k, char *text, size_t cap)
             line_key(text + off, cap - off, prefix, k->kek[level][v]);
             off += strlen(text + off);
         }
-    line_key(text + off, cap - off, "audit-sign 1", k->audit_seed);
+    if (line_secret(text + off, cap - off, "audit-sign", k->audit_seed) != 0)
+        return 0;
     off += strlen(text + off);
     if (k->has_db_key) {
-        line_key(text + off, cap - off, "db-key 1", k->db_key);
+        if (line_secret(text + off, cap - off, "db-key", k->db_key) != 0)
+            return 0;
         off += strlen(text + off);
     }
     char check[64];
@@ -97,6 +122,12 @@ int oa_keys_save(const char *path, const struct oa_keys *k, char *cause, size_t 
     }
     char text[KEYS_TEXT_MAX], sealed[KEYS_FILE_MAX];
     size_t len = format_keys(k, text, sizeof(text)), slen = 0;
+    if (len == 0) {
+        snprintf(cause, causelen, "the PKCS#11 token could not wrap the key file's secrets");
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
     if (k->sealed && oa__keyseal_close(text, len, sealed, sizeof(sealed), &slen, cause, causelen) != 0) {
         sodium_memzero(text, sizeof(text));
         close(fd);
@@ -216,6 +247,26 @@ static int parse_hex_key(const char *hex, unsigned char out[OA_KEY_LEN])
     return sodium_hex2bin(out, OA_KEY_LEN, hex, OA_KEY_LEN * 2, NULL, &n, NULL) == 0 && n == OA_KEY_LEN ? 0 : -1;
 }
 
+/* A "NAME-token 1 HEX120" line's secret, unwrapped by the token.  0, or -1 with a cause. */
+static int unwrap_line(const char *hex, const char *name, unsigned char out[OA_KEY_LEN], const char *path,
+                       char *cause, size_t causelen)
+{
+    unsigned char wrapped[60];
+    size_t n = 0;
+    if (!oa_keytoken_is_open()) {
+        snprintf(cause, causelen, "the key file %s keeps its %s in a PKCS#11 token: set keys.pkcs11_module and "
+                                  "keys.pkcs11_token (and its PIN in keys.pkcs11_pin_file)", path, name);
+        return -1;
+    }
+    if (strlen(hex) != 120 || sodium_hex2bin(wrapped, sizeof(wrapped), hex, 120, NULL, &n, NULL) != 0 ||
+        n != sizeof(wrapped) || oa_keytoken_unwrap_secret(name, wrapped, out) != 0) {
+        snprintf(cause, causelen, "the PKCS#11 token does not unwrap the %s of the key file %s: another token?",
+                 name, path);
+        return -1;
+    }
+    return 0;
+}
+
 int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causelen)
 {
     memset(k, 0, sizeof(*k));
@@ -273,7 +324,7 @@ int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causel
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         line_no++;
-        char word[16], hex[80];
+        char word[16], hex[130];
         int a = 0, b = 0;
         if (line_no == 1) {
             if (strcmp(line, "oa-keys 1") != 0)
@@ -296,6 +347,14 @@ int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causel
             k->kek_present[a][b] = 1;
             if (b > k->kek_version[a])
                 k->kek_version[a] = b;
+        } else if (sscanf(line, "audit-sign-token %d %129s", &a, hex) == 2 && a == 1) {
+            if (unwrap_line(hex, "audit-sign", k->audit_seed, path, cause, causelen) != 0)
+                goto out;
+            has_audit = true;
+        } else if (sscanf(line, "db-key-token %d %129s", &a, hex) == 2 && a == 1) {
+            if (unwrap_line(hex, "db-key", k->db_key, path, cause, causelen) != 0)
+                goto out;
+            k->has_db_key = true;
         } else if (sscanf(line, "audit-sign %d %79s", &a, hex) == 2 && a == 1) {
             if (parse_hex_key(hex, k->audit_seed) != 0)
                 goto bad;

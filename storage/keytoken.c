@@ -19,6 +19,8 @@ static CK_SESSION_HANDLE session;
 static bool logged_in;
 /* Object handles found so far, per level and version (0: not looked up, or absent). */
 static CK_OBJECT_HANDLE handles[OA_KEY_LEVELS][OA_KEY_VERSIONS];
+/* The key that wraps the key file's other secrets (keytoken.h), once found or made. */
+static CK_OBJECT_HANDLE wrap_handle;
 
 static void label_of(int level, int version, char *out, size_t cap)
 {
@@ -90,6 +92,7 @@ int oa_keytoken_open(const char *module, const char *token_label, const char *pi
     }
     logged_in = true;
     memset(handles, 0, sizeof(handles));
+    wrap_handle = 0;
     pthread_mutex_unlock(&token_lock);
     return 0;
 fail:
@@ -113,6 +116,7 @@ void oa_keytoken_close(void)
         mod = NULL;
         logged_in = false;
         memset(handles, 0, sizeof(handles));
+        wrap_handle = 0;
     }
     pthread_mutex_unlock(&token_lock);
 }
@@ -196,6 +200,41 @@ int oa_keytoken_generate(int level, int version, char *cause, size_t causelen)
     return rc;
 }
 
+#define WRAP_LABEL "oa-wrap-1"
+
+/* The handle of the secrets' wrapping key, made when `make` and absent.  Locked.  0 when none. */
+static CK_OBJECT_HANDLE wrap_key(bool make)
+{
+    if (mod == NULL)
+        return 0;
+    if (wrap_handle != 0)
+        return wrap_handle;
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_ATTRIBUTE find_tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_LABEL, WRAP_LABEL, sizeof(WRAP_LABEL) - 1}};
+    CK_ULONG n = 0;
+    if (mod->C_FindObjectsInit(session, find_tmpl, 2) != CKR_OK)
+        return 0;
+    if (mod->C_FindObjects(session, &wrap_handle, 1, &n) != CKR_OK || n != 1)
+        wrap_handle = 0;
+    mod->C_FindObjectsFinal(session);
+    if (wrap_handle != 0 || !make)
+        return wrap_handle;
+    CK_MECHANISM mech = {CKM_AES_KEY_GEN, NULL, 0};
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ULONG len = 32;
+    CK_KEY_TYPE type = CKK_AES;
+    CK_ATTRIBUTE tmpl[] = {
+        {CKA_CLASS, &cls, sizeof(cls)},     {CKA_KEY_TYPE, &type, sizeof(type)},
+        {CKA_VALUE_LEN, &len, sizeof(len)}, {CKA_TOKEN, &yes, sizeof(yes)},
+        {CKA_PRIVATE, &yes, sizeof(yes)},   {CKA_SENSITIVE, &yes, sizeof(yes)},
+        {CKA_EXTRACTABLE, &no, sizeof(no)}, {CKA_ENCRYPT, &yes, sizeof(yes)},
+        {CKA_DECRYPT, &yes, sizeof(yes)},   {CKA_LABEL, WRAP_LABEL, sizeof(WRAP_LABEL) - 1},
+    };
+    if (mod->C_GenerateKey(session, &mech, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &wrap_handle) != CKR_OK)
+        wrap_handle = 0;
+    return wrap_handle;
+}
+
 /* One GCM operation in the token.  Locked by the caller. */
 static int gcm(CK_OBJECT_HANDLE h, bool enc, unsigned char nonce[NONCE_LEN], const void *aad, size_t aadlen,
                const unsigned char *in, CK_ULONG inlen, unsigned char *out, CK_ULONG outcap)
@@ -260,5 +299,28 @@ int oa_keytoken_derive(int level, int version, const char *label, unsigned char 
     if (rc == 0)
         memcpy(out, ct, 32);
     sodium_memzero(ct, sizeof(ct));
+    return rc;
+}
+
+int oa_keytoken_wrap_secret(const char *what, const unsigned char in[32], unsigned char out[60])
+{
+    randombytes_buf(out, NONCE_LEN);
+    pthread_mutex_lock(&token_lock);
+    CK_OBJECT_HANDLE h = wrap_key(true);
+    int rc = h ? gcm(h, true, out, what, strlen(what), in, 32, out + NONCE_LEN, 32 + TAG_LEN) : -1;
+    pthread_mutex_unlock(&token_lock);
+    return rc;
+}
+
+int oa_keytoken_unwrap_secret(const char *what, const unsigned char in[60], unsigned char out[32])
+{
+    unsigned char nonce[NONCE_LEN];
+    memcpy(nonce, in, NONCE_LEN);
+    pthread_mutex_lock(&token_lock);
+    CK_OBJECT_HANDLE h = wrap_key(false);
+    int rc = h ? gcm(h, false, nonce, what, strlen(what), in + NONCE_LEN, 32 + TAG_LEN, out, 32) : -1;
+    pthread_mutex_unlock(&token_lock);
+    if (rc != 0)
+        sodium_memzero(out, 32);
     return rc;
 }

@@ -47,6 +47,15 @@ int oa_keytoken_open_sealed(int level, int version, const void *aad, size_t aadl
                             size_t len, unsigned char *out);
 
 /*
+ * The key file's other secrets (the audit signing seed, the database key)
+ * wrapped by the token's key object "oa-wrap-1" (made on first use, like a
+ * KEK), with `what` as associated data: out = nonce || 32 bytes || tag
+ * (60 bytes).  0 or -1.
+ */
+int oa_keytoken_wrap_secret(const char *what, const unsigned char in[32], unsigned char out[60]);
+int oa_keytoken_unwrap_secret(const char *what, const unsigned char in[60], unsigned char out[32]);
+
+/*
  * A 32-byte key derived inside the token from KEK (level, version) for
  * `label` (AES-GCM of zeros under a nonce fixed by the label: AES-CTR's
  * keystream, a PRF of the KEK), for keys that are not wrapped data keys (the

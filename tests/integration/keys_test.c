@@ -183,6 +183,7 @@ Test(keys, keks_in_a_softhsm2_token_survive_a_kill_and_restart)
     file_head(kpath, head, sizeof(head));
     cr_assert(strstr(head, "kek-token 2 1\n"), "%s", head);
     cr_assert_null(strstr(head, "kek 2 1 "), "a KEK in the file: %s", head);
+    cr_assert(strstr(head, "db-key-token 1 ") && !strstr(head, "db-key 1 "), "the database key in plain: %s", head);
     oad_serve(&srv, extra);
     admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
     admin_login(&srv, "secadmin", "Label-Keeper-2026", secadm, sizeof(secadm));
@@ -232,4 +233,45 @@ Test(keys, keks_in_a_softhsm2_token_survive_a_kill_and_restart)
     cr_assert(strstr(out, "wrong PIN"), "%s", out);
     cr_assert_null(strstr(out, "000000"), "%s", out);
     unsetenv("SOFTHSM2_CONF");
+}
+
+/* The authenticator secrets are wrapped under the top level's KEK: a rotation of that level rewraps them
+ * before it retires the old version, so secadmin still passes a step-up afterwards. */
+Test(keys, an_authenticator_survives_a_rotation_of_the_top_level_key)
+{
+    char sys[128], secadm[128], clerk[128], cmd[1000], out[4096], head[4096], kpath[400];
+    oad_start(&srv, NULL);
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    admin_login(&srv, "secadmin", "Label-Keeper-2026", secadm, sizeof(secadm));
+    struct resp r = http_json(&srv, "POST", "/v1/organs", sys, "{\"code\":\"某府\",\"name\":\"某市人民政府\"}", NULL);
+    resp_free(&r);
+    r = http_json(&srv, "POST", "/v1/departments", sys, "{\"organ_id\":1,\"code\":\"府办\",\"name\":\"府办\"}", NULL);
+    resp_free(&r);
+    long long id = make_person(&srv, sys, secadm, "clerk", "[\"staff\"]", 1, "Fresh-Secret-1-Qx", clerk, sizeof(clerk));
+    snprintf(kpath, sizeof(kpath), "%s/keys", srv.dir);
+    file_head(kpath, head, sizeof(head));
+    cr_assert(strstr(head, "kek 4 1 "), "%s", head);
+    snprintf(cmd, sizeof(cmd), "server/oad keys rotate --level 4 --data %s", srv.dir);
+    cr_assert_eq(run_capture(cmd, out, sizeof(out)), 0, "%s", out);
+    /* The running oad rewraps and retires version 1 of level 4 once nothing uses it. */
+    bool retired = false;
+    for (int i = 0; i < 500 && !retired; i++) {
+        usleep(20000);
+        file_head(kpath, head, sizeof(head));
+        retired = strstr(head, "kek 4 1 ") == NULL;
+    }
+    cr_assert(retired, "level 4 version 1 was never retired: %s", oad_log_tail(&srv));
+    cr_assert_eq(oad_stop(&srv), 0);
+    oad_serve(&srv, NULL);
+    /* A login with a code of a step not used yet (the step-ups above used this one): the secret unwraps. */
+    char body[300], code[7];
+    sleep((unsigned)(31 - time(NULL) % 30));
+    totp_at(secadmin_totp_secret(), time(NULL), code);
+    snprintf(body, sizeof(body), "{\"username\":\"secadmin\",\"password\":\"Label-Keeper-2026\",\"totp\":\"%s\"}", code);
+    r = http_json(&srv, "POST", "/v1/sessions", NULL, body, NULL);
+    cr_assert_eq(r.status, 201, "secadmin's authenticator no longer opens after the rotation: %d %s", r.status,
+                 r.body);
+    resp_free(&r);
+    (void)id;
+    cr_assert_eq(oad_stop(&srv), 0);
 }

@@ -85,13 +85,27 @@ Test(keytoken, data_keys_wrap_inside_the_token_and_survive_a_reopen)
     char kpath[400];
     snprintf(kpath, sizeof(kpath), "%s/keys", dir);
     k.has_db_key = false;
+    randombytes_buf(k.audit_seed, OA_KEY_LEN);
     cr_assert_eq(oa_keys_save(kpath, &k, cause, sizeof(cause)), 0, "%s", cause);
+    /* The file's other secrets are wrapped by the token as well: the file alone opens nothing. */
+    char text[8192], hex[65];
+    FILE *f = fopen(kpath, "r");
+    size_t tn = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[tn] = '\0';
+    sodium_bin2hex(hex, sizeof(hex), k.audit_seed, OA_KEY_LEN);
+    cr_assert(strstr(text, "audit-sign-token 1 "), "%s", text);
+    cr_assert_null(strstr(text, hex), "the audit seed is in the key file in plain");
     oa_keytoken_close();
+    struct oa_keys none;
+    cr_assert_eq(oa_keys_load(kpath, &none, cause, sizeof(cause)), -1);
+    cr_assert(strstr(cause, "keys.pkcs11_module"), "%s", cause);
     cr_assert_neq(oa_dek_unwrap(&k, 3, 1, wrapped, back), 0, "unwrapped with the token closed");
     open_token();
     struct oa_keys loaded;
     cr_assert_eq(oa_keys_load(kpath, &loaded, cause, sizeof(cause)), 0, "%s", cause);
     cr_assert(oa_keys_use_token(&loaded));
+    cr_assert(memcmp(loaded.audit_seed, k.audit_seed, OA_KEY_LEN) == 0);
     cr_assert_eq(oa_dek_unwrap(&loaded, 3, 1, wrapped, back), 0);
     cr_assert(memcmp(dek, back, sizeof(dek)) == 0);
     /* A derived key (the authenticator secrets') is the same each time, and differs per label. */
