@@ -68,6 +68,8 @@ struct ssl_ctx_st *oa_tls_context_new(const struct oa_config *cfg, char *cause, 
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* Resumption by stateless tickets only: no server-side cache to grow and sweep. */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
         ssl_reason(why, sizeof(why));
         snprintf(cause, n, "cannot use tls.cert %s: %s", cfg->tls_cert, why);
