@@ -42,6 +42,8 @@ void oa_config_defaults(struct oa_config *c)
     c->blob_max_request_bytes = (size_t)4 << 30;
     c->blob_suite = 1;
     c->upload_idle_s = 24 * 3600;
+    c->housekeeping_s = 3600;
+    c->idempotency_keep_s = 7 * 86400;
     c->sync_cache_max_level = 1;
     unsigned cores = uv_available_parallelism();
     c->storage_readers = cores < 1 ? 1 : cores > 64 ? 64 : cores;
@@ -109,6 +111,7 @@ static const struct key keys[] = {
     {"security", "argon2_memlimit", K_SIZE, F(argon2_memlimit), 0, 8192, (uint64_t)4 << 30},
     {"security", "session_idle_seconds", K_UNSIGNED, F(session_idle_s), 0, 1, 7 * 86400},
     {"security", "session_lifetime_seconds", K_UNSIGNED, F(session_lifetime_s), 0, 1, 30 * 86400},
+    {"security", "idempotency_keep_seconds", K_UNSIGNED, F(idempotency_keep_s), 0, 1, 366 * 86400},
     {"security", "lockout_threshold", K_UNSIGNED, F(lockout_threshold), 0, 1, 1000},
     {"security", "account_lockout_threshold", K_UNSIGNED, F(account_lockout_threshold), 0, 1, 100000},
     {"security", "source_failure_limit", K_UNSIGNED, F(source_failure_limit), 0, 1, 100000},
@@ -120,6 +123,7 @@ static const struct key keys[] = {
     {"blob", "upload_idle_seconds", K_UNSIGNED, F(upload_idle_s), 0, 1, 30 * 86400},
     {"storage", "readers", K_UNSIGNED, F(storage_readers), 0, 1, 64},
     {"storage", "reserve_bytes", K_SIZE, F(storage_reserve_bytes), 0, 0, (uint64_t)1 << 34},
+    {"storage", "housekeeping_seconds", K_UNSIGNED, F(housekeeping_s), 0, 1, 86400},
     {"storage", "encrypt", K_BOOL, F(storage_encrypt), 0, 0, 0},
     {"sync", "cache_max_level", K_UNSIGNED, F(sync_cache_max_level), 0, 0, 4},
     {"metrics", "scrape_token", K_TOKEN, F(metrics_scrape_token), sizeof(((struct oa_config *)0)->metrics_scrape_token),

@@ -46,6 +46,8 @@ struct oa_config {
     size_t blob_max_bytes;          /* one blob */
     size_t blob_max_request_bytes;  /* one upload request (a resumable upload may take several) */
     int blob_suite;                 /* 1 AES-256-GCM, 2 SM4-CTR + HMAC-SM3 */
+    unsigned housekeeping_s;        /* how often ended sessions and old action answers are deleted */
+    unsigned idempotency_keep_s;    /* an action's stored answer (Idempotency-Key) is kept at least this long */
     unsigned upload_idle_s;         /* an unfinished resumable upload is dropped after this */
 
     /* storage */

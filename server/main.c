@@ -378,6 +378,13 @@ out:
 
 /* ---- serve ---- */
 
+/* The background work stops once the connections are drained. */
+static void on_drained(struct oa_server *srv)
+{
+    oa_housekeeping_stop(srv);
+    oa_blobs_stop(srv);
+}
+
 static int cmd_serve(struct oa_config *cfg)
 {
     char path[600], cause[512], *why = NULL;
@@ -465,7 +472,7 @@ static int cmd_serve(struct oa_config *cfg)
     srv->routes = oa_routes;
     srv->nroutes = oa_nroutes;
     srv->auth_gate = oa_auth_dispatch;
-    srv->on_drained = oa_blobs_stop;
+    srv->on_drained = on_drained;
     srv->writer = oa_writer_start(&loop, &store, keys.audit_seed);
     if (srv->writer != NULL)
         srv->readers = oa_readers_start(&loop, path, cfg->storage_readers, srv->writer);
@@ -482,6 +489,7 @@ static int cmd_serve(struct oa_config *cfg)
         return 1;
     }
     oa_blobs_start(srv);
+    oa_housekeeping_start(srv);
     char pidfile[600];
     snprintf(pidfile, sizeof(pidfile), "%s/oad.pid", cfg->data_dir);
     FILE *pf = fopen(pidfile, "w");
