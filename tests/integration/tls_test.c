@@ -238,6 +238,15 @@ Test(tls, a_client_certificate_is_mapped_to_its_account)
     r = http_json(&srv, "GET", "/v1/users/me", sys, NULL, NULL);
     cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
     resp_free(&r);
+    /* Logging in as another account than the certificate's is refused before the password is looked at. */
+    char tok[128];
+    http_use_tls(ca, ac, ak);
+    cr_assert_eq(login(&srv, "alice", "Ledger-Pass-2026-x", tok, sizeof(tok)), 201);
+    r = http_json(&srv, "POST", "/v1/sessions", NULL, "{\"username\":\"sysadmin\",\"password\":\"Root-Of-Trust-2026\"}",
+                  NULL);
+    cr_assert_eq(r.status, 403, "%d %s", r.status, r.body);
+    cr_assert(strstr(r.body, "client certificate does not belong to this account") != NULL, "%s", r.body);
+    resp_free(&r);
 }
 
 Test(tls, sighup_serves_a_new_certificate_to_new_connections_while_a_kept_alive_one_keeps_working)
