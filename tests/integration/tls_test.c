@@ -323,3 +323,18 @@ Test(tls, plain_http_on_a_non_loopback_address_is_refused_at_start)
     cr_assert_eq(run_capture(cmd, out, sizeof(out)), 1, "%s", out);
     cr_assert(strstr(out, "tls.cert and tls.key go together") != NULL, "%s", out);
 }
+
+Test(tls, oagw_refuses_plain_http_to_another_machine_at_start)
+{
+    char dir[300], conf[400], cmd[800], out[2048];
+    snprintf(dir, sizeof(dir), "%s/oagw-XXXXXX", getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(conf, sizeof(conf), "%s/oagw.conf", dir);
+    FILE *f = fopen(conf, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "[oagw]\nserver = http://192.0.2.7:8340\nno_virus_scan = true\n");
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "clients/oagw check --config %s /dev/null 2>&1", conf);
+    cr_assert_eq(run_capture(cmd, out, sizeof(out)), 2, "%s", out);
+    cr_assert(strstr(out, "refusing plain HTTP to 192.0.2.7") != NULL, "%s", out);
+}
