@@ -316,3 +316,19 @@ void oa__tls_send_now(struct oa_conn *c, const char *data, size_t len)
     if (tls_encrypt(c, &b, 1))
         tls_flush(c);
 }
+
+void oa__tls_close_notify(struct oa_conn *c)
+{
+    if (!c->tls_done || c->closing)
+        return;
+    if (SSL_shutdown(c->ssl) < 0)
+        ERR_clear_error();
+    /* Now or never: the handle closes next, cancelling anything queued. */
+    BIO *wb = SSL_get_wbio(c->ssl);
+    char *p = NULL;
+    long pl = BIO_get_mem_data(wb, &p);
+    if (pl > 0) {
+        uv_buf_t b = uv_buf_init(p, (unsigned)pl);
+        uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    }
+}

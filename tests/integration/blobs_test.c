@@ -175,7 +175,7 @@ static size_t download_hash(long long doc, long long att, unsigned char digest[3
         EVP_DigestUpdate(c, buf + off, (size_t)got - off);
         body += (size_t)got - off;
     }
-    close(fd);
+    http_close(fd);
     unsigned int dl = 0;
     EVP_DigestFinal_ex(c, digest, &dl);
     EVP_MD_CTX_free(c);
