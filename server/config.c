@@ -47,6 +47,9 @@ void oa_config_defaults(struct oa_config *c)
     c->sync_cache_max_level = 1;
     unsigned cores = uv_available_parallelism();
     c->storage_readers = cores < 1 ? 1 : cores > 64 ? 64 : cores;
+    /* #17, a sealed key file: libsodium's "moderate" Argon2id, once per start */
+    c->seal_opslimit = 3;
+    c->seal_memlimit = (size_t)256 << 20;
 }
 
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -135,6 +138,13 @@ static const struct key keys[] = {
     {"tls", "client_ca", K_STR, F(tls_client_ca), sizeof(((struct oa_config *)0)->tls_client_ca), 0, 0},
     {"tls", "client_account", K_BOOL, F(tls_client_account), 0, 0, 0},
     {"tls", "allow_plain_remote", K_BOOL, F(tls_allow_plain_remote), 0, 0, 0},
+    /* #17, keys off the data disk */
+    {"server", "passphrase_file", K_STR, F(passphrase_file), sizeof(((struct oa_config *)0)->passphrase_file), 0, 0},
+    {"keys", "seal_opslimit", K_U64, F(seal_opslimit), 0, 1, 64},
+    {"keys", "seal_memlimit", K_SIZE, F(seal_memlimit), 0, 8192, (uint64_t)4 << 30},
+    {"keys", "pkcs11_module", K_STR, F(pkcs11_module), sizeof(((struct oa_config *)0)->pkcs11_module), 0, 0},
+    {"keys", "pkcs11_token", K_STR, F(pkcs11_token), sizeof(((struct oa_config *)0)->pkcs11_token), 0, 0},
+    {"keys", "pkcs11_pin_file", K_STR, F(pkcs11_pin_file), sizeof(((struct oa_config *)0)->pkcs11_pin_file), 0, 0},
 };
 #undef F
 

@@ -68,6 +68,13 @@ struct oa_config {
     char tls_client_ca[512];        /* "" no client certificates; else required and verified against it */
     bool tls_client_account;        /* a client certificate's subject CN must be the session's account */
     bool tls_allow_plain_remote;    /* tests only: plain HTTP on a non-loopback address */
+    /* #17, keys off the data disk: the sealed key file's passphrase and the Argon2id of a new seal */
+    char passphrase_file[512];      /* "" none: $CREDENTIALS_DIRECTORY/oad-passphrase, else typed */
+    uint64_t seal_opslimit;
+    size_t seal_memlimit;           /* bytes */
+    char pkcs11_module[512];        /* "" none; else KEKs may live in this PKCS#11 module's token (p11-kit) */
+    char pkcs11_token[33];          /* the token's label */
+    char pkcs11_pin_file[512];      /* its user PIN (one line, mode 0600); "" the credential oad-pkcs11-pin */
 };
 
 void oa_config_defaults(struct oa_config *c);

@@ -7,6 +7,7 @@
 
 #include "proto/alloc.h"
 #include "proto/value.h"
+#include "storage/labelmac.h"
 #include "workflow/number.h"
 
 void oa_doc_free(struct oa_doc *d)
@@ -75,6 +76,10 @@ void oa_doc_from_row(sqlite3_stmt *st, struct oa_doc *d)
     d->updated_at = sqlite3_column_int64(st, c++);
     col_text(st, c++, d->declass_date, sizeof(d->declass_date));
     d->scoped = sqlite3_column_int(st, c++) != 0;
+    if (sqlite3_column_type(st, c) == SQLITE_BLOB && sqlite3_column_bytes(st, c) == (int)sizeof(d->label_mac)) {
+        memcpy(d->label_mac, sqlite3_column_blob(st, c), sizeof(d->label_mac));
+        d->has_label_mac = true;
+    }
 }
 
 static void bind_id(sqlite3_stmt *st, int i, int64_t v)
@@ -221,7 +226,8 @@ int oa_doc_insert(struct oa_store *s, struct oa_doc *d, int64_t author_id)
     if (sqlite3_step(st) != SQLITE_DONE)
         return -1;
     d->id = sqlite3_last_insert_rowid(s->db);
-    if (body_put(s, d) != 0 || fts_put(s, d, false) != 0 || revision_put(s, d, author_id, 0, "created") != 0)
+    if (body_put(s, d) != 0 || fts_put(s, d, false) != 0 || revision_put(s, d, author_id, 0, "created") != 0 ||
+        oa_doc_label_seal(s, d->id) != 0)
         return -1;
     return oa_change_record(s, "document", d->id, "create") < 0 ? -1 : 0;
 }
@@ -237,7 +243,7 @@ int oa_doc_save(struct oa_store *s, struct oa_doc *d, int64_t author_id, int64_t
     int i = bind_fields(st, d);
     sqlite3_bind_int64(st, i++, d->revision);
     sqlite3_bind_int64(st, i++, d->id);
-    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1)
+    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1 || oa_doc_label_seal(s, d->id) != 0)
         return -1;
     if (text_changed != NULL && text_changed[0] != '\0') {
         /* Text changes need the body (a revision keeps title and body together). */
@@ -304,7 +310,7 @@ int oa_doc_scope_set(struct oa_store *s, struct oa_doc *d, const char *const *en
         if (sqlite3_step(st) != SQLITE_DONE)
             return -1;
     }
-    return 0;
+    return oa_doc_label_seal(s, doc_id);
 }
 
 int64_t oa_doc_step(struct oa_store *s, int64_t doc_id, const char *action, const char *from, const char *to,

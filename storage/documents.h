@@ -50,6 +50,8 @@ struct oa_doc {
     int64_t created_at, updated_at;
     char declass_date[16];    /* "" when none */
     bool scoped;              /* the label has a need-to-know scope (doc_scope rows) */
+    bool has_label_mac;       /* #17: the label's MAC (storage/labelmac.h), as stored */
+    unsigned char label_mac[32];
 };
 
 void oa_doc_free(struct oa_doc *d);
@@ -61,7 +63,7 @@ void oa_doc_free(struct oa_doc *d);
     " main_recipients, copied_recipients, attachment_note, doc_date, note, printing_organ,"           \
     " printing_date, drafter_id, coalesce(source_id, 0), coalesce(reply_id, 0),"                     \
     " coalesce(assignee_id, 0), coalesce(lead_department_id, 0), coalesce(step_due, ''),"            \
-    " coalesce(request_due, ''), extended, created_at, updated_at, declass_date, scoped"
+    " coalesce(request_due, ''), extended, created_at, updated_at, declass_date, scoped, label_mac"
 /* Fills d (all but the body) from st's current row of OA_DOC_COLS, from column 0. */
 void oa_doc_from_row(sqlite3_stmt *st, struct oa_doc *d);
 

@@ -439,11 +439,40 @@ static const char *const migrations[] = {
     ");"
     "ALTER TABLE blobs ADD COLUMN staged INTEGER NOT NULL DEFAULT 0;",
 
-    /* 13-16: reserved for the records, packages, keys and gateway work in progress. */
+    /* 13, 14: reserved for the records and packages work in progress. */
     "SELECT 1;",
     "SELECT 1;",
-    "SELECT 1;",
-    "SELECT 1;",
+
+    /* 15: a document's label is bound by a MAC (#17, GB/T 39786 8.4 c;
+     *     storage/labelmac.h).  Rows from before it have none: the first
+     *     oad serve with the key file gives them one (oa_doc_label_fill),
+     *     once; from then on a missing MAC is tampering. */
+    "ALTER TABLE documents ADD COLUMN label_mac BLOB;",
+
+    /* 16: the exchange gateway, finished (#15).  An inbound bundle oad
+     *     refused for good (a correction its request does not await) keeps
+     *     its sender's sequence number, so the sender's next bundles are
+     *     not held behind it and a resend is answered as the first time;
+     *     and 主动公开's secrecy review (保密审查), recorded apart from the
+     *     publication review, before a publication may leave. */
+    "CREATE TABLE gateway_refusals ("
+    "  sender     TEXT NOT NULL,"
+    "  bundle_id  TEXT NOT NULL,"
+    "  seq        INTEGER NOT NULL CHECK (seq >= 1),"
+    "  type       TEXT NOT NULL,"
+    "  code       TEXT NOT NULL,"
+    "  reason     TEXT NOT NULL,"
+    "  refused_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (sender, bundle_id)"
+    ") WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX gateway_refusals_seq ON gateway_refusals(sender, seq);"
+    "CREATE TRIGGER gateway_refusals_no_update BEFORE UPDATE ON gateway_refusals"
+    "  BEGIN SELECT RAISE(ABORT, 'refused bundles are never changed'); END;"
+    "CREATE TRIGGER gateway_refusals_no_delete BEFORE DELETE ON gateway_refusals"
+    "  BEGIN SELECT RAISE(ABORT, 'refused bundles are never deleted'); END;"
+    "ALTER TABLE publications ADD COLUMN secrecy_by INTEGER REFERENCES users(id);"
+    "ALTER TABLE publications ADD COLUMN secrecy_at INTEGER;"
+    "ALTER TABLE publications ADD COLUMN secrecy_opinion TEXT;",
 
     /* 17: the changes table keeps each entity's latest change only (the feed
      *     never sends an earlier one): it no longer grows with every change. */

@@ -293,3 +293,10 @@ enum oa_decision oa_access_client_cert(bool mapped, const char *cert_cn, const c
         return OA_DENY_CERT;
     return OA_ALLOW;
 }
+
+bool oa_publication_secrecy_may(unsigned roles, bool is_proposer)
+{
+    if (roles & (OA_ROLES_ADMIN | OA_ROLE_GATEWAY))
+        return false;
+    return !is_proposer && (roles & (OA_ROLE_SECRETARIAT | OA_ROLE_LEADER)) != 0;
+}

@@ -224,6 +224,11 @@ bool oa_request_personal_visible(unsigned roles, bool is_assignee);
  * review true).
  */
 bool oa_publication_may(unsigned roles, bool is_drafter, bool review);
+/*
+ * 主动公开's secrecy review (保密审查, #15): the secretariat or a leader,
+ * and not the person who proposed the publication (a second pair of eyes).
+ */
+bool oa_publication_secrecy_may(unsigned roles, bool is_proposer);
 
 /* The decision; pure and total. */
 enum oa_decision oa_access_decide(const struct oa_subject *who, enum oa_action action,

@@ -431,3 +431,26 @@ Test(tls, a_mapped_client_certificate_serves_only_its_own_account)
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         cr_assert_eq(oa_access_client_cert(rows[i].mapped, rows[i].cn, rows[i].account), rows[i].d, "row %zu", i);
 }
+
+Test(gateway, a_publications_secrecy_review_is_the_secretariats_or_a_leaders_not_the_proposers)
+{
+    static const struct {
+        unsigned roles;
+        bool proposer, may;
+    } rows[] = {
+        {OA_ROLE_SECRETARIAT, false, true},
+        {OA_ROLE_LEADER, false, true},
+        {OA_ROLE_SECRETARIAT | OA_ROLE_STAFF, false, true},
+        {OA_ROLE_SECRETARIAT, true, false}, /* a second pair of eyes */
+        {OA_ROLE_LEADER, true, false},
+        {OA_ROLE_STAFF, false, false},
+        {OA_ROLE_RECORDS, false, false},
+        {OA_ROLE_GATEWAY, false, false},
+        {OA_ROLE_SYSADMIN, false, false},
+        {OA_ROLE_SECADMIN, false, false},
+        {OA_ROLE_AUDITOR, false, false},
+        {0, false, false},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        cr_assert_eq(oa_publication_secrecy_may(rows[i].roles, rows[i].proposer), rows[i].may, "row %zu", i);
+}
