@@ -314,6 +314,11 @@ void h_login(struct oa_req *r)
     if (!oa_req_fields(r, f, 3))
         return;
     const struct oa_config *cfg = r->srv->cfg;
+    /* #17: with client certificates bound to accounts, one logs in only as one's certificate's account. */
+    if (oa_access_client_cert(cfg->tls_client_account, r->client_cn, username) != OA_ALLOW) {
+        oa_refuse(r, OA_E_FORBIDDEN, oa_decision_reason(OA_DENY_CERT), "tls.client_cert_refused", username);
+        return;
+    }
     struct throttle *pair = pair_of(r->source, username, cfg->lockout_s, false);
     if (pair != NULL && pair->failures >= cfg->lockout_threshold) {
         throttle_refuse(r, pair, username, "login.throttle", "too many failed logins for this account from this address",

@@ -139,6 +139,8 @@ void oa__tls_on_read(struct oa_conn *c, const char *data, size_t len);
 int oa__tls_write(struct oa_conn *c, uv_buf_t *b, unsigned n, uv_write_cb cb);
 void oa__tls_send_now(struct oa_conn *c, const char *data, size_t len);
 void oa__tls_conn_free(struct oa_conn *c);
+/* Before closing: tells the peer the stream ends here (close_notify), when the handshake was done. */
+void oa__tls_close_notify(struct oa_conn *c);
 /* At the end of a drain: stops the reload signal, frees the context. */
 void oa__tls_stop(struct oa_server *srv);
 

@@ -277,6 +277,8 @@ void oa__http_conn_close(struct oa_conn *c)
 {
     if (c->closing)
         return;
+    if (c->ssl != NULL)
+        oa__tls_close_notify(c);
     c->closing = true;
     source_release(c);
     uv_timer_stop(&c->timer);

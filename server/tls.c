@@ -68,6 +68,8 @@ struct ssl_ctx_st *oa_tls_context_new(const struct oa_config *cfg, char *cause, 
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* Resumption by stateless tickets only: no server-side cache to grow and sweep. */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
         ssl_reason(why, sizeof(why));
         snprintf(cause, n, "cannot use tls.cert %s: %s", cfg->tls_cert, why);
@@ -313,4 +315,20 @@ void oa__tls_send_now(struct oa_conn *c, const char *data, size_t len)
     uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
     if (tls_encrypt(c, &b, 1))
         tls_flush(c);
+}
+
+void oa__tls_close_notify(struct oa_conn *c)
+{
+    if (!c->tls_done || c->closing)
+        return;
+    if (SSL_shutdown(c->ssl) < 0)
+        ERR_clear_error();
+    /* Now or never: the handle closes next, cancelling anything queued. */
+    BIO *wb = SSL_get_wbio(c->ssl);
+    char *p = NULL;
+    long pl = BIO_get_mem_data(wb, &p);
+    if (pl > 0) {
+        uv_buf_t b = uv_buf_init(p, (unsigned)pl);
+        uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    }
 }

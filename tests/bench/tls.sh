@@ -72,17 +72,27 @@ measure() { # url conns [extra wrk args]
         END { printf "%s %s %s", rps, p50, p99 }'
 }
 
-printf '%-26s %-20s %12s %9s %9s\n' measurement server "req/s" p50 p99
-row() { # label server url conns [wrk args]
-    label=$1; name=$2; url=$3; c=$4; shift 4
+nginx_worker=$(pgrep -P "$(cat "$tmp/nginx.pid")" | head -1)
+# CPU time (user + system) of a process, in clock ticks.
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+# The server's own CPU per request is the figure least disturbed by a busy
+# machine (wrk shares the two cores with the servers).
+printf '%-26s %-16s %12s %9s %9s %14s\n' measurement server "req/s" p50 p99 "server CPU/req"
+row() { # label server pid url conns [wrk args]
+    label=$1; name=$2; pid=$3; url=$4; c=$5; shift 5
+    before=$(cpu "$pid")
     set -- $(measure "$url" "$c" "$@")
-    printf '%-26s %-20s %12s %9s %9s\n' "$label" "$name" "$1" "$2" "$3"
+    after=$(cpu "$pid")
+    per=$(awk -v t=$((after - before)) -v hz="$hz" -v r="$1" -v d="$dur" 'BEGIN { printf "%.0f us", t * 1e6 / hz / (r * d) }')
+    printf '%-26s %-16s %12s %9s %9s %14s\n' "$label" "$name" "$1" "$2" "$3" "$per"
 }
-row "keep-alive, $conns conns" "oad plain" http://127.0.0.1:18441/healthz "$conns"
-row "keep-alive, $conns conns" "oad TLS 1.3" https://127.0.0.1:18442/healthz "$conns"
-row "keep-alive, $conns conns" "nginx TLS 1.3" https://127.0.0.1:18443/healthz "$conns"
-row "keep-alive, $conns conns" "nginx plain" http://127.0.0.1:18444/healthz "$conns"
-row "new conn/request, 16" "oad plain" http://127.0.0.1:18441/healthz 16 -H "Connection: close"
-row "new conn/request, 16" "oad TLS 1.3" https://127.0.0.1:18442/healthz 16 -H "Connection: close"
-row "new conn/request, 16" "nginx TLS 1.3" https://127.0.0.1:18443/healthz 16 -H "Connection: close"
-row "new conn/request, 16" "nginx plain" http://127.0.0.1:18444/healthz 16 -H "Connection: close"
+row "keep-alive, $conns conns" "oad plain" $plain_pid http://127.0.0.1:18441/healthz "$conns"
+row "keep-alive, $conns conns" "oad TLS 1.3" $tls_pid https://127.0.0.1:18442/healthz "$conns"
+row "keep-alive, $conns conns" "nginx TLS 1.3" "$nginx_worker" https://127.0.0.1:18443/healthz "$conns"
+row "keep-alive, $conns conns" "nginx plain" "$nginx_worker" http://127.0.0.1:18444/healthz "$conns"
+row "new conn/request, 16" "oad plain" $plain_pid http://127.0.0.1:18441/healthz 16 -H "Connection: close"
+row "new conn/request, 16" "oad TLS 1.3" $tls_pid https://127.0.0.1:18442/healthz 16 -H "Connection: close"
+row "new conn/request, 16" "nginx TLS 1.3" "$nginx_worker" https://127.0.0.1:18443/healthz 16 -H "Connection: close"
+row "new conn/request, 16" "nginx plain" "$nginx_worker" http://127.0.0.1:18444/healthz 16 -H "Connection: close"

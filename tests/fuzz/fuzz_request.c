@@ -4,6 +4,11 @@
  * running in this process (real loop, real parser, real handlers, a real
  * SQLite database in a temporary directory); the loop runs until the server
  * has closed the connection.
+ *
+ * Built with OA_FUZZ_TLS (fuzz_tls), the server speaks TLS 1.3 with a
+ * certificate made at start, and the input goes to the TLS layer instead
+ * (server/tls.c: records through the memory BIOs, handshake failures,
+ * alerts, the close that follows).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +29,9 @@
 #include "storage/labelmac.h"
 #include "storage/store.h"
 #include "storage/writer.h"
+#ifdef OA_FUZZ_TLS
+#include "server/tls.h"
+#endif
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -50,6 +58,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     oa_log_set_level(OA_LOG_ERROR);
     oa_config_defaults(&cfg);
+#ifdef OA_FUZZ_TLS
+    char ca[96], cakey[96];
+    snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+    snprintf(cakey, sizeof(cakey), "%s/ca.key", dir);
+    snprintf(cfg.tls_cert, sizeof(cfg.tls_cert), "%s/server.pem", dir);
+    snprintf(cfg.tls_key, sizeof(cfg.tls_key), "%s/server.key", dir);
+    if (oa_tls_issue(OA_CERT_CA, NULL, NULL, "fuzz CA", -3600, 86400, ca, cakey, cause, sizeof(cause)) != 0 ||
+        oa_tls_issue(OA_CERT_SERVER, ca, cakey, "127.0.0.1", -3600, 86400, cfg.tls_cert, cfg.tls_key, cause,
+                     sizeof(cause)) != 0)
+        abort();
+#endif
     cfg.listen_port = 0;
     cfg.argon2_opslimit = 1;
     cfg.argon2_memlimit = 8192;

@@ -157,7 +157,7 @@ static size_t download_hash(long long doc, long long att, unsigned char digest[3
     char head[8192];
     size_t hl = 0;
     ssize_t got;
-    while ((got = read(fd, buf, sizeof(buf))) > 0) {
+    while ((got = http_recv(fd, buf, sizeof(buf))) > 0) {
         size_t off = 0;
         if (!in_body) {
             size_t before = hl;
@@ -175,7 +175,7 @@ static size_t download_hash(long long doc, long long att, unsigned char digest[3
         EVP_DigestUpdate(c, buf + off, (size_t)got - off);
         body += (size_t)got - off;
     }
-    close(fd);
+    http_close(fd);
     unsigned int dl = 0;
     EVP_DigestFinal_ex(c, digest, &dl);
     EVP_MD_CTX_free(c);

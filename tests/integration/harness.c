@@ -35,6 +35,31 @@ static const char *oad_path(void)
     return p ? p : "server/oad";
 }
 
+void http_use_tls(const char *ca, const char *cert, const char *key);
+
+#ifdef OA_TEST_TLS
+/*
+ * Built with OA_TEST_TLS (the *_tls_test targets), every oad serves TLS
+ * with a certificate from `oad tls init` beside its data directory, and every
+ * connection the harness makes is TLS, verified against that CA.
+ */
+static char tls_args[2][700];
+static void tls_prepare(const struct oad *o)
+{
+    char parent[300], cmd[900], out[2048];
+    snprintf(parent, sizeof(parent), "%.*s", (int)(strlen(o->dir) - strlen("/data")), o->dir);
+    snprintf(tls_args[0], sizeof(tls_args[0]), "tls.cert=%s/tls/server.pem", parent);
+    snprintf(tls_args[1], sizeof(tls_args[1]), "tls.key=%s/tls/server.key", parent);
+    snprintf(cmd, sizeof(cmd), "%s/tls/ca.pem", parent);
+    if (access(cmd, F_OK) != 0) {
+        snprintf(cmd, sizeof(cmd), "%s tls init --dir %s/tls --name 127.0.0.1,%s", oad_path(), parent, o->host);
+        cr_assert_eq(run_capture(cmd, out, sizeof(out)), 0, "%s", out);
+    }
+    snprintf(cmd, sizeof(cmd), "%s/tls/ca.pem", parent);
+    http_use_tls(cmd, NULL, NULL);
+}
+#endif
+
 static void build_args(char **argv, int *argc, const struct oad *o, const char *cmd, const char *const *extra)
 {
     static char data[300];
@@ -53,6 +78,13 @@ static void build_args(char **argv, int *argc, const struct oad *o, const char *
         argv[(*argc)++] = "--set";
         argv[(*argc)++] = (char *)extra[i];
     }
+#ifdef OA_TEST_TLS
+    tls_prepare(o);
+    for (int i = 0; i < 2; i++) {
+        argv[(*argc)++] = "--set";
+        argv[(*argc)++] = tls_args[i];
+    }
+#endif
 }
 
 void oad_prepare(struct oad *o)
@@ -304,6 +336,20 @@ static ssize_t io_recv(int fd, char *buf, size_t n)
         return 0;
     tls_note_error(ssl, got);
     return -1;
+}
+
+ssize_t http_recv(int fd, void *buf, size_t n)
+{
+    return io_recv(fd, buf, n);
+}
+
+bool http_tls_on(void)
+{
+#ifdef OA_TEST_TLS
+    return true;
+#else
+    return tls_client != NULL;
+#endif
 }
 
 static bool io_readable(int fd, int timeout_ms)

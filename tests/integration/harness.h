@@ -84,6 +84,10 @@ int http_connect_from(const struct oad *o, const char *source_ip);
 void http_use_tls(const char *ca, const char *cert, const char *key);
 /* A connection, or -1 when the TLS handshake failed (http_tls_error says why). */
 int http_try_connect(const struct oad *o);
+/* Whether the harness speaks TLS now (the *_tls_test builds, or after http_use_tls). */
+bool http_tls_on(void);
+/* One read from a connection (decrypted on TLS): as recv(2). */
+ssize_t http_recv(int fd, void *buf, size_t n);
 /* Why the last TLS handshake or read failed (OpenSSL's reason and the verify result). */
 const char *http_tls_error(void);
 /* Writes all bytes; false on error. */

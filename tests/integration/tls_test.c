@@ -238,6 +238,15 @@ Test(tls, a_client_certificate_is_mapped_to_its_account)
     r = http_json(&srv, "GET", "/v1/users/me", sys, NULL, NULL);
     cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
     resp_free(&r);
+    /* Logging in as another account than the certificate's is refused before the password is looked at. */
+    char tok[128];
+    http_use_tls(ca, ac, ak);
+    cr_assert_eq(login(&srv, "alice", "Ledger-Pass-2026-x", tok, sizeof(tok)), 201);
+    r = http_json(&srv, "POST", "/v1/sessions", NULL, "{\"username\":\"sysadmin\",\"password\":\"Root-Of-Trust-2026\"}",
+                  NULL);
+    cr_assert_eq(r.status, 403, "%d %s", r.status, r.body);
+    cr_assert(strstr(r.body, "client certificate does not belong to this account") != NULL, "%s", r.body);
+    resp_free(&r);
 }
 
 Test(tls, sighup_serves_a_new_certificate_to_new_connections_while_a_kept_alive_one_keeps_working)
@@ -313,4 +322,19 @@ Test(tls, plain_http_on_a_non_loopback_address_is_refused_at_start)
     snprintf(cmd, sizeof(cmd), "server/oad serve --data %s --listen 127.0.0.1:0 --set %s", srv.dir, set_cert);
     cr_assert_eq(run_capture(cmd, out, sizeof(out)), 1, "%s", out);
     cr_assert(strstr(out, "tls.cert and tls.key go together") != NULL, "%s", out);
+}
+
+Test(tls, oagw_refuses_plain_http_to_another_machine_at_start)
+{
+    char dir[300], conf[400], cmd[800], out[2048];
+    snprintf(dir, sizeof(dir), "%s/oagw-XXXXXX", getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(conf, sizeof(conf), "%s/oagw.conf", dir);
+    FILE *f = fopen(conf, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "[oagw]\nserver = http://192.0.2.7:8340\nno_virus_scan = true\n");
+    fclose(f);
+    snprintf(cmd, sizeof(cmd), "clients/oagw check --config %s /dev/null 2>&1", conf);
+    cr_assert_eq(run_capture(cmd, out, sizeof(out)), 2, "%s", out);
+    cr_assert(strstr(out, "refusing plain HTTP to 192.0.2.7") != NULL, "%s", out);
 }
