@@ -45,6 +45,8 @@
     X(STORAGE,              503, "storage",                "The database could not complete the request; try again.") \
     X(STORAGE_CORRUPT,      500, "storage_corrupt",        "The database is damaged: this will not pass by trying again. An administrator must stop oad and restore the database from backup (oad fsck names the damage).") \
     X(NO_SPACE,             507, "no_space",               "The server's disk is full: nothing can be saved (a change, an upload, a login, or the audit record a classified read needs) until an administrator frees space; reading still works.") \
+    /* #17, keys off the data disk: a document's label no longer matches its MAC */ \
+    X(LABEL_TAMPERED,       500, "label_tampered",         "This document's security label was changed outside oad (its integrity check failed); nothing was sent. The event is audited: a security administrator must restore the database from backup.") \
     /* #15, the exchange gateway finished (branch gwf) */ \
     X(CORRECTION_REFUSED,   409, "correction_refused",     "This correction (补正) was not taken: its request is unknown, closed or not awaiting a correction. Nothing changed; the refusal is recorded.")
 

@@ -80,6 +80,7 @@ struct oa_req {
     char id[32];                 /* request id, in every log line about it */
     char peer[64];               /* client address, for logs and audit */
     bool peer_loopback;          /* the client is on this machine (127.0.0.0/8, ::1) */
+    const char *client_cn;       /* mutual TLS: the client certificate's subject CN; NULL without one */
     uint64_t t0;                 /* uv_hrtime() at the first byte */
     int status;
 

@@ -439,12 +439,15 @@ static const char *const migrations[] = {
     ");"
     "ALTER TABLE blobs ADD COLUMN staged INTEGER NOT NULL DEFAULT 0;",
 
-    /* 13: reserved for records */
+    /* 13, 14: reserved for the records and packages work in progress. */
     "SELECT 1;",
-    /* 14: reserved for aip */
     "SELECT 1;",
-    /* 15: reserved for keys */
-    "SELECT 1;",
+
+    /* 15: a document's label is bound by a MAC (#17, GB/T 39786 8.4 c;
+     *     storage/labelmac.h).  Rows from before it have none: the first
+     *     oad serve with the key file gives them one (oa_doc_label_fill),
+     *     once; from then on a missing MAC is tampering. */
+    "ALTER TABLE documents ADD COLUMN label_mac BLOB;",
 
     /* 16: the exchange gateway, finished (#15).  An inbound bundle oad
      *     refused for good (a correction its request does not await) keeps
@@ -470,6 +473,10 @@ static const char *const migrations[] = {
     "ALTER TABLE publications ADD COLUMN secrecy_by INTEGER REFERENCES users(id);"
     "ALTER TABLE publications ADD COLUMN secrecy_at INTEGER;"
     "ALTER TABLE publications ADD COLUMN secrecy_opinion TEXT;",
+
+    /* 17: the changes table keeps each entity's latest change only (the feed
+     *     never sends an earlier one): it no longer grows with every change. */
+    "DELETE FROM changes WHERE seq NOT IN (SELECT max(seq) FROM changes GROUP BY entity, entity_id);",
 };
 
 int oa_schema_version(void)

@@ -96,6 +96,7 @@ enum oa_decision {
     OA_DENY_LABEL,  /* the document's label is above the person's clearance */
     OA_DENY_SCOPE,  /* the person is outside the document's need-to-know scope */
     OA_DENY_HELD,   /* the account's password was reset; secadmin has not confirmed its clearance */
+    OA_DENY_CERT,   /* #17: the client certificate is not this account's */
 };
 
 /*
@@ -235,5 +236,13 @@ enum oa_decision oa_access_decide(const struct oa_subject *who, enum oa_action a
 
 /* A short reason for a refusal, for the audit trail and the error message. */
 const char *oa_decision_reason(enum oa_decision d);
+
+/*
+ * #17, mutual TLS: may a session of `account` be used over a connection
+ * whose client certificate names `cert_cn` (NULL: no certificate)?  When
+ * certificates are mapped to accounts (`mapped`), only the certificate's own
+ * account may: OA_ALLOW or OA_DENY_CERT.  Otherwise always OA_ALLOW.
+ */
+enum oa_decision oa_access_client_cert(bool mapped, const char *cert_cn, const char *account);
 
 #endif

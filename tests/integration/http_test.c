@@ -573,8 +573,10 @@ Test(http, metrics_answer_loopback_only_unless_allowed)
     char host[64], sys[128];
     if (!other_address(host, sizeof(host)))
         cr_skip_test("this machine has no IPv4 address but loopback");
-    /* Served on another address, the client's is not loopback either. */
-    oad_start_at(&srv, host, NULL);
+    /* Served on another address, the client's is not loopback either (plain
+     * HTTP there needs tls.allow_plain_remote: this test is about /metrics). */
+    const char *plain[] = {"tls.allow_plain_remote=true", NULL};
+    oad_start_at(&srv, host, plain);
     admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
     struct resp r = metrics_as(&srv, sys);
     expect_error(&r, 403, "forbidden");
@@ -582,7 +584,7 @@ Test(http, metrics_answer_loopback_only_unless_allowed)
     resp_free(&r);
     stop_ok();
 
-    const char *extra[] = {"metrics.allow_remote=true", NULL};
+    const char *extra[] = {"metrics.allow_remote=true", "tls.allow_plain_remote=true", NULL};
     oad_start_at(&srv, host, extra);
     admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
     r = metrics_as(&srv, sys);
