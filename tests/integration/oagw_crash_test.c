@@ -245,6 +245,16 @@ Test(oagw, kill_9_while_writing_the_outbox_leaves_no_half_bundle_and_each_item_o
         for (size_t k = 0; k < i; k++)
             cr_assert_str_neq(refs[k], refs[i], "an item left twice: %s", refs[i]);
         by_type[strcmp(type, "receipt") == 0 ? 0 : strcmp(type, "reply") == 0 ? 1 : 2]++;
+        if (strcmp(type, "receipt") != 0) {
+            /* a reply's or publication's file whole: its size (the digest was checked by unpack) */
+            json_t *f = json_array_get(json_object_get(m, "files"), 0);
+            cr_assert_eq(json_integer_value(json_object_get(f, "size")), BIG, "%s", refs[i]);
+        }
+        if (strcmp(type, "publication") == 0) {
+            cr_assert_str_eq(json_string_value(json_object_get(c, "title")), "关于公开重点工作的通知");
+            cr_assert(strstr(json_string_value(json_object_get(c, "number")), "府办发"));
+            cr_assert_eq(strlen(json_string_value(json_object_get(c, "issued"))), 10);
+        }
     }
     cr_assert_eq(by_type[0], NREQ);
     cr_assert_eq(by_type[1], NREPLY);
