@@ -29,6 +29,7 @@ typedef void (*oa_handler_fn)(struct oa_req *r);
 #define OA_ROUTE_AUTH 2u  /* the route needs a session (see auth.h) */
 #define OA_ROUTE_STREAM 8u /* the handler takes the raw body as it arrives (oa_req_body_read) */
 #define OA_ROUTE_CBOR 32u  /* answers CBOR when the client states no preference (the sync protocol) */
+#define OA_ROUTE_TEXT 64u  /* answers text/plain (/metrics): an Accept of text/plain or any text type is met */
 #define OA_ROUTE_PARAMS 4
 
 struct oa_route {

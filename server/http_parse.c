@@ -163,6 +163,23 @@ static double accept_q(const char *elem, size_t n)
     return strtod(q + 2, NULL);
 }
 
+/* Whether accept names text/plain, or a text or full wildcard, with a q above 0. */
+static bool accepts_text(const char *accept)
+{
+    for (const char *p = accept; *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if ((oa__http_media_is(p, n, "text/plain") || oa__http_media_is(p, n, "text/*") ||
+             oa__http_media_is(p, n, "*/*")) &&
+            accept_q(p, n) > 0)
+            return true;
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return false;
+}
+
 /* Picks the response format; false when neither CBOR nor JSON is acceptable. */
 static bool negotiate(const char *accept, enum oa_fmt dflt, enum oa_fmt *out)
 {
@@ -303,8 +320,10 @@ static int on_headers_complete(llhttp_t *p)
     else if (in_fmt != OA_FMT_JSON && r->route && (r->route->flags & OA_ROUTE_CBOR))
         dflt = OA_FMT_CBOR;
     if (!negotiate(r->accept, dflt, &r->out_fmt)) {
+        /* A text route's answer is text: its errors, the only JSON it sends, go as JSON. */
         r->out_fmt = OA_FMT_JSON;
-        set_early(c, OA_E_NOT_ACCEPTABLE, NULL);
+        if (!(r->route && (r->route->flags & OA_ROUTE_TEXT) && accepts_text(r->accept)))
+            set_early(c, OA_E_NOT_ACCEPTABLE, NULL);
     }
 
     /* Body limits: a route without a body still gets the default limit for

@@ -15,7 +15,7 @@
 
 const struct oa_route oa_routes[] = {
     {"GET", "/healthz", h_healthz, 0, 0, "healthz"},
-    {"GET", "/metrics", h_metrics, 0, 0, "metrics"},
+    {"GET", "/metrics", h_metrics, OA_ROUTE_TEXT, 0, "metrics"},
     {"POST", "/v1/hello", h_hello, BODY, 64 * 1024, "hello"},
 
     {"POST", "/v1/sessions", h_login, BODY, 16 * 1024, "login"},
