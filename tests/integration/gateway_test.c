@@ -323,6 +323,33 @@ Test(gateway, the_gateway_is_confined_and_its_routes_are_its_own)
     long long audit_id = json_integer_value(json_object_get(j, "audit_id"));
     cr_assert(audit_id > 0);
     json_decref(j);
+    /* A signed bundle refused for its files names sender, seq and id, all three; beyond the next seq it waits. */
+    char qb[512], qid[65];
+    bundle_id(qid);
+    snprintf(qb, sizeof(qb), "{\"file\":\"v.tar\",\"sha256\":\"%s\",\"reason\":\"virus\",\"sender\":\"portal-1\"}", qid);
+    r = http_json(&srv, "POST", "/v1/gateway/quarantine", gw, qb, NULL);
+    cr_assert_eq(r.status, 400, "%s", r.body);
+    resp_free(&r);
+    snprintf(qb, sizeof(qb),
+             "{\"file\":\"v.tar\",\"sha256\":\"%s\",\"reason\":\"virus\",\"sender\":\"portal-1\",\"seq\":%d,"
+             "\"bundle_id\":\"%s\"}",
+             qid, seq + 2, qid);
+    r = http_json(&srv, "POST", "/v1/gateway/quarantine", gw, qb, NULL);
+    cr_assert_eq(r.status, 409, "%s", r.body);
+    cr_assert(strstr(r.body, "out_of_sequence"), "%s", r.body);
+    resp_free(&r);
+    snprintf(qb, sizeof(qb),
+             "{\"file\":\"v.tar\",\"sha256\":\"%s\",\"reason\":\"virus\",\"sender\":\"portal-1\",\"seq\":%d,"
+             "\"bundle_id\":\"%s\"}",
+             qid, ++seq, qid);
+    r = http_json(&srv, "POST", "/v1/gateway/quarantine", gw, qb, NULL);
+    json_decref(ok_json(&r, 201));
+    /* its seq is spent: the next request is in sequence, and the same bundle imported later is refused */
+    new_request(0);
+    r = import_request(qid, seq - 1, 0, NULL);
+    cr_assert_eq(r.status, 409, "%s", r.body);
+    cr_assert(strstr(r.body, "conflict"), "%s", r.body);
+    resp_free(&r);
     char aud[128];
     admin_login(&srv, "auditor", "Audit-Trail-2026", aud, sizeof(aud));
     r = http_json(&srv, "GET", "/v1/audit/entries?limit=1000", aud, NULL, NULL);

@@ -119,8 +119,9 @@ Test(oagw, quarantines_every_hostile_bundle_and_keeps_running)
     cr_assert_eq(requests(), 0, "a hostile bundle was imported");
     cr_assert_eq(count_files("inbox", NULL), 0);
     cr_assert_eq(count_files("state/work", NULL), 0);
-    /* still serving: a good bundle after the corpus is imported */
-    deliver("good.tar", 1);
+    /* still serving: a good bundle after the corpus is imported (the first signed one refused for its
+       files, a virus or a file type, spent seq 1) */
+    deliver("good.tar", 2);
     for (int t = 0; t < 200 && requests() == 0; t++)
         usleep(50 * 1000);
     cr_assert_eq(requests(), 1);
@@ -299,5 +300,58 @@ Test(oagw, a_correction_restarts_the_clock_and_one_not_awaited_is_quarantined_an
     r = http_json(&o, "GET", "/v1/audit/entries?event=gateway.quarantine&limit=1000", aud, NULL, NULL);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert(strstr(r.body, "c2.tar") && strstr(r.body, "c3.tar"), "%s", r.body);
+    resp_free(&r);
+}
+
+/* A bundle signed by the portal, in sequence, with the EICAR test file. */
+static void deliver_virus(const char *name, int seq)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "python3 %s virus %s/inbox/%s %s/portal.key %d", gwgen(), dir, name, dir, seq);
+    sh(cmd);
+}
+
+Test(oagw, a_signed_bundle_refused_for_its_files_spends_its_seq_and_holds_nobody_up)
+{
+    deliver("a1.tar", 1);
+    run_once();
+    /* seq 2 carries a virus: quarantined, and seq 3 behind it is not held */
+    deliver("a3.tar", 3);
+    deliver_virus("b2.tar", 2);
+    run_once();
+    cr_assert_eq(requests(), 2, "%s", last_run);
+    char p[600], line[128] = "";
+    snprintf(p, sizeof p, "%s/state/quarantine/b2.tar.reason", dir);
+    FILE *f = fopen(p, "r");
+    cr_assert(f, "%s", last_run);
+    cr_assert(fgets(line, sizeof line, f));
+    fclose(f);
+    cr_assert_str_eq(line, "virus\n");
+    cr_assert_eq(count_files("state/hold", NULL), 0);
+    /* seq 5 with a virus before seq 4 came: it waits, unspent, and is quarantined once 4 is in */
+    deliver_virus("c5.tar", 5);
+    run_once();
+    cr_assert_eq(count_files("state/quarantine", NULL), 1, "%s", last_run);
+    cr_assert_eq(count_files("state/work", ".in"), 1, "it waits in work/ for seq 4");
+    deliver("d4.tar", 4);
+    deliver("e6.tar", 6);
+    run_once();
+    cr_assert_eq(requests(), 4, "%s", last_run);
+    cr_assert_eq(count_files("state/quarantine", NULL), 2, "%s", last_run);
+    cr_assert_eq(count_files("state/work", NULL), 0);
+    cr_assert_eq(count_files("state/hold", NULL), 0);
+    /* the ferry sends the virus again: quarantined again, nothing imported, nothing held */
+    snprintf(p, sizeof p, "cp %s/state/quarantine/b2.tar %s/inbox/b2-again.tar", dir, dir);
+    sh(p);
+    deliver("f7.tar", 7);
+    run_once();
+    cr_assert_eq(requests(), 5, "%s", last_run);
+    cr_assert_eq(count_files("state/quarantine", NULL), 3);
+    /* each in the audit trail, naming the bundle and its seq */
+    char aud[256];
+    admin_login(&o, "auditor", "Audit-Trail-2026", aud, sizeof aud);
+    struct resp r = http_json(&o, "GET", "/v1/audit/entries?event=gateway.quarantine&limit=1000", aud, NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.body, "seq 2)") && strstr(r.body, "seq 5)"), "%s", r.body);
     resp_free(&r);
 }
