@@ -234,7 +234,8 @@ int oa_gw_import(struct oa_store *s, const struct oa_app_actor *by, const struct
     if ((rc = oa_gw_refusal_find(s, in->sender, in->bundle_id, code, out->reason)) != 0) {
         if (rc < 0)
             return -1;
-        out->err = OA_E_CORRECTION_REFUSED;
+        /* refused by oad (a correction not taken), or quarantined by oagw (its files refused) */
+        out->err = strcmp(code, "correction_refused") == 0 ? OA_E_CORRECTION_REFUSED : OA_E_CONFLICT;
         out->message = out->reason;
         return refuse_for_good(s, &ev, in, out, out->reason, true);
     }
@@ -277,11 +278,41 @@ int oa_gw_import(struct oa_store *s, const struct oa_app_actor *by, const struct
 }
 
 int oa_gw_quarantine(struct oa_store *s, const struct oa_app_actor *by, const char *file, const char *sha256,
-                     const char *reason, const char *detail, int64_t *audit_id)
+                     const char *reason, const char *detail, const struct oa_gw_signed *signed_by,
+                     int64_t *audit_id, int64_t *expected)
 {
+    *expected = 0;
+    if (signed_by != NULL) {
+        int64_t doc = 0;
+        char code[64], why[512], other[OA_GW_ID_LEN + 1];
+        int rc = oa_gw_bundle_find(s, signed_by->sender, signed_by->bundle_id, &doc);
+        if (rc == 0)
+            rc = oa_gw_refusal_find(s, signed_by->sender, signed_by->bundle_id, code, why);
+        if (rc == 0)
+            rc = oa_gw_seq_find(s, signed_by->sender, signed_by->seq, other);
+        if (rc < 0)
+            return -1;
+        if (rc == 0) { /* new: spend its seq when it is the next, else wait for the ones before it */
+            int64_t last = oa_gw_last_seq(s, signed_by->sender);
+            if (last < 0)
+                return -1;
+            if (signed_by->seq != last + 1) {
+                *expected = last + 1;
+                return 0;
+            }
+            if (oa_gw_refusal_put(s, signed_by->sender, signed_by->bundle_id, signed_by->seq, "quarantined", reason,
+                                  detail ? detail : "") != 0)
+                return -1;
+        }
+    }
     char text[512];
-    snprintf(text, sizeof(text), "bundle file \"%s\" sha256 %s quarantined: %s: %s", file, sha256, reason,
-             detail ? detail : "");
+    if (signed_by != NULL)
+        snprintf(text, sizeof(text), "bundle file \"%s\" sha256 %s (bundle %s from %s seq %lld) quarantined: %s: %s",
+                 file, sha256, signed_by->bundle_id, signed_by->sender, (long long)signed_by->seq, reason,
+                 detail ? detail : "");
+    else
+        snprintf(text, sizeof(text), "bundle file \"%s\" sha256 %s quarantined: %s: %s", file, sha256, reason,
+                 detail ? detail : "");
     struct oa_audit_event ev = {0};
     oa_app_audit_actor(by, &ev);
     ev.event = "gateway.quarantine";

@@ -71,9 +71,28 @@ bool oa_gw_hex64(const char *s);
 int oa_gw_import(struct oa_store *s, const struct oa_app_actor *by, const struct oa_gw_import *in,
                  struct oa_gw_import_result *out);
 
-/* Records a refused inbound bundle in the audit trail; its entry's id in *audit_id.  0 or -1. */
+/*
+ * A bundle oagw refused after it read it whole and its signature verified
+ * (the virus scan or the content types refused a file): who sent it, its
+ * id and seq are the sender's own, and the same id is always refused.
+ */
+struct oa_gw_signed {
+    const char *sender, *bundle_id;
+    int64_t seq;
+};
+
+/*
+ * Records a refused inbound bundle in the audit trail; its entry's id in
+ * *audit_id.  With `signed_by` (else NULL) the refusal also spends the
+ * sender's seq, as oad's own refusals do, so the sender's next bundles are
+ * not held behind it: when seq is the sender's next it is recorded
+ * (gateway_refusals); when its id or seq is known already only the audit
+ * entry is written; when seq is beyond the next, nothing is written and
+ * *expected is the seq awaited (oagw tries again later).  0 or -1.
+ */
 int oa_gw_quarantine(struct oa_store *s, const struct oa_app_actor *by, const char *file, const char *sha256,
-                     const char *reason, const char *detail, int64_t *audit_id);
+                     const char *reason, const char *detail, const struct oa_gw_signed *signed_by,
+                     int64_t *audit_id, int64_t *expected);
 
 /*
  * The outbox page after `after` (at most `limit` items that export allows),

@@ -73,9 +73,22 @@ int oa__gw_upload(struct gw *g, int dirfd, const struct bundle_file *f, char *id
 int oa__gw_state_init(struct gw *g, char *why, size_t whylen);
 /* One pass: leftovers in work/, new bundles in the inbox, then held ones. */
 void oa__gw_inbound_pass(struct gw *g);
-/* Validates a bundle file as the inbound side would, extracting into dir (which it creates). */
-enum bundle_reason oa__gw_validate(struct gw *g, const char *path, const char *dir, struct bundle *b, char *why,
-                                   size_t whylen);
+/*
+ * Who sent a bundle refused only for its files' content (content type,
+ * virus): it was read whole and its signature, schema and digests held, so
+ * its sender, seq and id are the sender's own.  seq 0: not known.
+ */
+struct gw_ident {
+    char sender[64], id[65];
+    int64_t seq;
+};
+/*
+ * Validates a bundle file as the inbound side would, extracting into dir
+ * (which it creates).  When the refusal is the scan's (gwscan), *ident
+ * (when not NULL) names the bundle; else its seq is 0.
+ */
+enum bundle_reason oa__gw_validate(struct gw *g, const char *path, const char *dir, struct bundle *b,
+                                   struct gw_ident *ident, char *why, size_t whylen);
 void oa__gw_write_status(struct gw *g);
 
 /* ---- outbound (gwout.c) ---- */

@@ -125,9 +125,11 @@ int oa__gw_state_init(struct gw *g, char *why, size_t whylen)
     return 0;
 }
 
-enum bundle_reason oa__gw_validate(struct gw *g, const char *path, const char *dir, struct bundle *b, char *why,
-                                   size_t whylen)
+enum bundle_reason oa__gw_validate(struct gw *g, const char *path, const char *dir, struct bundle *b,
+                                   struct gw_ident *ident, char *why, size_t whylen)
 {
+    if (ident)
+        memset(ident, 0, sizeof *ident);
     oa__gw_rmtree(dir);
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 || mkdir(dir, 0700) != 0) {
@@ -143,8 +145,14 @@ enum bundle_reason oa__gw_validate(struct gw *g, const char *path, const char *d
         snprintf(why, whylen, "a %s bundle does not come in from outside", bundle_type_name(b->type));
         r = BUNDLE_R_SCHEMA;
     }
-    for (size_t i = 0; r == BUNDLE_R_OK && i < b->nfiles; i++)
+    for (size_t i = 0; r == BUNDLE_R_OK && i < b->nfiles; i++) {
         r = gwscan_file(g->scan, dfd, b->files[i].name, why, whylen);
+        if (r != BUNDLE_R_OK && r != BUNDLE_R_IO && ident) {
+            snprintf(ident->sender, sizeof ident->sender, "%s", b->sender);
+            snprintf(ident->id, sizeof ident->id, "%s", b->id);
+            ident->seq = b->seq;
+        }
+    }
     close(dfd);
     if (r != BUNDLE_R_OK)
         bundle_free(b);
@@ -164,26 +172,34 @@ static const char *orig_name(const char *wname)
 
 /*
  * Quarantine in three steps, each resumable: the reason file beside the
- * work file; the audit entry in oad; the moves into quarantine/ (reason
- * first, so a crash between the two moves re-validates the bundle and
- * records it again rather than losing it).
+ * work file (code, sentence, and for a bundle refused only for its files'
+ * content "sender seq id" on a third line); the audit entry in oad, which
+ * for such a bundle also spends its seq, or answers out_of_sequence when
+ * seqs before it have not come (it then waits in work/ with its reason
+ * file and is tried again at each pass); the moves into quarantine/
+ * (reason first, so a crash between the two moves re-validates the bundle
+ * and records it again rather than losing it).
  */
-static enum outcome quarantine(struct gw *g, const char *wname, const char *code, const char *detail)
+static enum outcome quarantine(struct gw *g, const char *wname, const char *code, const char *detail,
+                               const struct gw_ident *ident)
 {
     char path[PATH_MAX + 300], reason[PATH_MAX + 310], work[PATH_MAX + 300];
     sub(work, sizeof work, g, "work", NULL);
     sub(path, sizeof path, g, "work", wname);
     snprintf(reason, sizeof reason, "%s.reason", path);
     if (code) {
-        char text[2200], rname[300];
-        int n = snprintf(text, sizeof text, "%s\n%s\n", code, detail);
+        char text[2400], rname[300];
+        int n = ident && ident->seq > 0
+                    ? snprintf(text, sizeof text, "%s\n%s\n%s %lld %s\n", code, detail, ident->sender,
+                               (long long)ident->seq, ident->id)
+                    : snprintf(text, sizeof text, "%s\n%s\n", code, detail);
         snprintf(rname, sizeof rname, "%s.reason", wname);
         if (oa__gw_write_file(work, rname, text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1) != 0) {
             oa_log(OA_LOG_ERROR, "state_write_failed", "file=%s errno=%d", rname, errno);
             return O_LATER;
         }
     }
-    char text[2200] = {0}, hex[65];
+    char text[2400] = {0}, hex[65];
     FILE *f = fopen(reason, "r");
     size_t tn = f ? fread(text, 1, sizeof text - 1, f) : 0;
     if (f)
@@ -191,10 +207,17 @@ static enum outcome quarantine(struct gw *g, const char *wname, const char *code
     text[tn] = '\0';
     char *nl = strchr(text, '\n');
     const char *dtl = "";
+    struct gw_ident who = {0};
     if (nl) {
         *nl = '\0';
         dtl = nl + 1;
-        ((char *)dtl)[strcspn(dtl, "\n")] = '\0';
+        char *nl2 = (char *)dtl + strcspn(dtl, "\n");
+        if (*nl2 == '\n') {
+            long long sq = 0;
+            if (sscanf(nl2 + 1, "%63s %lld %64s", who.sender, &sq, who.id) == 3 && sq > 0 && strlen(who.id) == 64)
+                who.seq = sq;
+        }
+        *nl2 = '\0';
     }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || bundle_sha256_fd(fd, hex, NULL) != 0) {
@@ -206,6 +229,11 @@ static enum outcome quarantine(struct gw *g, const char *wname, const char *code
     char dshort[300];
     json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "file", orig_name(wname), "sha256", hex, "reason", text, "detail",
                           pv_utf8_copy(dshort, sizeof dshort, dtl));
+    if (j && who.seq > 0) {
+        json_object_set_new(j, "sender", json_string(who.sender));
+        json_object_set_new(j, "seq", json_integer((json_int_t)who.seq));
+        json_object_set_new(j, "bundle_id", json_string(who.id));
+    }
     char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     struct net_resp r = {0};
@@ -215,6 +243,13 @@ static enum outcome quarantine(struct gw *g, const char *wname, const char *code
         oa_log(OA_LOG_WARN, "quarantine_audit_pending", "file=%s status=%ld", wname, r.status);
         net_resp_free(&r);
         return O_LATER;
+    }
+    if (r.status == 409 && r.body && strstr(r.body, "\"out_of_sequence\"")) {
+        /* signed by its sender, whose earlier bundles have not come: it waits here, its seq unspent */
+        oa_log(OA_LOG_WARN, "quarantine_waits_for_sequence", "file=%s sender=%s seq=%lld", wname, who.sender,
+               (long long)who.seq);
+        net_resp_free(&r);
+        return O_HELD;
     }
     if (r.status != 201)
         oa_log(OA_LOG_ERROR, "quarantine_audit_refused", "file=%s status=%ld body=%.200s", wname, r.status,
@@ -275,7 +310,7 @@ static enum outcome import(struct gw *g, const char *wname, struct bundle *b, co
             goto out;
         if (rc > 0) {
             snprintf(detail, sizeof detail, "upload of files[%zu]: %ld %.900s", i, r.status, r.body ? r.body : "");
-            out = quarantine(g, wname, "refused", pv_utf8_trim(detail));
+            out = quarantine(g, wname, "refused", pv_utf8_trim(detail), NULL);
             goto out;
         }
         net_resp_free(&r);
@@ -332,7 +367,7 @@ static enum outcome import(struct gw *g, const char *wname, struct bundle *b, co
         snprintf(detail, sizeof detail, "%ld %s: %s", r.status, code ? code : "?", msg ? msg : "");
         /* oad's refusals for good keep their own code in the reason file; anything else is "refused" */
         bool named = code && (strcmp(code, "replayed") == 0 || strcmp(code, "correction_refused") == 0);
-        out = quarantine(g, wname, named ? code : "refused", pv_utf8_trim(detail));
+        out = quarantine(g, wname, named ? code : "refused", pv_utf8_trim(detail), NULL);
     }
     json_decref(ans);
 out:
@@ -351,16 +386,17 @@ static enum outcome process_one(struct gw *g, const char *wname)
     sub(path, sizeof path, g, "work", wname);
     snprintf(reason, sizeof reason, "%s.reason", path);
     if (access(reason, F_OK) == 0)
-        return quarantine(g, wname, NULL, NULL);
+        return quarantine(g, wname, NULL, NULL, NULL);
     snprintf(dir, sizeof dir, "%s.d", path);
     struct bundle b = {0};
-    enum bundle_reason r = oa__gw_validate(g, path, dir, &b, why, sizeof why);
+    struct gw_ident ident;
+    enum bundle_reason r = oa__gw_validate(g, path, dir, &b, &ident, why, sizeof why);
     enum outcome out;
     if (r == BUNDLE_R_IO) {
         oa_log(OA_LOG_ERROR, "validate_failed", "file=%s why=\"%s\"", wname, why);
         out = O_LATER;
     } else if (r != BUNDLE_R_OK) {
-        out = quarantine(g, wname, bundle_reason_code(r), why);
+        out = quarantine(g, wname, bundle_reason_code(r), why, &ident);
     } else {
         out = import(g, wname, &b, dir);
         bundle_free(&b);

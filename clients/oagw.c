@@ -301,7 +301,7 @@ static int cmd_check(int argc, char **argv)
         char dir[sizeof tmpl + 8], why[1024] = "";
         snprintf(dir, sizeof dir, "%s/x.d", tmpl);
         struct bundle b;
-        enum bundle_reason r = oa__gw_validate(&g, argv[i], dir, &b, why, sizeof why);
+        enum bundle_reason r = oa__gw_validate(&g, argv[i], dir, &b, NULL, why, sizeof why);
         if (r == BUNDLE_R_OK) {
             printf("ok %s\n", b.id);
             bundle_free(&b);

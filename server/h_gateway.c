@@ -39,6 +39,7 @@ struct gw_job {
     struct oa_gw_file files[OA_GW_MAX_FILES];
     struct upload *uploads[OA_GW_MAX_FILES];
     struct oa_gw_import_result res;
+    struct oa_gw_signed signed_by; /* quarantine: in.sender, in.seq, in.bundle_id when given */
     int64_t id, after, limit, audit_id;
     int k;
     bool approve;
@@ -59,8 +60,10 @@ static int gw_on_run(struct oa_store *s, struct oa_db_job *job)
     switch (j->op) {
     case OP_IMPORT: return oa_gw_import(s, by, &j->in, &j->res) != 0 ? OA_E_STORAGE : 0;
     case OP_QUARANTINE:
-        return oa_gw_quarantine(s, by, j->file, j->sha256, j->reason, j->detail, &j->audit_id) != 0 ? OA_E_STORAGE
-                                                                                                     : 0;
+        return oa_gw_quarantine(s, by, j->file, j->sha256, j->reason, j->detail, j->in.sender ? &j->signed_by : NULL,
+                                &j->audit_id, &j->res.expected) != 0
+                   ? OA_E_STORAGE
+                   : 0;
     case OP_OUTBOX: j->out = oa_gw_outbox_page(s, j->after, (int)j->limit); return j->out ? 0 : OA_E_STORAGE;
     case OP_FILE: {
         int rc = oa_gw_outbox_file(s, by, j->id, j->k, &j->a, &j->err);
@@ -150,6 +153,13 @@ static void gw_on_done(struct oa_db_job *job)
         if (j->out)
             cbor_decref(&j->out);
         oa_reply_error(r, e, j->err != OA_E_OK ? j->message : NULL);
+    } else if (j->op == OP_QUARANTINE && j->res.expected > 0) {
+        /* signed by its sender, but seqs before it have not come: oagw keeps it and tries again */
+        cbor_item_t *m = pv_map(3);
+        pv_put_text(m, "code", oa_err_code(OA_E_OUT_OF_SEQUENCE));
+        pv_put_text(m, "message", oa_err_message(OA_E_OUT_OF_SEQUENCE));
+        pv_put_int(m, "expected", j->res.expected);
+        oa_reply(r, 409, m);
     } else if (j->op == OP_QUARANTINE) {
         cbor_item_t *m = pv_map(1);
         pv_put_int(m, "audit_id", j->audit_id);
@@ -339,6 +349,9 @@ void h_gw_quarantine(struct oa_req *r)
         {"sha256", PV_TEXT, PV_REQUIRED, 64, 64, &j->sha256, NULL},
         {"reason", PV_TEXT, PV_REQUIRED, 1, 64, &j->reason, NULL},
         {"detail", PV_TEXT, 0, 0, 300, &j->detail, NULL},
+        {"sender", PV_TEXT, 0, 1, OA_GW_SENDER_MAX, &j->in.sender, NULL},
+        {"seq", PV_INT, 0, 1, INT64_MAX, &j->in.seq, NULL},
+        {"bundle_id", PV_TEXT, 0, 64, 64, &j->in.bundle_id, NULL},
     };
     if (!oa_req_fields(r, f, sizeof(f) / sizeof(f[0]))) {
         free(j);
@@ -349,6 +362,15 @@ void h_gw_quarantine(struct oa_req *r)
         oa_reply_error(r, OA_E_BAD_FIELD, "sha256 must be 64 lowercase hex digits.");
         return;
     }
+    /* sender, seq and bundle_id together (a bundle whose signature verified), or none */
+    bool any = j->in.sender || j->in.seq || j->in.bundle_id, all = j->in.sender && j->in.seq && j->in.bundle_id;
+    if (any && (!all || !sender_ok(j->in.sender) || !oa_gw_hex64(j->in.bundle_id))) {
+        free(j);
+        oa_reply_error(r, OA_E_BAD_FIELD, "sender, seq and bundle_id come together: the sender's id, a seq >= 1 "
+                                          "and 64 lowercase hex digits.");
+        return;
+    }
+    j->signed_by = (struct oa_gw_signed){j->in.sender, j->in.bundle_id, j->in.seq};
     oa_writer_submit(r->srv->writer, &j->job);
 }
 

@@ -180,6 +180,13 @@ def main(argv):
         with open(tmp, "wb") as f:
             f.write(data)
         os.rename(tmp, argv[2])
+    elif argv[1] == "virus":
+        # gwgen.py virus FILE KEY SEQ: signed by KEY, in sequence, but its file is the EICAR test file
+        data = bundle(load_key(argv[3]), [("eicar.txt", EICAR)], seq=int(argv[4]))
+        tmp = argv[2] + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.rename(tmp, argv[2])
     elif argv[1] == "correction":
         # gwgen.py correction FILE KEY SEQ REQUEST_REF CONFIRMED: a correction (补正) bundle with one file
         content = {"request_ref": argv[5], "text": "补正：所需信息为2025年第三季度部分。", "confirmed": argv[6]}
@@ -191,7 +198,7 @@ def main(argv):
         os.rename(tmp, argv[2])
     else:
         raise SystemExit("usage: gwgen.py hostile DIR KEY OTHERKEY | good FILE KEY SEQ | "
-                         "correction FILE KEY SEQ REF CONFIRMED")
+                         "virus FILE KEY SEQ | correction FILE KEY SEQ REF CONFIRMED")
 
 
 if __name__ == "__main__":

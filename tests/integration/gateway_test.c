@@ -323,6 +323,33 @@ Test(gateway, the_gateway_is_confined_and_its_routes_are_its_own)
     long long audit_id = json_integer_value(json_object_get(j, "audit_id"));
     cr_assert(audit_id > 0);
     json_decref(j);
+    /* A signed bundle refused for its files names sender, seq and id, all three; beyond the next seq it waits. */
+    char qb[512], qid[65];
+    bundle_id(qid);
+    snprintf(qb, sizeof(qb), "{\"file\":\"v.tar\",\"sha256\":\"%s\",\"reason\":\"virus\",\"sender\":\"portal-1\"}", qid);
+    r = http_json(&srv, "POST", "/v1/gateway/quarantine", gw, qb, NULL);
+    cr_assert_eq(r.status, 400, "%s", r.body);
+    resp_free(&r);
+    snprintf(qb, sizeof(qb),
+             "{\"file\":\"v.tar\",\"sha256\":\"%s\",\"reason\":\"virus\",\"sender\":\"portal-1\",\"seq\":%d,"
+             "\"bundle_id\":\"%s\"}",
+             qid, seq + 2, qid);
+    r = http_json(&srv, "POST", "/v1/gateway/quarantine", gw, qb, NULL);
+    cr_assert_eq(r.status, 409, "%s", r.body);
+    cr_assert(strstr(r.body, "out_of_sequence"), "%s", r.body);
+    resp_free(&r);
+    snprintf(qb, sizeof(qb),
+             "{\"file\":\"v.tar\",\"sha256\":\"%s\",\"reason\":\"virus\",\"sender\":\"portal-1\",\"seq\":%d,"
+             "\"bundle_id\":\"%s\"}",
+             qid, ++seq, qid);
+    r = http_json(&srv, "POST", "/v1/gateway/quarantine", gw, qb, NULL);
+    json_decref(ok_json(&r, 201));
+    /* its seq is spent: the next request is in sequence, and the same bundle imported later is refused */
+    new_request(0);
+    r = import_request(qid, seq - 1, 0, NULL);
+    cr_assert_eq(r.status, 409, "%s", r.body);
+    cr_assert(strstr(r.body, "conflict"), "%s", r.body);
+    resp_free(&r);
     char aud[128];
     admin_login(&srv, "auditor", "Audit-Trail-2026", aud, sizeof(aud));
     r = http_json(&srv, "GET", "/v1/audit/entries?limit=1000", aud, NULL, NULL);
@@ -399,11 +426,14 @@ Test(gateway, a_request_in_is_registered_with_its_due_date_and_a_receipt_goes_ou
     cr_assert_eq(oad_stop(&srv), 0);
 }
 
-/* A correction bundle for request `ref` confirmed days_ago; the response. */
-static struct resp import_correction(const char *ref, int s, int days_ago)
+/* A correction bundle (id `given`, or a new one) for request `ref` confirmed days_ago; the response. */
+static struct resp import_correction_as(const char *given, const char *ref, int s, int days_ago)
 {
     char id[65], confirmed[40], body[1024];
-    bundle_id(id);
+    if (given)
+        snprintf(id, sizeof(id), "%s", given);
+    else
+        bundle_id(id);
     instant(days_ago, confirmed);
     snprintf(body, sizeof(body),
              "{\"bundle_id\":\"%s\",\"sender\":\"portal-1\",\"seq\":%d,\"type\":\"correction\",\"created\":\"%s\","
@@ -411,6 +441,18 @@ static struct resp import_correction(const char *ref, int s, int days_ago)
              "\"files\":[]}",
              id, s, confirmed, ref, confirmed);
     return http_json(&srv, "POST", "/v1/gateway/bundles", gw, body, NULL);
+}
+
+static struct resp import_correction(const char *ref, int s, int days_ago)
+{
+    return import_correction_as(NULL, ref, s, days_ago);
+}
+
+static void expect_correction_refused(struct resp r, const char *why)
+{
+    cr_assert_eq(r.status, 409, "%s", r.body);
+    cr_assert(strstr(r.body, "correction_refused") && strstr(r.body, why), "%s", r.body);
+    resp_free(&r);
 }
 
 Test(gateway, a_correction_stops_the_clock_and_restarts_it_from_the_corrected_application)
@@ -440,15 +482,36 @@ Test(gateway, a_correction_stops_the_clock_and_restarts_it_from_the_corrected_ap
     cr_assert_str_eq(text_of(json_object_get(d, "request"), "clock"), "running");
     json_decref(d);
     expect_refusal(sec, doc, "request_correction", "再补正", NULL, 409, "conflict");
-    /* A correction nobody awaits any more is refused; the clock does not move (gateway_correction_test). */
-    r = import_correction(ref, ++seq, 0);
-    cr_assert_eq(r.status, 409, "%s", r.body);
-    cr_assert(strstr(r.body, "correction_refused"), "%s", r.body);
-    resp_free(&r);
+    /* A correction nobody awaits any more is refused; the clock does not move (oagw_test: through oagw). */
+    char again[65];
+    bundle_id(again);
+    int again_seq = ++seq;
+    expect_correction_refused(import_correction_as(again, ref, again_seq, 0), "not awaiting");
     d = get_doc(sec, doc);
     cr_assert_str_eq(text_of(d, "request_due"), due);
     cr_assert_str_eq(text_of(d, "state"), "registered");
     json_decref(d);
+    /* The ferry resends it: answered the same; its seq is spent, so the next one is in sequence. */
+    expect_correction_refused(import_correction_as(again, ref, again_seq, 0), "not awaiting");
+    expect_correction_refused(import_correction(ref, ++seq, 0), "not awaiting");
+    /* Dated before the correction was asked for; for a request refused (回退, closed); for no request. */
+    long long early = new_request(3);
+    expect_state(sec, early, "register", NULL, NULL, "registered");
+    expect_state(sec, early, "request_correction", "请补正", NULL, "correcting");
+    json_t *eq = request_of(sec, early);
+    expect_correction_refused(import_correction(text_of(eq, "bundle_id"), ++seq, 1), "before the asking");
+    json_decref(eq);
+    d = get_doc(sec, early);
+    cr_assert_str_eq(text_of(d, "state"), "correcting");
+    json_decref(d);
+    long long closed = new_request(0);
+    expect_state(sec, closed, "refuse", "申请内容不明确", NULL, "refused");
+    json_t *cq = request_of(sec, closed);
+    expect_correction_refused(import_correction(text_of(cq, "bundle_id"), ++seq, 0), "is closed");
+    json_decref(cq);
+    char none[65];
+    bundle_id(none);
+    expect_correction_refused(import_correction(none, ++seq, 0), "names no public request");
     /* Too late: more than 7 working days after receipt. */
     long long late = new_request(15);
     expect_state(sec, late, "register", NULL, NULL, "registered");

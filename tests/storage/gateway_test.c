@@ -127,3 +127,28 @@ Test(gateway_rows, the_outbox_pages_in_order_and_an_item_is_sent_once)
     oa_outbox_row_free(&o);
     cr_assert_eq(oa_outbox_get(&s, 999, &o), 0);
 }
+
+Test(gateway_rows, a_bundle_refused_for_good_keeps_its_seq_and_is_never_changed)
+{
+    static const char *const C = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+    char code[64], reason[512], other[65];
+    cr_assert_eq(oa_gw_bundle_put(&s, "portal", A, 1, "public_request", doc, "2026-12-01T10:00:00+08:00"), 0);
+    cr_assert_eq(oa_gw_refusal_find(&s, "portal", B, code, reason), 0);
+    cr_assert_eq(oa_gw_refusal_put(&s, "portal", B, 2, "correction", "correction_refused", "not awaited"), 0);
+    cr_assert_eq(oa_gw_refusal_find(&s, "portal", B, code, reason), 1);
+    cr_assert_str_eq(code, "correction_refused");
+    cr_assert_str_eq(reason, "not awaited");
+    /* its seq counts: the next expected is 3, and seq 2 is taken by it */
+    cr_assert_eq(oa_gw_last_seq(&s, "portal"), 2);
+    cr_assert_eq(oa_gw_seq_find(&s, "portal", 2, other), 1);
+    cr_assert_str_eq(other, B);
+    cr_assert_eq(oa_gw_seq_find(&s, "portal", 3, other), 0);
+    cr_assert_eq(oa_gw_last_seq(&s, "other"), 0);
+    /* once per (sender, bundle id) and per (sender, seq); never updated or deleted */
+    cr_assert_neq(oa_gw_refusal_put(&s, "portal", B, 3, "correction", "correction_refused", "again"), 0);
+    cr_assert_neq(oa_gw_refusal_put(&s, "portal", C, 2, "correction", "correction_refused", "same seq"), 0);
+    cr_assert_neq(oa_store_exec(&s, "UPDATE gateway_refusals SET reason = 'x'"), 0);
+    cr_assert_neq(oa_store_exec(&s, "DELETE FROM gateway_refusals"), 0);
+    cr_assert_eq(oa_gw_refusal_find(&s, "portal", B, code, reason), 1);
+    cr_assert_str_eq(reason, "not awaited");
+}
