@@ -1,5 +1,5 @@
-/* storage/merkle.c: see merkle.h.  The algorithms follow RFC 9162 2.1. */
-#include "storage/merkle.h"
+/* proto/merkle.c: see merkle.h.  The algorithms follow RFC 9162 2.1. */
+#include "proto/merkle.h"
 
 #include <sodium.h>
 #include <string.h>
