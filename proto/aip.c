@@ -277,8 +277,7 @@ int aip_write(int fd, const struct aip_package_in *in, char *why, size_t whylen)
     w.a = archive_write_new();
     if (!w.a)
         oa_oom();
-    if (archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK || archive_write_add_filter_none(w.a) != ARCHIVE_OK ||
-        archive_write_set_format_option(w.a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
+    if (archive_write_set_format_gnutar(w.a) != ARCHIVE_OK || archive_write_add_filter_none(w.a) != ARCHIVE_OK ||
         archive_write_open_fd(w.a, fd) != ARCHIVE_OK) {
         snprintf(why, whylen, "libarchive: %s", archive_error_string(w.a));
         goto out;
