@@ -183,4 +183,37 @@ void aip_verify(const struct aip_pkg *p, const char *trusted_vkey, struct aip_re
  */
 bool aip_note_verify(const char *note, const char *vkey, uint64_t *size, oa_hash root, char *why, size_t whylen);
 
+/* ---- the four-property check (proto/aip_check.c, with libmagic) ---- */
+
+/* Formats allowed when the policy names none (DA/T 70's long-term formats that oa handles). */
+#define AIP_FORMATS_DEFAULT \
+    "application/pdf,application/ofd,text/plain,text/xml,application/xml,image/jpeg,image/png,image/tiff"
+
+struct aip_check_policy {
+    const char *formats; /* comma-separated MIME types; NULL: AIP_FORMATS_DEFAULT */
+    /*
+     * The virus scan of one file: 0 clean, 1 infected (the signature's name
+     * in virus), -1 could not scan (why in virus).  NULL: no scanner is
+     * configured, which the report says (a security finding unless
+     * scan_optional).
+     */
+    int (*scan)(void *arg, const unsigned char *data, size_t len, char *virus, size_t cap);
+    void *scan_arg;
+    bool scan_optional;
+};
+
+/*
+ * The four properties (四性检测, DA/T 70-2018) of a package as read:
+ * aip_verify (authenticity, the bag's completeness) and then, for every
+ * record's files, usability (the declared format is allowed, the bytes sniff
+ * as that format with libmagic, and open: a PDF has its header and %%EOF, a
+ * text is UTF-8), security (the scan; no encrypted file inside: a PDF with
+ * /Encrypt, an OpenPGP or CMS message) and, across a batch, completeness of
+ * the running numbers (件号 within each class, and the sequence of each
+ * document-number prefix and year, without gaps).  Returns 0, or -1 when
+ * libmagic cannot be loaded (why filled).
+ */
+int aip_check(const struct aip_pkg *p, const char *trusted_vkey, const struct aip_check_policy *pol,
+              struct aip_report *report, char *why, size_t whylen);
+
 #endif

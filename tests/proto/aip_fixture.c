@@ -71,6 +71,8 @@ int aip_fixture_write(int fd, size_t n, size_t file_bytes, const unsigned char s
     unsigned char *big = oa_xmalloc(file_bytes + 1);
     for (size_t i = 0; i < file_bytes; i++)
         big[i] = (unsigned char)("%PDF-1.4 sample text "[i % 21]);
+    if (file_bytes >= 32)
+        memcpy(big + file_bytes - 7, "\n%%EOF\n", 7);
     static const unsigned char small[] = "附件：说明\n";
     struct aip_record *recs = oa_xcalloc(n ? n : 1, sizeof(*recs));
     struct aip_file *files = oa_xcalloc(n * 2 + 1, sizeof(*files));

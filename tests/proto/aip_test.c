@@ -329,3 +329,88 @@ Test(aip, the_reader_refuses_what_is_not_a_plain_bag)
     free(t);
     cr_assert_eq(aip_read("not a tar at all", 16, &lim, &p, why, sizeof why), -1);
 }
+
+/* ---- the four-property check ---- */
+
+static int scan_eicar(void *arg, const unsigned char *d, size_t n, char *virus, size_t cap)
+{
+    if (memmem(d, n, "EICAR", 5)) {
+        snprintf(virus, cap, "Eicar-Test-Signature");
+        return 1;
+    }
+    return 0;
+}
+
+static struct aip_report check(size_t n, aip_fixture_mutate mutate, bool scanner)
+{
+    struct aip_pkg p = {0};
+    load(n, mutate, &p);
+    struct aip_check_policy pol = {.scan = scanner ? scan_eicar : NULL};
+    struct aip_report r = {0};
+    char why[256];
+    cr_assert_eq(aip_check(&p, vkey, &pol, &r, why, sizeof why), 0, "%s", why);
+    aip_pkg_free(&p);
+    return r;
+}
+
+Test(aip_check, a_sound_batch_passes_all_four)
+{
+    struct aip_report r = check(3, NULL, true);
+    if (!aip_report_ok(&r))
+        dump(&r);
+    cr_assert(aip_report_ok(&r));
+    aip_report_free(&r);
+    r = check(1, NULL, false); /* no scanner configured is a finding */
+    cr_assert(has(&r, AIP_SECURITY, "no_scanner"));
+    cr_assert_eq(r.n, 1);
+    aip_report_free(&r);
+}
+
+static const unsigned char eicar[] = "%PDF-1.4 EICAR test\n%%EOF\n";
+static const unsigned char encrypted[] = "%PDF-1.4\n1 0 obj <</Encrypt 2 0 R>> endobj\n%%EOF\n";
+static const unsigned char cut[] = "%PDF-1.4\n1 0 obj <<>> endobj\n";
+static struct aip_file odd[5] = {
+    {"a.pdf", "application/pdf", "oa", eicar, sizeof eicar - 1},
+    {"b.pdf", "application/pdf", "oa", encrypted, sizeof encrypted - 1},
+    {"c.pdf", "application/pdf", "oa", cut, sizeof cut - 1},
+    {"d.doc", "application/msword", "oa", eicar, sizeof eicar - 1},
+    {"e.png", "image/png", "oa", eicar, sizeof eicar - 1},
+};
+
+static void odd_files(struct aip_record *r, size_t i)
+{
+    r->files = odd;
+    r->nfiles = 5;
+}
+
+Test(aip_check, usability_and_security_of_each_file)
+{
+    struct aip_report r = check(1, odd_files, true);
+    cr_assert(has(&r, AIP_SECURITY, "virus"));
+    cr_assert(has(&r, AIP_SECURITY, "encrypted"));
+    cr_assert(has(&r, AIP_USABILITY, "opens"));
+    cr_assert(has(&r, AIP_USABILITY, "format"));
+    cr_assert(has(&r, AIP_USABILITY, "sniff"));
+    cr_assert_not(has(&r, AIP_AUTHENTICITY, "digest"));
+    aip_report_free(&r);
+}
+
+static void gap(struct aip_record *r, size_t i)
+{
+    if (i == 2) {
+        r->piece = "0005";
+        r->meta[AIP_M_ARCHIVAL_CODE] = "Z109-WS·2026-Y-BGS-0005";
+        r->meta[AIP_M_DOC_NUMBER] = "某府办发〔2026〕7号";
+    }
+}
+
+Test(aip_check, running_numbers_without_gaps)
+{
+    struct aip_report r = check(3, gap, true);
+    cr_assert(has(&r, AIP_COMPLETENESS, "piece_gap"));
+    cr_assert(has(&r, AIP_COMPLETENESS, "number_gap"));
+    char *t = aip_report_text(&r, "batch");
+    cr_assert_not_null(strstr(t, "件号 3 to 4 are missing"), "%s", t);
+    free(t);
+    aip_report_free(&r);
+}
