@@ -183,6 +183,24 @@ void aip_verify(const struct aip_pkg *p, const char *trusted_vkey, struct aip_re
  */
 bool aip_note_verify(const char *note, const char *vkey, uint64_t *size, oa_hash root, char *why, size_t whylen);
 
+/* ---- the envelope of a classified package (CMS, RFC 5652/5083, OpenSSL) ---- */
+
+/*
+ * Encrypts a whole package (tar bytes) to the recipient certificate in
+ * PEM file cert_pem: a CMS AuthEnvelopedData with AES-256-GCM, DER, written
+ * to fd.  The package inside stays a plain bag (DA/T 70: no encryption
+ * inside); the archive removes the envelope before ingest.  0 or -1 (why).
+ */
+int aip_envelope_seal(const unsigned char *tar, size_t len, const char *cert_pem, int fd, char *why, size_t whylen);
+/*
+ * Opens an envelope with the recipient's private key and certificate (PEM
+ * files).  On 0 *out (malloc'd, the caller frees) holds the tar; -1 (why).
+ */
+int aip_envelope_open(const unsigned char *der, size_t len, const char *key_pem, const char *cert_pem,
+                      unsigned char **out, size_t *outlen, char *why, size_t whylen);
+/* Whether the bytes look like a DER CMS message rather than a tar. */
+bool aip_is_envelope(const unsigned char *p, size_t n);
+
 /* ---- the four-property check (proto/aip_check.c, with libmagic) ---- */
 
 /* Formats allowed when the policy names none (DA/T 70's long-term formats that oa handles). */

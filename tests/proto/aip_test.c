@@ -8,6 +8,8 @@
 #include <archive_entry.h>
 #include <criterion/criterion.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -413,4 +415,72 @@ Test(aip_check, running_numbers_without_gaps)
     cr_assert_not_null(strstr(t, "件号 3 to 4 are missing"), "%s", t);
     free(t);
     aip_report_free(&r);
+}
+
+/* ---- the envelope ---- */
+
+/* A recipient: an EC P-256 key and a self-signed certificate, as PEM files in dir. */
+static void recipient(const char *dir, char *key_path, char *cert_path)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    cr_assert_not_null(k);
+    X509 *x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_NAME *nm = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"archive", -1, -1, 0);
+    X509_set_issuer_name(x, nm);
+    X509_set_pubkey(x, k);
+    cr_assert(X509_sign(x, k, EVP_sha256()) > 0);
+    sprintf(key_path, "%s/key.pem", dir);
+    sprintf(cert_path, "%s/cert.pem", dir);
+    FILE *f = fopen(key_path, "w");
+    PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+    fclose(f);
+    f = fopen(cert_path, "w");
+    PEM_write_X509(f, x);
+    fclose(f);
+    X509_free(x);
+    EVP_PKEY_free(k);
+}
+
+Test(aip_envelope, a_classified_package_round_trips_through_its_envelope)
+{
+    char dir[] = "/tmp/aip-envXXXXXX", key[64], cert[64], why[256] = "";
+    cr_assert_not_null(mkdtemp(dir));
+    recipient(dir, key, cert);
+    size_t len = 0;
+    unsigned char *tar = make(1, NULL, &len);
+    int fd = memfd_create("env", 0);
+    cr_assert_eq(aip_envelope_seal(tar, len, cert, fd, why, sizeof why), 0, "%s", why);
+    off_t n = lseek(fd, 0, SEEK_END);
+    unsigned char *der = malloc((size_t)n);
+    cr_assert_eq(pread(fd, der, (size_t)n, 0), n);
+    close(fd);
+    cr_assert(aip_is_envelope(der, (size_t)n));
+    cr_assert_not(aip_is_envelope(tar, len));
+    cr_assert_null(memmem(der, (size_t)n, "manifest-sha256", 15)); /* nothing of the bag shows */
+    unsigned char *back = NULL;
+    size_t blen = 0;
+    cr_assert_eq(aip_envelope_open(der, (size_t)n, key, cert, &back, &blen, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(blen, len);
+    cr_assert_eq(memcmp(back, tar, len), 0);
+    free(back);
+    /* Another recipient's key does not open it; a changed byte does not open. */
+    char dir2[] = "/tmp/aip-envXXXXXX", key2[64], cert2[64];
+    cr_assert_not_null(mkdtemp(dir2));
+    recipient(dir2, key2, cert2);
+    cr_assert_eq(aip_envelope_open(der, (size_t)n, key2, cert2, &back, &blen, why, sizeof why), -1);
+    der[n - 40] ^= 1;
+    cr_assert_eq(aip_envelope_open(der, (size_t)n, key, cert, &back, &blen, why, sizeof why), -1);
+    free(der);
+    free(tar);
+    unlink(key);
+    unlink(cert);
+    unlink(key2);
+    unlink(cert2);
+    rmdir(dir);
+    rmdir(dir2);
 }
