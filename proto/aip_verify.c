@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "proto/alloc.h"
+#include "proto/value.h"
 
 /* ---- the report ---- */
 
@@ -361,9 +362,12 @@ static const char *jstr(json_t *o, const char *k)
 /* Key 8 of an audit entry (its document), or -1 when the entry has none or is not a map. */
 static int64_t entry_doc(const unsigned char *e, size_t n)
 {
-    struct cbor_load_result res;
-    cbor_item_t *m = cbor_load(e, n, &res);
+    /* pv_decode_cbor checks every declared length against the bytes that follow (no cbor_load on outside bytes). */
+    cbor_item_t *m = NULL;
+    char why[128];
     int64_t doc = -1;
+    if (pv_decode_cbor(e, n, &m, why, sizeof why) != OA_E_OK)
+        return -1;
     if (m && cbor_isa_map(m)) {
         struct cbor_pair *pairs = cbor_map_handle(m);
         for (size_t i = 0; i < cbor_map_size(m); i++)
