@@ -91,8 +91,13 @@ struct writer {
     size_t whylen;
 };
 
-/* Writes one entry base/path; payload entries go to the manifests, tag files to the tag manifests. */
-static int put(struct writer *w, const char *path, const void *data, size_t len, bool tag)
+/*
+ * Writes one entry base/path; payload entries go to the manifests, tag files
+ * to the tag manifests.  sha and sm3: the digests when the caller has them
+ * already (NULL: computed here).
+ */
+static int put_digested(struct writer *w, const char *path, const void *data, size_t len, bool tag, const char *sha,
+                        const char *sm3)
 {
     char full[1024];
     if ((size_t)snprintf(full, sizeof full, "%s/%s", w->base, path) >= sizeof full) {
@@ -114,15 +119,22 @@ static int put(struct writer *w, const char *path, const void *data, size_t len,
     if (tag && strncmp(path, "tagmanifest-", 12) == 0)
         return 0;
     char hex[2 * EVP_MAX_MD_SIZE + 1];
-    oa__aip_digest(EVP_sha256(), data, len, hex, sizeof hex);
-    oa__aip_buf_printf(tag ? &w->tsha : &w->sha, "%s  %s\n", hex, path);
-    oa__aip_digest(oa__aip_sm3(), data, len, hex, sizeof hex);
-    oa__aip_buf_printf(tag ? &w->tsm3 : &w->sm3, "%s  %s\n", hex, path);
+    if (!sha)
+        oa__aip_digest(EVP_sha256(), data, len, hex, sizeof hex);
+    oa__aip_buf_printf(tag ? &w->tsha : &w->sha, "%s  %s\n", sha ? sha : hex, path);
+    if (!sm3)
+        oa__aip_digest(oa__aip_sm3(), data, len, hex, sizeof hex);
+    oa__aip_buf_printf(tag ? &w->tsm3 : &w->sm3, "%s  %s\n", sm3 ? sm3 : hex, path);
     if (!tag) {
         w->oxum_bytes += len;
         w->oxum_count++;
     }
     return 0;
+}
+
+static int put(struct writer *w, const char *path, const void *data, size_t len, bool tag)
+{
+    return put_digested(w, path, data, len, tag, NULL, NULL);
 }
 
 static int put_json(struct writer *w, const char *path, json_t *j)
@@ -196,14 +208,14 @@ static int put_record(struct writer *w, size_t idx, const struct aip_record *r, 
         const struct aip_file *f = &r->files[k];
         bag_name(k + 1, f->name, name, sizeof name);
         snprintf(path, sizeof path, "%s/files/%s", dir, name);
-        if (put(w, path, f->data, f->len, false) != 0) {
+        char sha[2 * EVP_MAX_MD_SIZE + 1], sm3[2 * EVP_MAX_MD_SIZE + 1];
+        oa__aip_digest(EVP_sha256(), f->data, f->len, sha, sizeof sha);
+        oa__aip_digest(oa__aip_sm3(), f->data, f->len, sm3, sizeof sm3);
+        if (put_digested(w, path, f->data, f->len, false, sha, sm3) != 0) {
             json_decref(files);
             json_decref(m);
             return -1;
         }
-        char sha[65], sm3[65];
-        oa__aip_digest(EVP_sha256(), f->data, f->len, sha, sizeof sha);
-        oa__aip_digest(oa__aip_sm3(), f->data, f->len, sm3, sizeof sm3);
         json_t *jf = json_object();
         json_object_set_new(jf, "计算机文件名", str_or_empty(f->name));
         json_object_set_new(jf, "路径", json_string(path + strlen(dir) + 1));

@@ -244,6 +244,23 @@ bool aip_note_verify(const char *note, const char *vkey, uint64_t *size, oa_hash
 
 /* ---- the bag ---- */
 
+/* Each entry's SHA-256 and SM3, computed at most once per verification (the manifests and the metadata both need them). */
+struct digests {
+    const struct aip_pkg *p;
+    char (*hex)[2][2 * EVP_MAX_MD_SIZE + 1];
+    bool (*have)[2];
+};
+
+static const char *entry_digest(struct digests *dc, const struct aip_entry *e, bool sm3)
+{
+    size_t i = (size_t)(e - dc->p->entries);
+    if (!dc->have[i][sm3]) {
+        oa__aip_digest(sm3 ? oa__aip_sm3() : EVP_sha256(), e->data, e->len, dc->hex[i][sm3], sizeof dc->hex[i][sm3]);
+        dc->have[i][sm3] = true;
+    }
+    return dc->hex[i][sm3];
+}
+
 struct manifest_line {
     char digest[2 * EVP_MAX_MD_SIZE + 1];
     const char *path; /* into a copy of the manifest */
@@ -253,9 +270,9 @@ struct manifest_line {
  * Checks one manifest file: every line's file exists and has that digest;
  * when payload, every data/ entry is listed.  Returns whether it was found.
  */
-static bool check_manifest(const struct aip_pkg *p, const char *mname, const EVP_MD *md, bool payload,
-                           struct aip_report *r)
+static bool check_manifest(struct digests *dc, const char *mname, bool sm3, bool payload, struct aip_report *r)
 {
+    const struct aip_pkg *p = dc->p;
     const struct aip_entry *m = aip_pkg_find(p, mname);
     if (!m) {
         aip_report_add(r, AIP_COMPLETENESS, "manifest", mname, "the bag has no %s", mname);
@@ -291,11 +308,9 @@ static bool check_manifest(const struct aip_pkg *p, const char *mname, const EVP
             continue;
         }
         seen[e - p->entries] = true;
-        char hex[2 * EVP_MAX_MD_SIZE + 1];
-        oa__aip_digest(md, e->data, e->len, hex, sizeof hex);
-        if (strcasecmp(hex, line) != 0)
+        if (strcasecmp(entry_digest(dc, e, sm3), line) != 0)
             aip_report_add(r, AIP_AUTHENTICITY, "digest", path, "its %s digest differs from %s",
-                           EVP_MD_get0_name(md), mname);
+                           sm3 ? "SM3" : "SHA-256", mname);
     }
     for (size_t i = 0; payload && i < p->n; i++)
         if (!seen[i] && strncmp(p->entries[i].path, "data/", 5) == 0)
@@ -320,18 +335,19 @@ static void check_tag_coverage(const struct aip_pkg *p, const char *tname, struc
     }
 }
 
-static void check_bag(const struct aip_pkg *p, struct aip_report *r)
+static void check_bag(struct digests *dc, struct aip_report *r)
 {
+    const struct aip_pkg *p = dc->p;
     const struct aip_entry *b = aip_pkg_find(p, "bagit.txt");
     if (!b || strncmp((const char *)b->data, "BagIt-Version: ", 15) != 0 ||
         !strstr((const char *)b->data, "\nTag-File-Character-Encoding: UTF-8"))
         aip_report_add(r, AIP_COMPLETENESS, "bagit", "bagit.txt", "missing, or not a BagIt declaration in UTF-8");
-    check_manifest(p, "manifest-sha256.txt", EVP_sha256(), true, r);
+    check_manifest(dc, "manifest-sha256.txt", false, true, r);
     if (oa__aip_sm3())
-        check_manifest(p, "manifest-sm3.txt", oa__aip_sm3(), true, r);
-    check_manifest(p, "tagmanifest-sha256.txt", EVP_sha256(), false, r);
+        check_manifest(dc, "manifest-sm3.txt", true, true, r);
+    check_manifest(dc, "tagmanifest-sha256.txt", false, false, r);
     if (oa__aip_sm3())
-        check_manifest(p, "tagmanifest-sm3.txt", oa__aip_sm3(), false, r);
+        check_manifest(dc, "tagmanifest-sm3.txt", true, false, r);
     check_tag_coverage(p, "tagmanifest-sha256.txt", r);
     check_tag_coverage(p, "tagmanifest-sm3.txt", r);
     /* Payload-Oxum: the payload's octets and files. */
@@ -429,9 +445,24 @@ out:
     json_decref(j);
 }
 
-static void check_record(const struct aip_pkg *p, const char *dir, bool have_cp, uint64_t size, const oa_hash root,
+/* The index of the first entry whose path is not below prefix in sort order (entries are sorted). */
+static size_t lower_bound(const struct aip_pkg *p, const char *prefix)
+{
+    size_t lo = 0, hi = p->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(p->entries[mid].path, prefix) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void check_record(struct digests *dc, const char *dir, bool have_cp, uint64_t size, const oa_hash root,
                          struct aip_report *r)
 {
+    const struct aip_pkg *p = dc->p;
     char path[512];
     snprintf(path, sizeof path, "%s/metadata.json", dir);
     const struct aip_entry *me = aip_pkg_find(p, path);
@@ -468,24 +499,21 @@ static void check_record(const struct aip_pkg *p, const char *dir, bool have_cp,
             continue;
         }
         nlisted++;
-        char hex[2 * EVP_MAX_MD_SIZE + 1];
         json_t *sz = json_object_get(f, "文件大小");
         if (!json_is_integer(sz) || (uint64_t)json_integer_value(sz) != e->len)
             aip_report_add(r, AIP_AUTHENTICITY, "content", path, "文件大小 differs from the file's size");
-        oa__aip_digest(EVP_sha256(), e->data, e->len, hex, sizeof hex);
-        if (strcmp(hex, jstr(f, "sha256")) != 0)
+        if (strcmp(entry_digest(dc, e, false), jstr(f, "sha256")) != 0)
             aip_report_add(r, AIP_AUTHENTICITY, "content", path, "the metadata's SHA-256 differs from the file's");
         if (oa__aip_sm3()) {
-            oa__aip_digest(oa__aip_sm3(), e->data, e->len, hex, sizeof hex);
-            if (strcmp(hex, jstr(f, "sm3")) != 0)
+            if (strcmp(entry_digest(dc, e, true), jstr(f, "sm3")) != 0)
                 aip_report_add(r, AIP_AUTHENTICITY, "content", path, "the metadata's SM3 differs from the file's");
         }
     }
     /* A file under files/ that the metadata does not describe. */
     snprintf(path, sizeof path, "%s/files/", dir);
     size_t plen = strlen(path), present = 0;
-    for (size_t k = 0; k < p->n; k++)
-        present += strncmp(p->entries[k].path, path, plen) == 0;
+    for (size_t k = lower_bound(p, path); k < p->n && strncmp(p->entries[k].path, path, plen) == 0; k++)
+        present++;
     if (present > nlisted)
         aip_report_add(r, AIP_COMPLETENESS, "unlisted", where, "%zu files in %s that the metadata does not describe",
                        present - nlisted, path);
@@ -504,7 +532,9 @@ static void check_record(const struct aip_pkg *p, const char *dir, bool have_cp,
 
 void aip_verify(const struct aip_pkg *p, const char *trusted_vkey, struct aip_report *r)
 {
-    check_bag(p, r);
+    struct digests dc = {.p = p, .hex = oa_xcalloc(p->n ? p->n : 1, sizeof(*dc.hex)),
+                         .have = oa_xcalloc(p->n ? p->n : 1, sizeof(*dc.have))};
+    check_bag(&dc, r);
     /* The checkpoint. */
     const struct aip_entry *cp = aip_pkg_find(p, "data/checkpoint.txt");
     const struct aip_entry *vk = aip_pkg_find(p, "data/log.vkey");
@@ -532,8 +562,10 @@ void aip_verify(const struct aip_pkg *p, const char *trusted_vkey, struct aip_re
             continue;
         memcpy(dir, path, dl);
         dir[dl] = '\0';
-        check_record(p, dir, have_cp, size, root, r);
+        check_record(&dc, dir, have_cp, size, root, r);
     }
+    free(dc.hex);
+    free(dc.have);
     if (r->records == 0)
         aip_report_add(r, AIP_COMPLETENESS, "content", "data/", "the package holds no record");
 }

@@ -32,6 +32,25 @@ bool oa_merkle_verify_inclusion(const oa_hash leaf, uint64_t index, uint64_t siz
 bool oa_merkle_verify_consistency(uint64_t size1, uint64_t size2, const oa_hash root1, const oa_hash root2,
                                   const oa_hash *path, size_t count);
 
+/*
+ * The whole tree kept level by level (an unpaired last node is carried up
+ * unchanged, which gives RFC 9162's hashes), so that many inclusion proofs
+ * in one tree cost O(log n) each after one O(n) build: a batch's package
+ * proves thousands of entries.  build copies nothing of leaves but reads
+ * them; levels above 0 are malloc'd and freed by oa_merkle_tree_free.
+ */
+struct oa_merkle_tree {
+    const oa_hash *leaves;
+    oa_hash *level[64]; /* level[0] unused: the leaves */
+    uint64_t len[64];
+    int depth; /* number of levels, leaves included */
+};
+void oa_merkle_tree_build(struct oa_merkle_tree *t, const oa_hash *leaves, uint64_t n);
+/* PATH(m, D[n]) as oa_merkle_inclusion gives it; returns the number of hashes written. */
+size_t oa_merkle_tree_path(const struct oa_merkle_tree *t, uint64_t m, oa_hash *path);
+void oa_merkle_tree_root(const struct oa_merkle_tree *t, oa_hash out);
+void oa_merkle_tree_free(struct oa_merkle_tree *t);
+
 /* The tree grown one leaf at a time in O(log n) memory (a compact range). */
 struct oa_merkle_acc {
     oa_hash node[64];

@@ -44,7 +44,9 @@ int aip_fixture_write(int fd, size_t n, size_t file_bytes, const unsigned char s
         oa_merkle_leaf(ent[i], elen[i], leaves[i]);
     }
     oa_hash root;
-    oa_merkle_root(leaves, size, root);
+    struct oa_merkle_tree tree;
+    oa_merkle_tree_build(&tree, leaves, size);
+    oa_merkle_tree_root(&tree, root);
     /* The signed note. */
     char b64[128], note[512];
     sodium_bin2base64(b64, sizeof b64, root, OA_HASH, sodium_base64_VARIANT_ORIGINAL);
@@ -117,7 +119,7 @@ int aip_fixture_write(int fd, size_t n, size_t file_bytes, const unsigned char s
             p->entry_len = elen[li];
             p->index = li;
             p->path = path;
-            p->npath = oa_merkle_inclusion(leaves, size, li, path);
+            p->npath = oa_merkle_tree_path(&tree, li, path);
         }
         if (mutate)
             mutate(r, i);
@@ -141,6 +143,7 @@ int aip_fixture_write(int fd, size_t n, size_t file_bytes, const unsigned char s
         free(ent[i]);
     free(ent);
     free(elen);
+    oa_merkle_tree_free(&tree);
     free(leaves);
     free(big);
     free(recs);
