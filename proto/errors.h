@@ -44,7 +44,15 @@
     X(UNAVAILABLE,          503, "unavailable",            "The server is busy or shutting down; try again.") \
     X(STORAGE,              503, "storage",                "The database could not complete the request; try again.") \
     X(STORAGE_CORRUPT,      500, "storage_corrupt",        "The database is damaged: this will not pass by trying again. An administrator must stop oad and restore the database from backup (oad fsck names the damage).") \
-    X(NO_SPACE,             507, "no_space",               "The server's disk is full: nothing can be saved (a change, an upload, a login, or the audit record a classified read needs) until an administrator frees space; reading still works.")
+    X(NO_SPACE,             507, "no_space",               "The server's disk is full: nothing can be saved (a change, an upload, a login, or the audit record a classified read needs) until an administrator frees space; reading still works.") \
+    /* #16 records: filing, immutability, retention and disposal */ \
+    X(RECORD_FILED,         409, "record_filed",           "This document is a filed record: it no longer changes (its metadata only by a correction with a reason).") \
+    X(FONDS_UNSET,          409, "fonds_unset",            "The document's organ has no fonds code (全宗号): a records officer sets it first (PUT /v1/organs/{id}/fonds).") \
+    X(REASON_REQUIRED,      400, "reason_required",        "Give a reason for this.") \
+    X(RETENTION_UNSET,      409, "retention_unset",        "No rule of the organ's retention schedule matches this document: give its retention (Y, D30 or D10).") \
+    X(RECORD_CHECK_FAILED,  422, "record_check_failed",    "The record failed the check at filing and was not filed.") \
+    X(RECORD_NOT_DUE,       409, "record_not_due",         "The record's retention has not ended (and a permanent record is never disposed of).") \
+    X(RECORD_HELD,          409, "record_held",            "The record is under legal hold (冻结): it cannot be disposed of until the hold is lifted.")
 
 enum oa_err {
 #define X(name, status, code, msg) OA_E_##name,

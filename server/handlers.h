@@ -175,4 +175,13 @@ void h_user_unlock(struct oa_req *r);
 void h_user_clearance(struct oa_req *r);
 void h_user_totp(struct oa_req *r);
 
+/* records (#16): h_records.c */
+void h_record_file(struct oa_req *r);
+void h_record_get(struct oa_req *r);
+void h_record_correct(struct oa_req *r);
+void h_record_hold(struct oa_req *r);
+void h_organ_fonds(struct oa_req *r);
+void h_records_schedule_list(struct oa_req *r);
+void h_records_schedule_put(struct oa_req *r);
+
 #endif

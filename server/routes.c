@@ -84,6 +84,15 @@ const struct oa_route oa_routes[] = {
     {"POST", "/v1/users/{}/unlock", h_user_unlock, AUTH, 0, "users.unlock"},
     {"PUT", "/v1/users/{}/clearance", h_user_clearance, BODY | AUTH, 64 * 1024, "users.clearance"},
     {"PUT", "/v1/users/{}/totp", h_user_totp, BODY | AUTH, 1024, "users.totp"},
+
+    /* #16 records: the literal paths before /v1/records/{} */
+    {"PUT", "/v1/organs/{}/fonds", h_organ_fonds, BODY | AUTH, 4096, "organs.fonds"},
+    {"GET", "/v1/records/schedule", h_records_schedule_list, AUTH, 0, "records.schedule"},
+    {"PUT", "/v1/records/schedule", h_records_schedule_put, BODY | AUTH, 4096, "records.schedule.put"},
+    {"POST", "/v1/records", h_record_file, BODY | AUTH, 16 * 1024, "records.file"},
+    {"GET", "/v1/records/{}", h_record_get, AUTH, 0, "records.get"},
+    {"POST", "/v1/records/{}/corrections", h_record_correct, BODY | AUTH, 16 * 1024, "records.correct"},
+    {"PUT", "/v1/records/{}/hold", h_record_hold, BODY | AUTH, 16 * 1024, "records.hold"},
 };
 
 const int oa_nroutes = (int)(sizeof(oa_routes) / sizeof(oa_routes[0]));

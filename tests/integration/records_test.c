@@ -1,0 +1,347 @@
+/*
+ * tests/integration/records_test.c: records officers through the real oad
+ * (#16): filing an archived document into a numbered record (档号 of DA/T
+ * 22-2015) with its retention from the schedule or overridden with a
+ * reason; a filed record refusing every write path; metadata corrections;
+ * the catalogue in JSON, CSV and XLSX listing what the reader may see;
+ * legal hold and disposal, after which the record's text is in no file of
+ * the data directory while its tombstone and audit entries remain.
+ */
+#include <criterion/criterion.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto/sync.h"
+#include "proto/value.h"
+#include "tests/integration/harness.h"
+
+static struct oad srv;
+
+struct person {
+    const char *name, *roles;
+    int clearance;
+    char token[128];
+    long long id;
+};
+
+static struct person people[] = {
+    {"drafter", "[\"staff\"]", 2, "", 0},
+    {"sec", "[\"secretariat\",\"staff\"]", 4, "", 0},
+    {"mayor", "[\"leader\"]", 4, "", 0},
+    {"deputy", "[\"leader\"]", 4, "", 0},
+    {"archivist", "[\"records\"]", 4, "", 0},
+    {"clerk", "[\"records\"]", 1, "", 0},
+    {"low", "[\"staff\"]", 1, "", 0},
+};
+enum { DRAFTER, SEC, MAYOR, DEPUTY, ARCHIVIST, CLERK, LOW };
+
+static char sys[128], secadm[128];
+static int key_counter;
+static int year_now;
+
+static void start_office(const char *const *extra)
+{
+    oad_start(&srv, extra);
+    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
+    admin_login(&srv, "secadmin", "Label-Keeper-2026", secadm, sizeof(secadm));
+    struct resp r = http_json(&srv, "POST", "/v1/organs", sys, "{\"code\":\"某府\",\"name\":\"某市人民政府\"}", NULL);
+    json_decref(ok_json(&r, 201));
+    r = http_json(&srv, "POST", "/v1/departments", sys, "{\"organ_id\":1,\"code\":\"府办\",\"name\":\"办公室\"}", NULL);
+    json_decref(ok_json(&r, 201));
+    for (size_t i = 0; i < sizeof(people) / sizeof(people[0]); i++) {
+        struct person *p = &people[i];
+        p->id = make_person(&srv, sys, secadm, p->name, p->roles, p->clearance, "Xq7-records-pass-2026", p->token,
+                            sizeof(p->token));
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    year_now = tm.tm_year + 1900;
+}
+
+static void setup_office(void)
+{
+    start_office(NULL);
+}
+
+static struct resp as(int who, const char *method, const char *path, const char *json)
+{
+    return http_json(&srv, method, path, people[who].token, json, NULL);
+}
+
+static void act(int who, long long id, const char *action, const char *opinion, const char *params, int status)
+{
+    char path[96], hdr[128];
+    json_t *b = json_pack("{s:s}", "action", action);
+    if (opinion)
+        json_object_set_new(b, "opinion", json_string(opinion));
+    if (params)
+        json_object_set_new(b, "params", json_loads(params, 0, NULL));
+    char *body = json_dumps(b, 0);
+    json_decref(b);
+    snprintf(path, sizeof(path), "/v1/documents/%lld/actions", id);
+    snprintf(hdr, sizeof(hdr), "Idempotency-Key: rec-%d-%ld\r\n", ++key_counter, (long)getpid());
+    struct resp r = http_json(&srv, "POST", path, people[who].token, body, hdr);
+    free(body);
+    cr_assert_eq(r.status, status, "%s by %s: %d %s", action, people[who].name, r.status, r.body);
+    resp_free(&r);
+}
+
+/* An outgoing document taken through its lifecycle to archived; its date is `date`. */
+static long long archived_doc(const char *title, const char *body, int level, const char *date, const char *opinion)
+{
+    char json[2048];
+    snprintf(json, sizeof(json),
+             "{\"kind\":\"outgoing\",\"title\":\"%s\",\"body\":\"%s\",\"doc_type\":\"通知\",\"level\":%d,"
+             "\"doc_date\":\"%s\"}",
+             title, body, level, date);
+    struct resp r = as(DRAFTER, "POST", "/v1/documents", json);
+    json_t *j = ok_json(&r, 201);
+    long long id = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    act(DRAFTER, id, "submit", opinion, NULL, 200);
+    act(SEC, id, "approve", opinion, NULL, 200);
+    act(MAYOR, id, "sign", opinion, NULL, 200);
+    act(SEC, id, "register", NULL, "{\"prefix\":\"某府办发\"}", 200);
+    act(SEC, id, "issue", NULL, NULL, 200);
+    act(ARCHIVIST, id, "archive", NULL, NULL, 200);
+    return id;
+}
+
+static const char *code_of(const struct resp *r, char *buf, size_t cap)
+{
+    json_t *j = resp_json(r);
+    snprintf(buf, cap, "%s", j ? json_string_value(json_object_get(j, "code")) : "");
+    json_decref(j);
+    return buf;
+}
+
+static void expect_error(struct resp r, int status, const char *code)
+{
+    char c[64];
+    cr_assert_eq(r.status, status, "want %d %s, got %d %s", status, code, r.status, r.body);
+    cr_assert_str_eq(code_of(&r, c, sizeof(c)), code, "%s", r.body);
+    resp_free(&r);
+}
+
+static void set_fonds(void)
+{
+    struct resp r = as(ARCHIVIST, "PUT", "/v1/organs/1/fonds", "{\"fonds\":\"Z109\"}");
+    json_decref(ok_json(&r, 200));
+    r = as(ARCHIVIST, "PUT", "/v1/records/schedule",
+           "{\"organ_id\":1,\"doc_type\":\"通知\",\"issuer\":\"*\",\"retention\":\"D30\"}");
+    json_decref(ok_json(&r, 200));
+}
+
+static json_t *file_doc(int who, long long id, const char *extra)
+{
+    char json[512];
+    snprintf(json, sizeof(json), "{\"document_id\":%lld%s%s}", id, extra ? "," : "", extra ? extra : "");
+    struct resp r = as(who, "POST", "/v1/records", json);
+    return ok_json(&r, 201);
+}
+
+TestSuite(records, .init = setup_office, .timeout = 240);
+
+Test(records, filing_numbers_each_class_without_gaps_and_shows_the_seal)
+{
+    long long a = archived_doc("关于冬季防火的通知", "正文甲", 1, "2026-03-01", "同意");
+    /* No fonds code yet. */
+    char json[128];
+    snprintf(json, sizeof(json), "{\"document_id\":%lld}", a);
+    expect_error(as(ARCHIVIST, "POST", "/v1/records", json), 409, "fonds_unset");
+    /* No schedule rule matches and no retention is given. */
+    struct resp r = as(ARCHIVIST, "PUT", "/v1/organs/1/fonds", "{\"fonds\":\"Z109\"}");
+    json_decref(ok_json(&r, 200));
+    expect_error(as(ARCHIVIST, "POST", "/v1/records", json), 409, "retention_unset");
+    r = as(ARCHIVIST, "PUT", "/v1/records/schedule",
+           "{\"organ_id\":1,\"doc_type\":\"通知\",\"issuer\":\"*\",\"retention\":\"D30\"}");
+    json_decref(ok_json(&r, 200));
+    /* Only records officers file; the fonds code never changes once set. */
+    expect_error(as(DRAFTER, "POST", "/v1/records", json), 403, "forbidden");
+    expect_error(as(ARCHIVIST, "PUT", "/v1/organs/1/fonds", "{\"fonds\":\"Z110\"}"), 409, "conflict");
+
+    json_t *j = file_doc(ARCHIVIST, a, "\"class_code\":\"BGS\",\"pages\":3");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "archival_no")), "Z109-WS·2026-D30-BGS-0001");
+    json_t *seal = json_object_get(j, "seal");
+    cr_assert_str_eq(json_string_value(json_object_get(seal, "全宗号")), "Z109");
+    cr_assert_eq(json_integer_value(json_object_get(seal, "年度")), 2026);
+    cr_assert_str_eq(json_string_value(json_object_get(seal, "保管期限")), "D30");
+    cr_assert_str_eq(json_string_value(json_object_get(seal, "件号")), "0001");
+    cr_assert_str_eq(json_string_value(json_object_get(seal, "机构(问题)")), "BGS");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "title")), "关于冬季防火的通知");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "doc_date")), "20260301");
+    cr_assert_eq(json_integer_value(json_object_get(j, "pages")), 3);
+    /* The 件: the formal document with its final text, and its handling record. */
+    json_t *parts = json_object_get(j, "parts");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(parts, 0), "part")), "formal_document");
+    json_t *last = json_array_get(parts, json_array_size(parts) - 1);
+    cr_assert_str_eq(json_string_value(json_object_get(last, "part")), "handling_record");
+    cr_assert_geq(json_integer_value(json_object_get(last, "steps")), 6);
+    json_decref(j);
+    /* Filed once. */
+    expect_error(as(ARCHIVIST, "POST", "/v1/records", json), 409, "record_filed");
+
+    /* The next of the same class is 0002; another class starts at 0001. */
+    long long b = archived_doc("关于春季植树的通知", "正文乙", 0, "2026-04-01", NULL);
+    j = file_doc(ARCHIVIST, b, "\"class_code\":\"BGS\"");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "archival_no")), "Z109-WS·2026-D30-BGS-0002");
+    json_decref(j);
+    /* Departing from the schedule needs a reason. */
+    long long c = archived_doc("关于机构改革的决定", "正文丙", 0, "2026-05-01", NULL);
+    snprintf(json, sizeof(json), "{\"document_id\":%lld,\"retention\":\"Y\",\"class_code\":\"BGS\"}", c);
+    expect_error(as(ARCHIVIST, "POST", "/v1/records", json), 400, "reason_required");
+    j = file_doc(ARCHIVIST, c, "\"retention\":\"Y\",\"class_code\":\"BGS\",\"reason\":\"涉及机构设置，永久保存\"");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "archival_no")), "Z109-WS·2026-Y-BGS-0001");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "retention_reason")), "涉及机构设置，永久保存");
+    json_decref(j);
+    /* A document that is not archived is not filed. */
+    r = as(DRAFTER, "POST", "/v1/documents", "{\"kind\":\"outgoing\",\"title\":\"草稿\",\"doc_type\":\"通知\"}");
+    j = ok_json(&r, 201);
+    snprintf(json, sizeof(json), "{\"document_id\":%lld}", (long long)json_integer_value(json_object_get(j, "id")));
+    json_decref(j);
+    expect_error(as(ARCHIVIST, "POST", "/v1/records", json), 409, "conflict");
+}
+
+Test(records, an_officer_without_the_clearance_files_the_metadata_but_never_reads_the_content)
+{
+    set_fonds();
+    long long s = archived_doc("秘密：关于专项审计的通知", "秘密正文", 2, "2026-06-01", NULL);
+    json_t *j = file_doc(CLERK, s, NULL); /* clearance 内部 */
+    cr_assert_str_eq(json_string_value(json_object_get(j, "archival_no")), "Z109-WS·2026-D30-0001");
+    cr_assert(json_is_false(json_object_get(j, "content_visible")));
+    cr_assert_null(json_object_get(j, "title"));
+    char *dump = json_dumps(j, 0);
+    cr_assert_null(strstr(dump, "审计"), "%s", dump);
+    free(dump);
+    json_decref(j);
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/records/%lld", s);
+    struct resp r = as(CLERK, "GET", path, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_null(strstr(r.body, "审计"), "%s", r.body);
+    resp_free(&r);
+    r = as(ARCHIVIST, "GET", path, NULL);
+    j = ok_json(&r, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "title")), "秘密：关于专项审计的通知");
+    json_decref(j);
+    /* The document read gate still refuses the clerk the document itself. */
+    snprintf(path, sizeof(path), "/v1/documents/%lld", s);
+    expect_error(as(CLERK, "GET", path, NULL), 404, "not_found");
+    snprintf(path, sizeof(path), "/v1/records/%lld", s);
+    expect_error(as(LOW, "GET", path, NULL), 403, "forbidden");
+}
+
+/* Pushes one op as `who` and returns its result's code ("" when applied). */
+static void push_code(int who, bool action, long long doc, char *code, size_t cap)
+{
+    cbor_item_t *op = oa_sync_map(7);
+    char op_id[32];
+    snprintf(op_id, sizeof(op_id), "op-%d", ++key_counter);
+    oa_sync_put_text(op, 0, op_id);
+    oa_sync_put_text(op, 1, action ? "act" : "edit");
+    oa_sync_put_uint(op, 2, (uint64_t)doc);
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/documents/%lld", doc);
+    struct resp g = as(who, "GET", path, NULL);
+    json_t *gj = ok_json(&g, 200);
+    oa_sync_put_uint(op, 3, (uint64_t)json_integer_value(json_object_get(gj, "revision")));
+    json_decref(gj);
+    if (action) {
+        oa_sync_put_text(op, 5, "revoke");
+        oa_sync_put_text(op, 6, "撤销");
+    } else {
+        cbor_item_t *f = pv_map(1);
+        pv_put_text(f, "title", "改");
+        oa_sync_put(op, 4, f);
+    }
+    cbor_item_t *msg = oa_sync_message("push", 3);
+    cbor_item_t *arr = pv_array(1);
+    pv_push(arr, op);
+    oa_sync_put(msg, 2, arr);
+    size_t len = 0;
+    unsigned char *body = pv_encode_cbor(msg, &len);
+    cbor_decref(&msg);
+    char h[300];
+    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\nAccept: application/cbor\r\n", people[who].token);
+    struct resp r = http_do(&srv, "POST", "/v1/sync/push", "application/cbor", body, len, h);
+    free(body);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cbor_item_t *it = NULL;
+    cr_assert_eq(pv_decode_cbor(r.body, r.body_len, &it, NULL, 0), OA_E_OK);
+    resp_free(&r);
+    const cbor_item_t *res = oa_sync_get(it, 2);
+    cr_assert(res && cbor_isa_array(res) && cbor_array_size(res) == 1);
+    cbor_item_t *ri = cbor_array_get(res, 0);
+    code[0] = '\0';
+    oa_sync_text(ri, 3, code, cap);
+    cbor_decref(&ri);
+    cbor_decref(&it);
+}
+
+Test(records, a_filed_record_refuses_every_write_path)
+{
+    set_fonds();
+    long long id = archived_doc("关于表彰先进的通报", "正文", 0, "2026-02-01", NULL);
+    char path[160], hdr[256];
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", people[SEC].token);
+    json_decref(file_doc(ARCHIVIST, id, NULL));
+
+    snprintf(path, sizeof(path), "/v1/documents/%lld", id);
+    struct resp r = http_json(&srv, "PATCH", path, people[SEC].token, "{\"title\":\"改\"}", "If-Match: *\r\n");
+    expect_error(r, 409, "record_filed");
+    snprintf(path, sizeof(path), "/v1/documents/%lld/actions", id);
+    r = http_json(&srv, "POST", path, people[MAYOR].token, "{\"action\":\"revoke\",\"opinion\":\"撤销\"}",
+                  "Idempotency-Key: rec-revoke\r\n");
+    expect_error(r, 409, "record_filed");
+    snprintf(path, sizeof(path), "/v1/documents/%lld/attachments?name=b.txt", id);
+    r = http_do(&srv, "POST", path, "application/octet-stream", "abc", 3, hdr);
+    expect_error(r, 409, "record_filed");
+    snprintf(path, sizeof(path), "/v1/documents/%lld/label", id);
+    r = http_json(&srv, "POST", path, secadm, "{\"level\":1,\"reason\":\"probe\"}", NULL);
+    expect_error(r, 409, "record_filed");
+    char body[128];
+    snprintf(body, sizeof(body), "{\"document\":%lld,\"name\":\"c.txt\",\"length\":3}", id);
+    r = http_json(&srv, "POST", "/v1/uploads", people[SEC].token, body, NULL);
+    expect_error(r, 409, "record_filed");
+    char code[64];
+    push_code(SEC, false, id, code, sizeof(code));
+    cr_assert_str_eq(code, "record_filed");
+    push_code(MAYOR, true, id, code, sizeof(code));
+    cr_assert_str_eq(code, "record_filed");
+
+    /* Only a correction with a reason changes the record's metadata, and it is recorded. */
+    snprintf(path, sizeof(path), "/v1/records/%lld/corrections", id);
+    expect_error(as(ARCHIVIST, "POST", path, "{\"field\":\"pages\",\"value\":\"4\"}"), 400, "reason_required");
+    expect_error(as(ARCHIVIST, "POST", path, "{\"field\":\"retention\",\"value\":\"Y\",\"reason\":\"x\"}"), 400,
+                 "bad_field");
+    r = as(ARCHIVIST, "POST", path, "{\"field\":\"pages\",\"value\":\"4\",\"reason\":\"页数清点有误\"}");
+    json_decref(ok_json(&r, 201));
+    snprintf(path, sizeof(path), "/v1/records/%lld", id);
+    r = as(ARCHIVIST, "GET", path, NULL);
+    json_t *j = ok_json(&r, 200);
+    cr_assert_eq(json_integer_value(json_object_get(j, "pages")), 4);
+    json_decref(j);
+
+    /* Defence in depth: the database itself refuses a change of the filed document. */
+    oad_use_db_key(&srv);
+    char dbp[400];
+    snprintf(dbp, sizeof(dbp), "%s/oa.db", srv.dir);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(dbp, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char sql[256], *err = NULL;
+    snprintf(sql, sizeof(sql), "UPDATE documents SET title = 'x' WHERE id = %lld", id);
+    cr_assert_neq(sqlite3_exec(db, sql, NULL, NULL, &err), SQLITE_OK);
+    cr_assert(err && strstr(err, "record_filed"), "%s", err ? err : "(none)");
+    sqlite3_free(err);
+    snprintf(sql, sizeof(sql), "UPDATE records SET archival_no = 'x' WHERE doc_id = %lld", id);
+    cr_assert_neq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    snprintf(sql, sizeof(sql), "DELETE FROM records WHERE doc_id = %lld", id);
+    cr_assert_neq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
