@@ -52,7 +52,10 @@
     X(RETENTION_UNSET,      409, "retention_unset",        "No rule of the organ's retention schedule matches this document: give its retention (Y, D30 or D10).") \
     X(RECORD_CHECK_FAILED,  422, "record_check_failed",    "The record failed the check at filing and was not filed.") \
     X(RECORD_NOT_DUE,       409, "record_not_due",         "The record's retention has not ended (and a permanent record is never disposed of).") \
-    X(RECORD_HELD,          409, "record_held",            "The record is under legal hold (冻结): it cannot be disposed of until the hold is lifted.")
+    X(RECORD_HELD,          409, "record_held",            "The record is under legal hold (冻结): it cannot be disposed of until the hold is lifted.") \
+    /* #16 archival packages (branch aip) */ \
+    X(AIP_RECIPIENT_MISSING, 409, "aip_recipient_missing", "A package of a 秘密 or higher record leaves only in its envelope: the administrator configures records.recipient_cert (the archive's certificate) first.") \
+    X(AIP_UNPACKABLE,       422, "aip_unpackable",         "The record could not be packaged (a file does not decrypt, or the package is too large).")
 
 enum oa_err {
 #define X(name, status, code, msg) OA_E_##name,

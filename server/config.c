@@ -125,6 +125,8 @@ static const struct key keys[] = {
     {"metrics", "scrape_token", K_TOKEN, F(metrics_scrape_token), sizeof(((struct oa_config *)0)->metrics_scrape_token),
      16, 128},
     {"metrics", "allow_remote", K_BOOL, F(metrics_allow_remote), 0, 0, 0},
+    {"records", "recipient_cert", K_STR, F(records_recipient_cert),
+     sizeof(((struct oa_config *)0)->records_recipient_cert), 0, 0},
 };
 #undef F
 

@@ -59,6 +59,9 @@ struct oa_config {
     /* GET /metrics */
     char metrics_scrape_token[129]; /* "" none; else a bearer token that may read the metrics (never logged) */
     bool metrics_allow_remote;      /* answer peers other than loopback */
+
+    /* #16 archival packages: the archive's recipient certificate (PEM) for 秘密 and above; "" none */
+    char records_recipient_cert[512];
 };
 
 void oa_config_defaults(struct oa_config *c);

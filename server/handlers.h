@@ -184,4 +184,8 @@ void h_organ_fonds(struct oa_req *r);
 void h_records_schedule_list(struct oa_req *r);
 void h_records_schedule_put(struct oa_req *r);
 
+/* archival packages (#16): h_aip.c (oa_aip_serve, in server.h, installs the filing check) */
+void h_record_package(struct oa_req *r);
+void h_record_check(struct oa_req *r);
+
 #endif

@@ -93,6 +93,9 @@ const struct oa_route oa_routes[] = {
     {"GET", "/v1/records/{}", h_record_get, AUTH, 0, "records.get"},
     {"POST", "/v1/records/{}/corrections", h_record_correct, BODY | AUTH, 16 * 1024, "records.correct"},
     {"PUT", "/v1/records/{}/hold", h_record_hold, BODY | AUTH, 16 * 1024, "records.hold"},
+    /* #16 archival packages */
+    {"GET", "/v1/records/{}/package", h_record_package, AUTH, 0, "records.package"},
+    {"POST", "/v1/records/{}/check", h_record_check, AUTH, 0, "records.check"},
 };
 
 const int oa_nroutes = (int)(sizeof(oa_routes) / sizeof(oa_routes[0]));
