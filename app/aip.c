@@ -356,6 +356,60 @@ int oa_aip_filing_check(struct oa_store *s, const struct oa_rec_filing *f, void 
     return 1;
 }
 
+int oa_aip_bytes(struct oa_store *s, const struct oa_aip_env *env, const struct oa_record_row *recs, size_t n,
+                 const char *name, const char *transfer_list, const char *recipient_cert, unsigned char **out,
+                 size_t *len, char *why, size_t whylen)
+{
+    *out = NULL;
+    *len = 0;
+    unsigned char *tar = NULL;
+    int efd = -1, fd = memfd_create("oa-aip", MFD_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = oa_aip_write(s, env, recs, n, name, transfer_list, fd, why, whylen);
+    off_t size = rc == 0 ? lseek(fd, 0, SEEK_END) : 0;
+    if (rc != 0)
+        goto out;
+    rc = 1;
+    if (size < 0 || (uint64_t)size > OA_AIP_MAX_BYTES) {
+        snprintf(why, whylen, "the package would be larger than %u MiB", OA_AIP_MAX_BYTES >> 20);
+        goto out;
+    }
+    tar = oa_xmalloc((size_t)size + 1);
+    if (pread(fd, tar, (size_t)size, 0) != size) {
+        rc = -1;
+        goto out;
+    }
+    if (!recipient_cert) {
+        *out = tar;
+        *len = (size_t)size;
+        tar = NULL;
+        rc = 0;
+        goto out;
+    }
+    efd = memfd_create("oa-aip-env", MFD_CLOEXEC);
+    if (efd < 0 || aip_envelope_seal(tar, (size_t)size, recipient_cert, efd, why, whylen) != 0)
+        goto out;
+    off_t en = lseek(efd, 0, SEEK_END);
+    if (en <= 0)
+        goto out;
+    *out = oa_xmalloc((size_t)en);
+    if (pread(efd, *out, (size_t)en, 0) != en) {
+        free(*out);
+        *out = NULL;
+        rc = -1;
+        goto out;
+    }
+    *len = (size_t)en;
+    rc = 0;
+out:
+    free(tar);
+    if (efd >= 0)
+        close(efd);
+    close(fd);
+    return rc;
+}
+
 /* ---- the records officer's use cases ---- */
 
 /* Loads the officer and the filed record; 1 ready, 0 refused (o, audited), -1 error. */
@@ -392,8 +446,7 @@ int oa_aip_record_package(struct oa_store *s, const struct oa_aip_env *env, cons
     struct oa_user me;
     struct oa_record_row *row = oa_xcalloc(1, sizeof(*row));
     struct oa_doc d = {0};
-    int fd = -1, err = OA_E_STORAGE;
-    unsigned char *tar = NULL;
+    int err = OA_E_STORAGE;
     char why[512] = "";
     static _Thread_local char sentence[600];
     *out = NULL;
@@ -422,45 +475,18 @@ int oa_aip_record_package(struct oa_store *s, const struct oa_aip_env *env, cons
                   : OA_E_STORAGE;
         goto out;
     }
-    fd = memfd_create("oa-aip", MFD_CLOEXEC);
-    if (fd < 0)
-        goto out;
     char name[128];
     snprintf(name, sizeof name, "oa-record-%lld", (long long)doc_id);
-    rc = oa_aip_write(s, env, row, 1, name, NULL, fd, why, sizeof why);
+    rc = oa_aip_bytes(s, env, row, 1, name, NULL, classified ? recipient_cert : NULL, out, len, why, sizeof why);
     if (rc < 0)
         goto out;
-    off_t n = rc == 0 ? lseek(fd, 0, SEEK_END) : -1;
-    if (rc > 0 || n < 0 || (uint64_t)n > OA_AIP_MAX_BYTES) {
-        snprintf(sentence, sizeof sentence, "The record could not be packaged: %s", why[0] ? why : "too large");
+    if (rc > 0) {
+        snprintf(sentence, sizeof sentence, "The record could not be packaged: %s", why);
         oa_app_refuse(o, OA_E_AIP_UNPACKABLE, sentence);
         err = oa_app_audit_doc(s, by, "record.package", &d, NULL, NULL, NULL, "refused", why) == 0 ? 0 : OA_E_STORAGE;
         goto out;
     }
-    tar = oa_xmalloc((size_t)n + 1);
-    if (pread(fd, tar, (size_t)n, 0) != n)
-        goto out;
-    if (classified) {
-        int efd = memfd_create("oa-aip-env", MFD_CLOEXEC);
-        if (efd < 0 || aip_envelope_seal(tar, (size_t)n, recipient_cert, efd, why, sizeof why) != 0) {
-            if (efd >= 0)
-                close(efd);
-            snprintf(sentence, sizeof sentence, "The classified package could not be sealed: %s", why);
-            oa_app_refuse(o, OA_E_AIP_UNPACKABLE, sentence);
-            err = oa_app_audit_doc(s, by, "record.package", &d, NULL, NULL, NULL, "refused", why) == 0 ? 0
-                                                                                                        : OA_E_STORAGE;
-            goto out;
-        }
-        off_t en = lseek(efd, 0, SEEK_END);
-        *out = oa_xmalloc(en > 0 ? (size_t)en : 1);
-        *len = en > 0 && pread(efd, *out, (size_t)en, 0) == en ? (size_t)en : 0;
-        close(efd);
-        *enveloped = true;
-    } else {
-        *out = tar;
-        *len = (size_t)n;
-        tar = NULL;
-    }
+    *enveloped = classified;
     if (oa_app_audit_doc(s, by, "record.package", &d, NULL, NULL, NULL, "ok",
                          *enveloped ? "enveloped to the recipient certificate" : row->archival_no) != 0) {
         free(*out);
@@ -469,9 +495,6 @@ int oa_aip_record_package(struct oa_store *s, const struct oa_aip_env *env, cons
     }
     err = 0;
 out:
-    if (fd >= 0)
-        close(fd);
-    free(tar);
     free(row);
     if (d.id)
         oa_doc_free(&d);

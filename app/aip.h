@@ -59,6 +59,15 @@ int oa_aip_check(struct oa_store *s, const struct oa_aip_env *env, const struct 
 int oa_aip_filing_check(struct oa_store *s, const struct oa_rec_filing *f, void *arg, const char **why);
 
 /*
+ * The package of records recs[0..n) as bytes (*out malloc'd, the caller
+ * frees): the tar, or with recipient_cert (a PEM file) the tar in its CMS
+ * envelope.  0, 1 when it could not be made (why), -1 on a storage error.
+ */
+int oa_aip_bytes(struct oa_store *s, const struct oa_aip_env *env, const struct oa_record_row *recs, size_t n,
+                 const char *name, const char *transfer_list, const char *recipient_cert, unsigned char **out,
+                 size_t *len, char *why, size_t whylen);
+
+/*
  * The package of one filed record for a records officer who may read it
  * (OA_ACT_RECORDS_MANAGE and the read gate): *out (malloc'd, the caller
  * frees) holds the tar, or for 秘密 and above the tar in its CMS envelope

@@ -187,5 +187,9 @@ void h_records_schedule_put(struct oa_req *r);
 /* archival packages (#16): h_aip.c (oa_aip_serve, in server.h, installs the filing check) */
 void h_record_package(struct oa_req *r);
 void h_record_check(struct oa_req *r);
+void h_transfer_create(struct oa_req *r);
+void h_transfer_get(struct oa_req *r);
+void h_transfer_package(struct oa_req *r);
+void h_transfer_receipt(struct oa_req *r);
 
 #endif

@@ -96,6 +96,10 @@ const struct oa_route oa_routes[] = {
     /* #16 archival packages */
     {"GET", "/v1/records/{}/package", h_record_package, AUTH, 0, "records.package"},
     {"POST", "/v1/records/{}/check", h_record_check, AUTH, 0, "records.check"},
+    {"POST", "/v1/transfers", h_transfer_create, BODY | AUTH, 256 * 1024, "transfers.create"},
+    {"GET", "/v1/transfers/{}", h_transfer_get, AUTH, 0, "transfers.get"},
+    {"GET", "/v1/transfers/{}/package", h_transfer_package, AUTH, 0, "transfers.package"},
+    {"POST", "/v1/transfers/{}/receipt", h_transfer_receipt, BODY | AUTH, 80 * 1024, "transfers.receipt"},
 };
 
 const int oa_nroutes = (int)(sizeof(oa_routes) / sizeof(oa_routes[0]));

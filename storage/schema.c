@@ -593,6 +593,36 @@ static const char *const migrations[] = {
     "CREATE TRIGGER doc_steps_no_delete BEFORE DELETE ON doc_steps"
     "  WHEN NOT EXISTS (SELECT 1 FROM record_unseal WHERE doc_id = OLD.doc_id AND purpose = 'dispose')"
     "  BEGIN SELECT RAISE(ABORT, 'opinions are never deleted'); END;",
+
+    /* 14: transfers to the archive (#16, 移交): a batch with its transfer list
+     *     (移交清单) and the digest of the package sent, its records in order,
+     *     and the archive's receipt when it comes back; the four-property
+     *     check's report of the batch as it was sent.  Items never change. */
+    "CREATE TABLE transfers ("
+    "  id          INTEGER PRIMARY KEY,"
+    "  archive     TEXT NOT NULL,"
+    "  created_by  INTEGER NOT NULL REFERENCES users(id),"
+    "  created_at  INTEGER NOT NULL,"
+    "  report      TEXT NOT NULL,"
+    "  state       TEXT NOT NULL DEFAULT 'sent' CHECK (state IN ('sent', 'received')),"
+    "  receipt     TEXT,"
+    "  received_by TEXT,"
+    "  received_at INTEGER,"
+    "  recorded_by INTEGER REFERENCES users(id)"
+    ");"
+    "CREATE TABLE transfer_items ("
+    "  transfer_id INTEGER NOT NULL REFERENCES transfers(id),"
+    "  seq         INTEGER NOT NULL,"
+    "  doc_id      INTEGER NOT NULL REFERENCES records(doc_id),"
+    "  PRIMARY KEY (transfer_id, seq)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX transfer_items_doc ON transfer_items(doc_id);"
+    "CREATE TRIGGER transfer_items_no_update BEFORE UPDATE ON transfer_items"
+    "  BEGIN SELECT RAISE(ABORT, 'transfer items are never changed'); END;"
+    "CREATE TRIGGER transfer_items_no_delete BEFORE DELETE ON transfer_items"
+    "  BEGIN SELECT RAISE(ABORT, 'transfer items are never deleted'); END;"
+    "CREATE TRIGGER transfers_no_delete BEFORE DELETE ON transfers"
+    "  BEGIN SELECT RAISE(ABORT, 'transfers are never deleted'); END;",
 };
 
 int oa_schema_version(void)

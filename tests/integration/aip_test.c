@@ -294,3 +294,84 @@ Test(aip_secret, a_secret_record_leaves_in_its_envelope_and_opens_with_the_archi
     aip_pkg_free(&p);
     free(tar);
 }
+
+Test(aip, a_transfer_batch_passes_the_check_leaves_with_its_list_and_is_received)
+{
+    set_fonds();
+    long long a = archived_doc("关于甲事项的通知", "正文甲", 1, "2026-03-01", "同意");
+    long long b = archived_doc("关于乙事项的通知", "正文乙", 0, "2026-03-02", "同意");
+    long long c = archived_doc("关于丙事项的通知", "正文丙", 0, "2026-03-03", "同意");
+    json_decref(file_doc(ARCHIVIST, a, "\"class_code\":\"BGS\""));
+    json_decref(file_doc(ARCHIVIST, b, "\"class_code\":\"BGS\""));
+    json_decref(file_doc(ARCHIVIST, c, "\"class_code\":\"BGS\""));
+    sleep(2);
+    char json[256];
+    /* 0001 and 0003 without 0002: a gap in the class's 件号. */
+    snprintf(json, sizeof json, "{\"documents\":[%lld,%lld],\"archive\":\"某市档案馆\"}", a, c);
+    struct resp r = as(ARCHIVIST, "POST", "/v1/transfers", json);
+    cr_assert_eq(r.status, 422, "%d %s", r.status, r.body);
+    cr_assert_not_null(strstr(r.body, "piece_gap"), "%s", r.body);
+    resp_free(&r);
+    expect_error(as(DRAFTER, "POST", "/v1/transfers", json), 403, "forbidden");
+
+    snprintf(json, sizeof json, "{\"documents\":[%lld,%lld,%lld],\"archive\":\"某市档案馆\"}", a, b, c);
+    r = as(ARCHIVIST, "POST", "/v1/transfers", json);
+    json_t *j = ok_json(&r, 201);
+    long long t = json_integer_value(json_object_get(j, "id"));
+    cr_assert_str_eq(json_string_value(json_object_get(j, "state")), "sent");
+    json_t *list = json_object_get(j, "transfer_list");
+    cr_assert_eq(json_integer_value(json_object_get(list, "件数")), 3);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(list, "目录"), 1), "档号")),
+                     "Z109-WS·2026-D30-BGS-0002");
+    cr_assert(json_is_true(json_object_get(json_object_get(j, "report"), "passed")));
+    json_decref(j);
+    /* A record goes in one transfer. */
+    snprintf(json, sizeof json, "{\"documents\":[%lld],\"archive\":\"某市档案馆\"}", b);
+    expect_error(as(ARCHIVIST, "POST", "/v1/transfers", json), 409, "conflict");
+
+    /* The batch's package: three records and the transfer list, verified offline. */
+    char path[64];
+    snprintf(path, sizeof path, "/v1/transfers/%lld/package", t);
+    r = as(ARCHIVIST, "GET", path, NULL);
+    cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
+    struct aip_pkg p = {0};
+    struct aip_limits lim;
+    aip_limits_default(&lim);
+    char why[256] = "";
+    cr_assert_eq(aip_read(r.body, r.body_len, &lim, &p, why, sizeof why), 0, "%s", why);
+    resp_free(&r);
+    cr_assert_str_eq(p.base, "oa-transfer-1");
+    const struct aip_entry *tl = aip_pkg_find(&p, "data/transfer-list.json");
+    cr_assert_not_null(tl);
+    cr_assert_not_null(strstr((const char *)tl->data, "某市档案馆"));
+    struct aip_report rep = {0};
+    struct aip_check_policy pol = {.scan_optional = true};
+    cr_assert_eq(aip_check(&p, NULL, &pol, &rep, why, sizeof why), 0, "%s", why);
+    char *text = aip_report_text(&rep, "batch");
+    cr_assert(aip_report_ok(&rep), "%s", text);
+    free(text);
+    cr_assert_eq(rep.records, 3);
+    aip_report_free(&rep);
+    aip_pkg_free(&p);
+
+    /* The archive's receipt marks the records transferred, once. */
+    snprintf(path, sizeof path, "/v1/transfers/%lld/receipt", t);
+    expect_error(as(ARCHIVIST, "POST", path, "{\"receipt\":\"已接收三件\"}"), 400, "bad_field");
+    r = as(ARCHIVIST, "POST", path, "{\"receipt\":\"某市档案馆接收回执：已接收三件，四性检测通过。\",\"received_by\":\"王档案\"}");
+    j = ok_json(&r, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "state")), "received");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "received_by")), "王档案");
+    json_decref(j);
+    expect_error(as(ARCHIVIST, "POST", path, "{\"receipt\":\"again\",\"received_by\":\"王档案\"}"), 409, "conflict");
+    snprintf(path, sizeof path, "/v1/records/%lld", b);
+    r = as(ARCHIVIST, "GET", path, NULL);
+    j = ok_json(&r, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "state")), "transferred");
+    json_decref(j);
+    snprintf(path, sizeof path, "/v1/transfers/%lld", t);
+    r = as(ARCHIVIST, "GET", path, NULL);
+    j = ok_json(&r, 200);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "state")), "received");
+    json_decref(j);
+    expect_error(as(ARCHIVIST, "GET", "/v1/transfers/99", NULL), 404, "not_found");
+}
