@@ -183,5 +183,12 @@ void h_record_hold(struct oa_req *r);
 void h_organ_fonds(struct oa_req *r);
 void h_records_schedule_list(struct oa_req *r);
 void h_records_schedule_put(struct oa_req *r);
+/* h_records_list.c */
+void h_records_catalogue(struct oa_req *r);
+void h_records_appraisal(struct oa_req *r);
+void h_records_declassification(struct oa_req *r);
+void h_disposals_list(struct oa_req *r);
+void h_disposal_propose(struct oa_req *r);
+void h_disposal_decide(struct oa_req *r);
 
 #endif

@@ -345,3 +345,112 @@ Test(records, a_filed_record_refuses_every_write_path)
     cr_assert_neq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 }
+
+/* ---- the catalogue ---- */
+
+/* The document ids of a catalogue answer's entries, as "1,2,3". */
+static void entry_ids(json_t *j, char *out, size_t cap)
+{
+    out[0] = '\0';
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(j, "entries"), i, e)
+        snprintf(out + strlen(out), cap - strlen(out), "%s%lld", i ? "," : "",
+                 (long long)json_integer_value(json_object_get(e, "document_id")));
+}
+
+static struct resp get_file(int who, const char *path)
+{
+    char h[256];
+    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\n", people[who].token);
+    return http_do(&srv, "GET", path, NULL, NULL, 0, h);
+}
+
+Test(records, the_catalogue_lists_what_the_reader_may_see_as_json_csv_and_xlsx)
+{
+    set_fonds();
+    long long pub = archived_doc("关于公布办事指南的通知", "正文", 0, "2026-01-10", NULL);
+    long long sec = archived_doc("秘密：关于专项审计的通知", "正文", 2, "2026-01-12", NULL);
+    long long old = archived_doc("关于二〇一〇年工作的通知", "正文", 1, "2010-05-04", NULL);
+    json_decref(file_doc(ARCHIVIST, pub, "\"class_code\":\"BGS\",\"pages\":2,\"note\":\"=1+1\""));
+    json_decref(file_doc(ARCHIVIST, sec, "\"class_code\":\"BGS\""));
+    json_decref(file_doc(ARCHIVIST, old, "\"retention\":\"D10\",\"reason\":\"一般性事务\""));
+
+    /* JSON: the archivist (绝密) sees all three; the clerk (内部) not the 秘密 one. */
+    char ids[128], want[128];
+    struct resp r = as(ARCHIVIST, "GET", "/v1/records", NULL);
+    json_t *j = ok_json(&r, 200);
+    entry_ids(j, ids, sizeof(ids));
+    snprintf(want, sizeof(want), "%lld,%lld,%lld", old, pub, sec);
+    cr_assert_str_eq(ids, want);
+    json_t *e = json_array_get(json_object_get(j, "entries"), 1);
+    cr_assert_str_eq(json_string_value(json_object_get(e, "archival_no")), "Z109-WS·2026-D30-BGS-0001");
+    cr_assert_str_eq(json_string_value(json_object_get(e, "responsible")), "某市人民政府");
+    cr_assert_str_eq(json_string_value(json_object_get(e, "doc_date")), "20260110");
+    cr_assert_str_eq(json_string_value(json_object_get(e, "level_name")), "公开");
+    cr_assert(json_string_value(json_object_get(e, "doc_number"))[0] != '\0');
+    json_decref(j);
+    r = as(CLERK, "GET", "/v1/records", NULL);
+    j = ok_json(&r, 200);
+    entry_ids(j, ids, sizeof(ids));
+    snprintf(want, sizeof(want), "%lld,%lld", old, pub);
+    cr_assert_str_eq(ids, want);
+    json_decref(j);
+    /* Filters. */
+    r = as(ARCHIVIST, "GET", "/v1/records?fonds=Z109&year=2026&retention=D30&class=BGS", NULL);
+    j = ok_json(&r, 200);
+    entry_ids(j, ids, sizeof(ids));
+    snprintf(want, sizeof(want), "%lld,%lld", pub, sec);
+    cr_assert_str_eq(ids, want);
+    json_decref(j);
+    r = as(ARCHIVIST, "GET", "/v1/records?year=2010", NULL);
+    j = ok_json(&r, 200);
+    entry_ids(j, ids, sizeof(ids));
+    snprintf(want, sizeof(want), "%lld", old);
+    cr_assert_str_eq(ids, want);
+    json_decref(j);
+    expect_error(as(LOW, "GET", "/v1/records", NULL), 403, "forbidden");
+    expect_error(as(ARCHIVIST, "GET", "/v1/records?format=pdf", NULL), 400, "bad_request");
+
+    /* CSV: the header, one line per record the clerk may see, a formula defused. */
+    r = get_file(CLERK, "/v1/records?format=csv");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.content_type, "text/csv"), "%s", r.content_type);
+    cr_assert_eq(memcmp(r.body, "\xEF\xBB\xBF件号,档号,责任者,文号,题名,日期,页数,密级,备注\r\n", 3 + 52), 0, "%s", r.body);
+    cr_assert(strstr(r.body, "0001,Z109-WS·2026-D30-BGS-0001,某市人民政府,"), "%s", r.body);
+    cr_assert(strstr(r.body, ",关于公布办事指南的通知,20260110,2,公开,\"'=1+1\"\r\n"), "%s", r.body);
+    cr_assert_null(strstr(r.body, "审计"), "%s", r.body);
+    int lines = 0;
+    for (const char *p = r.body; (p = strstr(p, "\r\n")) != NULL; p += 2)
+        lines++;
+    cr_assert_eq(lines, 3);
+    resp_free(&r);
+
+    /* XLSX: a zip whose sheet lists what the reader may see (python3's zipfile reads it). */
+    for (int k = 0; k < 2; k++) {
+        int who = k ? CLERK : ARCHIVIST;
+        r = get_file(who, "/v1/records?format=xlsx");
+        cr_assert_eq(r.status, 200, "%s", r.body);
+        cr_assert(strstr(r.content_type, "spreadsheetml"), "%s", r.content_type);
+        cr_assert_eq(memcmp(r.body, "PK\x03\x04", 4), 0);
+        char file[400], cmd[1200], out[8192];
+        snprintf(file, sizeof(file), "%s/../catalogue-%d.xlsx", srv.dir, k);
+        FILE *f = fopen(file, "wb");
+        cr_assert_not_null(f);
+        cr_assert_eq(fwrite(r.body, 1, r.body_len, f), r.body_len);
+        fclose(f);
+        resp_free(&r);
+        snprintf(cmd, sizeof(cmd),
+                 "python3 -c 'import sys, zipfile, re; z = zipfile.ZipFile(sys.argv[1]);"
+                 " names = z.namelist(); assert \"xl/worksheets/sheet1.xml\" in names, names;"
+                 " wb = z.read(\"xl/workbook.xml\").decode(); assert \"归档文件目录\" in wb, wb;"
+                 " ss = z.read(\"xl/sharedStrings.xml\").decode() if \"xl/sharedStrings.xml\" in names else \"\";"
+                 " rows = re.findall(r\"<row \", z.read(\"xl/worksheets/sheet1.xml\").decode());"
+                 " print(len(rows)); print(ss)' %s",
+                 file);
+        cr_assert_eq(run_capture(cmd, out, sizeof(out)), 0, "%s", out);
+        cr_assert_eq(atoi(out), k ? 3 : 4, "%s", out);
+        cr_assert(strstr(out, "关于公布办事指南的通知") && strstr(out, "Z109-WS·2010-D10-0001"), "%s", out);
+        cr_assert_eq(strstr(out, "秘密：关于专项审计的通知") != NULL, k == 0, "%s", out);
+    }
+}
