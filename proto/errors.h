@@ -52,7 +52,11 @@
     X(RETENTION_UNSET,      409, "retention_unset",        "No rule of the organ's retention schedule matches this document: give its retention (Y, D30 or D10).") \
     X(RECORD_CHECK_FAILED,  422, "record_check_failed",    "The record failed the check at filing and was not filed.") \
     X(RECORD_NOT_DUE,       409, "record_not_due",         "The record's retention has not ended (and a permanent record is never disposed of).") \
-    X(RECORD_HELD,          409, "record_held",            "The record is under legal hold (冻结): it cannot be disposed of until the hold is lifted.")
+    X(RECORD_HELD,          409, "record_held",            "The record is under legal hold (冻结): it cannot be disposed of until the hold is lifted.") \
+    /* #17, keys off the data disk: a document's label no longer matches its MAC */ \
+    X(LABEL_TAMPERED,       500, "label_tampered",         "This document's security label was changed outside oad (its integrity check failed); nothing was sent. The event is audited: a security administrator must restore the database from backup.") \
+    /* #15, the exchange gateway finished (branch gwf) */ \
+    X(CORRECTION_REFUSED,   409, "correction_refused",     "This correction (补正) was not taken: its request is unknown, closed or not awaiting a correction. Nothing changed; the refusal is recorded.")
 
 enum oa_err {
 #define X(name, status, code, msg) OA_E_##name,

@@ -156,6 +156,7 @@ void h_gw_outbox_file(struct oa_req *r);
 void h_gw_outbox_sent(struct oa_req *r);
 void h_publication_propose(struct oa_req *r);
 void h_publication_review(struct oa_req *r);
+void h_publication_secrecy_review(struct oa_req *r);
 
 /* the audit trail (auditor) */
 void h_audit_entries(struct oa_req *r);

@@ -15,7 +15,7 @@
 
 const struct oa_route oa_routes[] = {
     {"GET", "/healthz", h_healthz, 0, 0, "healthz"},
-    {"GET", "/metrics", h_metrics, 0, 0, "metrics"},
+    {"GET", "/metrics", h_metrics, OA_ROUTE_TEXT, 0, "metrics"},
     {"POST", "/v1/hello", h_hello, BODY, 64 * 1024, "hello"},
 
     {"POST", "/v1/sessions", h_login, BODY, 16 * 1024, "login"},
@@ -54,6 +54,8 @@ const struct oa_route oa_routes[] = {
     {"POST", "/v1/documents/{}/publication", h_publication_propose, BODY | AUTH, 16 * 1024, "publication.propose"},
     {"POST", "/v1/documents/{}/publication/review", h_publication_review, BODY | AUTH, 16 * 1024,
      "publication.review"},
+    {"POST", "/v1/documents/{}/publication/secrecy_review", h_publication_secrecy_review, BODY | AUTH, 16 * 1024,
+     "publication.secrecy_review"},
 
     {"POST", "/v1/gateway/bundles", h_gw_import, BODY | AUTH | GW, 1024 * 1024, "gateway.import"},
     {"POST", "/v1/gateway/quarantine", h_gw_quarantine, BODY | AUTH | GW, 16 * 1024, "gateway.quarantine"},
