@@ -662,3 +662,31 @@ Test(disposal, a_held_record_refuses_disposal_and_a_disposed_one_leaves_only_its
     cr_assert_eq(json_integer_value(json_object_get(first, "approved_by")), people[MAYOR].id);
     json_decref(j);
 }
+
+Test(records, records_whose_secrecy_period_ended_are_listed_for_declassification_review)
+{
+    set_fonds();
+    long long ended = archived_doc("秘密：二〇一二年的通知", "正文", 2, "2012-01-05", NULL); /* 秘密: 10 years at most */
+    long long current = archived_doc("秘密：今年的通知", "正文", 2, "2026-01-05", NULL);
+    long long open = archived_doc("二〇〇〇年的公开通知", "正文", 0, "2000-01-05", NULL);
+    json_decref(file_doc(ARCHIVIST, ended, NULL));
+    json_decref(file_doc(ARCHIVIST, current, NULL));
+    json_decref(file_doc(ARCHIVIST, open, NULL));
+    struct resp r = as(ARCHIVIST, "GET", "/v1/records/declassification", NULL);
+    json_t *j = ok_json(&r, 200);
+    char ids[64], want[64];
+    entry_ids(j, ids, sizeof(ids));
+    snprintf(want, sizeof(want), "%lld", ended);
+    cr_assert_str_eq(ids, want);
+    json_t *e = json_array_get(json_object_get(j, "entries"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(e, "title")), "秘密：二〇一二年的通知");
+    json_decref(j);
+    /* The clerk (内部) sees the entry, not its title. */
+    r = as(CLERK, "GET", "/v1/records/declassification", NULL);
+    j = ok_json(&r, 200);
+    e = json_array_get(json_object_get(j, "entries"), 0);
+    cr_assert_not_null(e);
+    cr_assert_null(json_object_get(e, "title"));
+    json_decref(j);
+    expect_error(as(DRAFTER, "GET", "/v1/records/declassification", NULL), 403, "forbidden");
+}
