@@ -37,24 +37,25 @@ int oa_doc_list(struct oa_store *s, const struct oa_app_actor *by, const struct 
     if (q->limit > OA_DOC_PAGE_MAX)
         q->limit = OA_DOC_PAGE_MAX;
 
-    int64_t ids[OA_DOC_PAGE_MAX];
     size_t n = 0;
-    if (oa_doc_query_ids(s, q, ids, &n) != 0)
+    /* The route clamps limit to 1..OA_DOC_PAGE_MAX; a page never holds more. */
+    out->docs = oa_xcalloc(q->limit > 0 ? (size_t)q->limit : 1, sizeof(*out->docs));
+    if (oa_doc_query_docs(s, q, out->docs, &n) != 0) {
+        free(out->docs);
+        out->docs = NULL;
         return -1;
-    out->docs = oa_xcalloc(n ? n : 1, sizeof(*out->docs));
+    }
     /* SQL filtered by level; the scope is checked here by the one decision. */
     char shown[480] = "";
     for (size_t i = 0; i < n; i++) {
-        struct oa_doc *d = &out->docs[out->n];
-        if (oa_doc_load(s, ids[i], d) != 1) {
-            oa_doc_page_free(out);
-            return -1;
-        }
+        struct oa_doc *d = &out->docs[i];
         if (!oa_doc_visible(s, me, d)) {
             oa_doc_free(d);
             continue;
         }
-        out->n++;
+        if (out->n != i)
+            out->docs[out->n] = *d;
+        d = &out->docs[out->n++];
         out->next_after = d->id;
         if (d->level > OA_LEVEL_PUBLIC) {
             size_t cl = strlen(shown);

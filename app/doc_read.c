@@ -5,15 +5,20 @@
  * compartments), decides through workflow/access.c oa_access_read, and
  * records a refusal in the audit trail in the same transaction.  With
  * `edit`, also asks the document's state machine (workflow/docflow.c)
- * whether the caller may change it now.  Runs on the writer thread, inside
+ * whether the caller may change it now.  Every decision first checks the
+ * label's integrity (storage/labelmac.h, #17): a label edited outside oad
+ * is refused whatever it says, and the gate audits it.  Runs on the writer thread, inside
  * the caller's job.  No HTTP here: the server passes who asks as an
  * oa_app_actor.
  */
 #include "app/doc_read.h"
 
+#include <stdio.h>
+
 #include "app/records.h"
 #include "storage/accounts.h"
 #include "storage/documents.h"
+#include "storage/labelmac.h"
 #include "workflow/access.h"
 #include "workflow/docflow.h"
 
@@ -43,16 +48,38 @@ bool oa_doc_readable(struct oa_store *s, const struct oa_user *who, int64_t doc_
     struct oa_doc d;
     if (oa_doc_load(s, doc_id, &d) != 1)
         return false;
-    bool ok = decide_read(s, who, &d, NULL) == OA_ALLOW;
+    bool ok = oa_doc_label_check(s, &d) == 1 && decide_read(s, who, &d, NULL) == OA_ALLOW;
     oa_doc_free(&d);
     return ok;
 }
 
-int oa_doc_gate_read(struct oa_store *s, const struct oa_app_actor *by, const struct oa_user *who,
-                     const struct oa_doc *d, const char *what)
+int oa_doc_label_intact(struct oa_store *s, const struct oa_app_actor *by, const struct oa_doc *d,
+                        const char *what)
+{
+    int intact = oa_doc_label_check(s, d);
+    if (intact != 0)
+        return intact;
+    char detail[160];
+    snprintf(detail, sizeof(detail), "%s: the label (level, scope, declassification date) does not match its MAC",
+             what);
+    return oa_app_audit_doc(s, by, "document.label_tampered", d, NULL, NULL, NULL, "refused", detail) != 0 ? -1 : 0;
+}
+
+/* The read gate; *tampered when the label was edited outside oad and would have let `who` read it. */
+static int gate(struct oa_store *s, const struct oa_app_actor *by, const struct oa_user *who, const struct oa_doc *d,
+                const char *what, bool *tampered)
 {
     bool scoped = false;
+    *tampered = false;
+    int intact = oa_doc_label_intact(s, by, d, what);
+    if (intact < 0)
+        return -1;
     enum oa_decision dec = decide_read(s, who, d, &scoped);
+    if (intact == 0) {
+        /* Refused either way; only a caller the edited label lets in hears why (others: as if missing). */
+        *tampered = dec == OA_ALLOW;
+        return 0;
+    }
     if (dec == OA_ALLOW)
         return 1;
     if (d->level > OA_LEVEL_PUBLIC || scoped || (who->roles & OA_ROLES_ADMIN)) {
@@ -60,6 +87,13 @@ int oa_doc_gate_read(struct oa_store *s, const struct oa_app_actor *by, const st
             return -1;
     }
     return 0;
+}
+
+int oa_doc_gate_read(struct oa_store *s, const struct oa_app_actor *by, const struct oa_user *who,
+                     const struct oa_doc *d, const char *what)
+{
+    bool tampered = false;
+    return gate(s, by, who, d, what, &tampered);
 }
 
 int oa_doc_open_for(struct oa_store *s, const struct oa_app_actor *by, int64_t doc_id, bool edit, const char *what,
@@ -77,11 +111,12 @@ int oa_doc_open_for(struct oa_store *s, const struct oa_app_actor *by, int64_t d
         *message = "No such document.";
         return 0;
     }
-    rc = oa_doc_gate_read(s, by, me, d, what);
+    bool tampered = false;
+    rc = gate(s, by, me, d, what, &tampered);
     if (rc <= 0) {
         oa_doc_free(d);
-        *err = OA_E_NOT_FOUND;
-        *message = "No such document.";
+        *err = tampered ? OA_E_LABEL_TAMPERED : OA_E_NOT_FOUND;
+        *message = tampered ? oa_err_message(OA_E_LABEL_TAMPERED) : "No such document.";
         return rc;
     }
     if (!edit)
@@ -110,5 +145,5 @@ int oa_doc_open_for(struct oa_store *s, const struct oa_app_actor *by, int64_t d
 
 bool oa_doc_visible(struct oa_store *s, const struct oa_user *who, const struct oa_doc *d)
 {
-    return decide_read(s, who, d, NULL) == OA_ALLOW;
+    return oa_doc_label_check(s, d) == 1 && decide_read(s, who, d, NULL) == OA_ALLOW;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "app/audit.h"
+#include "app/gateway-int.h"
 #include "storage/accounts.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
@@ -122,6 +123,15 @@ static int import_request(struct oa_store *s, const struct oa_app_actor *by, con
     return rc;
 }
 
+/*
+ * A correction (补正) for an earlier request of the same sender.  Whether
+ * its request takes it is workflow/'s (oa_correction_verdict): only a
+ * request awaiting a correction does, and then the clock starts again from
+ * the correction's receipt date (its `confirmed`) and the request goes back
+ * to where handling stood.  Any other is refused whole: out->err
+ * OA_E_CORRECTION_REFUSED, nothing of the request changes, and the caller
+ * records the refusal (its seq kept) and audits it.
+ */
 static int import_correction(struct oa_store *s, const struct oa_app_actor *by, const struct oa_gw_import *in,
                              struct oa_gw_import_result *out, char *detail, size_t cap)
 {
@@ -130,42 +140,49 @@ static int import_correction(struct oa_store *s, const struct oa_app_actor *by, 
     if (rc < 0)
         return -1;
     int32_t day = oa_day_of_instant(in->confirmed, OA_SHANGHAI_OFFSET_MIN);
-    if (rc == 0 || day == INT32_MIN) {
-        out->err = rc == 0 ? OA_E_CONFLICT : OA_E_BAD_FIELD;
-        out->message = rc == 0 ? "content.request_ref names no request imported from this sender: send that first."
-                               : "content.confirmed must be an RFC 3339 time.";
+    if (day == INT32_MIN) {
+        out->err = OA_E_BAD_FIELD;
+        out->message = "content.confirmed must be an RFC 3339 time.";
         return 0;
     }
-    struct oa_doc d;
-    struct oa_request_row q;
-    if (oa_doc_load(s, doc_id, &d) != 1)
-        return -1;
-    if (oa_request_load(s, doc_id, &q) != 1) {
-        oa_doc_free(&d);
-        return -1;
+    struct oa_doc d = {0};
+    struct oa_request_row q = {0};
+    bool found = false;
+    if (rc == 1) {
+        if (oa_doc_load(s, doc_id, &d) != 1)
+            return -1;
+        int qr = oa_request_load(s, doc_id, &q);
+        if (qr < 0) {
+            oa_doc_free(&d);
+            return -1;
+        }
+        /* request_ref must be the request's own bundle, not another correction of it */
+        found = qr == 1 && strcmp(d.kind, "request") == 0 && strcmp(q.bundle_id, in->request_ref) == 0;
     }
-    /* The clock restarts only when a correction was asked for and has not come yet; any other
-     * correction is kept with the request (a step and its files) for the handler to read. */
     struct oa_request_clock c = clock_of(&q);
+    enum oa_correction_verdict v = oa_correction_verdict(found, found ? d.state : NULL, found ? &c : NULL, day);
+    if (v != OA_CORRECTION_TAKEN) {
+        out->err = OA_E_CORRECTION_REFUSED;
+        out->message = oa_correction_refusal(v);
+        out->doc_id = found ? d.id : 0;
+        snprintf(detail, cap, "request %lld (%s): %s", (long long)out->doc_id, found ? d.state : "unknown",
+                 out->message);
+        oa_doc_free(&d);
+        return 0;
+    }
     size_t nex = 0;
     const struct oa_day_exception *ex = oa_calendar_get(s, &nex);
-    const char *why = oa_request_clock_refusal(&c, OA_CLOCK_CORRECTED, day, ex, nex);
     char from[32];
     snprintf(from, sizeof(from), "%s", d.state);
-    if (why == NULL) {
-        oa_request_clock_apply(&c, OA_CLOCK_CORRECTED, day, ex, nex);
-        oa_day_format(day, q.corrected);
-        q.paused_days = c.paused_days;
-        int32_t due = oa_request_clock_due(&c, today_shanghai(), ex, nex);
-        if (due != INT32_MIN)
-            oa_day_format(due, d.request_due);
-        /* Back to where handling stands: with its handler when it has one. */
-        if (strcmp(d.state, "correcting") == 0)
-            snprintf(d.state, sizeof(d.state), "%s", d.assignee_id > 0 ? "handling" : "registered");
-        snprintf(detail, cap, "corrected %s, due %s", q.corrected, d.request_due);
-    } else {
-        snprintf(detail, cap, "correction kept, clock unchanged: %s", why);
-    }
+    oa_request_clock_apply(&c, OA_CLOCK_CORRECTED, day, ex, nex);
+    oa_day_format(day, q.corrected);
+    q.paused_days = c.paused_days;
+    int32_t due = oa_request_clock_due(&c, today_shanghai(), ex, nex);
+    if (due != INT32_MIN)
+        oa_day_format(due, d.request_due);
+    /* Back to where handling stands: with its handler when it has one. */
+    snprintf(d.state, sizeof(d.state), "%s", d.assignee_id > 0 ? "handling" : "registered");
+    snprintf(detail, cap, "corrected %s, due %s", q.corrected, d.request_due);
     rc = oa_request_put(s, &q) != 0 || oa_doc_save(s, &d, by->user_id, 0, NULL) != 0 ||
                  queue_for_state(s, &d) != 0 || attach_files(s, d.id, in->files, in->nfiles) != 0 ||
                  oa_doc_step(s, d.id, "correction", from, d.state, by->user_id, 0, in->text ? in->text : "",
@@ -175,6 +192,22 @@ static int import_correction(struct oa_store *s, const struct oa_app_actor *by, 
     out->doc_id = d.id;
     oa_doc_free(&d);
     return rc;
+}
+
+/* Audits an inbound bundle refused for good (and keeps its seq, unless it was kept before); 0 or -1. */
+static int refuse_for_good(struct oa_store *s, struct oa_audit_event *ev, const struct oa_gw_import *in,
+                           const struct oa_gw_import_result *out, const char *what, bool again)
+{
+    char detail[900];
+    if (!again && oa_gw_refusal_put(s, in->sender, in->bundle_id, in->seq, in->type, oa_err_code(out->err),
+                                    out->message ? out->message : "") != 0)
+        return -1;
+    snprintf(detail, sizeof(detail), "%s bundle %s from %s seq %lld refused%s (%s): %s", in->type, in->bundle_id,
+             in->sender, (long long)in->seq, again ? " again" : "", oa_err_code(out->err), what);
+    ev->outcome = "refused";
+    ev->doc_id = out->doc_id;
+    ev->detail = pv_utf8_trim(detail);
+    return oa_audit(s, ev);
 }
 
 int oa_gw_import(struct oa_store *s, const struct oa_app_actor *by, const struct oa_gw_import *in,
@@ -196,6 +229,15 @@ int oa_gw_import(struct oa_store *s, const struct oa_app_actor *by, const struct
     oa_app_audit_actor(by, &ev);
     ev.event = "gateway.import";
     char detail[512];
+    /* Refused for good before: answered as the first time (the ferry resends), audited again. */
+    char code[64];
+    if ((rc = oa_gw_refusal_find(s, in->sender, in->bundle_id, code, out->reason)) != 0) {
+        if (rc < 0)
+            return -1;
+        out->err = OA_E_CORRECTION_REFUSED;
+        out->message = out->reason;
+        return refuse_for_good(s, &ev, in, out, out->reason, true);
+    }
     if ((rc = oa_gw_seq_find(s, in->sender, in->seq, other)) != 0) {
         if (rc < 0)
             return -1;
@@ -219,6 +261,8 @@ int oa_gw_import(struct oa_store *s, const struct oa_app_actor *by, const struct
         rc = import_request(s, by, in, out);
     else
         rc = import_correction(s, by, in, out, what, sizeof(what));
+    if (rc == 0 && out->err == OA_E_CORRECTION_REFUSED)
+        return refuse_for_good(s, &ev, in, out, what, false);
     if (rc != 0 || out->err != OA_E_OK)
         return rc;
     if (oa_gw_bundle_put(s, in->sender, in->bundle_id, in->seq, in->type, out->doc_id, in->created) != 0)
@@ -271,7 +315,8 @@ static int item_exportable(struct oa_store *s, const struct oa_outbox_row *o, bo
     } else {
         struct oa_publication_row p;
         rc = oa_publication_load(s, d.id, &p);
-        reviewed = rc == 1 && p.approved == 1;
+        /* 主动公开: approved by the publication review, and its secrecy review recorded */
+        reviewed = rc == 1 && p.approved == 1 && p.secrecy_by > 0;
     }
     *ok = scope != NULL && rc >= 0 && oa_access_export(&lb, reviewed);
     oa_strv_free(scope);
@@ -425,8 +470,8 @@ int oa_gw_outbox_sent(struct oa_store *s, const struct oa_app_actor *by, int64_t
     return oa_audit(s, &ev);
 }
 
-/* Encodes a content map and adds it to the outbox with doc's current attachments. */
-static int outbox_put(struct oa_store *s, const char *type, int64_t doc_id, const char *request_ref,
+/* Encodes a content map and adds it to the outbox with doc's current attachments (gateway-int.h). */
+int oa__gw_outbox_put(struct oa_store *s, const char *type, int64_t doc_id, const char *request_ref,
                       cbor_item_t *content, bool with_files, int64_t *id)
 {
     size_t len = 0;
@@ -473,7 +518,7 @@ int oa_gw_outbox_receipt(struct oa_store *s, const struct oa_doc *req, const str
         pv_put_text(c, "reason", reason ? reason : "");
     }
     int64_t id = 0;
-    return outbox_put(s, "receipt", req->id, q->bundle_id, c, false, &id);
+    return oa__gw_outbox_put(s, "receipt", req->id, q->bundle_id, c, false, &id);
 }
 
 int oa_gw_outbox_reply(struct oa_store *s, const struct oa_app_actor *by, const struct oa_doc *req,
@@ -508,153 +553,12 @@ int oa_gw_outbox_reply(struct oa_store *s, const struct oa_app_actor *by, const 
         pv_put_text(c, "responsible_organ", q->responsible_organ);
     pv_put_text(c, "text", reply->body ? reply->body : "");
     int64_t id = 0;
-    if (outbox_put(s, "reply", reply->id, q->bundle_id, c, true, &id) != 0)
+    if (oa__gw_outbox_put(s, "reply", reply->id, q->bundle_id, c, true, &id) != 0)
         return -1;
     char detail[200];
     snprintf(detail, sizeof(detail), "reply outbox %lld for bundle %s, form %s", (long long)id, q->bundle_id,
              q->reply_form);
     return oa_app_audit_doc(s, by, "gateway.export", reply, NULL, NULL, NULL, "ok", detail);
-}
-
-/* ---- 主动公开 ---- */
-
-static cbor_item_t *publication_item(const struct oa_publication_row *p)
-{
-    cbor_item_t *m = pv_map(5);
-    pv_put_int(m, "document_id", p->doc_id);
-    pv_put_text(m, "status", p->approved < 0 ? "proposed" : p->approved ? "published" : "refused");
-    pv_put_int(m, "proposed_at", p->proposed_at);
-    pv_put_text(m, "opinion", p->opinion[0] ? p->opinion : NULL);
-    if (p->outbox_id > 0)
-        pv_put_int(m, "outbox_id", p->outbox_id);
-    else
-        pv_put_text(m, "outbox_id", NULL);
-    return m;
-}
-
-/* Opens doc_id for a publication step: readable, an issued outgoing document. */
-static int open_for_publication(struct oa_store *s, const struct oa_app_actor *by, int64_t doc_id,
-                                struct oa_user *me, struct oa_doc *d, enum oa_err *err, const char **message)
-{
-    int rc = oa_doc_open_for(s, by, doc_id, false, "document.publication", me, d, err, message);
-    if (rc <= 0)
-        return rc;
-    if (strcmp(d->kind, "outgoing") != 0 || (strcmp(d->state, "issued") != 0 && strcmp(d->state, "archived") != 0)) {
-        oa_doc_free(d);
-        *err = OA_E_CONFLICT;
-        *message = "Only an issued outgoing document can be published (主动公开).";
-        return 0;
-    }
-    return 1;
-}
-
-static int refuse(struct oa_store *s, const struct oa_app_actor *by, const struct oa_doc *d, const char *event,
-                  const char *why, enum oa_err e, enum oa_err *err, const char **message)
-{
-    *err = e;
-    *message = why;
-    return oa_app_audit_doc(s, by, event, d, NULL, NULL, NULL, "refused", why);
-}
-
-/*
- * One step of 主动公开: a proposal (review false) or the publication review
- * (review true: approve or not).  Both need the document readable, issued,
- * 公开 with no scope (oa_access_export), and the step's person
- * (oa_publication_may); refusals are audited.
- */
-static int publication_step(struct oa_store *s, const struct oa_app_actor *by, int64_t doc_id, bool review,
-                            bool approve, const char *opinion, enum oa_err *err, const char **message,
-                            cbor_item_t **out)
-{
-    struct oa_user me;
-    struct oa_doc d;
-    *err = OA_E_OK;
-    int rc = open_for_publication(s, by, doc_id, &me, &d, err, message);
-    if (rc <= 0)
-        return rc;
-    const char *event = review ? "publication.review" : "publication.propose";
-    struct oa_publication_row p;
-    if ((rc = oa_publication_load(s, doc_id, &p)) < 0)
-        goto storage;
-    if (!oa_publication_may(me.roles, d.drafter_id == me.id, review)) {
-        rc = refuse(s, by, &d, event,
-                    review ? "The publication review (信息发布审核) is a leader's."
-                           : "Only the drafter or the secretariat proposes publication.",
-                    OA_E_FORBIDDEN, err, message);
-        oa_doc_free(&d);
-        return rc;
-    }
-    /* Proposed once (again after a refusal); reviewed once per proposal. */
-    bool out_of_turn = review ? rc == 0 || p.approved >= 0 : rc == 1 && p.approved != 0;
-    if (out_of_turn) {
-        oa_doc_free(&d);
-        *err = OA_E_CONFLICT;
-        *message = review ? (rc == 0 ? "Propose the document for publication first." : "The review was recorded already.")
-                          : "This document was proposed for publication already.";
-        return 0;
-    }
-    size_t nscope = 0;
-    char **scope = oa_doc_scope_of(s, &d, &nscope);
-    if (scope == NULL)
-        goto storage;
-    struct oa_label lb = {d.level, (const char *const *)scope, nscope};
-    bool pub = oa_access_export(&lb, true);
-    oa_strv_free(scope);
-    if (!pub && (!review || approve)) {
-        rc = refuse(s, by, &d, review ? "gateway.export" : event,
-                    "Only a document labelled 公开 with no scope may be published.", OA_E_FORBIDDEN, err, message);
-        oa_doc_free(&d);
-        return rc;
-    }
-    if (!review) {
-        memset(&p, 0, sizeof(p));
-        p.doc_id = doc_id;
-        p.proposed_by = me.id;
-        p.proposed_at = oa_now();
-        p.approved = -1;
-    } else {
-        p.reviewed_by = me.id;
-        p.reviewed_at = oa_now();
-        p.approved = approve ? 1 : 0;
-    }
-    pv_utf8_copy(p.opinion, sizeof(p.opinion), opinion);
-    if (review && approve) {
-        cbor_item_t *c = pv_map(3);
-        pv_put_text(c, "title", d.title);
-        pv_put_text(c, "number", d.doc_number);
-        pv_put_text(c, "issued", d.doc_date);
-        if (outbox_put(s, "publication", d.id, NULL, c, true, &p.outbox_id) != 0)
-            goto storage;
-    }
-    const char *step = !review ? "propose_publication" : approve ? "publish" : "refuse_publication";
-    if (oa_publication_put(s, &p) != 0 ||
-        oa_doc_step(s, d.id, step, d.state, d.state, me.id, 0, opinion ? opinion : "", "") < 0)
-        goto storage;
-    char detail[96] = "";
-    if (review)
-        snprintf(detail, sizeof(detail), approve ? "publication outbox %lld" : "publication refused",
-                 (long long)p.outbox_id);
-    rc = oa_app_audit_doc(s, by, event, &d, NULL, NULL, NULL, "ok", detail[0] ? detail : NULL);
-    oa_doc_free(&d);
-    if (rc != 0)
-        return -1;
-    *out = publication_item(&p);
-    return 0;
-storage:
-    oa_doc_free(&d);
-    return -1;
-}
-
-int oa_gw_publication_propose(struct oa_store *s, const struct oa_app_actor *by, int64_t doc_id,
-                              const char *opinion, enum oa_err *err, const char **message, cbor_item_t **out)
-{
-    return publication_step(s, by, doc_id, false, false, opinion, err, message, out);
-}
-
-int oa_gw_publication_review(struct oa_store *s, const struct oa_app_actor *by, int64_t doc_id, bool approve,
-                             const char *opinion, enum oa_err *err, const char **message, cbor_item_t **out)
-{
-    return publication_step(s, by, doc_id, true, approve, opinion, err, message, out);
 }
 
 /* ---- a request's facts for its readers ---- */

@@ -49,8 +49,9 @@ struct oa_gw_import_result {
     bool duplicate;     /* the same (sender, bundle_id) came before: nothing was written */
     int64_t doc_id;     /* the request it made or corrected */
     int64_t expected;   /* OA_E_OUT_OF_SEQUENCE: the seq expected */
-    enum oa_err err;    /* OA_E_OK, or the refusal (nothing written) */
+    enum oa_err err;    /* OA_E_OK, or the refusal (nothing written but its record and audit entry) */
     const char *message;
+    char reason[512];   /* OA_E_CORRECTION_REFUSED again: the first refusal's sentence (message points here) */
 };
 
 /* Whether s is 64 lowercase hex digits (a SHA-256). */
@@ -59,8 +60,11 @@ bool oa_gw_hex64(const char *s);
 /*
  * Imports one bundle: a public request becomes a request document in
  * `imported` (its receipt date the day of `confirmed` in Asia/Shanghai), a
- * correction is attached to its request and restarts the clock when one was
- * asked for.  Files become the document's attachments (their blobs staged,
+ * correction is taken only by a request awaiting it (workflow/deadline.h
+ * oa_correction_verdict): attached to it, the clock restarted from its
+ * `confirmed`.  Any other correction is refused for good
+ * (OA_E_CORRECTION_REFUSED, audited, its seq kept; the same bundle again is
+ * answered the same).  Files become the document's attachments (their blobs staged,
  * re-sealed in the background).  Duplicates, replays and gaps are decided
  * here (see struct oa_gw_import_result).  0, or -1 storage error (roll back).
  */
@@ -112,6 +116,15 @@ int oa_gw_publication_propose(struct oa_store *s, const struct oa_app_actor *by,
                               const char *opinion, enum oa_err *err, const char **message, cbor_item_t **out);
 int oa_gw_publication_review(struct oa_store *s, const struct oa_app_actor *by, int64_t doc_id, bool approve,
                              const char *opinion, enum oa_err *err, const char **message, cbor_item_t **out);
+/*
+ * 主动公开's secrecy review (保密审查), between the proposal and the
+ * publication review: the secretariat or a leader, not the proposer
+ * (oa_publication_secrecy_may), once per proposal.  The publication review
+ * cannot approve without it (oa_access_export: 403, audited).  These three
+ * are app/publication.c's.
+ */
+int oa_gw_publication_secrecy_review(struct oa_store *s, const struct oa_app_actor *by, int64_t doc_id,
+                                     const char *opinion, enum oa_err *err, const char **message, cbor_item_t **out);
 
 /*
  * A public request's facts for a reader of it, as a map: the applicant's

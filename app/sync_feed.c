@@ -168,7 +168,7 @@ static int recheck_seen(struct oa_store *s, struct oa_feed_page *p, const struct
     return rc;
 }
 
-/* One document change at its latest sequence number: sent, revoked, or nothing. */
+/* One document's latest change: sent, revoked, or nothing. */
 static int feed_doc(struct oa_store *s, struct oa_feed_page *p, const struct oa_user *me, int64_t seq, int64_t id,
                     unsigned cache_max, struct name_memo *names, struct entries *entries, char *shown, size_t shown_len,
                     size_t *classified)
@@ -238,9 +238,9 @@ int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t
         cursor = c.seq;
         scanned++;
         if (c.is_user) {
-            if (c.id == me.id && c.seq == c.latest)
+            if (c.id == me.id)
                 rc = recheck_seen(s, p, &me, c.seq, &entries);
-        } else if (c.seq == c.latest) { /* else it changes again later: sent then */
+        } else {
             rc = feed_doc(s, p, &me, c.seq, c.id, cache_max, &names, &entries, shown, sizeof(shown), &classified);
         }
         if (rc != 0)

@@ -26,6 +26,7 @@
 
 struct gwconf {
     char server[256];
+    char tls_ca[512], tls_pin[128], tls_cert[512], tls_key[512]; /* #17: net_tls's */
     char credentials[PATH_MAX];
     char inbox[PATH_MAX], outbox[PATH_MAX], state[PATH_MAX];
     char key[PATH_MAX];       /* our Ed25519 secret key (oagw keygen) */

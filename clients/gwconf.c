@@ -1,7 +1,7 @@
 /*
  * clients/gwconf.c: oagw's settings: compiled-in defaults, then an INI file
  * (parsed by inih, as oad's are).  Sections:
- *   [oagw]   server, credentials, inbox, outbox, state, key, sender,
+ *   [oagw]   server, tls_ca, tls_pin, tls_cert, tls_key, credentials, inbox, outbox, state, key, sender,
  *            clamav_db, no_virus_scan, allowed_types, rescan_seconds,
  *            outbox_poll_seconds, settle_ms
  *   [limits] max_entries, max_entry_bytes, max_total_bytes, max_ratio,
@@ -54,6 +54,9 @@ static int on_ini(void *user, const char *section, const char *name, const char 
             {"state", c->state, sizeof c->state},          {"key", c->key, sizeof c->key},
             {"sender", c->sender, sizeof c->sender},       {"clamav_db", c->clamav_db, sizeof c->clamav_db},
             {"allowed_types", c->allowed_types, sizeof c->allowed_types},
+            /* #17: how oad is verified (clients/net.h net_tls) */
+            {"tls_ca", c->tls_ca, sizeof c->tls_ca},       {"tls_pin", c->tls_pin, sizeof c->tls_pin},
+            {"tls_cert", c->tls_cert, sizeof c->tls_cert}, {"tls_key", c->tls_key, sizeof c->tls_key},
         };
         for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
             if (strcmp(name, texts[i].key) == 0) {
@@ -142,6 +145,9 @@ int oa__gw_conf_load(struct gwconf *c, const char *path, char *why, size_t whyle
         strncat(why, line, whylen - strlen(why) - 1);
         return -1;
     }
+    net_tls(c->tls_ca, c->tls_pin, c->tls_cert, c->tls_key);
+    if (!net_url_allowed(c->server, why, whylen))
+        return -1;
     return 0;
 }
 

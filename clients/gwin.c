@@ -330,8 +330,9 @@ static enum outcome import(struct gw *g, const char *wname, struct bundle *b, co
     } else {
         const char *msg = json_string_value(json_object_get(ans, "message"));
         snprintf(detail, sizeof detail, "%ld %s: %s", r.status, code ? code : "?", msg ? msg : "");
-        out = quarantine(g, wname, code && strcmp(code, "replayed") == 0 ? "replayed" : "refused",
-                         pv_utf8_trim(detail));
+        /* oad's refusals for good keep their own code in the reason file; anything else is "refused" */
+        bool named = code && (strcmp(code, "replayed") == 0 || strcmp(code, "correction_refused") == 0);
+        out = quarantine(g, wname, named ? code : "refused", pv_utf8_trim(detail));
     }
     json_decref(ans);
 out:

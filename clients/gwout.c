@@ -9,6 +9,7 @@
  *   3. rename to its final name, fsync the outbox directory;
  *   4. POST /v1/gateway/outbox/ID/sent (idempotent), then the cursor.
  * At start a .tmp with a record is finished (renamed), one without is
+ * removed, and the item directories (out/ID.d) of files being fetched are
  * removed; an item with a record is never written again, so one item is
  * one bundle with one seq, whatever crashed when.
  */
@@ -97,6 +98,20 @@ static void outbox_recover(struct gw *g)
     if (d)
         closedir(d);
     oa__gw_fsync_dir(g->conf.outbox);
+    /* The files a crash left half fetched or not yet removed (out/ID.d): nothing is being written now. */
+    char odir[PATH_MAX + 10];
+    snprintf(odir, sizeof odir, "%s/out", g->conf.state);
+    d = opendir(odir);
+    while (d && (de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (de->d_name[0] != '.' && l > 2 && strcmp(de->d_name + l - 2, ".d") == 0) {
+            char q[PATH_MAX + 300];
+            snprintf(q, sizeof q, "%s/%s", odir, de->d_name);
+            oa__gw_rmtree(q);
+        }
+    }
+    if (d)
+        closedir(d);
 }
 
 /* Downloads file k of an item into dir and checks it against the item's digest and size. */

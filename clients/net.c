@@ -2,6 +2,7 @@
 #include "clients/net.h"
 
 #include <curl/curl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +12,44 @@
 #define MAX_RESPONSE (256u * 1024 * 1024)
 
 static uint64_t received;
+static char last_error[256];
+
+const char *net_last_error(void)
+{
+    return last_error[0] ? last_error : "no detail";
+}
+
+static struct {
+    char ca[512], pin[128], cert[512], key[512];
+} tls;
+
+void net_tls(const char *ca, const char *pin, const char *cert, const char *key)
+{
+    snprintf(tls.ca, sizeof(tls.ca), "%s", ca ? ca : "");
+    snprintf(tls.pin, sizeof(tls.pin), "%s", pin ? pin : "");
+    snprintf(tls.cert, sizeof(tls.cert), "%s", cert ? cert : "");
+    snprintf(tls.key, sizeof(tls.key), "%s", key ? key : "");
+}
+
+bool net_url_allowed(const char *base, char *why, size_t n)
+{
+    if (strncasecmp(base, "https://", 8) == 0)
+        return true;
+    if (strncasecmp(base, "http://", 7) != 0) {
+        snprintf(why, n, "the server's address must begin with https:// (or http:// on this machine): %s", base);
+        return false;
+    }
+    const char *h = base + 7;
+    size_t hl = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/");
+    char host[256];
+    snprintf(host, sizeof(host), "%.*s", (int)(hl < sizeof(host) ? hl : sizeof(host) - 1), h);
+    if (strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+        (strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == strlen(host)))
+        return true;
+    snprintf(why, n, "refusing plain HTTP to %s: documents would cross the network readable; use https:// "
+             "(plain http:// is allowed only to this machine)", host);
+    return false;
+}
 
 uint64_t net_bytes_received(void)
 {
@@ -85,9 +124,29 @@ static size_t on_read(char *p, size_t size, size_t n, void *arg)
 static int perform(CURL *h, struct sink *s, const char *base, const char *token, const char *path,
                    const char *accept, const char *ctype, const char *const *headers)
 {
-    char url[2048], auth[600], hdr[256];
+    char url[2048], auth[600], hdr[256], errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *list = NULL;
+    if (!net_url_allowed(base, s->r->error, sizeof(s->r->error))) {
+        snprintf(last_error, sizeof(last_error), "%s", s->r->error);
+        return -1;
+    }
     snprintf(url, sizeof(url), "%s%s", base, path);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
+    if (tls.ca[0])
+        curl_easy_setopt(h, CURLOPT_CAINFO, tls.ca);
+    if (tls.pin[0]) {
+        curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, tls.pin);
+        if (!tls.ca[0]) {
+            /* pinned, with no CA: the key is the identity (curl checks the pin even so) */
+            curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+            curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+    }
+    if (tls.cert[0]) {
+        curl_easy_setopt(h, CURLOPT_SSLCERT, tls.cert);
+        curl_easy_setopt(h, CURLOPT_SSLKEY, tls.key[0] ? tls.key : tls.cert);
+    }
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
@@ -114,7 +173,8 @@ static int perform(CURL *h, struct sink *s, const char *base, const char *token,
     CURLcode rc = curl_easy_perform(h);
     curl_slist_free_all(list);
     if (rc != CURLE_OK) {
-        snprintf(s->r->error, sizeof(s->r->error), "%s", curl_easy_strerror(rc));
+        snprintf(s->r->error, sizeof(s->r->error), "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        snprintf(last_error, sizeof(last_error), "%s", s->r->error);
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &s->r->status);
         return s->r->status ? 0 : -1;
     }

@@ -42,6 +42,23 @@ int net_download(const char *base, const char *token, const char *path, FILE *ou
 
 void net_resp_free(struct net_resp *r);
 
+/*
+ * TLS for every following request (#17): the server is verified against the
+ * CA certificate file `ca`, or, with `pin` ("sha256//" + base64 of the
+ * SHA-256 of the server's SubjectPublicKeyInfo, as `oad tls pin` prints it),
+ * against that key alone; with neither, against the system's CAs.  `cert`
+ * and `key`: a client certificate for mutual TLS.  Any may be NULL or "";
+ * the strings are copied.  Plain http:// is refused except to this machine
+ * (localhost, 127.0.0.0/8, ::1), whatever is set here.
+ */
+void net_tls(const char *ca, const char *pin, const char *cert, const char *key);
+
+/* Whether a base URL may be used: https://, or http:// to loopback; false with a sentence in why. */
+bool net_url_allowed(const char *base, char *why, size_t n);
+
+/* Why the last request that could not reach the server failed (curl's words, or a refused URL). */
+const char *net_last_error(void);
+
 /* Bytes received so far (headers and bodies), for the sync summary. */
 uint64_t net_bytes_received(void);
 

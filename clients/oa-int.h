@@ -20,6 +20,7 @@ enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2, EX_CONFLICT = 3, EX_OFFLINE = 4, EX
 
 struct ctx {
     char server[512], token[256], user[64];
+    char ca[512], pin[128], cert[512], key[512]; /* TLS (#17): flags, OA_CA..., else the session's */
     char config_dir[512], data_dir[512], session_path[600], cache_path[600];
     bool json;
     struct cache *cache;

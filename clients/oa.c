@@ -85,7 +85,16 @@ bool oa__session_load(struct ctx *c)
             snprintf(c->user, sizeof(c->user), "%s", line + 5);
         else if (strncmp(line, "token ", 6) == 0)
             snprintf(c->token, sizeof(c->token), "%s", line + 6);
+        else if (strncmp(line, "ca ", 3) == 0 && !c->ca[0])
+            snprintf(c->ca, sizeof(c->ca), "%s", line + 3);
+        else if (strncmp(line, "pin ", 4) == 0 && !c->pin[0])
+            snprintf(c->pin, sizeof(c->pin), "%s", line + 4);
+        else if (strncmp(line, "cert ", 5) == 0 && !c->cert[0])
+            snprintf(c->cert, sizeof(c->cert), "%s", line + 5);
+        else if (strncmp(line, "key ", 4) == 0 && !c->key[0])
+            snprintf(c->key, sizeof(c->key), "%s", line + 4);
     }
+    net_tls(c->ca, c->pin, c->cert, c->key);
     sodium_memzero(line, sizeof(line));
     fclose(f);
     return c->token[0] != '\0';
@@ -102,6 +111,10 @@ int oa__session_save(const struct ctx *c)
         return -1;
     fchmod(fileno(f), 0600);
     fprintf(f, "server %s\nuser %s\ntoken %s\n", c->server, c->user, c->token);
+    const char *tls_lines[][2] = {{"ca", c->ca}, {"pin", c->pin}, {"cert", c->cert}, {"key", c->key}};
+    for (size_t i = 0; i < 4; i++)
+        if (tls_lines[i][1][0])
+            fprintf(f, "%s %s\n", tls_lines[i][0], tls_lines[i][1]);
     if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
         fclose(f);
         return -1;
@@ -288,7 +301,7 @@ struct row oa__row_of_json(json_t *d)
 }
 
 static const char usage[] =
-    "usage: oa [--server URL] [--json] COMMAND [ARGS]\n"
+    "usage: oa [--server URL] [--ca FILE | --pin sha256//KEY] [--cert FILE --key FILE] [--json] COMMAND [ARGS]\n"
     "\n"
     "  login USER          log in (the password is asked for)\n"
     "  todo                your to-do list (待办)\n"
@@ -303,7 +316,10 @@ static const char usage[] =
     "  logout              end the session and forget the local copy\n"
     "\n"
     "Each command takes --help.  --json prints JSON for scripts.  The server is the one\n"
-    "you logged in to (or --server, or OA_SERVER).\n"
+    "you logged in to (or --server, or OA_SERVER).  The server is verified against\n"
+    "--ca (or OA_CA), or its key against --pin (OA_PIN, from 'oad tls pin'); --cert and\n"
+    "--key (OA_CERT, OA_KEY) present a client certificate.  Login remembers them.  Plain\n"
+    "http:// is refused except to this machine.\n"
     "Exit status: 0 done, 1 refused or failed, 2 usage, 3 conflict (your change was not\n"
     "applied), 4 the server is out of reach, 5 log in first.\n";
 
@@ -317,8 +333,28 @@ int main(int argc, char **argv)
     const char *env = getenv("OA_SERVER");
     if (env)
         snprintf(c.server, sizeof(c.server), "%s", env);
+    struct {
+        const char *flag, *env;
+        char *field;
+        size_t size;
+    } tls_opts[] = {
+        {"--ca", "OA_CA", c.ca, sizeof(c.ca)},
+        {"--pin", "OA_PIN", c.pin, sizeof(c.pin)},
+        {"--cert", "OA_CERT", c.cert, sizeof(c.cert)},
+        {"--key", "OA_KEY", c.key, sizeof(c.key)},
+    };
+    for (size_t k = 0; k < 4; k++)
+        if ((env = getenv(tls_opts[k].env)) != NULL)
+            snprintf(tls_opts[k].field, tls_opts[k].size, "%s", env);
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
+        size_t k = 0;
+        while (k < 4 && !(i + 1 < argc && strcmp(argv[i], tls_opts[k].flag) == 0))
+            k++;
+        if (k < 4) {
+            snprintf(tls_opts[k].field, tls_opts[k].size, "%s", argv[++i]);
+            continue;
+        }
         if (strcmp(argv[i], "--json") == 0)
             c.json = true;
         else if (strcmp(argv[i], "--server") == 0 && i + 1 < argc)
@@ -338,6 +374,7 @@ int main(int argc, char **argv)
         fputs(usage, stderr);
         return EX_USAGE;
     }
+    net_tls(c.ca, c.pin, c.cert, c.key);
     static const struct { const char *name; int (*fn)(struct ctx *, int, char **); } cmds[] = {
         {"login", oa__cmd_login}, {"logout", oa__cmd_logout}, {"sync", oa__cmd_sync}, {"todo", oa__cmd_todo},
         {"show", oa__cmd_show}, {"new", oa__cmd_new}, {"edit", oa__cmd_edit}, {"act", oa__cmd_act},

@@ -87,7 +87,7 @@ int oa__cmd_login(struct ctx *c, int argc, char **argv)
     long st = oa__api(c, "POST", "/v1/sessions", body, NULL, 401, &out, &ex);
     json_decref(body);
     if (st < 0) {
-        oa__say("cannot reach %s: is oad running there?", c->server);
+        oa__say("cannot reach %s (%s): is oad running there?", c->server, net_last_error());
         return EX_OFFLINE;
     }
     if (ex != EX_OK)
@@ -299,7 +299,7 @@ int oa__cmd_show(struct ctx *c, int argc, char **argv)
     size_t len = 0;
     int64_t rev = 0;
     if (cache_get_doc(c->cache, id, &rec, &len, &rev) != 1) {
-        oa__say("cannot reach %s, and document %lld is not in the local copy", c->server, id);
+        oa__say("cannot reach %s (%s), and document %lld is not in the local copy", c->server, net_last_error(), id);
         return EX_OFFLINE;
     }
     cbor_item_t *it = NULL;

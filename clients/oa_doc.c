@@ -71,7 +71,7 @@ int oa__cmd_new(struct ctx *c, int argc, char **argv)
     long st = oa__api(c, "POST", "/v1/documents", b, NULL, 0, &out, &ex);
     json_decref(b);
     if (st < 0) {
-        oa__say("cannot reach %s: a new document needs the server", c->server);
+        oa__say("cannot reach %s (%s): a new document needs the server", c->server, net_last_error());
         return EX_OFFLINE;
     }
     if (ex != EX_OK)
@@ -152,7 +152,7 @@ int oa__cmd_edit(struct ctx *c, int argc, char **argv)
         json_decref(out);
         if (base == 0) {
             json_decref(f);
-            oa__say("cannot reach %s, and document %lld is not in the local copy", c->server, id);
+            oa__say("cannot reach %s (%s), and document %lld is not in the local copy", c->server, net_last_error(), id);
             return EX_OFFLINE;
         }
         cbor_item_t *op = oa_sync_map(5);
@@ -243,7 +243,7 @@ int oa__cmd_act(struct ctx *c, int argc, char **argv)
         int64_t base = oa__cached_rev(c, id);
         if (base == 0) {
             json_decref(params);
-            oa__say("cannot reach %s, and document %lld is not in the local copy", c->server, id);
+            oa__say("cannot reach %s (%s), and document %lld is not in the local copy", c->server, net_last_error(), id);
             return EX_OFFLINE;
         }
         cbor_item_t *op = oa_sync_map(7);
@@ -295,7 +295,7 @@ int oa__cmd_history(struct ctx *c, int argc, char **argv)
     json_t *out = NULL;
     long st = oa__api(c, "GET", path, NULL, NULL, 0, &out, &ex);
     if (st < 0) {
-        oa__say("cannot reach %s: the history needs the server", c->server);
+        oa__say("cannot reach %s (%s): the history needs the server", c->server, net_last_error());
         return EX_OFFLINE;
     }
     if (ex != EX_OK)

@@ -248,7 +248,7 @@ int oa__do_sync(struct ctx *c, bool quiet, struct sync_stats *st)
         rc = sync_pull(c, st);
     if (rc == -1) {
         if (!quiet)
-            oa__say("cannot reach %s: working from the local copy (%lld operations wait to be pushed)", c->server,
+            oa__say("cannot reach %s (%s): working from the local copy (%lld operations wait to be pushed)", c->server, net_last_error(),
                 (long long)cache_queue_count(c->cache));
         return EX_OFFLINE;
     }

@@ -435,6 +435,12 @@ int main(int argc, char **argv)
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? EX_USAGE : EX_OK;
     }
+    /* `oagw COMMAND --help` is help too, whatever else follows (the options are not parsed then). */
+    for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return EX_OK;
+        }
     const char *cmd = argv[1];
     argc--;
     argv++;

@@ -55,7 +55,11 @@
     X(RECORD_HELD,          409, "record_held",            "The record is under legal hold (冻结): it cannot be disposed of until the hold is lifted.") \
     /* #16 archival packages (branch aip) */ \
     X(AIP_RECIPIENT_MISSING, 409, "aip_recipient_missing", "A package of a 秘密 or higher record leaves only in its envelope: the administrator configures records.recipient_cert (the archive's certificate) first.") \
-    X(AIP_UNPACKABLE,       422, "aip_unpackable",         "The record could not be packaged (a file does not decrypt, or the package is too large).")
+    X(AIP_UNPACKABLE,       422, "aip_unpackable",         "The record could not be packaged (a file does not decrypt, or the package is too large).") \
+    /* #17, keys off the data disk: a document's label no longer matches its MAC */ \
+    X(LABEL_TAMPERED,       500, "label_tampered",         "This document's security label was changed outside oad (its integrity check failed); nothing was sent. The event is audited: a security administrator must restore the database from backup.") \
+    /* #15, the exchange gateway finished (branch gwf) */ \
+    X(CORRECTION_REFUSED,   409, "correction_refused",     "This correction (补正) was not taken: its request is unknown, closed or not awaiting a correction. Nothing changed; the refusal is recorded.")
 
 enum oa_err {
 #define X(name, status, code, msg) OA_E_##name,

@@ -374,6 +374,12 @@ static void auth_admit(struct oa_req *r, oa_handler_fn next)
             return;
         }
     }
+    /* #17: with mutual TLS mapped to accounts, a session is used only over its own account's certificate. */
+    if (oa_access_client_cert(r->srv->cfg->tls_client_account, r->client_cn, r->who.username) != OA_ALLOW) {
+        oa_refuse(r, OA_E_FORBIDDEN, oa_decision_reason(OA_DENY_CERT), "tls.client_cert_refused",
+                  r->client_cn ? r->client_cn : "(none)");
+        return;
+    }
     /* The gateway's confinement: its account uses only its routes, and nobody else uses those. */
     bool gateway_route = strncmp(r->route->pattern, "/v1/gateway/", 12) == 0;
     if (oa_access_route(r->who.roles, gateway_route, (r->route->flags & OA_ROUTE_GATEWAY) != 0) != OA_ALLOW) {

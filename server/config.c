@@ -42,9 +42,14 @@ void oa_config_defaults(struct oa_config *c)
     c->blob_max_request_bytes = (size_t)4 << 30;
     c->blob_suite = 1;
     c->upload_idle_s = 24 * 3600;
+    c->housekeeping_s = 3600;
+    c->idempotency_keep_s = 7 * 86400;
     c->sync_cache_max_level = 1;
     unsigned cores = uv_available_parallelism();
     c->storage_readers = cores < 1 ? 1 : cores > 64 ? 64 : cores;
+    /* #17, a sealed key file: libsodium's "moderate" Argon2id, once per start */
+    c->seal_opslimit = 3;
+    c->seal_memlimit = (size_t)256 << 20;
 }
 
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -109,6 +114,7 @@ static const struct key keys[] = {
     {"security", "argon2_memlimit", K_SIZE, F(argon2_memlimit), 0, 8192, (uint64_t)4 << 30},
     {"security", "session_idle_seconds", K_UNSIGNED, F(session_idle_s), 0, 1, 7 * 86400},
     {"security", "session_lifetime_seconds", K_UNSIGNED, F(session_lifetime_s), 0, 1, 30 * 86400},
+    {"security", "idempotency_keep_seconds", K_UNSIGNED, F(idempotency_keep_s), 0, 1, 366 * 86400},
     {"security", "lockout_threshold", K_UNSIGNED, F(lockout_threshold), 0, 1, 1000},
     {"security", "account_lockout_threshold", K_UNSIGNED, F(account_lockout_threshold), 0, 1, 100000},
     {"security", "source_failure_limit", K_UNSIGNED, F(source_failure_limit), 0, 1, 100000},
@@ -120,6 +126,7 @@ static const struct key keys[] = {
     {"blob", "upload_idle_seconds", K_UNSIGNED, F(upload_idle_s), 0, 1, 30 * 86400},
     {"storage", "readers", K_UNSIGNED, F(storage_readers), 0, 1, 64},
     {"storage", "reserve_bytes", K_SIZE, F(storage_reserve_bytes), 0, 0, (uint64_t)1 << 34},
+    {"storage", "housekeeping_seconds", K_UNSIGNED, F(housekeeping_s), 0, 1, 86400},
     {"storage", "encrypt", K_BOOL, F(storage_encrypt), 0, 0, 0},
     {"sync", "cache_max_level", K_UNSIGNED, F(sync_cache_max_level), 0, 0, 4},
     {"metrics", "scrape_token", K_TOKEN, F(metrics_scrape_token), sizeof(((struct oa_config *)0)->metrics_scrape_token),
@@ -127,6 +134,19 @@ static const struct key keys[] = {
     {"metrics", "allow_remote", K_BOOL, F(metrics_allow_remote), 0, 0, 0},
     {"records", "recipient_cert", K_STR, F(records_recipient_cert),
      sizeof(((struct oa_config *)0)->records_recipient_cert), 0, 0},
+    /* #17: TLS */
+    {"tls", "cert", K_STR, F(tls_cert), sizeof(((struct oa_config *)0)->tls_cert), 0, 0},
+    {"tls", "key", K_STR, F(tls_key), sizeof(((struct oa_config *)0)->tls_key), 0, 0},
+    {"tls", "client_ca", K_STR, F(tls_client_ca), sizeof(((struct oa_config *)0)->tls_client_ca), 0, 0},
+    {"tls", "client_account", K_BOOL, F(tls_client_account), 0, 0, 0},
+    {"tls", "allow_plain_remote", K_BOOL, F(tls_allow_plain_remote), 0, 0, 0},
+    /* #17, keys off the data disk */
+    {"server", "passphrase_file", K_STR, F(passphrase_file), sizeof(((struct oa_config *)0)->passphrase_file), 0, 0},
+    {"keys", "seal_opslimit", K_U64, F(seal_opslimit), 0, 1, 64},
+    {"keys", "seal_memlimit", K_SIZE, F(seal_memlimit), 0, 8192, (uint64_t)4 << 30},
+    {"keys", "pkcs11_module", K_STR, F(pkcs11_module), sizeof(((struct oa_config *)0)->pkcs11_module), 0, 0},
+    {"keys", "pkcs11_token", K_STR, F(pkcs11_token), sizeof(((struct oa_config *)0)->pkcs11_token), 0, 0},
+    {"keys", "pkcs11_pin_file", K_STR, F(pkcs11_pin_file), sizeof(((struct oa_config *)0)->pkcs11_pin_file), 0, 0},
 };
 #undef F
 

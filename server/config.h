@@ -46,6 +46,8 @@ struct oa_config {
     size_t blob_max_bytes;          /* one blob */
     size_t blob_max_request_bytes;  /* one upload request (a resumable upload may take several) */
     int blob_suite;                 /* 1 AES-256-GCM, 2 SM4-CTR + HMAC-SM3 */
+    unsigned housekeeping_s;        /* how often ended sessions and old action answers are deleted */
+    unsigned idempotency_keep_s;    /* an action's stored answer (Idempotency-Key) is kept at least this long */
     unsigned upload_idle_s;         /* an unfinished resumable upload is dropped after this */
 
     /* storage */
@@ -62,6 +64,19 @@ struct oa_config {
 
     /* #16 archival packages: the archive's recipient certificate (PEM) for 秘密 and above; "" none */
     char records_recipient_cert[512];
+    /* TLS (#17, server/tls.c): both empty = plain HTTP, allowed only on loopback */
+    char tls_cert[512];             /* PEM certificate chain, server first */
+    char tls_key[512];              /* PEM private key */
+    char tls_client_ca[512];        /* "" no client certificates; else required and verified against it */
+    bool tls_client_account;        /* a client certificate's subject CN must be the session's account */
+    bool tls_allow_plain_remote;    /* tests only: plain HTTP on a non-loopback address */
+    /* #17, keys off the data disk: the sealed key file's passphrase and the Argon2id of a new seal */
+    char passphrase_file[512];      /* "" none: $CREDENTIALS_DIRECTORY/oad-passphrase, else typed */
+    uint64_t seal_opslimit;
+    size_t seal_memlimit;           /* bytes */
+    char pkcs11_module[512];        /* "" none; else KEKs may live in this PKCS#11 module's token (p11-kit) */
+    char pkcs11_token[33];          /* the token's label */
+    char pkcs11_pin_file[512];      /* its user PIN (one line, mode 0600); "" the credential oad-pkcs11-pin */
 };
 
 void oa_config_defaults(struct oa_config *c);

@@ -100,6 +100,12 @@ int oa__doc_run_relabel(struct oa_store *s, struct doc_job *j)
         return OA_E_STORAGE;
     if (rc == 0)
         return oa__doc_not_found(j);
+    /* A label edited outside oad is never relabelled (which would seal the edit as oad's): #17. */
+    if ((me.roles & OA_ROLE_SECADMIN) != 0 &&
+        (rc = oa_doc_label_intact(s, OA_REQ_ACTOR(j->r), &d, "document.relabel")) <= 0) {
+        oa_doc_free(&d);
+        return rc < 0 ? OA_E_STORAGE : oa__doc_refuse(j, OA_E_LABEL_TAMPERED, oa_err_message(OA_E_LABEL_TAMPERED));
+    }
     /* Anyone but secadmin (who sees every label, never a text) passes the
      * read gate first: a document they may not see answers exactly as a
      * missing one, so the label route tells nobody which ids exist. */

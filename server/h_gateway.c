@@ -8,6 +8,7 @@
  *   GET  /v1/gateway/outbox/{id}/files/{k}   a file's bytes (decrypted)
  *   POST /v1/gateway/outbox/{id}/sent        oagw wrote it out (idempotent)
  *   POST /v1/documents/{id}/publication      propose an issued 公开 document for publication
+ *   POST /v1/documents/{id}/publication/secrecy_review   保密审查, before the review may approve
  *   POST /v1/documents/{id}/publication/review   信息发布审核: approve (-> outbox) or refuse
  *
  * Only the gateway's account reaches /v1/gateway/ (auth.c asks
@@ -49,7 +50,7 @@ struct gw_job {
     cbor_item_t *out;
 };
 
-enum { OP_IMPORT, OP_QUARANTINE, OP_OUTBOX, OP_FILE, OP_SENT, OP_PROPOSE, OP_REVIEW };
+enum { OP_IMPORT, OP_QUARANTINE, OP_OUTBOX, OP_FILE, OP_SENT, OP_PROPOSE, OP_REVIEW, OP_SECRECY };
 
 static int gw_on_run(struct oa_store *s, struct oa_db_job *job)
 {
@@ -82,6 +83,10 @@ static int gw_on_run(struct oa_store *s, struct oa_db_job *job)
     case OP_PROPOSE:
         return oa_gw_publication_propose(s, by, j->id, j->opinion, &j->err, &j->message, &j->out) != 0 ? OA_E_STORAGE
                                                                                                       : 0;
+    case OP_SECRECY:
+        return oa_gw_publication_secrecy_review(s, by, j->id, j->opinion, &j->err, &j->message, &j->out) != 0
+                   ? OA_E_STORAGE
+                   : 0;
     case OP_REVIEW:
         return oa_gw_publication_review(s, by, j->id, j->approve, j->opinion, &j->err, &j->message, &j->out) != 0
                    ? OA_E_STORAGE
@@ -98,8 +103,8 @@ static void import_done(struct gw_job *j, enum oa_err e)
         struct upload *u = j->uploads[i];
         if (imported)
             oa__upload_committed(u);
-        else if (j->res.duplicate)
-            oa__upload_drop(u); /* the bundle came before: these copies are void */
+        else if (j->res.duplicate || (e == OA_E_OK && j->res.err == OA_E_CORRECTION_REFUSED))
+            oa__upload_drop(u); /* the bundle came before, or is refused for good: these copies are void */
         else
             u->claimed = false; /* refused: oagw may retry with them */
     }
@@ -398,11 +403,12 @@ void h_gw_outbox_sent(struct oa_req *r)
     oa_writer_submit(r->srv->writer, &j->job);
 }
 
-static void publication(struct oa_req *r, bool review)
+static void publication(struct oa_req *r, int op)
 {
-    struct gw_job *j = gw_job_new(r, review ? OP_REVIEW : OP_PROPOSE);
+    struct gw_job *j = gw_job_new(r, op);
+    bool review = op == OP_REVIEW;
     struct pv_field f[] = {
-        {"opinion", PV_TEXT, review ? PV_REQUIRED : 0, 0, 500, &j->opinion, NULL},
+        {"opinion", PV_TEXT, op != OP_PROPOSE ? PV_REQUIRED : 0, op == OP_SECRECY ? 1 : 0, 500, &j->opinion, NULL},
         {"approve", PV_BOOL, review ? PV_REQUIRED : PV_REFUSED, 0, 0, &j->approve, NULL},
     };
     if (!oa_parse_id(r->params[0], &j->id)) {
@@ -419,10 +425,15 @@ static void publication(struct oa_req *r, bool review)
 
 void h_publication_propose(struct oa_req *r)
 {
-    publication(r, false);
+    publication(r, OP_PROPOSE);
 }
 
 void h_publication_review(struct oa_req *r)
 {
-    publication(r, true);
+    publication(r, OP_REVIEW);
+}
+
+void h_publication_secrecy_review(struct oa_req *r)
+{
+    publication(r, OP_SECRECY);
 }

@@ -156,6 +156,7 @@ void h_gw_outbox_file(struct oa_req *r);
 void h_gw_outbox_sent(struct oa_req *r);
 void h_publication_propose(struct oa_req *r);
 void h_publication_review(struct oa_req *r);
+void h_publication_secrecy_review(struct oa_req *r);
 
 /* the audit trail (auditor) */
 void h_audit_entries(struct oa_req *r);
@@ -183,6 +184,13 @@ void h_record_hold(struct oa_req *r);
 void h_organ_fonds(struct oa_req *r);
 void h_records_schedule_list(struct oa_req *r);
 void h_records_schedule_put(struct oa_req *r);
+/* h_records_list.c */
+void h_records_catalogue(struct oa_req *r);
+void h_records_appraisal(struct oa_req *r);
+void h_records_declassification(struct oa_req *r);
+void h_disposals_list(struct oa_req *r);
+void h_disposal_propose(struct oa_req *r);
+void h_disposal_decide(struct oa_req *r);
 
 /* archival packages (#16): h_aip.c (oa_aip_serve, in server.h, installs the filing check) */
 void h_record_package(struct oa_req *r);

@@ -1,7 +1,8 @@
 /*
- * server/http-int.h: internal to the connection layer (http.c, listen.c): a
- * connection, a client address's share of them, and the functions listen.c
- * calls in http.c.  Nobody else includes it.
+ * server/http-int.h: internal to the connection layer (http.c, http_parse.c,
+ * http_reply.c, listen.c, tls.c): a connection, a client address's share of
+ * them, and the functions its files call in each other.  Nobody else
+ * includes it.
  */
 #ifndef OA_SERVER_HTTP_INT_H
 #define OA_SERVER_HTTP_INT_H
@@ -15,6 +16,8 @@
 #include "server/http.h"
 
 #define MAX_HEADERS 64
+/* Bytes of pipelined input kept while a request is handled, before reading stops. */
+#define PENDING_MAX (64 * 1024)
 
 enum deadline { DL_NONE, DL_IDLE, DL_HEADER, DL_BODY, DL_WRITE };
 
@@ -92,6 +95,12 @@ struct oa_conn {
     bool idle;
     struct oa_conn *idle_prev, *idle_next;   /* the server's idle list */
     struct oa_conn *sidle_prev, *sidle_next; /* its source's idle list */
+
+    /* TLS (tls.c): NULL on a plain connection */
+    struct ssl_st *ssl;
+    char *cbuf;        /* the encrypted bytes of the response being written */
+    bool tls_done;     /* the handshake finished (and client_cn was read) */
+    char client_cn[64]; /* the client certificate's subject CN, or "" */
 };
 
 /* http.c */
@@ -104,5 +113,36 @@ const llhttp_settings_t *oa__http_parser_settings(void);
 void oa__http_conn_read_start(struct oa_conn *c);
 void oa__http_handle_close_noop(uv_handle_t *h);
 void oa__http_server_maybe_stopped(struct oa_server *srv);
+void oa__http_conn_read_stop(struct oa_conn *c);
+/* Parses bytes; on a complete request keeps what follows and dispatches. */
+void oa__http_conn_feed(struct oa_conn *c, const char *data, size_t len);
+/* After a response: parse what is pending, or read again, or close. */
+void oa__http_conn_next(struct oa_conn *c);
+/* Frees c once its handles are closed and no handler or write refers to it. */
+void oa__http_conn_maybe_free(struct oa_conn *c);
+
+/* Plain bytes that arrived (decrypted, on a TLS connection). */
+void oa__http_conn_input(struct oa_conn *c, const char *data, size_t len);
+/* The peer finished sending (EOF, or TLS close_notify). */
+void oa__http_conn_eof(struct oa_conn *c);
+/* Writes a response's bytes (encrypting them on a TLS connection) with c->wreq; uv_write's return. */
+int oa__http_conn_write(struct oa_conn *c, uv_buf_t *b, unsigned n, uv_write_cb cb);
+/* Sends a few bytes now, with no callback (100 Continue); best effort. */
+void oa__http_conn_send_now(struct oa_conn *c, const char *data, size_t len);
+
+/* tls.c */
+/* Begins the server side of TLS on an accepted connection (srv->tls_ctx set); 0 or -1. */
+int oa__tls_conn_start(struct oa_conn *c);
+/* Encrypted bytes that arrived: decrypts and hands the plain ones to oa__http_conn_input. */
+void oa__tls_on_read(struct oa_conn *c, const char *data, size_t len);
+int oa__tls_write(struct oa_conn *c, uv_buf_t *b, unsigned n, uv_write_cb cb);
+void oa__tls_send_now(struct oa_conn *c, const char *data, size_t len);
+void oa__tls_conn_free(struct oa_conn *c);
+/* At the end of a drain: stops the reload signal, frees the context. */
+void oa__tls_stop(struct oa_server *srv);
+
+/* http_parse.c */
+/* The media type of a Content-Type or Accept element, without parameters. */
+bool oa__http_media_is(const char *v, size_t n, const char *type);
 
 #endif

@@ -29,6 +29,7 @@ typedef void (*oa_handler_fn)(struct oa_req *r);
 #define OA_ROUTE_AUTH 2u  /* the route needs a session (see auth.h) */
 #define OA_ROUTE_STREAM 8u /* the handler takes the raw body as it arrives (oa_req_body_read) */
 #define OA_ROUTE_CBOR 32u  /* answers CBOR when the client states no preference (the sync protocol) */
+#define OA_ROUTE_TEXT 64u  /* answers text/plain (/metrics): an Accept of text/plain or any text type is met */
 #define OA_ROUTE_PARAMS 4
 
 struct oa_route {
@@ -80,6 +81,7 @@ struct oa_req {
     char id[32];                 /* request id, in every log line about it */
     char peer[64];               /* client address, for logs and audit */
     bool peer_loopback;          /* the client is on this machine (127.0.0.0/8, ::1) */
+    const char *client_cn;       /* mutual TLS: the client certificate's subject CN; NULL without one */
     uint64_t t0;                 /* uv_hrtime() at the first byte */
     int status;
 

@@ -18,6 +18,7 @@
 #include "proto/log.h"
 #include "server/http-int.h"
 #include "server/server.h"
+#include "server/tls.h"
 
 /* ------------------------------------------------------------------------ */
 /* accepting, draining                                                      */
@@ -112,7 +113,12 @@ static void server_on_connection(uv_stream_t *ls, int status)
     }
     unsigned char addr[16];
     conn_peer(c, addr);
-    if (!admit(srv, addr)) {
+    bool admitted = admit(srv, addr);
+    if (!admitted && srv->tls_ctx != NULL) {
+        srv->metrics.connections_refused++; /* a TLS port has no plain answer to give */
+        oa__http_conn_close(c);
+        return;
+    } else if (!admitted) {
         static const char body[] = "{\"code\":\"unavailable\",\"message\":\"Too many connections; try again.\"}";
         char busy[256];
         int n = snprintf(busy, sizeof(busy),
@@ -136,6 +142,11 @@ static void server_on_connection(uv_stream_t *ls, int status)
     llhttp_init(&c->parser, HTTP_REQUEST, oa__http_parser_settings());
     c->parser.data = c;
     oa_arena_init(&c->req.arena, 256 * 1024);
+    if (srv->tls_ctx != NULL && oa__tls_conn_start(c) != 0) {
+        oa_log(OA_LOG_ERROR, "tls_failed", "peer=%s reason=\"out of memory\"", c->peer);
+        oa__http_conn_close(c);
+        return;
+    }
     oa__http_request_reset(c);
     c->keep_alive = true;
     oa__http_conn_deadline(c, DL_IDLE);
@@ -192,12 +203,15 @@ int oa_server_start(struct oa_server *srv)
     uv_random(NULL, NULL, rnd, sizeof(rnd), 0, NULL);
     snprintf(srv->instance, sizeof(srv->instance), "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
 
+    if (oa_tls_setup(srv) != 0)
+        return -1;
     if (strchr(cfg->listen_host, ':'))
         rc = uv_ip6_addr(cfg->listen_host, cfg->listen_port, (struct sockaddr_in6 *)&addr);
     else
         rc = uv_ip4_addr(cfg->listen_host, cfg->listen_port, (struct sockaddr_in *)&addr);
     if (rc != 0) {
         oa_log(OA_LOG_ERROR, "listen_failed", "host=%s reason=\"not an IP address\"", cfg->listen_host);
+        oa__tls_stop(srv);
         return -1;
     }
     uv_tcp_init(srv->loop, &srv->listener);
@@ -207,6 +221,7 @@ int oa_server_start(struct oa_server *srv)
         oa_log(OA_LOG_ERROR, "listen_failed", "host=%s port=%d error=\"%s\"", cfg->listen_host,
                cfg->listen_port, uv_strerror(rc));
         uv_close((uv_handle_t *)&srv->listener, oa__http_handle_close_noop);
+        oa__tls_stop(srv);
         return -1;
     }
     srv->listening = true;

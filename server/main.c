@@ -3,7 +3,8 @@
  *
  *   oad init  --data DIR          create a data directory
  *   oad serve --data DIR ...      serve the API
- *   oad audit verify|pubkey, fsck, keys rotate, admin reset-password, report security, encrypt
+ *   oad tls init|server|client|pin  the office's private CA (tls_ca.c)
+ *   oad audit verify|pubkey, fsck, keys rotate|seal|unseal|passwd, admin reset-password, report security, encrypt
  *   oad --help | --version
  */
 #include <errno.h>
@@ -22,8 +23,10 @@
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/console.h"
+#include "server/keys_cli.h"
 #include "proto/log.h"
 #include "server/server.h"
+#include "server/tls.h"
 #include "server/version.h"
 #include "storage/accounts.h"
 #include "storage/audit.h"
@@ -31,6 +34,7 @@
 #include "storage/fault.h"
 #include "storage/cryptvfs.h"
 #include "storage/keys.h"
+#include "storage/labelmac.h"
 #include "storage/store.h"
 #include "workflow/access.h"
 
@@ -45,10 +49,15 @@ static const char usage[] =
     "                         (DIR/keys, mode 0600) and one-time passwords for the\n"
     "                         administrators sysadmin, secadmin and auditor, written\n"
     "                         to DIR/initial-credentials (mode 0600).  Prints the\n"
-    "                         audit key (as oad audit pubkey does).\n"
+    "                         audit key (as oad audit pubkey does).  With --seal\n"
+    "                         the key file is sealed with a passphrase from the\n"
+    "                         start (--new-passphrase-file or --passphrase-file,\n"
+    "                         else typed twice).\n"
     "  serve  --data DIR      Serve the API.  Refuses (exit 1) a database that\n"
     "                         PRAGMA quick_check finds damaged.  Encrypts a plain\n"
     "                         database first (as oad encrypt does).\n"
+    "  tls init|server|client|pin\n"
+    "                         The office's private CA for TLS: see 'oad tls'.\n"
     "  encrypt --data DIR     Encrypt a plain database in place (crash-safely; oad\n"
     "                         stopped), adding a database key to the key file.\n"
     "                         Nothing to do when it is encrypted already.\n"
@@ -73,6 +82,15 @@ static const char usage[] =
     "                         (SIGHUP): it rewraps every data key under the new\n"
     "                         version in the background, without re-encrypting files,\n"
     "                         and retires old versions once nothing uses them.\n"
+    "                         With keys.pkcs11_module set, the new versions are\n"
+    "                         generated inside the PKCS#11 token (keys.pkcs11_token).\n"
+    "  keys seal|unseal|passwd --data DIR\n"
+    "                         Seal the key file with a passphrase (Argon2id, then\n"
+    "                         XChaCha20-Poly1305), unseal it, or give it a new\n"
+    "                         passphrase (from --new-passphrase-file FILE, else typed\n"
+    "                         twice).  Every command then needs the passphrase:\n"
+    "                         --passphrase-file FILE, else the systemd credential\n"
+    "                         $CREDENTIALS_DIRECTORY/oad-passphrase, else typed.\n"
     "  admin reset-password USER --data DIR\n"
     "                         At the server's console: give USER a new one-time\n"
     "                         password (printed), end their sessions, lift a lockout.\n"
@@ -89,19 +107,26 @@ static const char usage[] =
     "  --data DIR             The data directory (default: ./data).\n"
     "  --config FILE          An INI configuration file (default: DIR/oad.conf if it\n"
     "                         exists).  Flags override the file.\n"
-    "  --keys FILE            The key file (default: DIR/keys).\n"
+    "  --keys FILE            The key file (default: DIR/keys).  Keep it, or its\n"
+    "                         passphrase, on another disk than DIR.\n"
+    "  --passphrase-file FILE The sealed key file's passphrase (one line, mode 0600).\n"
+    "  --new-passphrase-file FILE  The new passphrase of init --seal, keys seal, passwd.\n"
+    "  --seal                 init: seal the new key file with a passphrase.\n"
     "  --listen HOST:PORT     Where to listen (default: 127.0.0.1:8340; port 0 picks one).\n"
     "  --log-level LEVEL      debug, info, warn or error (default: info).\n"
     "  --set SECTION.KEY=VAL  Any configuration setting, e.g. --set http.max_connections=100.\n"
     "  -h, --help             Show this help.\n"
     "  -V, --version          Show the version.\n"
     "\n"
-    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+    "Exit status: 0 success, 1 failure, 2 usage error, 3 the passphrase does not\n"
+    "open the sealed key file.\n";
 
 struct cli {
     const char *command, *sub, *arg, *month, *level;
     const char *config_file;
     const char *data, *keys, *listen, *log_level;
+    const char *passphrase_file, *new_passphrase_file;
+    bool seal;
     const char *sets[32];
     int nsets;
 };
@@ -115,6 +140,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
         {"month", required_argument, NULL, 'm'},
         {"level", required_argument, NULL, 'v'},
+        {"passphrase-file", required_argument, NULL, 'P'},
+        {"new-passphrase-file", required_argument, NULL, 'N'},
+        {"seal", no_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -127,6 +155,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
         case 'L': cli->log_level = optarg; break;
         case 'm': cli->month = optarg; break;
         case 'v': cli->level = optarg; break;
+        case 'P': cli->passphrase_file = optarg; break;
+        case 'N': cli->new_passphrase_file = optarg; break;
+        case 'S': cli->seal = true; break;
         case 's':
             if (cli->nsets == 32) {
                 fprintf(stderr, "oad: too many --set options\n");
@@ -180,6 +211,8 @@ static int build_config(const struct cli *cli, struct oa_config *cfg)
         snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", cli->data);
     if (cli->keys)
         snprintf(cfg->key_file, sizeof(cfg->key_file), "%s", cli->keys);
+    if (cli->passphrase_file)
+        snprintf(cfg->passphrase_file, sizeof(cfg->passphrase_file), "%s", cli->passphrase_file);
     if (cli->listen && oa_config_set_listen(cfg, cli->listen) != 0) {
         fprintf(stderr, "oad: --listen wants HOST:PORT, e.g. 127.0.0.1:8340\n");
         return -1;
@@ -275,9 +308,9 @@ static int write_credentials(const char *path, const char *text)
     return rc;
 }
 
-static int cmd_init(struct oa_config *cfg)
+static int cmd_init(struct oa_config *cfg, const struct cli *cli)
 {
-    char cause[512], path[600], *why = NULL;
+    char path[600], *why = NULL;
     struct oa_store store = {0};
     int rc = 1;
 
@@ -290,10 +323,8 @@ static int cmd_init(struct oa_config *cfg)
         fprintf(stderr, "oad: %s is already initialised (%s exists)\n", cfg->data_dir, path);
         return 1;
     }
-    if (access(cfg->key_file, F_OK) != 0 && oa_keys_create(cfg->key_file, cause, sizeof(cause)) != 0) {
-        fprintf(stderr, "oad: %s\n", cause);
+    if (oa_keys_cli_create(cfg, cli->seal, cli->new_passphrase_file) != 0)
         return 1;
-    }
     unsigned char audit_pk[32];
     if (audit_public_key(cfg, audit_pk) != 0 || (cfg->storage_encrypt && db_key_setup(cfg, true) != 0))
         return 1;
@@ -374,6 +405,13 @@ out:
 
 /* ---- serve ---- */
 
+/* The background work stops once the connections are drained. */
+static void on_drained(struct oa_server *srv)
+{
+    oa_housekeeping_stop(srv);
+    oa_blobs_stop(srv);
+}
+
 static int cmd_serve(struct oa_config *cfg)
 {
     char path[600], cause[512], *why = NULL;
@@ -393,6 +431,7 @@ static int cmd_serve(struct oa_config *cfg)
     /* A key file from before check lines gets one, so damage is caught at the next start. */
     if (keys.unchecked && oa_keys_save(cfg->key_file, &keys, cause, sizeof(cause)) != 0)
         fprintf(stderr, "oad: warning: the key file has no check line and could not be given one: %s\n", cause);
+    oa_keys_cli_placement(cfg);
     if (db_key_setup(cfg, true) != 0) {
         oa_keys_wipe(&keys);
         return 1;
@@ -419,6 +458,16 @@ static int cmd_serve(struct oa_config *cfg)
         oa_keys_wipe(&keys);
         return 1;
     }
+    /* Labels are checked against their MACs from here on (#17); rows from before migration 15 get theirs once. */
+    int sealed = 0;
+    if (oa_labelmac_key(keys.audit_seed) != 0 || oa_doc_label_fill(&store, &sealed) != 0) {
+        fprintf(stderr, "oad: cannot give the documents' labels their integrity MACs: %s\n", oa_store_errmsg(&store));
+        oa_store_close(&store);
+        oa_keys_wipe(&keys);
+        return 1;
+    }
+    if (sealed > 0)
+        oa_log(OA_LOG_INFO, "label_macs_filled", "documents=%d", sealed);
     int imported = oa_fault_import(&store, journal);
     if (imported < 0)
         fprintf(stderr, "oad: warning: cannot record %s in the audit trail\n", journal);
@@ -461,7 +510,7 @@ static int cmd_serve(struct oa_config *cfg)
     srv->routes = oa_routes;
     srv->nroutes = oa_nroutes;
     srv->auth_gate = oa_auth_dispatch;
-    srv->on_drained = oa_blobs_stop;
+    srv->on_drained = on_drained;
     srv->writer = oa_writer_start(&loop, &store, keys.audit_seed);
     if (srv->writer != NULL)
         srv->readers = oa_readers_start(&loop, path, cfg->storage_readers, srv->writer);
@@ -479,6 +528,7 @@ static int cmd_serve(struct oa_config *cfg)
     }
     oa_blobs_start(srv);
     oa_aip_serve(srv); /* the four-property check at filing (#16) */
+    oa_housekeeping_start(srv);
     char pidfile[600];
     snprintf(pidfile, sizeof(pidfile), "%s/oad.pid", cfg->data_dir);
     FILE *pf = fopen(pidfile, "w");
@@ -674,55 +724,12 @@ static int cmd_fsck(const struct oa_config *cfg)
     return f.damaged || db_rc ? 1 : 0;
 }
 
-/* ---- keys rotate ---- */
-
-static int cmd_keys_rotate(const struct oa_config *cfg, const char *level_arg)
-{
-    char cause[512];
-    int level = -1;
-    if (level_arg) {
-        char *end = NULL;
-        long v = strtol(level_arg, &end, 10);
-        if (end == level_arg || *end != '\0' || v < 0 || v >= OA_KEY_LEVELS) {
-            fprintf(stderr, "oad: --level wants 0 (公开) to 4 (绝密)\n");
-            return 2;
-        }
-        level = (int)v;
-    }
-    struct oa_keys *k = sodium_malloc(sizeof(*k));
-    if (k == NULL || oa_keys_load(cfg->key_file, k, cause, sizeof(cause)) != 0 ||
-        oa_keys_rotate(k, level, cause, sizeof(cause)) != 0 || oa_keys_save(cfg->key_file, k, cause, sizeof(cause)) != 0) {
-        fprintf(stderr, "oad: %s\n", k ? cause : "out of memory");
-        if (k)
-            sodium_free(k);
-        return 1;
-    }
-    printf("new key versions:");
-    for (int l = 0; l < OA_KEY_LEVELS; l++)
-        if (level < 0 || l == level)
-            printf(" level %d -> %d", l, k->kek_version[l]);
-    printf("\n");
-    sodium_free(k);
-    char pidfile[600];
-    snprintf(pidfile, sizeof(pidfile), "%s/oad.pid", cfg->data_dir);
-    FILE *pf = fopen(pidfile, "r");
-    int pid = 0;
-    if (pf) {
-        if (fscanf(pf, "%d", &pid) != 1)
-            pid = 0;
-        fclose(pf);
-    }
-    if (pid > 0 && kill(pid, SIGHUP) == 0)
-        printf("oad (pid %d) is rewrapping data keys in the background.\n", pid);
-    else
-        printf("oad is not running: it rewraps data keys when it next starts.\n");
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     struct cli cli = {0};
     umask(077); /* the database, WAL and key files are for oad's user only */
+    if (argc >= 2 && strcmp(argv[1], "tls") == 0)
+        return oa_tls_command(argc - 1, argv + 1); /* the office's CA (server/tls_ca.c) */
     int rc = parse_cli(argc, argv, &cli);
     if (rc != 0)
         return rc;
@@ -734,18 +741,22 @@ int main(int argc, char **argv)
     bool audit = strcmp(cli.command, "audit") == 0 && cli.sub && strcmp(cli.sub, "verify") == 0;
     bool pubkey = strcmp(cli.command, "audit") == 0 && cli.sub && strcmp(cli.sub, "pubkey") == 0;
     bool report = strcmp(cli.command, "report") == 0 && cli.sub && strcmp(cli.sub, "security") == 0;
-    bool keys_rotate = strcmp(cli.command, "keys") == 0 && cli.sub && strcmp(cli.sub, "rotate") == 0;
+    bool keys = strcmp(cli.command, "keys") == 0 && cli.sub;
     bool fsck = strcmp(cli.command, "fsck") == 0;
     bool reset_pw = strcmp(cli.command, "admin") == 0 && cli.sub && strcmp(cli.sub, "reset-password") == 0;
     bool encrypt = strcmp(cli.command, "encrypt") == 0;
     if (strcmp(cli.command, "init") != 0 && strcmp(cli.command, "serve") != 0 && !audit && !pubkey && !report &&
-        !keys_rotate && !fsck && !reset_pw && !encrypt) {
+        !keys && !fsck && !reset_pw && !encrypt) {
         fprintf(stderr, "oad: unknown command '%s%s%s'; try 'oad --help'\n", cli.command, cli.sub ? " " : "",
                 cli.sub ? cli.sub : "");
         return 2;
     }
     if (build_config(&cli, &cfg) != 0)
         return 2;
+    /* A sealed key file: its passphrase once, before anything reads the file. */
+    rc = oa_keys_cli_unlock(&cfg);
+    if (rc != 0 || oa_keys_cli_token(&cfg) != 0)
+        return rc != 0 ? rc : 1;
     /* Every command that reads the database reads it through its key. */
     if ((audit || pubkey || report || fsck || reset_pw || encrypt) && db_key_setup(&cfg, encrypt) != 0)
         return encrypt ? 1 : 2;
@@ -759,8 +770,8 @@ int main(int argc, char **argv)
         return cmd_report(&cfg, cli.month);
     if (fsck)
         return cmd_fsck(&cfg);
-    if (keys_rotate)
-        return cmd_keys_rotate(&cfg, cli.level);
+    if (keys)
+        return oa_keys_cli(&cfg, cli.sub, cli.new_passphrase_file, cli.level);
     if (reset_pw) {
         if (cli.arg == NULL) {
             fprintf(stderr, "oad: admin reset-password needs the account's name\n");
@@ -769,6 +780,6 @@ int main(int argc, char **argv)
         return oa_console_reset_password(&cfg, cli.arg);
     }
     if (strcmp(cli.command, "init") == 0)
-        return cmd_init(&cfg);
+        return cmd_init(&cfg, &cli);
     return cmd_serve(&cfg);
 }

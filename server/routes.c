@@ -15,7 +15,7 @@
 
 const struct oa_route oa_routes[] = {
     {"GET", "/healthz", h_healthz, 0, 0, "healthz"},
-    {"GET", "/metrics", h_metrics, 0, 0, "metrics"},
+    {"GET", "/metrics", h_metrics, OA_ROUTE_TEXT, 0, "metrics"},
     {"POST", "/v1/hello", h_hello, BODY, 64 * 1024, "hello"},
 
     {"POST", "/v1/sessions", h_login, BODY, 16 * 1024, "login"},
@@ -54,6 +54,8 @@ const struct oa_route oa_routes[] = {
     {"POST", "/v1/documents/{}/publication", h_publication_propose, BODY | AUTH, 16 * 1024, "publication.propose"},
     {"POST", "/v1/documents/{}/publication/review", h_publication_review, BODY | AUTH, 16 * 1024,
      "publication.review"},
+    {"POST", "/v1/documents/{}/publication/secrecy_review", h_publication_secrecy_review, BODY | AUTH, 16 * 1024,
+     "publication.secrecy_review"},
 
     {"POST", "/v1/gateway/bundles", h_gw_import, BODY | AUTH | GW, 1024 * 1024, "gateway.import"},
     {"POST", "/v1/gateway/quarantine", h_gw_quarantine, BODY | AUTH | GW, 16 * 1024, "gateway.quarantine"},
@@ -89,6 +91,9 @@ const struct oa_route oa_routes[] = {
     {"PUT", "/v1/organs/{}/fonds", h_organ_fonds, BODY | AUTH, 4096, "organs.fonds"},
     {"GET", "/v1/records/schedule", h_records_schedule_list, AUTH, 0, "records.schedule"},
     {"PUT", "/v1/records/schedule", h_records_schedule_put, BODY | AUTH, 4096, "records.schedule.put"},
+    {"GET", "/v1/records/appraisal", h_records_appraisal, AUTH, 0, "records.appraisal"},
+    {"GET", "/v1/records/declassification", h_records_declassification, AUTH, 0, "records.declassification"},
+    {"GET", "/v1/records", h_records_catalogue, AUTH, 0, "records.catalogue"},
     {"POST", "/v1/records", h_record_file, BODY | AUTH, 16 * 1024, "records.file"},
     {"GET", "/v1/records/{}", h_record_get, AUTH, 0, "records.get"},
     {"POST", "/v1/records/{}/corrections", h_record_correct, BODY | AUTH, 16 * 1024, "records.correct"},
@@ -100,6 +105,9 @@ const struct oa_route oa_routes[] = {
     {"GET", "/v1/transfers/{}", h_transfer_get, AUTH, 0, "transfers.get"},
     {"GET", "/v1/transfers/{}/package", h_transfer_package, AUTH, 0, "transfers.package"},
     {"POST", "/v1/transfers/{}/receipt", h_transfer_receipt, BODY | AUTH, 80 * 1024, "transfers.receipt"},
+    {"GET", "/v1/disposals", h_disposals_list, AUTH, 0, "disposals.list"},
+    {"POST", "/v1/disposals", h_disposal_propose, BODY | AUTH, 64 * 1024, "disposals.propose"},
+    {"POST", "/v1/disposals/{}/decision", h_disposal_decide, BODY | AUTH, 16 * 1024, "disposals.decide"},
 };
 
 const int oa_nroutes = (int)(sizeof(oa_routes) / sizeof(oa_routes[0]));

@@ -48,6 +48,8 @@ struct oa_server {
 
     struct upload *uploads;     /* uploads in progress (h_blobs.c) */
     uv_timer_t upload_timer;
+    uv_timer_t housekeeping_timer; /* server/housekeeping.c */
+    bool housekeeping_running;
     uv_signal_t sig_hup;
     bool reseal_running, reseal_again, rewrap_running;
 
@@ -68,6 +70,11 @@ struct oa_server {
     void (*on_drained)(struct oa_server *srv);
     struct oa_metrics metrics;
 
+    /* TLS (#17, tls.c): NULL when serving plain HTTP; replaced whole on SIGHUP
+     * (each connection's SSL holds a reference to the context it began with) */
+    struct ssl_ctx_st *tls_ctx;
+    uv_signal_t sig_tls;
+
     char read_buf[64 * 1024];   /* every read lands here; leftovers are copied */
 };
 
@@ -87,6 +94,9 @@ void oa_blobs_start(struct oa_server *srv);
 /* Installs the four-property check at filing, with the server's data directory and keys (h_aip.c, #16). */
 void oa_aip_serve(struct oa_server *srv);
 void oa_blobs_stop(struct oa_server *srv);
+/* The periodic forgetting of ended sessions and old action answers (server/housekeeping.c). */
+void oa_housekeeping_start(struct oa_server *srv);
+void oa_housekeeping_stop(struct oa_server *srv);
 /* Re-seal blobs whose document's label changed; rewrap data keys under current KEKs. */
 void oa_blobs_reseal_kick(struct oa_server *srv);
 void oa_blobs_rewrap_kick(struct oa_server *srv);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "storage/keytoken.h"
+
 uint32_t oa_totp_code(const unsigned char *secret, size_t len, uint64_t step)
 {
     unsigned char msg[8], mac[EVP_MAX_MD_SIZE];
@@ -68,6 +70,8 @@ static int wrap_key(const struct oa_keys *k, int version, unsigned char key[cryp
 {
     if (version < 1 || version >= OA_KEY_VERSIONS || !k->kek_present[OA_KEY_LEVELS - 1][version])
         return -1;
+    if (k->kek_token[OA_KEY_LEVELS - 1][version]) /* #17: the KEK is in a PKCS#11 token */
+        return oa_keytoken_derive(OA_KEY_LEVELS - 1, version, "oa-totp", key);
     return crypto_kdf_derive_from_key(key, crypto_secretbox_KEYBYTES, 1, "oa-totp_",
                                       k->kek[OA_KEY_LEVELS - 1][version]);
 }

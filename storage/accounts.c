@@ -339,6 +339,22 @@ int oa_session_delete(struct oa_store *s, int64_t id)
     return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 }
 
+int oa_session_prune(struct oa_store *s, int64_t now, int64_t idle_before, int64_t *n)
+{
+    *n = 0;
+    sqlite3_stmt *st = oa_store_stmt(s, "DELETE FROM sessions WHERE expires_at <= ? OR last_used_at < ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, idle_before);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    *n = sqlite3_changes(s->db);
+    if (*n > 0)
+        bump();
+    return 0;
+}
+
 int oa_session_delete_owned(struct oa_store *s, int64_t id, int64_t user_id)
 {
     bump();

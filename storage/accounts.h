@@ -111,5 +111,8 @@ int oa_session_delete(struct oa_store *s, int64_t id);
 int oa_session_delete_owned(struct oa_store *s, int64_t id, int64_t user_id);
 /* Ends every session of a user except `keep` (0: keep none). Returns the count or -1. */
 int oa_session_delete_user(struct oa_store *s, int64_t user_id, int64_t keep);
+/* Deletes the sessions that ended: expired by `now`, or last used before
+ * `idle_before`.  *n their number; 0 or -1. */
+int oa_session_prune(struct oa_store *s, int64_t now, int64_t idle_before, int64_t *n);
 
 #endif

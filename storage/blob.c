@@ -24,6 +24,7 @@
 
 #include "proto/alloc.h"
 #include "storage/blob-int.h"
+#include "storage/keytoken.h"
 
 
 void oa__blob_say(char *cause, size_t n, const char *fmt, ...)
@@ -185,6 +186,9 @@ static int dek_aead(const struct oa_keys *k, int level, int version, bool enc, c
         return -1;
     char aad[32];
     int aadlen = snprintf(aad, sizeof(aad), "oa-dek-v1|%d|%d", level, version);
+    if (k->kek_token[level][version]) /* #17: wrapped and unwrapped inside the PKCS#11 token, same form */
+        return enc ? oa_keytoken_seal(level, version, aad, (size_t)aadlen, in, OA_DEK_LEN, out)
+                   : oa_keytoken_open_sealed(level, version, aad, (size_t)aadlen, in, OA_DEK_LEN, out);
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     int len = 0, ok = 0;
     if (enc) {

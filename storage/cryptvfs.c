@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "storage/keys.h"
+#include "storage/sqlite_init.h"
 
 #define NONCE_LEN 12
 #define TAG_LEN 16
@@ -447,6 +448,7 @@ int oa_cryptvfs_install(const unsigned char key[32])
     memcpy(the_key, key, OA_KEY_LEN);
     if (registered)
         return 0;
+    oa_sqlite_init(); /* before sqlite3_vfs_find initialises SQLite */
     root_vfs = sqlite3_vfs_find(NULL);
     if (root_vfs == NULL)
         return -1;

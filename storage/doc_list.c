@@ -22,7 +22,7 @@
 #include "workflow/deadline.h"
 
 #define LIST_WHERE                                                                                      \
-    "SELECT " "id" " FROM documents WHERE level <= ?1 AND (?2 IS NULL OR state = ?2)"                     \
+    "SELECT " OA_DOC_COLS " FROM documents WHERE level <= ?1 AND (?2 IS NULL OR state = ?2)"                     \
     " AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR doc_number = ?4)"                                   \
     " AND (?5 IS NULL OR created_at >= ?5) AND (?6 IS NULL OR created_at < ?6)"                            \
     " AND (?7 = 0 OR (step_due IS NOT NULL AND step_due < ?8)"                                             \
@@ -50,7 +50,7 @@
 
 /*
  * [short search term][view].  The to-do view's is one document's check
- * (todo_ids); a search within the to-do list is one query (todo_search_sql),
+ * (todo_page); a search within the to-do list is one query (todo_search_sql),
  * since the search's subquery would be run again for every document checked.
  */
 static const char *const list_sql[2][3] = {
@@ -158,8 +158,21 @@ static int source_next(sqlite3_stmt *st, int64_t *head)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Takes the row st stands on as the page's next entry (its id, and the document when docs is given). */
+static void take_row(sqlite3_stmt *st, int64_t *ids, struct oa_doc *docs, size_t *n)
+{
+    if (docs != NULL) {
+        memset(&docs[*n], 0, sizeof(docs[*n]));
+        oa_doc_from_row(st, &docs[*n]);
+    } else {
+        ids[*n] = sqlite3_column_int64(st, 0);
+    }
+    (*n)++;
+}
+
 /* The to-do page: the sources merged in document order, each document checked by `check`. */
-static int todo_ids(struct oa_store *s, const struct oa_doc_query *q, sqlite3_stmt *check, int64_t *ids, size_t *n)
+static int todo_page(struct oa_store *s, const struct oa_doc_query *q, sqlite3_stmt *check, int64_t *ids,
+                     struct oa_doc *docs, size_t *n)
 {
     sqlite3_stmt *src[3];
     int64_t head[3];
@@ -198,7 +211,7 @@ static int todo_ids(struct oa_store *s, const struct oa_doc_query *q, sqlite3_st
         sqlite3_bind_int64(check, 18, next);
         int step = sqlite3_step(check);
         if (step == SQLITE_ROW)
-            ids[(*n)++] = next;
+            take_row(check, ids, docs, n);
         else if (step != SQLITE_DONE)
             rc = -1;
         sqlite3_reset(check);
@@ -208,7 +221,7 @@ static int todo_ids(struct oa_store *s, const struct oa_doc_query *q, sqlite3_st
     return rc;
 }
 
-int oa_doc_query_ids(struct oa_store *s, const struct oa_doc_query *q, int64_t *ids, size_t *n)
+static int query_page(struct oa_store *s, const struct oa_doc_query *q, int64_t *ids, struct oa_doc *docs, size_t *n)
 {
     *n = 0;
     size_t q_chars = 0; /* trigram search needs three characters; shorter terms use LIKE */
@@ -229,14 +242,26 @@ int oa_doc_query_ids(struct oa_store *s, const struct oa_doc_query *q, int64_t *
     bind_filters(st, q, fts, like);
     int rc = 0;
     if (merged) {
-        rc = todo_ids(s, q, st, ids, n);
+        rc = todo_page(s, q, st, ids, docs, n);
     } else {
-        int step;
-        while (*n < OA_DOC_PAGE_MAX && (step = sqlite3_step(st)) == SQLITE_ROW)
-            ids[(*n)++] = sqlite3_column_int64(st, 0);
+        int step = SQLITE_DONE;
+        while (*n < (size_t)q->limit && *n < OA_DOC_PAGE_MAX && (step = sqlite3_step(st)) == SQLITE_ROW)
+            take_row(st, ids, docs, n);
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            rc = -1;
         sqlite3_reset(st);
     }
     free(fts);
     free(like);
     return rc;
+}
+
+int oa_doc_query_ids(struct oa_store *s, const struct oa_doc_query *q, int64_t *ids, size_t *n)
+{
+    return query_page(s, q, ids, NULL, n);
+}
+
+int oa_doc_query_docs(struct oa_store *s, const struct oa_doc_query *q, struct oa_doc *docs, size_t *n)
+{
+    return query_page(s, q, NULL, docs, n);
 }

@@ -13,6 +13,8 @@
 
 #include "storage/store.h"
 
+struct oa_doc;
+
 enum oa_doc_view { OA_VIEW_ALL, OA_VIEW_TODO, OA_VIEW_DONE };
 
 /* One page's query; the strings stay the caller's, NULL when not filtered on. */
@@ -40,5 +42,8 @@ struct oa_doc_query {
  * or -1.
  */
 int oa_doc_query_ids(struct oa_store *s, const struct oa_doc_query *q, int64_t *ids, size_t *n);
+/* The same page as whole documents (no body) into docs[OA_DOC_PAGE_MAX], read
+ * by the page's own statements: no second lookup per document. */
+int oa_doc_query_docs(struct oa_store *s, const struct oa_doc_query *q, struct oa_doc *docs, size_t *n);
 
 #endif

@@ -7,15 +7,8 @@
 
 #include "proto/alloc.h"
 #include "proto/value.h"
+#include "storage/labelmac.h"
 #include "workflow/number.h"
-
-#define DOC_COLS                                                                                       \
-    "id, kind, def_version, state, revision, title, doc_type, copy_no, level, secrecy_period, urgency," \
-    " coalesce(organ_id, 0), coalesce(department_id, 0), coalesce(doc_number, ''), signer,"          \
-    " main_recipients, copied_recipients, attachment_note, doc_date, note, printing_organ,"           \
-    " printing_date, drafter_id, coalesce(source_id, 0), coalesce(reply_id, 0),"                     \
-    " coalesce(assignee_id, 0), coalesce(lead_department_id, 0), coalesce(step_due, ''),"            \
-    " coalesce(request_due, ''), extended, created_at, updated_at, declass_date, scoped"
 
 void oa_doc_free(struct oa_doc *d)
 {
@@ -31,7 +24,7 @@ static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
 
 int oa_doc_load(struct oa_store *s, int64_t id, struct oa_doc *d)
 {
-    sqlite3_stmt *st = oa_store_stmt(s, "SELECT " DOC_COLS " FROM documents WHERE id = ?");
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT " OA_DOC_COLS " FROM documents WHERE id = ?");
     memset(d, 0, sizeof(*d));
     if (st == NULL)
         return -1;
@@ -41,7 +34,14 @@ int oa_doc_load(struct oa_store *s, int64_t id, struct oa_doc *d)
         return 0;
     if (rc != SQLITE_ROW)
         return -1;
+    oa_doc_from_row(st, d);
+    return 1;
+}
+
+void oa_doc_from_row(sqlite3_stmt *st, struct oa_doc *d)
+{
     int c = 0;
+    d->body = NULL;
     d->id = sqlite3_column_int64(st, c++);
     col_text(st, c++, d->kind, sizeof(d->kind));
     d->def_version = sqlite3_column_int(st, c++);
@@ -76,7 +76,10 @@ int oa_doc_load(struct oa_store *s, int64_t id, struct oa_doc *d)
     d->updated_at = sqlite3_column_int64(st, c++);
     col_text(st, c++, d->declass_date, sizeof(d->declass_date));
     d->scoped = sqlite3_column_int(st, c++) != 0;
-    return 1;
+    if (sqlite3_column_type(st, c) == SQLITE_BLOB && sqlite3_column_bytes(st, c) == (int)sizeof(d->label_mac)) {
+        memcpy(d->label_mac, sqlite3_column_blob(st, c), sizeof(d->label_mac));
+        d->has_label_mac = true;
+    }
 }
 
 static void bind_id(sqlite3_stmt *st, int i, int64_t v)
@@ -223,7 +226,8 @@ int oa_doc_insert(struct oa_store *s, struct oa_doc *d, int64_t author_id)
     if (sqlite3_step(st) != SQLITE_DONE)
         return -1;
     d->id = sqlite3_last_insert_rowid(s->db);
-    if (body_put(s, d) != 0 || fts_put(s, d, false) != 0 || revision_put(s, d, author_id, 0, "created") != 0)
+    if (body_put(s, d) != 0 || fts_put(s, d, false) != 0 || revision_put(s, d, author_id, 0, "created") != 0 ||
+        oa_doc_label_seal(s, d->id) != 0)
         return -1;
     return oa_change_record(s, "document", d->id, "create") < 0 ? -1 : 0;
 }
@@ -239,7 +243,7 @@ int oa_doc_save(struct oa_store *s, struct oa_doc *d, int64_t author_id, int64_t
     int i = bind_fields(st, d);
     sqlite3_bind_int64(st, i++, d->revision);
     sqlite3_bind_int64(st, i++, d->id);
-    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1)
+    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1 || oa_doc_label_seal(s, d->id) != 0)
         return -1;
     if (text_changed != NULL && text_changed[0] != '\0') {
         /* Text changes need the body (a revision keeps title and body together). */
@@ -306,7 +310,7 @@ int oa_doc_scope_set(struct oa_store *s, struct oa_doc *d, const char *const *en
         if (sqlite3_step(st) != SQLITE_DONE)
             return -1;
     }
-    return 0;
+    return oa_doc_label_seal(s, doc_id);
 }
 
 int64_t oa_doc_step(struct oa_store *s, int64_t doc_id, const char *action, const char *from, const char *to,
@@ -602,6 +606,21 @@ int oa_idem_put(struct oa_store *s, int64_t user_id, const char *key, int status
     sqlite3_bind_blob(st, 4, body, (int)len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, oa_now());
     return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_idem_prune(struct oa_store *s, int64_t before, int max, int64_t *n)
+{
+    *n = 0;
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "DELETE FROM idempotency WHERE id IN (SELECT id FROM idempotency ORDER BY id LIMIT ?) AND at < ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int(st, 1, max);
+    sqlite3_bind_int64(st, 2, before);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    *n = sqlite3_changes(s->db);
+    return 0;
 }
 
 int oa_idem_get(struct oa_store *s, int64_t user_id, const char *key, int *status, unsigned char **body,

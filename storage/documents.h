@@ -50,9 +50,22 @@ struct oa_doc {
     int64_t created_at, updated_at;
     char declass_date[16];    /* "" when none */
     bool scoped;              /* the label has a need-to-know scope (doc_scope rows) */
+    bool has_label_mac;       /* #17: the label's MAC (storage/labelmac.h), as stored */
+    unsigned char label_mac[32];
 };
 
 void oa_doc_free(struct oa_doc *d);
+
+/* The columns of a document row, in the order oa_doc_from_row reads them. */
+#define OA_DOC_COLS                                                                                    \
+    "id, kind, def_version, state, revision, title, doc_type, copy_no, level, secrecy_period, urgency," \
+    " coalesce(organ_id, 0), coalesce(department_id, 0), coalesce(doc_number, ''), signer,"          \
+    " main_recipients, copied_recipients, attachment_note, doc_date, note, printing_organ,"           \
+    " printing_date, drafter_id, coalesce(source_id, 0), coalesce(reply_id, 0),"                     \
+    " coalesce(assignee_id, 0), coalesce(lead_department_id, 0), coalesce(step_due, ''),"            \
+    " coalesce(request_due, ''), extended, created_at, updated_at, declass_date, scoped, label_mac"
+/* Fills d (all but the body) from st's current row of OA_DOC_COLS, from column 0. */
+void oa_doc_from_row(sqlite3_stmt *st, struct oa_doc *d);
 
 /*
  * 1 found, 0 not found, -1 error.  The body is not read (d->body is NULL):
@@ -156,6 +169,10 @@ void oa_calendar_changed(void);
 
 /* Stores a response for an idempotency key; and looks one up (1 found, 0 not, -1 error). */
 int oa_idem_put(struct oa_store *s, int64_t user_id, const char *key, int status, const void *body, size_t len);
+/* Forgets at most `max` of the oldest stored answers kept since before
+ * `before` (rows append in time order, so only the oldest are looked at);
+ * *n how many.  0 or -1. */
+int oa_idem_prune(struct oa_store *s, int64_t before, int max, int64_t *n);
 int oa_idem_get(struct oa_store *s, int64_t user_id, const char *key, int *status, unsigned char **body,
                 size_t *len);
 

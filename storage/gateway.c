@@ -45,7 +45,10 @@ int oa_gw_bundle_find(struct oa_store *s, const char *sender, const char *bundle
 
 int oa_gw_seq_find(struct oa_store *s, const char *sender, int64_t seq, char out[OA_GW_ID_LEN + 1])
 {
-    sqlite3_stmt *st = oa_store_stmt(s, "SELECT bundle_id FROM gateway_bundles WHERE sender = ? AND seq = ?");
+    /* A bundle refused for good (gateway_refusals) holds its seq like an imported one. */
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT bundle_id FROM gateway_bundles WHERE sender = ?1 AND seq = ?2"
+                                        " UNION ALL SELECT bundle_id FROM gateway_refusals"
+                                        " WHERE sender = ?1 AND seq = ?2 LIMIT 1");
     if (st == NULL)
         return -1;
     sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
@@ -61,7 +64,8 @@ int oa_gw_seq_find(struct oa_store *s, const char *sender, int64_t seq, char out
 
 int64_t oa_gw_last_seq(struct oa_store *s, const char *sender)
 {
-    sqlite3_stmt *st = oa_store_stmt(s, "SELECT coalesce(max(seq), 0) FROM gateway_bundles WHERE sender = ?");
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT max(coalesce((SELECT max(seq) FROM gateway_bundles WHERE sender = ?1),"
+                                        " 0), coalesce((SELECT max(seq) FROM gateway_refusals WHERE sender = ?1), 0))");
     if (st == NULL)
         return -1;
     sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
@@ -316,13 +320,50 @@ int oa_outbox_set_sent(struct oa_store *s, int64_t id, const char *bundle_id, co
     return sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(s->db) == 1 ? 0 : -1;
 }
 
+int oa_gw_refusal_find(struct oa_store *s, const char *sender, const char *bundle_id, char code[64],
+                       char reason[512])
+{
+    sqlite3_stmt *st =
+        oa_store_stmt(s, "SELECT code, reason FROM gateway_refusals WHERE sender = ? AND bundle_id = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, bundle_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return -1;
+    text_col(st, 0, code, 64);
+    text_col(st, 1, reason, 512);
+    return 1;
+}
+
+int oa_gw_refusal_put(struct oa_store *s, const char *sender, const char *bundle_id, int64_t seq, const char *type,
+                      const char *code, const char *reason)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "INSERT INTO gateway_refusals(sender, bundle_id, seq, type, code, reason,"
+                                        " refused_at) VALUES (?,?,?,?,?,?,?)");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, bundle_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, seq);
+    sqlite3_bind_text(st, 4, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, oa_now());
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
 /* ---- 主动公开 ---- */
 
 int oa_publication_load(struct oa_store *s, int64_t doc_id, struct oa_publication_row *p)
 {
     sqlite3_stmt *st = oa_store_stmt(s, "SELECT doc_id, proposed_by, proposed_at, coalesce(reviewed_by, 0),"
                                         " coalesce(reviewed_at, 0), coalesce(approved, -1), coalesce(opinion, ''),"
-                                        " coalesce(outbox_id, 0) FROM publications WHERE doc_id = ?");
+                                        " coalesce(outbox_id, 0), coalesce(secrecy_by, 0), coalesce(secrecy_at, 0),"
+                                        " coalesce(secrecy_opinion, '') FROM publications WHERE doc_id = ?");
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, doc_id);
@@ -340,14 +381,17 @@ int oa_publication_load(struct oa_store *s, int64_t doc_id, struct oa_publicatio
     p->approved = sqlite3_column_int(st, 5);
     text_col(st, 6, p->opinion, sizeof(p->opinion));
     p->outbox_id = sqlite3_column_int64(st, 7);
+    p->secrecy_by = sqlite3_column_int64(st, 8);
+    p->secrecy_at = sqlite3_column_int64(st, 9);
+    text_col(st, 10, p->secrecy_opinion, sizeof(p->secrecy_opinion));
     return 1;
 }
 
 int oa_publication_put(struct oa_store *s, const struct oa_publication_row *p)
 {
     sqlite3_stmt *st = oa_store_stmt(s, "INSERT OR REPLACE INTO publications(doc_id, proposed_by, proposed_at,"
-                                        " reviewed_by, reviewed_at, approved, opinion, outbox_id)"
-                                        " VALUES (?,?,?,?,?,?,?,?)");
+                                        " reviewed_by, reviewed_at, approved, opinion, outbox_id, secrecy_by,"
+                                        " secrecy_at, secrecy_opinion) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, p->doc_id);
@@ -362,5 +406,10 @@ int oa_publication_put(struct oa_store *s, const struct oa_publication_row *p)
     bind_opt(st, 7, p->opinion);
     if (p->outbox_id > 0)
         sqlite3_bind_int64(st, 8, p->outbox_id);
+    if (p->secrecy_by > 0) {
+        sqlite3_bind_int64(st, 9, p->secrecy_by);
+        sqlite3_bind_int64(st, 10, p->secrecy_at);
+        bind_opt(st, 11, p->secrecy_opinion);
+    }
     return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 }

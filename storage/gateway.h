@@ -29,6 +29,16 @@ int64_t oa_gw_last_seq(struct oa_store *s, const char *sender);
 int oa_gw_bundle_put(struct oa_store *s, const char *sender, const char *bundle_id, int64_t seq, const char *type,
                      int64_t doc_id, const char *created);
 
+/*
+ * Bundles refused for good (migration 16): such a bundle keeps its
+ * (sender, seq), so oa_gw_seq_find and oa_gw_last_seq count it.  find: 1
+ * (code and reason filled, 64 and 512 bytes), 0 not, -1 error; put: 0 or -1.
+ */
+int oa_gw_refusal_find(struct oa_store *s, const char *sender, const char *bundle_id, char code[64],
+                       char reason[512]);
+int oa_gw_refusal_put(struct oa_store *s, const char *sender, const char *bundle_id, int64_t seq, const char *type,
+                      const char *code, const char *reason);
+
 /* Appends an audit entry (oa_audit) and gives its id; 0 or -1. */
 int oa_gw_audit(struct oa_store *s, const struct oa_audit_event *ev, int64_t *id);
 
@@ -90,6 +100,8 @@ struct oa_publication_row {
     int64_t doc_id, proposed_by, proposed_at, reviewed_by, reviewed_at, outbox_id;
     int approved;  /* -1 not reviewed yet, 0 refused, 1 approved */
     char opinion[512];
+    int64_t secrecy_by, secrecy_at; /* the secrecy review (保密审查) of this proposal; 0 when none */
+    char secrecy_opinion[512];
 };
 /* 1 found, 0 not, -1 error. */
 int oa_publication_load(struct oa_store *s, int64_t doc_id, struct oa_publication_row *p);

@@ -1,5 +1,7 @@
 /* storage/keys.c: see keys.h. */
 #include "storage/keys.h"
+#include "storage/keyseal.h"
+#include "storage/keytoken.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +14,8 @@
 
 /* 5 levels x 15 versions x 83 bytes, and the rest */
 #define KEYS_TEXT_MAX 8192
+/* A sealed file: its text in base64, and the header */
+#define KEYS_FILE_MAX 12288
 
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -58,6 +62,10 @@ static size_t format_keys(const struct oa_keys *k, char *text, size_t cap)
         for (int v = 1; v < OA_KEY_VERSIONS; v++) {
             if (!k->kek_present[level][v])
                 continue;
+            if (k->kek_token[level][v]) {
+                off += (size_t)snprintf(text + off, cap - off, "kek-token %d %d\n", level, v);
+                continue;
+            }
             char prefix[32];
             snprintf(prefix, sizeof(prefix), "kek %d %d", level, v);
             line_key(text + off, cap - off, prefix, k->kek[level][v]);
@@ -87,9 +95,18 @@ int oa_keys_save(const char *path, const struct oa_keys *k, char *cause, size_t 
         snprintf(cause, causelen, "cannot write the key file %s: %s", tmp, strerror(errno));
         return -1;
     }
-    char text[KEYS_TEXT_MAX];
-    size_t len = format_keys(k, text, sizeof(text));
-    int rc = fchmod(fd, 0600) == 0 && write_all(fd, text, len) == 0 && fsync(fd) == 0 ? 0 : -1;
+    char text[KEYS_TEXT_MAX], sealed[KEYS_FILE_MAX];
+    size_t len = format_keys(k, text, sizeof(text)), slen = 0;
+    if (k->sealed && oa__keyseal_close(text, len, sealed, sizeof(sealed), &slen, cause, causelen) != 0) {
+        sodium_memzero(text, sizeof(text));
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    int rc = fchmod(fd, 0600) == 0 &&
+                     write_all(fd, k->sealed ? sealed : text, k->sealed ? slen : len) == 0 && fsync(fd) == 0
+                 ? 0
+                 : -1;
     sodium_memzero(text, sizeof(text));
     if (close(fd) != 0)
         rc = -1;
@@ -115,7 +132,7 @@ int oa_keys_save(const char *path, const struct oa_keys *k, char *cause, size_t 
     return rc;
 }
 
-int oa_keys_create(const char *path, char *cause, size_t causelen)
+static int create(const char *path, bool sealed, char *cause, size_t causelen)
 {
     if (access(path, F_OK) == 0) {
         snprintf(cause, causelen, "cannot create the key file %s: it exists", path);
@@ -124,16 +141,34 @@ int oa_keys_create(const char *path, char *cause, size_t causelen)
     struct oa_keys k;
     memset(&k, 0, sizeof(k));
     for (int level = 0; level < OA_KEY_LEVELS; level++) {
-        randombytes_buf(k.kek[level][1], OA_KEY_LEN);
+        /* With a PKCS#11 token open, the KEKs are born in it (#17). */
+        if (oa_keytoken_is_open()) {
+            if (oa_keytoken_generate(level, 1, cause, causelen) != 0)
+                return -1;
+            k.kek_token[level][1] = 1;
+        } else {
+            randombytes_buf(k.kek[level][1], OA_KEY_LEN);
+        }
         k.kek_present[level][1] = 1;
         k.kek_version[level] = 1;
     }
     randombytes_buf(k.audit_seed, OA_KEY_LEN);
     randombytes_buf(k.db_key, OA_KEY_LEN);
     k.has_db_key = true;
+    k.sealed = sealed;
     int rc = oa_keys_save(path, &k, cause, causelen);
     oa_keys_wipe(&k);
     return rc;
+}
+
+int oa_keys_create(const char *path, char *cause, size_t causelen)
+{
+    return create(path, false, cause, causelen);
+}
+
+int oa_keys_create_sealed(const char *path, char *cause, size_t causelen)
+{
+    return create(path, true, cause, causelen);
 }
 
 int oa_keys_rotate(struct oa_keys *k, int level, char *cause, size_t causelen)
@@ -147,7 +182,15 @@ int oa_keys_rotate(struct oa_keys *k, int level, char *cause, size_t causelen)
                      OA_KEY_VERSIONS - 1);
             return -1;
         }
-        randombytes_buf(k->kek[l][v], OA_KEY_LEN);
+        if (oa_keytoken_is_open()) {
+            if (oa_keytoken_generate(l, v, cause, causelen) != 0)
+                return -1;
+            sodium_memzero(k->kek[l][v], OA_KEY_LEN);
+            k->kek_token[l][v] = 1;
+        } else {
+            randombytes_buf(k->kek[l][v], OA_KEY_LEN);
+            k->kek_token[l][v] = 0;
+        }
         k->kek_present[l][v] = 1;
         k->kek_version[l] = v;
     }
@@ -161,6 +204,7 @@ bool oa_keys_retire(struct oa_keys *k, int level, int version)
         return false;
     sodium_memzero(k->kek[level][version], OA_KEY_LEN);
     k->kek_present[level][version] = 0;
+    k->kek_token[level][version] = 0; /* the token's object stays: the operator deletes it */
     return true;
 }
 
@@ -186,22 +230,40 @@ int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causel
         snprintf(cause, causelen, "the key file %s must be readable by its owner only (chmod 600)", path);
         return -1;
     }
-    char text[KEYS_TEXT_MAX];
-    ssize_t n = read(fd, text, sizeof(text) - 1);
+    char text[KEYS_TEXT_MAX], file[KEYS_FILE_MAX];
+    ssize_t n = read(fd, file, sizeof(file) - 1);
     close(fd);
     if (n <= 0) {
         snprintf(cause, causelen, "cannot read the key file %s", path);
         return -1;
     }
-    text[n] = '\0';
+    file[n] = '\0';
     int line_no = 0, rc = -1;
+    if (oa_keyseal_is_sealed(file, (size_t)n)) {
+        size_t plainlen = 0;
+        char why[400];
+        int src = oa__keyseal_open(file, (size_t)n, text, sizeof(text), &plainlen, why, sizeof(why));
+        sodium_memzero(file, sizeof(file));
+        if (src != 0) {
+            snprintf(cause, causelen, "%s: %s", path, why);
+            rc = src;
+            goto out;
+        }
+        k->sealed = true;
+    } else if ((size_t)n >= sizeof(text)) {
+        snprintf(cause, causelen, "the key file %s is too large", path);
+        return -1;
+    } else {
+        memcpy(text, file, (size_t)n + 1);
+        sodium_memzero(file, sizeof(file));
+    }
     bool checked = false, has_audit = false;
     /* The check line covers everything before it; anything after it is damage. */
     char *check = strstr(text, "\ncheck ");
     if (check != NULL) {
         char want[64];
         check_line(text, (size_t)(check + 1 - text), want);
-        if (strcmp(check + 1, want) != 0) {
+        if (strlen(check + 1) != strlen(want) || sodium_memcmp(check + 1, want, strlen(want)) != 0) {
             snprintf(cause, causelen, "the key file %s is damaged: its check line does not match its keys "
                                       "(restore it from its backup)", path);
             goto out;
@@ -218,7 +280,16 @@ int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causel
                 goto bad;
             continue;
         }
-        if (sscanf(line, "kek %d %d %79s", &a, &b, hex) == 3) {
+        if (strncmp(line, "kek-token ", 10) == 0) {
+            char extra;
+            if (sscanf(line, "kek-token %d %d %c", &a, &b, &extra) != 2 || a < 0 || a >= OA_KEY_LEVELS || b < 1 ||
+                b >= OA_KEY_VERSIONS)
+                goto bad;
+            k->kek_present[a][b] = 1;
+            k->kek_token[a][b] = 1;
+            if (b > k->kek_version[a])
+                k->kek_version[a] = b;
+        } else if (sscanf(line, "kek %d %d %79s", &a, &b, hex) == 3) {
             if (a < 0 || a >= OA_KEY_LEVELS || b < 1 || b >= OA_KEY_VERSIONS ||
                 parse_hex_key(hex, k->kek[a][b]) != 0)
                 goto bad;
@@ -267,6 +338,15 @@ bool oa_keys_beside_data(const char *key_file, const char *data_dir)
 {
     struct stat k, d;
     return stat(key_file, &k) == 0 && stat(data_dir, &d) == 0 && k.st_dev == d.st_dev;
+}
+
+bool oa_keys_use_token(const struct oa_keys *k)
+{
+    for (int l = 0; l < OA_KEY_LEVELS; l++)
+        for (int v = 1; v < OA_KEY_VERSIONS; v++)
+            if (k->kek_present[l][v] && k->kek_token[l][v])
+                return true;
+    return false;
 }
 
 void oa_keys_wipe(struct oa_keys *k)

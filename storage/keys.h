@@ -8,6 +8,7 @@
  *
  *   oa-keys 1
  *   kek LEVEL VERSION HEX64
+ *   kek-token LEVEL VERSION      (a KEK inside a PKCS#11 token: storage/keytoken.h)
  *   audit-sign VERSION HEX64
  *   db-key VERSION HEX64
  *   check HEX32
@@ -33,27 +34,38 @@ struct oa_keys {
     int kek_version[OA_KEY_LEVELS];                         /* current version per level */
     unsigned char kek[OA_KEY_LEVELS][OA_KEY_VERSIONS][OA_KEY_LEN];
     unsigned char kek_present[OA_KEY_LEVELS][OA_KEY_VERSIONS];
+    unsigned char kek_token[OA_KEY_LEVELS][OA_KEY_VERSIONS]; /* #17: the KEK is in the token, kek[][] unused */
     unsigned char audit_seed[OA_KEY_LEN];
     unsigned char db_key[OA_KEY_LEN];
     bool has_db_key;
     bool unchecked; /* loaded from a file written before key files had a check line */
+    bool sealed;    /* sealed with the process's passphrase (storage/keyseal.h): oa_keys_save seals it again */
 };
 
 /* Creates a new key file with fresh random keys; fails if it exists.  0 or -1 with cause. */
 int oa_keys_create(const char *path, char *cause, size_t causelen);
+/* The same, sealed with the key of oa_keyseal_rekey (storage/keyseal.h): its keys never touch the disk in plain. */
+int oa_keys_create_sealed(const char *path, char *cause, size_t causelen);
 
 /*
- * Loads a key file.  Refuses one that others than its owner may read or
- * write.  0 or -1 with a cause (which never contains key material).
+ * Loads a key file, plain or sealed (opened with the process's passphrase,
+ * storage/keyseal.h).  Refuses one that others than its owner may read or
+ * write.  0; -1 with a cause (which never contains key material);
+ * OA_KEYS_WRONG_PASSPHRASE (-2) when the passphrase does not open it.
  */
 int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causelen);
 
-/* Writes k to path atomically (temporary file, fsync, rename, directory fsync), mode 0600. */
+/*
+ * Writes k to path atomically (temporary file, fsync, rename, directory
+ * fsync), mode 0600; sealed when k->sealed.
+ */
 int oa_keys_save(const char *path, const struct oa_keys *k, char *cause, size_t causelen);
 
 /*
  * Adds a fresh KEK version for `level` (-1: every level) and makes it
- * current; older versions stay until retired.  0 or -1 with a cause.
+ * current; older versions stay until retired.  When a PKCS#11 token is
+ * open (storage/keytoken.h) the new versions are generated inside it.  0 or
+ * -1 with a cause.
  */
 int oa_keys_rotate(struct oa_keys *k, int level, char *cause, size_t causelen);
 
@@ -66,6 +78,9 @@ bool oa_keys_retire(struct oa_keys *k, int level, int version);
  * be examined.
  */
 bool oa_keys_beside_data(const char *key_file, const char *data_dir);
+
+/* Whether any KEK version of k lives in a PKCS#11 token. */
+bool oa_keys_use_token(const struct oa_keys *k);
 
 /* Wipes the keys from memory. */
 void oa_keys_wipe(struct oa_keys *k);

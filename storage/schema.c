@@ -551,12 +551,18 @@ static const char *const migrations[] = {
     "  WHEN NOT EXISTS (SELECT 1 FROM record_unseal WHERE doc_id = OLD.doc_id)"
     "  BEGIN SELECT RAISE(ABORT, 'record_filed'); END;"
     /* A filed document: its row, text, revisions, steps, scope, attachments and files. */
-#define SEALED(tbl, op, id) \
-    "CREATE TRIGGER " tbl "_" op "_sealed BEFORE " op " ON " tbl \
+#define SEALED(tbl, op, id) SEALED_AS(tbl "_" op "_sealed", tbl, op, id)
+#define SEALED_AS(name, tbl, op, id) \
+    "CREATE TRIGGER " name " BEFORE " op " ON " tbl \
     "  WHEN EXISTS (SELECT 1 FROM records WHERE doc_id = " id ")" \
     "   AND NOT EXISTS (SELECT 1 FROM record_unseal WHERE doc_id = " id " AND purpose = 'dispose')" \
     "  BEGIN SELECT RAISE(ABORT, 'record_filed'); END;"
-    SEALED("documents", "UPDATE", "OLD.id")
+    /* Every column of migrations 3 and 5 (a later column, such as a label's MAC, is kept by its own rules). */
+    SEALED_AS("documents_UPDATE_sealed", "documents", "UPDATE OF kind, def_version, state, revision, title, doc_type, copy_no, level,"
+           " secrecy_period, urgency, organ_id, department_id, doc_number, signer, main_recipients,"
+           " copied_recipients, attachment_note, doc_date, note, printing_organ, printing_date, drafter_id,"
+           " source_id, reply_id, assignee_id, lead_department_id, step_due, request_due, extended, created_at,"
+           " updated_at, declass_date, scoped", "OLD.id")
     SEALED("documents", "DELETE", "OLD.id")
     SEALED("doc_bodies", "UPDATE", "OLD.doc_id")
     SEALED("doc_bodies", "DELETE", "OLD.doc_id")
@@ -583,6 +589,7 @@ static const char *const migrations[] = {
     "   AND NOT EXISTS (SELECT 1 FROM record_unseal WHERE doc_id = OLD.doc_id AND purpose = 'dispose')"
     "  BEGIN SELECT RAISE(ABORT, 'record_filed'); END;"
 #undef SEALED
+#undef SEALED_AS
     /* The steps' opinions stay never edited nor deleted, except by the
      * disposal of their filed record, which erases them. */
     "DROP TRIGGER doc_steps_no_update;"
@@ -623,6 +630,41 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'transfer items are never deleted'); END;"
     "CREATE TRIGGER transfers_no_delete BEFORE DELETE ON transfers"
     "  BEGIN SELECT RAISE(ABORT, 'transfers are never deleted'); END;",
+
+    /* 15: a document's label is bound by a MAC (#17, GB/T 39786 8.4 c;
+     *     storage/labelmac.h).  Rows from before it have none: the first
+     *     oad serve with the key file gives them one (oa_doc_label_fill),
+     *     once; from then on a missing MAC is tampering. */
+    "ALTER TABLE documents ADD COLUMN label_mac BLOB;",
+
+    /* 16: the exchange gateway, finished (#15).  An inbound bundle oad
+     *     refused for good (a correction its request does not await) keeps
+     *     its sender's sequence number, so the sender's next bundles are
+     *     not held behind it and a resend is answered as the first time;
+     *     and 主动公开's secrecy review (保密审查), recorded apart from the
+     *     publication review, before a publication may leave. */
+    "CREATE TABLE gateway_refusals ("
+    "  sender     TEXT NOT NULL,"
+    "  bundle_id  TEXT NOT NULL,"
+    "  seq        INTEGER NOT NULL CHECK (seq >= 1),"
+    "  type       TEXT NOT NULL,"
+    "  code       TEXT NOT NULL,"
+    "  reason     TEXT NOT NULL,"
+    "  refused_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (sender, bundle_id)"
+    ") WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX gateway_refusals_seq ON gateway_refusals(sender, seq);"
+    "CREATE TRIGGER gateway_refusals_no_update BEFORE UPDATE ON gateway_refusals"
+    "  BEGIN SELECT RAISE(ABORT, 'refused bundles are never changed'); END;"
+    "CREATE TRIGGER gateway_refusals_no_delete BEFORE DELETE ON gateway_refusals"
+    "  BEGIN SELECT RAISE(ABORT, 'refused bundles are never deleted'); END;"
+    "ALTER TABLE publications ADD COLUMN secrecy_by INTEGER REFERENCES users(id);"
+    "ALTER TABLE publications ADD COLUMN secrecy_at INTEGER;"
+    "ALTER TABLE publications ADD COLUMN secrecy_opinion TEXT;",
+
+    /* 17: the changes table keeps each entity's latest change only (the feed
+     *     never sends an earlier one): it no longer grows with every change. */
+    "DELETE FROM changes WHERE seq NOT IN (SELECT max(seq) FROM changes GROUP BY entity, entity_id);",
 };
 
 int oa_schema_version(void)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "proto/alloc.h"
+#include "storage/sqlite_init.h"
 #include "proto/log.h"
 #include "storage/cryptvfs.h"
 #include "storage/schema.h"
@@ -89,11 +90,7 @@ fail:
 
 int oa_store_open(struct oa_store *s, const char *path, bool create, char **cause)
 {
-    /* No global allocation statistics: with them every SQLite allocation
-     * takes one process-wide mutex, which the writer and the reader threads
-     * would contend for.  Takes effect only before SQLite's first use (the
-     * first open); afterwards it is refused, harmlessly. */
-    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    oa_sqlite_init();
     memset(s, 0, sizeof(*s));
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     const char *vfs = oa_cryptvfs_active();
@@ -146,6 +143,7 @@ fail:
 
 int oa_store_open_readonly(struct oa_store *s, const char *path, char **cause)
 {
+    oa_sqlite_init();
     memset(s, 0, sizeof(*s));
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, oa_cryptvfs_active()) !=
         SQLITE_OK) {
@@ -299,6 +297,16 @@ int64_t oa_change_record(struct oa_store *s, const char *entity, int64_t entity_
     if (sqlite3_step(st) != SQLITE_DONE)
         return -1;
     int64_t seq = sqlite3_last_insert_rowid(s->db);
+    /* The feed sends an entity at its latest change only: the earlier ones go
+     * (one row per entity, whatever the number of changes). */
+    sqlite3_stmt *del = oa_store_stmt(s, "DELETE FROM changes WHERE entity = ? AND entity_id = ? AND seq < ?");
+    if (del == NULL)
+        return -1;
+    sqlite3_bind_text(del, 1, entity, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(del, 2, entity_id);
+    sqlite3_bind_int64(del, 3, seq);
+    if (sqlite3_step(del) != SQLITE_DONE)
+        return -1;
     atomic_store(&oa_change_latest, seq);
     return seq;
 }

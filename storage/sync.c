@@ -55,11 +55,8 @@ int oa_sync_seen_list(struct oa_store *s, int64_t user, int64_t **ids, size_t *n
 int oa_change_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t since, int64_t head, int64_t max)
 {
     sqlite3_stmt *st = oa_store_stmt(s,
-                         "SELECT c.seq, c.entity = 'user', c.entity_id,"
-                         " (SELECT max(c2.seq) FROM changes c2 WHERE c2.entity = c.entity"
-                         "   AND c2.entity_id = c.entity_id) AS latest"
-                         " FROM changes c WHERE c.seq > ? AND c.seq <= ?"
-                         " AND c.entity IN ('document', 'user') ORDER BY c.seq LIMIT ?");
+                         "SELECT seq, entity = 'user', entity_id FROM changes WHERE seq > ? AND seq <= ?"
+                         " AND entity IN ('document', 'user') ORDER BY seq LIMIT ?");
     c->st = st;
     if (st == NULL)
         return -1;
@@ -80,7 +77,6 @@ int oa_change_scan_next(struct oa_change_scan *c, struct oa_change *out)
     out->seq = sqlite3_column_int64(st, 0);
     out->is_user = sqlite3_column_int(st, 1) != 0;
     out->id = sqlite3_column_int64(st, 2);
-    out->latest = sqlite3_column_int64(st, 3);
     return 1;
 }
 

@@ -21,12 +21,11 @@ int oa_sync_seen_set(struct oa_store *s, int64_t user, int64_t doc, bool held);
 /* Every document the user's clients hold, in *ids (malloc'd, the caller frees); 0 or -1. */
 int oa_sync_seen_list(struct oa_store *s, int64_t user, int64_t **ids, size_t *n);
 
-/* One change of a document or a user, with the latest sequence number of that entity. */
+/* The latest change of a document or a user (the table keeps no other: oa_change_record). */
 struct oa_change {
     int64_t seq;
     bool is_user; /* else a document */
     int64_t id;
-    int64_t latest;
 };
 
 /*

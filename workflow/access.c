@@ -277,6 +277,7 @@ const char *oa_decision_reason(enum oa_decision d)
     case OA_DENY_LABEL: return "the document's classification is above your clearance";
     case OA_DENY_SCOPE: return "you are outside the document's need-to-know scope";
     case OA_DENY_HELD: return "your password was reset: secadmin must confirm your clearance before you see documents";
+    case OA_DENY_CERT: return "the client certificate does not belong to this account";
     }
     return "refused";
 }
@@ -288,4 +289,20 @@ bool oa_publication_may(unsigned roles, bool is_drafter, bool review)
     if (review)
         return (roles & OA_ROLE_LEADER) != 0;
     return is_drafter || (roles & OA_ROLE_SECRETARIAT) != 0;
+}
+
+enum oa_decision oa_access_client_cert(bool mapped, const char *cert_cn, const char *account)
+{
+    if (!mapped)
+        return OA_ALLOW;
+    if (cert_cn == NULL || account == NULL || strcmp(cert_cn, account) != 0)
+        return OA_DENY_CERT;
+    return OA_ALLOW;
+}
+
+bool oa_publication_secrecy_may(unsigned roles, bool is_proposer)
+{
+    if (roles & (OA_ROLES_ADMIN | OA_ROLE_GATEWAY))
+        return false;
+    return !is_proposer && (roles & (OA_ROLE_SECRETARIAT | OA_ROLE_LEADER)) != 0;
 }

@@ -102,6 +102,7 @@ enum oa_decision {
     OA_DENY_LABEL,  /* the document's label is above the person's clearance */
     OA_DENY_SCOPE,  /* the person is outside the document's need-to-know scope */
     OA_DENY_HELD,   /* the account's password was reset; secadmin has not confirmed its clearance */
+    OA_DENY_CERT,   /* #17: the client certificate is not this account's */
 };
 
 /*
@@ -229,6 +230,11 @@ bool oa_request_personal_visible(unsigned roles, bool is_assignee);
  * review true).
  */
 bool oa_publication_may(unsigned roles, bool is_drafter, bool review);
+/*
+ * 主动公开's secrecy review (保密审查, #15): the secretariat or a leader,
+ * and not the person who proposed the publication (a second pair of eyes).
+ */
+bool oa_publication_secrecy_may(unsigned roles, bool is_proposer);
 
 /* The decision; pure and total. */
 enum oa_decision oa_access_decide(const struct oa_subject *who, enum oa_action action,
@@ -236,5 +242,13 @@ enum oa_decision oa_access_decide(const struct oa_subject *who, enum oa_action a
 
 /* A short reason for a refusal, for the audit trail and the error message. */
 const char *oa_decision_reason(enum oa_decision d);
+
+/*
+ * #17, mutual TLS: may a session of `account` be used over a connection
+ * whose client certificate names `cert_cn` (NULL: no certificate)?  When
+ * certificates are mapped to accounts (`mapped`), only the certificate's own
+ * account may: OA_ALLOW or OA_DENY_CERT.  Otherwise always OA_ALLOW.
+ */
+enum oa_decision oa_access_client_cert(bool mapped, const char *cert_cn, const char *account);
 
 #endif

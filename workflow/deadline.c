@@ -153,6 +153,38 @@ bool oa_request_clock_apply(struct oa_request_clock *c, enum oa_clock_event e, i
     return true;
 }
 
+/* ---- a correction (补正) arriving through the exchange ---- */
+
+enum oa_correction_verdict oa_correction_verdict(bool found, const char *state, const struct oa_request_clock *c,
+                                                 int32_t day)
+{
+    if (!found || state == NULL || c == NULL)
+        return OA_CORRECTION_UNKNOWN;
+    /* Open means the clock still runs, is paused or stopped: anything else is over. */
+    if (!oa_request_open(state) && strcmp(state, "correcting") != 0 && strcmp(state, "consulting") != 0)
+        return OA_CORRECTION_CLOSED;
+    if (strcmp(state, "correcting") != 0 || oa_request_clock_state(c) != OA_CLOCK_STOPPED ||
+        day == INT32_MIN || day < c->correction_asked)
+        return OA_CORRECTION_NOT_AWAITED;
+    return OA_CORRECTION_TAKEN;
+}
+
+const char *oa_correction_refusal(enum oa_correction_verdict v)
+{
+    switch (v) {
+    case OA_CORRECTION_TAKEN: return NULL;
+    case OA_CORRECTION_UNKNOWN:
+        return "content.request_ref names no public request imported from this sender: the correction was not taken.";
+    case OA_CORRECTION_CLOSED:
+        return "The request named by content.request_ref is closed (replied, refused, withdrawn or archived): the "
+               "correction was not taken.";
+    case OA_CORRECTION_NOT_AWAITED:
+        return "The request named by content.request_ref is not awaiting a correction (none was asked for, it came "
+               "already, or it is dated before the asking): the correction was not taken.";
+    }
+    return "Unknown verdict.";
+}
+
 /* ---- reply forms (第36条) ---- */
 
 static const char *const reply_forms[OA_REPLY__COUNT] = {

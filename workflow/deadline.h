@@ -100,6 +100,29 @@ bool oa_request_clock_apply(struct oa_request_clock *c, enum oa_clock_event e, i
                             const struct oa_day_exception *ex, size_t nex);
 
 /*
+ * Whether a correction (补正) bundle that arrived through the exchange may
+ * be taken by the request it names (#15), or why not.  `found`: its
+ * request_ref names a public request imported from the same sender;
+ * `state`: that request's state; `c` its clock; `day` the correction's
+ * receipt date (the bundle's `confirmed`).  It is taken only by a request
+ * that awaits it: in `correcting`, with a correction asked for and none
+ * received yet, on or after the day it was asked.  Everything else is
+ * refused whole (oad answers 409 correction_refused, audited, nothing
+ * changes): an unknown request, a closed one (replied, refused, withdrawn,
+ * archived), one that is not waiting for a correction.
+ */
+enum oa_correction_verdict {
+    OA_CORRECTION_TAKEN,
+    OA_CORRECTION_UNKNOWN,     /* no such request from this sender */
+    OA_CORRECTION_CLOSED,      /* the request is closed */
+    OA_CORRECTION_NOT_AWAITED, /* no correction was asked for, or it came already, or it predates the asking */
+};
+enum oa_correction_verdict oa_correction_verdict(bool found, const char *state, const struct oa_request_clock *c,
+                                                 int32_t day);
+/* A sentence for a refusal verdict (for the answer and the audit trail); NULL for OA_CORRECTION_TAKEN. */
+const char *oa_correction_refusal(enum oa_correction_verdict v);
+
+/*
  * The forms of a reply (第36条) and what each needs: a reason for partial
  * disclosure, non-disclosure, another organ's matter and another law's
  * procedure; the responsible organ is given only with not_ours (when known).

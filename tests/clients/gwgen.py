@@ -161,7 +161,8 @@ def good(key, seq=1, name="申请书.pdf", **kw):
 
 def main(argv):
     """gwgen.py hostile DIR KEY OTHERKEY   writes each hostile bundle into DIR, and DIR/../expected.txt
-       gwgen.py good FILE KEY SEQ          one good public_request bundle"""
+       gwgen.py good FILE KEY SEQ          one good public_request bundle
+       gwgen.py correction FILE KEY SEQ REF CONFIRMED   one correction of request bundle REF"""
     if argv[1] == "hostile":
         out, key, other = argv[2], load_key(argv[3]), load_key(argv[4])
         cases = hostile(key, other)
@@ -179,8 +180,18 @@ def main(argv):
         with open(tmp, "wb") as f:
             f.write(data)
         os.rename(tmp, argv[2])
+    elif argv[1] == "correction":
+        # gwgen.py correction FILE KEY SEQ REQUEST_REF CONFIRMED: a correction (补正) bundle with one file
+        content = {"request_ref": argv[5], "text": "补正：所需信息为2025年第三季度部分。", "confirmed": argv[6]}
+        data = bundle(load_key(argv[3]), [("补正说明.txt", "补正说明\n".encode())], seq=int(argv[4]),
+                      type_="correction", content=content)
+        tmp = argv[2] + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.rename(tmp, argv[2])
     else:
-        raise SystemExit("usage: gwgen.py hostile DIR KEY OTHERKEY | good FILE KEY SEQ")
+        raise SystemExit("usage: gwgen.py hostile DIR KEY OTHERKEY | good FILE KEY SEQ | "
+                         "correction FILE KEY SEQ REF CONFIRMED")
 
 
 if __name__ == "__main__":

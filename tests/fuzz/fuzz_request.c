@@ -21,6 +21,7 @@
 #include "proto/log.h"
 #include "server/server.h"
 #include "storage/keys.h"
+#include "storage/labelmac.h"
 #include "storage/store.h"
 #include "storage/writer.h"
 
@@ -64,6 +65,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv->nroutes = oa_nroutes;
     srv->auth_gate = oa_auth_dispatch;
     srv->on_drained = oa_blobs_stop;
+    oa_labelmac_key(keys.audit_seed); /* labels are checked against their MACs (#17) */
     srv->writer = oa_writer_start(&loop, &store, keys.audit_seed);
     if (srv->writer == NULL || oa_server_start(srv) != 0)
         abort();

@@ -782,6 +782,7 @@ static const struct id_route id_routes[] = {
     {"POST", "/v1/documents/%lld/publication", "application/json", "{}", NULL},
     {"POST", "/v1/documents/%lld/publication/review", "application/json", "{\"approve\":true,\"opinion\":\"x\"}",
      NULL},
+    {"POST", "/v1/documents/%lld/publication/secrecy_review", "application/json", "{\"opinion\":\"x\"}", NULL},
 };
 
 static struct resp probe(const struct id_route *rt, long long id)

@@ -440,9 +440,11 @@ Test(gateway, a_correction_stops_the_clock_and_restarts_it_from_the_corrected_ap
     cr_assert_str_eq(text_of(json_object_get(d, "request"), "clock"), "running");
     json_decref(d);
     expect_refusal(sec, doc, "request_correction", "再补正", NULL, 409, "conflict");
-    /* A correction nobody asked for is kept with the request; the clock does not move. */
+    /* A correction nobody awaits any more is refused; the clock does not move (gateway_correction_test). */
     r = import_correction(ref, ++seq, 0);
-    json_decref(ok_json(&r, 201));
+    cr_assert_eq(r.status, 409, "%s", r.body);
+    cr_assert(strstr(r.body, "correction_refused"), "%s", r.body);
+    resp_free(&r);
     d = get_doc(sec, doc);
     cr_assert_str_eq(text_of(d, "request_due"), due);
     cr_assert_str_eq(text_of(d, "state"), "registered");
@@ -655,6 +657,27 @@ Test(gateway, an_issued_public_document_is_published_after_review)
     json_t *none = items_of(doc);
     cr_assert_eq(json_array_size(none), 0);
     json_decref(none);
+    /* No publication leaves without its secrecy review (保密审查): refused and audited. */
+    r = http_json(&srv, "POST", path, mayor, "{\"approve\":true,\"opinion\":\"同意公开\"}", NULL);
+    cr_assert_eq(r.status, 403, "%s", r.body);
+    cr_assert(strstr(r.body, "secrecy_review"), "%s", r.body);
+    resp_free(&r);
+    char spath[112];
+    snprintf(spath, sizeof(spath), "/v1/documents/%lld/publication/secrecy_review", doc);
+    r = http_json(&srv, "POST", spath, sec, "{}", NULL);
+    cr_assert_eq(r.status, 400, "the opinion is required: %s", r.body);
+    resp_free(&r);
+    r = http_json(&srv, "POST", spath, handler, "{\"opinion\":\"不涉密\"}", NULL);
+    cr_assert_eq(r.status, 403, "not the proposer's, not a staff member's: %s", r.body);
+    resp_free(&r);
+    r = http_json(&srv, "POST", spath, sec, "{\"opinion\":\"经审查，不涉及国家秘密\"}", NULL);
+    j = ok_json(&r, 200);
+    cr_assert(json_is_true(json_object_get(j, "secrecy_reviewed")));
+    cr_assert_str_eq(text_of(j, "status"), "proposed");
+    json_decref(j);
+    r = http_json(&srv, "POST", spath, mayor, "{\"opinion\":\"再审\"}", NULL);
+    cr_assert_eq(r.status, 409, "once per proposal: %s", r.body);
+    resp_free(&r);
     r = http_json(&srv, "POST", path, mayor, "{\"approve\":true,\"opinion\":\"同意公开\"}", NULL);
     j = ok_json(&r, 200);
     cr_assert_str_eq(text_of(j, "status"), "published");
@@ -665,6 +688,16 @@ Test(gateway, an_issued_public_document_is_published_after_review)
     cr_assert_str_eq(text_of(c, "title"), "关于2026年度重点工作的通知");
     cr_assert(strstr(text_of(c, "number"), "府办发"));
     json_decref(items);
+    char aud[128];
+    admin_login(&srv, "auditor", "Audit-Trail-2026", aud, sizeof(aud));
+    r = http_json(&srv, "GET", "/v1/audit/entries?event=gateway.export&limit=1000", aud, NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.body, "\"refused\"") && strstr(r.body, "before the publication is approved"), "%s", r.body);
+    resp_free(&r);
+    r = http_json(&srv, "GET", "/v1/audit/entries?event=publication.secrecy_review&limit=1000", aud, NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.body, "\"ok\"") && strstr(r.body, "\"refused\""), "%s", r.body);
+    resp_free(&r);
     /* An internal document is never proposed. */
     long long internal = create_reply("内部通知", 1);
     expect_state(handler, internal, "submit", NULL, NULL, "review");

@@ -9,7 +9,10 @@
 #include <llhttp.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
+#include <openssl/err.h>
 #include <openssl/hmac.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
@@ -225,12 +228,93 @@ void resp_free(struct resp *r)
     r->body = NULL;
 }
 
+/* Per-fd leftover bytes, for pipelined responses. */
+#define MAXFD 1024
+
+/* TLS (http_use_tls): the client context, each connection's SSL, the last failure. */
+static SSL_CTX *tls_client;
+static SSL *tls_of[MAXFD];
+static char tls_error[512];
+
+void http_use_tls(const char *ca, const char *cert, const char *key)
+{
+    SSL_CTX_free(tls_client); /* open connections keep theirs */
+    tls_client = NULL;
+    if (ca == NULL)
+        return;
+    signal(SIGPIPE, SIG_IGN);
+    tls_client = SSL_CTX_new(TLS_client_method());
+    cr_assert_not_null(tls_client);
+    SSL_CTX_set_verify(tls_client, SSL_VERIFY_PEER, NULL);
+    cr_assert_eq(SSL_CTX_load_verify_locations(tls_client, ca, NULL), 1, "cannot read the CA %s", ca);
+    if (cert) {
+        cr_assert_eq(SSL_CTX_use_certificate_file(tls_client, cert, SSL_FILETYPE_PEM), 1, "%s", cert);
+        cr_assert_eq(SSL_CTX_use_PrivateKey_file(tls_client, key, SSL_FILETYPE_PEM), 1, "%s", key);
+    }
+}
+
+const char *http_tls_error(void)
+{
+    return tls_error;
+}
+
+static void tls_note_error(SSL *ssl, int rc)
+{
+    unsigned long e = ERR_peek_last_error();
+    char why[256] = "";
+    if (e)
+        ERR_error_string_n(e, why, sizeof(why));
+    ERR_clear_error();
+    long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+    snprintf(tls_error, sizeof(tls_error), "%s%s%s (SSL_get_error %d)", why,
+             v != X509_V_OK ? "; verify: " : "", v != X509_V_OK ? X509_verify_cert_error_string(v) : "",
+             ssl ? SSL_get_error(ssl, rc) : 0);
+}
+
+/* Connects (TLS when http_use_tls set a CA); -1 when the TLS handshake fails (http_tls_error says why). */
+static int connect_from(const struct oad *o, const char *source_ip);
+
+int http_try_connect(const struct oad *o)
+{
+    return connect_from(o, NULL);
+}
+
 int http_connect(const struct oad *o)
 {
     return http_connect_from(o, NULL);
 }
 
 int http_connect_from(const struct oad *o, const char *source_ip)
+{
+    int fd = connect_from(o, source_ip);
+    cr_assert(fd >= 0, "TLS handshake failed: %s", tls_error);
+    return fd;
+}
+
+static ssize_t io_recv(int fd, char *buf, size_t n)
+{
+    SSL *ssl = fd < MAXFD ? tls_of[fd] : NULL;
+    if (ssl == NULL)
+        return recv(fd, buf, n, 0);
+    int got = SSL_read(ssl, buf, (int)n);
+    if (got > 0)
+        return got;
+    int e = SSL_get_error(ssl, got);
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return 0;
+    tls_note_error(ssl, got);
+    return -1;
+}
+
+static bool io_readable(int fd, int timeout_ms)
+{
+    if (fd < MAXFD && tls_of[fd] && SSL_pending(tls_of[fd]) > 0)
+        return true;
+    struct pollfd pfd = {fd, POLLIN, 0};
+    return poll(&pfd, 1, timeout_ms) > 0;
+}
+
+static int connect_from(const struct oad *o, const char *source_ip)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert(fd >= 0);
@@ -244,6 +328,21 @@ int http_connect_from(const struct oad *o, const char *source_ip)
     cr_assert(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "connect: %s", strerror(errno));
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (tls_client == NULL)
+        return fd;
+    cr_assert_lt(fd, MAXFD);
+    SSL *ssl = SSL_new(tls_client);
+    cr_assert_not_null(ssl);
+    SSL_set_fd(ssl, fd);
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), o->host[0] ? o->host : "127.0.0.1");
+    int rc = SSL_connect(ssl);
+    if (rc != 1) {
+        tls_note_error(ssl, rc);
+        SSL_free(ssl);
+        close(fd);
+        return -1;
+    }
+    tls_of[fd] = ssl;
     return fd;
 }
 
@@ -251,7 +350,7 @@ bool http_send(int fd, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        ssize_t n = fd < MAXFD && tls_of[fd] ? SSL_write(tls_of[fd], p, (int)len) : send(fd, p, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -262,8 +361,6 @@ bool http_send(int fd, const void *buf, size_t len)
     return true;
 }
 
-/* Per-fd leftover bytes, for pipelined responses. */
-#define MAXFD 1024
 static struct {
     char *buf;
     size_t len;
@@ -389,10 +486,9 @@ bool http_read(int fd, struct resp *r, int timeout_ms)
             int left = timeout_ms - (int)((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
             if (left <= 0)
                 return false;
-            struct pollfd pfd = {fd, POLLIN, 0};
-            if (poll(&pfd, 1, left) <= 0)
+            if (!io_readable(fd, left))
                 return false;
-            ssize_t n = recv(fd, buf, sizeof(buf), 0);
+            ssize_t n = io_recv(fd, buf, sizeof(buf));
             if (n <= 0) {
                 if (n == 0 && llhttp_finish(&parser) == HPE_OK && r->complete)
                     return true;
@@ -429,10 +525,9 @@ bool http_wait_close(int fd, int timeout_ms)
         int left = timeout_ms - (int)((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
         if (left <= 0)
             return false;
-        struct pollfd pfd = {fd, POLLIN, 0};
-        if (poll(&pfd, 1, left) <= 0)
+        if (!io_readable(fd, left))
             return false;
-        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        ssize_t n = io_recv(fd, buf, sizeof(buf));
         if (n <= 0)
             return true;
     }
@@ -444,6 +539,8 @@ void http_close(int fd)
         free(leftover[fd].buf);
         leftover[fd].buf = NULL;
         leftover[fd].len = 0;
+        SSL_free(tls_of[fd]);
+        tls_of[fd] = NULL;
     }
     close(fd);
 }

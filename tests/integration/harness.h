@@ -76,6 +76,16 @@ void resp_free(struct resp *r);
 int http_connect(const struct oad *o);
 /* The same from another local address: any of 127.0.0.0/8 is this machine's loopback. */
 int http_connect_from(const struct oad *o, const char *source_ip);
+/*
+ * TLS (#17): from now on every connection is TLS, verifying oad against the
+ * CA certificate file `ca` (and its IP address), presenting cert/key when
+ * not NULL; ca NULL: plain HTTP again.  Open connections keep what they had.
+ */
+void http_use_tls(const char *ca, const char *cert, const char *key);
+/* A connection, or -1 when the TLS handshake failed (http_tls_error says why). */
+int http_try_connect(const struct oad *o);
+/* Why the last TLS handshake or read failed (OpenSSL's reason and the verify result). */
+const char *http_tls_error(void);
 /* Writes all bytes; false on error. */
 bool http_send(int fd, const void *buf, size_t len);
 /*

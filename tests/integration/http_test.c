@@ -541,6 +541,21 @@ Test(http, metrics_need_sysadmin_the_auditor_or_the_scrape_token)
         cr_assert(strstr(r.body, "oa_http_open_connections"));
         resp_free(&r);
     }
+    /* A scraper that asks for text alone gets it; one that accepts no text, 406. */
+    char h[256];
+    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\nAccept: text/plain\r\n", SCRAPE);
+    r = http_do(&srv, "GET", "/metrics", NULL, NULL, 0, h);
+    cr_assert_eq(r.status, 200, "Accept: text/plain: %d %s", r.status, r.body);
+    cr_assert(strstr(r.content_type, "text/plain"));
+    resp_free(&r);
+    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\nAccept: text/*;q=0.5\r\n", SCRAPE);
+    r = http_do(&srv, "GET", "/metrics", NULL, NULL, 0, h);
+    cr_assert_eq(r.status, 200, "Accept: text/*: %d", r.status);
+    resp_free(&r);
+    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\nAccept: application/xml\r\n", SCRAPE);
+    r = http_do(&srv, "GET", "/metrics", NULL, NULL, 0, h);
+    expect_error(&r, 406, "not_acceptable");
+    resp_free(&r);
     r = http_json(&srv, "GET", "/v1/audit/entries?event=metrics.read", aud, NULL, NULL);
     json_t *j = ok_json(&r, 200), *e = json_array_get(json_object_get(j, "entries"), 0);
     cr_assert_not_null(e, "the refusal was not audited");
@@ -573,8 +588,10 @@ Test(http, metrics_answer_loopback_only_unless_allowed)
     char host[64], sys[128];
     if (!other_address(host, sizeof(host)))
         cr_skip_test("this machine has no IPv4 address but loopback");
-    /* Served on another address, the client's is not loopback either. */
-    oad_start_at(&srv, host, NULL);
+    /* Served on another address, the client's is not loopback either (plain
+     * HTTP there needs tls.allow_plain_remote: this test is about /metrics). */
+    const char *plain[] = {"tls.allow_plain_remote=true", NULL};
+    oad_start_at(&srv, host, plain);
     admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
     struct resp r = metrics_as(&srv, sys);
     expect_error(&r, 403, "forbidden");
@@ -582,7 +599,7 @@ Test(http, metrics_answer_loopback_only_unless_allowed)
     resp_free(&r);
     stop_ok();
 
-    const char *extra[] = {"metrics.allow_remote=true", NULL};
+    const char *extra[] = {"metrics.allow_remote=true", "tls.allow_plain_remote=true", NULL};
     oad_start_at(&srv, host, extra);
     admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
     r = metrics_as(&srv, sys);

@@ -22,7 +22,7 @@
 #include "tests/integration/harness.h"
 
 static struct oad o;
-static char dir[300], conf[400], clerk[256], handler[256], oagw_pub[64];
+static char dir[300], conf[400], clerk[256], handler[256], mayor[256], oagw_pub[64];
 
 static const char *oagw_bin(void)
 {
@@ -51,6 +51,9 @@ static void write_text(const char *path, const char *text, mode_t mode)
     close(fd);
 }
 
+static char portal_pub_saved[64];
+static void write_conf(void);
+
 static void setup(void)
 {
     char sys[256], sec[256], gwtok[256], cmd[1200], out[512];
@@ -64,6 +67,7 @@ static void setup(void)
     make_person(&o, sys, sec, "gw", "[\"gateway\"]", 0, "Ferry-Side-2026x", gwtok, sizeof gwtok);
     make_person(&o, sys, sec, "clerk", "[\"secretariat\",\"staff\"]", 4, "Office-Pass-C-9x", clerk, sizeof clerk);
     make_person(&o, sys, sec, "handler", "[\"staff\"]", 2, "Desk-Work-2026-q", handler, sizeof handler);
+    make_person(&o, sys, sec, "mayor", "[\"leader\"]", 4, "City-Hall-2026-q", mayor, sizeof mayor);
     snprintf(dir, sizeof dir, "%s.gw", o.dir);
     const char *subs[] = {"", "/inbox", "/outbox", "/clamav"};
     for (int i = 0; i < 4; i++) {
@@ -88,6 +92,14 @@ static void setup(void)
     cr_assert_eq(run_capture(cmd, out, sizeof out), 0, "%s", out);
     snprintf(oagw_pub, sizeof oagw_pub, "%.60s", out);
     oagw_pub[strcspn(oagw_pub, "\n")] = '\0';
+    snprintf(portal_pub_saved, sizeof portal_pub_saved, "%s", portal_pub);
+    write_conf();
+}
+
+/* oagw's configuration, for oad where it listens now. */
+static void write_conf(void)
+{
+    const char *portal_pub = portal_pub_saved;
     char text[2400];
     snprintf(text, sizeof text,
              "[oagw]\nserver = http://%s:%d\ncredentials = %s/credentials\ninbox = %s/inbox\noutbox = %s/outbox\n"
@@ -445,4 +457,389 @@ Test(oagw, a_request_in_gets_its_receipt_and_its_reply_out_as_signed_bundles)
     cr_assert_eq(n, 21);
     cr_assert_eq(memcmp(got, "预算执行情况表", 21), 0);
     cr_assert_eq(count_files("outbox", ".tmp"), 0);
+}
+
+/* A correction (补正) bundle of request bundle `ref` with this seq into the inbox, confirmed now. */
+static void deliver_correction(const char *name, int seq, const char *ref)
+{
+    char cmd[1400], confirmed[40];
+    time_t t = time(NULL) + 8 * 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(confirmed, sizeof confirmed, "%Y-%m-%dT%H:%M:%S+08:00", &tm);
+    snprintf(cmd, sizeof cmd, "python3 %s correction %s/inbox/%s %s/portal.key %d %s %s", gwgen(), dir, name, dir, seq,
+             ref, confirmed);
+    sh(cmd);
+}
+
+static json_t *doc_of(long long id)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/v1/documents/%lld", id);
+    struct resp r = http_json(&o, "GET", path, clerk, NULL, NULL);
+    return ok_json(&r, 200);
+}
+
+static void first_line(const char *path, char *line, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "%s: %s", path, strerror(errno));
+    line[0] = '\0';
+    cr_assert(fgets(line, (int)n, f));
+    fclose(f);
+    line[strcspn(line, "\n")] = '\0';
+}
+
+Test(oagw, a_correction_restarts_the_clock_and_one_not_awaited_is_quarantined_and_audited)
+{
+    deliver("r1.tar", 1);
+    run_once();
+    long long doc = the_request();
+    act(clerk, doc, "register", NULL, NULL);
+    act(clerk, doc, "request_correction", "请补正：说明所需信息的时间范围", NULL);
+    json_t *d = doc_of(doc);
+    json_t *q = json_object_get(d, "request");
+    char ref[65];
+    snprintf(ref, sizeof ref, "%s", json_string_value(json_object_get(q, "bundle_id")));
+    cr_assert_str_eq(json_string_value(json_object_get(q, "clock")), "stopped");
+    cr_assert_str_eq(json_string_value(json_object_get(d, "state")), "correcting");
+    json_decref(d);
+    /* awaited: taken, the clock runs again from the correction's confirmation day */
+    deliver_correction("c1.tar", 2, ref);
+    run_once();
+    cr_assert(strstr(last_run, "seq=2 outcome=imported"), "%s", last_run);
+    d = doc_of(doc);
+    q = json_object_get(d, "request");
+    cr_assert_str_eq(json_string_value(json_object_get(d, "state")), "registered");
+    cr_assert_str_eq(json_string_value(json_object_get(q, "clock")), "running");
+    char today[11];
+    time_t t = time(NULL) + 8 * 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(today, sizeof today, "%Y-%m-%d", &tm);
+    cr_assert_str_eq(json_string_value(json_object_get(q, "corrected")), today);
+    char due[16];
+    snprintf(due, sizeof due, "%s", json_string_value(json_object_get(d, "request_due")));
+    cr_assert_eq(strlen(due), 10);
+    json_int_t updated = json_integer_value(json_object_get(d, "updated_at"));
+    cr_assert(updated > 0);
+    json_decref(d);
+    sleep(1); /* a change after this would show in updated_at (seconds) */
+    /* not awaited any more, and an unknown request: refused by oad, quarantined with the code, nothing changes */
+    deliver_correction("c2.tar", 3, ref);
+    deliver_correction("c3.tar", 4, "00000000000000000000000000000000000000000000000000000000000000ff");
+    run_once();
+    char p[600], line[128];
+    const char *names[] = {"c2.tar", "c3.tar"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s/state/quarantine/%s.reason", dir, names[i]);
+        first_line(p, line, sizeof line);
+        cr_assert_str_eq(line, "correction_refused", "%s: %s", names[i], line);
+        p[strlen(p) - 7] = '\0';
+        cr_assert_eq(access(p, F_OK), 0, "%s is not in quarantine", names[i]);
+    }
+    d = doc_of(doc);
+    cr_assert_str_eq(json_string_value(json_object_get(d, "state")), "registered");
+    cr_assert_str_eq(json_string_value(json_object_get(d, "request_due")), due);
+    cr_assert_eq(json_integer_value(json_object_get(d, "updated_at")), updated, "the request changed");
+    json_decref(d);
+    /* their seqs are spent: the sender's next bundle is not held behind them */
+    deliver("r5.tar", 5);
+    run_once();
+    cr_assert_eq(requests(), 2);
+    cr_assert_eq(count_files("state/hold", NULL), 0);
+    cr_assert_eq(json_array_size(json_object_get((q = status()), "gaps")), 0);
+    json_decref(q);
+    /* the refusals are in the audit trail: oad's import refusal and oagw's quarantine */
+    char aud[256];
+    admin_login(&o, "auditor", "Audit-Trail-2026", aud, sizeof aud);
+    struct resp r = http_json(&o, "GET", "/v1/audit/entries?event=gateway.import&limit=1000", aud, NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.body, "correction_refused") && strstr(r.body, "not awaiting a correction") &&
+                  strstr(r.body, "names no public request"),
+              "%s", r.body);
+    resp_free(&r);
+    r = http_json(&o, "GET", "/v1/audit/entries?event=gateway.quarantine&limit=1000", aud, NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.body, "c2.tar") && strstr(r.body, "c3.tar"), "%s", r.body);
+    resp_free(&r);
+}
+
+/* ---- kill -9 while oagw writes bundles into the outbox ---- */
+
+/* A new outgoing document of the handler's, labelled 公开, with one attachment of `size` bytes; its id. */
+static long long public_doc_with_file(const char *title, size_t size)
+{
+    char body[512], path[160], hdr[300];
+    snprintf(body, sizeof body, "{\"kind\":\"outgoing\",\"title\":\"%s\",\"body\":\"%s\",\"level\":0}", title, title);
+    struct resp r = http_json(&o, "POST", "/v1/documents", handler, body, NULL);
+    json_t *j = ok_json(&r, 201);
+    long long id = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    char *data = malloc(size);
+    cr_assert(data);
+    for (size_t i = 0; i < size; i++)
+        data[i] = (char)('a' + (i * 7 + (size_t)id) % 26); /* text: the content type allow-list takes it */
+    snprintf(path, sizeof path, "/v1/documents/%lld/attachments?name=table-%lld.txt", id, id);
+    snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", handler);
+    r = http_do(&o, "POST", path, "application/octet-stream", data, size, hdr);
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    resp_free(&r);
+    free(data);
+    return id;
+}
+
+static long long request_ids[32];
+
+/* The ids of the imported requests, oldest first; how many. */
+static int request_list(void)
+{
+    struct resp r = http_json(&o, "GET", "/v1/documents?view=all&kind=request&limit=200", clerk, NULL, NULL);
+    json_t *j = ok_json(&r, 200), *docs = json_object_get(j, "documents");
+    int n = 0;
+    for (size_t i = 0; i < json_array_size(docs) && n < 32; i++)
+        request_ids[n++] = json_integer_value(json_object_get(json_array_get(docs, i), "id"));
+    json_decref(j);
+    return n;
+}
+
+/* Visible (non-hidden) files of the outbox already verified, by name. */
+static char verified[64][128];
+static int nverified;
+
+/*
+ * Every visible file of the outbox must be a whole bundle that verifies (signature, digests, schema):
+ * the ferry may take it at any moment.  New ones are unpacked; their manifests appended to `all`.
+ */
+static void outbox_all_whole(json_t *all)
+{
+    char p[400];
+    snprintf(p, sizeof p, "%s/outbox", dir);
+    DIR *d = opendir(p);
+    cr_assert(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue; /* a temporary name: the ferry takes no hidden file */
+        bool seen = false;
+        for (int i = 0; i < nverified && !seen; i++)
+            seen = strcmp(verified[i], de->d_name) == 0;
+        if (seen)
+            continue;
+        size_t l = strlen(de->d_name);
+        cr_assert(l > 4 && strcmp(de->d_name + l - 4, ".tar") == 0, "not a bundle's name in the outbox: %s",
+                  de->d_name);
+        char to[400];
+        snprintf(to, sizeof to, "%s/v%02d", dir, nverified);
+        json_t *m = unpack(de->d_name, to); /* fails the test unless it verifies */
+        json_array_append_new(all, m);
+        cr_assert_lt(nverified, 64);
+        snprintf(verified[nverified++], sizeof verified[0], "%s", de->d_name);
+    }
+    closedir(d);
+}
+
+/* The last lines of oagw's log (a static buffer), for failure messages. */
+static const char *oagw_log_tail(void)
+{
+    static char buf[4000];
+    char p[400];
+    snprintf(p, sizeof p, "%s/oagw.log", dir);
+    buf[0] = '\0';
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return buf;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, size > 3900 ? size - 3900 : 0, SEEK_SET);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* oagw's temporary files in the outbox (hidden: .oagw-ID.tmp). */
+static int hidden_tmp(void)
+{
+    char p[400];
+    snprintf(p, sizeof p, "%s/outbox", dir);
+    DIR *d = opendir(p);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL)
+        n += strncmp(de->d_name, ".oagw-", 6) == 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static int outbox_target;
+static bool outbox_full(void)
+{
+    return count_files("outbox", ".tar") >= outbox_target;
+}
+
+Test(oagw, kill_9_while_writing_the_outbox_leaves_no_half_bundle_and_each_item_once)
+{
+    /* 12 requests in: 12 receipts; 4 replies and 2 publications with a 1 MiB file each. */
+    enum { NREQ = 12, NREPLY = 4, NPUB = 2, BIG = 1024 * 1024 };
+    for (int i = 1; i <= NREQ; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "r%02d.tar", i);
+        deliver(name, i);
+    }
+    run_once();
+    cr_assert_eq(request_list(), NREQ, "%s", last_run);
+    cr_assert_eq(count_files("outbox", NULL), 0, "nothing to write yet");
+    /* the items are made while oagw is down */
+    for (int i = 0; i < NREQ; i++)
+        act(clerk, request_ids[i], "register", NULL, NULL);
+    for (int i = 0; i < NREPLY; i++) {
+        long long doc = request_ids[i];
+        act(clerk, doc, "assign", NULL, "{\"assignee\":\"handler\"}");
+        act(handler, doc, "start", NULL, NULL);
+        act(clerk, doc, "secrecy_review", "经审查，不涉及国家秘密", NULL);
+        long long reply = public_doc_with_file("答复书", BIG);
+        char params[128];
+        snprintf(params, sizeof params, "{\"reply_document_id\":%lld,\"form\":\"public\"}", reply);
+        act(handler, doc, "reply", NULL, params);
+    }
+    for (int i = 0; i < NPUB; i++) {
+        long long pub = public_doc_with_file("关于公开重点工作的通知", BIG);
+        act(handler, pub, "submit", NULL, NULL);
+        act(clerk, pub, "approve", NULL, NULL);
+        act(mayor, pub, "sign", NULL, NULL);
+        act(clerk, pub, "register", NULL, "{\"prefix\":\"府办发\"}");
+        act(clerk, pub, "issue", NULL, NULL);
+        char path[112];
+        const char *steps[][3] = {{"publication", "handler", "{\"opinion\":\"建议主动公开\"}"},
+                                  {"publication/secrecy_review", "clerk", "{\"opinion\":\"不涉及国家秘密\"}"},
+                                  {"publication/review", "mayor", "{\"approve\":true,\"opinion\":\"同意公开\"}"}};
+        for (int k = 0; k < 3; k++) {
+            snprintf(path, sizeof path, "/v1/documents/%lld/%s", pub, steps[k][0]);
+            const char *tok = k == 0 ? handler : k == 1 ? clerk : mayor;
+            struct resp r = http_json(&o, "POST", path, tok, steps[k][2], NULL);
+            cr_assert_eq(r.status, 200, "%s: %s", steps[k][0], r.body);
+            resp_free(&r);
+        }
+    }
+    outbox_target = NREQ + NREPLY + NPUB;
+    /* kill -9 while a bundle is being written; after each, whatever is visible is whole */
+    json_t *all = json_array();
+    nverified = 0;
+    srand((unsigned)time(NULL));
+    int killed_mid = 0, rounds = 0;
+    for (int round = 0; round < 40 && !outbox_full(); round++) {
+        /* let 0-2 more bundles out, then kill it 0-3 ms after it starts writing the next one */
+        int before = count_files("outbox", ".tar"), let = rand() % 3;
+        pid_t pid = start_daemon();
+        for (int ms = 0; ms < 5000 && !outbox_full(); ms++) {
+            if (count_files("outbox", ".tar") - before >= let && hidden_tmp() > 0) {
+                usleep((useconds_t)(rand() % 3000));
+                break;
+            }
+            usleep(1000);
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        killed_mid += hidden_tmp() > 0;
+        outbox_all_whole(all);
+        rounds++;
+    }
+    pid_t pid = start_daemon();
+    cr_assert(wait_for(outbox_full, 60000), "%d of %d bundles written; oagw's log ends:\n%s",
+              count_files("outbox", ".tar"), outbox_target, oagw_log_tail());
+    usleep(1500 * 1000); /* another pass or two: nothing more is written */
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    outbox_all_whole(all);
+    fprintf(stderr, "kill -9 rounds: %d, %d of them while a bundle was half written\n", rounds, killed_mid);
+    cr_assert_gt(rounds, 3, "oagw wrote everything before the kills: nothing was tested");
+    /* exactly once: one bundle per item, seqs 1..N, no item twice */
+    cr_assert_eq(count_files("outbox", ".tar"), outbox_target);
+    cr_assert_eq((int)json_array_size(all), outbox_target);
+    int by_type[3] = {0, 0, 0};
+    bool seq_seen[64] = {false};
+    char refs[64][140];
+    size_t i;
+    json_t *m;
+    json_array_foreach(all, i, m) {
+        const char *type = json_string_value(json_object_get(m, "type"));
+        long long sq = json_integer_value(json_object_get(m, "seq"));
+        cr_assert(sq >= 1 && sq <= outbox_target && !seq_seen[sq], "seq %lld twice or out of range", sq);
+        seq_seen[sq] = true;
+        json_t *c = json_object_get(m, "content");
+        const char *ref = json_string_value(json_object_get(c, "request_ref"));
+        const char *title = json_string_value(json_object_get(c, "number"));
+        snprintf(refs[i], sizeof refs[i], "%s:%s", type, ref ? ref : title ? title : "?");
+        for (size_t k = 0; k < i; k++)
+            cr_assert_str_neq(refs[k], refs[i], "an item left twice: %s", refs[i]);
+        by_type[strcmp(type, "receipt") == 0 ? 0 : strcmp(type, "reply") == 0 ? 1 : 2]++;
+    }
+    cr_assert_eq(by_type[0], NREQ);
+    cr_assert_eq(by_type[1], NREPLY);
+    cr_assert_eq(by_type[2], NPUB);
+    json_decref(all);
+    cr_assert_eq(count_files("state/out", ".d"), 0);
+    cr_assert_eq(hidden_tmp(), 0, "a temporary file was left in the outbox");
+    /* and oad has every item as sent, once */
+    char aud[256];
+    admin_login(&o, "auditor", "Audit-Trail-2026", aud, sizeof aud);
+    struct resp r = http_json(&o, "GET", "/v1/audit/entries?event=gateway.sent&limit=1000", aud, NULL, NULL);
+    json_t *j = ok_json(&r, 200);
+    cr_assert_eq((int)json_array_size(json_object_get(j, "entries")), outbox_target, "%s",
+                 json_dumps(j, JSON_COMPACT));
+    json_decref(j);
+}
+
+/* ---- kill -9 of oad while oagw imports ---- */
+
+Test(oagw, kill_9_of_oad_while_importing_loses_nothing_and_imports_nothing_twice)
+{
+    enum { ROUNDS = 8, PER_ROUND = 3 };
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    int delivered = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        if (round > 0) {
+            oad_serve(&o, NULL); /* on another port: oagw's configuration follows it */
+            write_conf();
+        }
+        pid_t gw = start_daemon();
+        for (int i = 0; i < PER_ROUND; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "d%02d.tar", ++delivered);
+            deliver(name, delivered);
+        }
+        /* kill oad 0-40 ms after oagw took a bundle into its work area: amid uploads and imports */
+        for (int ms = 0; ms < 5000 && count_files("state/work", ".in") == 0; ms++)
+            usleep(1000);
+        usleep((useconds_t)(rand() % 40000));
+        kill(o.pid, SIGKILL);
+        cr_assert_eq(oad_wait(&o, 5000), 128 + SIGKILL, "oad did not die of SIGKILL");
+        usleep((useconds_t)(rand() % 200) * 1000); /* oagw meets a dead oad for a while */
+        kill(gw, SIGKILL);
+        waitpid(gw, NULL, 0);
+    }
+    oad_serve(&o, NULL);
+    write_conf();
+    pid_t gw = start_daemon();
+    kill_target = delivered;
+    cr_assert(wait_for(all_imported, 60000), "%d of %d imported; oagw's log ends:\n%s", requests(), kill_target,
+              oagw_log_tail());
+    usleep(1500 * 1000);
+    cr_assert_eq(requests(), delivered, "a bundle was imported twice");
+    char cmd[1400], out[256];
+    snprintf(cmd, sizeof cmd, "grep -c 'outcome=imported' %s/oagw.log; grep -c 'outcome=duplicate' %s/oagw.log; "
+             "grep -c 'level=warn' %s/oagw.log", dir, dir, dir);
+    run_capture(cmd, out, sizeof out);
+    for (char *c = out; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+    fprintf(stderr, "oad killed %d times; oagw's log: imported, duplicate answers, warnings: %s\n", ROUNDS, out);
+    cr_assert_eq(count_files("inbox", NULL), 0);
+    cr_assert_eq(count_files("state/work", NULL), 0);
+    cr_assert_eq(count_files("state/hold", NULL), 0);
+    cr_assert_eq(count_files("state/quarantine", NULL), 0, "a good bundle was quarantined after oad's crash");
+    kill(gw, SIGTERM);
+    waitpid(gw, NULL, 0);
 }

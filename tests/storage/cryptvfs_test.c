@@ -324,3 +324,20 @@ Test(cryptvfs, a_page_moved_to_another_position_is_corrupt)
         free(why);
     }
 }
+
+/* SQLite's global allocation statistics cost a process-wide mutex on every
+ * malloc and free, which the reader threads and the writer contend for.  They
+ * must be off although the VFS (registered first) initialises SQLite before
+ * any store opens: sqlite3_memory_used() stays 0 only when they are off. */
+Test(cryptvfs, sqlite_keeps_no_global_allocation_statistics_behind_the_vfs)
+{
+    struct oa_store s;
+    char *why = NULL;
+    install_key(4);
+    cr_assert_eq(oa_store_open(&s, path, true, &why), 0, "%s", why);
+    fill(&s, 20);
+    cr_assert_eq(count_matches(&s), 20);
+    cr_assert_eq(sqlite3_memory_used(), 0, "SQLite counts its allocations (%lld bytes): a global mutex per malloc",
+                 (long long)sqlite3_memory_used());
+    oa_store_close(&s);
+}

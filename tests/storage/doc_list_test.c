@@ -120,6 +120,23 @@ static void pages_match(int max_level, const char *state, int64_t limit)
         struct oa_doc_query q = query(after, limit, max_level, state);
         cr_assert_eq(oa_doc_query_ids(&s, &q, page, &n), 0);
         cr_assert_leq(n, (size_t)limit);
+        /* The same page as whole documents: the rows oa_doc_load reads. */
+        static struct oa_doc docs[OA_DOC_PAGE_MAX];
+        size_t nd = 0;
+        cr_assert_eq(oa_doc_query_docs(&s, &q, docs, &nd), 0);
+        cr_assert_eq(nd, n);
+        for (size_t i = 0; i < n; i++) {
+            struct oa_doc one;
+            cr_assert_eq(oa_doc_load(&s, page[i], &one), 1);
+            cr_assert_eq(docs[i].id, page[i]);
+            cr_assert_eq(docs[i].revision, one.revision);
+            cr_assert_eq(docs[i].level, one.level);
+            cr_assert_str_eq(docs[i].state, one.state);
+            cr_assert_str_eq(docs[i].title, one.title);
+            cr_assert_eq(docs[i].scoped, one.scoped);
+            cr_assert_null(docs[i].body);
+            oa_doc_free(&one);
+        }
         for (size_t i = 0; i < n; i++)
             got[ngot++] = page[i];
         if (n < (size_t)limit)

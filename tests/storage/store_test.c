@@ -81,6 +81,26 @@ Test(store, change_sequence_is_strictly_increasing)
     oa_store_close(&s);
 }
 
+/* The feed sends an entity at its latest change only, so only that row is
+ * kept: the table grows with the entities, not with every change. */
+Test(store, the_changes_table_keeps_each_entitys_latest_change_only)
+{
+    struct oa_store s;
+    char *why = NULL;
+    cr_assert_eq(oa_store_open(&s, path, true, &why), 0);
+    int64_t last = 0;
+    for (int round = 0; round < 50; round++)
+        for (int64_t doc = 1; doc <= 4; doc++)
+            last = oa_change_record(&s, doc == 4 ? "user" : "document", doc, "edit");
+    sqlite3_stmt *q = oa_store_stmt(&s, "SELECT count(*), max(seq) FROM changes");
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(q, 0), 4, "%d rows for 4 entities after 200 changes", sqlite3_column_int(q, 0));
+    cr_assert_eq(sqlite3_column_int64(q, 1), last);
+    sqlite3_reset(q);
+    cr_assert_eq(oa_change_head(&s), last, "the head is still the last change");
+    oa_store_close(&s);
+}
+
 Test(store, the_audit_trail_refuses_update_and_delete)
 {
     struct oa_store s;
@@ -141,7 +161,7 @@ struct counter_job {
 static int counter_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct counter_job *c = (struct counter_job *)job;
-    c->seq = oa_change_record(s, "test", 1, "tick");
+    c->seq = oa_change_record(s, "test", (int64_t)(uintptr_t)c, "tick"); /* one entity per job */
     return c->fail ? OA_E_CONFLICT : 0;
 }
 
@@ -219,7 +239,8 @@ static int mixed_run(struct oa_store *s, struct oa_db_job *job)
         (void)oa_store_exec(s, "INSERT OR REPLACE INTO meta(key, value) VALUES ('touched', 1)");
         return 0;
     }
-    return oa_change_record(s, "test", 1, "tick") > 0 ? 0 : OA_E_STORAGE;
+    static int64_t entity;
+    return oa_change_record(s, "test", ++entity, "tick") > 0 ? 0 : OA_E_STORAGE;
 }
 
 static void mixed_done(struct oa_db_job *job)

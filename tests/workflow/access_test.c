@@ -432,3 +432,42 @@ Test(gateway, publication_is_proposed_by_the_drafter_or_secretariat_and_reviewed
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         cr_assert_eq(oa_publication_may(rows[i].roles, rows[i].drafter, rows[i].review), rows[i].may, "row %zu", i);
 }
+
+Test(tls, a_mapped_client_certificate_serves_only_its_own_account)
+{
+    static const struct {
+        bool mapped;
+        const char *cn, *account;
+        enum oa_decision d;
+    } rows[] = {
+        {false, NULL, "alice", OA_ALLOW},        {false, "bob", "alice", OA_ALLOW},
+        {true, "alice", "alice", OA_ALLOW},      {true, "bob", "alice", OA_DENY_CERT},
+        {true, NULL, "alice", OA_DENY_CERT},     {true, "alice", NULL, OA_DENY_CERT},
+        {true, "Alice", "alice", OA_DENY_CERT},  {true, "alice ", "alice", OA_DENY_CERT},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        cr_assert_eq(oa_access_client_cert(rows[i].mapped, rows[i].cn, rows[i].account), rows[i].d, "row %zu", i);
+}
+
+Test(gateway, a_publications_secrecy_review_is_the_secretariats_or_a_leaders_not_the_proposers)
+{
+    static const struct {
+        unsigned roles;
+        bool proposer, may;
+    } rows[] = {
+        {OA_ROLE_SECRETARIAT, false, true},
+        {OA_ROLE_LEADER, false, true},
+        {OA_ROLE_SECRETARIAT | OA_ROLE_STAFF, false, true},
+        {OA_ROLE_SECRETARIAT, true, false}, /* a second pair of eyes */
+        {OA_ROLE_LEADER, true, false},
+        {OA_ROLE_STAFF, false, false},
+        {OA_ROLE_RECORDS, false, false},
+        {OA_ROLE_GATEWAY, false, false},
+        {OA_ROLE_SYSADMIN, false, false},
+        {OA_ROLE_SECADMIN, false, false},
+        {OA_ROLE_AUDITOR, false, false},
+        {0, false, false},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        cr_assert_eq(oa_publication_secrecy_may(rows[i].roles, rows[i].proposer), rows[i].may, "row %zu", i);
+}

@@ -181,3 +181,51 @@ Test(request_clock, the_receipt_day_is_the_confirmation_instant_in_shanghai)
     }
     cr_assert_eq(oa_day_of_instant(NULL, 0), INT32_MIN);
 }
+
+Test(request_clock, a_correction_bundle_is_taken_only_by_a_request_awaiting_it)
+{
+    /* Received 2026-11-02; a correction asked for on 2026-11-04 (unless noted). */
+    static const struct {
+        const char *what;
+        bool found;
+        const char *state;
+        const char *asked, *corrected, *consult; /* the clock's facts, NULL for none */
+        const char *day;                         /* the correction's receipt date */
+        enum oa_correction_verdict want;
+    } rows[] = {
+        {"awaited", true, "correcting", "2026-11-04", NULL, NULL, "2026-11-06", OA_CORRECTION_TAKEN},
+        {"awaited, the same day it was asked", true, "correcting", "2026-11-04", NULL, NULL, "2026-11-04",
+         OA_CORRECTION_TAKEN},
+        {"dated before the asking", true, "correcting", "2026-11-04", NULL, NULL, "2026-11-03",
+         OA_CORRECTION_NOT_AWAITED},
+        {"unknown request", false, NULL, NULL, NULL, NULL, "2026-11-06", OA_CORRECTION_UNKNOWN},
+        {"unknown, whatever the state says", false, "correcting", "2026-11-04", NULL, NULL, "2026-11-06",
+         OA_CORRECTION_UNKNOWN},
+        {"never asked: registered", true, "registered", NULL, NULL, NULL, "2026-11-06", OA_CORRECTION_NOT_AWAITED},
+        {"never asked: imported", true, "imported", NULL, NULL, NULL, "2026-11-06", OA_CORRECTION_NOT_AWAITED},
+        {"never asked: handling", true, "handling", NULL, NULL, NULL, "2026-11-06", OA_CORRECTION_NOT_AWAITED},
+        {"never asked: consulting", true, "consulting", NULL, NULL, "2026-11-05", "2026-11-06",
+         OA_CORRECTION_NOT_AWAITED},
+        {"came already", true, "registered", "2026-11-04", "2026-11-05", NULL, "2026-11-06",
+         OA_CORRECTION_NOT_AWAITED},
+        {"came already, still marked correcting", true, "correcting", "2026-11-04", "2026-11-05", NULL,
+         "2026-11-06", OA_CORRECTION_NOT_AWAITED},
+        {"closed: replied", true, "replied", "2026-11-04", NULL, NULL, "2026-11-06", OA_CORRECTION_CLOSED},
+        {"closed: refused (回退)", true, "refused", NULL, NULL, NULL, "2026-11-06", OA_CORRECTION_CLOSED},
+        {"closed: withdrawn", true, "withdrawn", "2026-11-04", NULL, NULL, "2026-11-06", OA_CORRECTION_CLOSED},
+        {"closed: archived", true, "archived", NULL, NULL, NULL, "2026-11-06", OA_CORRECTION_CLOSED},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct oa_request_clock c = oa_request_clock_new(day("2026-11-02"));
+        c.correction_asked = day(rows[i].asked);
+        c.corrected = day(rows[i].corrected);
+        c.consult_since = day(rows[i].consult);
+        enum oa_correction_verdict v = oa_correction_verdict(rows[i].found, rows[i].state, &c, day(rows[i].day));
+        cr_expect_eq(v, rows[i].want, "%s: got %d, want %d", rows[i].what, v, rows[i].want);
+        cr_expect_eq(oa_correction_refusal(v) == NULL, v == OA_CORRECTION_TAKEN, "%s", rows[i].what);
+    }
+    cr_assert_eq(oa_correction_verdict(true, "correcting", NULL, day("2026-11-06")), OA_CORRECTION_UNKNOWN);
+    struct oa_request_clock c = oa_request_clock_new(day("2026-11-02"));
+    c.correction_asked = day("2026-11-04");
+    cr_assert_eq(oa_correction_verdict(true, "correcting", &c, INT32_MIN), OA_CORRECTION_NOT_AWAITED);
+}

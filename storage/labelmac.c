@@ -1,0 +1,174 @@
+/* storage/labelmac.c: see labelmac.h. */
+#include "storage/labelmac.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/accounts.h"
+#include "storage/documents.h"
+
+static unsigned char label_key[crypto_auth_hmacsha256_KEYBYTES];
+static bool have_key;
+
+int oa_labelmac_key(const unsigned char audit_seed[32])
+{
+    static const char salt[] = "oa-label-mac", info[] = "oa label MAC v1";
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)audit_seed, 32),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, sizeof(salt) - 1),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, sizeof(info) - 1),
+        OSSL_PARAM_construct_end(),
+    };
+    int ok = ctx != NULL && EVP_KDF_derive(ctx, label_key, sizeof(label_key), params) == 1;
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(kdf);
+    have_key = ok;
+    if (!ok)
+        sodium_memzero(label_key, sizeof(label_key));
+    return ok ? 0 : -1;
+}
+
+void oa_labelmac_forget(void)
+{
+    sodium_memzero(label_key, sizeof(label_key));
+    have_key = false;
+}
+
+static void put_bytes(crypto_auth_hmacsha256_state *h, const char *s)
+{
+    size_t len = strlen(s);
+    unsigned char n[4] = {(unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
+                          (unsigned char)len};
+    crypto_auth_hmacsha256_update(h, n, 4);
+    crypto_auth_hmacsha256_update(h, (const unsigned char *)s, len);
+}
+
+/* The MAC of a label (see labelmac.h); scope sorted ascending.  0, or -1 without a key. */
+static int label_mac(int64_t id, int level, const char *declass, bool scoped, char *const *scope, size_t n,
+                     unsigned char out[OA_LABEL_MAC_LEN])
+{
+    if (!have_key)
+        return -1;
+    crypto_auth_hmacsha256_state h;
+    unsigned char head[12 + 8 + 1];
+    memcpy(head, "oa-label-v1", 12); /* with its NUL */
+    for (int i = 0; i < 8; i++)
+        head[12 + i] = (unsigned char)((uint64_t)id >> (56 - 8 * i));
+    head[20] = (unsigned char)level;
+    crypto_auth_hmacsha256_init(&h, label_key, sizeof(label_key));
+    crypto_auth_hmacsha256_update(&h, head, sizeof(head));
+    put_bytes(&h, declass);
+    unsigned char flag = scoped ? 1 : 0;
+    crypto_auth_hmacsha256_update(&h, &flag, 1);
+    for (size_t i = 0; scoped && i < n; i++)
+        put_bytes(&h, scope[i]);
+    crypto_auth_hmacsha256_final(&h, out);
+    sodium_memzero(&h, sizeof(h));
+    return 0;
+}
+
+int oa_doc_label_seal(struct oa_store *s, int64_t doc_id)
+{
+    /* From the row as it is now, whatever a caller holds in memory. */
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT level, declass_date, scoped FROM documents WHERE id = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, doc_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return -1;
+    }
+    int level = sqlite3_column_int(st, 0);
+    char declass[16];
+    const unsigned char *t = sqlite3_column_text(st, 1);
+    snprintf(declass, sizeof(declass), "%s", t ? (const char *)t : "");
+    bool scoped = sqlite3_column_int(st, 2) != 0;
+    sqlite3_reset(st);
+    size_t n = 0;
+    char **scope = scoped ? oa_doc_scope(s, doc_id, &n) : NULL;
+    if (scoped && scope == NULL)
+        return -1;
+    unsigned char mac[OA_LABEL_MAC_LEN];
+    int have = label_mac(doc_id, level, declass, scoped, scope, n, mac) == 0;
+    oa_strv_free(scope);
+    st = oa_store_stmt(s, "UPDATE documents SET label_mac = ? WHERE id = ?");
+    if (st == NULL)
+        return -1;
+    if (have)
+        sqlite3_bind_blob(st, 1, mac, sizeof(mac), SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 1); /* no key: unsealed, and so refused by every check */
+    sqlite3_bind_int64(st, 2, doc_id);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    return rc;
+}
+
+int oa_doc_label_check(struct oa_store *s, const struct oa_doc *d)
+{
+    unsigned char mac[OA_LABEL_MAC_LEN];
+    if (!d->has_label_mac || !have_key)
+        return 0;
+    size_t n = 0;
+    char **scope = d->scoped ? oa_doc_scope(s, d->id, &n) : NULL;
+    if (d->scoped && scope == NULL)
+        return -1;
+    label_mac(d->id, d->level, d->declass_date, d->scoped, scope, n, mac);
+    oa_strv_free(scope);
+    return CRYPTO_memcmp(mac, d->label_mac, sizeof(mac)) == 0 ? 1 : 0;
+}
+
+int oa_doc_label_fill(struct oa_store *s, int *n)
+{
+    int64_t done = 0;
+    *n = 0;
+    int rc = oa_meta_get_int(s, "label_mac_filled", &done);
+    if (rc < 0)
+        return -1;
+    if (rc == 1 && done == 1)
+        return 0;
+    if (!have_key || oa_store_begin(s) != 0)
+        return -1;
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT id FROM documents WHERE label_mac IS NULL ORDER BY id");
+    if (st == NULL)
+        goto fail;
+    size_t cap = 64, count = 0;
+    int64_t *ids = malloc(cap * sizeof(*ids));
+    while (ids != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            int64_t *more = realloc(ids, 2 * cap * sizeof(*ids));
+            if (more == NULL)
+                break;
+            ids = more;
+            cap *= 2;
+        }
+        ids[count++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    if (ids == NULL || rc != SQLITE_DONE) {
+        free(ids);
+        goto fail;
+    }
+    for (size_t i = 0; i < count; i++)
+        if (oa_doc_label_seal(s, ids[i]) != 0) {
+            free(ids);
+            goto fail;
+        }
+    free(ids);
+    if (oa_meta_set(s, "label_mac_filled", "1") != 0 || oa_store_commit(s) != 0)
+        goto fail;
+    *n = (int)count;
+    return 0;
+fail:
+    oa_store_rollback(s);
+    return -1;
+}

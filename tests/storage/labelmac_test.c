@@ -1,0 +1,165 @@
+/*
+ * tests/storage/labelmac_test.c: a document's label (level, scope,
+ * declassification date) bound by its MAC (storage/labelmac.h, #17), on a
+ * real SQLite file: what oad writes checks; the same label edited with SQL
+ * behind oad's back, a scope row removed, the scoped flag cleared, or one
+ * row's MAC copied to another fail; without the key every check fails;
+ * migration 15's rows get a MAC once, and never again afterwards.
+ */
+#include <criterion/criterion.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/documents.h"
+#include "storage/labelmac.h"
+#include "storage/store.h"
+
+static char dir[256], path[300];
+static struct oa_store s;
+static unsigned char seed[32];
+
+static void setup(void)
+{
+    cr_assert_geq(sodium_init(), 0);
+    const char *tmp = getenv("TEST_TMPDIR");
+    snprintf(dir, sizeof(dir), "%s/labelmac-XXXXXX", tmp ? tmp : "/tmp");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/oa.db", dir);
+    char *why = NULL;
+    cr_assert_eq(oa_store_open(&s, path, true, &why), 0, "%s", why);
+    randombytes_buf(seed, sizeof(seed));
+    cr_assert_eq(oa_labelmac_key(seed), 0);
+    cr_assert_eq(oa_store_exec(&s, "INSERT INTO users(id, username, display_name, pw_hash, roles, clearance,"
+                                   " department_id, created_at, updated_at) VALUES (10, 'me', 'me', 'x', 1, 4, NULL,"
+                                   " 0, 0)"),
+                 0);
+}
+
+static void teardown(void)
+{
+    oa_labelmac_forget();
+    oa_store_close(&s);
+}
+
+TestSuite(labelmac, .init = setup, .fini = teardown);
+
+static void exec(const char *sql)
+{
+    cr_assert_eq(oa_store_exec(&s, sql), 0, "%s", sql);
+}
+
+static int64_t new_doc(int level, const char *declass)
+{
+    struct oa_doc d;
+    memset(&d, 0, sizeof(d));
+    snprintf(d.kind, sizeof(d.kind), "outgoing");
+    d.def_version = 1;
+    snprintf(d.state, sizeof(d.state), "draft");
+    snprintf(d.title, sizeof(d.title), "关于标签完整性的通知");
+    snprintf(d.urgency, sizeof(d.urgency), "ordinary");
+    d.level = level;
+    snprintf(d.declass_date, sizeof(d.declass_date), "%s", declass);
+    d.drafter_id = 10;
+    cr_assert_eq(oa_doc_insert(&s, &d, 10), 0, "%s", oa_store_errmsg(&s));
+    return d.id;
+}
+
+/* The check of document id as stored now: 1 intact, 0 tampered. */
+static int check(int64_t id)
+{
+    struct oa_doc d;
+    cr_assert_eq(oa_doc_load(&s, id, &d), 1);
+    int rc = oa_doc_label_check(&s, &d);
+    oa_doc_free(&d);
+    cr_assert_geq(rc, 0);
+    return rc;
+}
+
+static void sqlf(const char *fmt, long long id)
+{
+    char sql[300];
+    snprintf(sql, sizeof(sql), fmt, id);
+    exec(sql);
+}
+
+Test(labelmac, what_oad_writes_checks_and_an_edit_behind_its_back_does_not)
+{
+    int64_t id = new_doc(3, "2030-01-01");
+    cr_assert_eq(check(id), 1, "a fresh document's label does not check");
+    /* Lowered with SQL: detected.  Put back: intact again (the MAC is of the label, not of a moment). */
+    sqlf("UPDATE documents SET level = 0 WHERE id = %lld", id);
+    cr_assert_eq(check(id), 0, "a level lowered behind oad's back passed");
+    sqlf("UPDATE documents SET level = 3 WHERE id = %lld", id);
+    cr_assert_eq(check(id), 1);
+    sqlf("UPDATE documents SET declass_date = '2026-01-01' WHERE id = %lld", id);
+    cr_assert_eq(check(id), 0, "a declassification date moved behind oad's back passed");
+    sqlf("UPDATE documents SET declass_date = '2030-01-01' WHERE id = %lld", id);
+    /* A save through oad (a relabel) reseals. */
+    struct oa_doc d;
+    cr_assert_eq(oa_doc_load(&s, id, &d), 1);
+    d.level = 1;
+    d.declass_date[0] = '\0';
+    cr_assert_eq(oa_doc_save(&s, &d, 10, 0, NULL), 0);
+    oa_doc_free(&d);
+    cr_assert_eq(check(id), 1, "a label oad changed does not check");
+    /* Another row's MAC for the same label: the id is bound in. */
+    int64_t other = new_doc(1, "");
+    exec("UPDATE documents SET label_mac = (SELECT label_mac FROM documents WHERE id = 1) WHERE id = 2");
+    cr_assert_eq(other, 2);
+    cr_assert_eq(check(other), 0, "a MAC copied from another document passed");
+    sqlf("UPDATE documents SET label_mac = NULL WHERE id = %lld", id);
+    cr_assert_eq(check(id), 0, "a removed MAC passed");
+}
+
+Test(labelmac, the_scope_is_bound_too)
+{
+    int64_t id = new_doc(2, "");
+    struct oa_doc d;
+    cr_assert_eq(oa_doc_load(&s, id, &d), 1);
+    const char *scope[] = {"user:alice", "dept:3"};
+    cr_assert_eq(oa_doc_scope_set(&s, &d, scope, 2), 0);
+    oa_doc_free(&d);
+    cr_assert_eq(check(id), 1);
+    sqlf("DELETE FROM doc_scope WHERE doc_id = %lld AND entry = 'user:alice'", id);
+    cr_assert_eq(check(id), 0, "a widened scope (an entry removed) passed");
+    sqlf("INSERT INTO doc_scope(doc_id, entry) VALUES (%lld, 'user:alice')", id);
+    cr_assert_eq(check(id), 1);
+    sqlf("INSERT INTO doc_scope(doc_id, entry) VALUES (%lld, 'user:mallory')", id);
+    cr_assert_eq(check(id), 0, "an entry added behind oad's back passed");
+    sqlf("DELETE FROM doc_scope WHERE doc_id = %lld AND entry = 'user:mallory'", id);
+    sqlf("UPDATE documents SET scoped = 0 WHERE id = %lld", id);
+    cr_assert_eq(check(id), 0, "the scope switched off behind oad's back passed");
+}
+
+Test(labelmac, without_the_key_nothing_checks)
+{
+    int64_t id = new_doc(2, "");
+    oa_labelmac_forget();
+    cr_assert_eq(check(id), 0);
+    int64_t bare = new_doc(2, "");
+    cr_assert_eq(oa_labelmac_key(seed), 0);
+    cr_assert_eq(check(bare), 0, "a document written without the key has a MAC");
+    /* Another key (another key file): nothing checks. */
+    unsigned char other[32];
+    randombytes_buf(other, sizeof(other));
+    cr_assert_eq(oa_labelmac_key(other), 0);
+    cr_assert_eq(check(id), 0);
+}
+
+Test(labelmac, rows_from_before_migration_15_are_sealed_once)
+{
+    int64_t a = new_doc(2, ""), b = new_doc(0, "");
+    exec("UPDATE documents SET label_mac = NULL"); /* as migration 15 finds them */
+    int n = 0;
+    cr_assert_eq(oa_doc_label_fill(&s, &n), 0, "%s", oa_store_errmsg(&s));
+    cr_assert_eq(n, 2);
+    cr_assert_eq(check(a), 1);
+    cr_assert_eq(check(b), 1);
+    /* After that, a MAC removed with a lowered level is tampering, even across a restart. */
+    sqlf("UPDATE documents SET label_mac = NULL, level = 0 WHERE id = %lld", a);
+    cr_assert_eq(oa_doc_label_fill(&s, &n), 0);
+    cr_assert_eq(n, 0);
+    cr_assert_eq(check(a), 0);
+}
