@@ -17,6 +17,7 @@
 
 #include "app/doc_read.h"
 #include "app/doc_steps.h"
+#include "app/records.h"
 #include "app/request.h"
 #include "proto/alloc.h"
 #include "workflow/access.h"
@@ -568,6 +569,17 @@ enum oa_app_end oa_doc_act(struct oa_store *s, const struct oa_app_actor *by, co
         goto not_found;
     if ((rc = oa_doc_gate_read(s, by, me, c->d, "document.action")) <= 0)
         goto not_found;
+    /* A filed record never changes (#16). */
+    {
+        enum oa_err err = OA_E_OK;
+        const char *message = NULL;
+        if ((rc = oa_rec_guard_write(s, by, c->d, "document.action", &err, &message)) != 0) {
+            if (rc > 0)
+                oa_app_refuse(&out->outcome, err, message);
+            rc = rc < 0 ? OA_E_STORAGE : 0;
+            goto done;
+        }
+    }
 
     /* Acting for someone else needs their active delegation to me. */
     if (a->on_behalf != NULL) {

@@ -15,6 +15,7 @@
 
 #include <stdio.h>
 
+#include "app/records.h"
 #include "storage/accounts.h"
 #include "storage/documents.h"
 #include "storage/labelmac.h"
@@ -120,6 +121,11 @@ int oa_doc_open_for(struct oa_store *s, const struct oa_app_actor *by, int64_t d
     }
     if (!edit)
         return 1;
+    /* A filed record never changes (#16). */
+    if ((rc = oa_rec_guard_write(s, by, d, what, err, message)) != 0) {
+        oa_doc_free(d);
+        return rc < 0 ? -1 : 0;
+    }
     struct oa_doc_actor actor = {.roles = me->roles, .relations = d->drafter_id == me->id ? OA_REL_DRAFTER : 0};
     struct oa_doc_facts facts = {0};
     struct oa_flow_answer ans;

@@ -45,6 +45,17 @@
     X(STORAGE,              503, "storage",                "The database could not complete the request; try again.") \
     X(STORAGE_CORRUPT,      500, "storage_corrupt",        "The database is damaged: this will not pass by trying again. An administrator must stop oad and restore the database from backup (oad fsck names the damage).") \
     X(NO_SPACE,             507, "no_space",               "The server's disk is full: nothing can be saved (a change, an upload, a login, or the audit record a classified read needs) until an administrator frees space; reading still works.") \
+    /* #16 records: filing, immutability, retention and disposal */ \
+    X(RECORD_FILED,         409, "record_filed",           "This document is a filed record: it no longer changes (its metadata only by a correction with a reason).") \
+    X(FONDS_UNSET,          409, "fonds_unset",            "The document's organ has no fonds code (全宗号): a records officer sets it first (PUT /v1/organs/{id}/fonds).") \
+    X(REASON_REQUIRED,      400, "reason_required",        "Give a reason for this.") \
+    X(RETENTION_UNSET,      409, "retention_unset",        "No rule of the organ's retention schedule matches this document: give its retention (Y, D30 or D10).") \
+    X(RECORD_CHECK_FAILED,  422, "record_check_failed",    "The record failed the check at filing and was not filed.") \
+    X(RECORD_NOT_DUE,       409, "record_not_due",         "The record's retention has not ended (and a permanent record is never disposed of).") \
+    X(RECORD_HELD,          409, "record_held",            "The record is under legal hold (冻结): it cannot be disposed of until the hold is lifted.") \
+    /* #16 archival packages (branch aip) */ \
+    X(AIP_RECIPIENT_MISSING, 409, "aip_recipient_missing", "A package of a 秘密 or higher record leaves only in its envelope: the administrator configures records.recipient_cert (the archive's certificate) first.") \
+    X(AIP_UNPACKABLE,       422, "aip_unpackable",         "The record could not be packaged (a file does not decrypt, or the package is too large).") \
     /* #17, keys off the data disk: a document's label no longer matches its MAC */ \
     X(LABEL_TAMPERED,       500, "label_tampered",         "This document's security label was changed outside oad (its integrity check failed); nothing was sent. The event is audited: a security administrator must restore the database from backup.") \
     /* #15, the exchange gateway finished (branch gwf) */ \

@@ -132,6 +132,8 @@ static const struct key keys[] = {
     {"metrics", "scrape_token", K_TOKEN, F(metrics_scrape_token), sizeof(((struct oa_config *)0)->metrics_scrape_token),
      16, 128},
     {"metrics", "allow_remote", K_BOOL, F(metrics_allow_remote), 0, 0, 0},
+    {"records", "recipient_cert", K_STR, F(records_recipient_cert),
+     sizeof(((struct oa_config *)0)->records_recipient_cert), 0, 0},
     /* #17: TLS */
     {"tls", "cert", K_STR, F(tls_cert), sizeof(((struct oa_config *)0)->tls_cert), 0, 0},
     {"tls", "key", K_STR, F(tls_key), sizeof(((struct oa_config *)0)->tls_key), 0, 0},

@@ -62,6 +62,8 @@ struct oa_config {
     char metrics_scrape_token[129]; /* "" none; else a bearer token that may read the metrics (never logged) */
     bool metrics_allow_remote;      /* answer peers other than loopback */
 
+    /* #16 archival packages: the archive's recipient certificate (PEM) for 秘密 and above; "" none */
+    char records_recipient_cert[512];
     /* TLS (#17, server/tls.c): both empty = plain HTTP, allowed only on loopback */
     char tls_cert[512];             /* PEM certificate chain, server first */
     char tls_key[512];              /* PEM private key */

@@ -84,6 +84,12 @@ int oa__doc_refuse(struct doc_job *j, enum oa_err e, const char *message);
 int oa__doc_undo(struct doc_job *j, enum oa_err e, const char *message);
 int oa__doc_end(struct doc_job *j, const struct oa_app_outcome *o);
 int oa__doc_not_found(struct doc_job *j);
+/*
+ * The immutability guard (#16): when d is a filed record, refuses with
+ * record_filed (audited under `what`), frees d and returns what the job
+ * returns (0, or OA_E_STORAGE); -1 when d is not filed (go on).
+ */
+int oa__doc_guard_filed(struct oa_store *s, struct doc_job *j, struct oa_doc *d, const char *what);
 int oa__doc_load_me(struct oa_store *s, struct doc_job *j, struct oa_user *me);
 int oa__doc_me_from_session(struct oa_store *s, struct doc_job *j, struct oa_user *me);
 int oa__doc_audit(struct oa_store *s, struct doc_job *j, const char *event, const struct oa_doc *d,

@@ -12,6 +12,7 @@
 
 #include "app/doc_read.h"
 #include "app/gateway.h"
+#include "app/records.h"
 #include "proto/value.h"
 #include "server/documents-int.h"
 #include "server/handlers.h"
@@ -268,6 +269,17 @@ bool oa__doc_open(struct oa_store *s, struct doc_job *j, struct oa_user *me, str
         return true;
     *ret = rc < 0 ? OA_E_STORAGE : oa__doc_refuse(j, err, message);
     return false;
+}
+
+int oa__doc_guard_filed(struct oa_store *s, struct doc_job *j, struct oa_doc *d, const char *what)
+{
+    enum oa_err err = OA_E_OK;
+    const char *message = NULL;
+    int rc = oa_rec_guard_write(s, OA_REQ_ACTOR(j->r), d, what, &err, &message);
+    if (rc == 0)
+        return -1;
+    oa_doc_free(d);
+    return rc < 0 ? OA_E_STORAGE : oa__doc_refuse(j, err, message);
 }
 
 int oa__doc_answer(struct oa_store *s, struct doc_job *j, struct oa_doc *d, int status)

@@ -124,6 +124,8 @@ int oa__doc_run_relabel(struct oa_store *s, struct doc_job *j)
                        : oa__doc_refuse(j, OA_E_FORBIDDEN,
                                       "Only secadmin or a named declassifier changes a document's label.");
     }
+    if ((rc = oa__doc_guard_filed(s, j, &d, "document.relabel")) >= 0)
+        return rc;
     if (me.roles & OA_ROLE_SECADMIN) {
         enum oa_err e = oa_step_up(s, j->r);
         if (e != OA_E_OK) {

@@ -187,6 +187,8 @@ int oa__doc_run_edit(struct oa_store *s, struct doc_job *j)
     int rc;
     if (!oa__doc_open(s, j, &me, &d, "document.edit", &rc))
         return rc;
+    if ((rc = oa__doc_guard_filed(s, j, &d, "document.edit")) >= 0)
+        return rc;
     char etag[48];
     oa__doc_etag(&d, etag, sizeof(etag));
     enum oa_err pre = j->from_sync ? OA_E_OK : oa_req_if_match(j->r, etag);

@@ -110,6 +110,13 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
         free(j);
         return rc == OA_E_STORAGE ? -1 : 0;
     }
+    if ((rc = oa__doc_guard_filed(s, j, &d, op->is_action ? "document.action" : "document.edit")) >= 0) {
+        res->outcome = OA_PUSH_REFUSED;
+        res->err = j->err;
+        res->message = j->message;
+        free(j);
+        return rc == OA_E_STORAGE ? -1 : 0;
+    }
     if (d.revision != op->base_rev) {
         /* Never merged: the person decides what to do with the server's version. */
         res->outcome = OA_PUSH_CONFLICT;

@@ -55,7 +55,9 @@ static void metrics_render(struct oa_req *r)
     for (int i = 0; i < srv->nroutes && i < OA_METRIC_MAX_ROUTES; i++)
         names[i] = srv->routes[i].name;
     size_t len = 0;
-    char *text = oa_metrics_render(&srv->metrics, names, srv->nroutes, srv->nconns,
+    /* names holds at most OA_METRIC_MAX_ROUTES: a longer route table is never read past it. */
+    int nroutes = srv->nroutes < OA_METRIC_MAX_ROUTES ? srv->nroutes : OA_METRIC_MAX_ROUTES;
+    char *text = oa_metrics_render(&srv->metrics, names, nroutes, srv->nconns,
                                    srv->writer ? oa_writer_stats(srv->writer) : NULL, &len);
     unsigned running, waiting, peak;
     oa_password_work_stats(&running, &waiting, &peak);

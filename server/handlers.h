@@ -176,4 +176,28 @@ void h_user_unlock(struct oa_req *r);
 void h_user_clearance(struct oa_req *r);
 void h_user_totp(struct oa_req *r);
 
+/* records (#16): h_records.c */
+void h_record_file(struct oa_req *r);
+void h_record_get(struct oa_req *r);
+void h_record_correct(struct oa_req *r);
+void h_record_hold(struct oa_req *r);
+void h_organ_fonds(struct oa_req *r);
+void h_records_schedule_list(struct oa_req *r);
+void h_records_schedule_put(struct oa_req *r);
+/* h_records_list.c */
+void h_records_catalogue(struct oa_req *r);
+void h_records_appraisal(struct oa_req *r);
+void h_records_declassification(struct oa_req *r);
+void h_disposals_list(struct oa_req *r);
+void h_disposal_propose(struct oa_req *r);
+void h_disposal_decide(struct oa_req *r);
+
+/* archival packages (#16): h_aip.c (oa_aip_serve, in server.h, installs the filing check) */
+void h_record_package(struct oa_req *r);
+void h_record_check(struct oa_req *r);
+void h_transfer_create(struct oa_req *r);
+void h_transfer_get(struct oa_req *r);
+void h_transfer_package(struct oa_req *r);
+void h_transfer_receipt(struct oa_req *r);
+
 #endif

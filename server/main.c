@@ -527,6 +527,7 @@ static int cmd_serve(struct oa_config *cfg)
         return 1;
     }
     oa_blobs_start(srv);
+    oa_aip_serve(srv); /* the four-property check at filing (#16) */
     oa_housekeeping_start(srv);
     char pidfile[600];
     snprintf(pidfile, sizeof(pidfile), "%s/oad.pid", cfg->data_dir);

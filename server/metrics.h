@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OA_METRIC_MAX_ROUTES 64
+#define OA_METRIC_MAX_ROUTES 128
 #define OA_LATENCY_BUCKETS 12
 
 struct oa_writer_stats;

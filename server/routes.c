@@ -86,6 +86,28 @@ const struct oa_route oa_routes[] = {
     {"POST", "/v1/users/{}/unlock", h_user_unlock, AUTH, 0, "users.unlock"},
     {"PUT", "/v1/users/{}/clearance", h_user_clearance, BODY | AUTH, 64 * 1024, "users.clearance"},
     {"PUT", "/v1/users/{}/totp", h_user_totp, BODY | AUTH, 1024, "users.totp"},
+
+    /* #16 records: the literal paths before /v1/records/{} */
+    {"PUT", "/v1/organs/{}/fonds", h_organ_fonds, BODY | AUTH, 4096, "organs.fonds"},
+    {"GET", "/v1/records/schedule", h_records_schedule_list, AUTH, 0, "records.schedule"},
+    {"PUT", "/v1/records/schedule", h_records_schedule_put, BODY | AUTH, 4096, "records.schedule.put"},
+    {"GET", "/v1/records/appraisal", h_records_appraisal, AUTH, 0, "records.appraisal"},
+    {"GET", "/v1/records/declassification", h_records_declassification, AUTH, 0, "records.declassification"},
+    {"GET", "/v1/records", h_records_catalogue, AUTH, 0, "records.catalogue"},
+    {"POST", "/v1/records", h_record_file, BODY | AUTH, 16 * 1024, "records.file"},
+    {"GET", "/v1/records/{}", h_record_get, AUTH, 0, "records.get"},
+    {"POST", "/v1/records/{}/corrections", h_record_correct, BODY | AUTH, 16 * 1024, "records.correct"},
+    {"PUT", "/v1/records/{}/hold", h_record_hold, BODY | AUTH, 16 * 1024, "records.hold"},
+    /* #16 archival packages */
+    {"GET", "/v1/records/{}/package", h_record_package, AUTH, 0, "records.package"},
+    {"POST", "/v1/records/{}/check", h_record_check, AUTH, 0, "records.check"},
+    {"POST", "/v1/transfers", h_transfer_create, BODY | AUTH, 256 * 1024, "transfers.create"},
+    {"GET", "/v1/transfers/{}", h_transfer_get, AUTH, 0, "transfers.get"},
+    {"GET", "/v1/transfers/{}/package", h_transfer_package, AUTH, 0, "transfers.package"},
+    {"POST", "/v1/transfers/{}/receipt", h_transfer_receipt, BODY | AUTH, 80 * 1024, "transfers.receipt"},
+    {"GET", "/v1/disposals", h_disposals_list, AUTH, 0, "disposals.list"},
+    {"POST", "/v1/disposals", h_disposal_propose, BODY | AUTH, 64 * 1024, "disposals.propose"},
+    {"POST", "/v1/disposals/{}/decision", h_disposal_decide, BODY | AUTH, 16 * 1024, "disposals.decide"},
 };
 
 const int oa_nroutes = (int)(sizeof(oa_routes) / sizeof(oa_routes[0]));

@@ -91,6 +91,8 @@ void oa_server_drain(struct oa_server *srv);
 
 /* The blob store's background work (h_blobs.c): started after the writer, stopped before it. */
 void oa_blobs_start(struct oa_server *srv);
+/* Installs the four-property check at filing, with the server's data directory and keys (h_aip.c, #16). */
+void oa_aip_serve(struct oa_server *srv);
 void oa_blobs_stop(struct oa_server *srv);
 /* The periodic forgetting of ended sessions and old action answers (server/housekeeping.c). */
 void oa_housekeeping_start(struct oa_server *srv);

@@ -439,9 +439,197 @@ static const char *const migrations[] = {
     ");"
     "ALTER TABLE blobs ADD COLUMN staged INTEGER NOT NULL DEFAULT 0;",
 
-    /* 13, 14: reserved for the records and packages work in progress. */
-    "SELECT 1;",
-    "SELECT 1;",
+    /* 13: records (#16, DA/T 22-2015): an organ's fonds code (全宗号); the
+     *     filed record of a document with its archival number's parts, its
+     *     catalogue entry, retention, state and legal hold; the 件号
+     *     counters per lowest class; each organ's retention schedule;
+     *     metadata corrections; disposal lists; tombstones.  Triggers refuse
+     *     any change to a filed record's document, text, steps, scope,
+     *     attachments and files, and to the record's own metadata, unless
+     *     the writer first named the document in record_unseal in the same
+     *     transaction (a correction, or the disposal that erases it):
+     *     defence in depth behind app/records.c. */
+    "ALTER TABLE organs ADD COLUMN fonds TEXT;"
+    "CREATE UNIQUE INDEX organs_fonds ON organs(fonds) WHERE fonds IS NOT NULL;"
+    "CREATE TABLE records ("
+    "  doc_id       INTEGER PRIMARY KEY REFERENCES documents(id),"
+    "  organ_id     INTEGER NOT NULL REFERENCES organs(id),"
+    "  fonds        TEXT NOT NULL,"
+    "  category     TEXT NOT NULL,"
+    "  year         INTEGER NOT NULL,"
+    "  retention    TEXT NOT NULL CHECK (retention IN ('Y', 'D30', 'D10')),"
+    "  class_code   TEXT NOT NULL DEFAULT '',"
+    "  item_no      INTEGER NOT NULL CHECK (item_no BETWEEN 1 AND 9999),"
+    "  archival_no  TEXT NOT NULL UNIQUE,"
+    "  retention_reason TEXT NOT NULL DEFAULT '',"
+    "  title        TEXT NOT NULL,"
+    "  responsible  TEXT NOT NULL,"
+    "  doc_number   TEXT NOT NULL DEFAULT '',"
+    "  doc_date     TEXT NOT NULL,"
+    "  pages        INTEGER NOT NULL CHECK (pages >= 0),"
+    "  level        INTEGER NOT NULL,"
+    "  note         TEXT NOT NULL DEFAULT '',"
+    "  filed_at     INTEGER NOT NULL,"
+    "  filed_by     INTEGER NOT NULL REFERENCES users(id),"
+    "  state        TEXT NOT NULL DEFAULT 'filed' CHECK (state IN ('filed', 'transferred', 'disposed')),"
+    "  hold         INTEGER NOT NULL DEFAULT 0,"
+    "  hold_reason  TEXT NOT NULL DEFAULT '',"
+    "  UNIQUE (fonds, category, year, retention, class_code, item_no)"
+    ");"
+    "CREATE INDEX records_catalogue ON records(fonds, year, retention, class_code, item_no);"
+    "CREATE TABLE record_counters ("
+    "  fonds      TEXT NOT NULL,"
+    "  category   TEXT NOT NULL,"
+    "  year       INTEGER NOT NULL,"
+    "  retention  TEXT NOT NULL,"
+    "  class_code TEXT NOT NULL,"
+    "  last       INTEGER NOT NULL,"
+    "  PRIMARY KEY (fonds, category, year, retention, class_code)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE retention_schedule ("
+    "  organ_id  INTEGER NOT NULL REFERENCES organs(id),"
+    "  doc_type  TEXT NOT NULL,"
+    "  issuer    TEXT NOT NULL,"
+    "  retention TEXT NOT NULL CHECK (retention IN ('Y', 'D30', 'D10')),"
+    "  PRIMARY KEY (organ_id, doc_type, issuer)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE record_corrections ("
+    "  id     INTEGER PRIMARY KEY,"
+    "  doc_id INTEGER NOT NULL REFERENCES records(doc_id),"
+    "  field  TEXT NOT NULL,"
+    "  old    TEXT NOT NULL,"
+    "  new    TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  by_id  INTEGER NOT NULL REFERENCES users(id),"
+    "  at     INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX record_corrections_doc ON record_corrections(doc_id);"
+    "CREATE TABLE disposal_lists ("
+    "  id          INTEGER PRIMARY KEY,"
+    "  organ_id    INTEGER NOT NULL REFERENCES organs(id),"
+    "  proposed_by INTEGER NOT NULL REFERENCES users(id),"
+    "  proposed_at INTEGER NOT NULL,"
+    "  reason      TEXT NOT NULL,"
+    "  approved_by INTEGER REFERENCES users(id),"
+    "  decided_at  INTEGER,"
+    "  opinion     TEXT NOT NULL DEFAULT '',"
+    "  state       TEXT NOT NULL DEFAULT 'proposed' CHECK (state IN ('proposed', 'refused', 'disposed'))"
+    ");"
+    "CREATE TABLE disposal_items ("
+    "  list_id INTEGER NOT NULL REFERENCES disposal_lists(id),"
+    "  doc_id  INTEGER NOT NULL REFERENCES records(doc_id),"
+    "  PRIMARY KEY (list_id, doc_id)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE record_tombstones ("
+    "  doc_id      INTEGER PRIMARY KEY REFERENCES records(doc_id),"
+    "  archival_no TEXT NOT NULL,"
+    "  title       TEXT NOT NULL,"
+    "  doc_date    TEXT NOT NULL,"
+    "  filed_at    INTEGER NOT NULL,"
+    "  disposed_at INTEGER NOT NULL,"
+    "  list_id     INTEGER NOT NULL REFERENCES disposal_lists(id),"
+    "  proposed_by INTEGER NOT NULL,"
+    "  approved_by INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE record_unseal ("
+    "  doc_id  INTEGER PRIMARY KEY,"
+    "  purpose TEXT NOT NULL CHECK (purpose IN ('correct', 'dispose'))"
+    ");"
+    "CREATE TRIGGER record_tombstones_no_update BEFORE UPDATE ON record_tombstones"
+    "  BEGIN SELECT RAISE(ABORT, 'tombstones are never changed'); END;"
+    "CREATE TRIGGER record_tombstones_no_delete BEFORE DELETE ON record_tombstones"
+    "  BEGIN SELECT RAISE(ABORT, 'tombstones are never deleted'); END;"
+    "CREATE TRIGGER record_corrections_no_update BEFORE UPDATE ON record_corrections"
+    "  BEGIN SELECT RAISE(ABORT, 'corrections are never changed'); END;"
+    "CREATE TRIGGER record_corrections_no_delete BEFORE DELETE ON record_corrections"
+    "  BEGIN SELECT RAISE(ABORT, 'corrections are never deleted'); END;"
+    "CREATE TRIGGER records_no_delete BEFORE DELETE ON records"
+    "  BEGIN SELECT RAISE(ABORT, 'record_filed'); END;"
+    "CREATE TRIGGER records_metadata_sealed BEFORE UPDATE OF doc_id, organ_id, fonds, category, year, retention,"
+    "  class_code, item_no, archival_no, retention_reason, title, responsible, doc_number, doc_date, pages, level,"
+    "  note, filed_at, filed_by ON records"
+    "  WHEN NOT EXISTS (SELECT 1 FROM record_unseal WHERE doc_id = OLD.doc_id)"
+    "  BEGIN SELECT RAISE(ABORT, 'record_filed'); END;"
+    /* A filed document: its row, text, revisions, steps, scope, attachments and files. */
+#define SEALED(tbl, op, id) SEALED_AS(tbl "_" op "_sealed", tbl, op, id)
+#define SEALED_AS(name, tbl, op, id) \
+    "CREATE TRIGGER " name " BEFORE " op " ON " tbl \
+    "  WHEN EXISTS (SELECT 1 FROM records WHERE doc_id = " id ")" \
+    "   AND NOT EXISTS (SELECT 1 FROM record_unseal WHERE doc_id = " id " AND purpose = 'dispose')" \
+    "  BEGIN SELECT RAISE(ABORT, 'record_filed'); END;"
+    /* Every column of migrations 3 and 5 (a later column, such as a label's MAC, is kept by its own rules). */
+    SEALED_AS("documents_UPDATE_sealed", "documents", "UPDATE OF kind, def_version, state, revision, title, doc_type, copy_no, level,"
+           " secrecy_period, urgency, organ_id, department_id, doc_number, signer, main_recipients,"
+           " copied_recipients, attachment_note, doc_date, note, printing_organ, printing_date, drafter_id,"
+           " source_id, reply_id, assignee_id, lead_department_id, step_due, request_due, extended, created_at,"
+           " updated_at, declass_date, scoped", "OLD.id")
+    SEALED("documents", "DELETE", "OLD.id")
+    SEALED("doc_bodies", "UPDATE", "OLD.doc_id")
+    SEALED("doc_bodies", "DELETE", "OLD.doc_id")
+    SEALED("doc_bodies", "INSERT", "NEW.doc_id")
+    SEALED("doc_revisions", "INSERT", "NEW.doc_id")
+    SEALED("doc_revisions", "UPDATE", "OLD.doc_id")
+    SEALED("doc_revisions", "DELETE", "OLD.doc_id")
+    SEALED("doc_steps", "INSERT", "NEW.doc_id")
+    SEALED("doc_scope", "INSERT", "NEW.doc_id")
+    SEALED("doc_scope", "DELETE", "OLD.doc_id")
+    SEALED("attachments", "INSERT", "NEW.doc_id")
+    SEALED("attachments", "UPDATE", "OLD.doc_id")
+    SEALED("attachments", "DELETE", "OLD.doc_id")
+    SEALED("blobs", "INSERT", "NEW.doc_id")
+    SEALED("blobs", "DELETE", "OLD.doc_id")
+    /* A blob's key may be rewrapped (oad keys rotate) or destroyed by the
+     * disposal; its file, size and digest never change. */
+    "CREATE TRIGGER blobs_content_sealed BEFORE UPDATE OF doc_id, attachment_id, rev, file, size, stored,"
+    "  compressed, digest, content_type, level ON blobs"
+    "  WHEN EXISTS (SELECT 1 FROM records WHERE doc_id = OLD.doc_id)"
+    "  BEGIN SELECT RAISE(ABORT, 'record_filed'); END;"
+    "CREATE TRIGGER blobs_key_shred_only BEFORE UPDATE OF dek ON blobs"
+    "  WHEN NEW.dek IS NULL AND EXISTS (SELECT 1 FROM records WHERE doc_id = OLD.doc_id)"
+    "   AND NOT EXISTS (SELECT 1 FROM record_unseal WHERE doc_id = OLD.doc_id AND purpose = 'dispose')"
+    "  BEGIN SELECT RAISE(ABORT, 'record_filed'); END;"
+#undef SEALED
+#undef SEALED_AS
+    /* The steps' opinions stay never edited nor deleted, except by the
+     * disposal of their filed record, which erases them. */
+    "DROP TRIGGER doc_steps_no_update;"
+    "DROP TRIGGER doc_steps_no_delete;"
+    "CREATE TRIGGER doc_steps_no_update BEFORE UPDATE ON doc_steps"
+    "  WHEN NOT EXISTS (SELECT 1 FROM record_unseal WHERE doc_id = OLD.doc_id AND purpose = 'dispose')"
+    "  BEGIN SELECT RAISE(ABORT, 'opinions are never edited'); END;"
+    "CREATE TRIGGER doc_steps_no_delete BEFORE DELETE ON doc_steps"
+    "  WHEN NOT EXISTS (SELECT 1 FROM record_unseal WHERE doc_id = OLD.doc_id AND purpose = 'dispose')"
+    "  BEGIN SELECT RAISE(ABORT, 'opinions are never deleted'); END;",
+
+    /* 14: transfers to the archive (#16, 移交): a batch with its transfer list
+     *     (移交清单) and the digest of the package sent, its records in order,
+     *     and the archive's receipt when it comes back; the four-property
+     *     check's report of the batch as it was sent.  Items never change. */
+    "CREATE TABLE transfers ("
+    "  id          INTEGER PRIMARY KEY,"
+    "  archive     TEXT NOT NULL,"
+    "  created_by  INTEGER NOT NULL REFERENCES users(id),"
+    "  created_at  INTEGER NOT NULL,"
+    "  report      TEXT NOT NULL,"
+    "  state       TEXT NOT NULL DEFAULT 'sent' CHECK (state IN ('sent', 'received')),"
+    "  receipt     TEXT,"
+    "  received_by TEXT,"
+    "  received_at INTEGER,"
+    "  recorded_by INTEGER REFERENCES users(id)"
+    ");"
+    "CREATE TABLE transfer_items ("
+    "  transfer_id INTEGER NOT NULL REFERENCES transfers(id),"
+    "  seq         INTEGER NOT NULL,"
+    "  doc_id      INTEGER NOT NULL REFERENCES records(doc_id),"
+    "  PRIMARY KEY (transfer_id, seq)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX transfer_items_doc ON transfer_items(doc_id);"
+    "CREATE TRIGGER transfer_items_no_update BEFORE UPDATE ON transfer_items"
+    "  BEGIN SELECT RAISE(ABORT, 'transfer items are never changed'); END;"
+    "CREATE TRIGGER transfer_items_no_delete BEFORE DELETE ON transfer_items"
+    "  BEGIN SELECT RAISE(ABORT, 'transfer items are never deleted'); END;"
+    "CREATE TRIGGER transfers_no_delete BEFORE DELETE ON transfers"
+    "  BEGIN SELECT RAISE(ABORT, 'transfers are never deleted'); END;",
 
     /* 15: a document's label is bound by a MAC (#17, GB/T 39786 8.4 c;
      *     storage/labelmac.h).  Rows from before it have none: the first

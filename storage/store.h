@@ -47,6 +47,12 @@ struct oa_store {
      */
     bool audit_deferred;
     struct oa_audit_pending *pending, **pending_tail;
+    /*
+     * #16: set by a job that erased text (a disposal): after the group's
+     * commit the writer checkpoints the WAL and truncates it, so the erased
+     * text's old pages do not linger in the WAL file.
+     */
+    bool wal_truncate_due;
 };
 
 /* The schema version this binary writes and understands. */

@@ -302,6 +302,14 @@ static void writer_main(void *arg)
         run_group(w, group);
         record_full_period(w);
         audit_after_commit(w, false);
+        if (w->store->wal_truncate_due) {
+            w->store->wal_truncate_due = false;
+            int busy = 0, logged = 0, done = 0;
+            if (sqlite3_wal_checkpoint_v2(w->store->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &logged, &done) != SQLITE_OK)
+                busy = 1;
+            if (busy || done < logged)
+                oa_log(OA_LOG_WARN, "wal_truncate_incomplete", "logged=%d done=%d", logged, done);
+        }
 
         uv_mutex_lock(&w->lock);
         *w->done_tail = group;

@@ -83,6 +83,9 @@ static const unsigned action_role[OA_ACT__COUNT] = {
     [OA_ACT_AUDIT_READ] = OA_ROLE_AUDITOR,
     [OA_ACT_RELABEL] = OA_ROLE_SECADMIN,
     [OA_ACT_METRICS_READ] = OA_ROLE_SYSADMIN | OA_ROLE_AUDITOR,
+    [OA_ACT_RECORDS_MANAGE] = OA_ROLE_RECORDS,
+    [OA_ACT_RECORDS_READ] = OA_ROLE_RECORDS | OA_ROLE_LEADER,
+    [OA_ACT_DISPOSAL_APPROVE] = OA_ROLE_LEADER,
 };
 
 /* Actions that change another account's rights or standing. */
@@ -113,6 +116,9 @@ enum oa_decision oa_access_decide(const struct oa_subject *who, enum oa_action a
             action != OA_ACT_USER_REQUIRE_2FA)
             return OA_DENY_ADMIN;
     }
+    /* A disposal list is approved by someone other than its proposer. */
+    if (action == OA_ACT_DISPOSAL_APPROVE && what != NULL && what->user_id == who->id)
+        return OA_DENY_SELF;
     return OA_ALLOW;
 }
 

@@ -70,6 +70,12 @@ enum oa_action {
     OA_ACT_AUDIT_READ,       /* read or export the audit trail */
     OA_ACT_RELABEL,          /* lower or change a document's label (declassify) */
     OA_ACT_METRICS_READ,     /* read the server's metrics (GET /metrics) */
+    /* #16 records: filing, corrections, holds and disposal lists (records officers); the catalogue and the
+     * appraisal list (records officers and leaders); approving a disposal list (a leader, never its proposer:
+     * what->user_id names the proposer). */
+    OA_ACT_RECORDS_MANAGE,
+    OA_ACT_RECORDS_READ,
+    OA_ACT_DISPOSAL_APPROVE,
     OA_ACT__COUNT
 };
 

@@ -180,3 +180,25 @@ Test(merkle, every_consistency_proof_verifies_both_ways_and_a_rewrite_fails)
         }
     }
 }
+
+Test(merkle, the_level_tree_gives_the_same_root_and_paths_as_the_recursion)
+{
+    for (uint64_t n = 0; n <= 70; n++) {
+        struct oa_merkle_tree t;
+        oa_merkle_tree_build(&t, leaves, n);
+        oa_hash a, b;
+        oa_merkle_root(leaves, n, a);
+        oa_merkle_tree_root(&t, b);
+        cr_assert_eq(memcmp(a, b, OA_HASH), 0, "root n=%llu", (unsigned long long)n);
+        for (uint64_t m = 0; m < n; m++) {
+            oa_hash p1[OA_PROOF_MAX], p2[OA_PROOF_MAX];
+            size_t c1 = oa_merkle_inclusion(leaves, n, m, p1);
+            size_t c2 = oa_merkle_tree_path(&t, m, p2);
+            cr_assert_eq(c1, c2, "n=%llu m=%llu", (unsigned long long)n, (unsigned long long)m);
+            cr_assert_eq(memcmp(p1, p2, c1 * OA_HASH), 0, "n=%llu m=%llu", (unsigned long long)n,
+                         (unsigned long long)m);
+        }
+        cr_assert_eq(oa_merkle_tree_path(&t, n, NULL), 0);
+        oa_merkle_tree_free(&t);
+    }
+}

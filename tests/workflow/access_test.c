@@ -32,6 +32,12 @@ static unsigned allowed(enum oa_action a)
         return OA_ROLE_AUDITOR;
     case OA_ACT_METRICS_READ:
         return OA_ROLE_SYSADMIN | OA_ROLE_AUDITOR;
+    case OA_ACT_RECORDS_MANAGE:
+        return OA_ROLE_RECORDS;
+    case OA_ACT_RECORDS_READ:
+        return OA_ROLE_RECORDS | OA_ROLE_LEADER;
+    case OA_ACT_DISPOSAL_APPROVE:
+        return OA_ROLE_LEADER;
     case OA_ACT__COUNT:
         break;
     }
@@ -55,7 +61,8 @@ Test(access, nobody_changes_their_own_standing)
 {
     for (int a = 0; a < OA_ACT__COUNT; a++) {
         if (a == OA_ACT_USER_READ || a == OA_ACT_USER_CREATE || a == OA_ACT_ORG_MANAGE || a == OA_ACT_CONFIG ||
-            a == OA_ACT_AUDIT_READ || a == OA_ACT_RELABEL || a == OA_ACT_METRICS_READ)
+            a == OA_ACT_AUDIT_READ || a == OA_ACT_RELABEL || a == OA_ACT_METRICS_READ ||
+            a == OA_ACT_RECORDS_MANAGE || a == OA_ACT_RECORDS_READ)
             continue;
         for (size_t i = 0; i < NROLES; i++) {
             struct oa_subject who = {.id = 7, .roles = roles[i]};
@@ -84,6 +91,16 @@ Test(access, administrators_cannot_reshape_each_other)
     cr_assert_eq(oa_access_decide(&sys, OA_ACT_USER_RESET_PW, &staff), OA_ALLOW);
     cr_assert_eq(oa_access_decide(NULL, OA_ACT_USER_READ, NULL), OA_DENY_ROLE);
     cr_assert_eq(oa_access_decide(&sys, OA_ACT__COUNT, NULL), OA_DENY_ROLE);
+}
+
+Test(access, a_disposal_list_is_approved_by_a_leader_who_did_not_propose_it)
+{
+    struct oa_subject leader = {.id = 5, .roles = OA_ROLE_LEADER};
+    struct oa_object by_other = {.user_id = 6}, by_self = {.user_id = 5};
+    cr_assert_eq(oa_access_decide(&leader, OA_ACT_DISPOSAL_APPROVE, &by_other), OA_ALLOW);
+    cr_assert_eq(oa_access_decide(&leader, OA_ACT_DISPOSAL_APPROVE, &by_self), OA_DENY_SELF);
+    struct oa_subject officer = {.id = 6, .roles = OA_ROLE_RECORDS | OA_ROLE_STAFF};
+    cr_assert_eq(oa_access_decide(&officer, OA_ACT_DISPOSAL_APPROVE, &by_self), OA_DENY_ROLE);
 }
 
 Test(roles, three_administrators_never_share_an_account)

@@ -1,8 +1,11 @@
-/* storage/merkle.c: see merkle.h.  The algorithms follow RFC 9162 2.1. */
-#include "storage/merkle.h"
+/* proto/merkle.c: see merkle.h.  The algorithms follow RFC 9162 2.1. */
+#include "proto/merkle.h"
 
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "proto/alloc.h"
 
 void oa_merkle_leaf(const void *data, size_t len, oa_hash out)
 {
@@ -90,6 +93,55 @@ size_t oa_merkle_consistency(const oa_hash *leaves, uint64_t n, uint64_t m, oa_h
     if (m == 0 || m > n)
         return 0;
     return subproof(leaves, n, m, true, path);
+}
+
+void oa_merkle_tree_build(struct oa_merkle_tree *t, const oa_hash *leaves, uint64_t n)
+{
+    memset(t, 0, sizeof(*t));
+    t->leaves = leaves;
+    t->len[0] = n;
+    t->depth = 1;
+    while (t->len[t->depth - 1] > 1) {
+        int d = t->depth;
+        const oa_hash *below = d == 1 ? leaves : t->level[d - 1];
+        uint64_t nb = t->len[d - 1], na = (nb + 1) / 2;
+        t->level[d] = oa_xmalloc(na * sizeof(oa_hash));
+        for (uint64_t i = 0; i + 1 < nb; i += 2)
+            oa_merkle_node(below[i], below[i + 1], t->level[d][i / 2]);
+        if (nb & 1)
+            memcpy(t->level[d][na - 1], below[nb - 1], OA_HASH);
+        t->len[d] = na;
+        t->depth++;
+    }
+}
+
+size_t oa_merkle_tree_path(const struct oa_merkle_tree *t, uint64_t m, oa_hash *path)
+{
+    if (m >= t->len[0])
+        return 0;
+    size_t c = 0;
+    for (int d = 0; d + 1 < t->depth; d++, m >>= 1) {
+        const oa_hash *lv = d == 0 ? t->leaves : t->level[d];
+        uint64_t sib = m ^ 1;
+        if (sib < t->len[d])
+            memcpy(path[c++], lv[sib], OA_HASH);
+    }
+    return c;
+}
+
+void oa_merkle_tree_root(const struct oa_merkle_tree *t, oa_hash out)
+{
+    if (t->len[0] == 0)
+        crypto_hash_sha256(out, NULL, 0);
+    else
+        memcpy(out, t->depth == 1 ? t->leaves[0] : t->level[t->depth - 1][0], OA_HASH);
+}
+
+void oa_merkle_tree_free(struct oa_merkle_tree *t)
+{
+    for (int d = 1; d < t->depth; d++)
+        free(t->level[d]);
+    memset(t, 0, sizeof(*t));
 }
 
 /* RFC 9162 2.1.3.2. */
