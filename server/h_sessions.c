@@ -47,7 +47,7 @@
 #define SOURCE_WINDOW_S 900
 
 struct throttle {
-    char key[48 + 1 + OA_USERNAME_MAX + 1]; /* "ip" or "ip\nusername" */
+    char key[64 + 1 + OA_USERNAME_MAX + 1]; /* "source" or "source\nusername" */
     unsigned failures;
     int64_t since;
     bool audited; /* the refusal was recorded once for this window */
@@ -55,13 +55,6 @@ struct throttle {
 
 static struct throttle sources[THROTTLE_SLOTS], pairs[THROTTLE_SLOTS];
 
-static void peer_ip(const char *peer, char *ip, size_t n)
-{
-    snprintf(ip, n, "%s", peer);
-    char *colon = strrchr(ip, ':');
-    if (colon)
-        *colon = '\0';
-}
 
 /* The slot for key in table t, or NULL when it holds another key or an old window and create is false. */
 static struct throttle *throttle_of(struct throttle *t, const char *key, int64_t window, bool create)
@@ -91,18 +84,16 @@ static struct throttle *throttle_of(struct throttle *t, const char *key, int64_t
     return s;
 }
 
-static struct throttle *source_of(const char *peer, bool create)
+/* Sources are IPv4 addresses and IPv6 /64s (r->source, server/source.h). */
+static struct throttle *source_of(const char *source, bool create)
 {
-    char ip[48];
-    peer_ip(peer, ip, sizeof(ip));
-    return throttle_of(sources, ip, SOURCE_WINDOW_S, create);
+    return throttle_of(sources, source, SOURCE_WINDOW_S, create);
 }
 
-static struct throttle *pair_of(const char *peer, const char *username, int64_t window, bool create)
+static struct throttle *pair_of(const char *source, const char *username, int64_t window, bool create)
 {
-    char ip[48], key[sizeof(pairs[0].key)];
-    peer_ip(peer, ip, sizeof(ip));
-    snprintf(key, sizeof(key), "%s\n%s", ip, username);
+    char key[sizeof(pairs[0].key)];
+    snprintf(key, sizeof(key), "%s\n%s", source, username);
     return throttle_of(pairs, key, window, create);
 }
 
@@ -279,9 +270,9 @@ static void login_on_done(struct oa_db_job *job)
         return;
     }
     /* Slow the failure down by the pair's failure count; count the source's too. */
-    struct throttle *src = source_of(r->peer, true);
+    struct throttle *src = source_of(r->source, true);
     src->failures++;
-    struct throttle *pair = pair_of(r->peer, l->username, cfg->lockout_s, true);
+    struct throttle *pair = pair_of(r->source, l->username, cfg->lockout_s, true);
     pair->failures++;
     unsigned shift = pair->failures > 6 ? 5 : pair->failures - 1;
     uint64_t ms = (uint64_t)cfg->login_delay_ms << shift; /* 250 ms, doubling, up to 8 s */
@@ -323,13 +314,13 @@ void h_login(struct oa_req *r)
     if (!oa_req_fields(r, f, 3))
         return;
     const struct oa_config *cfg = r->srv->cfg;
-    struct throttle *pair = pair_of(r->peer, username, cfg->lockout_s, false);
+    struct throttle *pair = pair_of(r->source, username, cfg->lockout_s, false);
     if (pair != NULL && pair->failures >= cfg->lockout_threshold) {
         throttle_refuse(r, pair, username, "login.throttle", "too many failed logins for this account from this address",
                         "Too many failed logins for this account from this address; wait and try again.");
         return;
     }
-    struct throttle *src = source_of(r->peer, false);
+    struct throttle *src = source_of(r->source, false);
     bool source_throttled = src != NULL && src->failures >= cfg->source_failure_limit;
     if (source_throttled && totp == NULL) {
         throttle_refuse(r, src, username, "login.source_throttle", "too many failed logins from this address",

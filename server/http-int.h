@@ -87,6 +87,7 @@ struct oa_conn {
     char *wbuf;
     size_t wlen;
     char peer[64];
+    char source[64];   /* what per-source limits count: the IPv4 address or the IPv6 /64 (source.h) */
     bool loopback;     /* the peer's address is a loopback one */
 
     /* admission: the client address's entry (NULL before the connection is

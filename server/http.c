@@ -231,6 +231,7 @@ void oa__http_request_reset(struct oa_conn *c)
     /* Until Accept is read, errors go out as JSON: readable by any client. */
     r->out_fmt = OA_FMT_JSON;
     snprintf(r->peer, sizeof(r->peer), "%s", c->peer);
+    snprintf(r->source, sizeof(r->source), "%s", c->source);
     r->peer_loopback = c->loopback;
     r->client_cn = c->client_cn[0] ? c->client_cn : NULL;
 }

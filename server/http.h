@@ -80,6 +80,7 @@ struct oa_req {
     struct oa_arena arena;       /* freed when the response is done */
     char id[32];                 /* request id, in every log line about it */
     char peer[64];               /* client address, for logs and audit */
+    char source[64];             /* what per-source throttles count: IPv4 address or IPv6 /64 (source.h) */
     bool peer_loopback;          /* the client is on this machine (127.0.0.0/8, ::1) */
     const char *client_cn;       /* mutual TLS: the client certificate's subject CN; NULL without one */
     uint64_t t0;                 /* uv_hrtime() at the first byte */

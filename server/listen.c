@@ -4,6 +4,7 @@
  * SIGTERM or SIGINT, and starting the server.  The connections themselves
  * are http.c's (joined by http-int.h).
  */
+#include "server/source.h"
 #include "server/http.h"
 
 #include <llhttp.h>
@@ -24,7 +25,7 @@
 /* accepting, draining                                                      */
 /* ------------------------------------------------------------------------ */
 
-/* The peer's address as text ("ip:port", for logs), as a source key, and whether it is loopback. */
+/* The peer's address as text ("ip:port", for logs), its source (key and text), and whether it is loopback. */
 static void conn_peer(struct oa_conn *c, unsigned char addr[16])
 {
     struct sockaddr_storage ss;
@@ -51,6 +52,9 @@ static void conn_peer(struct oa_conn *c, unsigned char addr[16])
     static const unsigned char v6_loopback[16] = {[15] = 1};
     static const unsigned char v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
     c->loopback = memcmp(addr, v6_loopback, 16) == 0 || (memcmp(addr, v4_mapped, 12) == 0 && addr[12] == 127);
+    unsigned char key[16];
+    oa_source_of(addr, key, c->source, sizeof(c->source));
+    memcpy(addr, key, 16);
 }
 
 /* Closes an idle connection to make room for a new one. */
