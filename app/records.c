@@ -63,7 +63,7 @@ static void date_compact(const char *in, char out[12])
 
 cbor_item_t *oa_rec_item(const struct oa_record_row *r, bool content)
 {
-    cbor_item_t *m = pv_map(28); /* room for parts and tombstone */
+    cbor_item_t *m = pv_map(29); /* room for parts, tombstone and corrections */
     pv_put_int(m, "document_id", r->doc_id);
     pv_put_text(m, "archival_no", r->archival_no);
     pv_put_text(m, "fonds", r->fonds);
@@ -325,6 +325,27 @@ out:
     return err == 0 ? 0 : OA_E_STORAGE;
 }
 
+struct corrections {
+    cbor_item_t *list;
+    bool content;
+};
+
+static void correction_item(void *arg, const char *field, const char *old, const char *new_value, const char *reason,
+                            int64_t by_id, int64_t at)
+{
+    struct corrections *c = arg;
+    cbor_item_t *m = pv_map(6);
+    pv_put_text(m, "field", field);
+    if (c->content) {
+        pv_put_text(m, "old", old);
+        pv_put_text(m, "new", new_value);
+    }
+    pv_put_text(m, "reason", reason);
+    pv_put_int(m, "by", by_id);
+    pv_put_int(m, "at", at);
+    pv_push(c->list, m);
+}
+
 int oa_rec_get(struct oa_store *s, const struct oa_app_actor *by, int64_t doc_id, struct oa_app_outcome *o,
                cbor_item_t **out)
 {
@@ -372,6 +393,16 @@ int oa_rec_get(struct oa_store *s, const struct oa_app_actor *by, int64_t doc_id
             pv_put(*out, "tombstone", m);
         }
     }
+    /* Its corrections: what changed, why, by whom and when; the values are content. */
+    struct corrections cs = {cbor_new_indefinite_array(), content};
+    if (cs.list == NULL)
+        abort();
+    if (oa_rec_corrections_each(s, doc_id, correction_item, &cs) != 0) {
+        cbor_decref(&cs.list);
+        cbor_decref(out);
+        goto out;
+    }
+    pv_put(*out, "corrections", cs.list);
     /* A classified record's content shown is audited, as the document read is. */
     if (content && d.level > OA_LEVEL_PUBLIC &&
         oa_app_audit_doc(s, by, "record.read", &d, NULL, NULL, NULL, "ok", NULL) != 0) {

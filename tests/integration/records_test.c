@@ -325,6 +325,12 @@ Test(records, a_filed_record_refuses_every_write_path)
     r = as(ARCHIVIST, "GET", path, NULL);
     json_t *j = ok_json(&r, 200);
     cr_assert_eq(json_integer_value(json_object_get(j, "pages")), 4);
+    json_t *c = json_array_get(json_object_get(j, "corrections"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(c, "field")), "pages");
+    cr_assert_str_eq(json_string_value(json_object_get(c, "old")), "1");
+    cr_assert_str_eq(json_string_value(json_object_get(c, "new")), "4");
+    cr_assert_str_eq(json_string_value(json_object_get(c, "reason")), "页数清点有误");
+    cr_assert_eq(json_integer_value(json_object_get(c, "by")), people[ARCHIVIST].id);
     json_decref(j);
 
     /* Defence in depth: the database itself refuses a change of the filed document. */
