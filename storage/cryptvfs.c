@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +161,33 @@ static sqlite3_int64 frame_pgno(const unsigned char *hdr)
     return ((sqlite3_int64)hdr[0] << 24) | (hdr[1] << 16) | (hdr[2] << 8) | hdr[3];
 }
 
+/*
+ * Whether a WAL frame at off that fails its tag is the log's torn tail: no
+ * later frame of the same log (same salts) authenticates.  A kill in the
+ * middle of a transaction's write leaves such a frame (its header written,
+ * its page not, or a page of an earlier log behind a new header); plain
+ * SQLite ignores it through its checksum, and so must we.  A damaged frame
+ * with a good one after it is damage, never the end of the log.
+ */
+static bool torn_tail(struct cfile *p, const unsigned char salts[8], int frame, sqlite3_int64 off)
+{
+    unsigned char *next = malloc((size_t)frame);
+    bool tail = true;
+    if (next == NULL)
+        return false;
+    for (sqlite3_int64 at = off + frame; tail; at += frame) {
+        if (ORIG(p)->pMethods->xRead(ORIG(p), next, frame, at) != SQLITE_OK)
+            break; /* the end of the file */
+        if (memcmp(next + 8, salts, 8) != 0)
+            continue; /* a frame of an earlier log: not ours */
+        if (unseal(p, frame_pgno(next), next + 8, next + WAL_FRAME_HDR, frame - WAL_FRAME_HDR) == SQLITE_OK)
+            tail = false;
+    }
+    sodium_memzero(next, (size_t)frame);
+    free(next);
+    return tail;
+}
+
 static int c_read(sqlite3_file *f, void *zbuf, int amt, sqlite3_int64 off)
 {
     struct cfile *p = (struct cfile *)f;
@@ -196,8 +224,13 @@ static int c_read(sqlite3_file *f, void *zbuf, int amt, sqlite3_int64 off)
                 return rc;
             return unseal(p, frame_pgno(hdr), hdr + 8, b, amt);
         }
-        if (is_page(amt - WAL_FRAME_HDR) && off >= WAL_HDR && (off - WAL_HDR) % amt == 0)
-            return unseal(p, frame_pgno(b), b + 8, b + WAL_FRAME_HDR, amt - WAL_FRAME_HDR);
+        if (is_page(amt - WAL_FRAME_HDR) && off >= WAL_HDR && (off - WAL_HDR) % amt == 0) {
+            /* A whole frame: SQLite's recovery reading the log. */
+            rc = unseal(p, frame_pgno(b), b + 8, b + WAL_FRAME_HDR, amt - WAL_FRAME_HDR);
+            if (rc == SQLITE_CORRUPT && torn_tail(p, b + 8, amt, off))
+                return SQLITE_OK; /* header kept, page zeroed: its checksum fails and the log ends here */
+            return rc;
+        }
         break;
     case ROLE_JOURNAL:
         if (is_page(amt) && off % 8 == 4)
