@@ -15,6 +15,7 @@
 # the figures on stdout.
 #   DURATION  seconds per measurement (default 8)
 #   REPS      rounds (default 5)
+#   SUITE     the encrypted run's page suite: aes-256-gcm (default) or sm4-sm3
 set -eu
 cd "$(dirname "$0")/../.."
 ./scripts/install-deps
@@ -27,6 +28,7 @@ else
 fi
 dur=${DURATION:-8}
 reps=${REPS:-5}
+suite=${SUITE:-aes-256-gcm}
 tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/oa-bench-XXXXXX")
 pid=
 trap 'if [ -n "$pid" ]; then kill $pid 2>/dev/null; fi; rm -rf "$tmp"' EXIT
@@ -45,8 +47,8 @@ per_op() { awk -v a="$1" -v b="$2" -v r="$3" -v d="$dur" -v hz="$(getconf CLK_TC
 run() {
     data="$tmp/data-$1"
     rm -rf "$data"
-    $oad init --data "$data" --set storage.encrypt=$1 >/dev/null
-    $oad serve --data "$data" --set storage.encrypt=$1 --listen 127.0.0.1:18431 --log-level warn 2>/dev/null &
+    $oad init --data "$data" --set storage.encrypt=$1 --set blob.suite="$suite" >/dev/null
+    $oad serve --data "$data" --set storage.encrypt=$1 --set blob.suite="$suite" --listen 127.0.0.1:18431 --log-level warn 2>/dev/null &
     pid=$!
     sleep 1
     base=http://127.0.0.1:18431
