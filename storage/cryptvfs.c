@@ -3,8 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gcrypt.h>
 #include <openssl/core_names.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
@@ -27,7 +27,6 @@
 #define WAL_FRAME_HDR 24
 #define MAX_PAGE 65536
 #define SM4_KEY 16
-#define SM3_KEY 32
 
 enum role { ROLE_PLAIN = 0, ROLE_DB = 'D', ROLE_WAL = 'W', ROLE_JOURNAL = 'J' };
 
@@ -36,8 +35,8 @@ struct cfile {
     sqlite3_file base;
     int role;
     int suite;                            /* enum oa_db_suite */
-    EVP_CIPHER_CTX *enc, *dec;            /* keyed at open: each page sets only its nonce */
-    EVP_MAC_CTX *mac;                     /* HMAC-SM3, keyed at open (SM4 suite) */
+    EVP_CIPHER_CTX *enc, *dec;            /* AES-256-GCM, keyed at open: each page sets only its nonce */
+    gcry_cipher_hd_t sm4;                 /* SM4-GCM (libgcrypt), likewise */
     unsigned char *buf;                   /* a sealed page on its way out */
     unsigned char frame[WAL_FRAME_HDR];   /* the WAL frame header written last */
     sqlite3_int64 frame_off;              /* and where (-1: none) */
@@ -50,8 +49,7 @@ static sqlite3_vfs crypt_vfs;
 static sqlite3_vfs *root_vfs;
 static unsigned char *the_key; /* sodium_malloc'd: locked, guarded */
 static enum oa_db_suite the_suite;
-static unsigned char *sm_keys;  /* the SM4 key, then the HMAC-SM3 key, derived from the_key; sodium_malloc'd */
-static EVP_MAC *hmac;
+static unsigned char *sm4_key;  /* derived from the_key; sodium_malloc'd */
 static int registered;
 
 static int is_page(int n)
@@ -72,7 +70,7 @@ static void put32(unsigned char *p, uint32_t v)
 static void page_aad(unsigned char aad[28], int suite, int role, sqlite3_int64 pos, int size,
                      const unsigned char *salts)
 {
-    memcpy(aad, suite == OA_DB_SM4_SM3 ? "oa2" : "oa1", 3);
+    memcpy(aad, suite == OA_DB_SM4_GCM ? "oa2" : "oa1", 3);
     aad[3] = (unsigned char)role;
     put32(aad + 4, (uint32_t)((uint64_t)pos >> 32));
     put32(aad + 8, (uint32_t)pos);
@@ -82,26 +80,6 @@ static void page_aad(unsigned char aad[28], int suite, int role, sqlite3_int64 p
     else
         memset(aad + 16, 0, 8);
     memset(aad + 24, 0, 4);
-}
-
-/*
- * The SM4 suite's tag of a sealed page: HMAC-SM3 over the additional data,
- * the nonce (at page + n) and the page's first n bytes (the clear header, if
- * any, and the ciphertext), truncated to TAG_LEN.  0 or -1.
- */
-static int sm3_tag(struct cfile *p, const unsigned char aad[28], const unsigned char *page, int n,
-                   unsigned char tag[TAG_LEN])
-{
-    unsigned char full[32];
-    size_t len = 0;
-    int rc = EVP_MAC_init(p->mac, NULL, 0, NULL) == 1 && EVP_MAC_update(p->mac, aad, 28) == 1 &&
-                     EVP_MAC_update(p->mac, page + n, NONCE_LEN) == 1 &&
-                     EVP_MAC_update(p->mac, page, (size_t)n) == 1 &&
-                     EVP_MAC_final(p->mac, full, &len, sizeof(full)) == 1 && len == sizeof(full)
-                 ? 0
-                 : -1;
-    memcpy(tag, full, TAG_LEN);
-    return rc;
 }
 
 /* Seals `size` bytes of page `in` into `out` (another buffer).  0 or -1. */
@@ -115,15 +93,15 @@ static int seal(struct cfile *p, sqlite3_int64 pos, const unsigned char *salts, 
     memcpy(out, in, (size_t)clear);
     if (RAND_bytes(out + n, NONCE_LEN) != 1)
         return -1;
-    if (p->suite == OA_DB_SM4_SM3) {
-        unsigned char iv[16] = {0};
-        memcpy(iv, out + n, NONCE_LEN);
-        return EVP_EncryptInit_ex(p->enc, NULL, NULL, NULL, iv) == 1 &&
-                       EVP_EncryptUpdate(p->enc, out + clear, &len, in + clear, n - clear) == 1 &&
-                       sm3_tag(p, aad, out, n, out + n + NONCE_LEN) == 0
+    if (p->suite == OA_DB_SM4_GCM)
+        return gcry_cipher_setiv(p->sm4, out + n, NONCE_LEN) == 0 &&
+                       gcry_cipher_authenticate(p->sm4, aad, sizeof(aad)) == 0 &&
+                       (!clear || gcry_cipher_authenticate(p->sm4, out, (size_t)clear) == 0) &&
+                       gcry_cipher_encrypt(p->sm4, out + clear, (size_t)(n - clear), in + clear,
+                                           (size_t)(n - clear)) == 0 &&
+                       gcry_cipher_gettag(p->sm4, out + n + NONCE_LEN, TAG_LEN) == 0
                    ? 0
                    : -1;
-    }
     if (EVP_EncryptInit_ex(p->enc, NULL, NULL, NULL, out + n) != 1 ||
         EVP_EncryptUpdate(p->enc, NULL, &len, aad, sizeof(aad)) != 1 ||
         (clear && EVP_EncryptUpdate(p->enc, NULL, &len, out, clear) != 1) ||
@@ -146,13 +124,13 @@ static int unseal(struct cfile *p, sqlite3_int64 pos, const unsigned char *salts
     page_aad(aad, p->suite, p->role, pos, size, salts);
     memcpy(nonce, buf + n, NONCE_LEN);
     memcpy(tag, buf + n + NONCE_LEN, TAG_LEN);
-    if (p->suite == OA_DB_SM4_SM3) {
-        unsigned char want[TAG_LEN], iv[16] = {0};
-        memcpy(iv, nonce, NONCE_LEN);
-        /* The tag first (encrypt-then-MAC): nothing unauthenticated is decrypted. */
-        if (sm3_tag(p, aad, buf, n, want) == 0 && CRYPTO_memcmp(want, tag, TAG_LEN) == 0 &&
-            EVP_DecryptInit_ex(p->dec, NULL, NULL, NULL, iv) == 1 &&
-            EVP_DecryptUpdate(p->dec, buf + clear, &len, buf + clear, n - clear) == 1) {
+    if (p->suite == OA_DB_SM4_GCM) {
+        /* gcry_cipher_checktag compares in constant time. */
+        if (gcry_cipher_setiv(p->sm4, nonce, NONCE_LEN) == 0 &&
+            gcry_cipher_authenticate(p->sm4, aad, sizeof(aad)) == 0 &&
+            (!clear || gcry_cipher_authenticate(p->sm4, buf, (size_t)clear) == 0) &&
+            gcry_cipher_decrypt(p->sm4, buf + clear, (size_t)(n - clear), NULL, 0) == 0 &&
+            gcry_cipher_checktag(p->sm4, tag, TAG_LEN) == 0) {
             memset(buf + n, 0, OA_CRYPTVFS_RESERVE);
             return SQLITE_OK;
         }
@@ -186,9 +164,9 @@ static void free_crypto(struct cfile *p)
 {
     EVP_CIPHER_CTX_free(p->enc);
     EVP_CIPHER_CTX_free(p->dec);
-    EVP_MAC_CTX_free(p->mac);
+    gcry_cipher_close(p->sm4); /* NULL is fine */
     free(p->buf);
-    p->mac = NULL;
+    p->sm4 = NULL;
     p->enc = p->dec = NULL;
     p->buf = NULL;
 }
@@ -435,29 +413,33 @@ static int open_crypto(struct cfile *p)
     p->buf = malloc(MAX_PAGE);
     if (p->enc == NULL || p->dec == NULL || p->buf == NULL)
         return -1;
-    if (p->suite != OA_DB_SM4_SM3)
+    if (p->suite != OA_DB_SM4_GCM)
         return EVP_EncryptInit_ex(p->enc, EVP_aes_256_gcm(), NULL, the_key, NULL) == 1 &&
                        EVP_DecryptInit_ex(p->dec, EVP_aes_256_gcm(), NULL, the_key, NULL) == 1
                    ? 0
                    : -1;
-    unsigned char iv[16] = {0};
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SM3", 0),
-                           OSSL_PARAM_construct_end()};
-    p->mac = EVP_MAC_CTX_new(hmac);
-    return p->mac != NULL && EVP_EncryptInit_ex(p->enc, EVP_sm4_ctr(), NULL, sm_keys, iv) == 1 &&
-                   EVP_DecryptInit_ex(p->dec, EVP_sm4_ctr(), NULL, sm_keys, iv) == 1 &&
-                   EVP_MAC_init(p->mac, sm_keys + SM4_KEY, SM3_KEY, params) == 1
+    return gcry_cipher_open(&p->sm4, GCRY_CIPHER_SM4, GCRY_CIPHER_MODE_GCM, 0) == 0 &&
+                   gcry_cipher_setkey(p->sm4, sm4_key, SM4_KEY) == 0
                ? 0
                : -1;
 }
 
-/* The SM4 suite's two keys from the database key: HKDF-SM3, its own label.  0 or -1. */
-static int derive_sm_keys(void)
+/*
+ * The SM4 suite's key from the database key (HKDF-SM3, its own label), and
+ * libgcrypt made ready once: OpenSSL 3.0 has no SM4-GCM, and its SM4 is
+ * several times slower than libgcrypt's (AES-NI/AVX2).  0 or -1.
+ */
+static int derive_sm4_key(void)
 {
-    static const char info[] = "oa-db pages sm4-ctr hmac-sm3";
-    if (sm_keys == NULL && (sm_keys = sodium_malloc(SM4_KEY + SM3_KEY)) == NULL)
-        return -1;
-    if (hmac == NULL && (hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+    static const char info[] = "oa-db pages sm4-gcm";
+    if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
+        if (gcry_check_version(GCRYPT_VERSION) == NULL)
+            return -1;
+        /* Keys live in sodium's locked memory; libgcrypt's own pool is not needed. */
+        gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+        gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+    }
+    if (sm4_key == NULL && (sm4_key = sodium_malloc(SM4_KEY)) == NULL)
         return -1;
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
@@ -467,7 +449,7 @@ static int derive_sm_keys(void)
         OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, sizeof(info) - 1),
         OSSL_PARAM_construct_end(),
     };
-    int rc = kctx && EVP_KDF_derive(kctx, sm_keys, SM4_KEY + SM3_KEY, params) == 1 ? 0 : -1;
+    int rc = kctx && EVP_KDF_derive(kctx, sm4_key, SM4_KEY, params) == 1 ? 0 : -1;
     EVP_KDF_CTX_free(kctx);
     EVP_KDF_free(kdf);
     return rc;
@@ -569,7 +551,7 @@ static int v_current_time64(sqlite3_vfs *v, sqlite3_int64 *t)
 
 int oa_cryptvfs_install(const unsigned char key[32], enum oa_db_suite suite)
 {
-    if (suite != OA_DB_AES256GCM && suite != OA_DB_SM4_SM3)
+    if (suite != OA_DB_AES256GCM && suite != OA_DB_SM4_GCM)
         return -1;
     if (the_key == NULL) {
         the_key = sodium_malloc(OA_KEY_LEN);
@@ -578,7 +560,7 @@ int oa_cryptvfs_install(const unsigned char key[32], enum oa_db_suite suite)
     }
     memcpy(the_key, key, OA_KEY_LEN);
     the_suite = suite;
-    if (suite == OA_DB_SM4_SM3 && derive_sm_keys() != 0) {
+    if (suite == OA_DB_SM4_GCM && derive_sm4_key() != 0) {
         oa_cryptvfs_uninstall();
         return -1;
     }
@@ -624,9 +606,9 @@ void oa_cryptvfs_uninstall(void)
         sodium_free(the_key); /* wipes */
         the_key = NULL;
     }
-    if (sm_keys != NULL) {
-        sodium_free(sm_keys);
-        sm_keys = NULL;
+    if (sm4_key != NULL) {
+        sodium_free(sm4_key);
+        sm4_key = NULL;
     }
 }
 

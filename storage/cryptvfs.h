@@ -6,11 +6,9 @@
  * rollback journal, in one of two suites (the database's, fixed when its key
  * is made, recorded in the key file):
  *   - AES-256-GCM (the default);
- *   - SM4-CTR with HMAC-SM3 over the additional data, the nonce and the
- *     ciphertext, truncated to 16 bytes (encrypt-then-MAC; the national
- *     algorithms of GB/T 39786, for `blob.suite = sm4-sm3`: OpenSSL 3.0 has no
- *     SM4-GCM).  Its SM4 and HMAC keys are derived from the database key with
- *     HKDF-SM3.
+ *   - SM4-GCM, the national algorithm of GB/T 39786, with
+ *     `blob.suite = sm4-sm3` (through libgcrypt: OpenSSL 3.0 has no SM4-GCM);
+ *     its 128-bit key is derived from the database key with HKDF-SM3.
  * Each page keeps its last 28 bytes (SQLite's "reserved bytes", header byte
  * 20) for a 12-byte nonce, fresh from the CSPRNG on every write, and the
  * 16-byte tag.  The additional data binds
@@ -42,10 +40,10 @@
 /* Bytes reserved at the end of each page: nonce 12 + tag 16. */
 #define OA_CRYPTVFS_RESERVE 28
 
-/* The page suites; the numbers are the blob store's (storage/blob.h) for the same algorithms. */
+/* The page suites, numbered as the blob.suite setting that chooses them (1 aes-256-gcm, 2 sm4-sm3). */
 enum oa_db_suite {
     OA_DB_AES256GCM = 1,
-    OA_DB_SM4_SM3 = 2,
+    OA_DB_SM4_GCM = 2,
 };
 
 /*
@@ -92,7 +90,7 @@ int oa_cryptvfs_encrypt_file(const char *path, char *cause, size_t causelen);
  * database at db_path.  `suite` is the one a database key made now takes;
  * with `migrate`, a key that has encrypted nothing yet (no database, or a
  * plain one, and no WAL) takes it too, so that `oad init` with
- * blob.suite = sm4-sm3 encrypts the database with SM4.  A database already
+ * blob.suite = sm4-sm3 encrypts the database with SM4-GCM.  A database already
  * encrypted keeps the suite its key file records.  Without `migrate`, a plain database is left plain and
  * opened plainly (returns 1).  0 encrypted, 1 plain, -1 with a cause (a wrong
  * key is "the database key does not open ...").

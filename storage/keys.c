@@ -102,8 +102,8 @@ static size_t format_keys(const struct oa_keys *k, char *text, size_t cap)
         if (line_secret(text + off, cap - off, "db-key", k->db_key) != 0)
             return 0;
         off += strlen(text + off);
-        if (k->db_suite == OA_DB_SM4_SM3)
-            off += (size_t)snprintf(text + off, cap - off, "db-suite sm4-sm3\n");
+        if (k->db_suite == OA_DB_SM4_GCM)
+            off += (size_t)snprintf(text + off, cap - off, "db-suite sm4-gcm\n");
     }
     char check[64];
     check_line(text, off, check);
@@ -367,8 +367,8 @@ int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causel
             if (parse_hex_key(hex, k->db_key) != 0)
                 goto bad;
             k->has_db_key = true;
-        } else if (strcmp(line, "db-suite sm4-sm3") == 0) {
-            k->db_suite = OA_DB_SM4_SM3;
+        } else if (strcmp(line, "db-suite sm4-gcm") == 0) {
+            k->db_suite = OA_DB_SM4_GCM;
         } else if (checked && strncmp(line, "check ", 6) == 0) {
             continue;
         } else if (sscanf(line, "%15s", word) == 1 && word[0] == '#') {

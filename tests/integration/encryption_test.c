@@ -152,7 +152,7 @@ Test(encryption, blob_suite_sm4_sm3_puts_the_database_pages_in_sm4_too)
     static const char *const sm[] = {"blob.suite=sm4-sm3", NULL};
     char where[300] = "";
     office(sm);
-    cr_assert(dir_holds(srv.dir, "db-suite sm4-sm3", where, sizeof(where)) && strcmp(where, "keys") == 0,
+    cr_assert(dir_holds(srv.dir, "db-suite sm4-gcm", where, sizeof(where)) && strcmp(where, "keys") == 0,
               "the key file does not record the database's SM4 suite");
     for (int i = 0; i < 10; i++)
         cr_assert_gt(secret_doc(i), 0);

@@ -3,7 +3,7 @@
  * readable under the directory, a flipped byte in a database or WAL page is
  * an error and never data, a wrong key is refused, the migration of a plain
  * database is crash-safe and idempotent; in both page suites (AES-256-GCM and
- * SM4-CTR with HMAC-SM3).
+ * SM4-GCM).
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -120,7 +120,7 @@ Test(cryptvfs, nothing_readable_open_or_closed_and_fts_works)
 
 Test(cryptvfs, sm4_pages_nothing_readable_open_or_closed_and_fts_works)
 {
-    nothing_readable(OA_DB_SM4_SM3);
+    nothing_readable(OA_DB_SM4_GCM);
 }
 
 /* Flips one byte of the file at off. */
@@ -176,14 +176,14 @@ Test(cryptvfs, a_flipped_byte_in_any_database_page_is_corrupt)
 
 Test(cryptvfs, sm4_pages_a_flipped_byte_in_any_database_page_is_corrupt)
 {
-    flipped_bytes_are_corrupt(OA_DB_SM4_SM3);
+    flipped_bytes_are_corrupt(OA_DB_SM4_GCM);
 }
 
 Test(cryptvfs, one_suite_does_not_open_the_other)
 {
     struct oa_store s;
     char *why = NULL;
-    install_key(3, OA_DB_SM4_SM3);
+    install_key(3, OA_DB_SM4_GCM);
     cr_assert_eq(oa_store_open(&s, path, true, &why), 0, "%s", why);
     fill(&s, 5);
     oa_store_close(&s);
@@ -195,7 +195,7 @@ Test(cryptvfs, one_suite_does_not_open_the_other)
     } else {
         free(why);
     }
-    install_key(3, OA_DB_SM4_SM3);
+    install_key(3, OA_DB_SM4_GCM);
     cr_assert_eq(oa_store_open(&s, path, false, &why), 0, "%s", why);
     cr_assert_eq(count_matches(&s), 5);
     oa_store_close(&s);
@@ -207,7 +207,7 @@ static bool keys_say_sm4(void)
     struct oa_keys k;
     char cause[300];
     cr_assert_eq(oa_keys_load(keyfile, &k, cause, sizeof(cause)), 0, "%s", cause);
-    bool sm4 = k.db_suite == OA_DB_SM4_SM3;
+    bool sm4 = k.db_suite == OA_DB_SM4_GCM;
     oa_keys_wipe(&k);
     return sm4;
 }
@@ -219,10 +219,10 @@ Test(cryptvfs, a_new_database_takes_the_configured_suite_and_keeps_it)
     cr_assert_eq(oa_keys_create(keyfile, cause, sizeof(cause)), 0, "%s", cause);
     cr_assert(!keys_say_sm4(), "a new key file's database key starts as AES-256-GCM");
     /* Without migrate nothing is written. */
-    cr_assert_eq(oa_cryptvfs_setup(keyfile, path, false, OA_DB_SM4_SM3, cause, sizeof(cause)), 0, "%s", cause);
+    cr_assert_eq(oa_cryptvfs_setup(keyfile, path, false, OA_DB_SM4_GCM, cause, sizeof(cause)), 0, "%s", cause);
     cr_assert(!keys_say_sm4());
     /* oad init: no database yet, so the key takes the configured suite. */
-    cr_assert_eq(oa_cryptvfs_setup(keyfile, path, true, OA_DB_SM4_SM3, cause, sizeof(cause)), 0, "%s", cause);
+    cr_assert_eq(oa_cryptvfs_setup(keyfile, path, true, OA_DB_SM4_GCM, cause, sizeof(cause)), 0, "%s", cause);
     cr_assert(keys_say_sm4(), "the key file does not record sm4-sm3");
     cr_assert_eq(oa_store_open(&s, path, true, &why), 0, "%s", why);
     fill(&s, 20);
