@@ -16,6 +16,9 @@
 #   DURATION  seconds per measurement (default 8)
 #   CONNS     kept-alive connections (default 64); new connections use 16
 #   SHARED=1  also measures an oad TLS in this script's session, as before
+#   ROUNDS    new TLS connections: rounds of oad and nginx taking turns
+#             (default 3), then each one's total over its rounds: other
+#             load on the machine comes and goes within seconds
 set -eu
 cd "$(dirname "$0")/../.."
 ./scripts/install-deps
@@ -108,14 +111,27 @@ row() { # label server pid url conns [wrk args]
     after=$(cpu "$pid")
     per=$(awk -v t=$((after - before)) -v hz="$hz" -v r="$1" -v d="$dur" 'BEGIN { printf "%.0f us", t * 1e6 / hz / (r * d) }')
     printf '%-26s %-16s %12s %9s %9s %14s\n' "$label" "$name" "$1" "$2" "$3" "$per"
+    echo "$name $1 $((after - before))" >> "$tmp/rounds"
 }
 row "keep-alive, $conns conns" "oad plain" $plain_pid http://127.0.0.1:18441/healthz "$conns"
 row "keep-alive, $conns conns" "oad TLS 1.3" $tls_pid https://127.0.0.1:18442/healthz "$conns"
 row "keep-alive, $conns conns" "nginx TLS 1.3" "$nginx_worker" https://127.0.0.1:18443/healthz "$conns"
 row "keep-alive, $conns conns" "nginx plain" "$nginx_worker" http://127.0.0.1:18444/healthz "$conns"
 row "new conn/request, 16" "oad plain" $plain_pid http://127.0.0.1:18441/healthz 16 -H "Connection: close"
-row "new conn/request, 16" "oad TLS 1.3" $tls_pid https://127.0.0.1:18442/healthz 16 -H "Connection: close"
-[ -n "$shared_pid" ] &&
-    row "new conn/request, 16" "oad TLS, shared" $shared_pid https://127.0.0.1:18445/healthz 16 -H "Connection: close"
-row "new conn/request, 16" "nginx TLS 1.3" "$nginx_worker" https://127.0.0.1:18443/healthz 16 -H "Connection: close"
+rounds=${ROUNDS:-3}
+: > "$tmp/rounds"
+i=1
+while [ "$i" -le "$rounds" ]; do
+    row "new conn/request, 16, #$i" "oad TLS 1.3" $tls_pid https://127.0.0.1:18442/healthz 16 -H "Connection: close"
+    [ -n "$shared_pid" ] &&
+        row "new conn/request, 16, #$i" "oad TLS, shared" $shared_pid https://127.0.0.1:18445/healthz 16 -H "Connection: close"
+    row "new conn/request, 16, #$i" "nginx TLS 1.3" "$nginx_worker" https://127.0.0.1:18443/healthz 16 -H "Connection: close"
+    i=$((i + 1))
+done
+# Each server's rounds together: all its requests over all its seconds.
+for name in "oad TLS 1.3" "oad TLS, shared" "nginx TLS 1.3"; do
+    awk -v n="$name" -v d="$dur" -v hz="$hz" -v k="$rounds" '
+        substr($0, 1, length(n) + 1) == n " " { f = split($0, a, " "); r += a[f - 1] * d; t += a[f] }
+        END { if (r > 0) printf "%-26s %-16s %12.2f %9s %9s %11.0f us\n", "new conn/request, 16, all", n, r / (d * k), "", "", t * 1e6 / hz / r }' "$tmp/rounds"
+done
 row "new conn/request, 16" "nginx plain" "$nginx_worker" http://127.0.0.1:18444/healthz 16 -H "Connection: close"
