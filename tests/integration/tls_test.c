@@ -3,11 +3,18 @@
  * real oad over real sockets: a handshake and requests, the clients'
  * verification (a wrong CA, an expired certificate, a pin, plain HTTP to
  * another machine), mutual TLS without a certificate and with one mapped to
- * its account, a reload on SIGHUP while a keep-alive connection stays, and
- * plain HTTP refused at start on a non-loopback address.
+ * its account, a reload on SIGHUP while a keep-alive connection stays,
+ * plain HTTP refused at start on a non-loopback address, and what a
+ * handshake sends (tickets, resumption, the chain as configured).
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <libgen.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,4 +344,115 @@ Test(tls, oagw_refuses_plain_http_to_another_machine_at_start)
     snprintf(cmd, sizeof(cmd), "clients/oagw check --config %s /dev/null 2>&1", conf);
     cr_assert_eq(run_capture(cmd, out, sizeof(out)), 2, "%s", out);
     cr_assert(strstr(out, "refusing plain HTTP to 192.0.2.7") != NULL, "%s", out);
+}
+
+/* ------------------------------------------------------------------------ */
+/* what a handshake sends, seen by a bare OpenSSL client                    */
+/* ------------------------------------------------------------------------ */
+
+static int tickets_seen;
+static SSL_SESSION *last_ticket;
+
+/* A NewSessionTicket arrived: count it and keep its session (the reference is ours). */
+static int on_ticket(SSL *ssl, SSL_SESSION *sess)
+{
+    tickets_seen++;
+    SSL_SESSION_free(last_ticket);
+    last_ticket = sess;
+    return 1;
+}
+
+struct handshake_seen {
+    bool ok;       /* the answer was 200 and the connection ended */
+    bool resumed;  /* by a ticket, without the certificate */
+    int tickets;   /* NewSessionTicket messages */
+    int chain;     /* certificates sent, the server's own first */
+};
+
+/* One connection: a handshake (resuming `resume` when given), GET /healthz with Connection: close, read to the end. */
+static struct handshake_seen handshake_once(SSL_CTX *ctx, SSL_SESSION *resume)
+{
+    struct handshake_seen h = {0};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
+    cr_assert_eq(inet_pton(AF_INET, srv.host, &a.sin_addr), 1);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    SSL *ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    if (resume != NULL)
+        SSL_set_session(ssl, resume);
+    tickets_seen = 0;
+    cr_assert_eq(SSL_connect(ssl), 1, "handshake failed");
+    h.resumed = SSL_session_reused(ssl) == 1;
+    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+    h.chain = chain ? sk_X509_num(chain) : 0;
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    cr_assert_eq(SSL_write(ssl, req, (int)sizeof(req) - 1), (int)sizeof(req) - 1);
+    char buf[4096];
+    size_t got = 0;
+    int n;
+    while (got < sizeof(buf) - 1 && (n = SSL_read(ssl, buf + got, (int)(sizeof(buf) - 1 - got))) > 0)
+        got += (size_t)n;
+    buf[got] = '\0';
+    h.ok = strncmp(buf, "HTTP/1.1 200", 12) == 0 && SSL_get_error(ssl, n) == SSL_ERROR_ZERO_RETURN;
+    h.tickets = tickets_seen;
+    SSL_shutdown(ssl);
+    SSL_free(ssl);
+    close(fd);
+    return h;
+}
+
+/*
+ * The handshake settings nginx uses by default, so the two compare on equal
+ * terms (tests/bench/tls.sh): two tickets after a full handshake, resumption
+ * by ticket (a new connection without the certificate and its signature),
+ * and the chain exactly as tls.cert has it, the CA only when the file holds it.
+ */
+Test(tls, a_handshake_sends_two_tickets_a_ticket_resumes_and_the_chain_is_the_files)
+{
+    prepare();
+    char chain[450], set_chain[500], cmd[1400], out[1024];
+    snprintf(chain, sizeof(chain), "%s/chain.pem", tls_dir);
+    snprintf(set_chain, sizeof(set_chain), "tls.cert=%s", chain);
+    snprintf(cmd, sizeof(cmd), "cp %s %s", cert, chain);
+    cr_assert_eq(run_capture(cmd, out, sizeof(out)), 0, "%s", out);
+    const char *extra[] = {set_chain, set_key, NULL};
+    oad_serve(&srv, extra);
+
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    cr_assert_not_null(ctx);
+    cr_assert_eq(SSL_CTX_load_verify_locations(ctx, ca, NULL), 1);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, on_ticket);
+
+    struct handshake_seen full = handshake_once(ctx, NULL);
+    cr_assert(full.ok);
+    cr_assert_not(full.resumed);
+    cr_assert_eq(full.tickets, 2, "tickets after a full handshake: %d", full.tickets);
+    cr_assert_eq(full.chain, 1, "the server certificate alone: %d sent", full.chain);
+    cr_assert_not_null(last_ticket);
+
+    SSL_SESSION *ticket = last_ticket;
+    last_ticket = NULL;
+    struct handshake_seen again = handshake_once(ctx, ticket);
+    SSL_SESSION_free(ticket);
+    cr_assert(again.ok);
+    cr_assert(again.resumed, "the ticket did not resume");
+    cr_assert_geq(again.tickets, 1, "no fresh ticket on resumption");
+
+    /* The same file with the CA after the server's certificate: both are sent. */
+    snprintf(cmd, sizeof(cmd), "cat %s >> %s", ca, chain);
+    cr_assert_eq(run_capture(cmd, out, sizeof(out)), 0, "%s", out);
+    cr_assert_eq(kill(srv.pid, SIGHUP), 0);
+    cr_assert(log_says("event=tls_reloaded"), "%s", oad_log_tail(&srv));
+    struct handshake_seen longer = handshake_once(ctx, NULL);
+    cr_assert(longer.ok);
+    cr_assert_eq(longer.chain, 2, "server certificate and CA: %d sent", longer.chain);
+
+    SSL_SESSION_free(last_ticket);
+    last_ticket = NULL;
+    SSL_CTX_free(ctx);
 }
