@@ -53,12 +53,14 @@ except ImportError:
 for _d in (os.path.dirname(os.path.abspath(__file__)), os.path.dirname(os.path.realpath(__file__))):
     if _d not in sys.path:
         sys.path.insert(0, _d)
-from soak_client import READERS, Client, Fail, Oad, Routes, Watch, check, oad_binary, totp  # noqa: E402
+from soak_client import Client, Fail, Oad, Routes, Watch, check, oad_binary, slope, totp  # noqa: E402
 from soak_feeds import Feeds  # noqa: E402
 from soak_records import Records  # noqa: E402
 
 ROUNDS = int(os.environ.get("SOAK_ROUNDS", "30"))
-BASELINE_ROUND = 3  # RSS is compared with what it was after this round
+BASELINE_ROUND = 3  # what accumulates is judged from this round on (everything has been used once)
+HEAP_SLOPE_KIB = 4  # growth of the live heap (ASan) allowed a round
+RSS_SLOPE_KIB = 96  # growth of RSS (regular build) allowed a round over the second half of the run
 
 # Passwords (the policy wants 12+ characters, not containing the username).
 ADMIN_PW = {"sysadmin": "Soak-Root-Of-Trust-1", "secadmin": "Soak-Label-Keeper-1", "auditor": "Soak-Log-Reader-1x"}
@@ -657,36 +659,29 @@ def main():
                     len(missed), n, ", ".join(missed)))
         if len(rss) > BASELINE_ROUND:
             watch.verdict(BASELINE_ROUND)
-        # RSS must level off.  By the end of round BASELINE_ROUND every route, cache, buffer and thread has been
-        # used.  What may still grow by design are SQLite's page caches, and there is one per connection: the
-        # writer's (cache_size = 64 MiB, more than this database ever holds) and each of the READERS read-only
-        # connections' (SQLite's default 2000 KiB; a reader's cache is emptied whenever the writer committed,
-        # and refilled by its next reads, up to the whole database).  heaptrack of the regular build shows them
-        # as the only live heap that grows (+1.7 MiB over rounds 3-30 while oa.db grows 1.1 MiB); no leak.  So
-        # each connection may hold the growth of oa.db once: (1 + READERS) * grown.  Under ASan a 4 KiB page
-        # (plus SQLite's ~300-byte header) is a 5120-byte chunk of ASan's allocator plus 640 bytes of shadow:
-        # 1.41 times the page (measured: size class 33 grew 4.6 MiB for 3 x 1.1 MiB of pages).  On top,
-        # max(20 %, 16 MiB) of the baseline covers the allocators' fragmentation.  A leak of 1 MiB a round fails.
+        # Memory must level off: held to a slope, not to a fixed allowance.  By the end of round BASELINE_ROUND
+        # every route, cache, buffer and thread has been used.  SQLite's page caches, one per connection, would
+        # go on growing with the database by design (up to 64 MiB for the writer, 2000 KiB per reader): the soak
+        # bounds them to CACHE_KIB (soak_client.py), which the database passes in round 1.
         #
-        # Under ASan, RSS mostly measures ASan itself (its quarantine, per-thread caches, shadow and stack
-        # depot keep growing slowly for 70 rounds and more), so there the check is on the live heap as the
-        # sanitizer counts it (oa_heap_allocated_bytes on /metrics): it may grow by the page caches (a page
-        # is 4 KiB plus SQLite's ~300-byte header: x1.1) and 4 MiB more (statement and allocator state).
-        if len(rss) > BASELINE_ROUND:
-            base, last = rss[BASELINE_ROUND - 1], rss[-1]
-            grown = max(0, db[-1] - db[BASELINE_ROUND - 1])
-            if oad.asan:
-                hbase, hlast = heap[BASELINE_ROUND - 1], heap[-1]
-                allowed = int((1 + READERS) * grown * 1.1) + 4 * 1024
-                check(hlast <= hbase + allowed, "the live heap did not level off: %d KiB after round %d, %d KiB "
-                      "after round %d (allowed %d KiB more); per round: %s" % (
-                          hbase, BASELINE_ROUND, hlast, len(heap), allowed, heap))
-            else:
-                caches = (1 + READERS) * grown
-                allowed = max(base // 5, 16 * 1024) + caches
-                check(last <= base + allowed, "RSS did not level off: %d KiB after round %d, %d KiB after round "
-                      "%d (allowed %d KiB more, %d of them for the page caches' growth); per round: %s" % (
-                          base, BASELINE_ROUND, last, len(rss), allowed, caches, rss))
+        # Under ASan the live heap as the sanitizer counts it (oa_heap_allocated_bytes on /metrics, exact) may
+        # grow HEAP_SLOPE_KIB a round from the warm-up on (measured: 5331 -> 5353 KiB over rounds 3-30, under
+        # 1 KiB a round); 4 KiB a round is about 12 bytes a request.  RSS there mostly measures ASan itself (its
+        # quarantine, caches, shadow), so it is printed, not judged.
+        #
+        # In the regular build RSS is judged over the second half of the run: glibc's per-thread arenas go on
+        # fragmenting for a while (RssAnon +70 KiB a round at first, +30 KiB by round 25, while ASan's count of
+        # the same run's live heap is flat), which RSS_SLOPE_KIB covers; a leak of 1 KiB a request (350 KiB a
+        # round) fails, a smaller one is ASan's to find.
+        first_half = max(BASELINE_ROUND, len(rss) // 2)
+        if oad.asan and len(heap) >= BASELINE_ROUND + 3:
+            grow = slope(heap[BASELINE_ROUND - 1:])
+            check(grow <= HEAP_SLOPE_KIB, "the live heap grew %.1f KiB a round from round %d (allowed %d); per "
+                  "round: %s" % (grow, BASELINE_ROUND, HEAP_SLOPE_KIB, heap))
+        elif not oad.asan and len(rss) - first_half >= 5:
+            grow = slope(rss[first_half - 1:])
+            check(grow <= RSS_SLOPE_KIB, "RSS grew %.1f KiB a round from round %d (allowed %d); per round: %s" % (
+                grow, first_half, RSS_SLOPE_KIB, rss))
         status = oad.stop()
         check(status == 0, "oad %s after SIGTERM, not 0" % ("did not exit" if status is None else oad.exit_text()))
         rc, out = oad.tool("audit", "verify")
@@ -704,8 +699,11 @@ def main():
         return 1
     shutil.rmtree(oad.root, ignore_errors=True)
     base = rss[min(BASELINE_ROUND, len(rss)) - 1] if rss else 0
-    print("PASS: soak: %d rounds, %d requests over %d routes, rss %d -> %d KiB (%.0f s%s); from round %d: %s" % (
-        ROUNDS, client.requests, len(routes.table), base, rss[-1] if rss else 0, time.time() - t0,
+    half = max(BASELINE_ROUND, len(rss) // 2)
+    memory = ("live heap %+.1f KiB/round from round %d" % (slope(heap[BASELINE_ROUND - 1:]), BASELINE_ROUND)
+              if heap else "rss %+.1f KiB/round from round %d" % (slope(rss[half - 1:]), half))
+    print("PASS: soak: %d rounds, %d requests over %d routes, rss %d -> %d KiB, %s (%.0f s%s); from round %d: %s" % (
+        ROUNDS, client.requests, len(routes.table), base, rss[-1] if rss else 0, memory, time.time() - t0,
         ", ASan" if oad.asan else "", BASELINE_ROUND, watch.summary(BASELINE_ROUND)))
     return 0
 
