@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -26,8 +27,8 @@ import cbor2
 READERS = 2  # storage.readers, set explicitly: each reader connection has a page cache of its own (see soak_test)
 IDEMPOTENCY_KEEP_S = 3  # kept answers are forgotten after this, by housekeeping every second: the table levels off
 # SQLite's page caches hold up to the whole database, which grows every round: by design, not a leak, but it
-# hides one.  Bounded to 256 KiB per connection (the database passes that in round 1), memory must level off.
-CACHE_KIB = 256
+# hides one.  Bounded to 64 KiB (16 pages) per connection, full within round 1, memory must level off.
+CACHE_KIB = 64
 
 
 class Fail(Exception):
@@ -74,6 +75,9 @@ class Oad:
             self.env["ASAN_OPTIONS"] = ":".join(filter(None, [self.env.get("ASAN_OPTIONS"), "quarantine_size_mb=16"]))
         self.root = tempfile.mkdtemp(prefix="soak-", dir=os.environ.get("TEST_TMPDIR") or None)
         self.dir = os.path.join(self.root, "data")
+        self.tls = os.environ.get("SOAK_TLS") == "1"  # every connection TLS 1.3 (#17), to the office's own CA
+        self.tls_dir = os.path.join(self.root, "tls")
+        self.ssl = None
         self.log = self.dir + ".log"
         self.proc = None
         self.port = 0
@@ -82,9 +86,21 @@ class Oad:
         a = [self.binary, cmd, "--data", self.dir]
         for s in self.SETTINGS:
             a += ["--set", s]
+        if self.tls:
+            a += ["--set", "tls.cert=" + os.path.join(self.tls_dir, "server.pem"),
+                  "--set", "tls.key=" + os.path.join(self.tls_dir, "server.key")]
         return a
 
+    def tls_cert(self, cmd):
+        """`oad tls init` (the CA and a server certificate) or `oad tls server` (a new server certificate)."""
+        r = subprocess.run([self.binary, "tls", cmd, "--dir", self.tls_dir, "--name", "127.0.0.1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self.env, timeout=60)
+        check(r.returncode == 0, "oad tls %s failed: %s" % (cmd, r.stdout.decode(errors="replace")))
+
     def start(self):
+        if self.tls:
+            self.tls_cert("init")
+            self.ssl = ssl.create_default_context(cafile=os.path.join(self.tls_dir, "ca.pem"))
         r = subprocess.run(self.args("init"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=self.env)
         check(r.returncode == 0, "oad init failed (%d): %s" % (r.returncode, r.stderr.decode(errors="replace")))
         logf = open(self.log, "ab")
@@ -114,12 +130,16 @@ class Oad:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def rss_kib(self):
+    def status(self, key):
+        """A number of /proc/PID/status (VmRSS in KiB, Threads)."""
         with open("/proc/%d/status" % self.proc.pid) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key + ":"):
                     return int(line.split()[1])
-        raise Fail("no VmRSS for oad")
+        raise Fail("no %s for oad" % key)
+
+    def rss_kib(self):
+        return self.status("VmRSS")
 
     def fds(self):
         """The descriptors oad holds open now."""
@@ -141,6 +161,14 @@ class Oad:
                 self.proc.wait()
                 return None
         return self.proc.returncode
+
+    def rotate(self):
+        """New key-encryption key versions (and under TLS a new server certificate): `oad keys rotate` tells the
+        running oad (SIGHUP), which reloads both and rewraps every data key in the background."""
+        if self.tls:
+            self.tls_cert("server")
+        rc, out = self.tool("keys", "rotate")
+        check(rc == 0, "oad keys rotate exited %d: %s" % (rc, out.strip()))
 
     def tool(self, *args):
         r = subprocess.run([self.binary] + list(args) + ["--data", self.dir], stdout=subprocess.PIPE,
@@ -218,7 +246,10 @@ class Client:
             h["X-OA-OTP"] = totp(self.stepup[1])  # as secadmin's client asks the person for a code
         h.update(headers or {})
         self.requests += 1
-        conn = http.client.HTTPConnection("127.0.0.1", self.oad.port, timeout=60)
+        if self.oad.ssl:
+            conn = http.client.HTTPSConnection("127.0.0.1", self.oad.port, timeout=60, context=self.oad.ssl)
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.oad.port, timeout=60)
         try:
             conn.request(method, path, body=data, headers=h)
             r = conn.getresponse()
@@ -240,7 +271,8 @@ class Client:
     def raw(self, data):
         """Sends raw bytes on a fresh connection; the status of the answer."""
         self.requests += 1
-        with socket.create_connection(("127.0.0.1", self.oad.port), timeout=30) as s:
+        with socket.create_connection(("127.0.0.1", self.oad.port), timeout=30) as plain:
+            s = self.oad.ssl.wrap_socket(plain, server_hostname="127.0.0.1") if self.oad.ssl else plain
             s.sendall(data)
             got = b""
             while b"\r\n" not in got:
@@ -248,6 +280,8 @@ class Client:
                 if not chunk:
                     break
                 got += chunk
+            if s is not plain:
+                s.close()
         m = re.match(rb"HTTP/1\.[01] (\d{3})", got)
         if not m:
             raise Fail("raw request %r: no status line in %r" % (data[:60], got[:200]))
@@ -380,6 +414,9 @@ class Watch:
         "changes_per_entity_max": (0.0, "changes rows of one entity (the feed keeps only the latest)"),
         "record_unseal": (0.0, "record_unseal rows (a correction or disposal removes its own)"),
         "outbox_unsent": (0.1, "outbox items the gateway has not written out"),
+        "threads": (0.0, "oad's threads"),
+        "wal_kib": (64.0, "KiB of the WAL file (checkpointed: it does not grow with the database)"),
+        "data_files": (0.1, "files in the data directory beside oa.db and the blobs"),
         "tmp_files": (0.1, "temporary files in the data directory"),
         "dead_blob_files": (0.1, "blob files no live blob names (shredded or never committed)"),
     }
@@ -397,21 +434,28 @@ class Watch:
         return {k: int(v) for k, v in (line.split() for line in r.stdout.decode().splitlines())}
 
     def files(self):
-        tmp, blobs = 0, 0
+        """Temporary files, blob files and the other files of the data directory."""
+        tmp, blobs, other = 0, 0, 0
         for root, _, names in os.walk(self.oad.dir):
             for name in names:
                 if ".tmp" in name or name.startswith("tmp"):
                     tmp += 1
                 elif os.path.relpath(root, self.oad.dir).startswith("blobs"):
                     blobs += 1
-        return tmp, blobs
+                else:
+                    other += 1
+        return tmp, blobs, other
 
     def sample(self):
         rows = self.rows()
-        tmp, blob_files = self.files()
+        tmp, blob_files, other = self.files()
+        try:
+            wal = os.path.getsize(os.path.join(self.oad.dir, "oa.db-wal")) // 1024
+        except OSError:
+            wal = 0
         got = dict(rows)
-        got.update(fds=self.oad.fds(), tmp_files=tmp, blob_files=blob_files,
-                   dead_blob_files=max(0, blob_files - rows["blobs_live"]))
+        got.update(fds=self.oad.fds(), threads=self.oad.status("Threads"), wal_kib=wal, data_files=other,
+                   tmp_files=tmp, blob_files=blob_files, dead_blob_files=max(0, blob_files - rows["blobs_live"]))
         for k in self.series:
             self.series[k].append(got[k])
         self.last = got
@@ -422,8 +466,9 @@ class Watch:
 
     def line(self):
         g = self.last
-        return "fds %d, sessions %d, kept answers %d, blobs %d live/%d files, tmp %d" % (
-            g["fds"], g["sessions"], g["idempotency"], g["blobs_live"], g["blob_files"], g["tmp_files"])
+        return "fds %d, threads %d, sessions %d, kept answers %d, blobs %d live/%d files, tmp %d, wal %d KiB" % (
+            g["fds"], g["threads"], g["sessions"], g["idempotency"], g["blobs_live"], g["blob_files"],
+            g["tmp_files"], g["wal_kib"])
 
     def verdict(self, warmup):
         """Fails when a series grows faster than its bound after round `warmup`."""
