@@ -46,7 +46,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "soak_rows: %s\n", cause);
         return 1;
     }
-    int rc = k.has_db_key && (oa_cryptvfs_install(k.db_key) != 0 || oa_cryptvfs_as_default() != 0);
+    int rc = k.has_db_key && (oa_cryptvfs_install(k.db_key, (enum oa_db_suite)k.db_suite) != 0 || oa_cryptvfs_as_default() != 0);
     oa_keys_wipe(&k);
     if (rc) {
         fprintf(stderr, "soak_rows: the encrypting VFS did not install\n");
