@@ -188,7 +188,8 @@ out:
 }
 
 int oa_rec_disposal_decide(struct oa_store *s, const struct oa_app_actor *by, int64_t id, bool approve,
-                       const char *opinion, struct oa_app_outcome *o, cbor_item_t **out)
+                       const char *opinion, struct oa_app_outcome *o, cbor_item_t **out,
+                       struct oa_blob_files *dead)
 {
     struct oa_subject who;
     if (subject_of(s, by, &who) != 0)
@@ -240,7 +241,8 @@ int oa_rec_disposal_decide(struct oa_store *s, const struct oa_app_actor *by, in
             }
         }
         for (size_t i = 0; i < n; i++) {
-            if (oa_rec_load(s, ids[i], r) != 1 || dispose_one(s, by, r, &d, who.id) != 0)
+            if (oa_rec_load(s, ids[i], r) != 1 || dispose_one(s, by, r, &d, who.id) != 0 ||
+                oa_blob_dead_files(s, ids[i], dead) != 0)
                 goto out;
         }
         s->wal_truncate_due = true;

@@ -6,7 +6,9 @@
  * record: its files are crypto-shredded (their wrapped data keys
  * destroyed), its text erased with secure_delete (storage/records.c
  * oa_rec_erase), a tombstone kept (档号, 题名, dates, the approval) with
- * every audit entry.  Permanent records are never listed, held ones
+ * every audit entry; its copies in the gateway's outbox are erased (its
+ * items no longer leave) and, after the commit, its blob files removed.
+ * Permanent records are never listed, held ones
  * (冻结) never disposed of.  Writer thread; each returns 0 when it ran (o:
  * done, refused, or undone) or an enum oa_err when storage failed.
  */
@@ -20,6 +22,7 @@
 #include "app/audit.h"
 #include "app/outcome.h"
 #include "proto/value.h"
+#include "storage/blobs.h"
 
 /* The most records one list names. */
 #define OA_DISPOSAL_MAX 1000
@@ -28,9 +31,16 @@
 int oa_rec_disposal_propose(struct oa_store *s, const struct oa_app_actor *by, const int64_t *doc_ids, size_t n,
                         const char *reason, struct oa_app_outcome *o, cbor_item_t **out);
 
-/* A leader's decision on list id: approve (dispose of every record on it) or refuse, with an opinion. */
+/*
+ * A leader's decision on list id: approve (dispose of every record on it) or
+ * refuse, with an opinion.  An approval adds to `dead` the blob files of the
+ * records disposed of that nothing else refers to (storage/blobs.h
+ * oa_blob_dead_files): the caller unlinks them once the transaction has
+ * committed (oa_blob_files_unlink), and frees `dead` in any case.
+ */
 int oa_rec_disposal_decide(struct oa_store *s, const struct oa_app_actor *by, int64_t id, bool approve,
-                       const char *opinion, struct oa_app_outcome *o, cbor_item_t **out);
+                       const char *opinion, struct oa_app_outcome *o, cbor_item_t **out,
+                       struct oa_blob_files *dead);
 
 /* The lists, newest first: {lists: [{id, organ_id, proposed_by, proposed_at, reason, state, approved_by,
  * decided_at, opinion, documents: [id]}]}. */

@@ -12,6 +12,7 @@
 #include "app/audit.h"
 #include "app/gateway-int.h"
 #include "storage/accounts.h"
+#include "storage/records.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
 #include "workflow/deadline.h"
@@ -331,8 +332,13 @@ static int item_exportable(struct oa_store *s, const struct oa_outbox_row *o, bo
         *ok = true;
         return 0;
     }
+    /* A disposed record's items never leave: its text and files are gone. */
+    struct oa_tombstone_row t;
+    int rc = oa_tombstone_load(s, o->doc_id, &t);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     struct oa_doc d;
-    int rc = oa_doc_load(s, o->doc_id, &d);
+    rc = oa_doc_load(s, o->doc_id, &d);
     if (rc <= 0)
         return rc;
     size_t nscope = 0;

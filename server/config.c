@@ -43,6 +43,8 @@ void oa_config_defaults(struct oa_config *c)
     c->blob_suite = 1;
     c->upload_idle_s = 24 * 3600;
     c->housekeeping_s = 3600;
+    c->storage_cache_kib = 65536;
+    c->storage_reader_cache_kib = 2000;
     c->idempotency_keep_s = 7 * 86400;
     c->sync_cache_max_level = 1;
     unsigned cores = uv_available_parallelism();
@@ -147,6 +149,9 @@ static const struct key keys[] = {
     {"keys", "pkcs11_module", K_STR, F(pkcs11_module), sizeof(((struct oa_config *)0)->pkcs11_module), 0, 0},
     {"keys", "pkcs11_token", K_STR, F(pkcs11_token), sizeof(((struct oa_config *)0)->pkcs11_token), 0, 0},
     {"keys", "pkcs11_pin_file", K_STR, F(pkcs11_pin_file), sizeof(((struct oa_config *)0)->pkcs11_pin_file), 0, 0},
+    /* soak: the page caches, bounded so that the soak test's memory levels off */
+    {"storage", "cache_kib", K_UNSIGNED, F(storage_cache_kib), 0, 64, 16u << 20},
+    {"storage", "reader_cache_kib", K_UNSIGNED, F(storage_reader_cache_kib), 0, 64, 16u << 20},
 };
 #undef F
 

@@ -54,6 +54,8 @@ struct oa_config {
     unsigned storage_readers;       /* reader threads (storage/reader.h); default: the number of cores */
     size_t storage_reserve_bytes;   /* disk held back for audit entries and logins while the disk is full */
     bool storage_encrypt;           /* false only for the benchmark's plain comparison (tests/bench) */
+    unsigned storage_cache_kib;     /* the writer's page cache (storage/store.h oa_store_cache_kib) */
+    unsigned storage_reader_cache_kib; /* each reader's page cache */
 
     /* sync */
     unsigned sync_cache_max_level;  /* clients may keep documents up to this level on disk */

@@ -437,6 +437,7 @@ static int cmd_serve(struct oa_config *cfg)
         oa_keys_wipe(&keys);
         return 1;
     }
+    oa_store_cache_kib(cfg->storage_cache_kib, cfg->storage_reader_cache_kib);
     if (oa_store_open(&store, path, false, &why) != 0) {
         fprintf(stderr, "oad: %s\n", why);
         free(why);

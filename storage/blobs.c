@@ -216,7 +216,7 @@ struct oa_attachment *oa_attachment_list(struct oa_store *s, int64_t doc_id, siz
 
 int oa_blob_file_known(struct oa_store *s, const char *file)
 {
-    sqlite3_stmt *st = oa_store_stmt(s, "SELECT 1 FROM blobs WHERE file = ?");
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT 1 FROM blobs WHERE file = ? AND dek IS NOT NULL");
     if (st == NULL)
         return -1;
     sqlite3_bind_text(st, 1, file, -1, SQLITE_STATIC);
@@ -380,4 +380,50 @@ int oa_blob_sweep(struct oa_store *s, const char *data_dir, int *removed)
     closedir(top);
     oa_store_reset_all(s);
     return rc;
+}
+
+/* ---- the files a disposal leaves dead ---- */
+
+int oa_blob_dead_files(struct oa_store *s, int64_t doc_id, struct oa_blob_files *f)
+{
+    sqlite3_stmt *st = oa_store_stmt(s,
+        "SELECT b.file FROM blobs b WHERE b.doc_id = ?1 AND b.dek IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.blob_id = b.id AND a.doc_id <> b.doc_id)"
+        " AND NOT EXISTS (SELECT 1 FROM blobs o WHERE o.file = b.file AND o.id <> b.id)"
+        " AND NOT EXISTS (SELECT 1 FROM outbox_files x JOIN outbox ob ON ob.id = x.outbox_id"
+        "                 WHERE x.attachment_id = b.attachment_id AND x.rev = b.rev AND ob.doc_id <> b.doc_id)"
+        " ORDER BY b.id");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, doc_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *name = sqlite3_column_text(st, 0);
+        if (name == NULL || strlen((const char *)name) != OA_BLOB_FILE_LEN)
+            continue;
+        if (f->n == f->cap) {
+            f->cap = f->cap ? 2 * f->cap : 16;
+            f->name = oa_xrealloc(f->name, f->cap * sizeof(*f->name));
+        }
+        memcpy(f->name[f->n++], name, OA_BLOB_FILE_LEN + 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+size_t oa_blob_files_unlink(const char *data_dir, const struct oa_blob_files *f)
+{
+    size_t removed = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        char path[4200];
+        if (oa_blob_path(data_dir, f->name[i], path, sizeof(path)) == 0 && unlink(path) == 0)
+            removed++;
+    }
+    return removed;
+}
+
+void oa_blob_files_free(struct oa_blob_files *f)
+{
+    free(f->name);
+    *f = (struct oa_blob_files){0};
 }

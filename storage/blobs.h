@@ -67,7 +67,7 @@ int oa_attachment_next_rev(struct oa_store *s, int64_t doc_id, int64_t att_id);
 /* A document's attachments, current revisions, in id order; *n entries, malloc'd (free()), NULL when none. */
 struct oa_attachment *oa_attachment_list(struct oa_store *s, int64_t doc_id, size_t *n, int *rc);
 
-/* 1 when a blob row names this file, 0 when none, -1 error. */
+/* 1 when a live blob row names this file, 0 when none or only a shredded one (its file is dead), -1 error. */
 int oa_blob_file_known(struct oa_store *s, const char *file);
 
 /* Every blob row, in id order, for fsck: calls fn for each; stops when fn returns non-zero. */
@@ -104,5 +104,27 @@ int oa_blob_sweep(struct oa_store *s, const char *data_dir, int *removed);
  * can never be opened again.  The caller deletes the file afterwards.  0 or -1.
  */
 int oa_blob_shred(struct oa_store *s, int64_t id);
+
+/*
+ * The blob files a disposal leaves dead.  A disposal shreds its files'
+ * keys inside its transaction, and only after that transaction committed are
+ * the files removed (a crash in between leaves them to oa_blob_sweep, which
+ * takes a file whose only row is shredded for an orphan).
+ */
+struct oa_blob_files {
+    char (*name)[OA_BLOB_FILE_LEN + 1]; /* malloc'd; oa_blob_files_free */
+    size_t n, cap;
+};
+
+/*
+ * Adds to f the files of doc_id's shredded blobs that nothing else refers
+ * to: no attachment of another document points at the blob, no other blob
+ * row names the file, and no outbox item of another document lists the
+ * attachment (such a file is kept).  0 or -1.
+ */
+int oa_blob_dead_files(struct oa_store *s, int64_t doc_id, struct oa_blob_files *f);
+/* Unlinks each of f's files under DATA/blobs (one already gone is no error); the number removed. */
+size_t oa_blob_files_unlink(const char *data_dir, const struct oa_blob_files *f);
+void oa_blob_files_free(struct oa_blob_files *f);
 
 #endif

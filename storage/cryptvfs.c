@@ -40,6 +40,11 @@ struct cfile {
     unsigned char *buf;                   /* a sealed page on its way out */
     unsigned char frame[WAL_FRAME_HDR];   /* the WAL frame header written last */
     sqlite3_int64 frame_off;              /* and where (-1: none) */
+    /* The whole WAL frame read last, opened (SQLite's walRewriteChecksums
+     * reads a frame, then writes its header again: see rekey_frame). */
+    unsigned char *reread;                /* malloc'd on first use: header, then the page in the clear */
+    sqlite3_int64 reread_off;             /* where (-1: none) */
+    int reread_len;
     sqlite3_int64 pad;                    /* keeps the underlying file 8-aligned */
 };
 
@@ -166,9 +171,14 @@ static void free_crypto(struct cfile *p)
     EVP_CIPHER_CTX_free(p->dec);
     gcry_cipher_close(p->sm4); /* NULL is fine */
     free(p->buf);
+    if (p->reread != NULL) {
+        sodium_memzero(p->reread, MAX_PAGE + WAL_FRAME_HDR);
+        free(p->reread);
+    }
     p->sm4 = NULL;
     p->enc = p->dec = NULL;
     p->buf = NULL;
+    p->reread = NULL;
 }
 
 static int c_close(sqlite3_file *f)
@@ -257,10 +267,16 @@ static int c_read(sqlite3_file *f, void *zbuf, int amt, sqlite3_int64 off)
             return unseal(p, frame_pgno(hdr), hdr + 8, b, amt);
         }
         if (is_page(amt - WAL_FRAME_HDR) && off >= WAL_HDR && (off - WAL_HDR) % amt == 0) {
-            /* A whole frame: SQLite's recovery reading the log. */
+            /* A whole frame: SQLite's recovery reading the log, or its checksums rewritten at a commit. */
             rc = unseal(p, frame_pgno(b), b + 8, b + WAL_FRAME_HDR, amt - WAL_FRAME_HDR);
             if (rc == SQLITE_CORRUPT && torn_tail(p, b + 8, amt, off))
                 return SQLITE_OK; /* header kept, page zeroed: its checksum fails and the log ends here */
+            p->reread_off = -1;
+            if (rc == SQLITE_OK && (p->reread != NULL || (p->reread = malloc(MAX_PAGE + WAL_FRAME_HDR)) != NULL)) {
+                memcpy(p->reread, b, (size_t)amt);
+                p->reread_off = off;
+                p->reread_len = amt;
+            }
             return rc;
         }
         break;
@@ -274,6 +290,33 @@ static int c_read(sqlite3_file *f, void *zbuf, int amt, sqlite3_int64 off)
     /* A read of no shape we know would hand out ciphertext as data. */
     sodium_memzero(b, (size_t)amt);
     return SQLITE_IOERR_READ;
+}
+
+/*
+ * A WAL frame's header written again over a frame read whole just before:
+ * SQLite's walRewriteChecksums at the commit of a transaction that wrote a
+ * page over its own earlier frame (a page cache smaller than the
+ * transaction spills pages, then writes them again).  The frames written
+ * after that overwrite carry zero salts until this rewrite gives them the
+ * log's salts and their checksums -- but their pages were sealed under the
+ * zero salts, so each must be sealed again under the new ones, or it would
+ * never authenticate (the commit read back as a damaged database).  The page
+ * is written right after its new header: a crash between the two leaves a
+ * frame that fails its tag at the tail of the log's frames (torn_tail), and
+ * the transaction, not yet committed, is lost as it should be.  Returns the
+ * page sealed anew in p->buf (its size), or 0 when nothing changes.
+ */
+static int rekey_frame(struct cfile *p, const unsigned char *hdr, sqlite3_int64 off)
+{
+    if (p->reread_off != off || p->reread == NULL)
+        return 0;
+    p->reread_off = -1;
+    int size = p->reread_len - WAL_FRAME_HDR;
+    if (frame_pgno(p->reread) != frame_pgno(hdr) || memcmp(p->reread + 8, hdr + 8, 8) == 0)
+        return 0; /* the same salts: only the checksum changes */
+    int rc = seal(p, frame_pgno(hdr), hdr + 8, p->reread + WAL_FRAME_HDR, size, p->buf);
+    sodium_memzero(p->reread + WAL_FRAME_HDR, (size_t)size);
+    return rc == 0 ? size : -1;
 }
 
 static int c_write(sqlite3_file *f, const void *z, int amt, sqlite3_int64 off)
@@ -297,9 +340,15 @@ static int c_write(sqlite3_file *f, const void *z, int amt, sqlite3_int64 off)
         break;
     case ROLE_WAL:
         if (amt == WAL_FRAME_HDR && off >= WAL_HDR) {
+            int again = rekey_frame(p, b, off);
+            if (again < 0)
+                return SQLITE_IOERR_WRITE;
             memcpy(p->frame, b, WAL_FRAME_HDR);
             p->frame_off = off;
-            return o->pMethods->xWrite(o, z, amt, off);
+            int rc = o->pMethods->xWrite(o, z, amt, off);
+            if (rc == SQLITE_OK && again > 0)
+                rc = o->pMethods->xWrite(o, p->buf, again, off + WAL_FRAME_HDR);
+            return rc;
         }
         if (amt <= WAL_HDR)
             return o->pMethods->xWrite(o, z, amt, off);
@@ -308,6 +357,8 @@ static int c_write(sqlite3_file *f, const void *z, int amt, sqlite3_int64 off)
             return SQLITE_IOERR_WRITE;
         if (frame_header(p, off, hdr) != SQLITE_OK)
             return SQLITE_IOERR_WRITE;
+        if (p->reread_off == off - WAL_FRAME_HDR)
+            p->reread_off = -1; /* the page read whole is being replaced */
         pos = frame_pgno(hdr);
         salts = hdr + 8;
         break;
@@ -462,6 +513,7 @@ static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags
     memset(p, 0, sizeof(*p));
     ORIG(f)->pMethods = NULL;
     p->frame_off = -1;
+    p->reread_off = -1;
     /* Temporary files would hold plaintext: every connection keeps them in memory. */
     if (flags & (SQLITE_OPEN_TEMP_DB | SQLITE_OPEN_TRANSIENT_DB | SQLITE_OPEN_TEMP_JOURNAL | SQLITE_OPEN_SUBJOURNAL))
         return SQLITE_CANTOPEN;

@@ -594,6 +594,9 @@ int oa_rec_erase(struct oa_store *s, int64_t doc_id, const char *title, const ch
         "UPDATE blobs SET dek = NULL WHERE doc_id = ?1",
         "UPDATE chases SET note = '' WHERE doc_id = ?1",
         "UPDATE doc_numbers SET number = '' WHERE doc_id = ?1",
+        /* What went out through the gateway: the outbox's copy (a reply quotes the text) and its files. */
+        "UPDATE outbox SET content = X'a0' WHERE doc_id = ?1",
+        "DELETE FROM outbox_files WHERE outbox_id IN (SELECT id FROM outbox WHERE doc_id = ?1)",
     };
     /* Freed cells and pages are overwritten with zeros, not left in the file. */
     if (oa_store_exec(s, "PRAGMA secure_delete = ON") != 0)

@@ -88,6 +88,26 @@ fail:
     return -1;
 }
 
+/* 64 MiB of page cache for the writer: a group commit's dirty pages stay in
+ * memory until COMMIT writes each once, instead of spilling mid-group.  The
+ * readers keep SQLite's default (2000 KiB each). */
+static unsigned writer_cache_kib = 65536, reader_cache_kib = 2000;
+
+void oa_store_cache_kib(unsigned writer_kib, unsigned reader_kib)
+{
+    if (writer_kib > 0)
+        writer_cache_kib = writer_kib;
+    if (reader_kib > 0)
+        reader_cache_kib = reader_kib;
+}
+
+static int set_cache(sqlite3 *db, unsigned kib)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%u", kib);
+    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
 int oa_store_open(struct oa_store *s, const char *path, bool create, char **cause)
 {
     oa_sqlite_init();
@@ -111,9 +131,6 @@ int oa_store_open(struct oa_store *s, const char *path, bool create, char **caus
     static const char *const pragmas[] = {
         "PRAGMA journal_mode = WAL",
         "PRAGMA synchronous = FULL",
-        /* 64 MiB of page cache: a group commit's dirty pages stay in memory
-         * until COMMIT writes each once, instead of spilling mid-group. */
-        "PRAGMA cache_size = -65536",
         "PRAGMA foreign_keys = ON",
         /* Deleted content is zeroed in place; only freelist pages, which would
          * cost extra I/O, are left as they are. */
@@ -131,6 +148,10 @@ int oa_store_open(struct oa_store *s, const char *path, bool create, char **caus
             sqlite3_free(err);
             goto fail;
         }
+    }
+    if (set_cache(s->db, writer_cache_kib) != 0) {
+        *cause = fmt_cause("cannot configure the database's page cache");
+        goto fail;
     }
     if (migrate(s->db, cause) != 0)
         goto fail;
@@ -154,6 +175,7 @@ int oa_store_open_readonly(struct oa_store *s, const char *path, char **cause)
     }
     sqlite3_busy_timeout(s->db, 5000);
     sqlite3_exec(s->db, "PRAGMA trusted_schema = OFF; PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
+    set_cache(s->db, reader_cache_kib);
     return 0;
 }
 

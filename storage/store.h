@@ -65,6 +65,15 @@ int oa_schema_version(void);
  */
 int oa_store_open(struct oa_store *s, const char *path, bool create, char **cause);
 /*
+ * The page cache of every connection opened after this call, in KiB: the
+ * writer's (default 65536: a group commit's dirty pages stay in memory) and
+ * each reader's (default 2000, SQLite's).  Process-wide; set once before
+ * the stores open (server/main.c, from storage.cache_kib and
+ * storage.reader_cache_kib).  0 keeps a default.
+ */
+void oa_store_cache_kib(unsigned writer_kib, unsigned reader_kib);
+
+/*
  * Opens an existing database for reading only, on any thread (WAL lets it
  * read while the writer writes).  0, or -1 with a malloc'd cause.
  */

@@ -2,57 +2,65 @@
 """tests/integration/soak_test.py: a soak test of the real oad.
 
 One `oad serve` process serves a whole office for SOAK_ROUNDS rounds (default
-30).  Every round goes through every route the README's API table lists:
-health, metrics and the handshake; sessions; the caller's account, password
-and authenticator; accounts, clearances and second factors; organs and
+30).  Every round goes through every route of server/routes.c: health,
+metrics and the handshake; sessions; the caller's account, password and
+authenticator; accounts, clearances and second factors; organs and
 departments; documents of all three kinds through their lifecycles (with
 If-Match, idempotent actions, history, revisions, lists, filters and search);
 labels; delegations; the calendar; chases; attachments and resumable uploads;
-the sync feed and a push that is applied, in conflict and refused; and the
-audit trail as the auditor (with the proofs checked independently).  A few bad
-requests per round must get a 4xx.
+records (filing, corrections, holds, the catalogue in JSON, CSV and XLSX,
+packages, the four-property check, transfers, appraisal and disposal:
+soak_records.py); the exchange gateway (staged uploads, imports, duplicates,
+quarantine, a correction, receipts, replies and a publication drained from
+the outbox); the sync feed and a push that is applied, in conflict and
+refused, and the audit trail as the auditor, with the proofs checked
+independently (soak_feeds.py).  A few bad requests per round must get a 4xx.
+The test reads the route table itself: a route that answered no 2xx by round
+2 fails it, so a new route needs its soak coverage.
 
 It proves that, under that load, the server answers every request with the
 expected status (never a 5xx), does not die, its resident memory levels off,
-and at the end it stops cleanly on SIGTERM, `oad audit verify` finds the trail
-intact and `oad fsck` finds every blob intact.
+and what accumulates stays bounded, each held to a growth per round from the
+warm-up on (soak_client.py Watch): oad's open descriptors, its session rows,
+kept idempotent answers, change rows per entity, temporary files in the data
+directory, blob files no live blob names (a disposed record's go).  At the
+end it stops cleanly on SIGTERM, `oad audit verify` finds the trail intact
+and `oad fsck` finds every blob intact.
 
-usage: soak_test.py [PATH_TO_OAD]     (or OAD=PATH; Bazel passes $(location //server:oad))
-env:   SOAK_ROUNDS (default 30), TEST_TMPDIR, OAD
+usage: soak_test.py [PATH_TO_OAD [ROUTES_C [SOAK_ROWS]]]
+       (Bazel passes $(location //server:oad), //server:routes.c and :soak_rows)
+env:   SOAK_ROUNDS (default 30), TEST_TMPDIR, OAD, SOAK_ROUTES, SOAK_ROWS
 Prints `PASS: soak: ...` and exits 0, or prints the reason and the tail of
 oad's log and exits 1.
 """
-import base64
 import datetime
-import hashlib
-import hmac
-import http.client
-import json
 import os
 import re
 import shutil
-import signal
-import socket
-import struct
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import traceback
 import urllib.parse
 
 try:
-    import cbor2
+    import cbor2  # noqa: F401 (the modules need it: checked here, where a Python that lacks it is replaced)
 except ImportError:
     # `env python3` may find a Python without Debian's python3-cbor2 (pyenv, a venv): use Debian's.
     if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3"):
         os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
     raise
 
+for _d in (os.path.dirname(os.path.abspath(__file__)), os.path.dirname(os.path.realpath(__file__))):
+    if _d not in sys.path:
+        sys.path.insert(0, _d)
+from soak_client import Client, Fail, Oad, Routes, Watch, check, oad_binary, slope, totp  # noqa: E402
+from soak_feeds import Feeds  # noqa: E402
+from soak_records import Records  # noqa: E402
+
 ROUNDS = int(os.environ.get("SOAK_ROUNDS", "30"))
-READERS = 2  # storage.readers, set explicitly: each reader connection has a page cache of its own (see main)
-BASELINE_ROUND = 3  # RSS is compared with what it was after this round
+BASELINE_ROUND = 3  # what accumulates is judged from this round on (everything has been used once)
+HEAP_SLOPE_KIB = 4  # growth of the live heap (ASan) allowed a round
+RSS_SLOPE_KIB = 160  # growth of RSS (regular build) allowed a round over the second half of the run
 
 # Passwords (the policy wants 12+ characters, not containing the username).
 ADMIN_PW = {"sysadmin": "Soak-Root-Of-Trust-1", "secadmin": "Soak-Label-Keeper-1", "auditor": "Soak-Log-Reader-1x"}
@@ -69,284 +77,8 @@ PEOPLE = [
     ("archivist", ["records"], 4, 4),
     ("low", ["staff"], 1, 0),
     ("rotor", ["staff"], 1, 1),  # changes their password every round
+    ("gateway", ["gateway"], 1, 0),  # the exchange gateway's account (oagw)
 ]
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
-
-
-# ---------------------------------------------------------------------------
-# oad
-# ---------------------------------------------------------------------------
-
-def oad_binary():
-    path = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("OAD")
-    if not path:
-        raise Fail("name the oad binary: soak_test.py PATH or OAD=PATH")
-    path = os.path.abspath(path)
-    check(os.access(path, os.X_OK), "oad is not executable at %s" % path)
-    return path
-
-
-class Oad:
-    """`oad init`, then one `oad serve` on an ephemeral port (as harness.c does)."""
-
-    SETTINGS = ["security.argon2_opslimit=1", "security.argon2_memlimit=8192",
-                "security.login_failure_delay_ms=20", "storage.readers=%d" % READERS]
-
-    def __init__(self, binary):
-        self.binary = binary
-        with open(binary, "rb") as f:
-            self.asan = b"__asan_init" in f.read()
-        self.env = dict(os.environ)
-        if self.asan:
-            # ASan parks freed memory in a quarantine (256 MiB by default) to catch use after free; RSS climbs
-            # until it is full (about round 4 here), which says nothing about oad.  A 16 MiB quarantine is full
-            # within round 1, so the RSS after round 3 is a steady state under ASan too.  The suite's own
-            # options (detect_leaks, abort_on_error) stay.
-            self.env["ASAN_OPTIONS"] = ":".join(filter(None, [self.env.get("ASAN_OPTIONS"), "quarantine_size_mb=16"]))
-        self.root = tempfile.mkdtemp(prefix="soak-", dir=os.environ.get("TEST_TMPDIR") or None)
-        self.dir = os.path.join(self.root, "data")
-        self.log = self.dir + ".log"
-        self.proc = None
-        self.port = 0
-
-    def args(self, cmd):
-        a = [self.binary, cmd, "--data", self.dir]
-        for s in self.SETTINGS:
-            a += ["--set", s]
-        return a
-
-    def start(self):
-        r = subprocess.run(self.args("init"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=self.env)
-        check(r.returncode == 0, "oad init failed (%d): %s" % (r.returncode, r.stderr.decode(errors="replace")))
-        logf = open(self.log, "ab")
-        self.proc = subprocess.Popen(self.args("serve") + ["--listen", "127.0.0.1:0"], stdout=subprocess.DEVNULL,
-                                     stderr=logf, env=self.env)
-        logf.close()
-        deadline = time.time() + 20
-        while time.time() < deadline and not self.port:
-            with open(self.log, "rb") as f:
-                m = re.search(rb"event=listening addr=127\.0\.0\.1:(\d+)", f.read())
-            if m:
-                self.port = int(m.group(1))
-            elif self.proc.poll() is not None:
-                raise Fail("oad serve exited with %s before listening" % self.proc.returncode)
-            else:
-                time.sleep(0.02)
-        check(self.port, "oad did not start listening")
-
-    def initial_password(self, user):
-        with open(os.path.join(self.dir, "initial-credentials")) as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) == 2 and parts[0] == user:
-                    return parts[1]
-        raise Fail("no initial password for " + user)
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def rss_kib(self):
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        raise Fail("no VmRSS for oad")
-
-    def db_kib(self):
-        return os.path.getsize(os.path.join(self.dir, "oa.db")) // 1024
-
-    def stop(self, timeout=30):
-        """SIGTERM; the exit status, or None when it had to be killed."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return None
-        return self.proc.returncode
-
-    def tool(self, *args):
-        r = subprocess.run([self.binary] + list(args) + ["--data", self.dir], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=300, env=self.env)
-        return r.returncode, r.stdout.decode(errors="replace")
-
-    def exit_text(self):
-        rc = self.proc.poll() if self.proc else None
-        if rc is None:
-            return "is running"
-        return "was killed by %s" % signal.Signals(-rc).name if rc < 0 else "exited with %d" % rc
-
-    def log_tail(self, n=30):
-        """The log's warnings and errors (the first 20), then its last n lines."""
-        try:
-            with open(self.log, "rb") as f:
-                lines = f.read().decode(errors="replace").splitlines()
-        except OSError:
-            return "(no log)"
-        bad = [l for l in lines if re.search(r"level=(warn|error|fatal)|ERROR|runtime error", l)]
-        out = "\n".join(bad[:20]) + ("\n... %d more\n" % (len(bad) - 20) if len(bad) > 20 else "\n")
-        return "warnings and errors (%d):\n%s---- last %d lines ----\n%s" % (len(bad), out, n, "\n".join(lines[-n:]))
-
-
-# ---------------------------------------------------------------------------
-# HTTP
-# ---------------------------------------------------------------------------
-
-class Resp:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-    def json(self):
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            raise Fail("not JSON: %r" % self.body[:300])
-
-    def cbor(self):
-        try:
-            return cbor2.loads(self.body)
-        except Exception:
-            raise Fail("not CBOR: %r" % self.body[:300])
-
-    @property
-    def etag(self):
-        return self.headers.get("etag", "")
-
-
-class Client:
-    """One request per connection; every answer is checked against what is expected."""
-
-    def __init__(self, oad):
-        self.oad = oad
-        self.requests = 0
-        self.stepup = None  # (secadmin's token, authenticator secret) once enrolled
-
-    def call(self, method, path, token=None, body=None, expect=200, headers=None, ctype=None,
-             accept="application/json"):
-        h = {"Accept": accept}
-        data = None
-        if body is not None:
-            if isinstance(body, (bytes, bytearray)):
-                data = bytes(body)
-                h["Content-Type"] = ctype or "application/octet-stream"
-            else:
-                data = json.dumps(body, ensure_ascii=False).encode()
-                h["Content-Type"] = ctype or "application/json"
-        if token:
-            h["Authorization"] = "Bearer " + token
-        if self.stepup and token == self.stepup[0]:
-            h["X-OA-OTP"] = totp(self.stepup[1])  # as secadmin's client asks the person for a code
-        h.update(headers or {})
-        self.requests += 1
-        conn = http.client.HTTPConnection("127.0.0.1", self.oad.port, timeout=60)
-        try:
-            conn.request(method, path, body=data, headers=h)
-            r = conn.getresponse()
-            resp = Resp(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
-        except (OSError, http.client.HTTPException) as e:
-            time.sleep(0.2)
-            raise Fail("%s %s: no answer (%s: %s); oad %s" % (method, path, type(e).__name__, e,
-                                                             self.oad.exit_text()))
-        finally:
-            conn.close()
-        want = expect if isinstance(expect, (tuple, list, set)) else (expect,)
-        if resp.status >= 500 or resp.status not in want:
-            raise Fail("%s %s: status %d, expected %s; body: %s" % (
-                method, path, resp.status, "/".join(map(str, want)), resp.body[:600].decode(errors="replace")))
-        return resp
-
-    def raw(self, data):
-        """Sends raw bytes on a fresh connection; the status of the answer."""
-        self.requests += 1
-        with socket.create_connection(("127.0.0.1", self.oad.port), timeout=30) as s:
-            s.sendall(data)
-            got = b""
-            while b"\r\n" not in got:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                got += chunk
-        m = re.match(rb"HTTP/1\.[01] (\d{3})", got)
-        if not m:
-            raise Fail("raw request %r: no status line in %r" % (data[:60], got[:200]))
-        return int(m.group(1))
-
-
-# ---------------------------------------------------------------------------
-# RFC 6238 and RFC 9162, independently of the server
-# ---------------------------------------------------------------------------
-
-def totp(secret32, t=None):
-    key = base64.b32decode(secret32 + "=" * (-len(secret32) % 8))
-    mac = hmac.new(key, struct.pack(">Q", int(time.time() if t is None else t) // 30), hashlib.sha1).digest()
-    off = mac[19] & 15
-    return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 1000000)
-
-
-def b64url(s):
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
-def node(left, right):
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def verify_inclusion(leaf, index, size, path, root):
-    f, last, cur = index, size - 1, leaf
-    for p in path:
-        if last == 0:
-            return False
-        if f % 2 == 1 or f == last:
-            cur = node(p, cur)
-            while f % 2 == 0 and f != 0:
-                f //= 2
-                last //= 2
-        else:
-            cur = node(cur, p)
-        f //= 2
-        last //= 2
-    return last == 0 and cur == root
-
-
-def verify_consistency(first, second, root1, root2, path):
-    if first == second:
-        return not path and root1 == root2
-    p = ([root1] if first & (first - 1) == 0 else []) + list(path)
-    if not p:
-        return False
-    f, s = first - 1, second - 1
-    while f % 2 == 1:
-        f //= 2
-        s //= 2
-    fr = sr = p[0]
-    for c in p[1:]:
-        if s == 0:
-            return False
-        if f % 2 == 1 or f == s:
-            fr = node(c, fr)
-            sr = node(c, sr)
-            while f % 2 == 0 and f != 0:
-                f //= 2
-                s //= 2
-        else:
-            sr = node(sr, c)
-        f //= 2
-        s //= 2
-    return s == 0 and fr == root1 and sr == root2
 
 
 # ---------------------------------------------------------------------------
@@ -361,7 +93,7 @@ def q(s):
     return urllib.parse.quote(s, safe="")
 
 
-class Office:
+class Office(Records, Feeds):
     def __init__(self, oad, client):
         self.oad = oad
         self.c = client
@@ -468,6 +200,7 @@ class Office:
             c.call("PUT", "/v1/users/%d/clearance" % self.ids[name], self.tok["secadmin"], {"clearance": clearance},
                    headers={"If-Match": "*"})
             self.tok[name] = self.first_login(name, j["one_time_password"], "Soak-Office-Pass-%d-Qx" % i)
+        self.records_setup()
 
     # -- a round --
 
@@ -483,9 +216,12 @@ class Office:
         self.end_delegation(dlg)
         self.incoming(n)
         self.public_request(n)
+        self.records_early(n)
+        self.gateway(n)
         self.labels(n)
         self.sync(n)
         self.audit(n)
+        self.records_late(n)
         self.bad_requests(n)
 
     def system(self, n):
@@ -856,122 +592,6 @@ class Office:
         c.call("GET", "/v1/labels/expired", self.tok["drafter"], expect=403)
         self.act("sec", d, "cancel", state="cancelled")  # its drafter gives it up
 
-    def sync(self, n):
-        """The drafter's feed from their cursor; a long poll woken by a change; a push of offline work."""
-        c, tok = self.c, self.tok["drafter"]
-
-        def page(since, limit=1000, wait=None):
-            p = "/v1/sync/changes?v=1&since=%d&limit=%d" % (since, limit) + ("&wait=%d" % wait if wait else "")
-            msg = c.call("GET", p, tok, accept="application/cbor").cbor()
-            check(msg.get(0) == 1 and msg.get(1) == "changes", "changes envelope: %r" % msg.get(1))
-            for e in msg[6]:
-                check(e[1] in ("doc", "revoke") and e[0] > since, "feed entry %r" % e)
-            return msg
-
-        for _ in range(100):
-            msg = page(self.cursor)
-            self.cursor = msg[3]
-            if not msg[5]:
-                break
-        head = msg[4]
-        # Long poll: wakes on the drafter's next change.
-        woke = {}
-
-        def poll():
-            try:
-                woke["msg"] = page(self.cursor, wait=10)
-            except Fail as e:
-                woke["err"] = str(e)
-        t = threading.Thread(target=poll)
-        t.start()
-        time.sleep(0.2)
-        doc = self.create("drafter", "outgoing", "离线起草%d" % n, level=1)
-        t.join(15)
-        check(not t.is_alive(), "the long poll did not answer")
-        check("err" not in woke, woke.get("err", ""))
-        check(any(e[2] == doc for e in woke["msg"][6]), "the long poll did not bring the new document")
-        check(head <= woke["msg"][4], "head went back")
-        self.cursor = woke["msg"][3]
-        rev = [e for e in woke["msg"][6] if e[2] == doc][-1][3]
-
-        # A push: an applied edit, a stale edit (conflict), a refused action, a refused bad op.
-        ops = [
-            {0: "soak-%d-1" % n, 1: "edit", 2: doc, 3: rev, 4: {"note": "离线备注"}},
-            {0: "soak-%d-2" % n, 1: "edit", 2: doc, 3: rev, 4: {"title": "过时的标题"}},
-            {0: "soak-%d-3" % n, 1: "act", 2: doc, 3: rev + 1, 5: "no_such_action"},
-            {0: "soak-%d-4" % n, 1: "frobnicate", 2: doc, 3: rev + 1},
-        ]
-        body = cbor2.dumps({0: 1, 1: "push", 2: ops})
-        pushed = c.call("POST", "/v1/sync/push", tok, body, ctype="application/cbor",
-                        accept="application/cbor").cbor()
-        res = pushed.get(2)
-        check(pushed.get(1) == "pushed" and isinstance(res, list) and len(res) == 4, "pushed: %r" % pushed)
-        check([x[1] for x in res] == ["applied", "conflict", "refused", "refused"],
-              "push outcomes %r" % [x.get(1) for x in res])
-        check(res[0][2] == rev + 1 and res[1][5][0] == doc, "push results %r" % res[:2])
-        again = c.call("POST", "/v1/sync/push", tok, body, ctype="application/cbor",
-                       accept="application/cbor").cbor()
-        check([x[1] for x in again[2]] == [x[1] for x in res], "a retried push was answered differently")
-        d = c.call("GET", "/v1/documents/%d" % doc, tok).json()
-        check(d["note"] == "离线备注" and d["title"] == "离线起草%d" % n, "the push did the wrong thing: %r" % d)
-        c.call("POST", "/v1/sync/push", tok, b"\xff\x00garbage", ctype="application/cbor", expect=400)
-        c.call("POST", "/v1/sync/push", tok, cbor2.dumps({0: 7, 1: "push", 2: []}), ctype="application/cbor",
-               expect=400)
-        c.call("GET", "/v1/sync/changes?v=2", tok, accept="application/cbor", expect=400)
-        self.act("drafter", doc, "cancel", state="cancelled")
-
-    def audit(self, n):
-        """The auditor reads the trail; the proofs are checked here, not trusted."""
-        c, tok = self.c, self.tok["auditor"]
-        c.call("GET", "/v1/audit/entries", self.tok["sysadmin"], expect=403)
-        c.call("GET", "/v1/audit/checkpoint", self.tok["drafter"], expect=403)
-        # Every entry since the last round, in pages: the ids run on without a gap (a gap is what
-        # `oad audit verify` would call deleted entries).
-        while True:
-            page = c.call("GET", "/v1/audit/entries?limit=1000&after=%d" % self.audit_seen, tok).json()
-            for x in page["entries"]:
-                check(x["id"] == self.audit_seen + 1, "audit entries %d to %d are missing: the trail goes on at %d "
-                      "(the last entries before it: %s)" % (self.audit_seen + 1, x["id"] - 1, x["id"], self.recent))
-                self.audit_seen = x["id"]
-                self.recent = (self.recent + ["%d %s %s %s" % (x["id"], x["event"], x["actor"], x["outcome"])])[-3:]
-            if page["next_after"] is None:
-                break
-        e = c.call("GET", "/v1/audit/entries?event=document.create&actor=drafter&limit=5", tok).json()["entries"]
-        check(e and all(x["event"] == "document.create" and x["actor"] == "drafter" for x in e), "entry filter")
-        c.call("GET", "/v1/audit/entries?doc=%d&limit=50" % self.outgoing_doc, tok)
-        # The writer signs a checkpoint at least once a second while entries arrive.
-        for _ in range(30):
-            r = c.call("GET", "/v1/audit/checkpoint", tok, expect=(200, 404))
-            if r.status == 200 and r.json()["tree_size"] > self.audit_size:
-                break
-            time.sleep(0.2)
-        check(r.status == 200, "no audit checkpoint has been signed")
-        cp = r.json()
-        size, root = cp["tree_size"], b64url(cp["root"])
-        check(size > self.audit_size, "no new signed audit checkpoint for 6 s although a whole round added entries: "
-              "the latest still has tree size %d" % size)
-        p = c.call("GET", "/v1/audit/proof/inclusion?index=%d&size=%d" % (size - 1, size), tok).json()
-        check(verify_inclusion(b64url(p["leaf"]), size - 1, size, [b64url(x) for x in p["path"]], root),
-              "inclusion proof of entry %d in the signed tree of %d does not verify" % (size - 1, size))
-        c.call("GET", "/v1/audit/proof/inclusion?index=%d&size=%d" % (size, size), tok, expect=400)
-        if self.audit_size:
-            p = c.call("GET", "/v1/audit/proof/consistency?from=%d&to=%d" % (self.audit_size, size), tok).json()
-            check(verify_consistency(self.audit_size, size, self.audit_root, root, [b64url(x) for x in p["path"]]),
-                  "the tree of %d is not consistent with the earlier signed tree of %d" % (size, self.audit_size))
-        first = max(1, size - 49)
-        b = c.call("GET", "/v1/audit/export?from=%d&to=%d" % (first, size), tok).json()
-        broot, bsize = b64url(b["checkpoint"]["root"]), b["checkpoint"]["tree_size"]
-        check(len(b["entries"]) == size - first + 1, "export has %d entries" % len(b["entries"]))
-        for x in b["entries"]:
-            leaf = hashlib.sha256(b"\x00" + b64url(x["entry"])).digest()
-            check(verify_inclusion(leaf, x["leaf_index"], bsize, [b64url(h) for h in x["path"]], broot),
-                  "exported entry %d does not verify" % (x["leaf_index"] + 1))
-        c.call("GET", "/v1/audit/export?from=0&to=%d" % size, tok, expect=400)
-        rep = c.call("GET", "/v1/audit/report?month=" + datetime.date.today().strftime("%Y-%m"), tok)
-        check(rep.json() is not None, "report")
-        c.call("GET", "/v1/audit/report?month=2026-13", tok, expect=400)
-        self.audit_size, self.audit_root = size, root
-
     def bad_requests(self, n):
         c, tok = self.c, self.tok["drafter"]
         c.call("POST", "/v1/documents", tok, b'{"kind": "outgoing", "title": ', ctype="application/json",
@@ -997,10 +617,22 @@ class Office:
 
 # ---------------------------------------------------------------------------
 
+def beside(argv_index, env, *relative):
+    """A path from the command line, else from the environment, else relative to this file in the source tree."""
+    if len(sys.argv) > argv_index:
+        return os.path.abspath(sys.argv[argv_index])
+    if os.environ.get(env):
+        return os.path.abspath(os.environ[env])
+    here = os.path.dirname(os.path.realpath(__file__))
+    return os.path.normpath(os.path.join(here, *relative))
+
+
 def main():
     binary = oad_binary()
     oad = Oad(binary)
-    client = Client(oad)
+    routes = Routes(beside(2, "SOAK_ROUTES", "..", "..", "server", "routes.c"))
+    watch = Watch(oad, beside(3, "SOAK_ROWS", "..", "..", "bazel-bin", "tests", "integration", "soak_rows"))
+    client = Client(oad, routes)
     rss, db, heap = [], [], []
     t0 = time.time()
     try:
@@ -1009,45 +641,53 @@ def main():
         office.setup()
         for n in range(1, ROUNDS + 1):
             t = time.time()
+            if n % 10 == 2:
+                # The keys (and under TLS the certificate) renewed: the first time within the warm-up, as it
+                # keeps the new versions' state for good; the rewrap runs during the round.
+                oad.rotate()
             office.round(n)
             check(oad.alive(), "oad died during round %d: it %s" % (n, oad.exit_text()))
             rss.append(oad.rss_kib())
             db.append(oad.db_kib())
             if oad.asan:
                 heap.append(office.heap_kib())
-            print("round %d: %.1f s, %d requests so far, rss %d KiB, database %d KiB%s" % (
+            watch.sample()
+            print("round %d: %.1f s, %d requests so far, rss %d KiB, database %d KiB%s; %s" % (
                 n, time.time() - t, client.requests, rss[-1], db[-1],
-                ", live heap %d KiB" % heap[-1] if heap else ""), flush=True)
-        # RSS must level off.  By the end of round BASELINE_ROUND every route, cache, buffer and thread has been
-        # used.  What may still grow by design are SQLite's page caches, and there is one per connection: the
-        # writer's (cache_size = 64 MiB, more than this database ever holds) and each of the READERS read-only
-        # connections' (SQLite's default 2000 KiB; a reader's cache is emptied whenever the writer committed,
-        # and refilled by its next reads, up to the whole database).  heaptrack of the regular build shows them
-        # as the only live heap that grows (+1.7 MiB over rounds 3-30 while oa.db grows 1.1 MiB); no leak.  So
-        # each connection may hold the growth of oa.db once: (1 + READERS) * grown.  Under ASan a 4 KiB page
-        # (plus SQLite's ~300-byte header) is a 5120-byte chunk of ASan's allocator plus 640 bytes of shadow:
-        # 1.41 times the page (measured: size class 33 grew 4.6 MiB for 3 x 1.1 MiB of pages).  On top,
-        # max(20 %, 16 MiB) of the baseline covers the allocators' fragmentation.  A leak of 1 MiB a round fails.
-        #
-        # Under ASan, RSS mostly measures ASan itself (its quarantine, per-thread caches, shadow and stack
-        # depot keep growing slowly for 70 rounds and more), so there the check is on the live heap as the
-        # sanitizer counts it (oa_heap_allocated_bytes on /metrics): it may grow by the page caches (a page
-        # is 4 KiB plus SQLite's ~300-byte header: x1.1) and 4 MiB more (statement and allocator state).
+                ", live heap %d KiB" % heap[-1] if heap else "", watch.line()), flush=True)
+            if n == min(2, ROUNDS):
+                # Every route of server/routes.c is used every round (a consistency proof needs a checkpoint of
+                # the round before): a route the soak does not know fails here.
+                missed = routes.missed()
+                check(not missed, "%d routes of server/routes.c were not used (no 2xx answer) by round %d: %s" % (
+                    len(missed), n, ", ".join(missed)))
         if len(rss) > BASELINE_ROUND:
-            base, last = rss[BASELINE_ROUND - 1], rss[-1]
-            grown = max(0, db[-1] - db[BASELINE_ROUND - 1])
-            if oad.asan:
-                hbase, hlast = heap[BASELINE_ROUND - 1], heap[-1]
-                allowed = int((1 + READERS) * grown * 1.1) + 4 * 1024
-                check(hlast <= hbase + allowed, "the live heap did not level off: %d KiB after round %d, %d KiB "
-                      "after round %d (allowed %d KiB more); per round: %s" % (
-                          hbase, BASELINE_ROUND, hlast, len(heap), allowed, heap))
-            else:
-                caches = (1 + READERS) * grown
-                allowed = max(base // 5, 16 * 1024) + caches
-                check(last <= base + allowed, "RSS did not level off: %d KiB after round %d, %d KiB after round "
-                      "%d (allowed %d KiB more, %d of them for the page caches' growth); per round: %s" % (
-                          base, BASELINE_ROUND, last, len(rss), allowed, caches, rss))
+            watch.verdict(BASELINE_ROUND)
+        # Memory must level off: held to a slope, not to a fixed allowance.  By the end of round BASELINE_ROUND
+        # every route, cache, buffer and thread has been used.  SQLite's page caches, one per connection, would
+        # go on growing with the database by design (up to 64 MiB for the writer, 2000 KiB per reader): the soak
+        # bounds them to CACHE_KIB (soak_client.py), which the database passes in round 1.
+        #
+        # Under ASan the live heap as the sanitizer counts it (oa_heap_allocated_bytes on /metrics, exact) may
+        # grow HEAP_SLOPE_KIB a round over the second half of the run (measured: under 1 KiB a round); 4 KiB a
+        # round is about 12 bytes a request.  Not from the warm-up on: it takes one step of 100-170 KiB
+        # somewhere in rounds 5-8 and sometimes one of ~16 KiB later, then stays flat (not yet explained: a
+        # structure that grows once by doubling?).  RSS there mostly measures ASan itself (its
+        # quarantine, caches, shadow), so it is printed, not judged.
+        #
+        # In the regular build RSS is judged over the second half of the run: glibc's per-thread arenas go on
+        # fragmenting for a while (RssAnon +70 KiB a round at first, +30-75 KiB later with the key rotations,
+        # while ASan's count of the same run's live heap is flat), which RSS_SLOPE_KIB covers; a leak of 1 KiB
+        # a request (350 KiB a round) fails, a smaller one is ASan's to find.
+        first_half = max(BASELINE_ROUND, len(rss) // 2)
+        if oad.asan and len(heap) - first_half >= 5:
+            grow = slope(heap[first_half - 1:])
+            check(grow <= HEAP_SLOPE_KIB, "the live heap grew %.1f KiB a round from round %d (allowed %d); per "
+                  "round: %s" % (grow, first_half, HEAP_SLOPE_KIB, heap))
+        elif not oad.asan and len(rss) - first_half >= 5:
+            grow = slope(rss[first_half - 1:])
+            check(grow <= RSS_SLOPE_KIB, "RSS grew %.1f KiB a round from round %d (allowed %d); per round: %s" % (
+                grow, first_half, RSS_SLOPE_KIB, rss))
         status = oad.stop()
         check(status == 0, "oad %s after SIGTERM, not 0" % ("did not exit" if status is None else oad.exit_text()))
         rc, out = oad.tool("audit", "verify")
@@ -1065,8 +705,12 @@ def main():
         return 1
     shutil.rmtree(oad.root, ignore_errors=True)
     base = rss[min(BASELINE_ROUND, len(rss)) - 1] if rss else 0
-    print("PASS: soak: %d rounds, %d requests, rss %d -> %d KiB (%.0f s%s)" % (
-        ROUNDS, client.requests, base, rss[-1] if rss else 0, time.time() - t0, ", ASan" if oad.asan else ""))
+    half = max(BASELINE_ROUND, len(rss) // 2)
+    memory = ("live heap %+.1f KiB/round from round %d" % (slope(heap[half - 1:]), half)
+              if heap else "rss %+.1f KiB/round from round %d" % (slope(rss[half - 1:]), half))
+    print("PASS: soak: %d rounds, %d requests over %d routes, rss %d -> %d KiB, %s (%.0f s%s); from round %d: %s" % (
+        ROUNDS, client.requests, len(routes.table), base, rss[-1] if rss else 0, memory, time.time() - t0,
+        ", ASan" if oad.asan else "", BASELINE_ROUND, watch.summary(BASELINE_ROUND)))
     return 0
 
 
