@@ -12,6 +12,7 @@
 #   BUILD=0   skip the bazel build (build first yourself: bazel build -c opt
 #             //server:oad //tests/bench:ceiling //tests/bench:transitions)
 #   BIN       where the binaries are (default bazel-bin)
+#   PORT      oad's port (default 18441; the ceiling takes PORT+1)
 #   NO_READERS=1  for an oad from before storage.readers (both columns then
 #             measure the same server)
 # Not part of the test suite (tag: manual); see README's Benchmarks section.
@@ -29,7 +30,8 @@ pid=
 ceil_pid=
 flood_pid=
 trap 'kill $pid $ceil_pid $flood_pid 2>/dev/null; rm -rf "$tmp"' EXIT
-port=18441
+port=${PORT:-18441}
+ceil_port=$((port + 1))
 base=http://127.0.0.1:$port
 
 $oad init --data "$tmp/data" >/dev/null
@@ -56,7 +58,7 @@ otp=$(post /v1/users '{"username":"mover","display_name":"mover","roles":["staff
 mover=$(post /v1/sessions "{\"username\":\"mover\",\"password\":\"$otp\"}" | j '["token"]')
 post /v1/users/me/password "{\"current_password\":\"$otp\",\"new_password\":\"Load-Test-Drafter-9q\"}" "$mover" >/dev/null
 
-$bin/tests/bench/ceiling 18442 &
+$bin/tests/bench/ceiling $ceil_port &
 ceil_pid=$!
 sleep 0.5
 
@@ -74,7 +76,7 @@ feed_url="$base/v1/sync/changes?v=1&since=0&limit=50"
 bytes() { curl -s -H "$auth" -H "Accept: application/cbor" "$1" | wc -c; }
 echo "documents: 200 (levels 0,1,2); doc $DOC $(bytes "$doc_url") B, to-do page $(bytes "$todo_url") B, feed page $(bytes "$feed_url") B (CBOR)"
 
-set -- $(measure http://127.0.0.1:18442/healthz)
+set -- $(measure http://127.0.0.1:$ceil_port/healthz)
 ceil=$1
 for readers in 1 2; do
     [ -n "$pid" ] || serve $readers
