@@ -1,6 +1,7 @@
 /* app/sync_feed.c: see sync_feed.h.  The SQL is storage/sync.c's. */
 #include "app/sync_feed.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,15 +26,6 @@ static void seen_add(struct oa_feed_page *p, int64_t op)
     p->seen[p->nseen++] = op;
 }
 
-/* The user's clients now hold doc (written after the page); 0 or -1. */
-static int seen_mark(struct oa_store *s, struct oa_feed_page *p, int64_t user, int64_t doc)
-{
-    int had = oa_sync_seen_has(s, user, doc);
-    if (had == 0)
-        seen_add(p, doc);
-    return had < 0 ? -1 : 0;
-}
-
 /* Forgets that the user's clients had doc: 1 they had it (revoke), 0 not, -1 error. */
 static int seen_forget(struct oa_store *s, struct oa_feed_page *p, int64_t user, int64_t doc)
 {
@@ -51,27 +43,18 @@ int oa_sync_feed_apply_seen(struct oa_store *s, int64_t user_id, const struct oa
     return 0;
 }
 
-/* The last username looked up: a page's documents mostly share their drafters. */
-struct name_memo {
-    int64_t id;
-    char name[64];
-};
-
-static const char *username_of(struct oa_store *s, int64_t id, struct name_memo *m)
+/* The username of user id, "" when none. */
+static void username_of(struct oa_store *s, int64_t id, char *name, size_t cap)
 {
-    if (m->id == id && id > 0)
-        return m->name;
     struct oa_user u;
-    m->id = id;
     if (id > 0 && oa_user_by_id(s, id, &u) == 1)
-        snprintf(m->name, sizeof(m->name), "%s", u.username);
+        snprintf(name, cap, "%s", u.username);
     else
-        m->name[0] = '\0';
-    return m->name;
+        name[0] = '\0';
 }
 
-static cbor_item_t *doc_record(struct oa_store *s, const struct oa_doc *d, const struct oa_user *me, unsigned cache_max,
-                               struct name_memo *names)
+/* d's record for me; drafter is d's drafter's username, in_todo whether d is in me's to-do list. */
+static cbor_item_t *doc_record(const struct oa_doc *d, unsigned cache_max, const char *drafter, bool in_todo)
 {
     bool cacheable = oa_sync_cacheable(d->level, cache_max);
     cbor_item_t *m = oa_sync_map(14);
@@ -84,21 +67,23 @@ static cbor_item_t *doc_record(struct oa_store *s, const struct oa_doc *d, const
     oa_sync_put_text(m, OA_D_NUMBER, d->doc_number);
     oa_sync_put_text(m, OA_D_URGENCY, d->urgency);
     oa_sync_put_uint(m, OA_D_UPDATED, (uint64_t)d->updated_at);
-    oa_sync_put_text(m, OA_D_DRAFTER, username_of(s, d->drafter_id, names));
+    oa_sync_put_text(m, OA_D_DRAFTER, drafter);
     if (cacheable && d->body)
         oa_sync_put_text(m, OA_D_BODY, d->body);
     oa_sync_put_bool(m, OA_D_CACHEABLE, cacheable);
     oa_sync_put_text(m, OA_D_DUE, d->step_due);
     /* In the user's to-do list: the same rule as GET /v1/documents?view=todo. */
-    oa_sync_put_bool(m, OA_D_TODO, oa_doc_in_todo(s, d->id, me->id, me->roles, me->department_id));
+    oa_sync_put_bool(m, OA_D_TODO, in_todo);
     return m;
 }
 
 cbor_item_t *oa_sync_doc_record(struct oa_store *s, const struct oa_doc *d, const struct oa_user *me,
                                 unsigned cache_max_level)
 {
-    struct name_memo names = {0};
-    return doc_record(s, d, me, cache_max_level, &names);
+    char drafter[OA_USERNAME_MAX + 1];
+    username_of(s, d->drafter_id, drafter, sizeof(drafter));
+    return doc_record(d, cache_max_level, drafter,
+                      oa_doc_in_todo(s, d->id, me->id, me->roles, me->department_id));
 }
 
 /* Entries gathered for a page; a definite array at the end. */
@@ -168,40 +153,38 @@ static int recheck_seen(struct oa_store *s, struct oa_feed_page *p, const struct
     return rc;
 }
 
-/* One document's latest change: sent, revoked, or nothing. */
-static int feed_doc(struct oa_store *s, struct oa_feed_page *p, const struct oa_user *me, int64_t seq, int64_t id,
-                    unsigned cache_max, struct name_memo *names, struct entries *entries, char *shown, size_t shown_len,
+/*
+ * One document's latest change, c (with the document in d when c->found, as
+ * the scan read it): sent, revoked, or nothing.  Takes d.
+ */
+static int feed_doc(struct oa_store *s, struct oa_feed_page *p, const struct oa_user *me, const struct oa_change *c,
+                    struct oa_doc *d, unsigned cache_max, struct entries *entries, char *shown, size_t shown_len,
                     size_t *classified)
 {
-    struct oa_doc d;
-    int found = oa_doc_load(s, id, &d);
-    if (found < 0)
-        return -1;
-    int rc;
-    if (found == 1 && oa_doc_visible(s, me, &d)) {
-        if (oa_sync_cacheable(d.level, cache_max) && oa_doc_load_body(s, &d) != 0) {
-            oa_doc_free(&d);
+    int rc = 0;
+    if (c->found && oa_doc_visible(s, me, d)) {
+        /* The scan read the body of every document at most cache_max; the decision is still oa_sync_cacheable's. */
+        if (oa_sync_cacheable(d->level, cache_max) && oa_doc_load_body(s, d) != 0) {
+            oa_doc_free(d);
             return -1;
         }
-        entries_add(entries, entry(seq, "doc", d.id, d.revision, doc_record(s, &d, me, cache_max, names)));
+        entries_add(entries, entry(c->seq, "doc", d->id, d->revision, doc_record(d, cache_max, c->drafter, c->in_todo)));
         p->count++;
-        if (d.level > OA_LEVEL_PUBLIC) {
+        if (d->level > OA_LEVEL_PUBLIC) {
             size_t cl = strlen(shown);
             if (cl + 24 < shown_len)
-                snprintf(shown + cl, shown_len - cl, "%s%lld", cl ? "," : "", (long long)d.id);
+                snprintf(shown + cl, shown_len - cl, "%s%lld", cl ? "," : "", (long long)d->id);
             (*classified)++;
         }
-        rc = seen_mark(s, p, me->id, d.id);
-    } else {
-        int had = seen_forget(s, p, me->id, id);
-        if (had > 0) {
-            entries_add(entries, entry(seq, "revoke", id, found == 1 ? d.revision : 0, NULL));
-            p->count++;
-        }
-        rc = had < 0 ? -1 : 0;
+        if (!c->seen) /* the user's clients now hold it (written after the page) */
+            seen_add(p, d->id);
+    } else if (c->seen) { /* they held it: revoke */
+        seen_add(p, -c->id);
+        entries_add(entries, entry(c->seq, "revoke", c->id, c->found ? d->revision : 0, NULL));
+        p->count++;
     }
-    if (found == 1)
-        oa_doc_free(&d);
+    if (c->found)
+        oa_doc_free(d);
     return rc;
 }
 
@@ -227,21 +210,22 @@ int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t
     struct entries entries = {0};
     int64_t cursor = since;
     struct oa_change_scan scan;
-    if (oa_change_scan_begin(s, &scan, since, head, SCAN_MAX) != 0)
+    struct oa_feed_reader reader = {me.id, me.roles, me.department_id, cache_max > INT_MAX ? INT_MAX : (int)cache_max};
+    if (oa_change_scan_begin(s, &scan, since, head, SCAN_MAX, &reader) != 0)
         return OA_E_STORAGE;
     int rc = 0, step = 0;
     size_t scanned = 0, classified = 0;
-    struct name_memo names = {0};
     char shown[400] = "";
     struct oa_change c;
-    while (p->count < (size_t)limit && (step = oa_change_scan_next(&scan, &c)) == 1) {
+    struct oa_doc d;
+    while (p->count < (size_t)limit && (step = oa_change_scan_next(&scan, &c, &d)) == 1) {
         cursor = c.seq;
         scanned++;
         if (c.is_user) {
             if (c.id == me.id)
                 rc = recheck_seen(s, p, &me, c.seq, &entries);
         } else {
-            rc = feed_doc(s, p, &me, c.seq, c.id, cache_max, &names, &entries, shown, sizeof(shown), &classified);
+            rc = feed_doc(s, p, &me, &c, &d, cache_max, &entries, shown, sizeof(shown), &classified);
         }
         if (rc != 0)
             break;
