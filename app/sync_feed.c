@@ -26,15 +26,6 @@ static void seen_add(struct oa_feed_page *p, int64_t op)
     p->seen[p->nseen++] = op;
 }
 
-/* Forgets that the user's clients had doc: 1 they had it (revoke), 0 not, -1 error. */
-static int seen_forget(struct oa_store *s, struct oa_feed_page *p, int64_t user, int64_t doc)
-{
-    int had = oa_sync_seen_has(s, user, doc);
-    if (had == 1)
-        seen_add(p, -doc);
-    return had;
-}
-
 int oa_sync_feed_apply_seen(struct oa_store *s, int64_t user_id, const struct oa_feed_page *p)
 {
     for (size_t i = 0; i < p->nseen; i++)
@@ -124,33 +115,25 @@ static cbor_item_t *entry(int64_t seq, const char *kind, int64_t doc, int64_t re
 static int recheck_seen(struct oa_store *s, struct oa_feed_page *p, const struct oa_user *me, int64_t seq,
                         struct entries *entries)
 {
-    int64_t *ids;
-    size_t n;
-    if (oa_sync_seen_list(s, me->id, &ids, &n) != 0)
+    struct oa_change_scan held;
+    if (oa_sync_seen_scan_begin(s, &held, me->id) != 0)
         return -1;
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        struct oa_doc d;
-        int found = oa_doc_load(s, ids[i], &d);
-        if (found < 0) {
-            rc = -1;
-            break;
-        }
+    int found;
+    int64_t id;
+    struct oa_doc d;
+    while ((found = oa_sync_seen_scan_next(&held, &id, &d)) > 0) {
         bool visible = found == 1 && !me->disabled && oa_doc_visible(s, me, &d);
         int64_t rev = found == 1 ? d.revision : 0;
         if (found == 1)
             oa_doc_free(&d);
         if (visible)
             continue;
-        if (seen_forget(s, p, me->id, ids[i]) < 0) {
-            rc = -1;
-            break;
-        }
-        entries_add(entries, entry(seq, "revoke", ids[i], rev, NULL));
+        seen_add(p, -id); /* from sync_seen: their clients had it */
+        entries_add(entries, entry(seq, "revoke", id, rev, NULL));
         p->count++;
     }
-    free(ids);
-    return rc;
+    oa_change_scan_end(&held);
+    return found < 0 ? -1 : 0;
 }
 
 /*

@@ -33,25 +33,35 @@ int oa_sync_seen_set(struct oa_store *s, int64_t user, int64_t doc, bool held)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int oa_sync_seen_list(struct oa_store *s, int64_t user, int64_t **ids, size_t *n)
+int oa_sync_seen_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t user)
 {
-    *ids = NULL;
-    *n = 0;
-    sqlite3_stmt *st = oa_store_stmt(s, "SELECT doc_id FROM sync_seen WHERE user_id = ?");
+    /* Ordered by the primary key (user_id, doc_id): no sort. */
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT " OA_DOC_COLS ", c_id, documents.id IS NOT NULL"
+                                        " FROM (SELECT doc_id AS c_id FROM sync_seen WHERE user_id = ?)"
+                                        " LEFT JOIN documents ON documents.id = c_id");
+    c->st = st;
+    c->body_max_level = -1;
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, user);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 64;
-            *ids = oa_xrealloc(*ids, cap * sizeof(**ids));
-        }
-        (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return 0;
+}
+
+int oa_sync_seen_scan_next(struct oa_change_scan *c, int64_t *doc_id, struct oa_doc *d)
+{
+    sqlite3_stmt *st = c->st;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return -1;
+    int x = sqlite3_column_count(st) - 2;
+    *doc_id = sqlite3_column_int64(st, x);
+    if (sqlite3_column_int(st, x + 1) == 0)
+        return 2;
+    memset(d, 0, sizeof(*d));
+    oa_doc_from_row(st, d);
+    return 1;
 }
 
 /*

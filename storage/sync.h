@@ -19,8 +19,6 @@
 int oa_sync_seen_has(struct oa_store *s, int64_t user, int64_t doc);
 /* Records that the user's clients now hold doc (held) or no longer do; 0 or -1. */
 int oa_sync_seen_set(struct oa_store *s, int64_t user, int64_t doc, bool held);
-/* Every document the user's clients hold, in *ids (malloc'd, the caller frees); 0 or -1. */
-int oa_sync_seen_list(struct oa_store *s, int64_t user, int64_t **ids, size_t *n);
 
 struct oa_doc;
 
@@ -62,5 +60,15 @@ int oa_change_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t s
                          const struct oa_feed_reader *r);
 int oa_change_scan_next(struct oa_change_scan *c, struct oa_change *out, struct oa_doc *d);
 void oa_change_scan_end(struct oa_change_scan *c);
+
+/*
+ * Every document the user's clients hold, with the document, in one
+ * statement: begin, then next until 0 (no more) or -1 (error), then
+ * oa_change_scan_end.  next sets *doc_id and returns 1 with the document
+ * in *d (the caller frees it with oa_doc_free, no body), or 2 when it no
+ * longer exists.
+ */
+int oa_sync_seen_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t user);
+int oa_sync_seen_scan_next(struct oa_change_scan *c, int64_t *doc_id, struct oa_doc *d);
 
 #endif

@@ -5,8 +5,9 @@
  * lookup per document): the to-do flag of every record is whether the
  * document is on the caller's to-do list (GET /v1/documents?view=todo), the
  * drafter is the drafter's username, the body is there exactly when the
- * record is cacheable and is the document's body, and a document sent once
- * is not marked again while one the caller may no longer see is revoked.
+ * record is cacheable and is the document's body, a document the caller
+ * may no longer see is revoked, and a lowered clearance revokes exactly
+ * what the caller's clients hold and may no longer see.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 static struct oad srv;
 static char sys_t[128], sec_t[128], alice[128], bob[128];
+static long long bob_id;
 
 static long long new_doc(const char *token, const char *title, int level)
 {
@@ -42,7 +44,7 @@ static void setup(void)
     r = http_json(&srv, "POST", "/v1/departments", sys_t, "{\"organ_id\":1,\"code\":\"府办\",\"name\":\"府办\"}", NULL);
     resp_free(&r);
     make_person(&srv, sys_t, sec_t, "alice", "[\"staff\"]", 1, "Office-Pass-A-9x", alice, sizeof(alice));
-    make_person(&srv, sys_t, sec_t, "bob", "[\"staff\"]", 2, "Office-Pass-B-9x", bob, sizeof(bob));
+    bob_id = make_person(&srv, sys_t, sec_t, "bob", "[\"staff\"]", 2, "Office-Pass-B-9x", bob, sizeof(bob));
 }
 
 static void teardown(void)
@@ -168,5 +170,28 @@ Test(feed, records_say_what_the_document_routes_say)
             cr_assert(strcmp(kind, "doc") == 0 && (long long)doc == theirs[0], "%s %llu", kind,
                       (unsigned long long)doc);
     }
+    cr_assert(oa_sync_uint(p, OA_CH_NEXT, &next));
+    cbor_decref(&p);
+
+    /* bob's clearance lowered to 内部: his next page re-decides all he holds and revokes his 秘密 and 内部 ones. */
+    snprintf(path, sizeof(path), "/v1/users/%lld/clearance", bob_id);
+    r = http_json(&srv, "PUT", path, sec_t, "{\"clearance\":0}", "If-Match: *\r\n");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+    cr_assert_eq(login(&srv, "bob", "Office-Pass-B-9x", bob, sizeof(bob)), 201);
+    p = feed(bob, (long long)next, 100);
+    e = oa_sync_get(p, OA_CH_ENTRIES);
+    bool revoked[2] = {false, false};
+    for (size_t i = 0; i < cbor_array_size(e); i++) {
+        const cbor_item_t *en = cbor_array_handle(e)[i];
+        char kind[16];
+        uint64_t doc = 0;
+        cr_assert(oa_sync_text(en, OA_E_KIND, kind, sizeof(kind)) && oa_sync_uint(en, OA_E_DOC, &doc));
+        cr_assert_str_eq(kind, "revoke", "document %llu", (unsigned long long)doc);
+        cr_assert((long long)doc == mine[1] || (long long)doc == theirs[1], "document %llu revoked",
+                  (unsigned long long)doc);
+        revoked[(long long)doc == theirs[1]] = true;
+    }
+    cr_assert(revoked[0] && revoked[1] && cbor_array_size(e) == 2, "%zu entries", cbor_array_size(e));
     cbor_decref(&p);
 }
