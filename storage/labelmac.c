@@ -16,6 +16,7 @@
 
 static unsigned char label_key[crypto_auth_hmacsha256_KEYBYTES];
 static bool have_key;
+static _Atomic unsigned key_gen = 1; /* bumped by a new key, or none: every remembered label is stale */
 
 /*
  * HMAC-SHA256 (RFC 2104) with the key's two padded blocks hashed once, when
@@ -72,6 +73,7 @@ int oa_labelmac_key(const unsigned char audit_seed[32])
     EVP_KDF_CTX_free(ctx);
     EVP_KDF_free(kdf);
     have_key = ok;
+    key_gen++;
     if (!ok)
         sodium_memzero(label_key, sizeof(label_key));
     return ok ? 0 : -1;
@@ -82,6 +84,7 @@ void oa_labelmac_forget(void)
     sodium_memzero(label_key, sizeof(label_key));
     pads_free();
     have_key = false;
+    key_gen++;
 }
 
 static void put_bytes(EVP_MD_CTX *h, const char *s)
@@ -160,11 +163,59 @@ int oa_doc_label_seal(struct oa_store *s, int64_t doc_id)
     return rc;
 }
 
+/*
+ * The labels this thread checked and found intact, so that a list page read
+ * again does not hash them again: direct-mapped by document id, LABEL_MEMO
+ * entries per thread (bounded whatever the number of documents).  An entry
+ * holds everything the MAC covers for an unscoped label (id, level,
+ * declassification date, scoped = 0), the MAC that matched, and the key's
+ * generation: a label whose level, date or MAC differs in any byte, a scoped
+ * label, or a label checked under an earlier key, is hashed again.  The MAC
+ * is a function of exactly those inputs, so a hit is the verdict the hash
+ * would give.
+ */
+#define LABEL_MEMO 1024
+struct label_memo {
+    int64_t id;
+    unsigned gen;
+    int level;
+    char declass[sizeof(((struct oa_doc *)0)->declass_date)];
+    unsigned char mac[OA_LABEL_MAC_LEN];
+};
+static _Thread_local struct label_memo memo[LABEL_MEMO];
+
+static struct label_memo *memo_slot(const struct oa_doc *d)
+{
+    return &memo[(uint64_t)d->id % LABEL_MEMO];
+}
+
+static bool memo_has(const struct oa_doc *d)
+{
+    const struct label_memo *m = memo_slot(d);
+    return !d->scoped && m->id == d->id && m->gen == key_gen && m->level == d->level &&
+           strncmp(m->declass, d->declass_date, sizeof(m->declass)) == 0 &&
+           CRYPTO_memcmp(m->mac, d->label_mac, sizeof(m->mac)) == 0;
+}
+
+static void memo_put(const struct oa_doc *d)
+{
+    struct label_memo *m = memo_slot(d);
+    if (d->scoped)
+        return;
+    m->id = d->id;
+    m->gen = key_gen;
+    m->level = d->level;
+    memcpy(m->declass, d->declass_date, sizeof(m->declass));
+    memcpy(m->mac, d->label_mac, sizeof(m->mac));
+}
+
 int oa_doc_label_check(struct oa_store *s, const struct oa_doc *d)
 {
     unsigned char mac[OA_LABEL_MAC_LEN];
     if (!d->has_label_mac || !have_key)
         return 0;
+    if (memo_has(d))
+        return 1;
     size_t n = 0;
     char **scope = d->scoped ? oa_doc_scope(s, d->id, &n) : NULL;
     if (d->scoped && scope == NULL)
@@ -173,7 +224,10 @@ int oa_doc_label_check(struct oa_store *s, const struct oa_doc *d)
     oa_strv_free(scope);
     if (made != 0)
         return -1; /* out of memory: an error, not a verdict */
-    return CRYPTO_memcmp(mac, d->label_mac, sizeof(mac)) == 0 ? 1 : 0;
+    if (CRYPTO_memcmp(mac, d->label_mac, sizeof(mac)) != 0)
+        return 0;
+    memo_put(d);
+    return 1;
 }
 
 int oa_doc_label_fill(struct oa_store *s, int *n)

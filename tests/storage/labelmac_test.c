@@ -239,3 +239,57 @@ Test(labelmac, the_mac_is_the_documented_hmac)
     cr_assert_eq(check(plain), 1);
     cr_assert_eq(check(scoped), 1);
 }
+
+/* The labels a thread found intact are remembered (labelmac.c): nothing it remembers outlives a change. */
+Test(labelmac, a_remembered_label_never_outlives_a_change)
+{
+    int64_t id = new_doc(2, "2031-01-01"), other = new_doc(2, "2031-01-01");
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(check(id), 1);
+    cr_assert_eq(check(other), 1);
+    sqlf("UPDATE documents SET level = 0 WHERE id = %lld", id);
+    cr_assert_eq(check(id), 0, "a level lowered after the label was remembered passed");
+    sqlf("UPDATE documents SET level = 2 WHERE id = %lld", id);
+    cr_assert_eq(check(id), 1);
+    sqlf("UPDATE documents SET declass_date = '2026-01-01' WHERE id = %lld", id);
+    cr_assert_eq(check(id), 0, "a date moved after the label was remembered passed");
+    sqlf("UPDATE documents SET declass_date = '2031-01-01' WHERE id = %lld", id);
+    cr_assert_eq(check(id), 1);
+    /* The other row's MAC, for an identical label: the id is in the MAC, and in what is remembered. */
+    char sql[200];
+    snprintf(sql, sizeof(sql), "UPDATE documents SET label_mac = (SELECT label_mac FROM documents WHERE id = %lld)"
+                               " WHERE id = %lld", (long long)other, (long long)id);
+    exec(sql);
+    cr_assert_eq(check(id), 0, "another row's MAC passed once the label was remembered");
+    /* A scope added behind oad's back (the scoped flag and a row): never answered from memory. */
+    struct oa_doc d;
+    cr_assert_eq(oa_doc_load(&s, other, &d), 1);
+    cr_assert_eq(oa_doc_label_check(&s, &d), 1);
+    oa_doc_free(&d);
+    sqlf("UPDATE documents SET scoped = 1 WHERE id = %lld", other);
+    sqlf("INSERT INTO doc_scope(doc_id, entry) VALUES (%lld, 'user:mallory')", other);
+    cr_assert_eq(check(other), 0, "a scope added after the label was remembered passed");
+    sqlf("DELETE FROM doc_scope WHERE doc_id = %lld", other);
+    sqlf("UPDATE documents SET scoped = 0 WHERE id = %lld", other);
+    cr_assert_eq(check(other), 1);
+    /* Without the key, or under another, nothing remembered passes. */
+    oa_labelmac_forget();
+    cr_assert_eq(check(other), 0, "a remembered label passed without the key");
+    unsigned char key2[32];
+    randombytes_buf(key2, sizeof(key2));
+    cr_assert_eq(oa_labelmac_key(key2), 0);
+    cr_assert_eq(check(other), 0, "a label remembered under another key passed");
+    cr_assert_eq(oa_labelmac_key(seed), 0);
+    cr_assert_eq(check(other), 1);
+    /* Bounded: more documents than the table holds all still check, each against its own row. */
+    int64_t first = 0, last = 0;
+    for (int i = 0; i < 1100; i++) {
+        last = new_doc(1, "");
+        first = first ? first : last;
+    }
+    for (int64_t k = first; k <= last; k++)
+        cr_assert_eq(check(k), 1);
+    sqlf("UPDATE documents SET level = 3 WHERE id = %lld", first + 7);
+    for (int64_t k = first; k <= last; k++)
+        cr_assert_eq(check(k), k == first + 7 ? 0 : 1, "document %lld", (long long)k);
+}
