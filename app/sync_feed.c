@@ -44,28 +44,51 @@ static void username_of(struct oa_store *s, int64_t id, char *name, size_t cap)
         name[0] = '\0';
 }
 
-/* d's record for me; drafter is d's drafter's username, in_todo whether d is in me's to-do list. */
-static cbor_item_t *doc_record(const struct oa_doc *d, unsigned cache_max, const char *drafter, bool in_todo)
+/* A map's pair with an integer key (the protocol's keys, proto/sync.h). */
+static void kv_int(struct pv_out *o, unsigned key, int64_t v)
 {
-    bool cacheable = oa_sync_cacheable(d->level, cache_max);
-    cbor_item_t *m = oa_sync_map(14);
-    oa_sync_put_uint(m, OA_D_ID, (uint64_t)d->id);
-    oa_sync_put_uint(m, OA_D_REV, (uint64_t)d->revision);
-    oa_sync_put_text(m, OA_D_KIND, d->kind);
-    oa_sync_put_text(m, OA_D_STATE, d->state);
-    oa_sync_put_text(m, OA_D_TITLE, d->title);
-    oa_sync_put_uint(m, OA_D_LEVEL, (uint64_t)d->level);
-    oa_sync_put_text(m, OA_D_NUMBER, d->doc_number);
-    oa_sync_put_text(m, OA_D_URGENCY, d->urgency);
-    oa_sync_put_uint(m, OA_D_UPDATED, (uint64_t)d->updated_at);
-    oa_sync_put_text(m, OA_D_DRAFTER, drafter);
-    if (cacheable && d->body)
-        oa_sync_put_text(m, OA_D_BODY, d->body);
-    oa_sync_put_bool(m, OA_D_CACHEABLE, cacheable);
-    oa_sync_put_text(m, OA_D_DUE, d->step_due);
+    pv_out_int(o, key);
+    pv_out_int(o, v);
+}
+
+static void kv_text(struct pv_out *o, unsigned key, const char *v)
+{
+    pv_out_int(o, key);
+    pv_out_text(o, v);
+}
+
+static void kv_bool(struct pv_out *o, unsigned key, bool v)
+{
+    pv_out_int(o, key);
+    pv_out_bool(o, v);
+}
+
+/*
+ * Writes d's record for me to o, straight into the page's bytes (no item
+ * tree: a page's records were built, encoded and freed item by item);
+ * drafter is d's drafter's username, in_todo whether d is in me's to-do list.
+ */
+static void doc_record_out(struct pv_out *o, const struct oa_doc *d, unsigned cache_max, const char *drafter,
+                           bool in_todo)
+{
+    bool cacheable = oa_sync_cacheable(d->level, cache_max), body = cacheable && d->body;
+    pv_out_map(o, 13 + body);
+    kv_int(o, OA_D_ID, d->id);
+    kv_int(o, OA_D_REV, d->revision);
+    kv_text(o, OA_D_KIND, d->kind);
+    kv_text(o, OA_D_STATE, d->state);
+    kv_text(o, OA_D_TITLE, d->title);
+    kv_int(o, OA_D_LEVEL, d->level);
+    kv_text(o, OA_D_NUMBER, d->doc_number);
+    kv_text(o, OA_D_URGENCY, d->urgency);
+    kv_int(o, OA_D_UPDATED, d->updated_at);
+    kv_text(o, OA_D_DRAFTER, drafter);
+    if (body)
+        kv_text(o, OA_D_BODY, d->body);
+    kv_bool(o, OA_D_CACHEABLE, cacheable);
+    kv_text(o, OA_D_DUE, d->step_due);
     /* In the user's to-do list: the same rule as GET /v1/documents?view=todo. */
-    oa_sync_put_bool(m, OA_D_TODO, in_todo);
-    return m;
+    kv_bool(o, OA_D_TODO, in_todo);
 }
 
 cbor_item_t *oa_sync_doc_record(struct oa_store *s, const struct oa_doc *d, const struct oa_user *me,
@@ -73,42 +96,38 @@ cbor_item_t *oa_sync_doc_record(struct oa_store *s, const struct oa_doc *d, cons
 {
     char drafter[OA_USERNAME_MAX + 1];
     username_of(s, d->drafter_id, drafter, sizeof(drafter));
-    return doc_record(d, cache_max_level, drafter,
-                      oa_doc_in_todo(s, d->id, me->id, me->roles, me->department_id));
+    struct pv_out o = {0};
+    doc_record_out(&o, d, cache_max_level, drafter, oa_doc_in_todo(s, d->id, me->id, me->roles, me->department_id));
+    cbor_item_t *it = NULL;
+    if (pv_decode_cbor(o.p, o.n, &it, NULL, 0) != OA_E_OK) /* our own bytes: only out of memory */
+        oa_oom();
+    free(o.p);
+    return it;
 }
 
-/* Entries gathered for a page; a definite array at the end. */
+/* The page's entries, written as they come; the array's head goes before them at the end. */
 struct entries {
-    cbor_item_t **v;
-    size_t n, cap;
+    struct pv_out o;
+    size_t n;
 };
-
-static void entries_add(struct entries *e, cbor_item_t *it)
-{
-    if (e->n == e->cap) {
-        e->cap = e->cap ? e->cap * 2 : 64;
-        e->v = oa_xrealloc(e->v, e->cap * sizeof(*e->v));
-    }
-    e->v[e->n++] = it;
-}
 
 static void entries_free(struct entries *e)
 {
-    for (size_t i = 0; i < e->n; i++)
-        cbor_decref(&e->v[i]);
-    free(e->v);
+    free(e->o.p);
 }
 
-static cbor_item_t *entry(int64_t seq, const char *kind, int64_t doc, int64_t rev, cbor_item_t *record)
+/* Starts an entry; a "doc" entry's record (doc_record_out) follows it. */
+static void entry(struct entries *e, int64_t seq, const char *kind, int64_t doc, int64_t rev, bool record)
 {
-    cbor_item_t *e = oa_sync_map(record ? 5 : 4);
-    oa_sync_put_uint(e, OA_E_SEQ, (uint64_t)seq);
-    oa_sync_put_text(e, OA_E_KIND, kind);
-    oa_sync_put_uint(e, OA_E_DOC, (uint64_t)doc);
-    oa_sync_put_uint(e, OA_E_REV, (uint64_t)rev);
+    struct pv_out *o = &e->o;
+    pv_out_map(o, record ? 5 : 4);
+    kv_int(o, OA_E_SEQ, seq);
+    kv_text(o, OA_E_KIND, kind);
+    kv_int(o, OA_E_DOC, doc);
+    kv_int(o, OA_E_REV, rev);
     if (record)
-        oa_sync_put(e, OA_E_RECORD, record);
-    return e;
+        pv_out_int(o, OA_E_RECORD);
+    e->n++;
 }
 
 /* The caller's account changed: re-decides every document their clients hold. */
@@ -129,7 +148,7 @@ static int recheck_seen(struct oa_store *s, struct oa_feed_page *p, const struct
         if (visible)
             continue;
         seen_add(p, -id); /* from sync_seen: their clients had it */
-        entries_add(entries, entry(seq, "revoke", id, rev, NULL));
+        entry(entries, seq, "revoke", id, rev, false);
         p->count++;
     }
     oa_change_scan_end(&held);
@@ -151,7 +170,8 @@ static int feed_doc(struct oa_store *s, struct oa_feed_page *p, const struct oa_
             oa_doc_free(d);
             return -1;
         }
-        entries_add(entries, entry(c->seq, "doc", d->id, d->revision, doc_record(d, cache_max, c->drafter, c->in_todo)));
+        entry(entries, c->seq, "doc", d->id, d->revision, true);
+        doc_record_out(&entries->o, d, cache_max, c->drafter, c->in_todo);
         p->count++;
         if (d->level > OA_LEVEL_PUBLIC) {
             size_t cl = strlen(shown);
@@ -163,7 +183,7 @@ static int feed_doc(struct oa_store *s, struct oa_feed_page *p, const struct oa_
             seen_add(p, d->id);
     } else if (c->seen) { /* they held it: revoke */
         seen_add(p, -c->id);
-        entries_add(entries, entry(c->seq, "revoke", c->id, c->found ? d->revision : 0, NULL));
+        entry(entries, c->seq, "revoke", c->id, c->found ? d->revision : 0, false);
         p->count++;
     }
     if (c->found)
@@ -231,16 +251,22 @@ int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t
         }
     }
     p->next = cursor;
-    cbor_item_t *m = oa_sync_message("changes", 5);
-    oa_sync_put_uint(m, OA_CH_SINCE, (uint64_t)since);
-    oa_sync_put_uint(m, OA_CH_NEXT, (uint64_t)cursor);
-    oa_sync_put_uint(m, OA_CH_HEAD, (uint64_t)head);
-    oa_sync_put_bool(m, OA_CH_MORE, cursor < head);
-    oa_sync_put(m, OA_CH_ENTRIES, pv_array_from(entries.v, entries.n));
-    free(entries.v);
-    p->bytes = pv_encode_cbor(m, &p->nbytes);
-    cbor_decref(&m);
-    return p->bytes ? 0 : OA_E_INTERNAL;
+    /* The "changes" message (oa_sync_message's head), its entries appended as written. */
+    struct pv_out o = {0};
+    pv_out_map(&o, 2 + 5);
+    kv_int(&o, OA_K_VERSION, OA_SYNC_VERSION);
+    kv_text(&o, OA_K_TYPE, "changes");
+    kv_int(&o, OA_CH_SINCE, since);
+    kv_int(&o, OA_CH_NEXT, cursor);
+    kv_int(&o, OA_CH_HEAD, head);
+    kv_bool(&o, OA_CH_MORE, cursor < head);
+    pv_out_int(&o, OA_CH_ENTRIES);
+    pv_out_array(&o, entries.n);
+    pv_out_raw(&o, entries.o.p, entries.o.n);
+    entries_free(&entries);
+    p->bytes = o.p;
+    p->nbytes = o.n;
+    return 0;
 }
 
 void oa_sync_feed_page_free(struct oa_feed_page *p)
