@@ -11,6 +11,7 @@
  *   kek-token LEVEL VERSION      (a KEK inside a PKCS#11 token: storage/keytoken.h)
  *   audit-sign VERSION HEX64
  *   db-key VERSION HEX64
+ *   db-suite sm4-gcm             (only when the database's pages use SM4: storage/cryptvfs.h)
  *   check HEX32
  *
  * The database key (db-key) encrypts oa.db and its WAL page by page
@@ -38,6 +39,7 @@ struct oa_keys {
     unsigned char audit_seed[OA_KEY_LEN];
     unsigned char db_key[OA_KEY_LEN];
     bool has_db_key;
+    int db_suite;   /* enum oa_db_suite (storage/cryptvfs.h), the database pages' suite */
     bool unchecked; /* loaded from a file written before key files had a check line */
     bool sealed;    /* sealed with the process's passphrase (storage/keyseal.h): oa_keys_save seals it again */
 };
