@@ -1,6 +1,7 @@
 /* app/sync_feed.c: see sync_feed.h.  The SQL is storage/sync.c's. */
 #include "app/sync_feed.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,24 +26,6 @@ static void seen_add(struct oa_feed_page *p, int64_t op)
     p->seen[p->nseen++] = op;
 }
 
-/* The user's clients now hold doc (written after the page); 0 or -1. */
-static int seen_mark(struct oa_store *s, struct oa_feed_page *p, int64_t user, int64_t doc)
-{
-    int had = oa_sync_seen_has(s, user, doc);
-    if (had == 0)
-        seen_add(p, doc);
-    return had < 0 ? -1 : 0;
-}
-
-/* Forgets that the user's clients had doc: 1 they had it (revoke), 0 not, -1 error. */
-static int seen_forget(struct oa_store *s, struct oa_feed_page *p, int64_t user, int64_t doc)
-{
-    int had = oa_sync_seen_has(s, user, doc);
-    if (had == 1)
-        seen_add(p, -doc);
-    return had;
-}
-
 int oa_sync_feed_apply_seen(struct oa_store *s, int64_t user_id, const struct oa_feed_page *p)
 {
     for (size_t i = 0; i < p->nseen; i++)
@@ -51,157 +34,160 @@ int oa_sync_feed_apply_seen(struct oa_store *s, int64_t user_id, const struct oa
     return 0;
 }
 
-/* The last username looked up: a page's documents mostly share their drafters. */
-struct name_memo {
-    int64_t id;
-    char name[64];
-};
-
-static const char *username_of(struct oa_store *s, int64_t id, struct name_memo *m)
+/* The username of user id, "" when none. */
+static void username_of(struct oa_store *s, int64_t id, char *name, size_t cap)
 {
-    if (m->id == id && id > 0)
-        return m->name;
     struct oa_user u;
-    m->id = id;
     if (id > 0 && oa_user_by_id(s, id, &u) == 1)
-        snprintf(m->name, sizeof(m->name), "%s", u.username);
+        snprintf(name, cap, "%s", u.username);
     else
-        m->name[0] = '\0';
-    return m->name;
+        name[0] = '\0';
 }
 
-static cbor_item_t *doc_record(struct oa_store *s, const struct oa_doc *d, const struct oa_user *me, unsigned cache_max,
-                               struct name_memo *names)
+/* A map's pair with an integer key (the protocol's keys, proto/sync.h). */
+static void kv_int(struct pv_out *o, unsigned key, int64_t v)
 {
-    bool cacheable = oa_sync_cacheable(d->level, cache_max);
-    cbor_item_t *m = oa_sync_map(14);
-    oa_sync_put_uint(m, OA_D_ID, (uint64_t)d->id);
-    oa_sync_put_uint(m, OA_D_REV, (uint64_t)d->revision);
-    oa_sync_put_text(m, OA_D_KIND, d->kind);
-    oa_sync_put_text(m, OA_D_STATE, d->state);
-    oa_sync_put_text(m, OA_D_TITLE, d->title);
-    oa_sync_put_uint(m, OA_D_LEVEL, (uint64_t)d->level);
-    oa_sync_put_text(m, OA_D_NUMBER, d->doc_number);
-    oa_sync_put_text(m, OA_D_URGENCY, d->urgency);
-    oa_sync_put_uint(m, OA_D_UPDATED, (uint64_t)d->updated_at);
-    oa_sync_put_text(m, OA_D_DRAFTER, username_of(s, d->drafter_id, names));
-    if (cacheable && d->body)
-        oa_sync_put_text(m, OA_D_BODY, d->body);
-    oa_sync_put_bool(m, OA_D_CACHEABLE, cacheable);
-    oa_sync_put_text(m, OA_D_DUE, d->step_due);
+    pv_out_int(o, key);
+    pv_out_int(o, v);
+}
+
+static void kv_text(struct pv_out *o, unsigned key, const char *v)
+{
+    pv_out_int(o, key);
+    pv_out_text(o, v);
+}
+
+static void kv_bool(struct pv_out *o, unsigned key, bool v)
+{
+    pv_out_int(o, key);
+    pv_out_bool(o, v);
+}
+
+/*
+ * Writes d's record for me to o, straight into the page's bytes (no item
+ * tree: a page's records were built, encoded and freed item by item);
+ * drafter is d's drafter's username, in_todo whether d is in me's to-do list.
+ */
+static void doc_record_out(struct pv_out *o, const struct oa_doc *d, unsigned cache_max, const char *drafter,
+                           bool in_todo)
+{
+    bool cacheable = oa_sync_cacheable(d->level, cache_max), body = cacheable && d->body;
+    pv_out_map(o, 13 + body);
+    kv_int(o, OA_D_ID, d->id);
+    kv_int(o, OA_D_REV, d->revision);
+    kv_text(o, OA_D_KIND, d->kind);
+    kv_text(o, OA_D_STATE, d->state);
+    kv_text(o, OA_D_TITLE, d->title);
+    kv_int(o, OA_D_LEVEL, d->level);
+    kv_text(o, OA_D_NUMBER, d->doc_number);
+    kv_text(o, OA_D_URGENCY, d->urgency);
+    kv_int(o, OA_D_UPDATED, d->updated_at);
+    kv_text(o, OA_D_DRAFTER, drafter);
+    if (body)
+        kv_text(o, OA_D_BODY, d->body);
+    kv_bool(o, OA_D_CACHEABLE, cacheable);
+    kv_text(o, OA_D_DUE, d->step_due);
     /* In the user's to-do list: the same rule as GET /v1/documents?view=todo. */
-    oa_sync_put_bool(m, OA_D_TODO, oa_doc_in_todo(s, d->id, me->id, me->roles, me->department_id));
-    return m;
+    kv_bool(o, OA_D_TODO, in_todo);
 }
 
 cbor_item_t *oa_sync_doc_record(struct oa_store *s, const struct oa_doc *d, const struct oa_user *me,
                                 unsigned cache_max_level)
 {
-    struct name_memo names = {0};
-    return doc_record(s, d, me, cache_max_level, &names);
+    char drafter[OA_USERNAME_MAX + 1];
+    username_of(s, d->drafter_id, drafter, sizeof(drafter));
+    struct pv_out o = {0};
+    doc_record_out(&o, d, cache_max_level, drafter, oa_doc_in_todo(s, d->id, me->id, me->roles, me->department_id));
+    cbor_item_t *it = NULL;
+    if (pv_decode_cbor(o.p, o.n, &it, NULL, 0) != OA_E_OK) /* our own bytes: only out of memory */
+        oa_oom();
+    free(o.p);
+    return it;
 }
 
-/* Entries gathered for a page; a definite array at the end. */
+/* The page's entries, written as they come; the array's head goes before them at the end. */
 struct entries {
-    cbor_item_t **v;
-    size_t n, cap;
+    struct pv_out o;
+    size_t n;
 };
-
-static void entries_add(struct entries *e, cbor_item_t *it)
-{
-    if (e->n == e->cap) {
-        e->cap = e->cap ? e->cap * 2 : 64;
-        e->v = oa_xrealloc(e->v, e->cap * sizeof(*e->v));
-    }
-    e->v[e->n++] = it;
-}
 
 static void entries_free(struct entries *e)
 {
-    for (size_t i = 0; i < e->n; i++)
-        cbor_decref(&e->v[i]);
-    free(e->v);
+    free(e->o.p);
 }
 
-static cbor_item_t *entry(int64_t seq, const char *kind, int64_t doc, int64_t rev, cbor_item_t *record)
+/* Starts an entry; a "doc" entry's record (doc_record_out) follows it. */
+static void entry(struct entries *e, int64_t seq, const char *kind, int64_t doc, int64_t rev, bool record)
 {
-    cbor_item_t *e = oa_sync_map(record ? 5 : 4);
-    oa_sync_put_uint(e, OA_E_SEQ, (uint64_t)seq);
-    oa_sync_put_text(e, OA_E_KIND, kind);
-    oa_sync_put_uint(e, OA_E_DOC, (uint64_t)doc);
-    oa_sync_put_uint(e, OA_E_REV, (uint64_t)rev);
+    struct pv_out *o = &e->o;
+    pv_out_map(o, record ? 5 : 4);
+    kv_int(o, OA_E_SEQ, seq);
+    kv_text(o, OA_E_KIND, kind);
+    kv_int(o, OA_E_DOC, doc);
+    kv_int(o, OA_E_REV, rev);
     if (record)
-        oa_sync_put(e, OA_E_RECORD, record);
-    return e;
+        pv_out_int(o, OA_E_RECORD);
+    e->n++;
 }
 
 /* The caller's account changed: re-decides every document their clients hold. */
 static int recheck_seen(struct oa_store *s, struct oa_feed_page *p, const struct oa_user *me, int64_t seq,
                         struct entries *entries)
 {
-    int64_t *ids;
-    size_t n;
-    if (oa_sync_seen_list(s, me->id, &ids, &n) != 0)
+    struct oa_change_scan held;
+    if (oa_sync_seen_scan_begin(s, &held, me->id) != 0)
         return -1;
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        struct oa_doc d;
-        int found = oa_doc_load(s, ids[i], &d);
-        if (found < 0) {
-            rc = -1;
-            break;
-        }
+    int found;
+    int64_t id;
+    struct oa_doc d;
+    while ((found = oa_sync_seen_scan_next(&held, &id, &d)) > 0) {
         bool visible = found == 1 && !me->disabled && oa_doc_visible(s, me, &d);
         int64_t rev = found == 1 ? d.revision : 0;
         if (found == 1)
             oa_doc_free(&d);
         if (visible)
             continue;
-        if (seen_forget(s, p, me->id, ids[i]) < 0) {
-            rc = -1;
-            break;
-        }
-        entries_add(entries, entry(seq, "revoke", ids[i], rev, NULL));
+        seen_add(p, -id); /* from sync_seen: their clients had it */
+        entry(entries, seq, "revoke", id, rev, false);
         p->count++;
     }
-    free(ids);
-    return rc;
+    oa_change_scan_end(&held);
+    return found < 0 ? -1 : 0;
 }
 
-/* One document's latest change: sent, revoked, or nothing. */
-static int feed_doc(struct oa_store *s, struct oa_feed_page *p, const struct oa_user *me, int64_t seq, int64_t id,
-                    unsigned cache_max, struct name_memo *names, struct entries *entries, char *shown, size_t shown_len,
+/*
+ * One document's latest change, c (with the document in d when c->found, as
+ * the scan read it): sent, revoked, or nothing.  Takes d.
+ */
+static int feed_doc(struct oa_store *s, struct oa_feed_page *p, const struct oa_user *me, const struct oa_change *c,
+                    struct oa_doc *d, unsigned cache_max, struct entries *entries, char *shown, size_t shown_len,
                     size_t *classified)
 {
-    struct oa_doc d;
-    int found = oa_doc_load(s, id, &d);
-    if (found < 0)
-        return -1;
-    int rc;
-    if (found == 1 && oa_doc_visible(s, me, &d)) {
-        if (oa_sync_cacheable(d.level, cache_max) && oa_doc_load_body(s, &d) != 0) {
-            oa_doc_free(&d);
+    int rc = 0;
+    if (c->found && oa_doc_visible(s, me, d)) {
+        /* The scan read the body of every document at most cache_max; the decision is still oa_sync_cacheable's. */
+        if (oa_sync_cacheable(d->level, cache_max) && oa_doc_load_body(s, d) != 0) {
+            oa_doc_free(d);
             return -1;
         }
-        entries_add(entries, entry(seq, "doc", d.id, d.revision, doc_record(s, &d, me, cache_max, names)));
+        entry(entries, c->seq, "doc", d->id, d->revision, true);
+        doc_record_out(&entries->o, d, cache_max, c->drafter, c->in_todo);
         p->count++;
-        if (d.level > OA_LEVEL_PUBLIC) {
+        if (d->level > OA_LEVEL_PUBLIC) {
             size_t cl = strlen(shown);
             if (cl + 24 < shown_len)
-                snprintf(shown + cl, shown_len - cl, "%s%lld", cl ? "," : "", (long long)d.id);
+                snprintf(shown + cl, shown_len - cl, "%s%lld", cl ? "," : "", (long long)d->id);
             (*classified)++;
         }
-        rc = seen_mark(s, p, me->id, d.id);
-    } else {
-        int had = seen_forget(s, p, me->id, id);
-        if (had > 0) {
-            entries_add(entries, entry(seq, "revoke", id, found == 1 ? d.revision : 0, NULL));
-            p->count++;
-        }
-        rc = had < 0 ? -1 : 0;
+        if (!c->seen) /* the user's clients now hold it (written after the page) */
+            seen_add(p, d->id);
+    } else if (c->seen) { /* they held it: revoke */
+        seen_add(p, -c->id);
+        entry(entries, c->seq, "revoke", c->id, c->found ? d->revision : 0, false);
+        p->count++;
     }
-    if (found == 1)
-        oa_doc_free(&d);
+    if (c->found)
+        oa_doc_free(d);
     return rc;
 }
 
@@ -227,21 +213,22 @@ int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t
     struct entries entries = {0};
     int64_t cursor = since;
     struct oa_change_scan scan;
-    if (oa_change_scan_begin(s, &scan, since, head, SCAN_MAX) != 0)
+    struct oa_feed_reader reader = {me.id, me.roles, me.department_id, cache_max > INT_MAX ? INT_MAX : (int)cache_max};
+    if (oa_change_scan_begin(s, &scan, since, head, SCAN_MAX, &reader) != 0)
         return OA_E_STORAGE;
     int rc = 0, step = 0;
     size_t scanned = 0, classified = 0;
-    struct name_memo names = {0};
     char shown[400] = "";
     struct oa_change c;
-    while (p->count < (size_t)limit && (step = oa_change_scan_next(&scan, &c)) == 1) {
+    struct oa_doc d;
+    while (p->count < (size_t)limit && (step = oa_change_scan_next(&scan, &c, &d)) == 1) {
         cursor = c.seq;
         scanned++;
         if (c.is_user) {
             if (c.id == me.id)
                 rc = recheck_seen(s, p, &me, c.seq, &entries);
         } else {
-            rc = feed_doc(s, p, &me, c.seq, c.id, cache_max, &names, &entries, shown, sizeof(shown), &classified);
+            rc = feed_doc(s, p, &me, &c, &d, cache_max, &entries, shown, sizeof(shown), &classified);
         }
         if (rc != 0)
             break;
@@ -264,16 +251,22 @@ int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t
         }
     }
     p->next = cursor;
-    cbor_item_t *m = oa_sync_message("changes", 5);
-    oa_sync_put_uint(m, OA_CH_SINCE, (uint64_t)since);
-    oa_sync_put_uint(m, OA_CH_NEXT, (uint64_t)cursor);
-    oa_sync_put_uint(m, OA_CH_HEAD, (uint64_t)head);
-    oa_sync_put_bool(m, OA_CH_MORE, cursor < head);
-    oa_sync_put(m, OA_CH_ENTRIES, pv_array_from(entries.v, entries.n));
-    free(entries.v);
-    p->bytes = pv_encode_cbor(m, &p->nbytes);
-    cbor_decref(&m);
-    return p->bytes ? 0 : OA_E_INTERNAL;
+    /* The "changes" message (oa_sync_message's head), its entries appended as written. */
+    struct pv_out o = {0};
+    pv_out_map(&o, 2 + 5);
+    kv_int(&o, OA_K_VERSION, OA_SYNC_VERSION);
+    kv_text(&o, OA_K_TYPE, "changes");
+    kv_int(&o, OA_CH_SINCE, since);
+    kv_int(&o, OA_CH_NEXT, cursor);
+    kv_int(&o, OA_CH_HEAD, head);
+    kv_bool(&o, OA_CH_MORE, cursor < head);
+    pv_out_int(&o, OA_CH_ENTRIES);
+    pv_out_array(&o, entries.n);
+    pv_out_raw(&o, entries.o.p, entries.o.n);
+    entries_free(&entries);
+    p->bytes = o.p;
+    p->nbytes = o.n;
+    return 0;
 }
 
 void oa_sync_feed_page_free(struct oa_feed_page *p)

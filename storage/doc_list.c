@@ -49,19 +49,25 @@
 #define LIST_DONE " AND id IN (SELECT doc_id FROM doc_done WHERE user_id = ?13)"
 
 /*
- * [short search term][view].  The to-do view's is one document's check
- * (todo_page); a search within the to-do list is one query (todo_search_sql),
+ * The to-do view's check of a batch of candidates (todo_page): ?18 is a JSON
+ * array of ids, read into an ephemeral index; rows come in id order.
+ */
+#define LIST_BATCH " AND id IN (SELECT value FROM json_each(?18)) ORDER BY id"
+
+/*
+ * [short search term][view].  The to-do view's is the check of a batch of
+ * candidates (todo_page); a search within the to-do list is one query (todo_search_sql),
  * since the search's subquery would be run again for every document checked.
  */
 static const char *const list_sql[2][3] = {
     {
         LIST_WHERE " ORDER BY id LIMIT ?12",
-        LIST_WHERE " AND id = ?18",
+        LIST_WHERE LIST_BATCH,
         LIST_WHERE LIST_DONE " ORDER BY id LIMIT ?12",
     },
     {
         LIST_WHERE LIST_LIKE " ORDER BY id LIMIT ?12",
-        LIST_WHERE LIST_LIKE " AND id = ?18",
+        LIST_WHERE LIST_LIKE LIST_BATCH,
         LIST_WHERE LIST_LIKE LIST_DONE " ORDER BY id LIMIT ?12",
     },
 };
@@ -170,7 +176,12 @@ static void take_row(sqlite3_stmt *st, int64_t *ids, struct oa_doc *docs, size_t
     (*n)++;
 }
 
-/* The to-do page: the sources merged in document order, each document checked by `check`. */
+/*
+ * The to-do page: the sources merged in document order, and the candidates
+ * checked against the filters by `check` a batch at a time (as many as the
+ * page still needs; another batch only when the filters refused some), not
+ * one statement per document.
+ */
 static int todo_page(struct oa_store *s, const struct oa_doc_query *q, sqlite3_stmt *check, int64_t *ids,
                      struct oa_doc *docs, size_t *n)
 {
@@ -194,25 +205,40 @@ static int todo_page(struct oa_store *s, const struct oa_doc_query *q, sqlite3_s
         if (got < 0)
             rc = -1;
     }
-    while (rc == 0 && *n < (size_t)q->limit && *n < OA_DOC_PAGE_MAX) {
-        int64_t next = INT64_MAX;
-        for (int i = 0; i < 3; i++)
-            if (live[i] && head[i] < next)
-                next = head[i];
-        if (next == INT64_MAX)
-            break;
-        for (int i = 0; i < 3 && rc == 0; i++) { /* every source standing on it moves on */
-            if (live[i] && head[i] == next) {
-                int got = source_next(src[i], &head[i]);
-                live[i] = got == 1;
-                rc = got < 0 ? -1 : 0;
+    size_t want = (size_t)q->limit < OA_DOC_PAGE_MAX ? (size_t)q->limit : OA_DOC_PAGE_MAX;
+    char batch[OA_DOC_PAGE_MAX * 21 + 3]; /* "[id,id,...]": at most OA_DOC_PAGE_MAX ids of 20 characters */
+    bool exhausted = false;
+    while (rc == 0 && *n < want && !exhausted) {
+        size_t len = 0, count = 0;
+        batch[len++] = '[';
+        while (rc == 0 && count < want - *n) {
+            int64_t next = INT64_MAX;
+            for (int i = 0; i < 3; i++)
+                if (live[i] && head[i] < next)
+                    next = head[i];
+            if (next == INT64_MAX) {
+                exhausted = true;
+                break;
             }
+            for (int i = 0; i < 3 && rc == 0; i++) { /* every source standing on it moves on */
+                if (live[i] && head[i] == next) {
+                    int got = source_next(src[i], &head[i]);
+                    live[i] = got == 1;
+                    rc = got < 0 ? -1 : 0;
+                }
+            }
+            len += (size_t)snprintf(batch + len, sizeof(batch) - len, "%s%lld", count ? "," : "", (long long)next);
+            count++;
         }
-        sqlite3_bind_int64(check, 18, next);
-        int step = sqlite3_step(check);
-        if (step == SQLITE_ROW)
+        batch[len++] = ']';
+        batch[len] = '\0';
+        if (rc != 0 || count == 0)
+            break;
+        sqlite3_bind_text(check, 18, batch, (int)len, SQLITE_TRANSIENT);
+        int step = SQLITE_DONE;
+        while (*n < want && (step = sqlite3_step(check)) == SQLITE_ROW)
             take_row(check, ids, docs, n);
-        else if (step != SQLITE_DONE)
+        if (*n < want && step != SQLITE_DONE)
             rc = -1;
         sqlite3_reset(check);
     }

@@ -522,18 +522,14 @@ int oa_number_allocate(struct oa_store *s, int64_t organ_id, const char *prefix,
 
 bool oa_doc_in_todo(struct oa_store *s, int64_t doc_id, int64_t user_id, unsigned roles, int64_t department_id)
 {
-    /* OA_TODO_DOCS for one document, as two index lookups. */
-    sqlite3_stmt *st = oa_store_stmt(s,
-        "SELECT 1 FROM doc_queue WHERE doc_id = ?1 AND " OA_QUEUE_MINE("?2", "?3", "?4")
-        " UNION ALL SELECT 1 FROM doc_participants WHERE doc_id = ?1 AND user_id = ?2 AND status = 'pending'"
-        " LIMIT 1");
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT " OA_TODO_DOC("?1", "?2", "?3", "?4"));
     if (st == NULL)
         return false;
     sqlite3_bind_int64(st, 1, doc_id);
     sqlite3_bind_int64(st, 2, user_id);
     sqlite3_bind_int64(st, 3, roles);
     sqlite3_bind_int64(st, 4, department_id);
-    bool found = sqlite3_step(st) == SQLITE_ROW;
+    bool found = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
     sqlite3_reset(st);
     return found;
 }
@@ -727,7 +723,7 @@ bool oa_delegation_active(struct oa_store *s, int64_t from, int64_t to, const ch
     sqlite3_bind_int64(st, 2, to);
     sqlite3_bind_text(st, 3, today, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 4, today, -1, SQLITE_TRANSIENT);
-    bool found = sqlite3_step(st) == SQLITE_ROW;
+    bool found = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
     sqlite3_reset(st);
     return found;
 }

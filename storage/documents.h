@@ -142,11 +142,17 @@ int oa_queue_set(struct oa_store *s, int64_t doc_id, unsigned roles, int64_t org
  * theirs (OA_QUEUE_MINE) or they are a named participant who has not acted
  * yet (a countersigner, a reader in circulation).  OA_TODO_DOCS is that as
  * a condition on a documents query's `id` column (the to-do view);
- * oa_doc_in_todo asks it of one document (the sync feed's todo flag).
+ * OA_TODO_DOC asks it of one document (the sync feed's todo flag, read with
+ * the feed's page), and oa_doc_in_todo runs that alone.
  */
 #define OA_TODO_DOCS(user, roles, dept)                                                            \
     "(id IN (SELECT doc_id FROM doc_queue WHERE " OA_QUEUE_MINE(user, roles, dept) ")"            \
     " OR id IN (SELECT doc_id FROM doc_participants WHERE user_id = " user " AND status = 'pending'))"
+/* The same for one document, as an SQL expression on `doc` (its id: a parameter or a column): two index lookups. */
+#define OA_TODO_DOC(doc, user, roles, dept)                                                        \
+    "(EXISTS (SELECT 1 FROM doc_queue WHERE doc_id = " doc " AND " OA_QUEUE_MINE(user, roles, dept) ")" \
+    " OR EXISTS (SELECT 1 FROM doc_participants WHERE doc_id = " doc " AND user_id = " user              \
+    " AND status = 'pending'))"
 /* Whether document doc_id is in the to-do list of the user (id, roles, department). */
 bool oa_doc_in_todo(struct oa_store *s, int64_t doc_id, int64_t user_id, unsigned roles, int64_t department_id);
 

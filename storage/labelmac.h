@@ -42,6 +42,9 @@ int oa_doc_label_seal(struct oa_store *s, int64_t doc_id);
 /*
  * Checks d's label (d as oa_doc_load read it, with its label_mac) against
  * its MAC: 1 intact, 0 tampered (or no MAC, or no key), -1 storage error.
+ * Each thread remembers the last unscoped labels it found intact (a bounded
+ * table, labelmac.c): the same id, level, date and MAC under the same key
+ * are not hashed again; anything else is.
  */
 int oa_doc_label_check(struct oa_store *s, const struct oa_doc *d);
 

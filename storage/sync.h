@@ -12,32 +12,63 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "storage/accounts.h"
 #include "storage/store.h"
 
 /* Whether the user's clients hold doc: 1, 0, or -1 on error. */
 int oa_sync_seen_has(struct oa_store *s, int64_t user, int64_t doc);
 /* Records that the user's clients now hold doc (held) or no longer do; 0 or -1. */
 int oa_sync_seen_set(struct oa_store *s, int64_t user, int64_t doc, bool held);
-/* Every document the user's clients hold, in *ids (malloc'd, the caller frees); 0 or -1. */
-int oa_sync_seen_list(struct oa_store *s, int64_t user, int64_t **ids, size_t *n);
 
-/* The latest change of a document or a user (the table keeps no other: oa_change_record). */
+struct oa_doc;
+
+/* Whose feed a change scan reads: the to-do and seen flags are theirs. */
+struct oa_feed_reader {
+    int64_t user_id;
+    unsigned roles;
+    int64_t department_id;
+    int body_max_level; /* a document's body is read when its level is at most this (-1: never) */
+};
+
+/*
+ * The latest change of a document or a user (the table keeps no other:
+ * oa_change_record); for a document, what the feed needs of it, read by the
+ * scan's own statement (no lookup per document).
+ */
 struct oa_change {
     int64_t seq;
     bool is_user; /* else a document */
     int64_t id;
+    bool found;        /* the document exists: the scan filled the caller's oa_doc */
+    bool in_todo;      /* it is in the reader's to-do list (OA_TODO_DOC, documents.h) */
+    bool seen;         /* the reader's clients hold it (sync_seen) */
+    char drafter[OA_USERNAME_MAX + 1]; /* its drafter's username, "" when none */
 };
 
 /*
  * Changes of documents and users with since < seq <= head, in order, at most
- * max of them.  begin, then next until it returns 0 (no more) or -1 (error),
- * then always end.
+ * max of them, for reader r.  begin, then next until it returns 0 (no more)
+ * or -1 (error), then always end.  next fills *d (as oa_doc_load, and the
+ * body when the level is at most r->body_max_level) when out->found; the
+ * caller frees it with oa_doc_free.
  */
 struct oa_change_scan {
     void *st;
+    int body_max_level;
 };
-int oa_change_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t since, int64_t head, int64_t max);
-int oa_change_scan_next(struct oa_change_scan *c, struct oa_change *out);
+int oa_change_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t since, int64_t head, int64_t max,
+                         const struct oa_feed_reader *r);
+int oa_change_scan_next(struct oa_change_scan *c, struct oa_change *out, struct oa_doc *d);
 void oa_change_scan_end(struct oa_change_scan *c);
+
+/*
+ * Every document the user's clients hold, with the document, in one
+ * statement: begin, then next until 0 (no more) or -1 (error), then
+ * oa_change_scan_end.  next sets *doc_id and returns 1 with the document
+ * in *d (the caller frees it with oa_doc_free, no body), or 2 when it no
+ * longer exists.
+ */
+int oa_sync_seen_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t user);
+int oa_sync_seen_scan_next(struct oa_change_scan *c, int64_t *doc_id, struct oa_doc *d);
 
 #endif

@@ -5,13 +5,14 @@
 # (storage.readers), so that the scaling shows:
 #   GET /healthz, GET /v1/documents/1, a to-do page of 50, a feed page of 50
 #   (GET /v1/sync/changes?v=1&since=0&limit=50), each with its ratio to
-#   /healthz and its goal;
+#   /healthz and its goal, and oad's CPU time per request;
 # then durable transitions/s at 64 clients alone and while a read flood (the
 # to-do page, 64 more connections) runs.
 #   DURATION  seconds per measurement (default 5)
 #   BUILD=0   skip the bazel build (build first yourself: bazel build -c opt
 #             //server:oad //tests/bench:ceiling //tests/bench:transitions)
 #   BIN       where the binaries are (default bazel-bin)
+#   PORT      oad's port (default 18441; the ceiling takes PORT+1)
 #   NO_READERS=1  for an oad from before storage.readers (both columns then
 #             measure the same server)
 # Not part of the test suite (tag: manual); see README's Benchmarks section.
@@ -29,7 +30,8 @@ pid=
 ceil_pid=
 flood_pid=
 trap 'kill $pid $ceil_pid $flood_pid 2>/dev/null; rm -rf "$tmp"' EXIT
-port=18441
+port=${PORT:-18441}
+ceil_port=$((port + 1))
 base=http://127.0.0.1:$port
 
 $oad init --data "$tmp/data" >/dev/null
@@ -56,16 +58,21 @@ otp=$(post /v1/users '{"username":"mover","display_name":"mover","roles":["staff
 mover=$(post /v1/sessions "{\"username\":\"mover\",\"password\":\"$otp\"}" | j '["token"]')
 post /v1/users/me/password "{\"current_password\":\"$otp\",\"new_password\":\"Load-Test-Drafter-9q\"}" "$mover" >/dev/null
 
-$bin/tests/bench/ceiling 18442 &
+$bin/tests/bench/ceiling $ceil_port &
 ceil_pid=$!
 sleep 0.5
 
-# Prints "rps p99" of one wrk run.
+# Prints "rps p99 us" of one wrk run: us is oad's CPU time (all its threads,
+# from /proc) per request answered.
 measure() { # url [header]
-    wrk -t2 -c64 -d"${dur}s" --latency -H "Accept: application/cbor" ${2:+-H "$2"} "$1" 2>/dev/null | awk '
+    cpu0=$(awk '{ print $14 + $15 }' /proc/$pid/stat)
+    wrk -t2 -c64 -d"${dur}s" --latency -H "Accept: application/cbor" ${2:+-H "$2"} "$1" 2>/dev/null >"$tmp/wrk" || true
+    cpu1=$(awk '{ print $14 + $15 }' /proc/$pid/stat)
+    awk -v c0="$cpu0" -v c1="$cpu1" -v hz="$(getconf CLK_TCK)" '
+        /requests in/ { n = $1 }
         /Requests\/sec/ { rps = $2 }
         /^ +99%/ { p99 = $2 }
-        END { printf "%.0f %s", rps, p99 }'
+        END { printf "%.0f %s %.0f", rps, p99, (n > 0 ? (c1 - c0) * 1e6 / hz / n : 0) }' "$tmp/wrk"
 }
 auth="Authorization: Bearer $TOKEN"
 doc_url="$base/v1/documents/$DOC"
@@ -74,14 +81,14 @@ feed_url="$base/v1/sync/changes?v=1&since=0&limit=50"
 bytes() { curl -s -H "$auth" -H "Accept: application/cbor" "$1" | wc -c; }
 echo "documents: 200 (levels 0,1,2); doc $DOC $(bytes "$doc_url") B, to-do page $(bytes "$todo_url") B, feed page $(bytes "$feed_url") B (CBOR)"
 
-set -- $(measure http://127.0.0.1:18442/healthz)
+set -- $(measure http://127.0.0.1:$ceil_port/healthz)
 ceil=$1
 for readers in 1 2; do
     [ -n "$pid" ] || serve $readers
     set -- $(measure "$base/healthz"); eval "h_$readers='$1 $2'"
-    set -- $(measure "$doc_url" "$auth"); eval "d_$readers='$1 $2'"
-    set -- $(measure "$todo_url" "$auth"); eval "t_$readers='$1 $2'"
-    set -- $(measure "$feed_url" "$auth"); eval "f_$readers='$1 $2'"
+    set -- $(measure "$doc_url" "$auth"); eval "d_$readers='$1 $2'; dc_$readers=$3"
+    set -- $(measure "$todo_url" "$auth"); eval "t_$readers='$1 $2'; tc_$readers=$3"
+    set -- $(measure "$feed_url" "$auth"); eval "f_$readers='$1 $2'; fc_$readers=$3"
     stop
 done
 
@@ -101,6 +108,8 @@ row "GET /healthz" "$h_1" "$h_2" 0 0
 row "GET /v1/documents/$DOC" "$d_1" "$d_2" 50 0
 row "to-do page of 50" "$t_1" "$t_2" 10 10000
 row "feed page of 50" "$f_1" "$f_2" 0 5000
+echo "oad CPU per request (us, all threads), readers=1 / 2: document $dc_1 / $dc_2," \
+    "to-do page $tc_1 / $tc_2, feed page $fc_1 / $fc_2"
 
 # Durable transitions at 64 clients, alone and under a read flood.
 serve 2

@@ -4,9 +4,14 @@
  * real SQLite file: what oad writes checks; the same label edited with SQL
  * behind oad's back, a scope row removed, the scoped flag cleared, or one
  * row's MAC copied to another fail; without the key every check fails;
- * migration 15's rows get a MAC once, and never again afterwards.
+ * migration 15's rows get a MAC once, and never again afterwards; the MAC is
+ * the one labelmac.h describes (recomputed here with libsodium's HMAC), so
+ * the labels sealed by an earlier oad still check.
  */
 #include <criterion/criterion.h>
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,4 +167,129 @@ Test(labelmac, rows_from_before_migration_15_are_sealed_once)
     cr_assert_eq(oa_doc_label_fill(&s, &n), 0);
     cr_assert_eq(n, 0);
     cr_assert_eq(check(a), 0);
+}
+
+/* The label MAC as labelmac.h describes it, computed independently: HKDF-SHA256 of the seed, then libsodium's HMAC. */
+static void reference_mac(int64_t id, int level, const char *declass, const char *const *scope, size_t n,
+                          unsigned char out[32])
+{
+    static const char salt[] = "oa-label-mac", info[] = "oa label MAC v1";
+    unsigned char key[32];
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(kdf);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, seed, 32),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, sizeof(salt) - 1),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, sizeof(info) - 1),
+        OSSL_PARAM_construct_end(),
+    };
+    cr_assert_eq(EVP_KDF_derive(ctx, key, sizeof(key), params), 1);
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(kdf);
+    crypto_auth_hmacsha256_state h;
+    crypto_auth_hmacsha256_init(&h, key, sizeof(key));
+    unsigned char head[21] = "oa-label-v1";
+    for (int i = 0; i < 8; i++)
+        head[12 + i] = (unsigned char)((uint64_t)id >> (56 - 8 * i));
+    head[20] = (unsigned char)level;
+    crypto_auth_hmacsha256_update(&h, head, sizeof(head));
+    const char *parts[8] = {declass};
+    size_t np = 1;
+    for (size_t i = 0; i < n && np < 8; i++)
+        parts[np++] = scope[i];
+    for (size_t i = 0; i < np; i++) {
+        size_t len = strlen(parts[i]);
+        unsigned char be[4] = {(unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
+                               (unsigned char)len};
+        crypto_auth_hmacsha256_update(&h, be, 4);
+        crypto_auth_hmacsha256_update(&h, (const unsigned char *)parts[i], len);
+        if (i == 0) {
+            unsigned char flag = n > 0;
+            crypto_auth_hmacsha256_update(&h, &flag, 1);
+        }
+    }
+    crypto_auth_hmacsha256_final(&h, out);
+}
+
+static void assert_stored_mac(int64_t id, const unsigned char want[32])
+{
+    struct oa_doc d;
+    cr_assert_eq(oa_doc_load(&s, id, &d), 1);
+    cr_assert(d.has_label_mac);
+    cr_assert_eq(memcmp(d.label_mac, want, 32), 0, "document %lld: the stored MAC is not labelmac.h's",
+                 (long long)id);
+    oa_doc_free(&d);
+}
+
+Test(labelmac, the_mac_is_the_documented_hmac)
+{
+    unsigned char want[32];
+    int64_t plain = new_doc(2, "2036-05-01");
+    reference_mac(plain, 2, "2036-05-01", NULL, 0, want);
+    assert_stored_mac(plain, want);
+    int64_t scoped = new_doc(3, "");
+    struct oa_doc d;
+    cr_assert_eq(oa_doc_load(&s, scoped, &d), 1);
+    const char *scope[] = {"user:alice", "dept:3"}, *sorted[] = {"dept:3", "user:alice"};
+    cr_assert_eq(oa_doc_scope_set(&s, &d, scope, 2), 0);
+    oa_doc_free(&d);
+    reference_mac(scoped, 3, "", sorted, 2, want);
+    assert_stored_mac(scoped, want);
+    cr_assert_eq(check(plain), 1);
+    cr_assert_eq(check(scoped), 1);
+}
+
+/* The labels a thread found intact are remembered (labelmac.c): nothing it remembers outlives a change. */
+Test(labelmac, a_remembered_label_never_outlives_a_change)
+{
+    int64_t id = new_doc(2, "2031-01-01"), other = new_doc(2, "2031-01-01");
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(check(id), 1);
+    cr_assert_eq(check(other), 1);
+    sqlf("UPDATE documents SET level = 0 WHERE id = %lld", id);
+    cr_assert_eq(check(id), 0, "a level lowered after the label was remembered passed");
+    sqlf("UPDATE documents SET level = 2 WHERE id = %lld", id);
+    cr_assert_eq(check(id), 1);
+    sqlf("UPDATE documents SET declass_date = '2026-01-01' WHERE id = %lld", id);
+    cr_assert_eq(check(id), 0, "a date moved after the label was remembered passed");
+    sqlf("UPDATE documents SET declass_date = '2031-01-01' WHERE id = %lld", id);
+    cr_assert_eq(check(id), 1);
+    /* The other row's MAC, for an identical label: the id is in the MAC, and in what is remembered. */
+    char sql[200];
+    snprintf(sql, sizeof(sql), "UPDATE documents SET label_mac = (SELECT label_mac FROM documents WHERE id = %lld)"
+                               " WHERE id = %lld", (long long)other, (long long)id);
+    exec(sql);
+    cr_assert_eq(check(id), 0, "another row's MAC passed once the label was remembered");
+    /* A scope added behind oad's back (the scoped flag and a row): never answered from memory. */
+    struct oa_doc d;
+    cr_assert_eq(oa_doc_load(&s, other, &d), 1);
+    cr_assert_eq(oa_doc_label_check(&s, &d), 1);
+    oa_doc_free(&d);
+    sqlf("UPDATE documents SET scoped = 1 WHERE id = %lld", other);
+    sqlf("INSERT INTO doc_scope(doc_id, entry) VALUES (%lld, 'user:mallory')", other);
+    cr_assert_eq(check(other), 0, "a scope added after the label was remembered passed");
+    sqlf("DELETE FROM doc_scope WHERE doc_id = %lld", other);
+    sqlf("UPDATE documents SET scoped = 0 WHERE id = %lld", other);
+    cr_assert_eq(check(other), 1);
+    /* Without the key, or under another, nothing remembered passes. */
+    oa_labelmac_forget();
+    cr_assert_eq(check(other), 0, "a remembered label passed without the key");
+    unsigned char key2[32];
+    randombytes_buf(key2, sizeof(key2));
+    cr_assert_eq(oa_labelmac_key(key2), 0);
+    cr_assert_eq(check(other), 0, "a label remembered under another key passed");
+    cr_assert_eq(oa_labelmac_key(seed), 0);
+    cr_assert_eq(check(other), 1);
+    /* Bounded: more documents than the table holds all still check, each against its own row. */
+    int64_t first = 0, last = 0;
+    for (int i = 0; i < 1100; i++) {
+        last = new_doc(1, "");
+        first = first ? first : last;
+    }
+    for (int64_t k = first; k <= last; k++)
+        cr_assert_eq(check(k), 1);
+    sqlf("UPDATE documents SET level = 3 WHERE id = %lld", first + 7);
+    for (int64_t k = first; k <= last; k++)
+        cr_assert_eq(check(k), k == first + 7 ? 0 : 1, "document %lld", (long long)k);
 }
