@@ -6,13 +6,14 @@ server/ only the files listed in REMAINING still do, each at most as often as
 listed, so the count can only go down.  A file that reaches zero must leave
 the list.  Likewise server/ includes no storage/ header (it reaches storage
 through app/): only the files in INCLUDES still do, at most as often as
-listed.  Arguments: the server/ and app/ sources.
+listed; cmd/, oad's composition root, may.  Arguments: the server/, app/
+and cmd/ sources.
 """
 import os
 import re
 import sys
 
-# server/ files that still reach SQLite directly, and how many lines do
+# server/ and cmd/ files that still reach SQLite directly, and how many lines do
 # (to move into storage/ functions called through app/).
 REMAINING = {
     'main.c': 4,
@@ -23,8 +24,6 @@ REMAINING = {
 INCLUDES = {
     'auth.c': 1,
     'blobs-int.h': 1,
-    'console.c': 2,
-    'console.h': 1,
     'documents-int.h': 3,
     'h_aip.c': 1,
     'h_attachments.c': 3,
@@ -44,8 +43,6 @@ INCLUDES = {
     'h_users.c': 2,
     'handlers.h': 2,
     'housekeeping.c': 1,
-    'keys_cli.c': 3,
-    'main.c': 8,
     'metrics.c': 2,
     'server.h': 4,
     'totp.c': 1,
@@ -72,6 +69,8 @@ for path in sys.argv[1:]:
     allowed = REMAINING.get(name, 0)
     if n > allowed:
         problems.append('%s: %d lines reach SQLite, at most %d allowed (move the SQL into storage/)' % (path, n, allowed))
+    if layer != 'server':
+        continue
     with open(path, encoding='utf-8') as f:
         inc = sum(1 for line in f if STORAGE_INCLUDE.match(line))
     included[name] = inc

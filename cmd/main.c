@@ -1,5 +1,5 @@
 /*
- * server/main.c: the oad command line.
+ * cmd/main.c: the oad command line.
  *
  *   oad init  --data DIR          create a data directory
  *   oad serve --data DIR ...      serve the API
@@ -22,8 +22,8 @@
 #include "proto/alloc.h"
 #include "server/auth.h"
 #include "server/config.h"
-#include "server/console.h"
-#include "server/keys_cli.h"
+#include "cmd/console.h"
+#include "cmd/keys_cli.h"
 #include "proto/log.h"
 #include "server/server.h"
 #include "server/tls.h"
