@@ -425,5 +425,5 @@ void oa_auth_then(struct oa_req *r, oa_handler_fn next)
     a->job.run = auth_on_run;
     a->job.done = auth_on_done;
     a->job.flags = OA_JOB_BOOKKEEPING;
-    oa_writer_submit(r->srv->writer, &a->job);
+    oa_jobs_write(r->srv->jobs, &a->job);
 }

@@ -16,7 +16,7 @@
 #include "server/http.h"
 #include "storage/accounts.h"
 #include "storage/documents.h"
-#include "storage/writer.h"
+#include "model/job.h"
 
 #define MAX_NAMES 64
 

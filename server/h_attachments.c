@@ -175,7 +175,7 @@ static void submit_check(struct oa_req *r, int64_t doc, int64_t att, const char 
     j->resumable = resumable;
     j->job.run = check_on_run;
     j->job.done = check_on_done;
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 /* Refuses a body that is too large for one request before any of it is read. */
@@ -766,7 +766,7 @@ static void submit_read(struct oa_req *r, bool list)
     }
     j->job.run = read_on_run;
     j->job.done = read_on_done;
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_attachments_list(struct oa_req *r)

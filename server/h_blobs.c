@@ -228,12 +228,12 @@ static void reseal_step(struct reseal *x)
     x->job.done = reseal_on_done;
     x->job.next = NULL;
     x->job.rc = 0;
-    oa_writer_submit(x->srv->writer, &x->job);
+    oa_jobs_write(x->srv->jobs, &x->job);
 }
 
 void oa_blobs_reseal_kick(struct oa_server *srv)
 {
-    if (srv->draining || srv->writer == NULL)
+    if (srv->draining || srv->jobs == NULL)
         return;
     if (srv->reseal_running) {
         srv->reseal_again = true;
@@ -358,7 +358,7 @@ static void rewrap_on_done(struct oa_db_job *job)
     if (job->rc == 0 && x->more && !srv->draining) {
         job->rc = 0;
         job->next = NULL;
-        oa_writer_submit(srv->writer, job);
+        oa_jobs_write(srv->jobs, job);
         return;
     }
     if (x->retired) {
@@ -375,7 +375,7 @@ static void rewrap_on_done(struct oa_db_job *job)
 
 void oa_blobs_rewrap_kick(struct oa_server *srv)
 {
-    if (srv->draining || srv->writer == NULL || srv->rewrap_running)
+    if (srv->draining || srv->jobs == NULL || srv->rewrap_running)
         return;
     srv->rewrap_running = true;
     struct rewrap *x = oa_xcalloc(1, sizeof(*x));
@@ -385,7 +385,7 @@ void oa_blobs_rewrap_kick(struct oa_server *srv)
         x->busy[u->b.level][u->b.kek_version] = true;
     x->job.run = rewrap_on_run;
     x->job.done = rewrap_on_done;
-    oa_writer_submit(srv->writer, &x->job);
+    oa_jobs_write(srv->jobs, &x->job);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -424,7 +424,7 @@ void oa_server_keys_swap(struct oa_server *srv, struct oa_keys *k)
     srv->keys = k;
     if (old == NULL)
         return;
-    if (srv->writer == NULL) {
+    if (srv->jobs == NULL) {
         sodium_free(old);
         return;
     }
@@ -432,7 +432,7 @@ void oa_server_keys_swap(struct oa_server *srv, struct oa_keys *k)
     x->old = old;
     x->job.run = keys_release_on_run;
     x->job.done = keys_release_on_done;
-    oa_writer_submit(srv->writer, &x->job);
+    oa_jobs_write(srv->jobs, &x->job);
 }
 
 /* SIGHUP: read the key file again (after `oad keys rotate`), then rewrap. */

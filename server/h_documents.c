@@ -350,7 +350,7 @@ void h_doc_create(struct oa_req *r)
         free(j);
         return;
     }
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 /* Routes that need nothing but the document's id. */
@@ -410,7 +410,7 @@ void h_doc_edit(struct oa_req *r)
                        "kind and derived_from are set at creation; the declassification date is secadmin's (POST .../label).");
         return;
     }
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_doc_action(struct oa_req *r)
@@ -443,7 +443,7 @@ void h_doc_action(struct oa_req *r)
         return;
     }
     j->idem_key = r->idempotency_key;
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_doc_list(struct oa_req *r)
@@ -505,10 +505,10 @@ void h_doc_relabel(struct oa_req *r)
         oa_reply_error(r, OA_E_BAD_FIELD, "field 'declass_date' must be a date, YYYY-MM-DD");
         return;
     }
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_labels_expired(struct oa_req *r)
 {
-    oa_writer_submit(r->srv->writer, &doc_job_new(r, OP_EXPIRED)->job);
+    oa_jobs_write(r->srv->jobs, &doc_job_new(r, OP_EXPIRED)->job);
 }

@@ -338,7 +338,7 @@ void h_gw_import(struct oa_req *r)
         return;
     }
     in->files = j->files;
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_gw_quarantine(struct oa_req *r)
@@ -371,7 +371,7 @@ void h_gw_quarantine(struct oa_req *r)
         return;
     }
     j->signed_by = (struct oa_gw_signed){j->in.sender, j->in.bundle_id, j->in.seq};
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_gw_outbox(struct oa_req *r)
@@ -385,7 +385,7 @@ void h_gw_outbox(struct oa_req *r)
         oa_reply_error(r, OA_E_BAD_REQUEST, "after must be an outbox id (0 for the start), limit 1 to 200.");
         return;
     }
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_gw_outbox_file(struct oa_req *r)
@@ -398,7 +398,7 @@ void h_gw_outbox_file(struct oa_req *r)
         return;
     }
     j->k = (int)k;
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_gw_outbox_sent(struct oa_req *r)
@@ -422,7 +422,7 @@ void h_gw_outbox_sent(struct oa_req *r)
         oa_reply_error(r, OA_E_BAD_FIELD, "bundle_id and sha256 must be 64 lowercase hex digits.");
         return;
     }
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 static void publication(struct oa_req *r, int op)
@@ -442,7 +442,7 @@ static void publication(struct oa_req *r, int op)
         free(j);
         return;
     }
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_publication_propose(struct oa_req *r)

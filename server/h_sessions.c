@@ -287,7 +287,7 @@ static void login_on_verified(void *arg, bool verified, const char *new_hash)
     int64_t now = oa_now();
     l->verified = verified && l->found == 1 && !l->user.disabled && l->user.locked_until <= now;
     l->phase = 2;
-    oa_writer_submit(l->r->srv->writer, &l->job);
+    oa_jobs_write(l->r->srv->jobs, &l->job);
 }
 
 /* Answers 429, and records the throttle in the audit trail once per window. */
@@ -345,7 +345,7 @@ void h_login(struct oa_req *r)
     l->job.run = login_on_run;
     l->job.done = login_on_done;
     l->job.flags = OA_JOB_ESSENTIAL; /* logins go on while the disk is full */
-    oa_writer_submit(r->srv->writer, &l->job);
+    oa_jobs_write(r->srv->jobs, &l->job);
 }
 
 /* ---- logout and the caller's sessions ---- */
@@ -399,7 +399,7 @@ static void session_submit(struct oa_req *r, oa_db_run_fn run, int64_t target)
     j->target = target;
     j->job.run = run;
     j->job.done = session_job_done;
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_logout(struct oa_req *r)
@@ -526,7 +526,7 @@ void h_me(struct oa_req *r)
     j->r = r;
     j->job.run = me_on_run;
     j->job.done = me_on_done;
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 /* Password change: read the hash, verify + hash on the pool, then write. */
@@ -593,7 +593,7 @@ static void pwchange_on_hashed(void *arg, bool verified, const char *new_hash)
     if (new_hash)
         snprintf(p->new_hash, sizeof(p->new_hash), "%s", new_hash);
     p->phase = 2;
-    oa_writer_submit(p->r->srv->writer, &p->job);
+    oa_jobs_write(p->r->srv->jobs, &p->job);
 }
 
 void h_me_password(struct oa_req *r)
@@ -619,5 +619,5 @@ void h_me_password(struct oa_req *r)
     p->next = next;
     p->job.run = pwchange_on_run;
     p->job.done = pwchange_on_done;
-    oa_writer_submit(r->srv->writer, &p->job);
+    oa_jobs_write(r->srv->jobs, &p->job);
 }

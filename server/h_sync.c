@@ -279,5 +279,5 @@ void h_sync_push(struct oa_req *r)
     j->r = r;
     j->job.run = push_on_run;
     j->job.done = push_on_done;
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }

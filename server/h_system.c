@@ -58,7 +58,7 @@ static void metrics_render(struct oa_req *r)
     /* names holds at most OA_METRIC_MAX_ROUTES: a longer route table is never read past it. */
     int nroutes = srv->nroutes < OA_METRIC_MAX_ROUTES ? srv->nroutes : OA_METRIC_MAX_ROUTES;
     char *text = oa_metrics_render(&srv->metrics, names, nroutes, srv->nconns,
-                                   srv->writer ? oa_writer_stats(srv->writer) : NULL, &len);
+                                   srv->jobs ? oa_jobs_stats(srv->jobs) : NULL, &len);
     unsigned running, waiting, peak;
     oa_password_work_stats(&running, &waiting, &peak);
     char pw[400];
@@ -224,5 +224,5 @@ void oa_refuse(struct oa_req *r, enum oa_err e, const char *message, const char 
     f->message = message;
     f->event = event;
     f->target = target ? oa_arena_strndup(&r->arena, target, strlen(target)) : NULL;
-    oa_writer_submit(r->srv->writer, &f->job);
+    oa_jobs_write(r->srv->jobs, &f->job);
 }

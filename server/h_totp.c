@@ -102,7 +102,7 @@ static void totp_submit(struct oa_req *r, bool confirm, const char *code)
     t->code = code;
     t->job.run = totp_on_run;
     t->job.done = totp_on_done;
-    oa_writer_submit(r->srv->writer, &t->job);
+    oa_jobs_write(r->srv->jobs, &t->job);
 }
 
 void h_me_totp_enroll(struct oa_req *r)

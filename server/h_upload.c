@@ -335,7 +335,7 @@ static void upload_commit(struct upload *u)
     j->r = u->r;
     j->job.run = commit_on_run;
     j->job.done = commit_on_done;
-    oa_writer_submit(u->srv->writer, &j->job);
+    oa_jobs_write(u->srv->jobs, &j->job);
 }
 
 /* ---- the body, piece by piece ---- */

@@ -357,7 +357,7 @@ static void otp_on_hashed(void *arg, bool verified, const char *new_hash)
         return;
     }
     snprintf(a->otp_hash, sizeof(a->otp_hash), "%s", new_hash);
-    oa_writer_submit(a->r->srv->writer, &a->job);
+    oa_jobs_write(a->r->srv->jobs, &a->job);
 }
 
 /* Issues a one-time password: hashed on the pool, then the job runs. */
@@ -428,7 +428,7 @@ void h_users_list(struct oa_req *r)
     struct admin *a = admin_new(r, OP_LIST, OA_ACT_USER_READ);
     a->after = after;
     a->limit = limit;
-    oa_writer_submit(r->srv->writer, &a->job);
+    oa_jobs_write(r->srv->jobs, &a->job);
 }
 
 void h_user_create(struct oa_req *r)
@@ -468,7 +468,7 @@ void h_user_get(struct oa_req *r)
         return;
     struct admin *a = admin_new(r, OP_GET, OA_ACT_USER_READ);
     a->target_id = id;
-    oa_writer_submit(r->srv->writer, &a->job);
+    oa_jobs_write(r->srv->jobs, &a->job);
 }
 
 void h_user_patch(struct oa_req *r)
@@ -507,7 +507,7 @@ void h_user_patch(struct oa_req *r)
     a->department_id = dept;
     a->set_disabled = has_disabled;
     a->disabled = disabled;
-    oa_writer_submit(r->srv->writer, &a->job);
+    oa_jobs_write(r->srv->jobs, &a->job);
 }
 
 void h_user_reset_password(struct oa_req *r)
@@ -527,7 +527,7 @@ void h_user_unlock(struct oa_req *r)
         return;
     struct admin *a = admin_new(r, OP_UNLOCK, OA_ACT_USER_UNLOCK);
     a->target_id = id;
-    oa_writer_submit(r->srv->writer, &a->job);
+    oa_jobs_write(r->srv->jobs, &a->job);
 }
 
 void h_user_clearance(struct oa_req *r)
@@ -569,7 +569,7 @@ void h_user_clearance(struct oa_req *r)
                 oa_arena_strndup(&r->arena, cbor_string_handle(it), cbor_string_length(it));
         }
     }
-    oa_writer_submit(r->srv->writer, &a->job);
+    oa_jobs_write(r->srv->jobs, &a->job);
 }
 
 void h_user_totp(struct oa_req *r)
@@ -588,5 +588,5 @@ void h_user_totp(struct oa_req *r)
     a->target_id = id;
     a->totp_required = required;
     a->totp_reset = reset;
-    oa_writer_submit(r->srv->writer, &a->job);
+    oa_jobs_write(r->srv->jobs, &a->job);
 }

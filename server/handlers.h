@@ -12,7 +12,7 @@
 #include "server/http.h"
 #include "server/params.h"
 #include "storage/store.h"
-#include "storage/writer.h"
+#include "model/job.h"
 
 /*
  * Reads the body's fields; on failure answers 400 with the reason and returns

@@ -8,7 +8,7 @@
 
 #include "proto/alloc.h"
 #include "storage/fault.h"
-#include "storage/writer.h"
+#include "model/job.h"
 
 static const int status_slots[] = {
     200, 201, 204, 206, 304, 400, 401, 403, 404, 405, 406, 408,
