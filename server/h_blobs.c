@@ -46,7 +46,7 @@
 #include "server/handlers.h"
 #include "proto/log.h"
 #include "server/server.h"
-#include "server/totp.h"
+#include "app/totp.h"
 #include "storage/accounts.h"
 #include "storage/blobs.h"
 #include "storage/documents.h"

@@ -19,7 +19,7 @@
 #include "server/handlers.h"
 #include "proto/log.h"
 #include "server/server.h"
-#include "server/totp.h"
+#include "app/totp.h"
 #include "storage/accounts.h"
 #include "workflow/access.h"
 #include "workflow/password.h"

@@ -28,13 +28,10 @@ void oa_refuse(struct oa_req *r, enum oa_err e, const char *message, const char 
 
 
 /*
- * Step-up for secadmin's changes of clearances, compartments and labels: the
- * actor must have an authenticator (else OA_E_TOTP_ENROLLMENT_REQUIRED) and
- * the request must carry a current code in X-OA-OTP (else
- * OA_E_SECOND_FACTOR_REQUIRED).  A code may confirm several changes within
- * its 30 seconds, but never one older than the last code this account used.
- * Runs in a writer job; records the step it accepted.  Returns OA_E_OK, an
- * error to answer, or OA_E_STORAGE.
+ * Step-up for secadmin's changes of clearances, compartments and labels
+ * (app/accounts.h oa_app_step_up) with the code the request carries in
+ * X-OA-OTP and the server's keys and lockout policy (h_totp.c).  Runs in a
+ * writer job.  Returns OA_E_OK, an error to answer, or OA_E_STORAGE.
  */
 enum oa_err oa_step_up(struct oa_store *s, struct oa_req *r);
 

@@ -11,7 +11,7 @@
 #include "server/config.h"
 #include "server/metrics.h"
 #include "app/jobs.h"
-#include "storage/keys.h"
+#include "model/keys.h"
 
 struct oa_conn;
 struct oa_req;

@@ -32,20 +32,15 @@ INCLUDES = {
     'h_doc_common.c': 2,
     'h_doc_list.c': 2,
     'h_doc_write.c': 2,
-    'h_docmisc.c': 1,
     'h_documents.c': 2,
     'h_gateway.c': 1,
     'h_sessions.c': 1,
     'h_sync.c': 2,
     'h_system.c': 2,
-    'h_totp.c': 1,
     'h_upload.c': 4,
     'h_users.c': 2,
     'handlers.h': 1,
     'metrics.c': 1,
-    'server.h': 1,
-    'totp.c': 1,
-    'totp.h': 1,
 }
 STORAGE_INCLUDE = re.compile(r'^\s*#\s*include\s+"storage/')
 
