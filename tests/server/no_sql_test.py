@@ -24,7 +24,6 @@ REMAINING = {
 INCLUDES = {
     'blobs-int.h': 1,
     'documents-int.h': 2,
-    'h_aip.c': 1,
     'h_attachments.c': 3,
     'h_blobs.c': 4,
     'h_doc_action.c': 1,
@@ -34,10 +33,8 @@ INCLUDES = {
     'h_documents.c': 2,
     'h_gateway.c': 1,
     'h_sync.c': 2,
-    'h_system.c': 2,
     'h_upload.c': 4,
     'handlers.h': 1,
-    'metrics.c': 1,
 }
 STORAGE_INCLUDE = re.compile(r'^\s*#\s*include\s+"storage/')
 
