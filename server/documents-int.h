@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "app/doc_view.h"
 #include "app/outcome.h"
 #include "proto/value.h"
 #include "server/http.h"
@@ -64,15 +65,9 @@ struct doc_job {
     char etag[48];
 };
 
-/* h_doc_common.c */
-void oa__doc_etag(const struct oa_doc *d, char *out, size_t n);
-void oa__doc_put_opt(cbor_item_t *m, const char *k, const char *v);
-cbor_item_t *oa__doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body);
-/* The same item written as CBOR into o (no tree): the bytes pv_encode_cbor gives for oa__doc_item's. */
-void oa__doc_item_out(struct pv_out *o, struct oa_store *s, const struct oa_doc *d, bool with_body);
+/* h_doc_common.c (the document's wire form is app/doc_view.h) */
 /* Answers the document whole (body, ETag) with `status`, frees d; returns 0. */
 int oa__doc_answer(struct oa_store *s, struct doc_job *j, struct oa_doc *d, int status);
-cbor_item_t *oa__doc_state_item(const struct oa_doc *d);
 /*
  * How a document job ends, said explicitly (app/outcome.h):
  * oa__doc_refuse: refused, and the job commits, so an audit entry written

@@ -45,7 +45,7 @@ int oa__doc_run_action(struct oa_store *s, struct doc_job *j)
         return oa__doc_end(j, &res.outcome);
 
     cbor_item_t *out = pv_map(2);
-    pv_put(out, "document", oa__doc_state_item(&res.doc));
+    pv_put(out, "document", oa_app_doc_state_item(&res.doc));
     pv_put_int(out, "step_id", res.step_id);
     oa_doc_free(&res.doc);
     size_t len = 0;

@@ -57,7 +57,7 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
         pv_out_text(&out, "documents");
         pv_out_array(&out, page.n);
         for (size_t i = 0; i < page.n; i++)
-            oa__doc_item_out(&out, s, &page.docs[i], false);
+            oa_app_doc_item_out(&out, s, &page.docs[i], false);
         pv_out_text(&out, "next_after");
         if (more)
             pv_out_int(&out, page.next_after);
@@ -70,7 +70,7 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
     }
     cbor_item_t *arr = pv_array(page.n);
     for (size_t i = 0; i < page.n; i++)
-        pv_push(arr, oa__doc_item(s, &page.docs[i], false));
+        pv_push(arr, oa_app_doc_item(s, &page.docs[i], false));
     cbor_item_t *out = pv_map(2);
     pv_put(out, "documents", arr);
     if (more)
@@ -163,7 +163,7 @@ int oa__doc_run_relabel(struct oa_store *s, struct doc_job *j)
     pv_put_int(m, "id", d.id);
     pv_put_int(m, "level", d.level);
     pv_put_text(m, "level_name", oa_level_name(d.level));
-    oa__doc_put_opt(m, "declass_date", d.declass_date);
+    oa_app_doc_put_opt(m, "declass_date", d.declass_date);
     pv_put_int(m, "revision", d.revision);
     j->status = 200;
     j->out = m;

@@ -29,7 +29,6 @@ INCLUDES = {
     'h_doc_action.c': 1,
     'h_doc_common.c': 2,
     'h_doc_list.c': 2,
-    'h_doc_write.c': 2,
     'h_documents.c': 2,
     'h_gateway.c': 1,
     'h_sync.c': 2,
