@@ -175,3 +175,14 @@ cbor_item_t *oa_app_doc_state_item(const struct oa_doc *d)
     pv_put_int(m, "updated_at", d->updated_at);
     return m;
 }
+
+int oa_app_doc_current_revision(struct oa_store *s, int64_t id, int64_t *revision)
+{
+    struct oa_doc d;
+    int rc = oa_doc_load(s, id, &d);
+    if (rc == 1) {
+        *revision = d.revision;
+        oa_doc_free(&d);
+    }
+    return rc;
+}

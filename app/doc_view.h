@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model/document.h"
 #include "proto/value.h"
@@ -26,6 +27,8 @@ void oa_app_doc_put_opt(cbor_item_t *m, const char *k, const char *v);
 cbor_item_t *oa_app_doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body);
 /* The same item written as CBOR into o (no tree): the bytes pv_encode_cbor gives for oa_app_doc_item's. */
 void oa_app_doc_item_out(struct pv_out *o, struct oa_store *s, const struct oa_doc *d, bool with_body);
+/* The document's revision now: 1 (*revision), 0 no such document, -1 storage failed. */
+int oa_app_doc_current_revision(struct oa_store *s, int64_t id, int64_t *revision);
 /* What an action changed: the answer to an action, also kept for its retries. */
 cbor_item_t *oa_app_doc_state_item(const struct oa_doc *d);
 

@@ -5,6 +5,7 @@
 
 #include "proto/alloc.h"
 #include "storage/reader.h"
+#include "storage/store.h"
 #include "storage/writer.h"
 
 struct oa_jobs {
@@ -57,4 +58,19 @@ void oa_jobs_stop(struct oa_jobs *q)
         oa_readers_stop(q->readers);
     oa_writer_stop(q->writer);
     free(q);
+}
+
+int oa_jobs_step_begin(struct oa_store *s, const char *name)
+{
+    return oa_store_savepoint(s, name);
+}
+
+int oa_jobs_step_keep(struct oa_store *s, const char *name)
+{
+    return oa_store_release(s, name);
+}
+
+int oa_jobs_step_undo(struct oa_store *s, const char *name)
+{
+    return oa_store_undo_to(s, name);
 }

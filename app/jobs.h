@@ -26,6 +26,15 @@ struct oa_jobs;
 struct oa_jobs *oa_jobs_start(uv_loop_t *loop, struct oa_store *store, const char *path, unsigned readers,
                               const unsigned char *audit_seed);
 
+/*
+ * A nested step of a job (a savepoint named `name`): undone alone
+ * (oa_jobs_step_undo) or kept with the job (oa_jobs_step_keep); a sync
+ * push runs each pushed operation as one.  Inside a job's run.  0 or -1.
+ */
+int oa_jobs_step_begin(struct oa_store *s, const char *name);
+int oa_jobs_step_keep(struct oa_store *s, const char *name);
+int oa_jobs_step_undo(struct oa_store *s, const char *name);
+
 /* Queues a job: OA_JOB_READ to a reader, any other to the writer.  Loop thread only. */
 void oa_jobs_submit(struct oa_jobs *q, struct oa_db_job *job);
 /* Queues a job on the writer, whatever its flags.  Loop thread only. */

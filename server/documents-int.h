@@ -13,11 +13,11 @@
 
 #include "app/doc_view.h"
 #include "app/outcome.h"
+#include "model/account.h"
+#include "model/document.h"
+#include "model/job.h"
 #include "proto/value.h"
 #include "server/http.h"
-#include "storage/accounts.h"
-#include "storage/documents.h"
-#include "model/job.h"
 
 #define MAX_NAMES 64
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/accounts.h"
 #include "app/doc_read.h"
 #include "app/gateway.h"
 #include "app/records.h"
@@ -17,8 +18,6 @@
 #include "server/documents-int.h"
 #include "server/handlers.h"
 #include "server/server.h"
-#include "storage/accounts.h"
-#include "storage/documents.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
 #include "workflow/deadline.h"
@@ -56,18 +55,18 @@ int oa__doc_not_found(struct doc_job *j)
 /* Reads the caller fresh from the database (roles and clearance may have changed). */
 int oa__doc_load_me(struct oa_store *s, struct doc_job *j, struct oa_user *me)
 {
-    return oa_user_by_id(s, j->r->who.user_id, me) == 1 ? 0 : -1;
+    return oa_app_me(s, OA_REQ_ACTOR(j->r), me) == 0 ? 0 : -1;
 }
 
 /*
  * The caller as the session layer knows them, without a query, when no
- * account or session has changed since it was read (oa_accounts_epoch);
- * otherwise read again.
+ * account or session has changed since it was read
+ * (oa_app_accounts_epoch); otherwise read again.
  */
 int oa__doc_me_from_session(struct oa_store *s, struct doc_job *j, struct oa_user *me)
 {
     const struct oa_principal *p = &j->r->who;
-    if (p->epoch != oa_accounts_epoch())
+    if (p->epoch != oa_app_accounts_epoch())
         return oa__doc_load_me(s, j, me); /* an account changed since: read it again */
     memset(me, 0, sizeof(*me));
     me->id = p->user_id;

@@ -26,14 +26,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/doc_action.h"
 #include "app/doc_history.h"
+#include "app/jobs.h"
 #include "app/doc_read.h"
 #include "proto/value.h"
 #include "server/documents-int.h"
 #include "server/handlers.h"
 #include "server/server.h"
-#include "storage/accounts.h"
-#include "storage/documents.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
 #include "workflow/deadline.h"
@@ -77,7 +77,7 @@ static enum oa_err doc_fields(const cbor_item_t *in, struct oa_arena *arena, str
 /* Undoes one pushed operation (its savepoint). */
 static void push_undo(struct oa_store *s)
 {
-    oa_store_undo_to(s, "push_op");
+    oa_jobs_step_undo(s, "push_op");
 }
 
 int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op *op, struct oa_push_result *res)
@@ -89,7 +89,7 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
     unsigned char *stored = NULL;
     size_t stored_len = 0;
     int stored_status = 0;
-    int rc = oa_idem_get(s, r->who.user_id, key, &stored_status, &stored, &stored_len);
+    int rc = oa_app_answer_recall(s, OA_REQ_ACTOR(r), key, &stored_status, &stored, &stored_len);
     if (rc < 0)
         return -1;
     if (rc == 1) {
@@ -126,7 +126,7 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
         return 0;
     }
     oa_doc_free(&d);
-    if (oa_store_savepoint(s, "push_op") != 0) {
+    if (oa_jobs_step_begin(s, "push_op") != 0) {
         free(j);
         return -1;
     }
@@ -163,20 +163,17 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
     }
     free(j->scope_v);
     free(j);
-    rc = oa_doc_load(s, op->doc_id, &d);
-    if (rc != 1) {
+    if (oa_app_doc_current_revision(s, op->doc_id, &res->revision) != 1) {
         push_undo(s);
         return -1;
     }
     res->outcome = OA_PUSH_APPLIED;
-    res->revision = d.revision;
-    oa_doc_free(&d);
     /* The key remembers the revision the operation made. */
-    if (oa_idem_put(s, r->who.user_id, key, (int)res->revision, "", 0) != 0) {
+    if (oa_app_answer_keep(s, OA_REQ_ACTOR(r), key, (int)res->revision, "", 0) != 0) {
         push_undo(s);
         return -1;
     }
-    return oa_store_release(s, "push_op") == 0 ? 0 : -1;
+    return oa_jobs_step_keep(s, "push_op") == 0 ? 0 : -1;
 }
 
 /* ---- job plumbing ---- */
