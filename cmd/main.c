@@ -285,7 +285,8 @@ static int db_key_setup(const struct oa_config *cfg, bool migrate)
 {
     char path[600], cause[1200];
     db_path(cfg, path, sizeof(path));
-    int rc = oa_cryptvfs_setup(cfg->key_file, path, migrate && cfg->storage_encrypt, cause, sizeof(cause));
+    int rc = oa_cryptvfs_setup(cfg->key_file, path, migrate && cfg->storage_encrypt, (enum oa_db_suite)cfg->blob_suite,
+                               cause, sizeof(cause));
     if (rc < 0)
         fprintf(stderr, "oad: %s\n", cause);
     else if (rc == 1 && cfg->storage_encrypt)

@@ -19,6 +19,7 @@ struct oa_keys {
     unsigned char audit_seed[OA_KEY_LEN];
     unsigned char db_key[OA_KEY_LEN];
     bool has_db_key;
+    int db_suite;   /* enum oa_db_suite (storage/cryptvfs.h), the database pages' suite */
     bool unchecked; /* loaded from a file written before key files had a check line */
     bool sealed;    /* sealed with the process's passphrase (storage/keyseal.h): oa_keys_save seals it again */
 };

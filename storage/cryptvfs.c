@@ -3,7 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gcrypt.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -23,6 +26,7 @@
 #define WAL_HDR 32
 #define WAL_FRAME_HDR 24
 #define MAX_PAGE 65536
+#define SM4_KEY 16
 
 enum role { ROLE_PLAIN = 0, ROLE_DB = 'D', ROLE_WAL = 'W', ROLE_JOURNAL = 'J' };
 
@@ -30,7 +34,9 @@ enum role { ROLE_PLAIN = 0, ROLE_DB = 'D', ROLE_WAL = 'W', ROLE_JOURNAL = 'J' };
 struct cfile {
     sqlite3_file base;
     int role;
-    EVP_CIPHER_CTX *enc, *dec;
+    int suite;                            /* enum oa_db_suite */
+    EVP_CIPHER_CTX *enc, *dec;            /* AES-256-GCM, keyed at open: each page sets only its nonce */
+    gcry_cipher_hd_t sm4;                 /* SM4-GCM (libgcrypt), likewise */
     unsigned char *buf;                   /* a sealed page on its way out */
     unsigned char frame[WAL_FRAME_HDR];   /* the WAL frame header written last */
     sqlite3_int64 frame_off;              /* and where (-1: none) */
@@ -42,6 +48,8 @@ struct cfile {
 static sqlite3_vfs crypt_vfs;
 static sqlite3_vfs *root_vfs;
 static unsigned char *the_key; /* sodium_malloc'd: locked, guarded */
+static enum oa_db_suite the_suite;
+static unsigned char *sm4_key;  /* derived from the_key; sodium_malloc'd */
 static int registered;
 
 static int is_page(int n)
@@ -59,9 +67,10 @@ static void put32(unsigned char *p, uint32_t v)
  * The additional data of a page: a version tag, the role, the position (page
  * number, or a journal offset), the page size and the WAL frame's salts.
  */
-static void page_aad(unsigned char aad[28], int role, sqlite3_int64 pos, int size, const unsigned char *salts)
+static void page_aad(unsigned char aad[28], int suite, int role, sqlite3_int64 pos, int size,
+                     const unsigned char *salts)
 {
-    memcpy(aad, "oa1", 3);
+    memcpy(aad, suite == OA_DB_SM4_GCM ? "oa2" : "oa1", 3);
     aad[3] = (unsigned char)role;
     put32(aad + 4, (uint32_t)((uint64_t)pos >> 32));
     put32(aad + 8, (uint32_t)pos);
@@ -80,9 +89,20 @@ static int seal(struct cfile *p, sqlite3_int64 pos, const unsigned char *salts, 
     int clear = p->role == ROLE_DB && pos == 1 ? HEADER_CLEAR : 0;
     int n = size - OA_CRYPTVFS_RESERVE, len = 0;
     unsigned char aad[28];
-    page_aad(aad, p->role, pos, size, salts);
+    page_aad(aad, p->suite, p->role, pos, size, salts);
     memcpy(out, in, (size_t)clear);
-    if (RAND_bytes(out + n, NONCE_LEN) != 1 || EVP_EncryptInit_ex(p->enc, NULL, NULL, NULL, out + n) != 1 ||
+    if (RAND_bytes(out + n, NONCE_LEN) != 1)
+        return -1;
+    if (p->suite == OA_DB_SM4_GCM)
+        return gcry_cipher_setiv(p->sm4, out + n, NONCE_LEN) == 0 &&
+                       gcry_cipher_authenticate(p->sm4, aad, sizeof(aad)) == 0 &&
+                       (!clear || gcry_cipher_authenticate(p->sm4, out, (size_t)clear) == 0) &&
+                       gcry_cipher_encrypt(p->sm4, out + clear, (size_t)(n - clear), in + clear,
+                                           (size_t)(n - clear)) == 0 &&
+                       gcry_cipher_gettag(p->sm4, out + n + NONCE_LEN, TAG_LEN) == 0
+                   ? 0
+                   : -1;
+    if (EVP_EncryptInit_ex(p->enc, NULL, NULL, NULL, out + n) != 1 ||
         EVP_EncryptUpdate(p->enc, NULL, &len, aad, sizeof(aad)) != 1 ||
         (clear && EVP_EncryptUpdate(p->enc, NULL, &len, out, clear) != 1) ||
         EVP_EncryptUpdate(p->enc, out + clear, &len, in + clear, n - clear) != 1 ||
@@ -101,10 +121,20 @@ static int unseal(struct cfile *p, sqlite3_int64 pos, const unsigned char *salts
     int clear = p->role == ROLE_DB && pos == 1 ? HEADER_CLEAR : 0;
     int n = size - OA_CRYPTVFS_RESERVE, len = 0;
     unsigned char aad[28], nonce[NONCE_LEN], tag[TAG_LEN];
-    page_aad(aad, p->role, pos, size, salts);
+    page_aad(aad, p->suite, p->role, pos, size, salts);
     memcpy(nonce, buf + n, NONCE_LEN);
     memcpy(tag, buf + n + NONCE_LEN, TAG_LEN);
-    if (EVP_DecryptInit_ex(p->dec, NULL, NULL, NULL, nonce) == 1 &&
+    if (p->suite == OA_DB_SM4_GCM) {
+        /* gcry_cipher_checktag compares in constant time. */
+        if (gcry_cipher_setiv(p->sm4, nonce, NONCE_LEN) == 0 &&
+            gcry_cipher_authenticate(p->sm4, aad, sizeof(aad)) == 0 &&
+            (!clear || gcry_cipher_authenticate(p->sm4, buf, (size_t)clear) == 0) &&
+            gcry_cipher_decrypt(p->sm4, buf + clear, (size_t)(n - clear), NULL, 0) == 0 &&
+            gcry_cipher_checktag(p->sm4, tag, TAG_LEN) == 0) {
+            memset(buf + n, 0, OA_CRYPTVFS_RESERVE);
+            return SQLITE_OK;
+        }
+    } else if (EVP_DecryptInit_ex(p->dec, NULL, NULL, NULL, nonce) == 1 &&
         EVP_DecryptUpdate(p->dec, NULL, &len, aad, sizeof(aad)) == 1 &&
         (!clear || EVP_DecryptUpdate(p->dec, NULL, &len, buf, clear) == 1) &&
         EVP_DecryptUpdate(p->dec, buf + clear, &len, buf + clear, n - clear) == 1 &&
@@ -134,7 +164,9 @@ static void free_crypto(struct cfile *p)
 {
     EVP_CIPHER_CTX_free(p->enc);
     EVP_CIPHER_CTX_free(p->dec);
+    gcry_cipher_close(p->sm4); /* NULL is fine */
     free(p->buf);
+    p->sm4 = NULL;
     p->enc = p->dec = NULL;
     p->buf = NULL;
 }
@@ -372,6 +404,57 @@ static const sqlite3_io_methods crypt_methods = {
 
 /* ---- the VFS ---- */
 
+/* A file's contexts, keyed for the installed suite.  0 or -1. */
+static int open_crypto(struct cfile *p)
+{
+    p->suite = the_suite;
+    p->enc = EVP_CIPHER_CTX_new();
+    p->dec = EVP_CIPHER_CTX_new();
+    p->buf = malloc(MAX_PAGE);
+    if (p->enc == NULL || p->dec == NULL || p->buf == NULL)
+        return -1;
+    if (p->suite != OA_DB_SM4_GCM)
+        return EVP_EncryptInit_ex(p->enc, EVP_aes_256_gcm(), NULL, the_key, NULL) == 1 &&
+                       EVP_DecryptInit_ex(p->dec, EVP_aes_256_gcm(), NULL, the_key, NULL) == 1
+                   ? 0
+                   : -1;
+    return gcry_cipher_open(&p->sm4, GCRY_CIPHER_SM4, GCRY_CIPHER_MODE_GCM, 0) == 0 &&
+                   gcry_cipher_setkey(p->sm4, sm4_key, SM4_KEY) == 0
+               ? 0
+               : -1;
+}
+
+/*
+ * The SM4 suite's key from the database key (HKDF-SM3, its own label), and
+ * libgcrypt made ready once: OpenSSL 3.0 has no SM4-GCM, and its SM4 is
+ * several times slower than libgcrypt's (AES-NI/AVX2).  0 or -1.
+ */
+static int derive_sm4_key(void)
+{
+    static const char info[] = "oa-db pages sm4-gcm";
+    if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
+        if (gcry_check_version(GCRYPT_VERSION) == NULL)
+            return -1;
+        /* Keys live in sodium's locked memory; libgcrypt's own pool is not needed. */
+        gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+        gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+    }
+    if (sm4_key == NULL && (sm4_key = sodium_malloc(SM4_KEY)) == NULL)
+        return -1;
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SM3", 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, the_key, OA_KEY_LEN),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, sizeof(info) - 1),
+        OSSL_PARAM_construct_end(),
+    };
+    int rc = kctx && EVP_KDF_derive(kctx, sm4_key, SM4_KEY, params) == 1 ? 0 : -1;
+    EVP_KDF_CTX_free(kctx);
+    EVP_KDF_free(kdf);
+    return rc;
+}
+
 static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out_flags)
 {
     (void)vfs;
@@ -391,12 +474,7 @@ static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags
     if (p->role != ROLE_PLAIN) {
         if (the_key == NULL)
             return SQLITE_CANTOPEN;
-        p->enc = EVP_CIPHER_CTX_new();
-        p->dec = EVP_CIPHER_CTX_new();
-        p->buf = malloc(MAX_PAGE);
-        if (p->enc == NULL || p->dec == NULL || p->buf == NULL ||
-            EVP_EncryptInit_ex(p->enc, EVP_aes_256_gcm(), NULL, the_key, NULL) != 1 ||
-            EVP_DecryptInit_ex(p->dec, EVP_aes_256_gcm(), NULL, the_key, NULL) != 1) {
+        if (open_crypto(p) != 0) {
             free_crypto(p);
             return SQLITE_NOMEM;
         }
@@ -471,14 +549,21 @@ static int v_current_time64(sqlite3_vfs *v, sqlite3_int64 *t)
     return root_vfs->xCurrentTimeInt64(root_vfs, t);
 }
 
-int oa_cryptvfs_install(const unsigned char key[32])
+int oa_cryptvfs_install(const unsigned char key[32], enum oa_db_suite suite)
 {
+    if (suite != OA_DB_AES256GCM && suite != OA_DB_SM4_GCM)
+        return -1;
     if (the_key == NULL) {
         the_key = sodium_malloc(OA_KEY_LEN);
         if (the_key == NULL)
             return -1;
     }
     memcpy(the_key, key, OA_KEY_LEN);
+    the_suite = suite;
+    if (suite == OA_DB_SM4_GCM && derive_sm4_key() != 0) {
+        oa_cryptvfs_uninstall();
+        return -1;
+    }
     if (registered)
         return 0;
     oa_sqlite_init(); /* before sqlite3_vfs_find initialises SQLite */
@@ -521,6 +606,10 @@ void oa_cryptvfs_uninstall(void)
         sodium_free(the_key); /* wipes */
         the_key = NULL;
     }
+    if (sm4_key != NULL) {
+        sodium_free(sm4_key);
+        sm4_key = NULL;
+    }
 }
 
 const char *oa_cryptvfs_active(void)
@@ -528,198 +617,3 @@ const char *oa_cryptvfs_active(void)
     return registered && the_key != NULL ? OA_CRYPTVFS_NAME : NULL;
 }
 
-/* ---- probing, migrating and setting up a data directory ---- */
-
-int oa_cryptvfs_probe(const char *path)
-{
-    unsigned char hdr[HEADER_CLEAR];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? 2 : -1;
-    ssize_t n = pread(fd, hdr, sizeof(hdr), 0);
-    close(fd);
-    if (n == 0)
-        return 2;
-    if (n != (ssize_t)sizeof(hdr) || memcmp(hdr, "SQLite format 3", 16) != 0)
-        return -1;
-    return hdr[20] == OA_CRYPTVFS_RESERVE ? 1 : 0;
-}
-
-static int fsync_path(const char *path, int flags)
-{
-    int fd = open(path, flags | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-/* The directory part of path, for fsync after a rename. */
-static void dir_of(const char *path, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", path);
-    char *slash = strrchr(out, '/');
-    if (slash == NULL)
-        snprintf(out, cap, ".");
-    else
-        *(slash == out ? slash + 1 : slash) = '\0';
-}
-
-/* "file:PATH?vfs=oa-crypt", with the characters a URI gives meaning to escaped. */
-static int crypt_uri(const char *path, char *out, size_t cap)
-{
-    size_t o = (size_t)snprintf(out, cap, "file:");
-    for (const char *c = path; *c; c++) {
-        if (o + 4 >= cap)
-            return -1;
-        if (*c == '?' || *c == '#' || *c == '%')
-            o += (size_t)snprintf(out + o, cap - o, "%%%02X", (unsigned char)*c);
-        else
-            out[o++] = *c;
-    }
-    return snprintf(out + o, cap - o, "?vfs=%s", OA_CRYPTVFS_NAME) >= (int)(cap - o) ? -1 : 0;
-}
-
-/* Whether the database at path opens and reads through the VFS: SQLITE_OK or SQLite's code. */
-static int crypt_check(const char *path, bool full)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, OA_CRYPTVFS_NAME);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db, full ? "PRAGMA quick_check" : "SELECT count(*) FROM sqlite_schema", -1, &st,
-                                NULL);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-            rc = !full || strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0 ? SQLITE_OK : SQLITE_CORRUPT;
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return rc;
-}
-
-int oa_cryptvfs_encrypt_file(const char *path, char *cause, size_t causelen)
-{
-    char tmp[4200], uri[13000], side[4300], dir[4200];
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int reserve = OA_CRYPTVFS_RESERVE;
-    int kind = oa_cryptvfs_probe(path);
-    if (kind == 1 || kind == 2)
-        return 0;
-    if (kind < 0) {
-        snprintf(cause, causelen, "%s is not an SQLite database", path);
-        return -1;
-    }
-    if (oa_cryptvfs_active() == NULL || snprintf(tmp, sizeof(tmp), "%s.enc", path) >= (int)sizeof(tmp) ||
-        crypt_uri(tmp, uri, sizeof(uri)) != 0) {
-        snprintf(cause, causelen, "cannot encrypt %s: no key or a path too long", path);
-        return -1;
-    }
-    /* What an interrupted attempt left. */
-    unlink(tmp);
-    snprintf(side, sizeof(side), "%s-journal", tmp);
-    unlink(side);
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(db, "PRAGMA temp_store = MEMORY; PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
-    /* The copy asks for the page reserve its source asks for. */
-    if (rc == SQLITE_OK)
-        rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db, "VACUUM INTO ?", -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-    }
-    if (rc != SQLITE_OK)
-        snprintf(cause, causelen, "cannot encrypt %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-    sqlite3_finalize(st);
-    /* The last connection's close checkpoints and removes the plain WAL. */
-    sqlite3_close(db);
-    if (rc != SQLITE_OK)
-        goto fail;
-    if (fsync_path(tmp, O_RDONLY) != 0 || oa_cryptvfs_probe(tmp) != 1 || crypt_check(tmp, true) != SQLITE_OK) {
-        snprintf(cause, causelen, "cannot encrypt %s: the encrypted copy %s does not check", path, tmp);
-        goto fail;
-    }
-    /* Nothing plain may be read back as a WAL of the encrypted file. */
-    snprintf(side, sizeof(side), "%s-wal", path);
-    if (unlink(side) != 0 && errno != ENOENT)
-        goto fail_errno;
-    snprintf(side, sizeof(side), "%s-shm", path);
-    if (unlink(side) != 0 && errno != ENOENT)
-        goto fail_errno;
-    dir_of(path, dir, sizeof(dir));
-    if (rename(tmp, path) != 0 || fsync_path(dir, O_RDONLY | O_DIRECTORY) != 0)
-        goto fail_errno;
-    return 0;
-fail_errno:
-    snprintf(cause, causelen, "cannot encrypt %s: %s", path, strerror(errno));
-fail:
-    unlink(tmp);
-    return -1;
-}
-
-int oa_cryptvfs_setup(const char *key_file, const char *db_path, bool migrate, char *cause, size_t causelen)
-{
-    int rc = -1;
-    struct oa_keys *k = sodium_malloc(sizeof(*k));
-    if (k == NULL) {
-        snprintf(cause, causelen, "out of memory");
-        return -1;
-    }
-    if (oa_keys_load(key_file, k, cause, causelen) != 0)
-        goto out;
-    int kind = oa_cryptvfs_probe(db_path);
-    if (kind < 0) {
-        snprintf(cause, causelen, "%s is not an SQLite database", db_path);
-        goto out;
-    }
-    if (!k->has_db_key) {
-        if (kind == 1) {
-            snprintf(cause, causelen, "%s is encrypted but the key file %s has no database key (db-key): "
-                                      "use the key file it was encrypted with", db_path, key_file);
-            goto out;
-        }
-        if (!migrate) {
-            rc = 1;
-            goto out;
-        }
-        randombytes_buf(k->db_key, OA_KEY_LEN);
-        k->has_db_key = true;
-        if (oa_keys_save(key_file, k, cause, causelen) != 0)
-            goto out;
-    }
-    if (oa_cryptvfs_install(k->db_key) != 0) {
-        snprintf(cause, causelen, "cannot register the encrypting VFS");
-        goto out;
-    }
-    if (kind == 0 && !migrate) {
-        oa_cryptvfs_uninstall();
-        rc = 1;
-        goto out;
-    }
-    if (kind == 0 && oa_cryptvfs_encrypt_file(db_path, cause, causelen) != 0)
-        goto out;
-    if (kind != 2) {
-        int check = crypt_check(db_path, false);
-        if (check != SQLITE_OK) {
-            if ((check & 0xff) == SQLITE_CORRUPT || (check & 0xff) == SQLITE_NOTADB)
-                snprintf(cause, causelen, "the database key in %s does not open %s: a key file from another "
-                                          "data directory, or a damaged database (run 'oad fsck')", key_file,
-                         db_path);
-            else
-                snprintf(cause, causelen, "cannot open %s: %s", db_path, sqlite3_errstr(check));
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    if (rc < 0)
-        oa_cryptvfs_uninstall();
-    sodium_free(k);
-    return rc;
-}

@@ -1,5 +1,6 @@
 /* storage/keys.c: see keys.h. */
 #include "storage/keys.h"
+#include "storage/cryptvfs.h"
 #include "storage/keyseal.h"
 #include "storage/keytoken.h"
 
@@ -101,6 +102,8 @@ static size_t format_keys(const struct oa_keys *k, char *text, size_t cap)
         if (line_secret(text + off, cap - off, "db-key", k->db_key) != 0)
             return 0;
         off += strlen(text + off);
+        if (k->db_suite == OA_DB_SM4_GCM)
+            off += (size_t)snprintf(text + off, cap - off, "db-suite sm4-gcm\n");
     }
     char check[64];
     check_line(text, off, check);
@@ -186,6 +189,7 @@ static int create(const char *path, bool sealed, char *cause, size_t causelen)
     randombytes_buf(k.audit_seed, OA_KEY_LEN);
     randombytes_buf(k.db_key, OA_KEY_LEN);
     k.has_db_key = true;
+    k.db_suite = OA_DB_AES256GCM; /* oa_cryptvfs_setup gives it the configured one before it encrypts anything */
     k.sealed = sealed;
     int rc = oa_keys_save(path, &k, cause, causelen);
     oa_keys_wipe(&k);
@@ -363,6 +367,8 @@ int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causel
             if (parse_hex_key(hex, k->db_key) != 0)
                 goto bad;
             k->has_db_key = true;
+        } else if (strcmp(line, "db-suite sm4-gcm") == 0) {
+            k->db_suite = OA_DB_SM4_GCM;
         } else if (checked && strncmp(line, "check ", 6) == 0) {
             continue;
         } else if (sscanf(line, "%15s", word) == 1 && word[0] == '#') {
@@ -381,6 +387,8 @@ int oa_keys_load(const char *path, struct oa_keys *k, char *cause, size_t causel
         snprintf(cause, causelen, "the key file %s has no audit signing key", path);
         goto out;
     }
+    if (k->db_suite == 0)
+        k->db_suite = OA_DB_AES256GCM; /* no db-suite line */
     k->unchecked = !checked;
     rc = 0;
     goto out;

@@ -11,6 +11,7 @@
  *   kek-token LEVEL VERSION      (a KEK inside a PKCS#11 token: storage/keytoken.h)
  *   audit-sign VERSION HEX64
  *   db-key VERSION HEX64
+ *   db-suite sm4-gcm             (only when the database's pages use SM4: storage/cryptvfs.h)
  *   check HEX32
  *
  * The database key (db-key) encrypts oa.db and its WAL page by page

@@ -146,6 +146,28 @@ Test(encryption, the_marker_is_in_no_file_running_or_stopped)
     oad_stop(&srv);
 }
 
+/* The SM suite (GB/T 39786's national algorithms) covers the database too, not only the blob files. */
+Test(encryption, blob_suite_sm4_sm3_puts_the_database_pages_in_sm4_too)
+{
+    static const char *const sm[] = {"blob.suite=sm4-sm3", NULL};
+    char where[300] = "";
+    office(sm);
+    cr_assert(dir_holds(srv.dir, "db-suite sm4-gcm", where, sizeof(where)) && strcmp(where, "keys") == 0,
+              "the key file does not record the database's SM4 suite");
+    for (int i = 0; i < 10; i++)
+        cr_assert_gt(secret_doc(i), 0);
+    cr_assert_eq(search_hits(), 10);
+    cr_assert(!dir_holds(srv.dir, MARKER, where, sizeof(where)), "the marker is readable in %s", where);
+    cr_assert_eq(oad_stop(&srv), 0);
+    oad_serve(&srv, sm);
+    login(&srv, "writer", "Fresh-Secret-3-Qx", writer, sizeof(writer));
+    cr_assert_eq(search_hits(), 10);
+    char out[4096], cmd[700];
+    snprintf(cmd, sizeof(cmd), "server/oad fsck --data %s", srv.dir);
+    cr_assert_eq(run_capture(cmd, out, sizeof(out)), 0, "%s", out);
+    oad_stop(&srv);
+}
+
 Test(encryption, kill_9_during_writes_loses_nothing_acknowledged)
 {
     office(NULL);

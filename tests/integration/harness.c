@@ -137,7 +137,7 @@ void oad_use_db_key(const struct oad *o)
     snprintf(path, sizeof(path), "%s/keys", o->dir);
     cr_assert_geq(sodium_init(), 0);
     if (oa_keys_load(path, &k, cause, sizeof(cause)) == 0 && k.has_db_key) {
-        cr_assert_eq(oa_cryptvfs_install(k.db_key), 0);
+        cr_assert_eq(oa_cryptvfs_install(k.db_key, (enum oa_db_suite)k.db_suite), 0);
         cr_assert_eq(oa_cryptvfs_as_default(), 0);
     }
     oa_keys_wipe(&k);

@@ -2,7 +2,8 @@
  * tests/storage/cryptvfs_test.c: the encrypting VFS on real files -- nothing
  * readable under the directory, a flipped byte in a database or WAL page is
  * an error and never data, a wrong key is refused, the migration of a plain
- * database is crash-safe and idempotent.
+ * database is crash-safe and idempotent; in both page suites (AES-256-GCM and
+ * SM4-GCM).
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -59,11 +60,11 @@ static bool dir_holds(const char *d, const char *s)
     return found;
 }
 
-static void install_key(unsigned char seed)
+static void install_key(unsigned char seed, enum oa_db_suite suite)
 {
     unsigned char key[32];
     memset(key, seed, sizeof(key));
-    cr_assert_eq(oa_cryptvfs_install(key), 0);
+    cr_assert_eq(oa_cryptvfs_install(key, suite), 0);
 }
 
 /* A table and a trigram index holding the marker, committed in `rows` transactions. */
@@ -89,11 +90,11 @@ static int count_matches(struct oa_store *s)
     return sqlite3_column_int(st, 0);
 }
 
-Test(cryptvfs, nothing_readable_open_or_closed_and_fts_works)
+static void nothing_readable(enum oa_db_suite suite)
 {
     struct oa_store s;
     char *why = NULL;
-    install_key(1);
+    install_key(1, suite);
     cr_assert_eq(oa_store_open(&s, path, true, &why), 0, "%s", why);
     fill(&s, 200);
     cr_assert_eq(count_matches(&s), 200);
@@ -112,6 +113,16 @@ Test(cryptvfs, nothing_readable_open_or_closed_and_fts_works)
     oa_store_close(&s);
 }
 
+Test(cryptvfs, nothing_readable_open_or_closed_and_fts_works)
+{
+    nothing_readable(OA_DB_AES256GCM);
+}
+
+Test(cryptvfs, sm4_pages_nothing_readable_open_or_closed_and_fts_works)
+{
+    nothing_readable(OA_DB_SM4_GCM);
+}
+
 /* Flips one byte of the file at off. */
 static void flip(const char *p, long off)
 {
@@ -124,11 +135,11 @@ static void flip(const char *p, long off)
     close(fd);
 }
 
-Test(cryptvfs, a_flipped_byte_in_any_database_page_is_corrupt)
+static void flipped_bytes_are_corrupt(enum oa_db_suite suite)
 {
     struct oa_store s;
     char *why = NULL;
-    install_key(2);
+    install_key(2, suite);
     cr_assert_eq(oa_store_open(&s, path, true, &why), 0, "%s", why);
     fill(&s, 50);
     /* No free pages: every page is one that a full check reads (VACUUM, through the VFS). */
@@ -158,6 +169,73 @@ Test(cryptvfs, a_flipped_byte_in_any_database_page_is_corrupt)
     oa_store_close(&s);
 }
 
+Test(cryptvfs, a_flipped_byte_in_any_database_page_is_corrupt)
+{
+    flipped_bytes_are_corrupt(OA_DB_AES256GCM);
+}
+
+Test(cryptvfs, sm4_pages_a_flipped_byte_in_any_database_page_is_corrupt)
+{
+    flipped_bytes_are_corrupt(OA_DB_SM4_GCM);
+}
+
+Test(cryptvfs, one_suite_does_not_open_the_other)
+{
+    struct oa_store s;
+    char *why = NULL;
+    install_key(3, OA_DB_SM4_GCM);
+    cr_assert_eq(oa_store_open(&s, path, true, &why), 0, "%s", why);
+    fill(&s, 5);
+    oa_store_close(&s);
+    install_key(3, OA_DB_AES256GCM); /* the same key, the other suite */
+    if (oa_store_open(&s, path, false, &why) == 0) {
+        char report[200];
+        cr_assert_neq(oa_store_check(&s, false, report, sizeof(report)), 0, "AES read SM4 pages: %s", report);
+        oa_store_close(&s);
+    } else {
+        free(why);
+    }
+    install_key(3, OA_DB_SM4_GCM);
+    cr_assert_eq(oa_store_open(&s, path, false, &why), 0, "%s", why);
+    cr_assert_eq(count_matches(&s), 5);
+    oa_store_close(&s);
+}
+
+/* Whether the key file records the SM4 suite. */
+static bool keys_say_sm4(void)
+{
+    struct oa_keys k;
+    char cause[300];
+    cr_assert_eq(oa_keys_load(keyfile, &k, cause, sizeof(cause)), 0, "%s", cause);
+    bool sm4 = k.db_suite == OA_DB_SM4_GCM;
+    oa_keys_wipe(&k);
+    return sm4;
+}
+
+Test(cryptvfs, a_new_database_takes_the_configured_suite_and_keeps_it)
+{
+    struct oa_store s;
+    char *why = NULL, cause[400];
+    cr_assert_eq(oa_keys_create(keyfile, cause, sizeof(cause)), 0, "%s", cause);
+    cr_assert(!keys_say_sm4(), "a new key file's database key starts as AES-256-GCM");
+    /* Without migrate nothing is written. */
+    cr_assert_eq(oa_cryptvfs_setup(keyfile, path, false, OA_DB_SM4_GCM, cause, sizeof(cause)), 0, "%s", cause);
+    cr_assert(!keys_say_sm4());
+    /* oad init: no database yet, so the key takes the configured suite. */
+    cr_assert_eq(oa_cryptvfs_setup(keyfile, path, true, OA_DB_SM4_GCM, cause, sizeof(cause)), 0, "%s", cause);
+    cr_assert(keys_say_sm4(), "the key file does not record sm4-sm3");
+    cr_assert_eq(oa_store_open(&s, path, true, &why), 0, "%s", why);
+    fill(&s, 20);
+    oa_store_close(&s);
+    cr_assert(!dir_holds(dir, MARKER));
+    /* The configuration says AES now: the database keeps the suite its pages are in. */
+    cr_assert_eq(oa_cryptvfs_setup(keyfile, path, true, OA_DB_AES256GCM, cause, sizeof(cause)), 0, "%s", cause);
+    cr_assert(keys_say_sm4());
+    cr_assert_eq(oa_store_open(&s, path, false, &why), 0, "%s", why);
+    cr_assert_eq(count_matches(&s), 20);
+    oa_store_close(&s);
+}
+
 static void copy_file(const char *from, const char *to)
 {
     char cmd[1000];
@@ -169,7 +247,7 @@ Test(cryptvfs, a_flipped_byte_in_a_wal_frame_is_corrupt)
 {
     struct oa_store s, c;
     char *why = NULL, copy[320], from[330], to[330];
-    install_key(3);
+    install_key(3, OA_DB_AES256GCM);
     cr_assert_eq(oa_store_open(&s, path, true, &why), 0, "%s", why);
     fill(&s, 30);
     /* What a crash would leave: the database and its WAL as they are now. */
@@ -216,7 +294,7 @@ Test(cryptvfs, a_torn_last_wal_frame_ends_the_log_and_the_commits_before_it_reco
 {
     struct oa_store s, c;
     char *why = NULL, copy[320], from[330], to[330];
-    install_key(5);
+    install_key(5, OA_DB_AES256GCM);
     cr_assert_eq(oa_store_open(&s, path, true, &why), 0, "%s", why);
     fill(&s, 30);
     snprintf(copy, sizeof(copy), "%s/torn.db", dir);
@@ -244,7 +322,7 @@ Test(cryptvfs, a_wrong_key_is_a_clear_error)
     struct oa_store s;
     char *why = NULL, cause[400];
     cr_assert_eq(oa_keys_create(keyfile, cause, sizeof(cause)), 0, "%s", cause);
-    cr_assert_eq(oa_cryptvfs_setup(keyfile, path, true, cause, sizeof(cause)), 0, "%s", cause);
+    cr_assert_eq(oa_cryptvfs_setup(keyfile, path, true, OA_DB_AES256GCM, cause, sizeof(cause)), 0, "%s", cause);
     cr_assert_eq(oa_store_open(&s, path, true, &why), 0, "%s", why);
     fill(&s, 5);
     oa_store_close(&s);
@@ -252,7 +330,7 @@ Test(cryptvfs, a_wrong_key_is_a_clear_error)
     char other[320];
     snprintf(other, sizeof(other), "%s/other-keys", dir);
     cr_assert_eq(oa_keys_create(other, cause, sizeof(cause)), 0, "%s", cause);
-    cr_assert_eq(oa_cryptvfs_setup(other, path, true, cause, sizeof(cause)), -1);
+    cr_assert_eq(oa_cryptvfs_setup(other, path, true, OA_DB_AES256GCM, cause, sizeof(cause)), -1);
     cr_assert(strstr(cause, "does not open") != NULL, "%s", cause);
     cr_assert_null(oa_cryptvfs_active());
     /* Without the key the file is no database SQLite can read. */
@@ -260,7 +338,7 @@ Test(cryptvfs, a_wrong_key_is_a_clear_error)
     cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     cr_assert_neq(sqlite3_exec(db, "SELECT count(*) FROM t", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
-    cr_assert_eq(oa_cryptvfs_setup(keyfile, path, false, cause, sizeof(cause)), 0, "%s", cause);
+    cr_assert_eq(oa_cryptvfs_setup(keyfile, path, false, OA_DB_AES256GCM, cause, sizeof(cause)), 0, "%s", cause);
 }
 
 Test(cryptvfs, migrates_a_plain_database_once)
@@ -278,7 +356,7 @@ Test(cryptvfs, migrates_a_plain_database_once)
     k.has_db_key = false;
     cr_assert_eq(oa_keys_save(keyfile, &k, cause, sizeof(cause)), 0);
     /* Without migrate, a plain database stays plain and opens plainly. */
-    cr_assert_eq(oa_cryptvfs_setup(keyfile, path, false, cause, sizeof(cause)), 1, "%s", cause);
+    cr_assert_eq(oa_cryptvfs_setup(keyfile, path, false, OA_DB_AES256GCM, cause, sizeof(cause)), 1, "%s", cause);
     cr_assert_null(oa_cryptvfs_active());
     /* A stale copy from an interrupted attempt is no obstacle. */
     char stale[320];
@@ -286,7 +364,7 @@ Test(cryptvfs, migrates_a_plain_database_once)
     FILE *f = fopen(stale, "w");
     fputs("half a copy", f);
     fclose(f);
-    cr_assert_eq(oa_cryptvfs_setup(keyfile, path, true, cause, sizeof(cause)), 0, "%s", cause);
+    cr_assert_eq(oa_cryptvfs_setup(keyfile, path, true, OA_DB_AES256GCM, cause, sizeof(cause)), 0, "%s", cause);
     cr_assert_eq(oa_cryptvfs_probe(path), 1);
     cr_assert_eq(access(stale, F_OK), -1);
     cr_assert(!dir_holds(dir, MARKER), "the marker is readable after the migration");
@@ -299,7 +377,7 @@ Test(cryptvfs, migrates_a_plain_database_once)
     /* Again: nothing to do, same key, same data. */
     struct stat before, after;
     cr_assert_eq(stat(path, &before), 0);
-    cr_assert_eq(oa_cryptvfs_setup(keyfile, path, true, cause, sizeof(cause)), 0, "%s", cause);
+    cr_assert_eq(oa_cryptvfs_setup(keyfile, path, true, OA_DB_AES256GCM, cause, sizeof(cause)), 0, "%s", cause);
     cr_assert_eq(stat(path, &after), 0);
     cr_assert_eq(before.st_ino, after.st_ino);
     cr_assert_eq(oa_store_open(&s, path, false, &why), 0, "%s", why);
@@ -311,7 +389,7 @@ Test(cryptvfs, migrates_a_plain_database_once)
 Test(cryptvfs, a_rollback_journal_is_encrypted_too)
 {
     sqlite3 *db = NULL;
-    install_key(4);
+    install_key(4, OA_DB_AES256GCM);
     cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, OA_CRYPTVFS_NAME), SQLITE_OK);
     int reserve = OA_CRYPTVFS_RESERVE;
     cr_assert_eq(sqlite3_file_control(db, "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve), SQLITE_OK);
@@ -336,7 +414,7 @@ Test(cryptvfs, a_page_moved_to_another_position_is_corrupt)
 {
     struct oa_store s;
     char *why = NULL;
-    install_key(5);
+    install_key(5, OA_DB_AES256GCM);
     cr_assert_eq(oa_store_open(&s, path, true, &why), 0, "%s", why);
     fill(&s, 50);
     cr_assert_eq(oa_store_exec(&s, "VACUUM"), 0);
@@ -366,7 +444,7 @@ Test(cryptvfs, sqlite_keeps_no_global_allocation_statistics_behind_the_vfs)
 {
     struct oa_store s;
     char *why = NULL;
-    install_key(4);
+    install_key(4, OA_DB_AES256GCM);
     cr_assert_eq(oa_store_open(&s, path, true, &why), 0, "%s", why);
     fill(&s, 20);
     cr_assert_eq(count_matches(&s), 20);
