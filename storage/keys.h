@@ -29,7 +29,6 @@
 
 #include "model/keys.h"
 
-
 /* Creates a new key file with fresh random keys; fails if it exists.  0 or -1 with cause. */
 int oa_keys_create(const char *path, char *cause, size_t causelen);
 /* The same, sealed with the key of oa_keyseal_rekey (storage/keyseal.h): its keys never touch the disk in plain. */
