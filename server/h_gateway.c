@@ -29,7 +29,6 @@
 #include "server/blobs-int.h"
 #include "server/handlers.h"
 #include "server/server.h"
-#include "storage/blobs.h"
 
 struct gw_job {
     struct oa_db_job job;
@@ -66,18 +65,12 @@ static int gw_on_run(struct oa_store *s, struct oa_db_job *job)
                    : 0;
     case OP_OUTBOX: j->out = oa_gw_outbox_page(s, j->after, (int)j->limit); return j->out ? 0 : OA_E_STORAGE;
     case OP_FILE: {
-        int rc = oa_gw_outbox_file(s, by, j->id, j->k, &j->a, &j->err);
+        int rc = oa_gw_outbox_file(s, by, j->r->srv->cfg->data_dir, j->id, j->k, &j->a, &j->fd, &j->err);
         if (rc < 0)
             return OA_E_STORAGE;
         if (rc == 0 && j->err == OA_E_OK) {
             j->err = OA_E_NOT_FOUND;
             j->message = "No such outbox item or file.";
-        } else if (rc == 1 && j->err == OA_E_OK) {
-            char path[4096];
-            if (j->a.blob.shredded)
-                j->err = OA_E_GONE;
-            else if (oa_blob_path(j->r->srv->cfg->data_dir, j->a.blob.file, path, sizeof(path)) == 0)
-                j->fd = open(path, O_RDONLY | O_CLOEXEC);
         }
         return 0;
     }

@@ -18,13 +18,12 @@
 
 #include "app/doc_read.h"
 #include "app/sync_feed.h"
+#include "app/sync_push.h"
 #include "proto/log.h"
 #include "proto/sync.h"
 #include "proto/value.h"
 #include "server/handlers.h"
 #include "server/server.h"
-#include "storage/accounts.h"
-#include "storage/documents.h"
 #include "workflow/access.h"
 
 struct feed_job {
@@ -231,15 +230,10 @@ static int push_on_run(struct oa_store *s, struct oa_db_job *job)
             oa_sync_put_text(out, OA_RS_CODE, "conflict");
             oa_sync_put_text(out, OA_RS_MESSAGE, "The document changed on the server since you worked on it offline; "
                                                  "look at its current version and act again.");
-            struct oa_doc d;
-            struct oa_user me;
-            if (oa_user_by_id(s, j->r->who.user_id, &me) == 1 && oa_doc_load(s, op.doc_id, &d) == 1) {
-                unsigned cache_max = j->r->srv->cfg->sync_cache_max_level;
-                if (oa_sync_cacheable(d.level, cache_max))
-                    oa_doc_load_body(s, &d);
-                oa_sync_put(out, OA_RS_CURRENT, oa_sync_doc_record(s, &d, &me, cache_max));
-                oa_doc_free(&d);
-            }
+            cbor_item_t *cur =
+                oa_sync_push_current(s, OA_REQ_ACTOR(j->r), op.doc_id, j->r->srv->cfg->sync_cache_max_level);
+            if (cur != NULL)
+                oa_sync_put(out, OA_RS_CURRENT, cur);
         } else {
             out = refused(id, res.err, res.message);
         }

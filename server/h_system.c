@@ -183,11 +183,6 @@ bool oa_req_fields(struct oa_req *r, const struct pv_field *fields, size_t n)
     return true;
 }
 
-void oa_audit_actor(const struct oa_req *r, struct oa_audit_event *ev)
-{
-    oa_app_audit_actor(OA_REQ_ACTOR(r), ev);
-}
-
 struct refusal {
     struct oa_db_job job;
     struct oa_req *r;

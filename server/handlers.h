@@ -8,11 +8,10 @@
 #include <stdbool.h>
 
 #include "app/doc_read.h"
+#include "model/job.h"
 #include "proto/value.h"
 #include "server/http.h"
 #include "server/params.h"
-#include "storage/store.h"
-#include "model/job.h"
 
 /*
  * Reads the body's fields; on failure answers 400 with the reason and returns
@@ -67,9 +66,6 @@ void oa_req_job_submit(struct oa_req_job *j);
 /* Records a refusal to answer; returns 0 (the run keeps its changes, such as an audit entry). */
 int oa_req_fail(struct oa_req_job *j, enum oa_err e, const char *message);
 void oa_req_job_done(struct oa_db_job *job);
-
-/* Fills the actor fields of an audit event from the request. */
-void oa_audit_actor(const struct oa_req *r, struct oa_audit_event *ev);
 
 /* system */
 void h_healthz(struct oa_req *r);

@@ -26,10 +26,7 @@ INCLUDES = {
     'h_attachments.c': 3,
     'h_blobs.c': 4,
     'h_doc_list.c': 2,
-    'h_gateway.c': 1,
-    'h_sync.c': 2,
     'h_upload.c': 4,
-    'handlers.h': 1,
 }
 STORAGE_INCLUDE = re.compile(r'^\s*#\s*include\s+"storage/')
 
