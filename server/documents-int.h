@@ -1,6 +1,6 @@
 /*
  * server/documents-int.h: internal to the document routes (h_documents.c,
- * h_doc_write.c, h_doc_action.c, h_doc_list.c, h_doc_common.c): the job
+ * h_doc_write.c, h_doc_action.c, h_doc_list.c, h_doc_label.c, h_doc_common.c): the job
  * every document route runs and the functions they share.  Nobody else
  * includes it.
  */
@@ -101,6 +101,7 @@ int oa__doc_run_action(struct oa_store *s, struct doc_job *j);
 
 /* h_doc_list.c */
 int oa__doc_run_list(struct oa_store *s, struct doc_job *j);
+/* h_doc_label.c */
 int oa__doc_run_relabel(struct oa_store *s, struct doc_job *j);
 int oa__doc_run_expired(struct oa_store *s, struct doc_job *j);
 

@@ -25,7 +25,6 @@ INCLUDES = {
     'blobs-int.h': 1,
     'h_attachments.c': 3,
     'h_blobs.c': 4,
-    'h_doc_list.c': 2,
     'h_upload.c': 4,
 }
 STORAGE_INCLUDE = re.compile(r'^\s*#\s*include\s+"storage/')
