@@ -287,7 +287,7 @@ static int rewrap_on_run(struct oa_store *s, struct oa_db_job *job)
     x->more = n == 256;
     if (x->more)
         return 0;
-    /* Authenticator secrets are wrapped under the top level's KEK too (server/totp.c): rewrapped before
+    /* Authenticator secrets are wrapped under the top level's KEK too (app/totp.c): rewrapped before
      * their version may retire, or secadmin could never pass a step-up again (#17). */
     struct oa_totp_row trows[64];
     size_t tn = 0;

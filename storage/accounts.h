@@ -85,7 +85,7 @@ int oa_session_prune(struct oa_store *s, int64_t now, int64_t idle_before, int64
 /*
  * #17: authenticator secrets wrapped under a version of the top level's KEK
  * other than `current` (the version is the wrapped secret's first byte,
- * server/totp.c), so a key rotation rewraps them before it retires that
+ * app/totp.c), so a key rotation rewraps them before it retires that
  * version.  At most cap rows; 0 or -1.
  */
 struct oa_totp_row {
