@@ -24,7 +24,6 @@ REMAINING = {
 INCLUDES = {
     'blobs-int.h': 1,
     'h_attachments.c': 3,
-    'h_blobs.c': 4,
     'h_upload.c': 4,
 }
 STORAGE_INCLUDE = re.compile(r'^\s*#\s*include\s+"storage/')
