@@ -24,6 +24,9 @@
 #include "workflow/calendar.h"
 #include "workflow/deadline.h"
 #include "workflow/docflow.h"
+#include "storage/accounts.h"
+#include "storage/documents.h"
+#include "storage/store.h"
 
 #define MAX_NAMES OA_ACTION_MAX_NAMES
 

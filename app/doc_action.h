@@ -12,8 +12,8 @@
 #include "app/outcome.h"
 #include "proto/errors.h"
 #include "proto/value.h"
-#include "storage/accounts.h"
-#include "storage/documents.h"
+#include "model/account.h"
+#include "model/document.h"
 
 /* The most names one list in params may hold (countersigners, readers, recipients). */
 #define OA_ACTION_MAX_NAMES 64

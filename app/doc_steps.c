@@ -16,6 +16,9 @@
 #include "workflow/calendar.h"
 #include "workflow/deadline.h"
 #include "workflow/docflow.h"
+#include "storage/accounts.h"
+#include "storage/documents.h"
+#include "storage/store.h"
 
 /* Today's date in local time, as days since the epoch (the offset is re-read each minute). */
 int32_t oa_app_today_local(void)

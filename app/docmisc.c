@@ -11,6 +11,8 @@
 #include "storage/documents.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
+#include "storage/accounts.h"
+#include "storage/store.h"
 
 int oa_app_delegation_create(struct oa_store *s, const struct oa_app_actor *by, const struct oa_user *me,
                              const char *to_name, const char *starts_on, const char *ends_on,

@@ -19,8 +19,8 @@
 
 #include "app/doc_read.h"
 #include "proto/value.h"
-#include "storage/blobs.h"
-#include "storage/documents.h"
+#include "model/blob.h"
+#include "model/document.h"
 #include "storage/gateway.h"
 
 #define OA_GW_MAX_FILES 64

@@ -74,3 +74,8 @@ int oa_jobs_step_undo(struct oa_store *s, const char *name)
 {
     return oa_store_undo_to(s, name);
 }
+
+bool oa_jobs_on_reader(const struct oa_store *s)
+{
+    return s->audit_deferred;
+}

@@ -10,6 +10,7 @@
 #ifndef OA_APP_JOBS_H
 #define OA_APP_JOBS_H
 
+#include <stdbool.h>
 #include <uv.h>
 
 #include "model/job.h"
@@ -34,6 +35,12 @@ struct oa_jobs *oa_jobs_start(uv_loop_t *loop, struct oa_store *store, const cha
 int oa_jobs_step_begin(struct oa_store *s, const char *name);
 int oa_jobs_step_keep(struct oa_store *s, const char *name);
 int oa_jobs_step_undo(struct oa_store *s, const char *name);
+
+/*
+ * Whether the job running on s runs on a reader thread: it cannot write,
+ * and what it must write goes to the writer as its `then` (model/job.h).
+ */
+bool oa_jobs_on_reader(const struct oa_store *s);
 
 /* Queues a job: OA_JOB_READ to a reader, any other to the writer.  Loop thread only. */
 void oa_jobs_submit(struct oa_jobs *q, struct oa_db_job *job);

@@ -24,6 +24,8 @@
 #include "storage/accounts.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
+#include "storage/documents.h"
+#include "storage/store.h"
 
 enum pub_step { PUB_PROPOSE, PUB_SECRECY, PUB_REVIEW };
 

@@ -14,6 +14,9 @@
 #include "workflow/access.h"
 #include "workflow/calendar.h"
 #include "workflow/deadline.h"
+#include "storage/accounts.h"
+#include "storage/documents.h"
+#include "storage/store.h"
 
 static int32_t today_shanghai(void)
 {

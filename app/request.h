@@ -15,8 +15,8 @@
 
 #include "app/doc_read.h"
 #include "proto/value.h"
-#include "storage/accounts.h"
-#include "storage/documents.h"
+#include "model/account.h"
+#include "model/document.h"
 
 /* One effect's inputs and outputs. */
 struct oa_request_fx {

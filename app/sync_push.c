@@ -4,6 +4,7 @@
 #include "app/accounts.h"
 #include "app/sync_feed.h"
 #include "storage/documents.h"
+#include "storage/store.h"
 #include "workflow/access.h"
 
 cbor_item_t *oa_sync_push_current(struct oa_store *s, const struct oa_app_actor *by, int64_t doc_id,
@@ -18,4 +19,9 @@ cbor_item_t *oa_sync_push_current(struct oa_store *s, const struct oa_app_actor 
     cbor_item_t *rec = oa_sync_doc_record(s, &d, &me, cache_max_level);
     oa_doc_free(&d);
     return rec;
+}
+
+bool oa_sync_changed_since(int64_t next)
+{
+    return atomic_load(&oa_change_latest) > next;
 }

@@ -6,6 +6,7 @@
 #ifndef OA_APP_SYNC_PUSH_H
 #define OA_APP_SYNC_PUSH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "app/audit.h"
@@ -21,5 +22,8 @@ struct oa_store;
  */
 cbor_item_t *oa_sync_push_current(struct oa_store *s, const struct oa_app_actor *by, int64_t doc_id,
                                   unsigned cache_max_level);
+
+/* Whether a change was handed out after change `next` (a long poll's wake-up). */
+bool oa_sync_changed_since(int64_t next);
 
 #endif

@@ -29,6 +29,7 @@
 #include "server/blobs-int.h"
 #include "server/handlers.h"
 #include "server/server.h"
+#include "workflow/calendar.h"
 
 struct gw_job {
     struct oa_db_job job;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "app/doc_read.h"
+#include "app/jobs.h"
 #include "app/sync_feed.h"
 #include "app/sync_push.h"
 #include "proto/log.h"
@@ -50,7 +51,7 @@ static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
                                j->r->srv->cfg->sync_cache_max_level, &j->page);
     if (rc != 0 || j->page.err != OA_E_OK || j->page.nseen == 0)
         return rc;
-    if (s->audit_deferred)
+    if (oa_jobs_on_reader(s))
         job->then = seen_apply; /* on a reader: the writer records them before the page is sent */
     else
         rc = seen_apply(s, job);
@@ -80,7 +81,7 @@ static void feed_on_tick(uv_timer_t *t)
 {
     struct feed_job *j = t->data;
     struct oa_server *srv = j->r->srv;
-    bool changed = atomic_load(&oa_change_latest) > j->page.next;
+    bool changed = oa_sync_changed_since(j->page.next);
     bool expired = uv_now(srv->loop) >= j->wait_until;
     if (!changed && !expired && !srv->draining)
         return;

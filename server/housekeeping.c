@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "app/housekeeping.h"
+#include "model/clock.h"
 #include "proto/alloc.h"
 #include "proto/log.h"
 #include "server/server.h"
