@@ -15,9 +15,10 @@
 
 #include "app/outcome.h"
 #include "app/records.h"
-#include "proto/aip.h"
 #include "model/keys.h"
-#include "storage/records.h"
+#include "proto/aip.h"
+
+struct oa_record_row; /* storage/records.h */
 
 struct oa_store;
 

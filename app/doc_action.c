@@ -20,13 +20,13 @@
 #include "app/records.h"
 #include "app/request.h"
 #include "proto/alloc.h"
+#include "storage/accounts.h"
+#include "storage/documents.h"
+#include "storage/store.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
 #include "workflow/deadline.h"
 #include "workflow/docflow.h"
-#include "storage/accounts.h"
-#include "storage/documents.h"
-#include "storage/store.h"
 
 #define MAX_NAMES OA_ACTION_MAX_NAMES
 

@@ -10,10 +10,10 @@
 
 #include "app/audit.h"
 #include "app/outcome.h"
-#include "proto/errors.h"
-#include "proto/value.h"
 #include "model/account.h"
 #include "model/document.h"
+#include "proto/errors.h"
+#include "proto/value.h"
 
 /* The most names one list in params may hold (countersigners, readers, recipients). */
 #define OA_ACTION_MAX_NAMES 64

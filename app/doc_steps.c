@@ -13,12 +13,12 @@
 #include <time.h>
 
 #include "proto/alloc.h"
-#include "workflow/calendar.h"
-#include "workflow/deadline.h"
-#include "workflow/docflow.h"
 #include "storage/accounts.h"
 #include "storage/documents.h"
 #include "storage/store.h"
+#include "workflow/calendar.h"
+#include "workflow/deadline.h"
+#include "workflow/docflow.h"
 
 /* Today's date in local time, as days since the epoch (the offset is re-read each minute). */
 int32_t oa_app_today_local(void)

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/accounts.h"
 #include "app/doc_read.h"
 #include "app/doc_steps.h"
 #include "app/doc_view.h"
-#include "app/accounts.h"
 #include "proto/alloc.h"
 #include "proto/etag.h"
 #include "storage/accounts.h"

@@ -7,12 +7,12 @@
 
 #include "app/doc_read.h"
 #include "proto/alloc.h"
+#include "storage/accounts.h"
 #include "storage/docmisc.h"
 #include "storage/documents.h"
+#include "storage/store.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
-#include "storage/accounts.h"
-#include "storage/store.h"
 
 int oa_app_delegation_create(struct oa_store *s, const struct oa_app_actor *by, const struct oa_user *me,
                              const char *to_name, const char *starts_on, const char *ends_on,

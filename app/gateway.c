@@ -14,12 +14,13 @@
 #include "app/gateway-int.h"
 #include "storage/accounts.h"
 #include "storage/blobs.h"
+#include "storage/documents.h"
+#include "storage/gateway.h"
+#include "storage/store.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
 #include "workflow/deadline.h"
 #include "workflow/docflow.h"
-#include "storage/documents.h"
-#include "storage/store.h"
 
 /* The level of an imported request: the applicant's personal data is not for publication. */
 #define REQUEST_LEVEL OA_LEVEL_INTERNAL

@@ -18,10 +18,12 @@
 #include <stdint.h>
 
 #include "app/doc_read.h"
-#include "proto/value.h"
 #include "model/blob.h"
 #include "model/document.h"
-#include "storage/gateway.h"
+#include "model/gateway.h"
+#include "proto/value.h"
+
+struct oa_request_row; /* storage/gateway.h */
 
 #define OA_GW_MAX_FILES 64
 

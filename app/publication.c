@@ -22,10 +22,11 @@
 #include "app/gateway.h"
 #include "proto/alloc.h"
 #include "storage/accounts.h"
+#include "storage/documents.h"
+#include "storage/gateway.h"
+#include "storage/store.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
-#include "storage/documents.h"
-#include "storage/store.h"
 
 enum pub_step { PUB_PROPOSE, PUB_SECRECY, PUB_REVIEW };
 

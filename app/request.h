@@ -14,9 +14,9 @@
 #include <stddef.h>
 
 #include "app/doc_read.h"
-#include "proto/value.h"
 #include "model/account.h"
 #include "model/document.h"
+#include "proto/value.h"
 
 /* One effect's inputs and outputs. */
 struct oa_request_fx {

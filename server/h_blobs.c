@@ -44,10 +44,10 @@
 
 #include "app/blob_upkeep.h"
 #include "app/doc_read.h"
+#include "proto/log.h"
 #include "proto/value.h"
 #include "server/blobs-int.h"
 #include "server/handlers.h"
-#include "proto/log.h"
 #include "server/server.h"
 #include "workflow/access.h"
 

@@ -28,8 +28,8 @@
 
 #include "app/doc_action.h"
 #include "app/doc_history.h"
-#include "app/jobs.h"
 #include "app/doc_read.h"
+#include "app/jobs.h"
 #include "proto/value.h"
 #include "server/documents-int.h"
 #include "server/handlers.h"

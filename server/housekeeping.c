@@ -7,10 +7,10 @@
 
 #include "app/housekeeping.h"
 #include "model/clock.h"
+#include "model/job.h"
 #include "proto/alloc.h"
 #include "proto/log.h"
 #include "server/server.h"
-#include "model/job.h"
 
 struct hk_job {
     struct oa_db_job job;

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "app/health.h"
-#include "proto/alloc.h"
 #include "model/job.h"
+#include "proto/alloc.h"
 
 static const int status_slots[] = {
     200, 201, 204, 206, 304, 400, 401, 403, 404, 405, 406, 408,

@@ -8,10 +8,10 @@
 #include <stdbool.h>
 #include <uv.h>
 
-#include "server/config.h"
-#include "server/metrics.h"
 #include "app/jobs.h"
 #include "model/keys.h"
+#include "server/config.h"
+#include "server/metrics.h"
 
 struct oa_conn;
 struct oa_req;
