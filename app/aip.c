@@ -18,14 +18,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app/audit.h"
+#include "app/doc_read.h"
 #include "proto/alloc.h"
+#include "storage/accounts.h"
 #include "storage/audit.h"
 #include "storage/blobs.h"
 #include "storage/doc_history.h"
-#include "app/audit.h"
-#include "app/doc_read.h"
-#include "storage/accounts.h"
 #include "storage/documents.h"
+#include "storage/records.h"
 #include "workflow/access.h"
 
 /* One record's facts, owned here until the package is written. */

@@ -15,10 +15,12 @@
 
 #include "app/outcome.h"
 #include "app/records.h"
+#include "model/keys.h"
 #include "proto/aip.h"
-#include "storage/keys.h"
-#include "storage/records.h"
-#include "storage/store.h"
+
+struct oa_record_row; /* storage/records.h */
+
+struct oa_store;
 
 /* What the server lends the packaging: where the files are, their keys, the log's key. */
 struct oa_aip_env {

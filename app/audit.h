@@ -8,7 +8,9 @@
 
 #include <stdint.h>
 
-#include "storage/store.h"
+struct oa_store;
+struct oa_audit_event; /* storage/store.h */
+
 
 struct oa_doc;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "proto/alloc.h"
+#include "storage/audit.h"
 #include "storage/merkle.h"
 #include "storage/report.h"
 

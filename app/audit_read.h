@@ -8,9 +8,11 @@
 
 #include <stdint.h>
 
+#include "model/audit.h"
 #include "proto/errors.h"
 #include "proto/value.h"
-#include "storage/audit.h"
+
+struct oa_store;
 
 enum oa_audit_read_op {
     OA_AUDIT_ENTRIES,     /* a page of entries: filter */

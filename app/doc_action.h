@@ -10,10 +10,10 @@
 
 #include "app/audit.h"
 #include "app/outcome.h"
+#include "model/account.h"
+#include "model/document.h"
 #include "proto/errors.h"
 #include "proto/value.h"
-#include "storage/accounts.h"
-#include "storage/documents.h"
 
 /* The most names one list in params may hold (countersigners, readers, recipients). */
 #define OA_ACTION_MAX_NAMES 64
@@ -47,5 +47,33 @@ struct oa_doc_action_result {
  */
 enum oa_app_end oa_doc_act(struct oa_store *s, const struct oa_app_actor *by, const struct oa_user *me,
                const struct oa_doc_action *a, struct oa_doc_action_result *out);
+
+/*
+ * A retried request answers as the first did: the answer to an action,
+ * kept under the caller's key (key) with the action's result.
+ */
+struct oa_doc_action_answer {
+    int status;             /* 200 */
+    unsigned char *bytes;   /* the answer, CBOR ({document, step_id}); the caller frees it */
+    size_t len;
+};
+/*
+ * Takes action a once per key: the first time as oa_doc_act, keeping its
+ * answer; a retry gets the kept answer without acting again.  `me` is the
+ * caller as oa_doc_act takes them.  0 with *ans filled (done, or a retry),
+ * or refused/undone (*o, nothing in ans), or OA_E_STORAGE.
+ */
+int oa_doc_act_once(struct oa_store *s, const struct oa_app_actor *by, const struct oa_user *me, const char *key,
+                    const struct oa_doc_action *a, struct oa_doc_action_answer *ans, struct oa_app_outcome *o);
+
+/*
+ * The answer kept under key for the caller: 1 found (*status, *body (the
+ * caller frees it), *len), 0 none, -1 storage failed.
+ */
+int oa_app_answer_recall(struct oa_store *s, const struct oa_app_actor *by, const char *key, int *status,
+                         unsigned char **body, size_t *len);
+/* Keeps an answer under key for the caller (a sync push keeps the revision it made as its status).  0 or -1. */
+int oa_app_answer_keep(struct oa_store *s, const struct oa_app_actor *by, const char *key, int status,
+                       const void *body, size_t len);
 
 #endif

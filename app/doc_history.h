@@ -10,7 +10,8 @@
 #include <stdint.h>
 
 #include "proto/value.h"
-#include "storage/store.h"
+
+struct oa_store;
 
 /* {"steps", "revisions", "participants", "chases"}: 0, or -1 on a storage error. */
 int oa_app_doc_history(struct oa_store *s, int64_t doc, cbor_item_t **out);

@@ -11,9 +11,9 @@
 #include <stdint.h>
 
 #include "app/audit.h"
-#include "storage/accounts.h"
+#include "model/account.h"
 #include "storage/doc_list.h"
-#include "storage/documents.h"
+#include "model/document.h"
 
 /* A page: the documents `me` may see, in id order. */
 struct oa_doc_page {

@@ -11,7 +11,8 @@
 
 #include "app/audit.h"
 #include "proto/errors.h"
-#include "storage/store.h"
+
+struct oa_store;
 
 struct oa_user;
 struct oa_doc;

@@ -13,6 +13,9 @@
 #include <time.h>
 
 #include "proto/alloc.h"
+#include "storage/accounts.h"
+#include "storage/documents.h"
+#include "storage/store.h"
 #include "workflow/calendar.h"
 #include "workflow/deadline.h"
 #include "workflow/docflow.h"

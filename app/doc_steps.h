@@ -9,7 +9,9 @@
 
 #include <stdint.h>
 
-#include "storage/documents.h"
+#include "model/document.h"
+
+struct oa_store;
 
 /* Today's date in local time, as days since the epoch (the offset is re-read each minute). */
 int32_t oa_app_today_local(void);

@@ -7,8 +7,10 @@
 
 #include "app/doc_read.h"
 #include "proto/alloc.h"
+#include "storage/accounts.h"
 #include "storage/docmisc.h"
 #include "storage/documents.h"
+#include "storage/store.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
 

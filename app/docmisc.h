@@ -16,8 +16,8 @@
 
 #include "app/audit.h"
 #include "app/outcome.h"
+#include "model/account.h"
 #include "proto/value.h"
-#include "storage/accounts.h"
 
 /* me delegates approvals to the account named `to` for the days given (YYYY-MM-DD, in order). */
 int oa_app_delegation_create(struct oa_store *s, const struct oa_app_actor *by, const struct oa_user *me,

@@ -9,7 +9,8 @@
 #include <stdint.h>
 
 #include "proto/value.h"
-#include "storage/store.h"
+
+struct oa_store;
 
 /*
  * Adds an outbox item of `type` for doc_id: `content` (consumed) encoded as

@@ -5,6 +5,7 @@
  */
 #include "app/gateway.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,11 @@
 #include "app/audit.h"
 #include "app/gateway-int.h"
 #include "storage/accounts.h"
+#include "storage/blobs.h"
+#include "storage/documents.h"
+#include "storage/gateway.h"
 #include "storage/records.h"
+#include "storage/store.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
 #include "workflow/deadline.h"
@@ -442,8 +447,8 @@ static int audit_export_refusal(struct oa_store *s, const struct oa_app_actor *b
     return oa_audit(s, &ev);
 }
 
-int oa_gw_outbox_file(struct oa_store *s, const struct oa_app_actor *by, int64_t id, int k, struct oa_attachment *a,
-                      enum oa_err *err)
+int oa_gw_outbox_file(struct oa_store *s, const struct oa_app_actor *by, const char *data_dir, int64_t id, int k,
+                      struct oa_attachment *a, int *fd, enum oa_err *err)
 {
     struct oa_outbox_row o;
     int64_t att = 0;
@@ -467,7 +472,15 @@ int oa_gw_outbox_file(struct oa_store *s, const struct oa_app_actor *by, int64_t
     rc = oa_outbox_file(s, id, k, &att, &rev);
     if (rc <= 0)
         return rc;
-    return oa_attachment_get(s, doc, att, rev, a);
+    rc = oa_attachment_get(s, doc, att, rev, a);
+    if (rc != 1)
+        return rc;
+    char path[4096];
+    if (a->blob.shredded)
+        *err = OA_E_GONE;
+    else if (oa_blob_path(data_dir, a->blob.file, path, sizeof(path)) == 0)
+        *fd = open(path, O_RDONLY | O_CLOEXEC);
+    return 1;
 }
 
 int oa_gw_outbox_sent(struct oa_store *s, const struct oa_app_actor *by, int64_t id, const char *bundle_id,

@@ -18,10 +18,12 @@
 #include <stdint.h>
 
 #include "app/doc_read.h"
+#include "model/blob.h"
+#include "model/document.h"
+#include "model/gateway.h"
 #include "proto/value.h"
-#include "storage/blobs.h"
-#include "storage/documents.h"
-#include "storage/gateway.h"
+
+struct oa_request_row; /* storage/gateway.h */
 
 #define OA_GW_MAX_FILES 64
 
@@ -102,11 +104,13 @@ cbor_item_t *oa_gw_outbox_page(struct oa_store *s, int64_t after, int limit);
 
 /*
  * The k-th file of outbox item id, if the item may still leave: 1 (*a
- * filled), 0 not found, -1 storage error; OA_E_FORBIDDEN in *err (audited)
- * when its document no longer may.
+ * filled, and *fd its blob file in the blob store under data_dir, opened
+ * to read, or -1 when it cannot be), 0 not found, -1 storage error;
+ * OA_E_FORBIDDEN in *err (audited) when its document no longer may,
+ * OA_E_GONE when its blob was shredded.
  */
-int oa_gw_outbox_file(struct oa_store *s, const struct oa_app_actor *by, int64_t id, int k, struct oa_attachment *a,
-                      enum oa_err *err);
+int oa_gw_outbox_file(struct oa_store *s, const struct oa_app_actor *by, const char *data_dir, int64_t id, int k,
+                      struct oa_attachment *a, int *fd, enum oa_err *err);
 
 /* Records that oagw wrote item id out (idempotent; other values: OA_E_CONFLICT).  0 or -1. */
 int oa_gw_outbox_sent(struct oa_store *s, const struct oa_app_actor *by, int64_t id, const char *bundle_id,

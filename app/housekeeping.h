@@ -11,7 +11,8 @@
 
 #include <stdint.h>
 
-#include "storage/store.h"
+struct oa_store;
+
 
 struct oa_housekeeping {
     int64_t session_idle_s;   /* security.session_idle_seconds */

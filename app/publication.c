@@ -22,6 +22,9 @@
 #include "app/gateway.h"
 #include "proto/alloc.h"
 #include "storage/accounts.h"
+#include "storage/documents.h"
+#include "storage/gateway.h"
+#include "storage/store.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
 

@@ -16,6 +16,7 @@
 #include "storage/accounts.h"
 #include "storage/blobs.h"
 #include "storage/documents.h"
+#include "storage/records.h"
 #include "workflow/access.h"
 #include "workflow/records.h"
 

@@ -16,7 +16,8 @@
 #include "app/audit.h"
 #include "app/outcome.h"
 #include "proto/value.h"
-#include "storage/records.h"
+
+struct oa_record_row; /* storage/records.h */
 
 struct oa_doc;
 struct oa_attachment;

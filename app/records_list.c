@@ -9,6 +9,7 @@
 #include "app/doc_read.h"
 #include "storage/accounts.h"
 #include "storage/documents.h"
+#include "storage/records.h"
 #include "workflow/access.h"
 #include "workflow/records.h"
 

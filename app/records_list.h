@@ -12,8 +12,8 @@
 
 #include "app/audit.h"
 #include "app/outcome.h"
+#include "model/records.h"
 #include "proto/value.h"
-#include "storage/records.h"
 
 /* The most catalogue entries one answer holds. */
 #define OA_CATALOGUE_MAX 50000

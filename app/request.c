@@ -10,7 +10,10 @@
 #include <string.h>
 
 #include "app/gateway.h"
+#include "storage/accounts.h"
+#include "storage/documents.h"
 #include "storage/gateway.h"
+#include "storage/store.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
 #include "workflow/deadline.h"

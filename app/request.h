@@ -14,9 +14,9 @@
 #include <stddef.h>
 
 #include "app/doc_read.h"
+#include "model/account.h"
+#include "model/document.h"
 #include "proto/value.h"
-#include "storage/accounts.h"
-#include "storage/documents.h"
 
 /* One effect's inputs and outputs. */
 struct oa_request_fx {

@@ -21,7 +21,8 @@
 
 #include "app/audit.h"
 #include "proto/errors.h"
-#include "storage/store.h"
+
+struct oa_store;
 
 struct oa_doc;
 struct oa_user;

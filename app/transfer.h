@@ -18,6 +18,7 @@
 #include "app/audit.h"
 #include "app/outcome.h"
 #include "proto/value.h"
+#include "workflow/records.h"
 
 /* docs: the documents of filed records, in the order of the list (1 to OA_TRANSFER_MAX, no repeats). */
 int oa_transfer_create(struct oa_store *s, const struct oa_aip_env *env, const struct oa_app_actor *by,

@@ -7,11 +7,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "app/accounts.h"
+#include "model/clock.h"
 #include "proto/alloc.h"
 #include "proto/log.h"
 #include "server/handlers.h"
 #include "server/server.h"
-#include "storage/accounts.h"
 #include "workflow/access.h"
 
 void oa_token_new(char text[OA_TOKEN_TEXT], unsigned char hash[32])
@@ -205,7 +206,7 @@ void oa_password_prepare(uint64_t opslimit, size_t memlimit)
 /*
  * Validated sessions are remembered on the loop for at most CACHE_TTL_S
  * seconds, keyed by the token's hash.  An entry is good only while no
- * account or session anywhere has changed since (oa_accounts_epoch): a
+ * account or session anywhere has changed since (oa_app_accounts_epoch): a
  * logout, password, role, clearance or disable change takes effect on the
  * very next request.  Expiry is checked against the session's own deadline.
  */
@@ -234,7 +235,7 @@ static bool cache_get(uv_loop_t *loop, const unsigned char hash[32], struct oa_p
     struct cached_session *c = cache_slot(hash);
     if (!c->used || sodium_memcmp(c->hash, hash, 32) != 0)
         return false;
-    if (c->epoch != oa_accounts_epoch() || uv_now(loop) - c->validated_ms > CACHE_TTL_S * 1000 ||
+    if (c->epoch != oa_app_accounts_epoch() || uv_now(loop) - c->validated_ms > CACHE_TTL_S * 1000 ||
         oa_now() >= c->expires_at) {
         c->used = false;
         return false;
@@ -260,74 +261,16 @@ struct auth_job {
     struct oa_req *r;
     oa_handler_fn next;    /* what runs once the session is good */
     unsigned char hash[32];
-    uint64_t epoch;        /* the accounts epoch as the job read the session */
     unsigned idle_s;
     enum oa_err result;
-    struct oa_user user;
-    struct oa_session session;
+    struct oa_app_session_check found; /* the session, its account, the accounts epoch as read */
 };
 
-/*
- * When sessions were last used, as the gate saw them, kept beside the
- * database's last_used_at: writing that is bookkeeping, dropped while the
- * disk is full, and a session in use must not time out for idleness then.
- * Writer thread only (auth_on_run).
- */
-#define RECENT_SLOTS 4096
-
-static struct {
-    int64_t session_id, at;
-} recent[RECENT_SLOTS];
-
-/* The session's last use: the later of the database's and the gate's. */
-static int64_t last_used(const struct oa_session *se)
-{
-    size_t i = (size_t)se->id % RECENT_SLOTS;
-    return recent[i].session_id == se->id && recent[i].at > se->last_used_at ? recent[i].at : se->last_used_at;
-}
-
-static void note_used(int64_t session_id, int64_t now)
-{
-    size_t i = (size_t)session_id % RECENT_SLOTS;
-    recent[i].session_id = session_id;
-    recent[i].at = now;
-}
-
-/*
- * Finds the session and its user.  Everything it writes is bookkeeping
- * (OA_JOB_BOOKKEEPING): the last use, an expired session's row; when that
- * cannot be written the answer stands, so requests of existing sessions go on
- * while the disk is full.
- */
+/* The session's check (app/sessions.c); what it writes is bookkeeping (OA_JOB_BOOKKEEPING). */
 static int auth_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct auth_job *a = (struct auth_job *)job;
-    int64_t now = oa_now();
-    a->epoch = oa_accounts_epoch();
-    a->result = OA_E_UNAUTHENTICATED;
-    int rc = oa_session_by_hash(s, a->hash, &a->session);
-    if (rc < 0)
-        return OA_E_STORAGE;
-    if (rc == 0)
-        return 0;
-    int64_t used = last_used(&a->session);
-    if (now >= a->session.expires_at || now - used > (int64_t)a->idle_s) {
-        (void)oa_session_delete(s, a->session.id);
-        return 0;
-    }
-    rc = oa_user_by_id(s, a->session.user_id, &a->user);
-    if (rc < 0)
-        return OA_E_STORAGE;
-    if (rc == 0 || a->user.disabled) {
-        (void)oa_session_delete(s, a->session.id);
-        return 0;
-    }
-    note_used(a->session.id, now);
-    /* Idle time is tracked to the minute's quarter: no write on every request. */
-    if (now - a->session.last_used_at >= 15)
-        (void)oa_session_touch(s, a->session.id, now);
-    a->result = OA_E_OK;
-    return 0;
+    return oa_app_session_check(s, a->hash, a->idle_s, &a->found, &a->result);
 }
 
 static void auth_admit(struct oa_req *r, oa_handler_fn next);
@@ -339,18 +282,19 @@ static void auth_on_done(struct oa_db_job *job)
     oa_handler_fn next = a->next;
     enum oa_err result = job->rc ? (enum oa_err)job->rc : a->result;
     if (result == OA_E_OK) {
-        r->who.user_id = a->user.id;
-        r->who.session_id = a->session.id;
-        r->who.roles = a->user.roles;
-        r->who.clearance = a->user.clearance;
-        r->who.must_change_pw = a->user.must_change_pw;
-        r->who.must_enroll_totp = a->user.totp_required && !a->user.totp_confirmed;
-        r->who.declassifier = a->user.declassifier;
-        r->who.epoch = a->epoch;
-        r->who.department_id = a->user.department_id;
-        snprintf(r->who.username, sizeof(r->who.username), "%s", a->user.username);
-        snprintf(r->who.display_name, sizeof(r->who.display_name), "%s", a->user.display_name);
-        cache_put(r->srv->loop, a->hash, &r->who, a->session.expires_at, a->epoch);
+        const struct oa_user *u = &a->found.user;
+        r->who.user_id = u->id;
+        r->who.session_id = a->found.session.id;
+        r->who.roles = u->roles;
+        r->who.clearance = u->clearance;
+        r->who.must_change_pw = u->must_change_pw;
+        r->who.must_enroll_totp = u->totp_required && !u->totp_confirmed;
+        r->who.declassifier = u->declassifier;
+        r->who.epoch = a->found.epoch;
+        r->who.department_id = u->department_id;
+        snprintf(r->who.username, sizeof(r->who.username), "%s", u->username);
+        snprintf(r->who.display_name, sizeof(r->who.display_name), "%s", u->display_name);
+        cache_put(r->srv->loop, a->hash, &r->who, a->found.session.expires_at, a->found.epoch);
     }
     sodium_memzero(a, sizeof(*a));
     free(a);
@@ -425,5 +369,5 @@ void oa_auth_then(struct oa_req *r, oa_handler_fn next)
     a->job.run = auth_on_run;
     a->job.done = auth_on_done;
     a->job.flags = OA_JOB_BOOKKEEPING;
-    oa_writer_submit(r->srv->writer, &a->job);
+    oa_jobs_write(r->srv->jobs, &a->job);
 }

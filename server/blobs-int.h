@@ -13,9 +13,10 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "app/blob_stream.h"
+#include "model/blob.h"
 #include "proto/value.h"
 #include "server/http.h"
-#include "storage/blobs.h"
 
 #define CHUNK (1024 * 1024)  /* bytes handed to the pool at a time, each way */
 #define SNIFF 16384          /* bytes the content type is sniffed from */
@@ -28,12 +29,10 @@ struct upload {
     struct oa_blob_row b;         /* what the finished blob's row will say */
     char name[OA_ATTACHMENT_NAME_MAX + 1];
     char role[16];
-    unsigned char dek[OA_DEK_LEN];
-    char path[4096];
     uint64_t length;              /* declared total, UINT64_MAX when unknown (one-shot, chunked) */
     uint64_t offset;              /* bytes taken */
     uint64_t idle_since;          /* uv_now when it was last fed */
-    struct oa_blob_writer *w;
+    struct oa_app_blob_out *out;  /* the blob being sealed (app/blob_stream.h) */
     unsigned char sniff[SNIFF];
     size_t sniff_len;
     uv_work_t sq;                 /* sniffing the content type, as soon as its bytes are in */
@@ -50,11 +49,9 @@ struct upload {
     bool finishing;               /* the work item seals the blob */
     bool finished;                /* sealed and durable: commit next */
     bool failed;                  /* the writer failed: the upload is over */
-    int work_errno;               /* why, when a system call failed (the pool's) */
     enum oa_err fail_err;         /* what the client is told: OA_E_NO_SPACE, or OA_E_INTERNAL */
     bool dead;                    /* abandoned: free once the pool is done with it */
     int work_rc, digest_rc;
-    char cause[256];
 
     bool staged;                  /* the gateway's: no document yet; once finished it waits for an import */
     bool claimed;                 /* an import job holds it */
@@ -68,7 +65,6 @@ struct upload {
 
 /* h_upload.c */
 void oa__upload_drop(struct upload *u);
-cbor_item_t *oa__blob_attachment_item(const struct oa_attachment *a);
 void oa__upload_answer_progress(struct upload *u, struct oa_req *r);
 void oa__upload_feed(struct upload *u, struct oa_req *r);
 struct upload *oa__upload_new(struct oa_server *srv, int64_t owner, int64_t doc_id, int64_t att_id, int rev,

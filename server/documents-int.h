@@ -1,6 +1,6 @@
 /*
  * server/documents-int.h: internal to the document routes (h_documents.c,
- * h_doc_write.c, h_doc_action.c, h_doc_list.c, h_doc_common.c): the job
+ * h_doc_write.c, h_doc_action.c, h_doc_list.c, h_doc_label.c, h_doc_common.c): the job
  * every document route runs and the functions they share.  Nobody else
  * includes it.
  */
@@ -11,12 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "app/doc_view.h"
 #include "app/outcome.h"
+#include "model/account.h"
+#include "model/document.h"
+#include "model/job.h"
 #include "proto/value.h"
 #include "server/http.h"
-#include "storage/accounts.h"
-#include "storage/documents.h"
-#include "storage/writer.h"
 
 #define MAX_NAMES 64
 
@@ -64,15 +65,9 @@ struct doc_job {
     char etag[48];
 };
 
-/* h_doc_common.c */
-void oa__doc_etag(const struct oa_doc *d, char *out, size_t n);
-void oa__doc_put_opt(cbor_item_t *m, const char *k, const char *v);
-cbor_item_t *oa__doc_item(struct oa_store *s, const struct oa_doc *d, bool with_body);
-/* The same item written as CBOR into o (no tree): the bytes pv_encode_cbor gives for oa__doc_item's. */
-void oa__doc_item_out(struct pv_out *o, struct oa_store *s, const struct oa_doc *d, bool with_body);
+/* h_doc_common.c (the document's wire form is app/doc_view.h) */
 /* Answers the document whole (body, ETag) with `status`, frees d; returns 0. */
 int oa__doc_answer(struct oa_store *s, struct doc_job *j, struct oa_doc *d, int status);
-cbor_item_t *oa__doc_state_item(const struct oa_doc *d);
 /*
  * How a document job ends, said explicitly (app/outcome.h):
  * oa__doc_refuse: refused, and the job commits, so an audit entry written
@@ -106,6 +101,7 @@ int oa__doc_run_action(struct oa_store *s, struct doc_job *j);
 
 /* h_doc_list.c */
 int oa__doc_run_list(struct oa_store *s, struct doc_job *j);
+/* h_doc_label.c */
 int oa__doc_run_relabel(struct oa_store *s, struct doc_job *j);
 int oa__doc_run_expired(struct oa_store *s, struct doc_job *j);
 

@@ -19,7 +19,6 @@
 
 #include "app/aip.h"
 #include "app/transfer.h"
-#include "storage/transfers.h"
 #include "proto/alloc.h"
 #include "server/handlers.h"
 #include "server/server.h"

@@ -13,15 +13,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/attachments.h"
 #include "app/doc_read.h"
+#include "proto/log.h"
 #include "proto/value.h"
 #include "server/blobs-int.h"
 #include "server/handlers.h"
-#include "proto/log.h"
 #include "server/server.h"
-#include "storage/accounts.h"
-#include "storage/blobs.h"
-#include "storage/documents.h"
 #include "workflow/access.h"
 
 /* ---- the check before an upload ---- */
@@ -34,9 +32,7 @@ struct check_job {
     uint64_t length;
     bool resumable;
     /* results */
-    int level, rev;
-    char name_found[OA_ATTACHMENT_NAME_MAX + 1];
-    char role_found[16];
+    struct oa_app_upload_target t;
     enum oa_err err;
     const char *message;
 };
@@ -44,39 +40,8 @@ struct check_job {
 static int check_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct check_job *j = (struct check_job *)job;
-    struct oa_user me;
-    struct oa_doc d;
-    const char *what = j->att_id ? "attachment.replace" : "attachment.add";
-    int rc = oa_doc_open_for(s, OA_REQ_ACTOR(j->r), j->doc_id, true, what, &me, &d, &j->err, &j->message);
-    if (rc <= 0)
-        return rc < 0 ? OA_E_STORAGE : 0;
-    j->level = d.level;
-    oa_doc_free(&d);
-    if (j->att_id) {
-        struct oa_attachment a;
-        rc = oa_attachment_get(s, j->doc_id, j->att_id, 0, &a);
-        if (rc < 0)
-            return OA_E_STORAGE;
-        if (rc == 0) {
-            j->err = OA_E_NOT_FOUND;
-            j->message = "No such attachment.";
-            return 0;
-        }
-        char etag[48];
-        snprintf(etag, sizeof(etag), "\"a%lld-%d\"", (long long)a.id, a.rev);
-        if (j->r->if_match && oa_req_if_match(j->r, etag) != OA_E_OK) {
-            j->err = OA_E_PRECONDITION_FAILED;
-            return 0;
-        }
-        j->rev = a.rev + 1;
-        snprintf(j->name_found, sizeof(j->name_found), "%s", j->name ? j->name : a.name);
-        snprintf(j->role_found, sizeof(j->role_found), "%s", a.role);
-    } else {
-        j->rev = 1;
-        snprintf(j->name_found, sizeof(j->name_found), "%s", j->name);
-        snprintf(j->role_found, sizeof(j->role_found), "%s", j->role ? j->role : "attachment");
-    }
-    return 0;
+    return oa_app_upload_check(s, OA_REQ_ACTOR(j->r), j->doc_id, j->att_id, j->name, j->role, j->r->if_match, &j->t,
+                               &j->err, &j->message);
 }
 
 /* A resumable upload was started: 201 with where to send its bytes. */
@@ -103,8 +68,8 @@ static void check_on_done(struct oa_db_job *job)
         return;
     }
     enum oa_err err = OA_E_OK;
-    struct upload *u = oa__upload_new(srv, r->who.user_id, j->doc_id, j->att_id, j->rev, j->level, j->name_found,
-                                      j->role_found, j->length, j->resumable, &err);
+    struct upload *u = oa__upload_new(srv, r->who.user_id, j->doc_id, j->att_id, j->t.rev, j->t.level, j->t.name,
+                                      j->t.role, j->length, j->resumable, &err);
     bool resumable = j->resumable;
     free(j);
     if (u == NULL) {
@@ -175,7 +140,7 @@ static void submit_check(struct oa_req *r, int64_t doc, int64_t att, const char 
     j->resumable = resumable;
     j->job.run = check_on_run;
     j->job.done = check_on_done;
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 /* Refuses a body that is too large for one request before any of it is read. */
@@ -351,57 +316,11 @@ struct read_job {
 static int read_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct read_job *j = (struct read_job *)job;
-    struct oa_user me;
-    struct oa_doc d;
-    const char *what = j->list ? "attachment.list" : "attachment.read";
-    int rc = oa_doc_open_for(s, OA_REQ_ACTOR(j->r), j->doc_id, false, what, &me, &d, &j->err, &j->message);
-    if (rc <= 0)
-        return rc < 0 ? OA_E_STORAGE : 0;
-    if (j->list) {
-        size_t n = 0;
-        struct oa_attachment *all = oa_attachment_list(s, j->doc_id, &n, &rc);
-        oa_doc_free(&d);
-        if (rc != 0)
-            return OA_E_STORAGE;
-        cbor_item_t *arr = cbor_new_definite_array(n);
-        for (size_t i = 0; i < n; i++)
-            (void)cbor_array_push(arr, cbor_move(oa__blob_attachment_item(&all[i])));
-        free(all);
-        j->out = pv_map(1);
-        pv_put(j->out, "attachments", arr);
-        return 0;
-    }
-    rc = oa_attachment_get(s, j->doc_id, j->att_id, j->rev, &j->a);
-    if (rc <= 0) {
-        oa_doc_free(&d);
-        if (rc < 0)
-            return OA_E_STORAGE;
-        j->err = OA_E_NOT_FOUND;
-        j->message = "No such attachment or revision.";
-        return 0;
-    }
-    if (d.level > OA_LEVEL_PUBLIC) {
-        char detail[96];
-        snprintf(detail, sizeof(detail), "attachment %lld rev %d", (long long)j->a.id, j->a.rev);
-        if (oa_app_audit_doc(s, OA_REQ_ACTOR(j->r), "attachment.read", &d, NULL, NULL, NULL, "ok", detail) != 0) {
-            oa_doc_free(&d);
-            return OA_E_STORAGE;
-        }
-    }
-    oa_doc_free(&d);
-    if (j->a.blob.shredded) {
-        j->err = OA_E_GONE;
-        return 0;
-    }
-    /*
-     * Opened here, in the transaction that read the row: a re-seal swaps the
-     * row in a later one and only then removes this file, so the download
-     * holds it by then.  Failing, the download names the cause.
-     */
-    char path[4096];
-    if (oa_blob_path(j->r->srv->cfg->data_dir, j->a.blob.file, path, sizeof(path)) == 0)
-        j->fd = open(path, O_RDONLY | O_CLOEXEC);
-    return 0;
+    const struct oa_app_actor *by = OA_REQ_ACTOR(j->r);
+    if (j->list)
+        return oa_app_attachments_list(s, by, j->doc_id, &j->out, &j->err, &j->message);
+    return oa_app_attachment_open(s, by, j->r->srv->cfg->data_dir, j->doc_id, j->att_id, j->rev, &j->a, &j->fd, &j->err,
+                                  &j->message);
 }
 
 #define PIECES 4   /* a download's buffers: decoded ahead while the socket takes the oldest */
@@ -420,15 +339,13 @@ struct download {
     struct oa_server *srv;
     struct oa_req *r;
     struct oa_attachment a;
-    unsigned char dek[OA_DEK_LEN];
-    char path[4096];
-    int fd;            /* the file, opened with the row; the reader takes it */
+    int fd;            /* the file, opened with the row, until the blob's reader takes it */
     uint64_t from, len;
     int status;
 
     /* the pool's side, under mu: pieces are cut off the reader in order */
     pthread_mutex_t mu;
-    struct oa_blob_reader *rd;
+    struct oa_app_blob_in *in; /* app/blob_stream.h */
     unsigned taken;
     bool all_taken;
 
@@ -465,37 +382,22 @@ static void download_on_work(uv_work_t *w)
     struct download *d = it->d;
     it->rc = 0;
     pthread_mutex_lock(&d->mu);
-    if (d->rd == NULL && !d->all_taken) {
-        char ad[256];
-        size_t adlen = oa_blob_ad(&d->a.blob, ad, sizeof(ad));
-        int rc = d->fd >= 0 ? oa_blob_reader_open_fd(d->fd, d->path, d->dek, ad, adlen, d->from, d->len, NULL,
-                                                     &d->rd, it->cause, sizeof(it->cause))
-                            : oa_blob_reader_open(d->path, d->dek, ad, adlen, d->from, d->len, NULL, &d->rd,
-                                                  it->cause, sizeof(it->cause));
-        d->fd = -1;
-        if (rc != 0) {
-            it->rc = -1;
-            d->all_taken = true;
-        }
-    }
     it->k = d->taken;
     unsigned s = it->k % PIECES;
     if (!d->all_taken) {
-        if (d->slot[s].p == NULL)
-            d->slot[s].p = oa_blob_piece_new();
-        it->rc = oa_blob_reader_take(d->rd, d->slot[s].p, it->cause, sizeof(it->cause));
+        it->rc = oa_app_blob_in_take(d->in, &d->slot[s].p, it->cause, sizeof(it->cause));
         if (it->rc > 0)
             d->taken++;
-        d->all_taken = it->rc <= 0 || oa_blob_piece_last(d->slot[s].p);
+        d->all_taken = it->rc <= 0 || oa_app_blob_piece_last(d->slot[s].p);
     }
     pthread_mutex_unlock(&d->mu);
     if (it->rc <= 0)
         return;
     if (d->slot[s].out == NULL)
         d->slot[s].out = oa_xmalloc(OA_BLOB_FRAME);
-    d->slot[s].last = oa_blob_piece_last(d->slot[s].p);
-    if (oa_blob_piece_decode(d->rd, d->slot[s].p, d->slot[s].out, OA_BLOB_FRAME, &d->slot[s].data, &d->slot[s].len,
-                             it->cause, sizeof(it->cause)) != 0)
+    d->slot[s].last = oa_app_blob_piece_last(d->slot[s].p);
+    if (oa_app_blob_in_decode(d->in, d->slot[s].p, d->slot[s].out, &d->slot[s].data, &d->slot[s].len, it->cause,
+                              sizeof(it->cause)) != 0)
         it->rc = -1;
 }
 
@@ -503,10 +405,9 @@ static void download_free(struct download *d)
 {
     if (d->fd >= 0)
         close(d->fd);
-    oa_blob_reader_close(d->rd);
-    sodium_memzero(d->dek, sizeof(d->dek));
+    oa_app_blob_in_free(d->in);
     for (int i = 0; i < PIECES; i++) {
-        oa_blob_piece_free(d->slot[i].p);
+        oa_app_blob_piece_free(d->slot[i].p);
         if (d->slot[i].out)
             sodium_memzero(d->slot[i].out, OA_BLOB_FRAME);
         free(d->slot[i].out);
@@ -737,8 +638,9 @@ void oa__download_start(struct oa_req *r, const struct oa_attachment *a, int fd)
     }
     if (pr > 0)
         d->status = 206;
-    if (oa_dek_unwrap(r->srv->keys, d->a.blob.level, d->a.blob.kek_version, d->a.blob.dek, d->dek) != 0 ||
-        oa_blob_path(r->srv->cfg->data_dir, d->a.blob.file, d->path, sizeof(d->path)) != 0) {
+    d->in = oa_app_blob_in_new(r->srv->keys, r->srv->cfg->data_dir, &d->a.blob, d->fd, d->from, d->len);
+    d->fd = -1; /* the blob's reader has it (or closed it) */
+    if (d->in == NULL) {
         oa_log(OA_LOG_ERROR, "blob_key_missing", "id=%s doc=%lld level=%d version=%d", r->id,
                (long long)d->a.doc_id, d->a.blob.level, d->a.blob.kek_version);
         download_free(d);
@@ -766,7 +668,7 @@ static void submit_read(struct oa_req *r, bool list)
     }
     j->job.run = read_on_run;
     j->job.done = read_on_done;
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_attachments_list(struct oa_req *r)

@@ -11,59 +11,27 @@
 #include "proto/value.h"
 #include "server/documents-int.h"
 #include "server/handlers.h"
-#include "server/server.h"
-#include "storage/documents.h"
 
 int oa__doc_run_action(struct oa_store *s, struct doc_job *j)
 {
     struct oa_user me;
-    int rc;
-
-    /* A retried request answers as the first did. */
-    unsigned char *stored = NULL;
-    size_t stored_len = 0;
-    int stored_status = 0;
-    rc = oa_idem_get(s, j->r->who.user_id, j->idem_key, &stored_status, &stored, &stored_len);
-    if (rc < 0)
-        return OA_E_STORAGE;
-    if (rc == 1) {
-        cbor_item_t *item = NULL;
-        enum oa_err e = pv_decode_cbor(stored, stored_len, &item, NULL, 0);
-        free(stored);
-        if (e != OA_E_OK)
-            return OA_E_STORAGE;
-        j->status = stored_status;
-        j->out = item;
-        return 0;
-    }
-
     if (oa__doc_me_from_session(s, j, &me) != 0)
         return OA_E_STORAGE;
     struct oa_doc_action a = {j->id, j->action, j->opinion, j->on_behalf, j->params};
-    struct oa_doc_action_result res;
-    if (oa_doc_act(s, OA_REQ_ACTOR(j->r), &me, &a, &res) != OA_APP_DONE)
-        return oa__doc_end(j, &res.outcome);
-
-    cbor_item_t *out = pv_map(2);
-    pv_put(out, "document", oa__doc_state_item(&res.doc));
-    pv_put_int(out, "step_id", res.step_id);
-    oa_doc_free(&res.doc);
-    size_t len = 0;
-    unsigned char *enc = pv_encode_cbor(out, &len);
-    rc = enc ? oa_idem_put(s, me.id, j->idem_key, 200, enc, len) : -1;
-    if (rc != 0) {
-        free(enc);
-        cbor_decref(&out);
-        return OA_E_STORAGE;
-    }
-    j->status = 200;
+    struct oa_doc_action_answer ans;
+    struct oa_app_outcome o = {0};
+    int rc = oa_doc_act_once(s, OA_REQ_ACTOR(j->r), &me, j->idem_key, &a, &ans, &o);
+    if (rc != 0)
+        return rc;
+    if (o.end != OA_APP_DONE)
+        return oa__doc_end(j, &o);
+    j->status = ans.status;
     if (j->r->out_fmt == OA_FMT_CBOR) {
-        j->bytes = enc; /* the same bytes a retry gets */
-        j->nbytes = len;
-        cbor_decref(&out);
-    } else {
-        free(enc);
-        j->out = out;
+        j->bytes = ans.bytes; /* the same bytes a retry gets */
+        j->nbytes = ans.len;
+        return 0;
     }
-    return 0;
+    enum oa_err e = pv_decode_cbor(ans.bytes, ans.len, &j->out, NULL, 0);
+    free(ans.bytes);
+    return e == OA_E_OK ? 0 : OA_E_STORAGE;
 }

@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/accounts.h"
 #include "app/docmisc.h"
 #include "proto/value.h"
 #include "server/handlers.h"
 #include "server/server.h"
-#include "storage/accounts.h"
 #include "workflow/calendar.h"
 
 enum misc_op { DLG_CREATE, DLG_LIST, DLG_END, CAL_LIST, CAL_PUT, CAL_DELETE, CHASE_LIST };
@@ -38,10 +38,10 @@ struct misc_job {
 static int misc_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct misc_job *j = (struct misc_job *)job;
-    struct oa_user me;
-    if (oa_user_by_id(s, j->base.r->who.user_id, &me) != 1)
-        return OA_E_STORAGE;
     const struct oa_app_actor *by = OA_REQ_ACTOR(j->base.r);
+    struct oa_user me;
+    if (oa_app_me(s, by, &me) != 0)
+        return OA_E_STORAGE;
     struct oa_app_outcome o = {0};
     int rc = OA_E_INTERNAL, done = 200;
     switch (j->op) {

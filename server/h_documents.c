@@ -26,14 +26,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/doc_action.h"
 #include "app/doc_history.h"
 #include "app/doc_read.h"
+#include "app/jobs.h"
 #include "proto/value.h"
 #include "server/documents-int.h"
 #include "server/handlers.h"
 #include "server/server.h"
-#include "storage/accounts.h"
-#include "storage/documents.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
 #include "workflow/deadline.h"
@@ -77,7 +77,7 @@ static enum oa_err doc_fields(const cbor_item_t *in, struct oa_arena *arena, str
 /* Undoes one pushed operation (its savepoint). */
 static void push_undo(struct oa_store *s)
 {
-    oa_store_undo_to(s, "push_op");
+    oa_jobs_step_undo(s, "push_op");
 }
 
 int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op *op, struct oa_push_result *res)
@@ -89,7 +89,7 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
     unsigned char *stored = NULL;
     size_t stored_len = 0;
     int stored_status = 0;
-    int rc = oa_idem_get(s, r->who.user_id, key, &stored_status, &stored, &stored_len);
+    int rc = oa_app_answer_recall(s, OA_REQ_ACTOR(r), key, &stored_status, &stored, &stored_len);
     if (rc < 0)
         return -1;
     if (rc == 1) {
@@ -126,7 +126,7 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
         return 0;
     }
     oa_doc_free(&d);
-    if (oa_store_savepoint(s, "push_op") != 0) {
+    if (oa_jobs_step_begin(s, "push_op") != 0) {
         free(j);
         return -1;
     }
@@ -163,20 +163,17 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
     }
     free(j->scope_v);
     free(j);
-    rc = oa_doc_load(s, op->doc_id, &d);
-    if (rc != 1) {
+    if (oa_app_doc_current_revision(s, op->doc_id, &res->revision) != 1) {
         push_undo(s);
         return -1;
     }
     res->outcome = OA_PUSH_APPLIED;
-    res->revision = d.revision;
-    oa_doc_free(&d);
     /* The key remembers the revision the operation made. */
-    if (oa_idem_put(s, r->who.user_id, key, (int)res->revision, "", 0) != 0) {
+    if (oa_app_answer_keep(s, OA_REQ_ACTOR(r), key, (int)res->revision, "", 0) != 0) {
         push_undo(s);
         return -1;
     }
-    return oa_store_release(s, "push_op") == 0 ? 0 : -1;
+    return oa_jobs_step_keep(s, "push_op") == 0 ? 0 : -1;
 }
 
 /* ---- job plumbing ---- */
@@ -350,7 +347,7 @@ void h_doc_create(struct oa_req *r)
         free(j);
         return;
     }
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 /* Routes that need nothing but the document's id. */
@@ -410,7 +407,7 @@ void h_doc_edit(struct oa_req *r)
                        "kind and derived_from are set at creation; the declassification date is secadmin's (POST .../label).");
         return;
     }
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_doc_action(struct oa_req *r)
@@ -443,7 +440,7 @@ void h_doc_action(struct oa_req *r)
         return;
     }
     j->idem_key = r->idempotency_key;
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_doc_list(struct oa_req *r)
@@ -505,10 +502,10 @@ void h_doc_relabel(struct oa_req *r)
         oa_reply_error(r, OA_E_BAD_FIELD, "field 'declass_date' must be a date, YYYY-MM-DD");
         return;
     }
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_labels_expired(struct oa_req *r)
 {
-    oa_writer_submit(r->srv->writer, &doc_job_new(r, OP_EXPIRED)->job);
+    oa_jobs_write(r->srv->jobs, &doc_job_new(r, OP_EXPIRED)->job);
 }

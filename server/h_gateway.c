@@ -29,7 +29,7 @@
 #include "server/blobs-int.h"
 #include "server/handlers.h"
 #include "server/server.h"
-#include "storage/blobs.h"
+#include "workflow/calendar.h"
 
 struct gw_job {
     struct oa_db_job job;
@@ -66,18 +66,12 @@ static int gw_on_run(struct oa_store *s, struct oa_db_job *job)
                    : 0;
     case OP_OUTBOX: j->out = oa_gw_outbox_page(s, j->after, (int)j->limit); return j->out ? 0 : OA_E_STORAGE;
     case OP_FILE: {
-        int rc = oa_gw_outbox_file(s, by, j->id, j->k, &j->a, &j->err);
+        int rc = oa_gw_outbox_file(s, by, j->r->srv->cfg->data_dir, j->id, j->k, &j->a, &j->fd, &j->err);
         if (rc < 0)
             return OA_E_STORAGE;
         if (rc == 0 && j->err == OA_E_OK) {
             j->err = OA_E_NOT_FOUND;
             j->message = "No such outbox item or file.";
-        } else if (rc == 1 && j->err == OA_E_OK) {
-            char path[4096];
-            if (j->a.blob.shredded)
-                j->err = OA_E_GONE;
-            else if (oa_blob_path(j->r->srv->cfg->data_dir, j->a.blob.file, path, sizeof(path)) == 0)
-                j->fd = open(path, O_RDONLY | O_CLOEXEC);
         }
         return 0;
     }
@@ -338,7 +332,7 @@ void h_gw_import(struct oa_req *r)
         return;
     }
     in->files = j->files;
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_gw_quarantine(struct oa_req *r)
@@ -371,7 +365,7 @@ void h_gw_quarantine(struct oa_req *r)
         return;
     }
     j->signed_by = (struct oa_gw_signed){j->in.sender, j->in.bundle_id, j->in.seq};
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_gw_outbox(struct oa_req *r)
@@ -385,7 +379,7 @@ void h_gw_outbox(struct oa_req *r)
         oa_reply_error(r, OA_E_BAD_REQUEST, "after must be an outbox id (0 for the start), limit 1 to 200.");
         return;
     }
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_gw_outbox_file(struct oa_req *r)
@@ -398,7 +392,7 @@ void h_gw_outbox_file(struct oa_req *r)
         return;
     }
     j->k = (int)k;
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_gw_outbox_sent(struct oa_req *r)
@@ -422,7 +416,7 @@ void h_gw_outbox_sent(struct oa_req *r)
         oa_reply_error(r, OA_E_BAD_FIELD, "bundle_id and sha256 must be 64 lowercase hex digits.");
         return;
     }
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 static void publication(struct oa_req *r, int op)
@@ -442,7 +436,7 @@ static void publication(struct oa_req *r, int op)
         free(j);
         return;
     }
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_publication_propose(struct oa_req *r)

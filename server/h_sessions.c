@@ -13,14 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/audit.h"
+#include "app/accounts.h"
+#include "model/clock.h"
 #include "proto/value.h"
 #include "server/auth.h"
 #include "server/handlers.h"
 #include "proto/log.h"
 #include "server/server.h"
-#include "server/totp.h"
-#include "storage/accounts.h"
+#include "app/totp.h"
 #include "workflow/access.h"
 #include "workflow/password.h"
 
@@ -102,110 +102,22 @@ static struct throttle *pair_of(const char *source, const char *username, int64_
 struct login {
     struct oa_db_job job;
     struct oa_req *r;
-    const char *username, *password, *totp; /* in the request's arena */
+    const char *password;   /* in the request's arena */
     int phase;              /* 1: read the user; 2: record the outcome */
-    int found;
-    struct oa_user user;
-    bool verified;
-    bool second_factor_failed;
-    bool locked_now;
-    bool source_throttled;  /* the source is over its limit: only a second factor lets this through */
-    unsigned threshold, lockout_s, lifetime_s;
+    struct oa_app_login in; /* the use case's (app/sessions.c) */
     char token[OA_TOKEN_TEXT];
     unsigned char hash[32];
-    int64_t expires_at;
     uv_timer_t delay;
 };
 
 static int login_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct login *l = (struct login *)job;
-    int64_t now = oa_now();
-    if (l->phase == 1) {
-        l->found = oa_user_by_name(s, l->username, &l->user);
-        return l->found < 0 ? OA_E_STORAGE : 0;
-    }
-    struct oa_audit_event ev = {0};
-    oa_audit_actor(l->r, &ev);
-    ev.actor_id = l->found == 1 ? l->user.id : 0;
-    ev.actor = l->username;
-    ev.target = l->username;
-    if (l->found == 1) {
-        /* Re-read: the account may have changed since phase 1, and this
-         * phase writes it back. */
-        struct oa_user fresh;
-        int rc = oa_user_by_id(s, l->user.id, &fresh);
-        if (rc < 0)
-            return OA_E_STORAGE;
-        if (rc == 0) {
-            l->found = 0;
-            l->verified = false;
-        } else {
-            if (fresh.disabled || fresh.locked_until > now || strcmp(fresh.pw_hash, l->user.pw_hash) != 0)
-                l->verified = false;
-            l->user = fresh;
-        }
-    }
-    if (l->verified && l->user.totp_confirmed) {
-        unsigned char secret[OA_TOTP_SECRET];
-        int64_t step = 0;
-        bool ok = l->totp != NULL &&
-                  oa_totp_unwrap(l->r->srv->keys, l->user.totp_secret, l->user.totp_secret_len, secret) == 0 &&
-                  oa_totp_verify(secret, OA_TOTP_SECRET, l->totp, now, l->user.totp_last_step, &step);
-        sodium_memzero(secret, sizeof(secret));
-        if (ok)
-            l->user.totp_last_step = step;
-        else
-            l->verified = false;
-        l->second_factor_failed = !ok;
-    } else if (l->verified && l->source_throttled) {
-        /* A throttled source gets in only with a second factor. */
-        l->verified = false;
-        l->second_factor_failed = true;
-    }
-    if (l->verified) {
-        l->user.failed_logins = 0;
-        l->user.locked_until = 0;
-        if (oa_user_update(s, &l->user) != 0)
-            return OA_E_STORAGE;
-        oa_token_new(l->token, l->hash);
-        l->expires_at = now + l->lifetime_s;
-        if (oa_session_insert(s, l->hash, l->user.id, l->expires_at, l->r->peer) < 0)
-            return OA_E_STORAGE;
-        ev.event = "login.ok";
-        ev.outcome = "ok";
-        return oa_audit(s, &ev) == 0 ? 0 : OA_E_STORAGE;
-    }
-    ev.event = "login.fail";
-    ev.outcome = "refused";
-    if (l->found == 1) {
-        bool was_locked = l->user.locked_until > now;
-        ev.detail = l->user.disabled ? "account disabled" : was_locked ? "account locked"
-                  : l->second_factor_failed ? "wrong or missing second factor" : "wrong password";
-        if (!l->user.disabled && !was_locked) {
-            l->user.failed_logins++;
-            if ((unsigned)l->user.failed_logins >= l->threshold) { /* account_lockout_threshold */
-                l->user.locked_until = now + l->lockout_s;
-                l->user.failed_logins = 0;
-                l->locked_now = true;
-            }
-            if (oa_user_update(s, &l->user) != 0)
-                return OA_E_STORAGE;
-        }
-    } else {
-        ev.detail = "unknown user";
-    }
-    if (oa_audit(s, &ev) != 0)
-        return OA_E_STORAGE;
-    if (l->locked_now) {
-        struct oa_audit_event lk = ev;
-        lk.event = "account.lock";
-        lk.outcome = "ok";
-        lk.detail = "too many failed logins";
-        if (oa_audit(s, &lk) != 0)
-            return OA_E_STORAGE;
-    }
-    return 0;
+    if (l->phase == 1)
+        return oa_app_login_find(s, &l->in);
+    const struct oa_config *cfg = l->r->srv->cfg;
+    const struct oa_app_login_policy p = {cfg->account_lockout_threshold, cfg->lockout_s, cfg->session_lifetime_s};
+    return oa_app_login_record(s, OA_REQ_ACTOR(l->r), l->r->srv->keys, &p, &l->in);
 }
 
 static void login_free(struct login *l)
@@ -242,29 +154,29 @@ static void login_on_done(struct oa_db_job *job)
         /* A throttled source spends no Argon2id on anyone who could not pass
          * anyway: only an account with an authenticator, and a code of the
          * right shape, gets its password checked. */
-        if (l->source_throttled && (l->found != 1 || !l->user.totp_confirmed || l->totp == NULL ||
-                                    strspn(l->totp, "0123456789") != 6 || l->totp[6] != '\0')) {
+        if (l->in.source_throttled && (l->in.found != 1 || !l->in.user.totp_confirmed || l->in.totp == NULL ||
+                                    strspn(l->in.totp, "0123456789") != 6 || l->in.totp[6] != '\0')) {
             oa_reply_error(r, OA_E_RATE_LIMITED,
                            "Too many failed logins from this address: log in with your authenticator's code, or wait.");
             login_free(l);
             return;
         }
-        oa_password_work(r->srv->loop, l->found == 1 ? l->user.pw_hash : NULL, l->password, NULL,
+        oa_password_work(r->srv->loop, l->in.found == 1 ? l->in.user.pw_hash : NULL, l->password, NULL,
                          cfg->argon2_opslimit, cfg->argon2_memlimit, login_on_verified, l);
         return;
     }
-    if (l->verified) {
+    if (l->in.verified) {
         cbor_item_t *m = pv_map(5);
         pv_put_text(m, "token", l->token);
-        pv_put_int(m, "expires_at", l->expires_at);
-        pv_put_bool(m, "must_change_password", l->user.must_change_pw);
-        pv_put_bool(m, "totp_enrollment_required", l->user.totp_required && !l->user.totp_confirmed);
+        pv_put_int(m, "expires_at", l->in.expires_at);
+        pv_put_bool(m, "must_change_password", l->in.user.must_change_pw);
+        pv_put_bool(m, "totp_enrollment_required", l->in.user.totp_required && !l->in.user.totp_confirmed);
         cbor_item_t *u = pv_map(3);
-        pv_put_int(u, "id", l->user.id);
-        pv_put_text(u, "username", l->user.username);
-        pv_put_int(u, "clearance", l->user.clearance);
+        pv_put_int(u, "id", l->in.user.id);
+        pv_put_text(u, "username", l->in.user.username);
+        pv_put_int(u, "clearance", l->in.user.clearance);
         pv_put(m, "user", u);
-        snprintf(r->who.username, sizeof(r->who.username), "%s", l->user.username);
+        snprintf(r->who.username, sizeof(r->who.username), "%s", l->in.user.username);
         oa_reply(r, 201, m);
         login_free(l);
         return;
@@ -272,7 +184,7 @@ static void login_on_done(struct oa_db_job *job)
     /* Slow the failure down by the pair's failure count; count the source's too. */
     struct throttle *src = source_of(r->source, true);
     src->failures++;
-    struct throttle *pair = pair_of(r->source, l->username, cfg->lockout_s, true);
+    struct throttle *pair = pair_of(r->source, l->in.username, cfg->lockout_s, true);
     pair->failures++;
     unsigned shift = pair->failures > 6 ? 5 : pair->failures - 1;
     uint64_t ms = (uint64_t)cfg->login_delay_ms << shift; /* 250 ms, doubling, up to 8 s */
@@ -285,9 +197,10 @@ static void login_on_verified(void *arg, bool verified, const char *new_hash)
 {
     struct login *l = arg;
     int64_t now = oa_now();
-    l->verified = verified && l->found == 1 && !l->user.disabled && l->user.locked_until <= now;
+    l->in.verified = verified && l->in.found == 1 && !l->in.user.disabled && l->in.user.locked_until <= now;
     l->phase = 2;
-    oa_writer_submit(l->r->srv->writer, &l->job);
+    oa_token_new(l->token, l->hash); /* the session's, if the login holds */
+    oa_jobs_write(l->r->srv->jobs, &l->job);
 }
 
 /* Answers 429, and records the throttle in the audit trail once per window. */
@@ -334,18 +247,16 @@ void h_login(struct oa_req *r)
     }
     struct login *l = oa_xcalloc(1, sizeof(*l));
     l->r = r;
-    l->username = username;
+    l->in.username = username;
     l->password = password;
-    l->totp = totp;
+    l->in.totp = totp;
     l->phase = 1;
-    l->source_throttled = source_throttled;
-    l->threshold = cfg->account_lockout_threshold;
-    l->lockout_s = cfg->lockout_s;
-    l->lifetime_s = cfg->session_lifetime_s;
+    l->in.source_throttled = source_throttled;
+    l->in.token_hash = l->hash;
     l->job.run = login_on_run;
     l->job.done = login_on_done;
     l->job.flags = OA_JOB_ESSENTIAL; /* logins go on while the disk is full */
-    oa_writer_submit(r->srv->writer, &l->job);
+    oa_jobs_write(r->srv->jobs, &l->job);
 }
 
 /* ---- logout and the caller's sessions ---- */
@@ -361,14 +272,7 @@ struct session_job {
 static int logout_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct session_job *j = (struct session_job *)job;
-    int rc = oa_session_delete_owned(s, j->target, j->r->who.user_id);
-    if (rc < 0)
-        return OA_E_STORAGE;
-    j->found = rc == 1;
-    if (!j->found)
-        return 0;
-    const char *event = j->target == j->r->who.session_id ? "logout" : "session.end";
-    return oa_app_audit(s, OA_REQ_ACTOR(j->r), event, NULL, "ok", NULL) == 0 ? 0 : OA_E_STORAGE;
+    return oa_app_session_end(s, OA_REQ_ACTOR(j->r), j->target, j->target == j->r->who.session_id, &j->found);
 }
 
 static void session_job_done(struct oa_db_job *job)
@@ -399,7 +303,7 @@ static void session_submit(struct oa_req *r, oa_db_run_fn run, int64_t target)
     j->target = target;
     j->job.run = run;
     j->job.done = session_job_done;
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 void h_logout(struct oa_req *r)
@@ -420,8 +324,9 @@ static int sessions_on_run(struct oa_store *s, struct oa_db_job *job)
     struct session_job *j = (struct session_job *)job;
     struct oa_session sessions[100];
     size_t n = 0;
-    if (oa_session_list(s, j->r->who.user_id, sessions, 100, &n) != 0)
-        return OA_E_STORAGE;
+    int rc = oa_app_sessions(s, OA_REQ_ACTOR(j->r), sessions, 100, &n);
+    if (rc != 0)
+        return rc;
     cbor_item_t *list = pv_array(n);
     for (size_t i = 0; i < n; i++) {
         cbor_item_t *m = pv_map(6);
@@ -451,59 +356,12 @@ struct me_job {
     struct oa_req *r;
     struct oa_user user;
     char **compartments;
-    /* password change */
-    const char *new_hash;
-    char hash_copy[128];
-    int ended;
 };
-
-cbor_item_t *oa_user_item(const struct oa_user *u, char **compartments);
-
-cbor_item_t *oa_user_item(const struct oa_user *u, char **compartments)
-{
-    cbor_item_t *m = pv_map(14);
-    pv_put_int(m, "id", u->id);
-    pv_put_text(m, "username", u->username);
-    pv_put_text(m, "display_name", u->display_name);
-    if (u->department_id > 0)
-        pv_put_int(m, "department_id", u->department_id);
-    else
-        pv_put_text(m, "department_id", NULL);
-    size_t nroles = 0;
-    for (unsigned b = 1; b <= OA_ROLES_ALL; b <<= 1)
-        if (u->roles & b)
-            nroles++;
-    cbor_item_t *roles = pv_array(nroles);
-    for (unsigned b = 1; b <= OA_ROLES_ALL; b <<= 1)
-        if (u->roles & b)
-            pv_push(roles, pv_text(oa_role_name(b)));
-    pv_put(m, "roles", roles);
-    pv_put_int(m, "clearance", u->clearance);
-    pv_put_text(m, "clearance_name", oa_level_name(u->clearance));
-    size_t nc = 0;
-    while (compartments && compartments[nc])
-        nc++;
-    cbor_item_t *comps = pv_array(nc);
-    for (size_t i = 0; i < nc; i++)
-        pv_push(comps, pv_text(compartments[i]));
-    pv_put(m, "compartments", comps);
-    pv_put_bool(m, "must_change_password", u->must_change_pw);
-    pv_put_bool(m, "disabled", u->disabled);
-    pv_put_bool(m, "locked", u->locked_until > oa_now());
-    pv_put_bool(m, "totp_required", u->totp_required);
-    pv_put_bool(m, "totp_active", u->totp_confirmed);
-    pv_put_bool(m, "declassifier", u->declassifier);
-    return m;
-}
 
 static int me_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct me_job *j = (struct me_job *)job;
-    int rc = oa_user_by_id(s, j->r->who.user_id, &j->user);
-    if (rc <= 0)
-        return OA_E_STORAGE;
-    j->compartments = oa_user_compartments(s, j->user.id);
-    return 0;
+    return oa_app_me_read(s, OA_REQ_ACTOR(j->r), &j->user, &j->compartments);
 }
 
 static void me_on_done(struct oa_db_job *job)
@@ -513,8 +371,8 @@ static void me_on_done(struct oa_db_job *job)
     if (job->rc) {
         oa_reply_error(r, (enum oa_err)job->rc, NULL);
     } else {
-        snprintf(r->etag, sizeof(r->etag), "\"u%lld-%lld\"", (long long)j->user.id, (long long)j->user.version);
-        oa_reply(r, 200, oa_user_item(&j->user, j->compartments));
+        oa_app_user_etag(&j->user, r->etag, sizeof(r->etag));
+        oa_reply(r, 200, oa_app_user_item(&j->user, j->compartments));
     }
     oa_strv_free(j->compartments);
     free(j);
@@ -526,7 +384,7 @@ void h_me(struct oa_req *r)
     j->r = r;
     j->job.run = me_on_run;
     j->job.done = me_on_done;
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }
 
 /* Password change: read the hash, verify + hash on the pool, then write. */
@@ -543,22 +401,10 @@ struct pwchange {
 static int pwchange_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct pwchange *p = (struct pwchange *)job;
+    const struct oa_app_actor *by = OA_REQ_ACTOR(p->r);
     if (p->phase == 1)
-        return oa_user_by_id(s, p->r->who.user_id, &p->user) == 1 ? 0 : OA_E_STORAGE;
-    if (!p->verified)
-        return oa_app_audit(s, OA_REQ_ACTOR(p->r), "password.change", p->user.username, "refused",
-                            "the current password was wrong") == 0
-                   ? 0
-                   : OA_E_STORAGE;
-    struct oa_user now;
-    if (oa_user_by_id(s, p->user.id, &now) != 1)
-        return OA_E_STORAGE;
-    snprintf(now.pw_hash, sizeof(now.pw_hash), "%s", p->new_hash);
-    now.must_change_pw = false;
-    if (oa_user_update(s, &now) != 0 || oa_session_delete_user(s, now.id, p->r->who.session_id) < 0)
-        return OA_E_STORAGE;
-    return oa_app_audit(s, OA_REQ_ACTOR(p->r), "password.change", p->user.username, "ok", NULL) == 0 ? 0
-                                                                                                  : OA_E_STORAGE;
+        return oa_app_me(s, by, &p->user);
+    return oa_app_password_change(s, by, p->r->who.session_id, p->verified, p->new_hash);
 }
 
 static void pwchange_on_hashed(void *arg, bool verified, const char *new_hash);
@@ -593,7 +439,7 @@ static void pwchange_on_hashed(void *arg, bool verified, const char *new_hash)
     if (new_hash)
         snprintf(p->new_hash, sizeof(p->new_hash), "%s", new_hash);
     p->phase = 2;
-    oa_writer_submit(p->r->srv->writer, &p->job);
+    oa_jobs_write(p->r->srv->jobs, &p->job);
 }
 
 void h_me_password(struct oa_req *r)
@@ -619,5 +465,5 @@ void h_me_password(struct oa_req *r)
     p->next = next;
     p->job.run = pwchange_on_run;
     p->job.done = pwchange_on_done;
-    oa_writer_submit(r->srv->writer, &p->job);
+    oa_jobs_write(r->srv->jobs, &p->job);
 }

@@ -17,14 +17,14 @@
 #include <string.h>
 
 #include "app/doc_read.h"
+#include "app/jobs.h"
 #include "app/sync_feed.h"
+#include "app/sync_push.h"
 #include "proto/log.h"
 #include "proto/sync.h"
 #include "proto/value.h"
 #include "server/handlers.h"
 #include "server/server.h"
-#include "storage/accounts.h"
-#include "storage/documents.h"
 #include "workflow/access.h"
 
 struct feed_job {
@@ -51,7 +51,7 @@ static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
                                j->r->srv->cfg->sync_cache_max_level, &j->page);
     if (rc != 0 || j->page.err != OA_E_OK || j->page.nseen == 0)
         return rc;
-    if (s->audit_deferred)
+    if (oa_jobs_on_reader(s))
         job->then = seen_apply; /* on a reader: the writer records them before the page is sent */
     else
         rc = seen_apply(s, job);
@@ -81,7 +81,7 @@ static void feed_on_tick(uv_timer_t *t)
 {
     struct feed_job *j = t->data;
     struct oa_server *srv = j->r->srv;
-    bool changed = atomic_load(&oa_change_latest) > j->page.next;
+    bool changed = oa_sync_changed_since(j->page.next);
     bool expired = uv_now(srv->loop) >= j->wait_until;
     if (!changed && !expired && !srv->draining)
         return;
@@ -231,15 +231,10 @@ static int push_on_run(struct oa_store *s, struct oa_db_job *job)
             oa_sync_put_text(out, OA_RS_CODE, "conflict");
             oa_sync_put_text(out, OA_RS_MESSAGE, "The document changed on the server since you worked on it offline; "
                                                  "look at its current version and act again.");
-            struct oa_doc d;
-            struct oa_user me;
-            if (oa_user_by_id(s, j->r->who.user_id, &me) == 1 && oa_doc_load(s, op.doc_id, &d) == 1) {
-                unsigned cache_max = j->r->srv->cfg->sync_cache_max_level;
-                if (oa_sync_cacheable(d.level, cache_max))
-                    oa_doc_load_body(s, &d);
-                oa_sync_put(out, OA_RS_CURRENT, oa_sync_doc_record(s, &d, &me, cache_max));
-                oa_doc_free(&d);
-            }
+            cbor_item_t *cur =
+                oa_sync_push_current(s, OA_REQ_ACTOR(j->r), op.doc_id, j->r->srv->cfg->sync_cache_max_level);
+            if (cur != NULL)
+                oa_sync_put(out, OA_RS_CURRENT, cur);
         } else {
             out = refused(id, res.err, res.message);
         }
@@ -279,5 +274,5 @@ void h_sync_push(struct oa_req *r)
     j->r = r;
     j->job.run = push_on_run;
     j->job.done = push_on_done;
-    oa_writer_submit(r->srv->writer, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->job);
 }

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "app/audit.h"
+#include "app/health.h"
 #include "proto/alloc.h"
 #include "proto/value.h"
 #include "server/auth.h"
@@ -16,23 +17,23 @@
 #include "proto/log.h"
 #include "server/server.h"
 #include "server/version.h"
-#include "storage/accounts.h"
 #include "workflow/access.h"
-#include "storage/fault.h"
 
 /*
  * GET /healthz: 200 {status: "ok", version} when all is well; 200 {status:
- * "degraded", reason, since, message, version} while a fault (storage/fault.h)
+ * "degraded", reason, since, message, version} while a fault (app/health.h)
  * degrades the server -- it still answers what it can, so it is alive, but
  * it is not well; 503 {status: "draining"} while it shuts down.
  */
 void h_healthz(struct oa_req *r)
 {
-    enum oa_fault f = OA_FAULT__COUNT;
-    for (int i = 0; i < OA_FAULT__COUNT && f == OA_FAULT__COUNT; i++)
-        if (oa_fault_active((enum oa_fault)i))
-            f = (enum oa_fault)i;
-    if (r->srv->draining || f == OA_FAULT__COUNT) {
+    struct oa_app_fault faults[OA_APP_FAULT_KINDS];
+    size_t n = oa_app_faults(faults, OA_APP_FAULT_KINDS);
+    const struct oa_app_fault *f = NULL;
+    for (size_t i = 0; i < n && f == NULL; i++)
+        if (faults[i].active)
+            f = &faults[i];
+    if (r->srv->draining || f == NULL) {
         cbor_item_t *m = pv_map(2);
         pv_put_text(m, "status", r->srv->draining ? "draining" : "ok");
         pv_put_text(m, "version", OA_VERSION);
@@ -41,9 +42,9 @@ void h_healthz(struct oa_req *r)
     }
     cbor_item_t *m = pv_map(5);
     pv_put_text(m, "status", "degraded");
-    pv_put_text(m, "reason", oa_fault_name(f));
-    pv_put_int(m, "since", oa_fault_since(f));
-    pv_put_text(m, "message", oa_fault_advice(f));
+    pv_put_text(m, "reason", f->name);
+    pv_put_int(m, "since", f->since);
+    pv_put_text(m, "message", f->advice);
     pv_put_text(m, "version", OA_VERSION);
     oa_reply(r, 200, m);
 }
@@ -58,7 +59,7 @@ static void metrics_render(struct oa_req *r)
     /* names holds at most OA_METRIC_MAX_ROUTES: a longer route table is never read past it. */
     int nroutes = srv->nroutes < OA_METRIC_MAX_ROUTES ? srv->nroutes : OA_METRIC_MAX_ROUTES;
     char *text = oa_metrics_render(&srv->metrics, names, nroutes, srv->nconns,
-                                   srv->writer ? oa_writer_stats(srv->writer) : NULL, &len);
+                                   srv->jobs ? oa_jobs_stats(srv->jobs) : NULL, &len);
     unsigned running, waiting, peak;
     oa_password_work_stats(&running, &waiting, &peak);
     char pw[400];
@@ -182,11 +183,6 @@ bool oa_req_fields(struct oa_req *r, const struct pv_field *fields, size_t n)
     return true;
 }
 
-void oa_audit_actor(const struct oa_req *r, struct oa_audit_event *ev)
-{
-    oa_app_audit_actor(OA_REQ_ACTOR(r), ev);
-}
-
 struct refusal {
     struct oa_db_job job;
     struct oa_req *r;
@@ -224,5 +220,5 @@ void oa_refuse(struct oa_req *r, enum oa_err e, const char *message, const char 
     f->message = message;
     f->event = event;
     f->target = target ? oa_arena_strndup(&r->arena, target, strlen(target)) : NULL;
-    oa_writer_submit(r->srv->writer, &f->job);
+    oa_jobs_write(r->srv->jobs, &f->job);
 }

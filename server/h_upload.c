@@ -15,17 +15,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/attachments.h"
 #include "app/audit.h"
+#include "app/blob_stream.h"
 #include "app/doc_read.h"
+#include "proto/log.h"
 #include "proto/value.h"
 #include "server/blobs-int.h"
 #include "server/handlers.h"
-#include "proto/log.h"
 #include "server/server.h"
-#include "storage/accounts.h"
-#include "storage/blobs.h"
-#include "storage/documents.h"
-#include "storage/fault.h"
 #include "workflow/access.h"
 
 /* ------------------------------------------------------------------------ */
@@ -75,13 +73,9 @@ static void upload_unlink(struct upload *u)
 static void upload_free(struct upload *u)
 {
     upload_unlink(u);
-    if (u->w)
-        oa_blob_writer_abort(u->w);
-    if (u->finished)
-        unlink(u->path); /* sealed but never committed */
+    oa_app_blob_out_free(u->out); /* a blob sealed but never committed is removed */
     EVP_MD_CTX_free(u->md);
     EVP_MD_CTX_free(u->md256);
-    sodium_memzero(u->dek, sizeof(u->dek));
     sodium_memzero(u->sniff, sizeof(u->sniff));
     if (u->fill)
         sodium_memzero(u->fill, u->fill_cap);
@@ -145,28 +139,9 @@ static void upload_sniff(struct upload *u, bool final)
 static void upload_on_work(uv_work_t *w)
 {
     struct upload *u = w->data;
-    /* While the disk is full the reserve's space is not for blobs (storage/fault.h). */
-    if (oa_fault_active(OA_FAULT_NO_SPACE) && !oa_reserve_take()) {
-        u->work_errno = ENOSPC;
+    if (oa_app_blob_out_write(u->out, u->work, u->work_len) != 0 ||
+        (u->finishing && oa_app_blob_out_finish(u->out, &u->b.info) != 0))
         u->work_rc = -1;
-        snprintf(u->cause, sizeof(u->cause), "the disk is full");
-        return;
-    }
-    if (u->work_len > 0 && oa_blob_write(u->w, u->work, u->work_len, u->cause, sizeof(u->cause)) != 0) {
-        u->work_errno = errno;
-        u->w = NULL; /* freed by the failed write */
-        u->work_rc = -1;
-        return;
-    }
-    if (u->finishing) {
-        struct oa_blob_writer *wr = u->w;
-        u->w = NULL;
-        if (oa_blob_writer_finish(wr, &u->b.info, u->cause, sizeof(u->cause)) != 0) {
-            u->work_errno = errno;
-            u->work_rc = -1;
-            return;
-        }
-    }
 }
 
 static void upload_on_digest(uv_work_t *w)
@@ -199,14 +174,7 @@ static void upload_on_work_done(uv_work_t *w, int status)
     u->work_len = 0;
     if (u->work_rc != 0) {
         u->failed = true;
-        u->fail_err = OA_E_INTERNAL;
-        if (oa_fault_errno_full(u->work_errno)) {
-            /* One line for the fault, not one per refused upload. */
-            oa_fault_raise(OA_FAULT_NO_SPACE, "blob store");
-            u->fail_err = OA_E_NO_SPACE;
-        } else {
-            oa_log(OA_LOG_ERROR, "blob_write_failed", "doc=%lld cause=\"%s\"", (long long)u->b.doc_id, u->cause);
-        }
+        u->fail_err = oa_app_blob_out_failed(u->out, u->b.doc_id);
     } else if (u->finishing) {
         u->finished = true;
     }
@@ -224,7 +192,6 @@ static void upload_submit(struct upload *u, bool finish)
     u->finishing = finish;
     u->working = true;
     u->work_rc = u->digest_rc = 0;
-    u->work_errno = 0;
     u->wq.data = u->dq.data = u;
     u->works = 2;
     if (uv_queue_work(u->srv->loop, &u->wq, upload_on_work, upload_on_work_done) != 0) {
@@ -249,59 +216,11 @@ struct commit_job {
     const char *message;
 };
 
-cbor_item_t *oa__blob_attachment_item(const struct oa_attachment *a)
-{
-    char hex[65];
-    sodium_bin2hex(hex, sizeof(hex), a->blob.info.digest, 32);
-    cbor_item_t *m = pv_map(10);
-    pv_put_int(m, "id", a->id);
-    pv_put_int(m, "document", a->doc_id);
-    pv_put_text(m, "name", a->name);
-    pv_put_text(m, "role", a->role);
-    pv_put_int(m, "rev", a->rev);
-    pv_put_int(m, "size", (int64_t)a->blob.info.size);
-    pv_put_text(m, "content_type", a->blob.content_type);
-    pv_put_text(m, "sha256", hex);
-    pv_put_int(m, "created_at", a->blob.created_at);
-    pv_put_int(m, "created_by", a->blob.created_by);
-    return m;
-}
-
 static int commit_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct commit_job *j = (struct commit_job *)job;
     struct upload *u = j->u;
-    struct oa_user me;
-    struct oa_doc d;
-    const char *what = u->b.attachment_id ? "attachment.replace" : "attachment.add";
-    int rc = oa_doc_open_for(s, OA_REQ_ACTOR(j->r), u->b.doc_id, true, what, &me, &d, &j->err, &j->message);
-    if (rc < 0)
-        return OA_E_STORAGE;
-    if (rc == 0)
-        return 0;
-    int next = oa_attachment_next_rev(s, u->b.doc_id, u->b.attachment_id);
-    if (next < 0) {
-        oa_doc_free(&d);
-        return OA_E_STORAGE;
-    }
-    if (next != u->b.rev) {
-        oa_doc_free(&d);
-        j->err = OA_E_CONFLICT;
-        j->message = "The attachment got another revision while you uploaded: fetch it and upload again.";
-        return 0;
-    }
-    if (oa_attachment_put(s, &u->b, u->name, u->role) != 0) {
-        oa_doc_free(&d);
-        return OA_E_STORAGE;
-    }
-    /* The trail names the attachment by id: its name is content and follows
-     * the document's label, which the auditor does not hold. */
-    char detail[160];
-    snprintf(detail, sizeof(detail), "attachment %lld rev %d, %llu bytes", (long long)u->b.attachment_id, u->b.rev,
-             (unsigned long long)u->b.info.size);
-    rc = oa_app_audit_doc(s, OA_REQ_ACTOR(j->r), what, &d, NULL, NULL, NULL, "ok", detail);
-    oa_doc_free(&d);
-    return rc == 0 ? 0 : OA_E_STORAGE;
+    return oa_app_upload_commit(s, OA_REQ_ACTOR(j->r), &u->b, u->name, u->role, &j->err, &j->message);
 }
 
 static void commit_on_done(struct oa_db_job *job)
@@ -312,10 +231,11 @@ static void commit_on_done(struct oa_db_job *job)
     u->r = NULL;
     if (job->rc == 0 && j->err == OA_E_OK) {
         u->finished = false; /* committed: the file stays */
+        oa_app_blob_out_keep(u->out);
         struct oa_attachment a = {.id = u->b.attachment_id, .doc_id = u->b.doc_id, .rev = u->b.rev, .blob = u->b};
         snprintf(a.name, sizeof(a.name), "%s", u->name);
         snprintf(a.role, sizeof(a.role), "%s", u->role);
-        oa_reply(r, 201, oa__blob_attachment_item(&a));
+        oa_reply(r, 201, oa_app_attachment_item(&a));
     } else {
         oa_reply_error(r, j->err != OA_E_OK ? j->err : (enum oa_err)job->rc, j->message);
     }
@@ -335,7 +255,7 @@ static void upload_commit(struct upload *u)
     j->r = u->r;
     j->job.run = commit_on_run;
     j->job.done = commit_on_done;
-    oa_writer_submit(u->srv->writer, &j->job);
+    oa_jobs_write(u->srv->jobs, &j->job);
 }
 
 /* ---- the body, piece by piece ---- */
@@ -487,7 +407,7 @@ struct upload *oa__upload_new(struct oa_server *srv, int64_t owner, int64_t doc_
                               int level, const char *name, const char *role, uint64_t length, bool resumable,
                               enum oa_err *err)
 {
-    if (oa_fault_active(OA_FAULT_NO_SPACE) && !oa_reserve_take()) {
+    if (!oa_app_blob_space()) {
         *err = OA_E_NO_SPACE;
         return NULL;
     }
@@ -503,36 +423,26 @@ struct upload *oa__upload_new(struct oa_server *srv, int64_t owner, int64_t doc_
     u->b.created_by = owner;
     snprintf(u->name, sizeof(u->name), "%s", name);
     snprintf(u->role, sizeof(u->role), "%s", role);
-    oa_blob_file_new(u->b.file);
-    if (resumable)
-        oa_blob_file_new(u->token);
+    if (resumable) {
+        unsigned char raw[16];
+        randombytes_buf(raw, sizeof(raw));
+        sodium_bin2hex(u->token, sizeof(u->token), raw, sizeof(raw));
+    }
     u->fill_cap = CHUNK + OA_BLOB_SEGMENT;
     u->fill = oa_xmalloc(u->fill_cap);
     u->work = oa_xmalloc(u->fill_cap);
     u->idle_since = uv_now(srv->loop);
-    oa_dek_new(u->dek);
-    char ad[256];
-    size_t adlen = oa_blob_ad(&u->b, ad, sizeof(ad));
-    char cause[256];
-    errno = 0;
-    if (oa_dek_wrap(srv->keys, level, u->dek, u->b.dek, &u->b.kek_version) != 0 ||
-        oa_blob_path(srv->cfg->data_dir, u->b.file, u->path, sizeof(u->path)) != 0 ||
-        oa_blob_dir_make(srv->cfg->data_dir, u->b.file) != 0 ||
-        oa_blob_writer_open(u->path, (enum oa_blob_suite)u->b.suite, u->dek, ad, adlen, &u->w, cause,
-                            sizeof(cause)) != 0 ||
-        (u->md = EVP_MD_CTX_new()) == NULL ||
-        EVP_DigestInit_ex(u->md, u->b.suite == OA_BLOB_SM4_SM3 ? EVP_sm3() : EVP_sha256(), NULL) != 1) {
-        if (oa_fault_errno_full(errno)) {
-            oa_fault_raise(OA_FAULT_NO_SPACE, "blob store");
-            *err = OA_E_NO_SPACE;
-        } else {
-            oa_log(OA_LOG_ERROR, "blob_create_failed", "doc=%lld", (long long)doc_id);
-            *err = OA_E_INTERNAL;
-        }
+    if ((u->out = oa_app_blob_out_open(srv->keys, srv->cfg->data_dir, &u->b, err)) == NULL) {
         upload_free(u);
         return NULL;
     }
-    oa_blob_writer_external_digest(u->w);
+    if ((u->md = EVP_MD_CTX_new()) == NULL ||
+        EVP_DigestInit_ex(u->md, u->b.suite == OA_BLOB_SM4_SM3 ? EVP_sm3() : EVP_sha256(), NULL) != 1) {
+        oa_log(OA_LOG_ERROR, "blob_create_failed", "doc=%lld", (long long)doc_id);
+        *err = OA_E_INTERNAL;
+        upload_free(u);
+        return NULL;
+    }
     u->next = srv->uploads;
     srv->uploads = u;
     return u;
@@ -568,6 +478,7 @@ struct upload *oa__upload_staged_find(struct oa_server *srv, const char *token, 
 void oa__upload_committed(struct upload *u)
 {
     u->finished = false; /* committed: the file stays */
+    oa_app_blob_out_keep(u->out);
     u->claimed = false;
     oa__upload_drop(u);
 }

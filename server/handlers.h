@@ -8,11 +8,10 @@
 #include <stdbool.h>
 
 #include "app/doc_read.h"
+#include "model/job.h"
 #include "proto/value.h"
 #include "server/http.h"
 #include "server/params.h"
-#include "storage/store.h"
-#include "storage/writer.h"
 
 /*
  * Reads the body's fields; on failure answers 400 with the reason and returns
@@ -28,13 +27,10 @@ void oa_refuse(struct oa_req *r, enum oa_err e, const char *message, const char 
 
 
 /*
- * Step-up for secadmin's changes of clearances, compartments and labels: the
- * actor must have an authenticator (else OA_E_TOTP_ENROLLMENT_REQUIRED) and
- * the request must carry a current code in X-OA-OTP (else
- * OA_E_SECOND_FACTOR_REQUIRED).  A code may confirm several changes within
- * its 30 seconds, but never one older than the last code this account used.
- * Runs in a writer job; records the step it accepted.  Returns OA_E_OK, an
- * error to answer, or OA_E_STORAGE.
+ * Step-up for secadmin's changes of clearances, compartments and labels
+ * (app/accounts.h oa_app_step_up) with the code the request carries in
+ * X-OA-OTP and the server's keys and lockout policy (h_totp.c).  Runs in a
+ * writer job.  Returns OA_E_OK, an error to answer, or OA_E_STORAGE.
  */
 enum oa_err oa_step_up(struct oa_store *s, struct oa_req *r);
 
@@ -70,9 +66,6 @@ void oa_req_job_submit(struct oa_req_job *j);
 /* Records a refusal to answer; returns 0 (the run keeps its changes, such as an audit entry). */
 int oa_req_fail(struct oa_req_job *j, enum oa_err e, const char *message);
 void oa_req_job_done(struct oa_db_job *job);
-
-/* Fills the actor fields of an audit event from the request. */
-void oa_audit_actor(const struct oa_req *r, struct oa_audit_event *ev);
 
 /* system */
 void h_healthz(struct oa_req *r);

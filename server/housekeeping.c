@@ -6,10 +6,11 @@
 #include <stdlib.h>
 
 #include "app/housekeeping.h"
+#include "model/clock.h"
+#include "model/job.h"
 #include "proto/alloc.h"
 #include "proto/log.h"
 #include "server/server.h"
-#include "storage/writer.h"
 
 struct hk_job {
     struct oa_db_job job;
@@ -55,7 +56,7 @@ static void hk_on_timer(uv_timer_t *t)
     j->job.done = hk_on_done;
     j->job.flags = OA_JOB_BOOKKEEPING;
     srv->housekeeping_running = true;
-    oa_writer_submit(srv->writer, &j->job);
+    oa_jobs_write(srv->jobs, &j->job);
 }
 
 void oa_housekeeping_start(struct oa_server *srv)

@@ -512,15 +512,11 @@ void oa__http_server_maybe_stopped(struct oa_server *srv)
     srv->stopped = true;
     free(srv->sources); /* empty: every connection is gone */
     srv->sources = NULL;
-    oa_log(OA_LOG_INFO, "drained", "pending_jobs=%u", oa_writer_pending(srv->writer));
+    oa_log(OA_LOG_INFO, "drained", "pending_jobs=%u", oa_jobs_pending(srv->jobs));
     if (srv->on_drained)
         srv->on_drained(srv);
-    /* Readers first: their last jobs may still hand audit entries to the writer. */
-    if (srv->readers != NULL)
-        oa_readers_stop(srv->readers);
-    srv->readers = NULL;
-    oa_writer_stop(srv->writer);
-    srv->writer = NULL;
+    oa_jobs_stop(srv->jobs); /* the readers first: their last jobs may still hand audit entries to the writer */
+    srv->jobs = NULL;
     uv_close((uv_handle_t *)&srv->drain_timer, oa__http_handle_close_noop);
     uv_close((uv_handle_t *)&srv->sig_term, oa__http_handle_close_noop);
     uv_close((uv_handle_t *)&srv->sig_int, oa__http_handle_close_noop);

@@ -51,7 +51,7 @@ struct oa_principal {
     bool must_enroll_totp;
     bool declassifier;
     int64_t department_id;
-    uint64_t epoch;      /* oa_accounts_epoch() when this was read from the database */
+    uint64_t epoch;      /* oa_app_accounts_epoch() when this was read from the database */
     char username[64];
     char display_name[128];
 };

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "proto/etag.h"
 #include "proto/value.h"
 #include "proto/log.h"
 #include "server/http-int.h"
@@ -196,26 +197,7 @@ void oa_reply_error(struct oa_req *r, enum oa_err e, const char *message)
 
 enum oa_err oa_req_if_match(const struct oa_req *r, const char *etag)
 {
-    if (r->if_match == NULL)
-        return OA_E_PRECONDITION_REQUIRED;
-    const char *p = r->if_match;
-    size_t el = strlen(etag);
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        if (*p == '*')
-            return OA_E_OK;
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-            n--;
-        if (n == el && memcmp(p, etag, n) == 0)
-            return OA_E_OK;
-        if (end == NULL)
-            break;
-        p = end + 1;
-    }
-    return OA_E_PRECONDITION_FAILED;
+    return oa_etag_if_match(r->if_match, etag);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -1,7 +1,7 @@
 /*
- * server/jobs.c: where a handler's database job runs -- a read on the
- * reader threads (storage/reader.h), anything else on the writer
- * (storage/writer.h).
+ * server/jobs.c: the one request-job type and its completion; where a
+ * handler's database job runs (a read on the reader threads, anything else
+ * on the writer) is app/jobs.h.
  */
 #include <stdlib.h>
 
@@ -11,10 +11,7 @@
 
 void oa_db_submit(struct oa_server *srv, struct oa_db_job *job)
 {
-    if ((job->flags & OA_JOB_READ) && srv->readers != NULL)
-        oa_readers_submit(srv->readers, job);
-    else
-        oa_writer_submit(srv->writer, job);
+    oa_jobs_submit(srv->jobs, job);
 }
 
 void *oa_req_job_new(struct oa_req *r, size_t size, oa_db_run_fn run, unsigned flags)

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/health.h"
+#include "model/job.h"
 #include "proto/alloc.h"
-#include "storage/fault.h"
-#include "storage/writer.h"
 
 static const int status_slots[] = {
     200, 201, 204, 206, 304, 400, 401, 403, 404, 405, 406, 408,
@@ -120,9 +120,10 @@ char *oa_metrics_render(const struct oa_metrics *m, const char *const *route_nam
 
     put(&o, "# HELP oa_degraded 1 while a fault degrades the server (see /healthz), by reason.\n"
             "# TYPE oa_degraded gauge\n");
-    for (int f = 0; f < OA_FAULT__COUNT; f++)
-        put(&o, "oa_degraded{reason=\"%s\"} %d\n", oa_fault_name((enum oa_fault)f),
-            oa_fault_active((enum oa_fault)f) ? 1 : 0);
+    struct oa_app_fault faults[OA_APP_FAULT_KINDS];
+    size_t nfaults = oa_app_faults(faults, OA_APP_FAULT_KINDS);
+    for (size_t f = 0; f < nfaults; f++)
+        put(&o, "oa_degraded{reason=\"%s\"} %d\n", faults[f].name, faults[f].active ? 1 : 0);
 
     if (ws != NULL) {
         put(&o, "# HELP oa_db_commit_duration_seconds Time of one group commit (fsync included).\n"

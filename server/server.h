@@ -8,12 +8,10 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "app/jobs.h"
+#include "model/keys.h"
 #include "server/config.h"
 #include "server/metrics.h"
-#include "storage/keys.h"
-#include "storage/reader.h"
-#include "storage/store.h"
-#include "storage/writer.h"
 
 struct oa_conn;
 struct oa_req;
@@ -22,9 +20,7 @@ struct oa_route;
 struct oa_server {
     uv_loop_t *loop;
     const struct oa_config *cfg;
-    struct oa_store *store;
-    struct oa_writer *writer;
-    struct oa_readers *readers; /* NULL: every job runs on the writer */
+    struct oa_jobs *jobs;       /* the writer and the readers (app/jobs.h); NULL once drained */
     const struct oa_keys *keys; /* the key file; replaced whole (never changed in place) on reload */
     struct oa_keys *keys_owned; /* sodium_malloc'd keys loaded after start, freed when replaced */
     unsigned char audit_pk[32]; /* the audit checkpoints' Ed25519 public key */
@@ -79,8 +75,9 @@ struct oa_server {
 };
 
 /*
- * Submits a database job (server/jobs.c): a job flagged OA_JOB_READ to the
- * reader threads, any other to the writer.  Loop thread only.
+ * Submits a database job (server/jobs.c, through app/jobs.h): a job flagged
+ * OA_JOB_READ to the reader threads, any other to the writer.  Loop thread
+ * only.
  */
 void oa_db_submit(struct oa_server *srv, struct oa_db_job *job);
 

@@ -203,15 +203,6 @@ int oa_user_set_compartments(struct oa_store *s, int64_t user_id, const char *co
     return 0;
 }
 
-void oa_strv_free(char **v)
-{
-    if (v == NULL)
-        return;
-    for (char **p = v; *p; p++)
-        free(*p);
-    free(v);
-}
-
 int64_t oa_session_insert(struct oa_store *s, const unsigned char hash[OA_TOKEN_HASH_LEN], int64_t user_id,
                           int64_t expires_at, const char *source)
 {

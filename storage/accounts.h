@@ -13,34 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/account.h"
 #include "storage/store.h"
-
-#define OA_USERNAME_MAX 64
-#define OA_TOKEN_HASH_LEN 32
-#define OA_TOTP_WRAPPED_MAX 96
-
-struct oa_user {
-    int64_t id;
-    char username[OA_USERNAME_MAX + 1];
-    char display_name[256];
-    int64_t department_id;   /* 0: none */
-    unsigned roles;
-    int clearance;
-    char pw_hash[256];
-    bool must_change_pw;
-    bool disabled;
-    int failed_logins;
-    int64_t locked_until;
-    int64_t version;
-    int64_t created_at, updated_at;
-    bool declassifier;           /* secadmin named this person a declassifier */
-    bool clearance_hold;         /* reset by sysadmin: no document access until secadmin confirms */
-    bool totp_required;          /* secadmin requires a second factor */
-    bool totp_confirmed;         /* the user has proven their authenticator */
-    int64_t totp_last_step;      /* the last time step accepted (no replay) */
-    unsigned char totp_secret[OA_TOTP_WRAPPED_MAX]; /* wrapped; see server/totp.h */
-    size_t totp_secret_len;
-};
 
 /*
  * A counter that every change to an account or a session increases (on the
@@ -69,13 +43,6 @@ int oa_user_update(struct oa_store *s, struct oa_user *u);
 /* The user's compartments as a NULL-terminated array of strings the caller frees with oa_strv_free. */
 char **oa_user_compartments(struct oa_store *s, int64_t user_id);
 int oa_user_set_compartments(struct oa_store *s, int64_t user_id, const char *const *comps, int n);
-void oa_strv_free(char **v);
-
-struct oa_session {
-    int64_t id, user_id;
-    int64_t created_at, last_used_at, expires_at;
-    char source[64];
-};
 
 /* Inserts a session; returns its id or -1. */
 int64_t oa_session_insert(struct oa_store *s, const unsigned char hash[OA_TOKEN_HASH_LEN], int64_t user_id,
@@ -118,7 +85,7 @@ int oa_session_prune(struct oa_store *s, int64_t now, int64_t idle_before, int64
 /*
  * #17: authenticator secrets wrapped under a version of the top level's KEK
  * other than `current` (the version is the wrapped secret's first byte,
- * server/totp.c), so a key rotation rewraps them before it retires that
+ * app/totp.c), so a key rotation rewraps them before it retires that
  * version.  At most cap rows; 0 or -1.
  */
 struct oa_totp_row {

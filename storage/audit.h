@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/audit.h"
 #include "storage/merkle.h"
 #include "storage/store.h"
 
@@ -128,11 +129,7 @@ struct oa_checkpoint {
 /* 1 found, 0 none signed yet, -1 error. */
 int oa_audit_checkpoint_latest(struct oa_store *s, struct oa_checkpoint *cp);
 
-/* Which entries: id > after, from <= at < to (0: open), of actor, doc, event (NULL/0: any); at most limit. */
-struct oa_audit_filter {
-    int64_t after, from, to, doc, limit;
-    const char *actor, *event;
-};
+/* struct oa_audit_filter, which entries: model/audit.h. */
 /* Calls fn for each entry the filter selects, in id order; 0, or -1 on error. */
 int oa_audit_rows_each(struct oa_store *s, const struct oa_audit_filter *f,
                        void (*fn)(void *arg, const struct oa_audit_row *row), void *arg);

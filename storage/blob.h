@@ -12,25 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/blob.h"
 #include "storage/keys.h"
-
-enum oa_blob_suite {
-    OA_BLOB_AES256GCM = 1, /* default */
-    OA_BLOB_SM4_SM3 = 2,   /* SM4-CTR + HMAC-SM3, for the national algorithms */
-};
-
-#define OA_BLOB_SEGMENT 65536
-#define OA_BLOB_FRAME (1024 * 1024) /* plaintext bytes per compressed frame, at most */
-#define OA_DEK_LEN 32
-#define OA_DEK_WRAPPED 60
-
-/* What a finished blob is; recorded in the database beside it. */
-struct oa_blob_info {
-    uint64_t size;        /* plaintext bytes */
-    uint64_t stored;      /* bytes on disk */
-    bool compressed;
-    unsigned char digest[32]; /* SHA-256 (suite 1) or SM3 (suite 2) of the plaintext */
-};
 
 struct oa_blob_writer;
 

@@ -13,34 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/blob.h"
 #include "storage/blob.h"
 #include "storage/store.h"
-
-#define OA_BLOB_FILE_LEN 32  /* hex characters of a blob file's random name */
-#define OA_ATTACHMENT_NAME_MAX 255
-
-struct oa_blob_row {
-    int64_t id, doc_id, attachment_id;
-    int rev;
-    char file[OA_BLOB_FILE_LEN + 1];
-    int suite, level, kek_version;
-    bool shredded;                      /* the wrapped DEK is gone: unrecoverable */
-    unsigned char dek[OA_DEK_WRAPPED];  /* wrapped */
-    struct oa_blob_info info;
-    char content_type[128];
-    int64_t created_at, created_by;
-    bool staged;                        /* sealed before it had a document (a gateway upload): its
-                                           associated data names doc 0, rev 0 until re-sealed */
-};
-
-struct oa_attachment {
-    int64_t id, doc_id;
-    char name[OA_ATTACHMENT_NAME_MAX + 1];
-    char role[16];                      /* "attachment", or "body": the formal body file */
-    int rev;
-    int64_t updated_at;
-    struct oa_blob_row blob;            /* the current revision's */
-};
 
 /* A fresh random file name. */
 void oa_blob_file_new(char out[OA_BLOB_FILE_LEN + 1]);

@@ -10,12 +10,6 @@
 #include "storage/labelmac.h"
 #include "workflow/number.h"
 
-void oa_doc_free(struct oa_doc *d)
-{
-    free(d->body);
-    d->body = NULL;
-}
-
 static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
 {
     const unsigned char *t = sqlite3_column_text(st, i);

@@ -12,10 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/gateway.h" /* OA_GW_SENDER_MAX, OA_GW_ID_LEN */
 #include "storage/store.h"
 
-#define OA_GW_SENDER_MAX 64  /* a sending system's id */
-#define OA_GW_ID_LEN 64      /* hex SHA-256 */
 
 /* ---- imported bundles ---- */
 

@@ -27,22 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OA_KEY_LEN 32
-#define OA_KEY_LEVELS 5
-#define OA_KEY_VERSIONS 16
-
-struct oa_keys {
-    int kek_version[OA_KEY_LEVELS];                         /* current version per level */
-    unsigned char kek[OA_KEY_LEVELS][OA_KEY_VERSIONS][OA_KEY_LEN];
-    unsigned char kek_present[OA_KEY_LEVELS][OA_KEY_VERSIONS];
-    unsigned char kek_token[OA_KEY_LEVELS][OA_KEY_VERSIONS]; /* #17: the KEK is in the token, kek[][] unused */
-    unsigned char audit_seed[OA_KEY_LEN];
-    unsigned char db_key[OA_KEY_LEN];
-    bool has_db_key;
-    int db_suite;   /* enum oa_db_suite (storage/cryptvfs.h), the database pages' suite */
-    bool unchecked; /* loaded from a file written before key files had a check line */
-    bool sealed;    /* sealed with the process's passphrase (storage/keyseal.h): oa_keys_save seals it again */
-};
+#include "model/keys.h"
 
 /* Creates a new key file with fresh random keys; fails if it exists.  0 or -1 with cause. */
 int oa_keys_create(const char *path, char *cause, size_t causelen);

@@ -59,7 +59,7 @@ int oa_keytoken_unwrap_secret(const char *what, const unsigned char in[60], unsi
  * A 32-byte key derived inside the token from KEK (level, version) for
  * `label` (AES-GCM of zeros under a nonce fixed by the label: AES-CTR's
  * keystream, a PRF of the KEK), for keys that are not wrapped data keys (the
- * authenticator secrets' key, server/totp.c).  0 or -1.
+ * authenticator secrets' key, app/totp.c).  0 or -1.
  */
 int oa_keytoken_derive(int level, int version, const char *label, unsigned char out[32]);
 

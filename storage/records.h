@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/records.h"
 #include "storage/store.h"
 
 #define OA_REC_TEXT 512
@@ -78,16 +79,7 @@ int oa_rec_load(struct oa_store *s, int64_t doc_id, struct oa_record_row *r);
 /* Whether document doc_id is a filed record (in any state): 1, 0, -1 error. */
 int oa_rec_is_filed(struct oa_store *s, int64_t doc_id);
 
-/* What the catalogue lists: each filter is NULL/0/"" for any. */
-struct oa_rec_filter {
-    const char *fonds;
-    int year;
-    const char *retention;
-    const char *class_code;
-    const char *state;  /* NULL: filed and transferred (not disposed) */
-    bool due_in;        /* only records past retention in year `due_in_year` (appraisal list) */
-    int due_in_year;
-};
+/* struct oa_rec_filter, what the catalogue lists: model/records.h. */
 /* Calls fn for each record matching f, in archival order; fn returns false to stop.  0 or -1. */
 int oa_rec_each(struct oa_store *s, const struct oa_rec_filter *f,
                 bool (*fn)(void *arg, const struct oa_record_row *r), void *arg);

@@ -23,11 +23,6 @@ static char *fmt_cause(const char *fmt, ...)
     return oa_xstrdup(buf);
 }
 
-int64_t oa_now(void)
-{
-    return (int64_t)time(NULL);
-}
-
 int oa_store_exec(struct oa_store *s, const char *sql)
 {
     char *err = NULL;

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/clock.h"
+
 struct oa_stmt_slot {
     const char *sql;
     sqlite3_stmt *stmt;
@@ -133,8 +135,7 @@ int oa_meta_set(struct oa_store *s, const char *key, const char *value);
 /* Reads meta's integer key: 1 found (in *v), 0 absent, -1 error. */
 int oa_meta_get_int(struct oa_store *s, const char *key, int64_t *v);
 
-/* Seconds since the epoch, from the wall clock. */
-int64_t oa_now(void);
+/* oa_now(): model/clock.h. */
 
 /*
  * Records one change of an entity and returns its change sequence number,

@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 #include "storage/store.h"
+#include "workflow/records.h" /* OA_TRANSFER_MAX */
 
-#define OA_TRANSFER_MAX 10000 /* records in one batch */
 
 struct oa_transfer_row {
     int64_t id, created_by, created_at, received_at, recorded_by;

@@ -15,10 +15,6 @@
 /* A bound on one group, so that one commit's latency stays bounded too. */
 #define MAX_GROUP 512
 
-const double oa_commit_bucket_us[OA_COMMIT_BUCKETS] = {
-    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000,
-};
-
 struct oa_writer {
     uv_loop_t *loop;
     struct oa_store *store;

@@ -12,6 +12,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The most records one transfer batch (移交) holds. */
+#define OA_TRANSFER_MAX 10000
+
 /* 保管期限: permanent, 30 years, 10 years. */
 enum oa_retention {
     OA_RET_NONE = -1,

@@ -13,6 +13,7 @@
 #include "app/records.h"
 #include "storage/documents.h"
 #include "storage/store.h"
+#include "storage/records.h"
 
 static struct oa_store s;
 static int64_t doc;

@@ -28,7 +28,6 @@
 #include "storage/keys.h"
 #include "storage/labelmac.h"
 #include "storage/store.h"
-#include "storage/writer.h"
 #ifdef OA_FUZZ_TLS
 #include "server/tls.h"
 #endif
@@ -78,15 +77,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv = calloc(1, sizeof(*srv));
     srv->loop = &loop;
     srv->cfg = &cfg;
-    srv->store = &store;
     srv->keys = &keys;
     srv->routes = oa_routes;
     srv->nroutes = oa_nroutes;
     srv->auth_gate = oa_auth_dispatch;
     srv->on_drained = oa_blobs_stop;
     oa_labelmac_key(keys.audit_seed); /* labels are checked against their MACs (#17) */
-    srv->writer = oa_writer_start(&loop, &store, keys.audit_seed);
-    if (srv->writer == NULL || oa_server_start(srv) != 0)
+    srv->jobs = oa_jobs_start(&loop, &store, NULL, 0, keys.audit_seed); /* no readers: every job on the writer */
+    if (srv->jobs == NULL || oa_server_start(srv) != 0)
         abort();
     /* SIGTERM and SIGINT belong to libFuzzer here, not to the server's drain. */
     uv_signal_stop(&srv->sig_term);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server/totp.h"
+#include "app/totp.h"
 
 static const unsigned char rfc_secret[] = "12345678901234567890";
 

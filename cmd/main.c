@@ -1,5 +1,5 @@
 /*
- * server/main.c: the oad command line.
+ * cmd/main.c: the oad command line.
  *
  *   oad init  --data DIR          create a data directory
  *   oad serve --data DIR ...      serve the API
@@ -22,8 +22,8 @@
 #include "proto/alloc.h"
 #include "server/auth.h"
 #include "server/config.h"
-#include "server/console.h"
-#include "server/keys_cli.h"
+#include "cmd/console.h"
+#include "cmd/keys_cli.h"
 #include "proto/log.h"
 #include "server/server.h"
 #include "server/tls.h"
@@ -502,7 +502,6 @@ static int cmd_serve(struct oa_config *cfg)
     struct oa_server *srv = oa_xcalloc(1, sizeof(*srv));
     srv->loop = &loop;
     srv->cfg = cfg;
-    srv->store = &store;
     srv->keys = &keys;
     {
         unsigned char sk[64];
@@ -513,14 +512,10 @@ static int cmd_serve(struct oa_config *cfg)
     srv->nroutes = oa_nroutes;
     srv->auth_gate = oa_auth_dispatch;
     srv->on_drained = on_drained;
-    srv->writer = oa_writer_start(&loop, &store, keys.audit_seed);
-    if (srv->writer != NULL)
-        srv->readers = oa_readers_start(&loop, path, cfg->storage_readers, srv->writer);
-    if (srv->writer == NULL || srv->readers == NULL || oa_server_start(srv) != 0) {
-        if (srv->readers)
-            oa_readers_stop(srv->readers);
-        if (srv->writer)
-            oa_writer_stop(srv->writer);
+    srv->jobs = oa_jobs_start(&loop, &store, path, cfg->storage_readers, keys.audit_seed);
+    if (srv->jobs == NULL || oa_server_start(srv) != 0) {
+        if (srv->jobs)
+            oa_jobs_stop(srv->jobs);
         uv_run(&loop, UV_RUN_DEFAULT);
         uv_loop_close(&loop);
         oa_store_close(&store);

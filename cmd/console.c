@@ -1,5 +1,5 @@
-/* server/console.c: see console.h. */
-#include "server/console.h"
+/* cmd/console.c: see console.h. */
+#include "cmd/console.h"
 
 #include <sodium.h>
 #include <stdio.h>

@@ -1,11 +1,11 @@
 /*
- * server/console.h: the commands of oad that act on a data directory at the
+ * cmd/console.h: the commands of oad that act on a data directory at the
  * server's console rather than over the API (oad admin ...).  Whoever runs
  * them has the machine and the data directory, which the API never grants:
  * they are the way back in for an administrator who lost their password.
  */
-#ifndef OA_SERVER_CONSOLE_H
-#define OA_SERVER_CONSOLE_H
+#ifndef OA_CMD_CONSOLE_H
+#define OA_CMD_CONSOLE_H
 
 #include <stdbool.h>
 

@@ -1,5 +1,5 @@
-/* server/totp.c: see totp.h. */
-#include "server/totp.h"
+/* app/totp.c: see totp.h. */
+#include "app/totp.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

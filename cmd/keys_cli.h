@@ -1,11 +1,11 @@
 /*
- * server/keys_cli.h: oad's commands on the key file (#17, keys off the data
+ * cmd/keys_cli.h: oad's commands on the key file (#17, keys off the data
  * disk): the passphrase of a sealed key file, asked once at start (a file, a
  * systemd credential, or typed without echo), and `oad keys
  * seal|unseal|passwd|rotate`.  The sealing itself is storage/keyseal.h.
  */
-#ifndef OA_SERVER_KEYS_CLI_H
-#define OA_SERVER_KEYS_CLI_H
+#ifndef OA_CMD_KEYS_CLI_H
+#define OA_CMD_KEYS_CLI_H
 
 #include <stdbool.h>
 

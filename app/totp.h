@@ -1,5 +1,5 @@
 /*
- * server/totp.h: time-based one-time passwords (RFC 6238: HMAC-SHA1, 30 s
+ * app/totp.h: time-based one-time passwords (RFC 6238: HMAC-SHA1, 30 s
  * steps, 6 digits), and the wrapping of TOTP secrets at rest.
  *
  * A secret is 20 random bytes.  In the database it is stored wrapped with
@@ -7,14 +7,14 @@
  * top-level key-encryption key of the key file:
  *   version(1) || nonce(24) || secretbox(secret)  -- 61 bytes
  */
-#ifndef OA_SERVER_TOTP_H
-#define OA_SERVER_TOTP_H
+#ifndef OA_APP_TOTP_H
+#define OA_APP_TOTP_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "storage/keys.h"
+#include "model/keys.h"
 
 #define OA_TOTP_SECRET 20
 #define OA_TOTP_STEP 30

@@ -1,5 +1,5 @@
-/* server/keys_cli.c: see keys_cli.h. */
-#include "server/keys_cli.h"
+/* cmd/keys_cli.c: see keys_cli.h. */
+#include "cmd/keys_cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
