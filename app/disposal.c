@@ -8,6 +8,7 @@
 
 #include "proto/alloc.h"
 #include "storage/accounts.h"
+#include "storage/blobs.h"
 #include "storage/documents.h"
 #include "storage/records.h"
 #include "workflow/access.h"
@@ -293,4 +294,14 @@ int oa_rec_disposal_list(struct oa_store *s, const struct oa_app_actor *by, stru
     }
     free(l);
     return rc == 0 ? 0 : OA_E_STORAGE;
+}
+
+size_t oa_rec_disposal_remove_files(const char *data_dir, const struct oa_blob_files *dead)
+{
+    return oa_blob_files_unlink(data_dir, dead);
+}
+
+void oa_rec_disposal_files_free(struct oa_blob_files *dead)
+{
+    oa_blob_files_free(dead);
 }

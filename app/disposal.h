@@ -21,8 +21,8 @@
 
 #include "app/audit.h"
 #include "app/outcome.h"
+#include "model/blob.h"
 #include "proto/value.h"
-#include "storage/blobs.h"
 
 /* The most records one list names. */
 #define OA_DISPOSAL_MAX 1000
@@ -35,8 +35,9 @@ int oa_rec_disposal_propose(struct oa_store *s, const struct oa_app_actor *by, c
  * A leader's decision on list id: approve (dispose of every record on it) or
  * refuse, with an opinion.  An approval adds to `dead` the blob files of the
  * records disposed of that nothing else refers to (storage/blobs.h
- * oa_blob_dead_files): the caller unlinks them once the transaction has
- * committed (oa_blob_files_unlink), and frees `dead` in any case.
+ * oa_blob_dead_files): the caller removes them once the transaction has
+ * committed (oa_rec_disposal_remove_files), and frees `dead` in any case
+ * (oa_rec_disposal_files_free).
  */
 int oa_rec_disposal_decide(struct oa_store *s, const struct oa_app_actor *by, int64_t id, bool approve,
                        const char *opinion, struct oa_app_outcome *o, cbor_item_t **out,
@@ -45,5 +46,12 @@ int oa_rec_disposal_decide(struct oa_store *s, const struct oa_app_actor *by, in
 /* The lists, newest first: {lists: [{id, organ_id, proposed_by, proposed_at, reason, state, approved_by,
  * decided_at, opinion, documents: [id]}]}. */
 int oa_rec_disposal_list(struct oa_store *s, const struct oa_app_actor *by, struct oa_app_outcome *o, cbor_item_t **out);
+
+/*
+ * After the disposal's commit: removes its dead blob files under the data
+ * directory (one already gone is no error); the number removed.
+ */
+size_t oa_rec_disposal_remove_files(const char *data_dir, const struct oa_blob_files *dead);
+void oa_rec_disposal_files_free(struct oa_blob_files *dead);
 
 #endif

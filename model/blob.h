@@ -7,6 +7,7 @@
 #define OA_MODEL_BLOB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum oa_blob_suite {
@@ -51,6 +52,17 @@ struct oa_attachment {
     int rev;
     int64_t updated_at;
     struct oa_blob_row blob;            /* the current revision's */
+};
+
+/*
+ * The blob files a disposal leaves dead.  A disposal shreds its files'
+ * keys inside its transaction, and only after that transaction committed are
+ * the files removed (a crash in between leaves them to oa_blob_sweep, which
+ * takes a file whose only row is shredded for an orphan).
+ */
+struct oa_blob_files {
+    char (*name)[OA_BLOB_FILE_LEN + 1]; /* malloc'd; oa_blob_files_free */
+    size_t n, cap;
 };
 
 #endif

@@ -61,7 +61,7 @@ static int list_on_run(struct oa_store *s, struct oa_db_job *job)
         break;
     }
     if (rc != 0 || o.end != OA_APP_DONE)
-        oa_blob_files_free(&j->dead); /* nothing was disposed of */
+        oa_rec_disposal_files_free(&j->dead); /* nothing was disposed of */
     if (rc != 0)
         return rc;
     if (o.end != OA_APP_DONE) {
@@ -93,11 +93,11 @@ static void list_on_done(struct oa_db_job *job)
     free(j->docs);
     /* Done callbacks run after the commit: the disposal stands, its dead files go. */
     if (job->rc == 0 && j->base.err == OA_E_OK && j->dead.n > 0) {
-        size_t n = oa_blob_files_unlink(j->base.r->srv->cfg->data_dir, &j->dead);
+        size_t n = oa_rec_disposal_remove_files(j->base.r->srv->cfg->data_dir, &j->dead);
         oa_log(OA_LOG_INFO, "disposal_files_removed", "list=%lld files=%zu removed=%zu", (long long)j->id,
                j->dead.n, n);
     }
-    oa_blob_files_free(&j->dead);
+    oa_rec_disposal_files_free(&j->dead);
     if (job->rc == 0 && j->base.err == OA_E_OK && j->file != NULL) {
         oa_reply_raw(j->base.r, 200,
                      j->fmt == FMT_CSV ? "text/csv; charset=utf-8"

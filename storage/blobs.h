@@ -80,16 +80,7 @@ int oa_blob_sweep(struct oa_store *s, const char *data_dir, int *removed);
  */
 int oa_blob_shred(struct oa_store *s, int64_t id);
 
-/*
- * The blob files a disposal leaves dead.  A disposal shreds its files'
- * keys inside its transaction, and only after that transaction committed are
- * the files removed (a crash in between leaves them to oa_blob_sweep, which
- * takes a file whose only row is shredded for an orphan).
- */
-struct oa_blob_files {
-    char (*name)[OA_BLOB_FILE_LEN + 1]; /* malloc'd; oa_blob_files_free */
-    size_t n, cap;
-};
+/* struct oa_blob_files, the blob files a disposal leaves dead: model/blob.h. */
 
 /*
  * Adds to f the files of doc_id's shredded blobs that nothing else refers
