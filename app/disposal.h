@@ -22,7 +22,6 @@
 #include "app/audit.h"
 #include "app/outcome.h"
 #include "proto/value.h"
-#include "storage/blobs.h"
 
 /* The most records one list names. */
 #define OA_DISPOSAL_MAX 1000
@@ -31,16 +30,24 @@
 int oa_rec_disposal_propose(struct oa_store *s, const struct oa_app_actor *by, const int64_t *doc_ids, size_t n,
                         const char *reason, struct oa_app_outcome *o, cbor_item_t **out);
 
+/* The blob files a disposal leaves dead (storage/blobs.h). */
+struct oa_blob_files;
+
 /*
  * A leader's decision on list id: approve (dispose of every record on it) or
- * refuse, with an opinion.  An approval adds to `dead` the blob files of the
+ * refuse, with an opinion.  An approval sets *dead to the blob files of the
  * records disposed of that nothing else refers to (storage/blobs.h
- * oa_blob_dead_files): the caller unlinks them once the transaction has
- * committed (oa_blob_files_unlink), and frees `dead` in any case.
+ * oa_blob_dead_files, malloc'd): the caller unlinks them once the
+ * transaction has committed (oa_rec_disposal_unlink), or drops them when it
+ * did not (oa_rec_disposal_files_free); either frees them.
  */
 int oa_rec_disposal_decide(struct oa_store *s, const struct oa_app_actor *by, int64_t id, bool approve,
                        const char *opinion, struct oa_app_outcome *o, cbor_item_t **out,
-                       struct oa_blob_files *dead);
+                       struct oa_blob_files **dead);
+/* Unlinks the dead files under DATA/blobs and frees them (NULL: none); how many were removed, of *n. */
+size_t oa_rec_disposal_unlink(const char *data_dir, struct oa_blob_files *dead, size_t *n);
+/* Frees them without unlinking (NULL is fine). */
+void oa_rec_disposal_files_free(struct oa_blob_files *dead);
 
 /* The lists, newest first: {lists: [{id, organ_id, proposed_by, proposed_at, reason, state, approved_by,
  * decided_at, opinion, documents: [id]}]}. */
