@@ -190,7 +190,7 @@ out:
 
 int oa_rec_disposal_decide(struct oa_store *s, const struct oa_app_actor *by, int64_t id, bool approve,
                        const char *opinion, struct oa_app_outcome *o, cbor_item_t **out,
-                       struct oa_blob_files *dead)
+                       struct oa_blob_files **dead)
 {
     struct oa_subject who;
     if (subject_of(s, by, &who) != 0)
@@ -241,9 +241,11 @@ int oa_rec_disposal_decide(struct oa_store *s, const struct oa_app_actor *by, in
                 goto out;
             }
         }
+        if (*dead == NULL)
+            *dead = oa_xcalloc(1, sizeof(**dead));
         for (size_t i = 0; i < n; i++) {
             if (oa_rec_load(s, ids[i], r) != 1 || dispose_one(s, by, r, &d, who.id) != 0 ||
-                oa_blob_dead_files(s, ids[i], dead) != 0)
+                oa_blob_dead_files(s, ids[i], *dead) != 0)
                 goto out;
         }
         s->wal_truncate_due = true;
@@ -296,12 +298,18 @@ int oa_rec_disposal_list(struct oa_store *s, const struct oa_app_actor *by, stru
     return rc == 0 ? 0 : OA_E_STORAGE;
 }
 
-size_t oa_rec_disposal_remove_files(const char *data_dir, const struct oa_blob_files *dead)
+size_t oa_rec_disposal_unlink(const char *data_dir, struct oa_blob_files *dead, size_t *n)
 {
-    return oa_blob_files_unlink(data_dir, dead);
+    *n = dead != NULL ? dead->n : 0;
+    size_t removed = dead != NULL ? oa_blob_files_unlink(data_dir, dead) : 0;
+    oa_rec_disposal_files_free(dead);
+    return removed;
 }
 
 void oa_rec_disposal_files_free(struct oa_blob_files *dead)
 {
+    if (dead == NULL)
+        return;
     oa_blob_files_free(dead);
+    free(dead);
 }

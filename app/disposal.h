@@ -21,7 +21,6 @@
 
 #include "app/audit.h"
 #include "app/outcome.h"
-#include "model/blob.h"
 #include "proto/value.h"
 
 /* The most records one list names. */
@@ -31,27 +30,27 @@
 int oa_rec_disposal_propose(struct oa_store *s, const struct oa_app_actor *by, const int64_t *doc_ids, size_t n,
                         const char *reason, struct oa_app_outcome *o, cbor_item_t **out);
 
+/* The blob files a disposal leaves dead (storage/blobs.h). */
+struct oa_blob_files;
+
 /*
  * A leader's decision on list id: approve (dispose of every record on it) or
- * refuse, with an opinion.  An approval adds to `dead` the blob files of the
+ * refuse, with an opinion.  An approval sets *dead to the blob files of the
  * records disposed of that nothing else refers to (storage/blobs.h
- * oa_blob_dead_files): the caller removes them once the transaction has
- * committed (oa_rec_disposal_remove_files), and frees `dead` in any case
- * (oa_rec_disposal_files_free).
+ * oa_blob_dead_files, malloc'd): the caller unlinks them once the
+ * transaction has committed (oa_rec_disposal_unlink), or drops them when it
+ * did not (oa_rec_disposal_files_free); either frees them.
  */
 int oa_rec_disposal_decide(struct oa_store *s, const struct oa_app_actor *by, int64_t id, bool approve,
                        const char *opinion, struct oa_app_outcome *o, cbor_item_t **out,
-                       struct oa_blob_files *dead);
+                       struct oa_blob_files **dead);
+/* Unlinks the dead files under DATA/blobs and frees them (NULL: none); how many were removed, of *n. */
+size_t oa_rec_disposal_unlink(const char *data_dir, struct oa_blob_files *dead, size_t *n);
+/* Frees them without unlinking (NULL is fine). */
+void oa_rec_disposal_files_free(struct oa_blob_files *dead);
 
 /* The lists, newest first: {lists: [{id, organ_id, proposed_by, proposed_at, reason, state, approved_by,
  * decided_at, opinion, documents: [id]}]}. */
 int oa_rec_disposal_list(struct oa_store *s, const struct oa_app_actor *by, struct oa_app_outcome *o, cbor_item_t **out);
-
-/*
- * After the disposal's commit: removes its dead blob files under the data
- * directory (one already gone is no error); the number removed.
- */
-size_t oa_rec_disposal_remove_files(const char *data_dir, const struct oa_blob_files *dead);
-void oa_rec_disposal_files_free(struct oa_blob_files *dead);
 
 #endif

@@ -37,7 +37,7 @@ struct list_job {
     bool approve;
     char *file;      /* CSV or XLSX bytes, malloc'd */
     size_t file_len;
-    struct oa_blob_files dead; /* a disposal's blob files, unlinked after its commit */
+    struct oa_blob_files *dead; /* a disposal's blob files, unlinked after its commit */
 };
 
 static int list_on_run(struct oa_store *s, struct oa_db_job *job)
@@ -60,8 +60,10 @@ static int list_on_run(struct oa_store *s, struct oa_db_job *job)
         rc = oa_rec_disposal_decide(s, by, j->id, j->approve, j->reason, &o, &j->base.out, &j->dead);
         break;
     }
-    if (rc != 0 || o.end != OA_APP_DONE)
-        oa_rec_disposal_files_free(&j->dead); /* nothing was disposed of */
+    if (rc != 0 || o.end != OA_APP_DONE) {
+        oa_rec_disposal_files_free(j->dead); /* nothing was disposed of */
+        j->dead = NULL;
+    }
     if (rc != 0)
         return rc;
     if (o.end != OA_APP_DONE) {
@@ -92,12 +94,14 @@ static void list_on_done(struct oa_db_job *job)
     struct list_job *j = (struct list_job *)job;
     free(j->docs);
     /* Done callbacks run after the commit: the disposal stands, its dead files go. */
-    if (job->rc == 0 && j->base.err == OA_E_OK && j->dead.n > 0) {
-        size_t n = oa_rec_disposal_remove_files(j->base.r->srv->cfg->data_dir, &j->dead);
-        oa_log(OA_LOG_INFO, "disposal_files_removed", "list=%lld files=%zu removed=%zu", (long long)j->id,
-               j->dead.n, n);
+    if (job->rc == 0 && j->base.err == OA_E_OK && j->dead != NULL) {
+        size_t n = 0, removed = oa_rec_disposal_unlink(j->base.r->srv->cfg->data_dir, j->dead, &n);
+        oa_log(OA_LOG_INFO, "disposal_files_removed", "list=%lld files=%zu removed=%zu", (long long)j->id, n,
+               removed);
+    } else {
+        oa_rec_disposal_files_free(j->dead);
     }
-    oa_rec_disposal_files_free(&j->dead);
+    j->dead = NULL;
     if (job->rc == 0 && j->base.err == OA_E_OK && j->file != NULL) {
         oa_reply_raw(j->base.r, 200,
                      j->fmt == FMT_CSV ? "text/csv; charset=utf-8"
