@@ -47,9 +47,7 @@ static bool is_bool(const cbor_item_t *it)
     return is_ctrl(it, CBOR_CTRL_TRUE) || is_ctrl(it, CBOR_CTRL_FALSE);
 }
 
-/* ------------------------------------------------------------------------ */
-/* CBOR: a validating pass with the streaming decoder, then cbor_load.      */
-/* ------------------------------------------------------------------------ */
+/* ---- CBOR: a validating pass with the streaming decoder, then cbor_load ---- */
 
 /*
  * The validator walks the item stream once and keeps, per open container, how
@@ -215,9 +213,7 @@ enum oa_err pv_decode_cbor(const void *buf, size_t len, cbor_item_t **out, char 
     return OA_E_OK;
 }
 
-/* ------------------------------------------------------------------------ */
-/* JSON <-> items                                                           */
-/* ------------------------------------------------------------------------ */
+/* ---- JSON <-> items ---- */
 
 static cbor_item_t *from_json(json_t *j, int depth, const char **error)
 {
@@ -443,9 +439,7 @@ char *pv_encode_json(const cbor_item_t *item, size_t *len)
     return s;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Building                                                                 */
-/* ------------------------------------------------------------------------ */
+/* ---- Building ---- */
 
 cbor_item_t *pv_map(size_t n)
 {
@@ -524,9 +518,7 @@ void pv_push(cbor_item_t *array, cbor_item_t *value)
     }
 }
 
-/* ------------------------------------------------------------------------ */
-/* Reading                                                                  */
-/* ------------------------------------------------------------------------ */
+/* ---- Reading ---- */
 
 /* The length of the longest prefix of s[0..n) that does not end inside a
  * character: a last character cut short is dropped whole. */
