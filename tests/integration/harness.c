@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <sodium.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -771,4 +772,41 @@ long long make_person(const struct oad *o, const char *sys, const char *secadm, 
     cr_assert_eq(r.status, 204, "%d %s", r.status, r.body);
     resp_free(&r);
     return id;
+}
+
+/* Whether any regular file under d (recursively) holds s; its path into where. */
+bool tree_holds(const char *d, const char *s, char *where, size_t cap)
+{
+    DIR *dh = opendir(d);
+    if (dh == NULL)
+        return false;
+    struct dirent *e;
+    bool found = false;
+    while (!found && (e = readdir(dh)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char p[1024];
+        struct stat st;
+        snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
+        if (lstat(p, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            found = tree_holds(p, s, where, cap);
+            continue;
+        }
+        if (!S_ISREG(st.st_mode))
+            continue;
+        FILE *f = fopen(p, "rb");
+        if (f == NULL)
+            continue;
+        char *buf = malloc((size_t)st.st_size + 1);
+        size_t n = fread(buf, 1, (size_t)st.st_size, f);
+        fclose(f);
+        found = memmem(buf, n, s, strlen(s)) != NULL;
+        if (found)
+            snprintf(where, cap, "%s", p);
+        free(buf);
+    }
+    closedir(dh);
+    return found;
 }

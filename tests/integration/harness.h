@@ -53,6 +53,8 @@ void oad_initial_password(const struct oad *o, const char *user, char *out, size
  * at n - 1 bytes); returns its exit status, or -1 when it did not exit.
  */
 int run_capture(const char *cmd, char *out, size_t n);
+/* Whether any regular file under d (recursively) holds s; its path into where. */
+bool tree_holds(const char *d, const char *s, char *where, size_t cap);
 
 /* The last lines of oad's log (a static buffer), for failure messages. */
 const char *oad_log_tail(const struct oad *o);

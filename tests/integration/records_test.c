@@ -342,43 +342,6 @@ Test(records, the_catalogue_lists_what_the_reader_may_see_as_json_csv_and_xlsx)
 
 #define MARKER "MARKER-7f3a9c-dispose"
 
-/* Whether any regular file under d (recursively) holds s; its path into where. */
-static bool tree_holds(const char *d, const char *s, char *where, size_t cap)
-{
-    DIR *dh = opendir(d);
-    if (dh == NULL)
-        return false;
-    struct dirent *e;
-    bool found = false;
-    while (!found && (e = readdir(dh)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[1024];
-        struct stat st;
-        snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
-        if (lstat(p, &st) != 0)
-            continue;
-        if (S_ISDIR(st.st_mode)) {
-            found = tree_holds(p, s, where, cap);
-            continue;
-        }
-        if (!S_ISREG(st.st_mode))
-            continue;
-        FILE *f = fopen(p, "rb");
-        if (f == NULL)
-            continue;
-        char *buf = malloc((size_t)st.st_size + 1);
-        size_t n = fread(buf, 1, (size_t)st.st_size, f);
-        fclose(f);
-        found = memmem(buf, n, s, strlen(s)) != NULL;
-        if (found)
-            snprintf(where, cap, "%s", p);
-        free(buf);
-    }
-    closedir(dh);
-    return found;
-}
-
 static int plain_count(const char *sql)
 {
     char path[400];
