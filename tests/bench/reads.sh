@@ -38,7 +38,10 @@ $oad init --data "$tmp/data" >/dev/null
 serve() { # readers
     set -- --set storage.readers="$1"
     [ "${NO_READERS:-0}" = 1 ] && set --
-    $oad serve --data "$tmp/data" --listen 127.0.0.1:$port --log-level warn "$@" 2>/dev/null &
+    # A session of its own (setsid), as a service runs: with the scheduler's
+    # autogroups, an oad in this script's session would share one CPU share
+    # with wrk (see encryption.sh).
+    setsid $oad serve --data "$tmp/data" --listen 127.0.0.1:$port --log-level warn "$@" 2>/dev/null &
     pid=$!
     for _ in 1 2 3 4 5 6 7 8 9 10; do
         curl -sf $base/healthz >/dev/null 2>&1 && return
