@@ -33,17 +33,59 @@ int oa_sync_seen_set(struct oa_store *s, int64_t user, int64_t doc, bool held)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int oa_sync_seen_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t user)
+int oa_sync_seen_add(struct oa_store *s, int64_t user, int64_t doc, int64_t decided)
 {
-    /* Ordered by the primary key (user_id, doc_id): no sort. */
+    sqlite3_stmt *st = oa_store_stmt(s, "INSERT INTO sync_seen(user_id, doc_id, decided) VALUES (?1, ?2, ?3)"
+                                        " ON CONFLICT(user_id, doc_id) DO UPDATE SET decided = min(decided, ?3)");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, user);
+    sqlite3_bind_int64(st, 2, doc);
+    sqlite3_bind_int64(st, 3, decided);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_sync_seen_redecided(struct oa_store *s, int64_t user, int64_t doc, int64_t decided)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "UPDATE sync_seen SET decided = ?3"
+                                        " WHERE user_id = ?1 AND doc_id = ?2 AND decided < ?3");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, user);
+    sqlite3_bind_int64(st, 2, doc);
+    sqlite3_bind_int64(st, 3, decided);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t oa_sync_account_change(struct oa_store *s, int64_t user)
+{
+    /* changes_entity (entity, entity_id, seq): one row per entity (oa_change_record). */
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT max(seq) FROM changes WHERE entity = 'user' AND entity_id = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, user);
+    int rc = sqlite3_step(st);
+    int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    return seq;
+}
+
+int oa_sync_seen_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t user, int64_t before)
+{
+    /* Through sync_seen_decided (user_id, decided): only the rows to re-decide are read. */
     sqlite3_stmt *st = oa_store_stmt(s, "SELECT " OA_DOC_COLS ", c_id, documents.id IS NOT NULL"
-                                        " FROM (SELECT doc_id AS c_id FROM sync_seen WHERE user_id = ?)"
+                                        " FROM (SELECT doc_id AS c_id FROM sync_seen WHERE user_id = ? AND decided < ?)"
                                         " LEFT JOIN documents ON documents.id = c_id");
     c->st = st;
     c->body_max_level = -1;
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, user);
+    sqlite3_bind_int64(st, 2, before);
     return 0;
 }
 
