@@ -59,13 +59,23 @@ struct oa_change {
 /*
  * Changes of documents and users with since < seq <= head, in order, at most
  * max of them, for reader r.  begin, then next until it returns 0 (no more)
- * or -1 (error), then always end.  next fills *d (as oa_doc_load, and the
- * body when the level is at most r->body_max_level) when out->found; the
- * caller frees it with oa_doc_free.
+ * or -1 (error), then always end.  next fills *d when out->found, with what
+ * the feed's record and the read decision (app/doc_read.h oa_doc_visible)
+ * use: id, kind, state, revision, title, level, urgency, doc_number,
+ * step_due, updated_at, drafter_id, the label (declass_date, scoped, its
+ * MAC), and the body when the level is at most r->body_max_level; every
+ * other field is zero.  The caller frees it with oa_doc_free.
  */
+#define OA_SCAN_DRAFTERS 8 /* drafters' names a scan remembers */
 struct oa_change_scan {
     void *st;
     int body_max_level;
+    struct oa_store *store;
+    int ndrafters;
+    struct {
+        int64_t id;
+        char name[OA_USERNAME_MAX + 1];
+    } drafters[OA_SCAN_DRAFTERS];
 };
 int oa_change_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t since, int64_t head, int64_t max,
                          const struct oa_feed_reader *r);
