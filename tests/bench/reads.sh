@@ -7,7 +7,8 @@
 #   (GET /v1/sync/changes?v=1&since=0&limit=50), each with its ratio to
 #   /healthz and its goal, and oad's CPU time per request;
 # then durable transitions/s at 64 clients alone and while a read flood (the
-# to-do page, 64 more connections) runs.
+# to-do page, 64 more connections) runs, and document GETs/s while the
+# transitions run.
 #   DURATION  seconds per measurement (default 5)
 #   BUILD=0   skip the bazel build (build first yourself: bazel build -c opt
 #             //server:oad //tests/bench:ceiling //tests/bench:transitions)
@@ -117,7 +118,8 @@ echo "oad CPU per request (us, all threads), readers=1 / 2: document $dc_1 / $dc
     "to-do page $tc_1 / $tc_2, feed page $fc_1 / $fc_2"
 
 # Durable transitions at 64 clients, alone and while a read flood (to-do
-# pages, 64 more connections) runs.  With BEFORE=an older oad binary (e.g. one
+# pages, 64 more connections) runs; then document GETs while the transitions
+# run (reads must not queue behind writes, nor writes behind reads).  With BEFORE=an older oad binary (e.g. one
 # built from the commit before issue #14's work), the same runs on it too, in
 # its own data directory on PORT+2, taking turns with this one, so that "not
 # below today's" is measured in one run on one machine.
@@ -130,8 +132,15 @@ trans() { # port mover token -> "alone flood" (transitions/s)
     f=$($bin/tests/bench/transitions $1 "$2" "$dur" 64 | awk 'END { print $2 }')
     kill $flood_pid 2>/dev/null || true
     wait $flood_pid 2>/dev/null || true
+    # And the other way round: document GETs while the transitions run.
+    $bin/tests/bench/transitions $1 "$2" "$((dur + 2))" 64 >/dev/null 2>&1 &
+    flood_pid=$!
+    sleep 1
+    g=$(wrk -t2 -c64 -d"${dur}s" -H "Accept: application/cbor" -H "Authorization: Bearer $3" \
+        "http://127.0.0.1:$1/v1/documents/$DOC" 2>/dev/null | awk '/Requests\/sec/ { printf "%.0f", $2 }')
+    wait $flood_pid 2>/dev/null || true
     flood_pid=
-    echo "$a $f"
+    echo "$a $f $g"
 }
 serve 2
 if [ -n "${BEFORE:-}" ]; then
@@ -151,11 +160,11 @@ if [ -n "${BEFORE:-}" ]; then
 fi
 set -- $(trans $port "$mover" "$TOKEN")
 echo
-printf '%-44s %10s %20s\n' "durable transitions/s, 64 clients" alone "under a read flood"
-printf '%-44s %10s %20s\n' "this oad (readers=2)" "$1" "$2"
+printf '%-30s %24s %20s %26s\n' "" "durable transitions/s" "under a read flood" "GET/s under the transitions"
+printf '%-30s %24s %20s %26s\n' "this oad (readers=2)" "$1" "$2" "$3"
 if [ -n "${BEFORE:-}" ]; then
     set -- $(trans $b_port "$b_mover" "$B_TOKEN")
-    printf '%-44s %10s %20s\n' "BEFORE ($BEFORE)" "$1" "$2"
+    printf '%-30s %24s %20s %26s\n' "BEFORE" "$1" "$2" "$3"
     kill $b_pid
     wait $b_pid 2>/dev/null || true
 fi
