@@ -42,20 +42,20 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
         .limit = j->limit,
     };
     struct oa_doc_page page;
-    if (oa_doc_list(s, OA_REQ_ACTOR(j->r), &me, &q, &page) != 0)
+    bool cbor = j->r->out_fmt == OA_FMT_CBOR;
+    if ((cbor ? oa_doc_list_items : oa_doc_list)(s, OA_REQ_ACTOR(j->r), &me, &q, &page) != 0)
         return OA_E_STORAGE;
     /* The cursor is the last document this caller was shown, never an id
      * they were not: a full page of visible documents goes on after it. */
     bool more = page.full && page.n > 0;
     j->status = 200;
-    if (j->r->out_fmt == OA_FMT_CBOR) {
-        /* A CBOR answer is written as it goes, without an item tree. */
+    if (cbor) {
+        /* A CBOR answer is written as it goes, without an item tree; the items come encoded. */
         struct pv_out out = {0};
         pv_out_map(&out, 2);
         pv_out_text(&out, "documents");
         pv_out_array(&out, page.n);
-        for (size_t i = 0; i < page.n; i++)
-            oa_app_doc_item_out(&out, s, &page.docs[i], false);
+        pv_out_raw(&out, page.items.p, page.items.n);
         pv_out_text(&out, "next_after");
         if (more)
             pv_out_int(&out, page.next_after);

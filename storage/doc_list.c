@@ -18,21 +18,27 @@
 #include <string.h>
 
 #include "proto/alloc.h"
+#include "proto/value.h"
 #include "storage/documents.h"
 #include "workflow/deadline.h"
 
-#define LIST_WHERE                                                                                      \
-    "SELECT " OA_DOC_COLS " FROM documents WHERE level <= ?1 AND (?2 IS NULL OR state = ?2)"                     \
+#define LIST_FROM(cols)                                                                                 \
+    "SELECT " cols " FROM documents WHERE level <= ?1 AND (?2 IS NULL OR state = ?2)"                       \
     " AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR doc_number = ?4)"                                   \
     " AND (?5 IS NULL OR created_at >= ?5) AND (?6 IS NULL OR created_at < ?6)"                            \
     " AND (?7 = 0 OR (step_due IS NOT NULL AND step_due < ?8)"                                             \
     "      OR (request_due < ?8 AND state IN (" OA_REQUEST_OPEN_STATES_SQL ")))"                       \
     " AND (?9 IS NULL OR id IN (SELECT rowid FROM doc_fts WHERE doc_fts MATCH ?9))"                        \
-    " AND id > ?11"                                                                                      \
-    /* The scope, narrowed in SQL too so that a page (and its cursor) holds   \
-     * only documents the caller may see; the use case still decides each. */ \
+    " AND id > ?11" LIST_SCOPE
+/* The scope, narrowed in SQL too so that a page (and its cursor) holds
+ * only documents the caller may see; the use case still decides each. */
+#define LIST_SCOPE                                                                                       \
     " AND (scoped = 0 OR id IN (SELECT doc_id FROM doc_scope WHERE entry = ?16 OR entry = ?17"           \
     "      OR entry IN (SELECT compartment FROM user_compartments WHERE user_id = ?13)))"
+/* What a list page needs of a document before its item (struct oa_doc_head). */
+#define HEAD_COLS "id, revision, updated_at, level, declass_date, scoped, label_mac"
+#define LIST_WHERE LIST_FROM(OA_DOC_COLS)
+#define HEAD_WHERE LIST_FROM(HEAD_COLS)
 
 /*
  * A LIKE whose pattern is a bound parameter makes SQLite prepare the
@@ -55,27 +61,40 @@
 #define LIST_BATCH " AND id IN (SELECT value FROM json_each(?18)) ORDER BY id"
 
 /*
- * [short search term][view].  The to-do view's is the check of a batch of
- * candidates (todo_page); a search within the to-do list is one query (todo_search_sql),
+ * [short search term][view], whole documents (LIST_WHERE) and heads
+ * (HEAD_WHERE).  The to-do view's is the check of a batch of candidates
+ * (todo_page); a search within the to-do list is one query (todo_search_sql),
  * since the search's subquery would be run again for every document checked.
  */
-static const char *const list_sql[2][3] = {
-    {
-        LIST_WHERE " ORDER BY id LIMIT ?12",
-        LIST_WHERE LIST_BATCH,
-        LIST_WHERE LIST_DONE " ORDER BY id LIMIT ?12",
-    },
-    {
-        LIST_WHERE LIST_LIKE " ORDER BY id LIMIT ?12",
-        LIST_WHERE LIST_LIKE LIST_BATCH,
-        LIST_WHERE LIST_LIKE LIST_DONE " ORDER BY id LIMIT ?12",
-    },
+#define LIST_TABLE(where)                                                                                \
+    {                                                                                                    \
+        {                                                                                                \
+            where " ORDER BY id LIMIT ?12",                                                              \
+            where LIST_BATCH,                                                                            \
+            where LIST_DONE " ORDER BY id LIMIT ?12",                                                    \
+        },                                                                                               \
+        {                                                                                                \
+            where LIST_LIKE " ORDER BY id LIMIT ?12",                                                    \
+            where LIST_LIKE LIST_BATCH,                                                                  \
+            where LIST_LIKE LIST_DONE " ORDER BY id LIMIT ?12",                                          \
+        },                                                                                               \
+    }
+static const char *const list_sql[2][2][3] = {LIST_TABLE(LIST_WHERE), LIST_TABLE(HEAD_WHERE)};
+
+static const char *const todo_search_sql[2][2] = {
+    {LIST_WHERE LIST_TODO " ORDER BY id LIMIT ?12", LIST_WHERE LIST_LIKE LIST_TODO " ORDER BY id LIMIT ?12"},
+    {HEAD_WHERE LIST_TODO " ORDER BY id LIMIT ?12", HEAD_WHERE LIST_LIKE LIST_TODO " ORDER BY id LIMIT ?12"},
 };
 
-static const char *const todo_search_sql[2] = {
-    LIST_WHERE LIST_TODO " ORDER BY id LIMIT ?12",
-    LIST_WHERE LIST_LIKE LIST_TODO " ORDER BY id LIMIT ?12",
-};
+/*
+ * The to-do page's check without filters, the common case: only the terms
+ * that apply (the level and the scope; the batch holds only ids after the
+ * cursor), where LIST_WHERE's null tests cost about as much as the rows.
+ */
+#define LEAN_TODO(cols)                                                                                  \
+    "SELECT " cols " FROM documents WHERE id IN (SELECT value FROM json_each(?18)) AND level <= ?1"    \
+    LIST_SCOPE " ORDER BY id"
+static const char *const lean_todo_sql[2] = {LEAN_TODO(OA_DOC_COLS), LEAN_TODO(HEAD_COLS)};
 
 /*
  * The to-do list's three sources (OA_TODO_DOCS), each read in document
@@ -164,16 +183,57 @@ static int source_next(sqlite3_stmt *st, int64_t *head)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Takes the row st stands on as the page's next entry (its id, and the document when docs is given). */
-static void take_row(sqlite3_stmt *st, int64_t *ids, struct oa_doc *docs, size_t *n)
+/* Where a page's rows go: ids, whole documents or heads (one of them). */
+struct page_out {
+    int64_t *ids;
+    struct oa_doc *docs;
+    struct oa_doc_head *heads;
+};
+
+static void head_from_row(sqlite3_stmt *st, struct oa_doc_head *h)
 {
-    if (docs != NULL) {
-        memset(&docs[*n], 0, sizeof(docs[*n]));
-        oa_doc_from_row(st, &docs[*n]);
+    memset(h, 0, sizeof(*h));
+    h->id = sqlite3_column_int64(st, 0);
+    h->revision = sqlite3_column_int64(st, 1);
+    h->updated_at = sqlite3_column_int64(st, 2);
+    h->level = sqlite3_column_int(st, 3);
+    const unsigned char *declass = sqlite3_column_text(st, 4);
+    if (declass != NULL)
+        pv_utf8_copy(h->declass_date, sizeof(h->declass_date), (const char *)declass);
+    h->scoped = sqlite3_column_int(st, 5) != 0;
+    if (sqlite3_column_type(st, 6) == SQLITE_BLOB && sqlite3_column_bytes(st, 6) == (int)sizeof(h->label_mac)) {
+        memcpy(h->label_mac, sqlite3_column_blob(st, 6), sizeof(h->label_mac));
+        h->has_label_mac = true;
+    }
+}
+
+/* Takes the row st stands on as the page's next entry. */
+static void take_row(sqlite3_stmt *st, const struct page_out *out, size_t *n)
+{
+    if (out->docs != NULL) {
+        memset(&out->docs[*n], 0, sizeof(out->docs[*n]));
+        oa_doc_from_row(st, &out->docs[*n]);
+    } else if (out->heads != NULL) {
+        head_from_row(st, &out->heads[*n]);
     } else {
-        ids[*n] = sqlite3_column_int64(st, 0);
+        out->ids[*n] = sqlite3_column_int64(st, 0);
     }
     (*n)++;
+}
+
+/* Writes v (not negative) in decimal at p; returns the characters written (at most 20). */
+static size_t put_id(char *p, int64_t v)
+{
+    char tmp[20];
+    size_t k = 0;
+    uint64_t u = (uint64_t)v;
+    do {
+        tmp[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    for (size_t i = 0; i < k; i++)
+        p[i] = tmp[k - 1 - i];
+    return k;
 }
 
 /*
@@ -182,8 +242,8 @@ static void take_row(sqlite3_stmt *st, int64_t *ids, struct oa_doc *docs, size_t
  * page still needs; another batch only when the filters refused some), not
  * one statement per document.
  */
-static int todo_page(struct oa_store *s, const struct oa_doc_query *q, sqlite3_stmt *check, int64_t *ids,
-                     struct oa_doc *docs, size_t *n)
+static int todo_page(struct oa_store *s, const struct oa_doc_query *q, sqlite3_stmt *check,
+                     const struct page_out *out, size_t *n)
 {
     sqlite3_stmt *src[3];
     int64_t head[3];
@@ -227,7 +287,9 @@ static int todo_page(struct oa_store *s, const struct oa_doc_query *q, sqlite3_s
                     rc = got < 0 ? -1 : 0;
                 }
             }
-            len += (size_t)snprintf(batch + len, sizeof(batch) - len, "%s%lld", count ? "," : "", (long long)next);
+            if (count > 0)
+                batch[len++] = ',';
+            len += put_id(batch + len, next);
             count++;
         }
         batch[len++] = ']';
@@ -237,7 +299,7 @@ static int todo_page(struct oa_store *s, const struct oa_doc_query *q, sqlite3_s
         sqlite3_bind_text(check, 18, batch, (int)len, SQLITE_TRANSIENT);
         int step = SQLITE_DONE;
         while (*n < want && (step = sqlite3_step(check)) == SQLITE_ROW)
-            take_row(check, ids, docs, n);
+            take_row(check, out, n);
         if (*n < want && step != SQLITE_DONE)
             rc = -1;
         sqlite3_reset(check);
@@ -247,15 +309,25 @@ static int todo_page(struct oa_store *s, const struct oa_doc_query *q, sqlite3_s
     return rc;
 }
 
-static int query_page(struct oa_store *s, const struct oa_doc_query *q, int64_t *ids, struct oa_doc *docs, size_t *n)
+/* No filter but the view, the level and the scope: the to-do page's lean check applies. */
+static bool unfiltered(const struct oa_doc_query *q)
+{
+    return q->state == NULL && q->kind == NULL && q->number == NULL && q->from <= 0 && q->to <= 0 && !q->overdue &&
+           q->q == NULL;
+}
+
+static int query_page(struct oa_store *s, const struct oa_doc_query *q, const struct page_out *out, size_t *n)
 {
     *n = 0;
     size_t q_chars = 0; /* trigram search needs three characters; shorter terms use LIKE */
     for (const unsigned char *c = (const unsigned char *)(q->q ? q->q : ""); *c; c++)
         q_chars += (*c & 0xC0) != 0x80;
     bool short_term = q->q != NULL && q_chars < 3, merged = q->view == OA_VIEW_TODO && q->q == NULL;
-    sqlite3_stmt *st = oa_store_stmt(s, q->view == OA_VIEW_TODO && !merged ? todo_search_sql[short_term]
-                                                                           : list_sql[short_term][q->view]);
+    int cols = out->heads != NULL;
+    const char *sql = q->view == OA_VIEW_TODO && !merged ? todo_search_sql[cols][short_term]
+                      : merged && unfiltered(q)           ? lean_todo_sql[cols]
+                                                          : list_sql[cols][short_term][q->view];
+    sqlite3_stmt *st = oa_store_stmt(s, sql);
     if (st == NULL)
         return -1;
     char *fts = NULL, *like = NULL;
@@ -268,11 +340,11 @@ static int query_page(struct oa_store *s, const struct oa_doc_query *q, int64_t 
     bind_filters(st, q, fts, like);
     int rc = 0;
     if (merged) {
-        rc = todo_page(s, q, st, ids, docs, n);
+        rc = todo_page(s, q, st, out, n);
     } else {
         int step = SQLITE_DONE;
         while (*n < (size_t)q->limit && *n < OA_DOC_PAGE_MAX && (step = sqlite3_step(st)) == SQLITE_ROW)
-            take_row(st, ids, docs, n);
+            take_row(st, out, n);
         if (step != SQLITE_ROW && step != SQLITE_DONE)
             rc = -1;
         sqlite3_reset(st);
@@ -284,10 +356,18 @@ static int query_page(struct oa_store *s, const struct oa_doc_query *q, int64_t 
 
 int oa_doc_query_ids(struct oa_store *s, const struct oa_doc_query *q, int64_t *ids, size_t *n)
 {
-    return query_page(s, q, ids, NULL, n);
+    struct page_out out = {.ids = ids};
+    return query_page(s, q, &out, n);
 }
 
 int oa_doc_query_docs(struct oa_store *s, const struct oa_doc_query *q, struct oa_doc *docs, size_t *n)
 {
-    return query_page(s, q, NULL, docs, n);
+    struct page_out out = {.docs = docs};
+    return query_page(s, q, &out, n);
+}
+
+int oa_doc_query_heads(struct oa_store *s, const struct oa_doc_query *q, struct oa_doc_head *heads, size_t *n)
+{
+    struct page_out out = {.heads = heads};
+    return query_page(s, q, &out, n);
 }

@@ -46,4 +46,19 @@ int oa_doc_query_ids(struct oa_store *s, const struct oa_doc_query *q, int64_t *
  * by the page's own statements: no second lookup per document. */
 int oa_doc_query_docs(struct oa_store *s, const struct oa_doc_query *q, struct oa_doc *docs, size_t *n);
 
+/*
+ * What a list page needs of a document before its item (#14): the key of
+ * its encoded item (storage/doc_items.h) and its label, for the read
+ * decision; a handful of columns where a whole document has 35.
+ */
+struct oa_doc_head {
+    int64_t id, revision, updated_at;
+    int level;
+    bool scoped, has_label_mac;
+    char declass_date[16];
+    unsigned char label_mac[32];
+};
+/* The same page as heads into heads[OA_DOC_PAGE_MAX]. */
+int oa_doc_query_heads(struct oa_store *s, const struct oa_doc_query *q, struct oa_doc_head *heads, size_t *n);
+
 #endif

@@ -584,8 +584,9 @@ int oa_rec_erase(struct oa_store *s, int64_t doc_id, const char *title, const ch
 {
     static const char *const erase[] = {
         "UPDATE documents SET title = '', doc_type = '', copy_no = '', doc_number = NULL, signer = '',"
-        " main_recipients = '', copied_recipients = '', attachment_note = '', note = '', printing_organ = ''"
-        " WHERE id = ?1",
+        " main_recipients = '', copied_recipients = '', attachment_note = '', note = '', printing_organ = '',"
+        /* #14: a new revision, as every change of a listed field: ETags and the list items' cache (doc_items.h) */
+        " revision = revision + 1 WHERE id = ?1",
         "UPDATE doc_bodies SET body = '' WHERE doc_id = ?1",
         "DELETE FROM doc_revisions WHERE doc_id = ?1",
         "UPDATE doc_steps SET opinion = '', detail = '' WHERE doc_id = ?1",

@@ -11,6 +11,7 @@
 #include "storage/sqlite_init.h"
 #include "proto/log.h"
 #include "storage/cryptvfs.h"
+#include "storage/doc_items.h"
 #include "storage/schema.h"
 
 static char *fmt_cause(const char *fmt, ...)
@@ -239,6 +240,7 @@ void oa_store_close(struct oa_store *s)
 {
     if (s->db == NULL)
         return;
+    oa_doc_items_free(s);
     for (int i = 0; i < OA_STMT_CACHE; i++) {
         sqlite3_finalize(s->cache[i].stmt);
         s->cache[i].stmt = NULL;

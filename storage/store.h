@@ -55,6 +55,8 @@ struct oa_store {
      * text's old pages do not linger in the WAL file.
      */
     bool wal_truncate_due;
+    /* #14: the list pages' encoded items, a reader connection's only (storage/doc_items.h); close frees it. */
+    struct oa_doc_items *doc_items;
 };
 
 /* The schema version this binary writes and understands. */

@@ -125,6 +125,21 @@ static void pages_match(int max_level, const char *state, int64_t limit)
         size_t nd = 0;
         cr_assert_eq(oa_doc_query_docs(&s, &q, docs, &nd), 0);
         cr_assert_eq(nd, n);
+        /* And as heads (#14): the same documents, their keys and labels as the whole rows have them. */
+        static struct oa_doc_head heads[OA_DOC_PAGE_MAX];
+        size_t nh = 0;
+        cr_assert_eq(oa_doc_query_heads(&s, &q, heads, &nh), 0);
+        cr_assert_eq(nh, n);
+        for (size_t i = 0; i < n; i++) {
+            cr_assert_eq(heads[i].id, docs[i].id);
+            cr_assert_eq(heads[i].revision, docs[i].revision);
+            cr_assert_eq(heads[i].updated_at, docs[i].updated_at);
+            cr_assert_eq(heads[i].level, docs[i].level);
+            cr_assert_eq(heads[i].scoped, docs[i].scoped);
+            cr_assert_str_eq(heads[i].declass_date, docs[i].declass_date);
+            cr_assert_eq(heads[i].has_label_mac, docs[i].has_label_mac);
+            cr_assert_eq(memcmp(heads[i].label_mac, docs[i].label_mac, sizeof(heads[i].label_mac)), 0);
+        }
         for (size_t i = 0; i < n; i++) {
             struct oa_doc one;
             cr_assert_eq(oa_doc_load(&s, page[i], &one), 1);
