@@ -122,9 +122,18 @@ int oa_sync_seen_scan_next(struct oa_change_scan *c, int64_t *doc_id, struct oa_
  * the scan stops when the page is full.  Drafters' names are looked up
  * apart, once per drafter per page (drafter_name).
  */
+/*
+ * The reader in the to-do rule, as an expression SQLite cannot look up by:
+ * with a plain ?4, the rule's "user_id = ?4 OR (user_id = 0 AND ...)" on
+ * doc_queue became a multi-index OR, a temporary row set built and cleared
+ * per row; read through the primary key's doc_id prefix alone (a document's
+ * few queue and participant rows) it costs less.  The same value: ?4 is
+ * never NULL.
+ */
+#define TODO_USER "coalesce(?4, user_id)"
 static const char scan_sql[] =
     "SELECT c_seq, c_entity = 'user', c_id,"
-    " CASE WHEN documents.id IS NOT NULL THEN " OA_TODO_DOC("documents.id", "?4", "?5", "?6") " END,"
+    " CASE WHEN documents.id IS NOT NULL THEN " OA_TODO_DOC("documents.id", TODO_USER, "?5", "?6") " END,"
     " sync_seen.doc_id IS NOT NULL, doc_bodies.body,"
     " documents.id, kind, state, revision, title, level, urgency, coalesce(doc_number, ''),"
     " coalesce(step_due, ''), updated_at, declass_date, scoped, label_mac, drafter_id"
