@@ -42,13 +42,13 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
         .limit = j->limit,
     };
     struct oa_doc_page page;
-    bool cbor = j->r->out_fmt == OA_FMT_CBOR;
-    if ((cbor ? oa_doc_list_items : oa_doc_list)(s, OA_REQ_ACTOR(j->r), &me, &q, &page) != 0)
+    bool cbor = j->base.r->out_fmt == OA_FMT_CBOR;
+    if ((cbor ? oa_doc_list_items : oa_doc_list)(s, OA_REQ_ACTOR(j->base.r), &me, &q, &page) != 0)
         return OA_E_STORAGE;
     /* The cursor is the last document this caller was shown, never an id
      * they were not: a full page of visible documents goes on after it. */
     bool more = page.full && page.n > 0;
-    j->status = 200;
+    j->base.status = 200;
     if (cbor) {
         /* A CBOR answer is written as it goes, without an item tree; the items come encoded. */
         struct pv_out out = {0};
@@ -62,8 +62,8 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
         else
             pv_out_null(&out);
         oa_doc_page_free(&page);
-        j->bytes = out.p;
-        j->nbytes = out.n;
+        j->base.bytes = out.p;
+        j->base.nbytes = out.n;
         return 0;
     }
     cbor_item_t *arr = pv_array(page.n);
@@ -76,6 +76,6 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
     else
         pv_put_text(out, "next_after", NULL);
     oa_doc_page_free(&page);
-    j->out = out;
+    j->base.out = out;
     return 0;
 }
