@@ -18,6 +18,7 @@
 #include "app/doc_view.h"
 #include "proto/alloc.h"
 #include "storage/doc_items.h"
+#include "storage/doc_list.h"
 #include "storage/documents.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"

@@ -12,7 +12,7 @@
 
 #include "app/audit.h"
 #include "model/account.h"
-#include "storage/doc_list.h"
+#include "model/doc_query.h"
 #include "model/document.h"
 #include "proto/value.h"
 

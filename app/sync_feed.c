@@ -17,19 +17,35 @@
 
 #define SCAN_MAX 20000 /* changes examined by one page at most */
 
+static void ids_push(int64_t **v, size_t *n, size_t *cap, int64_t id)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        *v = oa_xrealloc(*v, *cap * sizeof(**v));
+    }
+    (*v)[(*n)++] = id;
+}
+
 static void seen_add(struct oa_feed_page *p, int64_t op)
 {
-    if (p->nseen == p->seen_cap) {
-        p->seen_cap = p->seen_cap ? p->seen_cap * 2 : 64;
-        p->seen = oa_xrealloc(p->seen, p->seen_cap * sizeof(*p->seen));
-    }
-    p->seen[p->nseen++] = op;
+    ids_push(&p->seen, &p->nseen, &p->seen_cap, op);
+}
+
+bool oa_sync_feed_writes(const struct oa_feed_page *p)
+{
+    return p->nseen > 0 || p->nkept > 0;
 }
 
 int oa_sync_feed_apply_seen(struct oa_store *s, int64_t user_id, const struct oa_feed_page *p)
 {
-    for (size_t i = 0; i < p->nseen; i++)
-        if (oa_sync_seen_set(s, user_id, p->seen[i] > 0 ? p->seen[i] : -p->seen[i], p->seen[i] > 0) != 0)
+    for (size_t i = 0; i < p->nseen; i++) {
+        int rc = p->seen[i] > 0 ? oa_sync_seen_add(s, user_id, p->seen[i], p->account_seq)
+                                : oa_sync_seen_set(s, user_id, -p->seen[i], false);
+        if (rc != 0)
+            return OA_E_STORAGE;
+    }
+    for (size_t i = 0; i < p->nkept; i++)
+        if (oa_sync_seen_redecided(s, user_id, p->kept[i], p->account_seq) != 0)
             return OA_E_STORAGE;
     return 0;
 }
@@ -130,12 +146,17 @@ static void entry(struct entries *e, int64_t seq, const char *kind, int64_t doc,
     e->n++;
 }
 
-/* The caller's account changed: re-decides every document their clients hold. */
+/*
+ * The caller's account changed (its latest change, seq): re-decides every
+ * document their clients hold that was decided under an earlier account
+ * state; the others were decided under this one, and a change of their
+ * own label comes later in the feed.
+ */
 static int recheck_seen(struct oa_store *s, struct oa_feed_page *p, const struct oa_user *me, int64_t seq,
                         struct entries *entries)
 {
     struct oa_change_scan held;
-    if (oa_sync_seen_scan_begin(s, &held, me->id) != 0)
+    if (oa_sync_seen_scan_begin(s, &held, me->id, seq) != 0)
         return -1;
     int found;
     int64_t id;
@@ -145,8 +166,10 @@ static int recheck_seen(struct oa_store *s, struct oa_feed_page *p, const struct
         int64_t rev = found == 1 ? d.revision : 0;
         if (found == 1)
             oa_doc_free(&d);
-        if (visible)
+        if (visible) {
+            ids_push(&p->kept, &p->nkept, &p->kept_cap, id); /* now decided under seq */
             continue;
+        }
         seen_add(p, -id); /* from sync_seen: their clients had it */
         entry(entries, seq, "revoke", id, rev, false);
         p->count++;
@@ -195,6 +218,7 @@ int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t
                       int64_t limit, unsigned cache_max, struct oa_feed_page *p)
 {
     p->nseen = 0;
+    p->nkept = 0;
     p->count = 0;
     p->err = OA_E_OK;
     struct oa_user me;
@@ -204,6 +228,8 @@ int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t
     if (head < 0)
         return OA_E_STORAGE;
     p->head = head;
+    if ((p->account_seq = oa_sync_account_change(s, me.id)) < 0)
+        return OA_E_STORAGE;
     if (since > head) {
         p->err = OA_E_CURSOR_TOO_OLD;
         p->message = "Your sync cursor is ahead of this server's changes (a restored or another server): "
@@ -225,7 +251,7 @@ int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t
         cursor = c.seq;
         scanned++;
         if (c.is_user) {
-            if (c.id == me.id)
+            if (c.id == me.id) /* the account's latest change: c.seq == p->account_seq */
                 rc = recheck_seen(s, p, &me, c.seq, &entries);
         } else {
             rc = feed_doc(s, p, &me, &c, &d, cache_max, &entries, shown, sizeof(shown), &classified);
@@ -273,7 +299,10 @@ void oa_sync_feed_page_free(struct oa_feed_page *p)
 {
     free(p->bytes);
     free(p->seen);
+    free(p->kept);
     p->bytes = NULL;
     p->seen = NULL;
+    p->kept = NULL;
     p->nseen = p->seen_cap = 0;
+    p->nkept = p->kept_cap = 0;
 }

@@ -8,7 +8,9 @@
  * one read decision, doc_read.h); a document the caller may no longer see is
  * sent as a revocation when their clients were sent it before (sync_seen),
  * and a change of the caller's own account re-decides everything they were
- * sent.  The next cursor is the last sequence number examined, so pages
+ * sent under an earlier state of the account (each held document remembers
+ * the account change it was last decided under: a first sync, whose page
+ * always meets the account's latest change, no longer re-reads them all).  The next cursor is the last sequence number examined, so pages
  * neither skip nor repeat a change.  Classified documents sent are audited,
  * one entry per page.
  */
@@ -16,6 +18,7 @@
 #define OA_APP_SYNC_FEED_H
 
 #include <cbor.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,11 +44,22 @@ struct oa_feed_page {
      */
     int64_t *seen;
     size_t nseen, seen_cap;
+    /*
+     * The caller's account's latest change as the page read it: the documents
+     * it adds were decided visible under that account state.  When the page
+     * met that change, the held documents decided under an earlier one were
+     * re-decided: those still visible (kept) are then decided under it.
+     */
+    int64_t account_seq;
+    int64_t *kept;
+    size_t nkept, kept_cap;
 };
 
 /* Builds the page; 0 (p->err may still refuse) or an enum oa_err (storage). */
 int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t user_id, int64_t since,
                       int64_t limit, unsigned cache_max_level, struct oa_feed_page *p);
+/* Whether the page has sync_seen changes to write (oa_sync_feed_apply_seen). */
+bool oa_sync_feed_writes(const struct oa_feed_page *p);
 /* Writes the page's sync_seen changes for user; 0 or OA_E_STORAGE. */
 int oa_sync_feed_apply_seen(struct oa_store *s, int64_t user_id, const struct oa_feed_page *p);
 /* Frees what the page holds (not p itself). */

@@ -116,8 +116,19 @@ int oa__doc_guard_filed(struct oa_store *s, struct doc_job *j, struct oa_doc *d,
 int oa__doc_answer(struct oa_store *s, struct doc_job *j, struct oa_doc *d, int status)
 {
     j->status = status;
+    bool request = strcmp(d->kind, "request") == 0;
+    if (!request && j->r->out_fmt == OA_FMT_CBOR) {
+        /* Written as it goes, as the list pages are: no item tree to build, encode and free. */
+        struct pv_out o = {0};
+        oa_app_doc_item_out(&o, s, d, true);
+        j->bytes = o.p;
+        j->nbytes = o.n;
+        oa_app_doc_etag(d, j->etag, sizeof(j->etag));
+        oa_doc_free(d);
+        return 0;
+    }
     j->out = oa_app_doc_item(s, d, true);
-    if (strcmp(d->kind, "request") == 0) {
+    if (request) {
         /* A public request's facts, the applicant's personal data only for those handling it. */
         struct oa_user viewer = {.id = j->r->who.user_id, .roles = j->r->who.roles};
         cbor_item_t *q = oa_gw_request_item(s, &viewer, d);

@@ -49,7 +49,7 @@ static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
     struct feed_job *j = (struct feed_job *)job;
     int rc = oa_sync_feed_page(s, OA_REQ_ACTOR(j->r), j->r->who.user_id, j->since, j->limit,
                                j->r->srv->cfg->sync_cache_max_level, &j->page);
-    if (rc != 0 || j->page.err != OA_E_OK || j->page.nseen == 0)
+    if (rc != 0 || j->page.err != OA_E_OK || !oa_sync_feed_writes(&j->page))
         return rc;
     if (oa_jobs_on_reader(s))
         job->then = seen_apply; /* on a reader: the writer records them before the page is sent */

@@ -8,6 +8,7 @@
 #include "proto/log.h"
 #include "storage/audit.h"
 #include "storage/fault.h"
+#include "storage/jobq.h"
 
 struct reader {
     struct oa_readers *pool;
@@ -20,15 +21,7 @@ struct oa_readers {
     struct oa_writer *writer;
     unsigned n;
     struct reader *readers;
-    uv_mutex_t lock;
-    uv_cond_t wake;
-    struct oa_db_job *queue_head, **queue_tail; /* guarded by lock */
-    struct oa_db_job *done_head, **done_tail;   /* guarded by lock */
-    int stopping;                               /* guarded by lock */
-    unsigned pending;                           /* loop thread only */
-    struct oa_db_job *local_head, **local_tail; /* loop thread only: this turn's jobs */
-    uv_async_t async;
-    uv_prepare_t flush;
+    struct oa_jobq q;
 };
 
 /* Steps a cached statement with no rows (BEGIN, COMMIT); 0 or -1. */
@@ -70,71 +63,22 @@ static void reader_run(struct oa_store *s, struct oa_db_job *j)
 static void reader_main(void *arg)
 {
     struct reader *rd = arg;
-    struct oa_readers *p = rd->pool;
-    for (;;) {
-        uv_mutex_lock(&p->lock);
-        while (p->queue_head == NULL && !p->stopping)
-            uv_cond_wait(&p->wake, &p->lock);
-        struct oa_db_job *j = p->queue_head;
-        if (j == NULL) {
-            uv_mutex_unlock(&p->lock);
-            return;
-        }
-        p->queue_head = j->next;
-        if (p->queue_head == NULL)
-            p->queue_tail = &p->queue_head;
-        else
-            uv_cond_signal(&p->wake); /* more waiting: wake the next thread */
-        uv_mutex_unlock(&p->lock);
-
-        j->next = NULL;
+    struct oa_jobq *q = &rd->pool->q;
+    struct oa_db_job *j;
+    while ((j = oa__jobq_take(q, 1, 0, NULL)) != NULL) {
         reader_run(&rd->store, j);
-
-        uv_mutex_lock(&p->lock);
-        *p->done_tail = j;
-        p->done_tail = &j->next;
-        uv_mutex_unlock(&p->lock);
-        uv_async_send(&p->async);
+        oa__jobq_finished(q, j, j);
     }
 }
 
-/* On the loop: answer the finished jobs, or hand their audit entries to the writer first. */
-static void readers_on_async(uv_async_t *a)
+/* On the loop: answer a finished job, or hand its audit entries to the writer first. */
+static void reader_finished(void *owner, struct oa_db_job *j)
 {
-    struct oa_readers *p = a->data;
-    uv_mutex_lock(&p->lock);
-    struct oa_db_job *j = p->done_head;
-    p->done_head = NULL;
-    p->done_tail = &p->done_head;
-    uv_mutex_unlock(&p->lock);
-    while (j != NULL) {
-        struct oa_db_job *next = j->next;
-        p->pending--;
-        j->next = NULL;
-        if (j->flags & OA_JOB_CONTINUED)
-            oa_writer_submit(p->writer, j); /* done runs after the writes' commit */
-        else
-            j->done(j);
-        j = next;
-    }
-}
-
-static void readers_flush(struct oa_readers *p)
-{
-    if (p->local_head == NULL)
-        return;
-    uv_mutex_lock(&p->lock);
-    *p->queue_tail = p->local_head;
-    p->queue_tail = p->local_tail;
-    uv_cond_signal(&p->wake);
-    uv_mutex_unlock(&p->lock);
-    p->local_head = NULL;
-    p->local_tail = &p->local_head;
-}
-
-static void readers_on_prepare(uv_prepare_t *h)
-{
-    readers_flush(h->data);
+    struct oa_readers *p = owner;
+    if (j->flags & OA_JOB_CONTINUED)
+        oa_writer_submit(p->writer, j); /* done runs after the writes' commit */
+    else
+        j->done(j);
 }
 
 struct oa_readers *oa_readers_start(uv_loop_t *loop, const char *path, unsigned n, struct oa_writer *w)
@@ -144,9 +88,6 @@ struct oa_readers *oa_readers_start(uv_loop_t *loop, const char *path, unsigned 
     struct oa_readers *p = oa_xcalloc(1, sizeof(*p));
     p->loop = loop;
     p->writer = w;
-    p->queue_tail = &p->queue_head;
-    p->done_tail = &p->done_head;
-    p->local_tail = &p->local_head;
     p->readers = oa_xcalloc(n, sizeof(*p->readers));
     unsigned opened = 0, started = 0;
     for (; opened < n; opened++) {
@@ -162,13 +103,8 @@ struct oa_readers *oa_readers_start(uv_loop_t *loop, const char *path, unsigned 
         s->audit_deferred = true;
         p->readers[opened].pool = p;
     }
-    if (uv_mutex_init(&p->lock) != 0 || uv_cond_init(&p->wake) != 0 ||
-        uv_async_init(loop, &p->async, readers_on_async) != 0)
-        goto fail; /* (the mutex and cond leak with this failure; start-up then exits) */
-    p->async.data = p;
-    uv_prepare_init(loop, &p->flush);
-    p->flush.data = p;
-    uv_prepare_start(&p->flush, readers_on_prepare);
+    if (oa__jobq_init(&p->q, loop, reader_finished, p) != 0)
+        goto fail;
     for (; started < n; started++)
         if (uv_thread_create(&p->readers[started].thread, reader_main, &p->readers[started]) != 0)
             break;
@@ -198,9 +134,7 @@ void oa_readers_submit(struct oa_readers *p, struct oa_db_job *job)
     job->audit = NULL;
     job->then = NULL;
     job->flags &= ~OA_JOB_CONTINUED;
-    p->pending++;
-    *p->local_tail = job;
-    p->local_tail = &job->next;
+    oa__jobq_submit(&p->q, job);
 }
 
 unsigned oa_readers_count(const struct oa_readers *p)
@@ -210,36 +144,22 @@ unsigned oa_readers_count(const struct oa_readers *p)
 
 unsigned oa_readers_pending(const struct oa_readers *p)
 {
-    return p->pending;
+    return p->q.pending;
 }
 
-static void readers_on_close(uv_handle_t *h)
+static void readers_closed(void *owner)
 {
-    struct oa_readers *p = h->data;
-    uv_mutex_destroy(&p->lock);
-    uv_cond_destroy(&p->wake);
+    struct oa_readers *p = owner;
     free(p->readers);
     free(p);
 }
 
-static void flush_on_close(uv_handle_t *h)
-{
-    struct oa_readers *p = h->data;
-    uv_close((uv_handle_t *)&p->async, readers_on_close);
-}
-
 void oa_readers_stop(struct oa_readers *p)
 {
-    readers_flush(p);
-    uv_mutex_lock(&p->lock);
-    p->stopping = 1;
-    uv_cond_broadcast(&p->wake);
-    uv_mutex_unlock(&p->lock);
+    oa__jobq_stop(&p->q);
     for (unsigned i = 0; i < p->n; i++)
         uv_thread_join(&p->readers[i].thread);
     for (unsigned i = 0; i < p->n; i++)
         oa_store_close(&p->readers[i].store);
-    readers_on_async(&p->async); /* hand back what finished last */
-    uv_prepare_stop(&p->flush);
-    uv_close((uv_handle_t *)&p->flush, flush_on_close);
+    oa__jobq_close(&p->q, readers_closed);
 }

@@ -665,6 +665,17 @@ static const char *const migrations[] = {
     /* 17: the changes table keeps each entity's latest change only (the feed
      *     never sends an earlier one): it no longer grows with every change. */
     "DELETE FROM changes WHERE seq NOT IN (SELECT max(seq) FROM changes GROUP BY entity, entity_id);",
+
+    /* 18: reserved for todopage */
+    "SELECT 1;",
+
+    /* 19: a held document remembers the change of its holder's account under
+     *     which it was last decided visible (#14: a feed page re-decides only
+     *     the documents decided under an earlier account state, not all the
+     *     user's clients hold at every first sync); 0, as the rows so far
+     *     get, is re-decided at the next account change the feed meets. */
+    "ALTER TABLE sync_seen ADD COLUMN decided INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX sync_seen_decided ON sync_seen(user_id, decided);",
 };
 
 int oa_schema_version(void)

@@ -33,17 +33,61 @@ int oa_sync_seen_set(struct oa_store *s, int64_t user, int64_t doc, bool held)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int oa_sync_seen_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t user)
+int oa_sync_seen_add(struct oa_store *s, int64_t user, int64_t doc, int64_t decided)
 {
-    /* Ordered by the primary key (user_id, doc_id): no sort. */
+    sqlite3_stmt *st = oa_store_stmt(s, "INSERT INTO sync_seen(user_id, doc_id, decided) VALUES (?1, ?2, ?3)"
+                                        " ON CONFLICT(user_id, doc_id) DO UPDATE SET decided = min(decided, ?3)");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, user);
+    sqlite3_bind_int64(st, 2, doc);
+    sqlite3_bind_int64(st, 3, decided);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_sync_seen_redecided(struct oa_store *s, int64_t user, int64_t doc, int64_t decided)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "UPDATE sync_seen SET decided = ?3"
+                                        " WHERE user_id = ?1 AND doc_id = ?2 AND decided < ?3");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, user);
+    sqlite3_bind_int64(st, 2, doc);
+    sqlite3_bind_int64(st, 3, decided);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t oa_sync_account_change(struct oa_store *s, int64_t user)
+{
+    /* changes_entity (entity, entity_id, seq): one row per entity (oa_change_record). */
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT max(seq) FROM changes WHERE entity = 'user' AND entity_id = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, user);
+    int rc = sqlite3_step(st);
+    int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    return seq;
+}
+
+int oa_sync_seen_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t user, int64_t before)
+{
+    /* Through sync_seen_decided (user_id, decided): only the rows to re-decide are read. */
     sqlite3_stmt *st = oa_store_stmt(s, "SELECT " OA_DOC_COLS ", c_id, documents.id IS NOT NULL"
-                                        " FROM (SELECT doc_id AS c_id FROM sync_seen WHERE user_id = ?)"
+                                        " FROM (SELECT doc_id AS c_id FROM sync_seen WHERE user_id = ? AND decided < ?)"
                                         " LEFT JOIN documents ON documents.id = c_id");
+    memset(c, 0, sizeof(*c));
     c->st = st;
+    c->store = s;
     c->body_max_level = -1;
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, user);
+    sqlite3_bind_int64(st, 2, before);
     return 0;
 }
 
@@ -65,32 +109,41 @@ int oa_sync_seen_scan_next(struct oa_change_scan *c, int64_t *doc_id, struct oa_
 }
 
 /*
- * The page's changes joined with their documents, in one statement: the
- * document's row, its body when the reader's clients may keep it, the
- * drafter's name, and the reader's to-do and seen flags, each an index
- * lookup inside the statement instead of a statement of its own per
- * document.  The changes are read in seq order straight from the primary
- * key (the `+` keeps SQLite from the entity index, which made it gather
- * and sort every change after `since` before the first row), as a
+ * The page's changes joined with their documents, in one statement: what
+ * the feed's record and the read decision need of the document's row (not
+ * all of OA_DOC_COLS: the label, its MAC and the record's fields), its body
+ * when the reader's clients may keep it, and the reader's to-do and seen
+ * flags, each an index lookup inside the statement instead of a statement
+ * of its own per document.  The changes are read in seq order straight from
+ * the primary key (the `+` keeps SQLite from the entity index, which made it
+ * gather and sort every change after `since` before the first row), as a
  * co-routine that the LEFT JOIN keeps outermost: rows come in seq order and
- * the scan stops when the page is full.
+ * the scan stops when the page is full.  Drafters' names are looked up
+ * apart, once per drafter per page (drafter_name).
  */
-#define SCAN_EXTRA 8 /* the columns after OA_DOC_COLS */
 static const char scan_sql[] =
-    "SELECT " OA_DOC_COLS ", c_seq, c_entity = 'user', c_id, documents.id IS NOT NULL,"
+    "SELECT c_seq, c_entity = 'user', c_id, documents.id IS NOT NULL,"
     " CASE WHEN documents.id IS NOT NULL THEN " OA_TODO_DOC("documents.id", "?4", "?5", "?6") " END,"
     " EXISTS (SELECT 1 FROM sync_seen WHERE user_id = ?4 AND doc_id = c_id),"
     " CASE WHEN level <= ?7 THEN (SELECT body FROM doc_bodies WHERE doc_id = documents.id) END,"
-    " (SELECT username FROM users WHERE users.id = drafter_id)"
+    " id, kind, state, revision, title, level, urgency, coalesce(doc_number, ''), coalesce(step_due, ''),"
+    " updated_at, declass_date, scoped, label_mac, drafter_id"
     " FROM (SELECT seq AS c_seq, entity AS c_entity, entity_id AS c_id FROM changes"
     "       WHERE seq > ?1 AND seq <= ?2 AND +entity IN ('document', 'user') ORDER BY seq LIMIT ?3)"
     " LEFT JOIN documents ON c_entity = 'document' AND documents.id = c_id";
+enum { /* scan_sql's columns */
+    SC_SEQ, SC_IS_USER, SC_ID, SC_FOUND, SC_TODO, SC_SEEN, SC_BODY,
+    SC_DOC_ID, SC_KIND, SC_STATE, SC_REVISION, SC_TITLE, SC_LEVEL, SC_URGENCY, SC_NUMBER, SC_STEP_DUE,
+    SC_UPDATED, SC_DECLASS, SC_SCOPED, SC_LABEL_MAC, SC_DRAFTER_ID
+};
 
 int oa_change_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t since, int64_t head, int64_t max,
                          const struct oa_feed_reader *r)
 {
     sqlite3_stmt *st = oa_store_stmt(s, scan_sql);
+    memset(c, 0, sizeof(*c));
     c->st = st;
+    c->store = s;
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, since);
@@ -104,6 +157,42 @@ int oa_change_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t s
     return 0;
 }
 
+static void col_copy(sqlite3_stmt *st, int i, char *dst, size_t cap)
+{
+    pv_utf8_copy(dst, cap, (const char *)sqlite3_column_text(st, i));
+}
+
+/*
+ * The drafter's username into name ("" when none), from the scan's memo of
+ * the page's drafters: a page's documents come from a few drafters, so one
+ * lookup each instead of one per document.  -1 on error.
+ */
+static int drafter_name(struct oa_change_scan *c, int64_t id, char *name, size_t cap)
+{
+    for (int i = 0; i < c->ndrafters; i++)
+        if (c->drafters[i].id == id) {
+            memcpy(name, c->drafters[i].name, cap < sizeof(c->drafters[i].name) ? cap : sizeof(c->drafters[i].name));
+            name[cap - 1] = '\0';
+            return 0;
+        }
+    sqlite3_stmt *st = oa_store_stmt(c->store, "SELECT username FROM users WHERE id = ?");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        sqlite3_reset(st);
+        return -1;
+    }
+    int slot = c->ndrafters < OA_SCAN_DRAFTERS ? c->ndrafters++ : (int)(id % OA_SCAN_DRAFTERS);
+    c->drafters[slot].id = id;
+    pv_utf8_copy(c->drafters[slot].name, sizeof(c->drafters[slot].name),
+                 rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "");
+    sqlite3_reset(st);
+    pv_utf8_copy(name, cap, c->drafters[slot].name);
+    return 0;
+}
+
 int oa_change_scan_next(struct oa_change_scan *c, struct oa_change *out, struct oa_doc *d)
 {
     sqlite3_stmt *st = c->st;
@@ -112,25 +201,42 @@ int oa_change_scan_next(struct oa_change_scan *c, struct oa_change *out, struct 
         return 0;
     if (rc != SQLITE_ROW)
         return -1;
-    int x = sqlite3_column_count(st) - SCAN_EXTRA;
-    out->seq = sqlite3_column_int64(st, x);
-    out->is_user = sqlite3_column_int(st, x + 1) != 0;
-    out->id = sqlite3_column_int64(st, x + 2);
-    out->found = !out->is_user && sqlite3_column_int(st, x + 3) != 0;
-    out->in_todo = out->found && sqlite3_column_int(st, x + 4) != 0;
-    out->seen = !out->is_user && sqlite3_column_int(st, x + 5) != 0;
+    out->seq = sqlite3_column_int64(st, SC_SEQ);
+    out->is_user = sqlite3_column_int(st, SC_IS_USER) != 0;
+    out->id = sqlite3_column_int64(st, SC_ID);
+    out->found = !out->is_user && sqlite3_column_int(st, SC_FOUND) != 0;
+    out->in_todo = out->found && sqlite3_column_int(st, SC_TODO) != 0;
+    out->seen = !out->is_user && sqlite3_column_int(st, SC_SEEN) != 0;
     out->drafter[0] = '\0';
     if (!out->found)
         return 1;
     memset(d, 0, sizeof(*d));
-    oa_doc_from_row(st, d);
+    d->id = sqlite3_column_int64(st, SC_DOC_ID);
+    col_copy(st, SC_KIND, d->kind, sizeof(d->kind));
+    col_copy(st, SC_STATE, d->state, sizeof(d->state));
+    d->revision = sqlite3_column_int64(st, SC_REVISION);
+    col_copy(st, SC_TITLE, d->title, sizeof(d->title));
+    d->level = sqlite3_column_int(st, SC_LEVEL);
+    col_copy(st, SC_URGENCY, d->urgency, sizeof(d->urgency));
+    col_copy(st, SC_NUMBER, d->doc_number, sizeof(d->doc_number));
+    col_copy(st, SC_STEP_DUE, d->step_due, sizeof(d->step_due));
+    d->updated_at = sqlite3_column_int64(st, SC_UPDATED);
+    col_copy(st, SC_DECLASS, d->declass_date, sizeof(d->declass_date));
+    d->scoped = sqlite3_column_int(st, SC_SCOPED) != 0;
+    if (sqlite3_column_type(st, SC_LABEL_MAC) == SQLITE_BLOB &&
+        sqlite3_column_bytes(st, SC_LABEL_MAC) == (int)sizeof(d->label_mac)) {
+        memcpy(d->label_mac, sqlite3_column_blob(st, SC_LABEL_MAC), sizeof(d->label_mac));
+        d->has_label_mac = true;
+    }
+    d->drafter_id = sqlite3_column_int64(st, SC_DRAFTER_ID);
     if (d->level <= c->body_max_level) { /* no body row reads as "", as oa_doc_load_body has it */
-        const unsigned char *body = sqlite3_column_text(st, x + 6);
+        const unsigned char *body = sqlite3_column_text(st, SC_BODY);
         d->body = oa_xstrdup(body != NULL ? (const char *)body : "");
     }
-    const unsigned char *name = sqlite3_column_text(st, x + 7);
-    if (name != NULL)
-        pv_utf8_copy(out->drafter, sizeof(out->drafter), (const char *)name);
+    if (d->drafter_id > 0 && drafter_name(c, d->drafter_id, out->drafter, sizeof(out->drafter)) != 0) {
+        oa_doc_free(d);
+        return -1;
+    }
     return 1;
 }
 

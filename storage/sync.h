@@ -19,6 +19,17 @@
 int oa_sync_seen_has(struct oa_store *s, int64_t user, int64_t doc);
 /* Records that the user's clients now hold doc (held) or no longer do; 0 or -1. */
 int oa_sync_seen_set(struct oa_store *s, int64_t user, int64_t doc, bool held);
+/*
+ * Records that the user's clients hold doc, decided visible under the
+ * account state of the user's change `decided` (oa_sync_account_change); a
+ * row already there keeps the earlier of the two (a decision under an older
+ * account state must be re-decided).  0 or -1.
+ */
+int oa_sync_seen_add(struct oa_store *s, int64_t user, int64_t doc, int64_t decided);
+/* A held doc was re-decided visible under the account change `decided`: raises its row to it.  0 or -1. */
+int oa_sync_seen_redecided(struct oa_store *s, int64_t user, int64_t doc, int64_t decided);
+/* The sequence number of the user's account's latest change (0: none), or -1 on error. */
+int64_t oa_sync_account_change(struct oa_store *s, int64_t user);
 
 struct oa_doc;
 
@@ -48,13 +59,23 @@ struct oa_change {
 /*
  * Changes of documents and users with since < seq <= head, in order, at most
  * max of them, for reader r.  begin, then next until it returns 0 (no more)
- * or -1 (error), then always end.  next fills *d (as oa_doc_load, and the
- * body when the level is at most r->body_max_level) when out->found; the
- * caller frees it with oa_doc_free.
+ * or -1 (error), then always end.  next fills *d when out->found, with what
+ * the feed's record and the read decision (app/doc_read.h oa_doc_visible)
+ * use: id, kind, state, revision, title, level, urgency, doc_number,
+ * step_due, updated_at, drafter_id, the label (declass_date, scoped, its
+ * MAC), and the body when the level is at most r->body_max_level; every
+ * other field is zero.  The caller frees it with oa_doc_free.
  */
+#define OA_SCAN_DRAFTERS 8 /* drafters' names a scan remembers */
 struct oa_change_scan {
     void *st;
     int body_max_level;
+    struct oa_store *store;
+    int ndrafters;
+    struct {
+        int64_t id;
+        char name[OA_USERNAME_MAX + 1];
+    } drafters[OA_SCAN_DRAFTERS];
 };
 int oa_change_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t since, int64_t head, int64_t max,
                          const struct oa_feed_reader *r);
@@ -62,13 +83,14 @@ int oa_change_scan_next(struct oa_change_scan *c, struct oa_change *out, struct 
 void oa_change_scan_end(struct oa_change_scan *c);
 
 /*
- * Every document the user's clients hold, with the document, in one
- * statement: begin, then next until 0 (no more) or -1 (error), then
+ * Every document the user's clients hold that was last decided under an
+ * account change before `before`, with the document, in one statement:
+ * begin, then next until 0 (no more) or -1 (error), then
  * oa_change_scan_end.  next sets *doc_id and returns 1 with the document
  * in *d (the caller frees it with oa_doc_free, no body), or 2 when it no
  * longer exists.
  */
-int oa_sync_seen_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t user);
+int oa_sync_seen_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t user, int64_t before);
 int oa_sync_seen_scan_next(struct oa_change_scan *c, int64_t *doc_id, struct oa_doc *d);
 
 #endif

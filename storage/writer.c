@@ -11,6 +11,7 @@
 #include "proto/log.h"
 #include "storage/audit.h"
 #include "storage/fault.h"
+#include "storage/jobq.h"
 
 /* A bound on one group, so that one commit's latency stays bounded too. */
 #define MAX_GROUP 512
@@ -19,17 +20,8 @@ struct oa_writer {
     uv_loop_t *loop;
     struct oa_store *store;
     uv_thread_t thread;
-    uv_mutex_t lock;
-    uv_cond_t wake;
-    uv_async_t async;
-    struct oa_db_job *queue_head, **queue_tail; /* guarded by lock */
-    struct oa_db_job *done_head, **done_tail;   /* guarded by lock */
-    int stopping;                               /* guarded by lock */
-    unsigned pending;                           /* loop thread only */
-    struct oa_audit_log audit;                  /* writer thread only */
-    /* Jobs submitted during this loop turn, handed over once at its end. */
-    struct oa_db_job *local_head, **local_tail; /* loop thread only */
-    uv_prepare_t flush; /* runs before the loop would block */
+    struct oa_jobq q;
+    struct oa_audit_log audit; /* writer thread only */
     struct oa_writer_stats stats;
     /* A full-disk period that is over and not yet in the audit trail (writer thread only). */
     struct {
@@ -267,33 +259,18 @@ static void writer_main(void *arg)
         w->audit.signing = false;
     }
     for (;;) {
-        uv_mutex_lock(&w->lock);
-        while (w->queue_head == NULL && !w->stopping) {
-            /* Entries not yet under a checkpoint get one within a second. */
-            if (w->audit.signing && w->audit.acc.size > w->audit.checkpoint_size) {
-                if (uv_cond_timedwait(&w->wake, &w->lock, 1000 * 1000 * 1000) == UV_ETIMEDOUT) {
-                    uv_mutex_unlock(&w->lock);
-                    audit_after_commit(w, true);
-                    uv_mutex_lock(&w->lock);
-                }
-            } else {
-                uv_cond_wait(&w->wake, &w->lock);
-            }
-        }
-        if (w->queue_head == NULL && w->stopping) {
-            uv_mutex_unlock(&w->lock);
+        /* Entries not yet under a checkpoint get one within a second. */
+        bool due = w->audit.signing && w->audit.acc.size > w->audit.checkpoint_size, timed_out = false;
+        struct oa_db_job *group = oa__jobq_take(&w->q, MAX_GROUP, due ? 1000 * 1000 * 1000 : 0, &timed_out);
+        if (group == NULL) {
             audit_after_commit(w, true);
-            return;
+            if (timed_out)
+                continue;
+            return; /* stopping, and every job done */
         }
-        /* Take up to MAX_GROUP jobs. */
-        struct oa_db_job *group = w->queue_head, *last = group;
-        for (int i = 1; i < MAX_GROUP && last->next != NULL; i++)
+        struct oa_db_job *last = group;
+        while (last->next != NULL)
             last = last->next;
-        w->queue_head = last->next;
-        if (w->queue_head == NULL)
-            w->queue_tail = &w->queue_head;
-        last->next = NULL;
-        uv_mutex_unlock(&w->lock);
 
         run_group(w, group);
         record_full_period(w);
@@ -307,52 +284,26 @@ static void writer_main(void *arg)
                 oa_log(OA_LOG_WARN, "wal_truncate_incomplete", "logged=%d done=%d", logged, done);
         }
 
-        uv_mutex_lock(&w->lock);
-        *w->done_tail = group;
-        w->done_tail = &last->next;
-        uv_mutex_unlock(&w->lock);
-        uv_async_send(&w->async);
+        oa__jobq_finished(&w->q, group, last);
     }
 }
 
-static void writer_on_async(uv_async_t *a)
+/* On the loop: a job whose commit is done (or failed) is answered. */
+static void writer_finished(void *owner, struct oa_db_job *j)
 {
-    struct oa_writer *w = a->data;
-    uv_mutex_lock(&w->lock);
-    struct oa_db_job *j = w->done_head;
-    w->done_head = NULL;
-    w->done_tail = &w->done_head;
-    uv_mutex_unlock(&w->lock);
-    while (j != NULL) {
-        struct oa_db_job *next = j->next;
-        w->pending--;
-        j->next = NULL;
-        oa_audit_pending_free(j->audit);
-        j->audit = NULL;
-        j->then = NULL;
-        j->flags &= ~OA_JOB_CONTINUED;
-        j->done(j);
-        j = next;
-    }
+    (void)owner;
+    oa_audit_pending_free(j->audit);
+    j->audit = NULL;
+    j->then = NULL;
+    j->flags &= ~OA_JOB_CONTINUED;
+    j->done(j);
 }
 
-/* Hands this turn's jobs to the writer thread: one lock, one wake-up. */
-static void writer_flush(struct oa_writer *w)
+static void writer_closed(void *owner)
 {
-    if (w->local_head == NULL)
-        return;
-    uv_mutex_lock(&w->lock);
-    *w->queue_tail = w->local_head;
-    w->queue_tail = w->local_tail;
-    uv_cond_signal(&w->wake);
-    uv_mutex_unlock(&w->lock);
-    w->local_head = NULL;
-    w->local_tail = &w->local_head;
-}
-
-static void writer_on_prepare(uv_prepare_t *h)
-{
-    writer_flush(h->data);
+    struct oa_writer *w = owner;
+    sodium_memzero(w->audit.sk, sizeof(w->audit.sk));
+    free(w);
 }
 
 struct oa_writer *oa_writer_start(uv_loop_t *loop, struct oa_store *store, const unsigned char *audit_seed)
@@ -364,25 +315,17 @@ struct oa_writer *oa_writer_start(uv_loop_t *loop, struct oa_store *store, const
     }
     w->loop = loop;
     w->store = store;
-    w->queue_tail = &w->queue_head;
-    w->done_tail = &w->done_head;
-    w->local_tail = &w->local_head;
-    if (uv_mutex_init(&w->lock) != 0 || uv_cond_init(&w->wake) != 0)
+    if (oa__jobq_init(&w->q, loop, writer_finished, w) != 0)
         goto fail;
-    if (uv_async_init(loop, &w->async, writer_on_async) != 0)
-        goto fail;
-    w->async.data = w;
-    uv_prepare_init(loop, &w->flush);
-    w->flush.data = w;
-    uv_prepare_start(&w->flush, writer_on_prepare);
     if (uv_thread_create(&w->thread, writer_main, w) != 0) {
-        uv_close((uv_handle_t *)&w->async, NULL);
-        uv_close((uv_handle_t *)&w->flush, NULL);
-        goto fail;
+        oa__jobq_close(&w->q, writer_closed);
+        oa_log(OA_LOG_ERROR, "writer_start_failed", NULL);
+        return NULL;
     }
     return w;
 fail:
     oa_log(OA_LOG_ERROR, "writer_start_failed", NULL);
+    sodium_memzero(w->audit.sk, sizeof(w->audit.sk));
     free(w);
     return NULL;
 }
@@ -392,14 +335,12 @@ void oa_writer_submit(struct oa_writer *w, struct oa_db_job *job)
     job->next = NULL;
     job->rc = 0;
     job->state = 0;
-    w->pending++;
-    *w->local_tail = job;
-    w->local_tail = &job->next;
+    oa__jobq_submit(&w->q, job);
 }
 
 unsigned oa_writer_pending(const struct oa_writer *w)
 {
-    return w->pending;
+    return w->q.pending;
 }
 
 const struct oa_writer_stats *oa_writer_stats(const struct oa_writer *w)
@@ -407,33 +348,9 @@ const struct oa_writer_stats *oa_writer_stats(const struct oa_writer *w)
     return &w->stats;
 }
 
-static void writer_on_close(uv_handle_t *h)
-{
-    struct oa_writer *w = h->data;
-    uv_mutex_destroy(&w->lock);
-    uv_cond_destroy(&w->wake);
-    sodium_memzero(w->audit.sk, sizeof(w->audit.sk));
-    free(w);
-}
-
-static void flush_on_close(uv_handle_t *h)
-{
-    struct oa_writer *w = h->data;
-    uv_close((uv_handle_t *)&w->async, writer_on_close);
-}
-
-
 void oa_writer_stop(struct oa_writer *w)
 {
-    writer_flush(w);
-    uv_mutex_lock(&w->lock);
-    w->stopping = 1;
-    uv_cond_signal(&w->wake);
-    uv_mutex_unlock(&w->lock);
+    oa__jobq_stop(&w->q);
     uv_thread_join(&w->thread);
-    writer_on_async(&w->async); /* hand back whatever finished last */
-    /* The lock lives until the async handle is closed: a wake-up the thread
-     * sent last may still be delivered before the close (writer_on_close). */
-    uv_prepare_stop(&w->flush);
-    uv_close((uv_handle_t *)&w->flush, flush_on_close);
+    oa__jobq_close(&w->q, writer_closed);
 }

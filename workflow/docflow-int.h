@@ -76,9 +76,9 @@ struct oa__flow_kind {
 
 #define OA__N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-/* The tables, one file per kind. */
-extern const struct oa__flow_kind oa__flow_outgoing; /* flow_outgoing.c */
-extern const struct oa__flow_kind oa__flow_incoming; /* flow_incoming.c */
-extern const struct oa__flow_kind oa__flow_request;  /* flow_request.c */
+/* The tables, one file per kind (flow_<name>.c), listed in flow_kinds.def. */
+#define OA_FLOW_KIND(e, name, title) extern const struct oa__flow_kind oa__flow_##name;
+#include "workflow/flow_kinds.def"
+#undef OA_FLOW_KIND
 
 #endif

@@ -43,9 +43,9 @@ static const char *const guard_reason[G__COUNT] = {
 };
 
 static const struct oa__flow_kind *const kinds[OA_KIND__COUNT] = {
-    [OA_KIND_OUTGOING] = &oa__flow_outgoing,
-    [OA_KIND_INCOMING] = &oa__flow_incoming,
-    [OA_KIND_REQUEST] = &oa__flow_request,
+#define OA_FLOW_KIND(e, name, title) [OA_KIND_##e] = &oa__flow_##name,
+#include "workflow/flow_kinds.def"
+#undef OA_FLOW_KIND
 };
 
 /* The branch a rule's `next` leads to, or NULL for a plain next state. */
@@ -206,11 +206,15 @@ void oa_flow_expected(enum oa_doc_kind kind, int def_version, const char *state,
         }
 }
 
-static const char *const kind_names[OA_KIND__COUNT] = {"outgoing", "incoming", "request"};
+static const char *const kind_names[OA_KIND__COUNT] = {
+#define OA_FLOW_KIND(e, name, title) [OA_KIND_##e] = #name,
+#include "workflow/flow_kinds.def"
+#undef OA_FLOW_KIND
+};
 static const char *const kind_titles[OA_KIND__COUNT] = {
-    "发文, outgoing documents",
-    "收文, incoming documents",
-    "依申请公开, public information requests",
+#define OA_FLOW_KIND(e, name, title) [OA_KIND_##e] = title,
+#include "workflow/flow_kinds.def"
+#undef OA_FLOW_KIND
 };
 
 const char *oa_kind_title(enum oa_doc_kind k)

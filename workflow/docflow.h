@@ -10,8 +10,8 @@
  * Every document keeps the definition version it started with
  * (def_version); oa_flow_step looks the table up by kind and version, so a
  * new definition never changes documents already in flight.  Each kind's
- * tables are one file (flow_outgoing.c, flow_incoming.c, flow_request.c);
- * docflow.c is the engine.
+ * tables are one file (flow_outgoing.c, flow_incoming.c, flow_request.c),
+ * listed once in flow_kinds.def; docflow.c is the engine.
  *
  * Pure: no I/O, no allocation.  The use case (app/doc_action.c) gathers
  * the facts, asks oa_flow_step, and applies the answer's effects, one
@@ -23,7 +23,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum oa_doc_kind { OA_KIND_OUTGOING, OA_KIND_INCOMING, OA_KIND_REQUEST, OA_KIND__COUNT };
+/* The kinds, from the list in flow_kinds.def. */
+enum oa_doc_kind {
+#define OA_FLOW_KIND(e, name, title) OA_KIND_##e,
+#include "workflow/flow_kinds.def"
+#undef OA_FLOW_KIND
+    OA_KIND__COUNT
+};
 
 /*
  * The current definition version of a kind (new documents start under it);

@@ -7,12 +7,15 @@
 #   (GET /v1/sync/changes?v=1&since=0&limit=50), each with its ratio to
 #   /healthz and its goal, and oad's CPU time per request;
 # then durable transitions/s at 64 clients alone and while a read flood (the
-# to-do page, 64 more connections) runs.
+# to-do page, 64 more connections) runs, and document GETs/s while the
+# transitions run.
 #   DURATION  seconds per measurement (default 5)
 #   BUILD=0   skip the bazel build (build first yourself: bazel build -c opt
 #             //server:oad //tests/bench:ceiling //tests/bench:transitions)
 #   BIN       where the binaries are (default bazel-bin)
 #   PORT      oad's port (default 18441; the ceiling takes PORT+1)
+#   BEFORE    an older oad binary: its durable transitions, alone and under
+#             the read flood, are measured too, taking turns with this one
 #   NO_READERS=1  for an oad from before storage.readers (both columns then
 #             measure the same server)
 # Not part of the test suite (tag: manual); see README's Benchmarks section.
@@ -114,17 +117,55 @@ row "feed page of 50" "$f_1" "$f_2" 0 5000
 echo "oad CPU per request (us, all threads), readers=1 / 2: document $dc_1 / $dc_2," \
     "to-do page $tc_1 / $tc_2, feed page $fc_1 / $fc_2"
 
-# Durable transitions at 64 clients, alone and under a read flood.
+# Durable transitions at 64 clients, alone and while a read flood (to-do
+# pages, 64 more connections) runs; then document GETs while the transitions
+# run (reads must not queue behind writes, nor writes behind reads).  With BEFORE=an older oad binary (e.g. one
+# built from the commit before issue #14's work), the same runs on it too, in
+# its own data directory on PORT+2, taking turns with this one, so that "not
+# below today's" is measured in one run on one machine.
+trans() { # port mover token -> "alone flood" (transitions/s)
+    a=$($bin/tests/bench/transitions $1 "$2" "$dur" 64 | awk 'END { print $2 }')
+    wrk -t1 -c64 -d"$((dur + 10))s" -H "Accept: application/cbor" -H "Authorization: Bearer $3" \
+        "http://127.0.0.1:$1/v1/documents?view=todo&limit=50" >"$tmp/flood" 2>&1 &
+    flood_pid=$!
+    sleep 1
+    f=$($bin/tests/bench/transitions $1 "$2" "$dur" 64 | awk 'END { print $2 }')
+    kill $flood_pid 2>/dev/null || true
+    wait $flood_pid 2>/dev/null || true
+    # And the other way round: document GETs while the transitions run.
+    $bin/tests/bench/transitions $1 "$2" "$((dur + 2))" 64 >/dev/null 2>&1 &
+    flood_pid=$!
+    sleep 1
+    g=$(wrk -t2 -c64 -d"${dur}s" -H "Accept: application/cbor" -H "Authorization: Bearer $3" \
+        "http://127.0.0.1:$1/v1/documents/$DOC" 2>/dev/null | awk '/Requests\/sec/ { printf "%.0f", $2 }')
+    wait $flood_pid 2>/dev/null || true
+    flood_pid=
+    echo "$a $f $g"
+}
 serve 2
+if [ -n "${BEFORE:-}" ]; then
+    b_port=$((port + 2))
+    $BEFORE init --data "$tmp/before" >/dev/null
+    setsid $BEFORE serve --data "$tmp/before" --listen 127.0.0.1:$b_port --log-level warn 2>/dev/null &
+    b_pid=$!
+    trap 'kill $pid $ceil_pid $flood_pid $b_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+    sleep 1
+    main_base=$base
+    base=http://127.0.0.1:$b_port
+    eval "$(python3 tests/bench/office.py $base "$tmp/before" 200 | sed 's/\([A-Z]*\)=/B_\1=/g')"
+    otp=$(post /v1/users '{"username":"mover","display_name":"mover","roles":["staff","secretariat"],"department_id":1}' "$B_SYS" | j '["one_time_password"]')
+    b_mover=$(post /v1/sessions "{\"username\":\"mover\",\"password\":\"$otp\"}" | j '["token"]')
+    post /v1/users/me/password "{\"current_password\":\"$otp\",\"new_password\":\"Load-Test-Drafter-9q\"}" "$b_mover" >/dev/null
+    base=$main_base
+fi
+set -- $(trans $port "$mover" "$TOKEN")
 echo
-echo "durable transitions (readers=2), alone:"
-$bin/tests/bench/transitions $port "$mover" "$dur" 64
-wrk -t1 -c64 -d"$((dur + 10))s" -H "Accept: application/cbor" -H "$auth" "$todo_url" >"$tmp/flood" 2>&1 &
-flood_pid=$!
-sleep 1
-echo "while a read flood runs (to-do pages, 64 more connections):"
-$bin/tests/bench/transitions $port "$mover" "$dur" 64
-kill $flood_pid 2>/dev/null || true
-wait $flood_pid 2>/dev/null || true
-flood_pid=
+printf '%-30s %24s %20s %26s\n' "" "durable transitions/s" "under a read flood" "GET/s under the transitions"
+printf '%-30s %24s %20s %26s\n' "this oad (readers=2)" "$1" "$2" "$3"
+if [ -n "${BEFORE:-}" ]; then
+    set -- $(trans $b_port "$b_mover" "$B_TOKEN")
+    printf '%-30s %24s %20s %26s\n' "BEFORE" "$1" "$2" "$3"
+    kill $b_pid
+    wait $b_pid 2>/dev/null || true
+fi
 stop
