@@ -98,6 +98,9 @@ static const char *const todo_search_sql[2][2] = {
     "SELECT " cols " FROM (SELECT value AS doc FROM json_each(?18)) CROSS JOIN documents ON id = doc"  \
     " WHERE level <= ?1" LIST_SCOPE
 static const char *const lean_todo_sql[2] = {LEAN_TODO(OA_DOC_COLS), LEAN_TODO(HEAD_COLS)};
+/* The same for the list of all documents without filters. */
+#define LEAN_ALL(cols) "SELECT " cols " FROM documents WHERE level <= ?1 AND id > ?11" LIST_SCOPE " ORDER BY id LIMIT ?12"
+static const char *const lean_all_sql[2] = {LEAN_ALL(OA_DOC_COLS), LEAN_ALL(HEAD_COLS)};
 
 /*
  * The to-do list's three sources (OA_TODO_DOCS), each read in document
@@ -337,6 +340,7 @@ static int query_page(struct oa_store *s, const struct oa_doc_query *q, const st
     int cols = out->heads != NULL;
     const char *sql = q->view == OA_VIEW_TODO && !merged ? todo_search_sql[cols][short_term]
                       : merged && unfiltered(q)           ? lean_todo_sql[cols]
+                      : q->view == OA_VIEW_ALL && unfiltered(q) ? lean_all_sql[cols]
                                                           : list_sql[cols][short_term][q->view];
     sqlite3_stmt *st = oa_store_stmt(s, sql);
     if (st == NULL)
