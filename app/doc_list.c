@@ -18,6 +18,7 @@
 #include "app/doc_view.h"
 #include "proto/alloc.h"
 #include "storage/doc_items.h"
+#include "storage/doc_list.h"
 #include "storage/documents.h"
 #include "workflow/access.h"
 #include "workflow/calendar.h"
@@ -136,7 +137,7 @@ static int item_out(struct oa_store *s, const struct oa_doc_head *h, struct pv_o
 }
 
 int oa_doc_list_items(struct oa_store *s, const struct oa_app_actor *by, const struct oa_user *me,
-                      struct oa_doc_query *q, struct oa_doc_page *out)
+                      struct oa_doc_query *q, struct oa_doc_page *out, struct pv_out *items)
 {
     memset(out, 0, sizeof(*out));
     char today[11];
@@ -145,6 +146,7 @@ int oa_doc_list_items(struct oa_store *s, const struct oa_app_actor *by, const s
     size_t n = 0;
     if (oa_doc_query_heads(s, q, heads, &n) != 0)
         return -1;
+    pv_out_reserve(items, n * 512); /* about a list item's size: no reallocation on the way */
     /* The read decision needs the label alone: the head's, in a document otherwise empty. */
     struct oa_doc probe;
     memset(&probe, 0, sizeof(probe));
@@ -161,7 +163,7 @@ int oa_doc_list_items(struct oa_store *s, const struct oa_app_actor *by, const s
         memcpy(probe.label_mac, h->label_mac, sizeof(probe.label_mac));
         if (!oa_doc_visible(s, me, &probe))
             continue;
-        if (item_out(s, h, &out->items) != 0) {
+        if (item_out(s, h, items) != 0) {
             oa_doc_page_free(out);
             return -1;
         }
@@ -182,6 +184,5 @@ void oa_doc_page_free(struct oa_doc_page *p)
     for (size_t i = 0; p->docs != NULL && i < p->n; i++)
         oa_doc_free(&p->docs[i]);
     free(p->docs);
-    free(p->items.p);
     memset(p, 0, sizeof(*p));
 }

@@ -125,6 +125,15 @@ void pv_out_bool(struct pv_out *o, bool v);
 void pv_out_null(struct pv_out *o);
 /* Appends bytes already encoded (another pv_out's). */
 void pv_out_raw(struct pv_out *o, const void *p, size_t n);
+/* Makes room for n more bytes at once (fewer reallocations for an answer of known size). */
+void pv_out_reserve(struct pv_out *o, size_t n);
+/*
+ * An array whose length is known only after its items (at most 255): _later
+ * keeps room for the head and returns where; _set writes the head there once
+ * the items follow, moving them when the head is shorter than the room.
+ */
+size_t pv_out_array_later(struct pv_out *o);
+void pv_out_array_set(struct pv_out *o, size_t at, size_t n);
 
 /* Looks up a text key in a map; returns a borrowed item or NULL. */
 const cbor_item_t *pv_get(const cbor_item_t *map, const char *key);

@@ -4,6 +4,7 @@
  * same pv_* items, for the answers too large to build as a tree first.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/alloc.h"
@@ -94,3 +95,31 @@ void pv_out_raw(struct pv_out *o, const void *p, size_t n)
         memcpy(out_room(o, n), p, n);
 }
 
+
+void pv_out_reserve(struct pv_out *o, size_t n)
+{
+    size_t at = o->n;
+    out_room(o, n);
+    o->n = at;
+}
+
+size_t pv_out_array_later(struct pv_out *o)
+{
+    size_t at = o->n;
+    out_room(o, 2); /* the longest head of a length below 256 */
+    return at;
+}
+
+void pv_out_array_set(struct pv_out *o, size_t at, size_t n)
+{
+    if (n > UINT8_MAX || at + 2 > o->n)
+        abort(); /* the room _later kept holds no longer head */
+    if (n < 24) {
+        o->p[at] = (unsigned char)(0x80 | n);
+        memmove(o->p + at + 1, o->p + at + 2, o->n - at - 2);
+        o->n--;
+    } else {
+        o->p[at] = 0x98;
+        o->p[at + 1] = (unsigned char)n;
+    }
+}

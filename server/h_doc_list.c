@@ -42,30 +42,34 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
         .limit = j->limit,
     };
     struct oa_doc_page page;
-    bool cbor = j->r->out_fmt == OA_FMT_CBOR;
-    if ((cbor ? oa_doc_list_items : oa_doc_list)(s, OA_REQ_ACTOR(j->r), &me, &q, &page) != 0)
-        return OA_E_STORAGE;
-    /* The cursor is the last document this caller was shown, never an id
-     * they were not: a full page of visible documents goes on after it. */
-    bool more = page.full && page.n > 0;
-    j->status = 200;
-    if (cbor) {
+    if (j->base.r->out_fmt == OA_FMT_CBOR) {
         /* A CBOR answer is written as it goes, without an item tree; the items come encoded. */
         struct pv_out out = {0};
         pv_out_map(&out, 2);
         pv_out_text(&out, "documents");
-        pv_out_array(&out, page.n);
-        pv_out_raw(&out, page.items.p, page.items.n);
+        size_t head = pv_out_array_later(&out);
+        if (oa_doc_list_items(s, OA_REQ_ACTOR(j->base.r), &me, &q, &page, &out) != 0) {
+            free(out.p);
+            return OA_E_STORAGE;
+        }
+        pv_out_array_set(&out, head, page.n);
+        /* The cursor is the last document this caller was shown, never an id
+         * they were not: a full page of visible documents goes on after it. */
         pv_out_text(&out, "next_after");
-        if (more)
+        if (page.full && page.n > 0)
             pv_out_int(&out, page.next_after);
         else
             pv_out_null(&out);
         oa_doc_page_free(&page);
-        j->bytes = out.p;
-        j->nbytes = out.n;
+        j->base.status = 200;
+        j->base.bytes = out.p;
+        j->base.nbytes = out.n;
         return 0;
     }
+    if (oa_doc_list(s, OA_REQ_ACTOR(j->base.r), &me, &q, &page) != 0)
+        return OA_E_STORAGE;
+    bool more = page.full && page.n > 0;
+    j->base.status = 200;
     cbor_item_t *arr = pv_array(page.n);
     for (size_t i = 0; i < page.n; i++)
         pv_push(arr, oa_app_doc_item(s, &page.docs[i], false));
@@ -76,6 +80,6 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
     else
         pv_put_text(out, "next_after", NULL);
     oa_doc_page_free(&page);
-    j->out = out;
+    j->base.out = out;
     return 0;
 }

@@ -90,11 +90,17 @@ static const char *const todo_search_sql[2][2] = {
  * The to-do page's check without filters, the common case: only the terms
  * that apply (the level and the scope; the batch holds only ids after the
  * cursor), where LIST_WHERE's null tests cost about as much as the rows.
+ * The batch drives the join (CROSS JOIN keeps it the outer loop), so rows
+ * come in the batch's order, ascending, with no temporary index for the IN
+ * list and no sort; todo_page checks that order.
  */
 #define LEAN_TODO(cols)                                                                                  \
-    "SELECT " cols " FROM documents WHERE id IN (SELECT value FROM json_each(?18)) AND level <= ?1"    \
-    LIST_SCOPE " ORDER BY id"
+    "SELECT " cols " FROM (SELECT value AS doc FROM json_each(?18)) CROSS JOIN documents ON id = doc"  \
+    " WHERE level <= ?1" LIST_SCOPE
 static const char *const lean_todo_sql[2] = {LEAN_TODO(OA_DOC_COLS), LEAN_TODO(HEAD_COLS)};
+/* The same for the list of all documents without filters. */
+#define LEAN_ALL(cols) "SELECT " cols " FROM documents WHERE level <= ?1 AND id > ?11" LIST_SCOPE " ORDER BY id LIMIT ?12"
+static const char *const lean_all_sql[2] = {LEAN_ALL(OA_DOC_COLS), LEAN_ALL(HEAD_COLS)};
 
 /*
  * The to-do list's three sources (OA_TODO_DOCS), each read in document
@@ -298,9 +304,17 @@ static int todo_page(struct oa_store *s, const struct oa_doc_query *q, sqlite3_s
             break;
         sqlite3_bind_text(check, 18, batch, (int)len, SQLITE_TRANSIENT);
         int step = SQLITE_DONE;
-        while (*n < want && (step = sqlite3_step(check)) == SQLITE_ROW)
+        int64_t last = q->after;
+        while (*n < want && (step = sqlite3_step(check)) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(check, 0);
+            if (id <= last) { /* never: the page would not be in document order */
+                rc = -1;
+                break;
+            }
+            last = id;
             take_row(check, out, n);
-        if (*n < want && step != SQLITE_DONE)
+        }
+        if (rc == 0 && *n < want && step != SQLITE_DONE)
             rc = -1;
         sqlite3_reset(check);
     }
@@ -326,6 +340,7 @@ static int query_page(struct oa_store *s, const struct oa_doc_query *q, const st
     int cols = out->heads != NULL;
     const char *sql = q->view == OA_VIEW_TODO && !merged ? todo_search_sql[cols][short_term]
                       : merged && unfiltered(q)           ? lean_todo_sql[cols]
+                      : q->view == OA_VIEW_ALL && unfiltered(q) ? lean_all_sql[cols]
                                                           : list_sql[cols][short_term][q->view];
     sqlite3_stmt *st = oa_store_stmt(s, sql);
     if (st == NULL)

@@ -118,6 +118,10 @@ Test(list_cache, a_changed_document_is_never_listed_as_it_was)
         free(p);
     }
 
+    p = page("view=todo", &n);
+    cr_assert(holds(p, n, "user:clerk") && holds(p, n, "alpha-after!"), "the to-do page is stale");
+    free(p);
+
     /* A new level. */
     snprintf(path, sizeof(path), "/v1/documents/%lld/label", c);
     post_ok(secadm, "POST", path, "{\"level\":1,\"reason\":\"经审查降为内部\"}", NULL);
@@ -143,6 +147,7 @@ Test(list_cache, pages_and_cursors_from_the_cache_match_a_fresh_server)
     size_t n1 = 0, n2 = 0;
     char *first = steady_page("view=all&limit=5", &n1);
     char *todo = steady_page("view=todo&limit=50", &n2);
+    cr_assert(holds(todo, n2, "doc-00") && holds(todo, n2, "doc-11"), "the drafts are not in their drafter's to-do list");
     cr_assert_eq(oad_stop(&srv), 0);
     oad_serve(&srv, extra);
     size_t f1 = 0, f2 = 0;

@@ -190,3 +190,52 @@ Test(doc_list, an_empty_or_exhausted_todo_list_answers_an_empty_page)
     cr_assert_eq(oa_doc_query_ids(&s, &q, page, &n), 0);
     cr_assert_eq(n, 0);
 }
+
+/*
+ * The list of all documents without filters (#14: a statement of its own,
+ * only the level and scope terms) is the level rule page by page, and a
+ * filter still filters (the full statement).
+ */
+Test(doc_list, the_unfiltered_list_of_all_is_the_level_rule_page_by_page)
+{
+    office(500, 5);
+    for (int max_level = 0; max_level <= 3; max_level += 3) {
+        sqlite3_stmt *st = oa_store_stmt(&s, "SELECT id FROM documents WHERE level <= ?1 ORDER BY id");
+        sqlite3_bind_int(st, 1, max_level);
+        static int64_t want[500];
+        size_t nwant = 0, ngot = 0;
+        while (sqlite3_step(st) == SQLITE_ROW)
+            want[nwant++] = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        cr_assert_gt(nwant, 50);
+        int64_t after = 0;
+        for (;;) {
+            struct oa_doc_query q = query(after, 37, max_level, NULL);
+            q.view = OA_VIEW_ALL;
+            static struct oa_doc_head heads[OA_DOC_PAGE_MAX];
+            size_t n = 0;
+            cr_assert_eq(oa_doc_query_heads(&s, &q, heads, &n), 0);
+            for (size_t i = 0; i < n; i++) {
+                cr_assert_lt(ngot, nwant);
+                cr_assert_eq(heads[i].id, want[ngot], "level %d: entry %zu", max_level, ngot);
+                ngot++;
+            }
+            if (n < 37)
+                break;
+            after = heads[n - 1].id;
+        }
+        cr_assert_eq(ngot, nwant);
+    }
+    struct oa_doc_query q = query(0, OA_DOC_PAGE_MAX, 3, "issued");
+    q.view = OA_VIEW_ALL;
+    static struct oa_doc_head heads[OA_DOC_PAGE_MAX];
+    size_t n = 0;
+    cr_assert_eq(oa_doc_query_heads(&s, &q, heads, &n), 0);
+    cr_assert_gt(n, 0);
+    for (size_t i = 0; i < n; i++) {
+        struct oa_doc d;
+        cr_assert_eq(oa_doc_load(&s, heads[i].id, &d), 1);
+        cr_assert_str_eq(d.state, "issued");
+        oa_doc_free(&d);
+    }
+}
