@@ -666,10 +666,7 @@ static const char *const migrations[] = {
      *     never sends an earlier one): it no longer grows with every change. */
     "DELETE FROM changes WHERE seq NOT IN (SELECT max(seq) FROM changes GROUP BY entity, entity_id);",
 
-    /* 18: reserved for todopage */
-    "SELECT 1;",
-
-    /* 19: a held document remembers the change of its holder's account under
+    /* 18: a held document remembers the change of its holder's account under
      *     which it was last decided visible (#14: a feed page re-decides only
      *     the documents decided under an earlier account state, not all the
      *     user's clients hold at every first sync); 0, as the rows so far

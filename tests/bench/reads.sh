@@ -14,8 +14,9 @@
 #             //server:oad //tests/bench:ceiling //tests/bench:transitions)
 #   BIN       where the binaries are (default bazel-bin)
 #   PORT      oad's port (default 18441; the ceiling takes PORT+1)
-#   BEFORE    an older oad binary: its durable transitions, alone and under
-#             the read flood, are measured too, taking turns with this one
+#   BEFORE    an older oad binary: the transition figures are measured on
+#             it too (PORT+3), and on this oad with storage.encrypt=false
+#             (PORT+2), as an oad from before #17 encrypted nothing
 #   NO_READERS=1  for an oad from before storage.readers (both columns then
 #             measure the same server)
 # Not part of the test suite (tag: manual); see README's Benchmarks section.
@@ -119,9 +120,9 @@ echo "oad CPU per request (us, all threads), readers=1 / 2: document $dc_1 / $dc
 
 # Durable transitions at 64 clients, alone and while a read flood (to-do
 # pages, 64 more connections) runs; then document GETs while the transitions
-# run (reads must not queue behind writes, nor writes behind reads).  With BEFORE=an older oad binary (e.g. one
-# built from the commit before issue #14's work), the same runs on it too, in
-# its own data directory on PORT+2, taking turns with this one, so that "not
+# run (reads must not queue behind writes, nor writes behind reads).  With
+# BEFORE=an older oad binary (e.g. one built from the commit before issue
+# #14's work), the same on it, each in its own data directory, so that "not
 # below today's" is measured in one run on one machine.
 trans() { # port mover token -> "alone flood" (transitions/s)
     a=$($bin/tests/bench/transitions $1 "$2" "$dur" 64 | awk 'END { print $2 }')
@@ -143,29 +144,41 @@ trans() { # port mover token -> "alone flood" (transitions/s)
     echo "$a $f $g"
 }
 serve 2
-if [ -n "${BEFORE:-}" ]; then
-    b_port=$((port + 2))
-    $BEFORE init --data "$tmp/before" >/dev/null
-    setsid $BEFORE serve --data "$tmp/before" --listen 127.0.0.1:$b_port --log-level warn 2>/dev/null &
-    b_pid=$!
-    trap 'kill $pid $ceil_pid $flood_pid $b_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+# Another oad on its own data directory and port, with an office and a
+# drafter like this one's; sets o_pid, o_mover, o_token.
+other() { # binary name port [init/serve settings...]
+    o_bin=$1 o_dir=$tmp/$2 o_port=$3
+    shift 3
+    $o_bin init --data "$o_dir" "$@" >/dev/null
+    setsid $o_bin serve --data "$o_dir" --listen 127.0.0.1:$o_port --log-level warn "$@" 2>/dev/null &
+    o_pid=$!
+    others="$others $o_pid"
     sleep 1
     main_base=$base
-    base=http://127.0.0.1:$b_port
-    eval "$(python3 tests/bench/office.py $base "$tmp/before" 200 | sed 's/\([A-Z]*\)=/B_\1=/g')"
-    otp=$(post /v1/users '{"username":"mover","display_name":"mover","roles":["staff","secretariat"],"department_id":1}' "$B_SYS" | j '["one_time_password"]')
-    b_mover=$(post /v1/sessions "{\"username\":\"mover\",\"password\":\"$otp\"}" | j '["token"]')
-    post /v1/users/me/password "{\"current_password\":\"$otp\",\"new_password\":\"Load-Test-Drafter-9q\"}" "$b_mover" >/dev/null
+    base=http://127.0.0.1:$o_port
+    eval "$(python3 tests/bench/office.py $base "$o_dir" 200 | sed 's/\([A-Z]*\)=/O_\1=/g')"
+    otp=$(post /v1/users '{"username":"mover","display_name":"mover","roles":["staff","secretariat"],"department_id":1}' "$O_SYS" | j '["one_time_password"]')
+    o_mover=$(post /v1/sessions "{\"username\":\"mover\",\"password\":\"$otp\"}" | j '["token"]')
+    post /v1/users/me/password "{\"current_password\":\"$otp\",\"new_password\":\"Load-Test-Drafter-9q\"}" "$o_mover" >/dev/null
+    o_token=$O_TOKEN
     base=$main_base
-fi
-set -- $(trans $port "$mover" "$TOKEN")
+}
+others=
+trap 'kill $pid $ceil_pid $flood_pid $others 2>/dev/null; rm -rf "$tmp"' EXIT
+row3() { printf '%-34s %22s %20s %28s\n' "$@"; }
 echo
-printf '%-30s %24s %20s %26s\n' "" "durable transitions/s" "under a read flood" "GET/s under the transitions"
-printf '%-30s %24s %20s %26s\n' "this oad (readers=2)" "$1" "$2" "$3"
+row3 "" "durable transitions/s" "under a read flood" "GET/s under the transitions"
+set -- $(trans $port "$mover" "$TOKEN")
+row3 "this oad (readers=2)" "$1" "$2" "$3"
 if [ -n "${BEFORE:-}" ]; then
-    set -- $(trans $b_port "$b_mover" "$B_TOKEN")
-    printf '%-30s %24s %20s %26s\n' "BEFORE" "$1" "$2" "$3"
-    kill $b_pid
-    wait $b_pid 2>/dev/null || true
+    # This oad without encryption at rest (#17), as BEFORE had none; then BEFORE.
+    other $oad plain $((port + 2)) --set storage.encrypt=false
+    set -- $(trans $o_port "$o_mover" "$o_token")
+    row3 "this oad, storage.encrypt=false" "$1" "$2" "$3"
+    kill $o_pid
+    other $BEFORE before $((port + 3))
+    set -- $(trans $o_port "$o_mover" "$o_token")
+    row3 "BEFORE" "$1" "$2" "$3"
+    kill $o_pid
 fi
 stop
