@@ -17,6 +17,7 @@
 #include "model/document.h"
 #include "model/job.h"
 #include "proto/value.h"
+#include "server/handlers.h"
 #include "server/http.h"
 
 #define MAX_NAMES 64
@@ -28,8 +29,7 @@
 enum doc_op { OP_CREATE, OP_GET, OP_EDIT, OP_ACTION, OP_HISTORY, OP_REVISION, OP_LIST, OP_RELABEL, OP_EXPIRED };
 
 struct doc_job {
-    struct oa_db_job job;
-    struct oa_req *r;
+    struct oa_req_job base; /* the request and its answer (status, err, message, out or bytes, etag) */
     enum doc_op op;
     int64_t id;
 
@@ -54,15 +54,6 @@ struct doc_job {
     const char *view, *state, *number, *q;
     int64_t from, to, after, limit;
     bool overdue;
-
-    /* result */
-    int status;
-    enum oa_err err;
-    const char *message;
-    cbor_item_t *out;
-    unsigned char *bytes;   /* the CBOR response, encoded on the writer thread */
-    size_t nbytes;
-    char etag[48];
 };
 
 /* h_doc_common.c (the document's wire form is app/doc_view.h) */

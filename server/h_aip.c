@@ -77,34 +77,28 @@ static int aip_on_run(struct oa_store *s, struct oa_db_job *job)
         oa_req_fail(&j->base, o.err, o.message);
         return oa_app_job_rc(&o);
     }
+    if (j->pkg != NULL) { /* a package answers as bytes of its own type */
+        j->base.bytes = j->pkg;
+        j->base.nbytes = j->len;
+        j->base.content_type = j->enveloped ? "application/pkcs7-mime; smime-type=authEnveloped-data"
+                                            : "application/x-tar";
+        j->pkg = NULL;
+    }
     return 0;
 }
 
-/* The package answers as bytes of its own type; everything else as the one request job does. */
-static void aip_on_done(struct oa_db_job *job)
+/* After the answer: the batch's list of documents. */
+static void aip_finish(struct oa_req_job *base, bool ok)
 {
-    struct aip_job *j = (struct aip_job *)job;
-    if (job->rc == 0 && j->base.err == OA_E_OK && j->pkg) {
-        oa_reply_raw(j->base.r, 200, j->enveloped ? "application/pkcs7-mime; smime-type=authEnveloped-data"
-                                                  : "application/x-tar",
-                     j->pkg, j->len);
-        free(j->pkg);
-        free(j->docs);
-        free(j);
-        return;
-    }
-    free(j->pkg);
-    free(j->docs);
-    j->pkg = NULL;
-    j->docs = NULL;
-    oa_req_job_done(job);
+    (void)ok;
+    free(((struct aip_job *)base)->docs);
 }
 
 static struct aip_job *aip_job_new(struct oa_req *r, enum aip_op op)
 {
     struct aip_job *j = oa_req_job_new(r, sizeof(*j), aip_on_run, 0);
     j->op = op;
-    j->base.job.done = aip_on_done;
+    j->base.finish = aip_finish;
     return j;
 }
 
@@ -115,7 +109,7 @@ static void aip_start(struct oa_req *r, enum aip_op op, const char *missing)
         return;
     struct aip_job *j = aip_job_new(r, op);
     j->id = id;
-    oa_db_submit(r->srv, &j->base.job);
+    oa_req_job_submit(&j->base);
 }
 
 void h_record_package(struct oa_req *r) { aip_start(r, OP_PACKAGE, "No record of that document."); }
@@ -153,7 +147,7 @@ void h_transfer_create(struct oa_req *r)
         }
         j->docs[i] = (int64_t)cbor_get_int(items[i]);
     }
-    oa_db_submit(r->srv, &j->base.job);
+    oa_req_job_submit(&j->base);
 }
 
 void h_transfer_receipt(struct oa_req *r)
@@ -171,5 +165,5 @@ void h_transfer_receipt(struct oa_req *r)
         free(j);
         return;
     }
-    oa_db_submit(r->srv, &j->base.job);
+    oa_req_job_submit(&j->base);
 }

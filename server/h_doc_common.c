@@ -25,15 +25,15 @@
 
 int oa__doc_refuse(struct doc_job *j, enum oa_err e, const char *message)
 {
-    j->err = e;
-    j->message = message;
+    j->base.err = e;
+    j->base.message = message;
     return 0;
 }
 
 int oa__doc_undo(struct doc_job *j, enum oa_err e, const char *message)
 {
-    j->err = e;
-    j->message = message;
+    j->base.err = e;
+    j->base.message = message;
     return e;
 }
 
@@ -55,7 +55,7 @@ int oa__doc_not_found(struct doc_job *j)
 /* Reads the caller fresh from the database (roles and clearance may have changed). */
 int oa__doc_load_me(struct oa_store *s, struct doc_job *j, struct oa_user *me)
 {
-    return oa_app_me(s, OA_REQ_ACTOR(j->r), me) == 0 ? 0 : -1;
+    return oa_app_me(s, OA_REQ_ACTOR(j->base.r), me) == 0 ? 0 : -1;
 }
 
 /*
@@ -65,7 +65,7 @@ int oa__doc_load_me(struct oa_store *s, struct doc_job *j, struct oa_user *me)
  */
 int oa__doc_me_from_session(struct oa_store *s, struct doc_job *j, struct oa_user *me)
 {
-    const struct oa_principal *p = &j->r->who;
+    const struct oa_principal *p = &j->base.r->who;
     if (p->epoch != oa_app_accounts_epoch())
         return oa__doc_load_me(s, j, me); /* an account changed since: read it again */
     memset(me, 0, sizeof(*me));
@@ -82,7 +82,7 @@ int oa__doc_me_from_session(struct oa_store *s, struct doc_job *j, struct oa_use
 int oa__doc_audit(struct oa_store *s, struct doc_job *j, const char *event, const struct oa_doc *d,
                   const char *from, const char *to, const char *on_behalf, const char *outcome, const char *detail)
 {
-    return oa_app_audit_doc(s, OA_REQ_ACTOR(j->r), event, d, from, to, on_behalf, outcome, detail);
+    return oa_app_audit_doc(s, OA_REQ_ACTOR(j->base.r), event, d, from, to, on_behalf, outcome, detail);
 }
 
 /*
@@ -95,7 +95,7 @@ bool oa__doc_open(struct oa_store *s, struct doc_job *j, struct oa_user *me, str
 {
     enum oa_err err = OA_E_OK;
     const char *message = NULL;
-    int rc = oa_doc_open_for(s, OA_REQ_ACTOR(j->r), j->id, false, what, me, d, &err, &message);
+    int rc = oa_doc_open_for(s, OA_REQ_ACTOR(j->base.r), j->id, false, what, me, d, &err, &message);
     if (rc == 1)
         return true;
     *ret = rc < 0 ? OA_E_STORAGE : oa__doc_refuse(j, err, message);
@@ -106,7 +106,7 @@ int oa__doc_guard_filed(struct oa_store *s, struct doc_job *j, struct oa_doc *d,
 {
     enum oa_err err = OA_E_OK;
     const char *message = NULL;
-    int rc = oa_rec_guard_write(s, OA_REQ_ACTOR(j->r), d, what, &err, &message);
+    int rc = oa_rec_guard_write(s, OA_REQ_ACTOR(j->base.r), d, what, &err, &message);
     if (rc == 0)
         return -1;
     oa_doc_free(d);
@@ -115,27 +115,27 @@ int oa__doc_guard_filed(struct oa_store *s, struct doc_job *j, struct oa_doc *d,
 
 int oa__doc_answer(struct oa_store *s, struct doc_job *j, struct oa_doc *d, int status)
 {
-    j->status = status;
+    j->base.status = status;
     bool request = strcmp(d->kind, "request") == 0;
-    if (!request && j->r->out_fmt == OA_FMT_CBOR) {
+    if (!request && j->base.r->out_fmt == OA_FMT_CBOR) {
         /* Written as it goes, as the list pages are: no item tree to build, encode and free. */
         struct pv_out o = {0};
         oa_app_doc_item_out(&o, s, d, true);
-        j->bytes = o.p;
-        j->nbytes = o.n;
-        oa_app_doc_etag(d, j->etag, sizeof(j->etag));
+        j->base.bytes = o.p;
+        j->base.nbytes = o.n;
+        oa_app_doc_etag(d, j->base.etag, sizeof(j->base.etag));
         oa_doc_free(d);
         return 0;
     }
-    j->out = oa_app_doc_item(s, d, true);
+    j->base.out = oa_app_doc_item(s, d, true);
     if (request) {
         /* A public request's facts, the applicant's personal data only for those handling it. */
-        struct oa_user viewer = {.id = j->r->who.user_id, .roles = j->r->who.roles};
+        struct oa_user viewer = {.id = j->base.r->who.user_id, .roles = j->base.r->who.roles};
         cbor_item_t *q = oa_gw_request_item(s, &viewer, d);
         if (q != NULL)
-            pv_put(j->out, "request", q);
+            pv_put(j->base.out, "request", q);
     }
-    oa_app_doc_etag(d, j->etag, sizeof(j->etag));
+    oa_app_doc_etag(d, j->base.etag, sizeof(j->base.etag));
     oa_doc_free(d);
     return 0;
 }

@@ -42,13 +42,13 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
         .limit = j->limit,
     };
     struct oa_doc_page page;
-    if (j->r->out_fmt == OA_FMT_CBOR) {
+    if (j->base.r->out_fmt == OA_FMT_CBOR) {
         /* A CBOR answer is written as it goes, without an item tree; the items come encoded. */
         struct pv_out out = {0};
         pv_out_map(&out, 2);
         pv_out_text(&out, "documents");
         size_t head = pv_out_array_later(&out);
-        if (oa_doc_list_items(s, OA_REQ_ACTOR(j->r), &me, &q, &page, &out) != 0) {
+        if (oa_doc_list_items(s, OA_REQ_ACTOR(j->base.r), &me, &q, &page, &out) != 0) {
             free(out.p);
             return OA_E_STORAGE;
         }
@@ -61,15 +61,15 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
         else
             pv_out_null(&out);
         oa_doc_page_free(&page);
-        j->status = 200;
-        j->bytes = out.p;
-        j->nbytes = out.n;
+        j->base.status = 200;
+        j->base.bytes = out.p;
+        j->base.nbytes = out.n;
         return 0;
     }
-    if (oa_doc_list(s, OA_REQ_ACTOR(j->r), &me, &q, &page) != 0)
+    if (oa_doc_list(s, OA_REQ_ACTOR(j->base.r), &me, &q, &page) != 0)
         return OA_E_STORAGE;
     bool more = page.full && page.n > 0;
-    j->status = 200;
+    j->base.status = 200;
     cbor_item_t *arr = pv_array(page.n);
     for (size_t i = 0; i < page.n; i++)
         pv_push(arr, oa_app_doc_item(s, &page.docs[i], false));
@@ -80,6 +80,6 @@ int oa__doc_run_list(struct oa_store *s, struct doc_job *j)
     else
         pv_put_text(out, "next_after", NULL);
     oa_doc_page_free(&page);
-    j->out = out;
+    j->base.out = out;
     return 0;
 }

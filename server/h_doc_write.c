@@ -30,7 +30,7 @@ int oa__doc_run_create(struct oa_store *s, struct doc_job *j)
     fields_of(j, &f);
     struct oa_app_outcome o = {0};
     struct oa_doc d;
-    int rc = oa_app_doc_create(s, OA_REQ_ACTOR(j->r), &f, &d, &o);
+    int rc = oa_app_doc_create(s, OA_REQ_ACTOR(j->base.r), &f, &d, &o);
     if (rc != 0 || o.end != OA_APP_DONE) {
         oa_doc_free(&d);
         return rc != 0 ? rc : oa__doc_end(j, &o);
@@ -50,7 +50,7 @@ int oa__doc_run_edit(struct oa_store *s, struct doc_job *j)
     struct oa_app_doc_fields f;
     fields_of(j, &f);
     struct oa_app_outcome o = {0};
-    rc = oa_app_doc_edit(s, OA_REQ_ACTOR(j->r), &me, &d, &f, j->r->if_match, j->from_sync, &o);
+    rc = oa_app_doc_edit(s, OA_REQ_ACTOR(j->base.r), &me, &d, &f, j->base.r->if_match, j->from_sync, &o);
     if (rc != 0 || o.end != OA_APP_DONE) {
         oa_doc_free(&d);
         return rc != 0 ? rc : oa__doc_end(j, &o);

@@ -56,16 +56,16 @@ static int run_get(struct oa_store *s, struct doc_job *j)
     }
     if (j->op == OP_GET)
         return oa__doc_answer(s, j, &d, 200);
-    j->status = 200;
+    j->base.status = 200;
     oa_doc_free(&d);
     if (j->op == OP_REVISION) {
-        int found = oa_app_doc_revision(s, j->id, j->revision, &j->out);
+        int found = oa_app_doc_revision(s, j->id, j->revision, &j->base.out);
         if (found == 0)
             return oa__doc_refuse(j, OA_E_NOT_FOUND, "The document has no text revision with that number.");
         return found == 1 ? 0 : OA_E_STORAGE;
     }
     /* History: steps with opinions, text revisions, participants, chases. */
-    return oa_app_doc_history(s, j->id, &j->out) == 0 ? 0 : OA_E_STORAGE;
+    return oa_app_doc_history(s, j->id, &j->base.out) == 0 ? 0 : OA_E_STORAGE;
 }
 
 /* ---- the sync protocol's pushed operations ---- */
@@ -105,15 +105,15 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
     j->from_sync = true;
     if (!oa__doc_open(s, j, &me, &d, op->is_action ? "document.action" : "document.edit", &rc)) {
         res->outcome = OA_PUSH_REFUSED;
-        res->err = j->err;
-        res->message = j->message;
+        res->err = j->base.err;
+        res->message = j->base.message;
         free(j);
         return rc == OA_E_STORAGE ? -1 : 0;
     }
     if ((rc = oa__doc_guard_filed(s, j, &d, op->is_action ? "document.action" : "document.edit")) >= 0) {
         res->outcome = OA_PUSH_REFUSED;
-        res->err = j->err;
-        res->message = j->message;
+        res->err = j->base.err;
+        res->message = j->base.message;
         free(j);
         return rc == OA_E_STORAGE ? -1 : 0;
     }
@@ -142,21 +142,21 @@ int oa_doc_push_op(struct oa_store *s, struct oa_req *r, const struct oa_push_op
         char why[256];
         enum oa_err e = op->fields ? doc_fields(op->fields, &r->arena, j, false, why, sizeof(why)) : OA_E_BAD_FIELD;
         if (e != OA_E_OK) {
-            j->err = e;
-            j->message = op->fields ? oa_arena_strndup(&r->arena, why, strlen(why)) : "An edit needs its fields.";
+            j->base.err = e;
+            j->base.message = op->fields ? oa_arena_strndup(&r->arena, why, strlen(why)) : "An edit needs its fields.";
             rc = 0;
         } else {
             rc = oa__doc_run_edit(s, j);
         }
     }
-    if (j->out)
-        cbor_decref(&j->out);
-    free(j->bytes);
-    if (rc != 0 || j->err != OA_E_OK) {
+    if (j->base.out)
+        cbor_decref(&j->base.out);
+    free(j->base.bytes);
+    if (rc != 0 || j->base.err != OA_E_OK) {
         push_undo(s);
         res->outcome = OA_PUSH_REFUSED;
-        res->err = rc != 0 ? (enum oa_err)rc : j->err;
-        res->message = j->message;
+        res->err = rc != 0 ? (enum oa_err)rc : j->base.err;
+        res->message = j->base.message;
         free(j->scope_v);
         free(j);
         return rc == OA_E_STORAGE ? -1 : 0;
@@ -197,52 +197,33 @@ static int doc_run_op(struct oa_store *s, struct doc_job *j)
 static int doc_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct doc_job *j = (struct doc_job *)job;
-    j->err = OA_E_OK;
+    j->base.err = OA_E_OK;
     int rc = doc_run_op(s, j);
     /* Encode CBOR answers here: the item tree is built, encoded and freed on
      * one thread, and the loop only writes bytes. */
-    if (rc == 0 && j->err == OA_E_OK && j->out != NULL && j->bytes == NULL && j->r->out_fmt == OA_FMT_CBOR) {
-        j->bytes = pv_encode_cbor(j->out, &j->nbytes);
-        if (j->bytes != NULL)
-            cbor_decref(&j->out);
+    if (rc == 0 && j->base.err == OA_E_OK && j->base.out != NULL && j->base.bytes == NULL && j->base.r->out_fmt == OA_FMT_CBOR) {
+        j->base.bytes = pv_encode_cbor(j->base.out, &j->base.nbytes);
+        if (j->base.bytes != NULL)
+            cbor_decref(&j->base.out);
     }
     return rc;
 }
 
-static void doc_on_done(struct oa_db_job *job)
+/* After the answer: a changed label's blobs follow it; the parsed scope goes. */
+static void doc_finish(struct oa_req_job *base, bool ok)
 {
-    struct doc_job *j = (struct doc_job *)job;
-    struct oa_req *r = j->r;
-    if (job->rc == 0 && j->err == OA_E_OK && (j->op == OP_RELABEL || (j->op == OP_EDIT && j->has_level)))
-        oa_blobs_reseal_kick(r->srv); /* the label changed: the document's blobs follow */
-    if (job->rc) {
-        /* The savepoint was rolled back: the answer is the error, nothing changed. */
-        if (j->out)
-            cbor_decref(&j->out);
-        oa_reply_error(r, j->err != OA_E_OK ? j->err : (enum oa_err)job->rc, j->message);
-    } else if (j->err != OA_E_OK) {
-        if (j->out)
-            cbor_decref(&j->out);
-        oa_reply_error(r, j->err, j->message);
-    } else if (j->bytes != NULL) {
-        snprintf(r->etag, sizeof(r->etag), "%s", j->etag);
-        oa_reply_raw(r, j->status, "application/cbor", j->bytes, j->nbytes);
-    } else {
-        snprintf(r->etag, sizeof(r->etag), "%s", j->etag);
-        oa_reply(r, j->status, j->out);
-    }
-    free(j->bytes);
+    struct doc_job *j = (struct doc_job *)base;
+    if (ok && (j->op == OP_RELABEL || (j->op == OP_EDIT && j->has_level)))
+        oa_blobs_reseal_kick(base->r->srv);
     free(j->scope_v);
-    free(j);
 }
 
 static struct doc_job *doc_job_new(struct oa_req *r, enum doc_op op)
 {
-    struct doc_job *j = oa_xcalloc(1, sizeof(*j));
-    j->r = r;
+    struct doc_job *j = oa_req_job_new(r, sizeof(*j), doc_on_run, 0);
     j->op = op;
-    j->job.run = doc_on_run;
-    j->job.done = doc_on_done;
+    j->base.job.done = oa_req_job_done;
+    j->base.finish = doc_finish;
     return j;
 }
 
@@ -347,7 +328,7 @@ void h_doc_create(struct oa_req *r)
         free(j);
         return;
     }
-    oa_jobs_write(r->srv->jobs, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->base.job);
 }
 
 /* Routes that need nothing but the document's id. */
@@ -358,8 +339,8 @@ static void submit_by_id(struct oa_req *r, enum doc_op op)
         return;
     struct doc_job *j = doc_job_new(r, op);
     j->id = id;
-    j->job.flags = OA_JOB_READ;
-    oa_db_submit(r->srv, &j->job);
+    j->base.job.flags = OA_JOB_READ;
+    oa_db_submit(r->srv, &j->base.job);
 }
 
 void h_doc_get(struct oa_req *r)
@@ -384,8 +365,8 @@ void h_doc_revision(struct oa_req *r)
     struct doc_job *j = doc_job_new(r, OP_REVISION);
     j->id = id;
     j->revision = rev;
-    j->job.flags = OA_JOB_READ;
-    oa_db_submit(r->srv, &j->job);
+    j->base.job.flags = OA_JOB_READ;
+    oa_db_submit(r->srv, &j->base.job);
 }
 
 void h_doc_edit(struct oa_req *r)
@@ -407,7 +388,7 @@ void h_doc_edit(struct oa_req *r)
                        "kind and derived_from are set at creation; the declassification date is secadmin's (POST .../label).");
         return;
     }
-    oa_jobs_write(r->srv->jobs, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->base.job);
 }
 
 void h_doc_action(struct oa_req *r)
@@ -440,7 +421,7 @@ void h_doc_action(struct oa_req *r)
         return;
     }
     j->idem_key = r->idempotency_key;
-    oa_jobs_write(r->srv->jobs, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->base.job);
 }
 
 void h_doc_list(struct oa_req *r)
@@ -470,8 +451,8 @@ void h_doc_list(struct oa_req *r)
     }
     const char *overdue = oa_query_param(r, "overdue");
     j->overdue = overdue && strcmp(overdue, "1") == 0;
-    j->job.flags = OA_JOB_READ;
-    oa_db_submit(r->srv, &j->job);
+    j->base.job.flags = OA_JOB_READ;
+    oa_db_submit(r->srv, &j->base.job);
 }
 
 void h_doc_relabel(struct oa_req *r)
@@ -502,10 +483,10 @@ void h_doc_relabel(struct oa_req *r)
         oa_reply_error(r, OA_E_BAD_FIELD, "field 'declass_date' must be a date, YYYY-MM-DD");
         return;
     }
-    oa_jobs_write(r->srv->jobs, &j->job);
+    oa_jobs_write(r->srv->jobs, &j->base.job);
 }
 
 void h_labels_expired(struct oa_req *r)
 {
-    oa_jobs_write(r->srv->jobs, &doc_job_new(r, OP_EXPIRED)->job);
+    oa_jobs_write(r->srv->jobs, &doc_job_new(r, OP_EXPIRED)->base.job);
 }

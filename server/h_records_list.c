@@ -85,16 +85,21 @@ static int list_on_run(struct oa_store *s, struct oa_db_job *job)
             return OA_E_INTERNAL;
         }
         cbor_decref(&j->base.out);
+        j->base.bytes = (unsigned char *)j->file; /* the file answers as bytes of its own type */
+        j->base.nbytes = j->file_len;
+        j->base.content_type = j->fmt == FMT_CSV ? "text/csv; charset=utf-8"
+                                                 : "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+        j->file = NULL;
     }
     return 0;
 }
 
-static void list_on_done(struct oa_db_job *job)
+/* After the answer, which follows the commit: the disposal stands, its dead files go. */
+static void list_finish(struct oa_req_job *base, bool ok)
 {
-    struct list_job *j = (struct list_job *)job;
+    struct list_job *j = (struct list_job *)base;
     free(j->docs);
-    /* Done callbacks run after the commit: the disposal stands, its dead files go. */
-    if (job->rc == 0 && j->base.err == OA_E_OK && j->dead != NULL) {
+    if (ok && j->dead != NULL) {
         size_t n = 0, removed = oa_rec_disposal_unlink(j->base.r->srv->cfg->data_dir, j->dead, &n);
         oa_log(OA_LOG_INFO, "disposal_files_removed", "list=%lld files=%zu removed=%zu", (long long)j->id, n,
                removed);
@@ -102,17 +107,6 @@ static void list_on_done(struct oa_db_job *job)
         oa_rec_disposal_files_free(j->dead);
     }
     j->dead = NULL;
-    if (job->rc == 0 && j->base.err == OA_E_OK && j->file != NULL) {
-        oa_reply_raw(j->base.r, 200,
-                     j->fmt == FMT_CSV ? "text/csv; charset=utf-8"
-                                       : "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     j->file, j->file_len);
-        free(j->file);
-        free(j);
-        return;
-    }
-    free(j->file);
-    oa_req_job_done(job);
 }
 
 static struct list_job *list_job_new(struct oa_req *r, enum list_op op, bool read)
@@ -124,8 +118,8 @@ static struct list_job *list_job_new(struct oa_req *r, enum list_op op, bool rea
 
 static void list_submit(struct list_job *j)
 {
-    j->base.job.done = list_on_done;
-    oa_db_submit(j->base.r->srv, &j->base.job);
+    j->base.finish = list_finish;
+    oa_req_job_submit(&j->base);
 }
 
 void h_records_catalogue(struct oa_req *r)

@@ -262,48 +262,29 @@ void h_login(struct oa_req *r)
 /* ---- logout and the caller's sessions ---- */
 
 struct session_job {
-    struct oa_db_job job;
-    struct oa_req *r;
-    int64_t target;      /* session id to end */
-    bool found;
-    cbor_item_t *list;   /* built on the writer thread, handed to the loop */
+    struct oa_req_job base;
+    int64_t target; /* session id to end */
 };
 
 static int logout_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct session_job *j = (struct session_job *)job;
-    return oa_app_session_end(s, OA_REQ_ACTOR(j->r), j->target, j->target == j->r->who.session_id, &j->found);
-}
-
-static void session_job_done(struct oa_db_job *job)
-{
-    struct session_job *j = (struct session_job *)job;
-    struct oa_req *r = j->r;
-    cbor_item_t *list = j->list;
-    bool found = j->found;
-    int rc = job->rc;
-    free(j);
-    if (rc) {
-        if (list)
-            cbor_decref(&list);
-        oa_reply_error(r, (enum oa_err)rc, NULL);
-    } else if (list) {
-        oa_reply(r, 200, list);
-    } else if (!found) {
-        oa_reply_error(r, OA_E_NOT_FOUND, "You have no session with that id.");
-    } else {
-        oa_reply(r, 204, NULL);
-    }
+    struct oa_req *r = j->base.r;
+    bool found = false;
+    int rc = oa_app_session_end(s, OA_REQ_ACTOR(r), j->target, j->target == r->who.session_id, &found);
+    if (rc != 0)
+        return rc;
+    if (!found)
+        return oa_req_fail(&j->base, OA_E_NOT_FOUND, "You have no session with that id.");
+    j->base.status = 204;
+    return 0;
 }
 
 static void session_submit(struct oa_req *r, oa_db_run_fn run, int64_t target)
 {
-    struct session_job *j = oa_xcalloc(1, sizeof(*j));
-    j->r = r;
+    struct session_job *j = oa_req_job_new(r, sizeof(*j), run, 0);
     j->target = target;
-    j->job.run = run;
-    j->job.done = session_job_done;
-    oa_jobs_write(r->srv->jobs, &j->job);
+    oa_req_job_submit(&j->base);
 }
 
 void h_logout(struct oa_req *r)
@@ -324,7 +305,7 @@ static int sessions_on_run(struct oa_store *s, struct oa_db_job *job)
     struct session_job *j = (struct session_job *)job;
     struct oa_session sessions[100];
     size_t n = 0;
-    int rc = oa_app_sessions(s, OA_REQ_ACTOR(j->r), sessions, 100, &n);
+    int rc = oa_app_sessions(s, OA_REQ_ACTOR(j->base.r), sessions, 100, &n);
     if (rc != 0)
         return rc;
     cbor_item_t *list = pv_array(n);
@@ -335,12 +316,13 @@ static int sessions_on_run(struct oa_store *s, struct oa_db_job *job)
         pv_put_int(m, "last_used_at", sessions[i].last_used_at);
         pv_put_int(m, "expires_at", sessions[i].expires_at);
         pv_put_text(m, "source", sessions[i].source);
-        pv_put_bool(m, "current", sessions[i].id == j->r->who.session_id);
+        pv_put_bool(m, "current", sessions[i].id == j->base.r->who.session_id);
         pv_push(list, m);
     }
     cbor_item_t *out = pv_map(1);
     pv_put(out, "sessions", list);
-    j->list = out;
+    j->base.status = 200;
+    j->base.out = out;
     return 0;
 }
 
@@ -351,40 +333,24 @@ void h_sessions_list(struct oa_req *r)
 
 /* ---- the caller's account ---- */
 
-struct me_job {
-    struct oa_db_job job;
-    struct oa_req *r;
-    struct oa_user user;
-    char **compartments;
-};
-
 static int me_on_run(struct oa_store *s, struct oa_db_job *job)
 {
-    struct me_job *j = (struct me_job *)job;
-    return oa_app_me_read(s, OA_REQ_ACTOR(j->r), &j->user, &j->compartments);
-}
-
-static void me_on_done(struct oa_db_job *job)
-{
-    struct me_job *j = (struct me_job *)job;
-    struct oa_req *r = j->r;
-    if (job->rc) {
-        oa_reply_error(r, (enum oa_err)job->rc, NULL);
-    } else {
-        oa_app_user_etag(&j->user, r->etag, sizeof(r->etag));
-        oa_reply(r, 200, oa_app_user_item(&j->user, j->compartments));
+    struct oa_req_job *j = (struct oa_req_job *)job;
+    struct oa_user user;
+    char **compartments = NULL;
+    int rc = oa_app_me_read(s, OA_REQ_ACTOR(j->r), &user, &compartments);
+    if (rc == 0) {
+        oa_app_user_etag(&user, j->etag, sizeof(j->etag));
+        j->status = 200;
+        j->out = oa_app_user_item(&user, compartments);
     }
-    oa_strv_free(j->compartments);
-    free(j);
+    oa_strv_free(compartments);
+    return rc;
 }
 
 void h_me(struct oa_req *r)
 {
-    struct me_job *j = oa_xcalloc(1, sizeof(*j));
-    j->r = r;
-    j->job.run = me_on_run;
-    j->job.done = me_on_done;
-    oa_jobs_write(r->srv->jobs, &j->job);
+    oa_req_job_submit(oa_req_job_new(r, sizeof(struct oa_req_job), me_on_run, 0));
 }
 
 /* Password change: read the hash, verify + hash on the pool, then write. */

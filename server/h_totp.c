@@ -19,62 +19,57 @@
 #include "server/server.h"
 
 struct totp_job {
-    struct oa_db_job job;
-    struct oa_req *r;
+    struct oa_req_job base;
     bool confirm;
     const char *code;
-    enum oa_err result;
-    const char *message;
     char secret32[64];
 };
 
 static int totp_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct totp_job *t = (struct totp_job *)job;
-    const struct oa_app_actor *by = OA_REQ_ACTOR(t->r);
+    struct oa_req *r = t->base.r;
+    const struct oa_app_actor *by = OA_REQ_ACTOR(r);
     struct oa_app_outcome o = {0};
-    int rc = t->confirm ? oa_app_totp_confirm(s, by, t->r->srv->keys, t->code, &o)
-                        : oa_app_totp_enroll(s, by, t->r->srv->keys, t->secret32, sizeof(t->secret32), &o);
+    int rc = t->confirm ? oa_app_totp_confirm(s, by, r->srv->keys, t->code, &o)
+                        : oa_app_totp_enroll(s, by, r->srv->keys, t->secret32, sizeof(t->secret32), &o);
     if (rc != 0)
         return rc;
-    t->result = o.err;
-    t->message = o.message;
-    return oa_app_job_rc(&o);
+    if (o.end != OA_APP_DONE) {
+        oa_req_fail(&t->base, o.err, o.message);
+        return oa_app_job_rc(&o);
+    }
+    if (t->confirm) {
+        t->base.status = 204;
+        return 0;
+    }
+    char uri[256];
+    snprintf(uri, sizeof(uri), "otpauth://totp/oa:%s?secret=%s&issuer=oa&algorithm=SHA1&digits=6&period=30",
+             r->who.username, t->secret32);
+    cbor_item_t *m = pv_map(2);
+    pv_put_text(m, "secret", t->secret32);
+    pv_put_text(m, "otpauth_uri", uri);
+    sodium_memzero(uri, sizeof(uri));
+    t->base.status = 200;
+    t->base.out = m;
+    return 0;
 }
 
-static void totp_on_done(struct oa_db_job *job)
+/* The secret leaves no copy of ours behind. */
+static void totp_finish(struct oa_req_job *j, bool ok)
 {
-    struct totp_job *t = (struct totp_job *)job;
-    struct oa_req *r = t->r;
-    if (job->rc) {
-        oa_reply_error(r, (enum oa_err)job->rc, NULL);
-    } else if (t->result != OA_E_OK) {
-        oa_reply_error(r, t->result, t->message);
-    } else if (t->confirm) {
-        oa_reply(r, 204, NULL);
-    } else {
-        char uri[256];
-        snprintf(uri, sizeof(uri), "otpauth://totp/oa:%s?secret=%s&issuer=oa&algorithm=SHA1&digits=6&period=30",
-                 r->who.username, t->secret32);
-        cbor_item_t *m = pv_map(2);
-        pv_put_text(m, "secret", t->secret32);
-        pv_put_text(m, "otpauth_uri", uri);
-        sodium_memzero(uri, sizeof(uri));
-        oa_reply(r, 200, m);
-    }
-    sodium_memzero(t, sizeof(*t));
-    free(t);
+    (void)ok;
+    struct totp_job *t = (struct totp_job *)j;
+    sodium_memzero(t->secret32, sizeof(t->secret32));
 }
 
 static void totp_submit(struct oa_req *r, bool confirm, const char *code)
 {
-    struct totp_job *t = oa_xcalloc(1, sizeof(*t));
-    t->r = r;
+    struct totp_job *t = oa_req_job_new(r, sizeof(*t), totp_on_run, 0);
     t->confirm = confirm;
     t->code = code;
-    t->job.run = totp_on_run;
-    t->job.done = totp_on_done;
-    oa_jobs_write(r->srv->jobs, &t->job);
+    t->base.finish = totp_finish;
+    oa_req_job_submit(&t->base);
 }
 
 void h_me_totp_enroll(struct oa_req *r)

@@ -19,66 +19,70 @@
 #include "workflow/access.h"
 
 struct admin {
-    struct oa_db_job job;
-    struct oa_req *r;
+    struct oa_req_job base;
     struct oa_app_user_cmd cmd;   /* app/users.c's */
     struct oa_app_second_factor step_up;
     char otp[21];
     char otp_hash[128];
     struct oa_app_user_answer ans;
-    struct oa_app_outcome o;
 };
 
 static int admin_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct admin *a = (struct admin *)job;
-    const struct oa_config *cfg = a->r->srv->cfg;
-    struct oa_subject who = {.id = a->r->who.user_id, .roles = a->r->who.roles, .clearance = a->r->who.clearance};
-    a->step_up = (struct oa_app_second_factor){a->r->srv->keys, a->r->otp, cfg->lockout_threshold, cfg->lockout_s};
+    struct oa_req *r = a->base.r;
+    const struct oa_config *cfg = r->srv->cfg;
+    struct oa_subject who = {.id = r->who.user_id, .roles = r->who.roles, .clearance = r->who.clearance};
+    a->step_up = (struct oa_app_second_factor){r->srv->keys, r->otp, cfg->lockout_threshold, cfg->lockout_s};
     a->cmd.step_up = &a->step_up;
-    a->cmd.if_match = a->r->if_match;
+    a->cmd.if_match = r->if_match;
     a->cmd.otp_hash = a->otp_hash;
-    int rc = oa_app_user_admin(s, OA_REQ_ACTOR(a->r), &who, &a->cmd, &a->ans, &a->o);
-    return rc != 0 ? rc : oa_app_job_rc(&a->o);
+    struct oa_app_outcome o = {0};
+    int rc = oa_app_user_admin(s, OA_REQ_ACTOR(r), &who, &a->cmd, &a->ans, &o);
+    if (rc != 0)
+        return rc;
+    if (o.end != OA_APP_DONE) {
+        oa_req_fail(&a->base, o.err, o.message);
+        return oa_app_job_rc(&o);
+    }
+    a->base.status = 200;
+    if (a->cmd.op == OA_USER_LIST) {
+        a->base.out = a->ans.list;
+        a->ans.list = NULL;
+        return 0;
+    }
+    cbor_item_t *body = oa_app_user_item(&a->ans.user, a->ans.compartments);
+    if (a->cmd.op == OA_USER_CREATE || a->cmd.op == OA_USER_RESET) {
+        cbor_item_t *m = pv_map(2);
+        pv_put(m, "user", body);
+        pv_put_text(m, "one_time_password", a->otp);
+        body = m;
+    }
+    oa_app_user_etag(&a->ans.user, a->base.etag, sizeof(a->base.etag));
+    a->base.status = a->cmd.op == OA_USER_CREATE ? 201 : 200;
+    a->base.out = body;
+    return 0;
 }
 
-static void admin_on_done(struct oa_db_job *job)
+/* After the answer: what the use case allocated, and no copy of the one-time password or its hash. */
+static void admin_finish(struct oa_req_job *j, bool ok)
 {
-    struct admin *a = (struct admin *)job;
-    struct oa_req *r = a->r;
-    if (job->rc) {
-        oa_reply_error(r, (enum oa_err)job->rc, NULL);
-    } else if (a->o.end != OA_APP_DONE) {
-        oa_reply_error(r, a->o.err, a->o.message);
-    } else if (a->cmd.op == OA_USER_LIST) {
-        oa_reply(r, 200, a->ans.list);
-        a->ans.list = NULL;
-    } else {
-        cbor_item_t *body = oa_app_user_item(&a->ans.user, a->ans.compartments);
-        if (a->cmd.op == OA_USER_CREATE || a->cmd.op == OA_USER_RESET) {
-            cbor_item_t *m = pv_map(2);
-            pv_put(m, "user", body);
-            pv_put_text(m, "one_time_password", a->otp);
-            body = m;
-        }
-        oa_app_user_etag(&a->ans.user, r->etag, sizeof(r->etag));
-        oa_reply(r, a->cmd.op == OA_USER_CREATE ? 201 : 200, body);
-    }
+    (void)ok;
+    struct admin *a = (struct admin *)j;
     if (a->ans.list)
         cbor_decref(&a->ans.list);
     oa_strv_free(a->ans.compartments);
-    sodium_memzero(a, sizeof(*a));
-    free(a);
+    a->ans.compartments = NULL;
+    sodium_memzero(a->otp, sizeof(a->otp));
+    sodium_memzero(a->otp_hash, sizeof(a->otp_hash));
 }
 
 static struct admin *admin_new(struct oa_req *r, enum oa_app_user_op op, enum oa_action action)
 {
-    struct admin *a = oa_xcalloc(1, sizeof(*a));
-    a->r = r;
+    struct admin *a = oa_req_job_new(r, sizeof(*a), admin_on_run, 0);
     a->cmd.op = op;
     a->cmd.action = action;
-    a->job.run = admin_on_run;
-    a->job.done = admin_on_done;
+    a->base.finish = admin_finish;
     return a;
 }
 
@@ -102,20 +106,20 @@ static void otp_on_hashed(void *arg, bool verified, const char *new_hash)
 {
     struct admin *a = arg;
     if (new_hash == NULL) {
-        oa_reply_error(a->r, OA_E_INTERNAL, NULL);
+        oa_reply_error(a->base.r, OA_E_INTERNAL, NULL);
         free(a);
         return;
     }
     snprintf(a->otp_hash, sizeof(a->otp_hash), "%s", new_hash);
-    oa_jobs_write(a->r->srv->jobs, &a->job);
+    oa_req_job_submit(&a->base);
 }
 
 /* Issues a one-time password: hashed on the pool, then the job runs. */
 static void submit_with_otp(struct admin *a)
 {
-    const struct oa_config *cfg = a->r->srv->cfg;
+    const struct oa_config *cfg = a->base.r->srv->cfg;
     oa_password_generate(a->otp);
-    oa_password_work(a->r->srv->loop, NULL, NULL, a->otp, cfg->argon2_opslimit, cfg->argon2_memlimit,
+    oa_password_work(a->base.r->srv->loop, NULL, NULL, a->otp, cfg->argon2_opslimit, cfg->argon2_memlimit,
                      otp_on_hashed, a);
 }
 
@@ -178,7 +182,7 @@ void h_users_list(struct oa_req *r)
     struct admin *a = admin_new(r, OA_USER_LIST, OA_ACT_USER_READ);
     a->cmd.after = after;
     a->cmd.limit = limit;
-    oa_jobs_write(r->srv->jobs, &a->job);
+    oa_req_job_submit(&a->base);
 }
 
 void h_user_create(struct oa_req *r)
@@ -218,7 +222,7 @@ void h_user_get(struct oa_req *r)
         return;
     struct admin *a = admin_new(r, OA_USER_GET, OA_ACT_USER_READ);
     a->cmd.target_id = id;
-    oa_jobs_write(r->srv->jobs, &a->job);
+    oa_req_job_submit(&a->base);
 }
 
 void h_user_patch(struct oa_req *r)
@@ -257,7 +261,7 @@ void h_user_patch(struct oa_req *r)
     a->cmd.department_id = dept;
     a->cmd.set_disabled = has_disabled;
     a->cmd.disabled = disabled;
-    oa_jobs_write(r->srv->jobs, &a->job);
+    oa_req_job_submit(&a->base);
 }
 
 void h_user_reset_password(struct oa_req *r)
@@ -277,7 +281,7 @@ void h_user_unlock(struct oa_req *r)
         return;
     struct admin *a = admin_new(r, OA_USER_UNLOCK, OA_ACT_USER_UNLOCK);
     a->cmd.target_id = id;
-    oa_jobs_write(r->srv->jobs, &a->job);
+    oa_req_job_submit(&a->base);
 }
 
 void h_user_clearance(struct oa_req *r)
@@ -319,7 +323,7 @@ void h_user_clearance(struct oa_req *r)
                 oa_arena_strndup(&r->arena, cbor_string_handle(it), cbor_string_length(it));
         }
     }
-    oa_jobs_write(r->srv->jobs, &a->job);
+    oa_req_job_submit(&a->base);
 }
 
 void h_user_totp(struct oa_req *r)
@@ -338,5 +342,5 @@ void h_user_totp(struct oa_req *r)
     a->cmd.target_id = id;
     a->cmd.totp_required = required;
     a->cmd.totp_reset = reset;
-    oa_jobs_write(r->srv->jobs, &a->job);
+    oa_req_job_submit(&a->base);
 }

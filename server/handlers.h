@@ -46,8 +46,9 @@ enum oa_err oa_step_up(struct oa_store *s, struct oa_req *r);
  * whose job needs more fields embeds it first in a struct of its own; the
  * one completion, oa_req_job_done, answers: the job's rc when it failed (its
  * changes were rolled back), else err and message when set, else `bytes`
- * (CBOR already encoded on the database thread) or `out` with `status`; then
- * it frees the struct (one allocation, from oa_req_job_new).
+ * (of content_type; CBOR already encoded on the database thread when NULL)
+ * or `out`, with `status` and `etag`; then it calls `finish`, if set, and
+ * frees the struct (one allocation, from oa_req_job_new).
  */
 struct oa_req_job {
     struct oa_db_job job;
@@ -58,6 +59,14 @@ struct oa_req_job {
     cbor_item_t *out;
     unsigned char *bytes;
     size_t nbytes;
+    const char *content_type; /* of bytes; NULL: application/cbor */
+    char etag[48];            /* sent as ETag when not empty */
+    /*
+     * On the loop, after the answer went out and before the struct is freed:
+     * what follows the commit (ok: the job succeeded), the handler's own
+     * allocations, wiping its secrets.
+     */
+    void (*finish)(struct oa_req_job *j, bool ok);
 };
 /* A zeroed job of `size` bytes (at least the struct) for r, running `run`; OA_JOB_* flags. */
 void *oa_req_job_new(struct oa_req *r, size_t size, oa_db_run_fn run, unsigned flags);

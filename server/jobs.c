@@ -3,6 +3,7 @@
  * handler's database job runs (a read on the reader threads, anything else
  * on the writer) is app/jobs.h.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "proto/alloc.h"
@@ -40,15 +41,21 @@ void oa_req_job_done(struct oa_db_job *job)
 {
     struct oa_req_job *j = (struct oa_req_job *)job;
     struct oa_req *r = j->r;
-    if (job->rc != 0 || j->err != OA_E_OK) {
+    bool ok = job->rc == 0 && j->err == OA_E_OK;
+    if (!ok) {
         if (j->out)
             cbor_decref(&j->out);
         oa_reply_error(r, job->rc != 0 ? (enum oa_err)job->rc : j->err, j->message);
-    } else if (j->bytes != NULL) {
-        oa_reply_raw(r, j->status, "application/cbor", j->bytes, j->nbytes);
     } else {
-        oa_reply(r, j->status, j->out);
+        if (j->etag[0] != '\0')
+            snprintf(r->etag, sizeof(r->etag), "%s", j->etag);
+        if (j->bytes != NULL)
+            oa_reply_raw(r, j->status, j->content_type ? j->content_type : "application/cbor", j->bytes, j->nbytes);
+        else
+            oa_reply(r, j->status, j->out);
     }
+    if (j->finish != NULL)
+        j->finish(j, ok);
     free(j->bytes);
     free(j);
 }

@@ -9,10 +9,12 @@ static void jobq_flush(struct oa_jobq *q)
     uv_mutex_lock(&q->lock);
     *q->queue_tail = q->local_head;
     q->queue_tail = q->local_tail;
+    q->queued += q->local_n;
     uv_cond_signal(&q->wake);
     uv_mutex_unlock(&q->lock);
     q->local_head = NULL;
     q->local_tail = &q->local_head;
+    q->local_n = 0;
 }
 
 static void jobq_on_prepare(uv_prepare_t *h)
@@ -47,6 +49,7 @@ int oa__jobq_init(struct oa_jobq *q, uv_loop_t *loop, void (*finished)(void *own
     q->local_tail = &q->local_head;
     q->stopping = 0;
     q->pending = 0;
+    q->queued = q->local_n = 0;
     q->finished = finished;
     q->owner = owner;
     if (uv_mutex_init(&q->lock) != 0)
@@ -71,11 +74,13 @@ void oa__jobq_submit(struct oa_jobq *q, struct oa_db_job *j)
 {
     j->next = NULL;
     q->pending++;
+    q->local_n++;
     *q->local_tail = j;
     q->local_tail = &j->next;
 }
 
-struct oa_db_job *oa__jobq_take(struct oa_jobq *q, unsigned max, uint64_t timeout_ns, bool *timed_out)
+struct oa_db_job *oa__jobq_take(struct oa_jobq *q, unsigned max, unsigned share, uint64_t timeout_ns,
+                                bool *timed_out)
 {
     uv_mutex_lock(&q->lock);
     while (q->queue_head == NULL && !q->stopping) {
@@ -94,8 +99,12 @@ struct oa_db_job *oa__jobq_take(struct oa_jobq *q, unsigned max, uint64_t timeou
         uv_mutex_unlock(&q->lock);
         return NULL;
     }
-    for (unsigned i = 1; i < max && last->next != NULL; i++)
+    if (share > 1 && max > (q->queued + share - 1) / share)
+        max = (q->queued + share - 1) / share;
+    unsigned n = 1;
+    for (; n < max && last->next != NULL; n++)
         last = last->next;
+    q->queued -= n;
     q->queue_head = last->next;
     if (q->queue_head == NULL)
         q->queue_tail = &q->queue_head;

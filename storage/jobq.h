@@ -25,9 +25,11 @@ struct oa_jobq {
     uv_cond_t wake;
     struct oa_db_job *queue_head, **queue_tail; /* guarded by lock */
     struct oa_db_job *done_head, **done_tail;   /* guarded by lock */
+    unsigned queued;                            /* guarded by lock: jobs in queue_head's list */
     int stopping;                               /* guarded by lock */
     unsigned pending;                           /* loop thread only: submitted, not yet handed back */
     struct oa_db_job *local_head, **local_tail; /* loop thread only: this turn's jobs */
+    unsigned local_n;                           /* loop thread only: how many */
     uv_async_t async;
     uv_prepare_t flush; /* runs before the loop would block */
     void (*finished)(void *owner, struct oa_db_job *j);
@@ -46,9 +48,12 @@ void oa__jobq_submit(struct oa_jobq *q, struct oa_db_job *j);
  * A thread: takes up to max jobs in order, as a list (the last one's next is
  * NULL), waiting for them; NULL once stopping and nothing is left, or, with a
  * timeout_ns other than 0, when that long passed with nothing to take
- * (*timed_out is then set).  Another thread is woken while jobs remain.
+ * (*timed_out is then set).  With share > 1 (threads taking from q), at most
+ * a share-th of the waiting jobs (rounded up) is taken, so that the others
+ * find theirs.  Another thread is woken while jobs remain.
  */
-struct oa_db_job *oa__jobq_take(struct oa_jobq *q, unsigned max, uint64_t timeout_ns, bool *timed_out);
+struct oa_db_job *oa__jobq_take(struct oa_jobq *q, unsigned max, unsigned share, uint64_t timeout_ns,
+                                bool *timed_out);
 
 /* A thread: gives back the finished list first..last (last->next is NULL). */
 void oa__jobq_finished(struct oa_jobq *q, struct oa_db_job *first, struct oa_db_job *last);

@@ -14,6 +14,7 @@ struct reader {
     struct oa_readers *pool;
     uv_thread_t thread;
     struct oa_store store; /* this thread's only */
+    unsigned share;        /* the threads taking jobs: each takes at most its share of those waiting */
 };
 
 struct oa_readers {
@@ -35,39 +36,54 @@ static int step_once(struct oa_store *s, const char *sql)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Runs one job in a read transaction of its own; keeps its writes (audit entries, `then`) on the job. */
-static void reader_run(struct oa_store *s, struct oa_db_job *j)
+/*
+ * Runs a batch of jobs (taken together, so each was queued before the batch
+ * began) in one read transaction: every job sees everything answered before
+ * it was submitted, and the batch pays for one BEGIN and one COMMIT (the WAL
+ * read lock's fcntl calls and snapshot) instead of one each.  Keeps each
+ * job's writes (audit entries, `then`) on the job.
+ */
+static void reader_run(struct oa_store *s, struct oa_db_job *batch)
 {
-    if (step_once(s, "BEGIN") != 0) {
-        j->rc = oa_fault_sqlite(s->db, OA_E_STORAGE);
-        return;
+    for (struct oa_db_job *j = batch; j != NULL; j = j->next) {
+        /* Open unless the last job's error ended the transaction (SQLite rolls back after some). */
+        if (sqlite3_get_autocommit(s->db) && step_once(s, "BEGIN") != 0) {
+            j->rc = oa_fault_sqlite(s->db, OA_E_STORAGE);
+            continue;
+        }
+        j->rc = j->run(s, j);
+        if (j->rc == OA_E_STORAGE)
+            j->rc = oa_fault_sqlite(s->db, OA_E_STORAGE);
+        /* A statement left on a row would keep the snapshot (and the WAL) pinned. */
+        oa_store_reset_all(s);
+        struct oa_audit_pending *audit = oa_audit_pending_take(s);
+        if (j->rc == 0) {
+            j->audit = audit;
+            if (audit != NULL || j->then != NULL)
+                j->flags |= OA_JOB_CONTINUED;
+        } else {
+            oa_audit_pending_free(audit); /* as a failed job's savepoint undoes them on the writer */
+            j->then = NULL;
+        }
     }
-    j->rc = j->run(s, j);
-    if (j->rc == OA_E_STORAGE)
-        j->rc = oa_fault_sqlite(s->db, OA_E_STORAGE);
-    /* A statement left on a row would keep the snapshot (and the WAL) pinned. */
-    oa_store_reset_all(s);
     if (!sqlite3_get_autocommit(s->db))
         step_once(s, "COMMIT");
-    struct oa_audit_pending *audit = oa_audit_pending_take(s);
-    if (j->rc == 0) {
-        j->audit = audit;
-        if (audit != NULL || j->then != NULL)
-            j->flags |= OA_JOB_CONTINUED;
-    } else {
-        oa_audit_pending_free(audit); /* as a failed job's savepoint undoes them on the writer */
-        j->then = NULL;
-    }
 }
+
+/* Jobs one thread takes at most at a time, and never more than its share of those waiting. */
+#define READ_BATCH 8
 
 static void reader_main(void *arg)
 {
     struct reader *rd = arg;
     struct oa_jobq *q = &rd->pool->q;
-    struct oa_db_job *j;
-    while ((j = oa__jobq_take(q, 1, 0, NULL)) != NULL) {
-        reader_run(&rd->store, j);
-        oa__jobq_finished(q, j, j);
+    struct oa_db_job *batch;
+    while ((batch = oa__jobq_take(q, READ_BATCH, rd->share, 0, NULL)) != NULL) {
+        reader_run(&rd->store, batch);
+        struct oa_db_job *last = batch;
+        while (last->next != NULL)
+            last = last->next;
+        oa__jobq_finished(q, batch, last);
     }
 }
 
@@ -102,6 +118,7 @@ struct oa_readers *oa_readers_start(uv_loop_t *loop, const char *path, unsigned 
         sqlite3_exec(s->db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
         s->audit_deferred = true;
         p->readers[opened].pool = p;
+        p->readers[opened].share = n;
     }
     if (oa__jobq_init(&p->q, loop, reader_finished, p) != 0)
         goto fail;

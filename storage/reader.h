@@ -18,8 +18,11 @@
  *
  * The queue holds at most one job per request in progress, and a connection
  * has one request at a time: it is bounded by the connection limit.  The
- * threads take jobs in order, one at a time, so a read flood shares the CPUs
- * with the writer thread instead of holding it off.
+ * threads take jobs in order, a few at a time (at most 8, and at most their
+ * share of those waiting), and run a batch in one read transaction: the
+ * jobs were all queued before it began, so each still sees every write
+ * answered before it was submitted.  A read flood shares the CPUs with the
+ * writer thread instead of holding it off.
  */
 #ifndef OA_STORAGE_READER_H
 #define OA_STORAGE_READER_H

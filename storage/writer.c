@@ -261,7 +261,7 @@ static void writer_main(void *arg)
     for (;;) {
         /* Entries not yet under a checkpoint get one within a second. */
         bool due = w->audit.signing && w->audit.acc.size > w->audit.checkpoint_size, timed_out = false;
-        struct oa_db_job *group = oa__jobq_take(&w->q, MAX_GROUP, due ? 1000 * 1000 * 1000 : 0, &timed_out);
+        struct oa_db_job *group = oa__jobq_take(&w->q, MAX_GROUP, 1, due ? 1000 * 1000 * 1000 : 0, &timed_out);
         if (group == NULL) {
             audit_after_commit(w, true);
             if (timed_out)
