@@ -178,6 +178,25 @@ static int recheck_seen(struct oa_store *s, struct oa_feed_page *p, const struct
     return found < 0 ? -1 : 0;
 }
 
+/* Appends ",id" (or "id" first) to shown while 24 bytes are left: a page's list of classified documents sent. */
+static void shown_add(char *shown, size_t shown_len, int64_t id)
+{
+    size_t cl = strlen(shown);
+    if (cl + 24 >= shown_len)
+        return;
+    char digits[24];
+    size_t n = 0;
+    uint64_t v = id < 0 ? 0 : (uint64_t)id; /* document ids are positive */
+    do
+        digits[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    if (cl > 0)
+        shown[cl++] = ',';
+    while (n > 0)
+        shown[cl++] = digits[--n];
+    shown[cl] = '\0';
+}
+
 /*
  * One document's latest change, c (with the document in d when c->found, as
  * the scan read it): sent, revoked, or nothing.  Takes d.
@@ -197,9 +216,7 @@ static int feed_doc(struct oa_store *s, struct oa_feed_page *p, const struct oa_
         doc_record_out(&entries->o, d, cache_max, c->drafter, c->in_todo);
         p->count++;
         if (d->level > OA_LEVEL_PUBLIC) {
-            size_t cl = strlen(shown);
-            if (cl + 24 < shown_len)
-                snprintf(shown + cl, shown_len - cl, "%s%lld", cl ? "," : "", (long long)d->id);
+            shown_add(shown, shown_len, d->id);
             (*classified)++;
         }
         if (!c->seen) /* the user's clients now hold it (written after the page) */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "model/document.h"
+#include "storage/documents.h"
 #include "storage/store.h"
 #include "storage/sync.h"
 
@@ -84,4 +85,68 @@ Test(sync_seen, only_documents_decided_under_an_earlier_account_change_are_re_de
     cr_assert_eq(oa_sync_seen_add(&s, 7, 4, a2), 0);
     cr_assert_eq(to_redecide(7, a2), BIT(4), "a later decision does not raise an earlier one");
     cr_assert_eq(oa_sync_seen_has(&s, 7, 2), 0);
+}
+
+/*
+ * The scan's to-do flag (storage/sync.c, through the primary keys) is the
+ * to-do rule (oa_doc_in_todo) for each way a document reaches a to-do list:
+ * the reader's own queue row, a role row of their department or organ or
+ * of none, a role row elsewhere, a pending and an acted participation, and
+ * another person's row.
+ */
+Test(sync_seen, the_scans_todo_flag_is_the_todo_rule)
+{
+    const char *setup_sql =
+        "INSERT INTO organs(id, code, name) VALUES (1, 'o1', 'o1'), (2, 'o2', 'o2');"
+        "INSERT INTO departments(id, organ_id, code, name) VALUES (1, 1, 'd1', 'd1'), (2, 1, 'd2', 'd2'),"
+        " (3, 2, 'd3', 'd3');"
+        "INSERT INTO users(id, username, display_name, department_id, roles, pw_hash, created_at, updated_at)"
+        " VALUES (7, 'bob', 'bob', 1, 3, 'x', 0, 0), (8, 'eve', 'eve', 1, 1, 'x', 0, 0);";
+    cr_assert_eq(oa_store_exec(&s, setup_sql), 0, "%s", oa_store_errmsg(&s));
+    const char *rows[] = {
+        "",                                                                              /* 1: nothing */
+        "INSERT INTO doc_queue(doc_id, user_id, roles) VALUES (2, 7, 0)",                  /* bob's own row */
+        "INSERT INTO doc_queue(doc_id, user_id, roles) VALUES (3, 8, 0)",                  /* eve's row */
+        "INSERT INTO doc_queue(doc_id, user_id, roles, department_id) VALUES (4, 0, 2, 1)", /* bob's role, his dept */
+        "INSERT INTO doc_queue(doc_id, user_id, roles, department_id) VALUES (5, 0, 2, 2)", /* another dept */
+        "INSERT INTO doc_queue(doc_id, user_id, roles, organ_id) VALUES (6, 0, 2, 1)",     /* his organ */
+        "INSERT INTO doc_queue(doc_id, user_id, roles, organ_id) VALUES (7, 0, 2, 2)",     /* another organ */
+        "INSERT INTO doc_queue(doc_id, user_id, roles) VALUES (8, 0, 4)",                  /* a role he lacks */
+        "INSERT INTO doc_participants(doc_id, user_id, part, round, status)"
+        " VALUES (9, 7, 'countersigner', 1, 'pending')",
+        "INSERT INTO doc_participants(doc_id, user_id, part, round, status)"
+        " VALUES (10, 7, 'countersigner', 1, 'approved'), (10, 8, 'countersigner', 1, 'pending')",
+    };
+    int n = (int)(sizeof(rows) / sizeof(rows[0]));
+    for (int i = 1; i <= n; i++) {
+        char sql[400];
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO documents(id, kind, def_version, state, title, level, drafter_id, created_at,"
+                 " updated_at) VALUES (%d, 'outgoing', 1, 'draft', 'doc %d', 0, 8, 0, 0)",
+                 i, i);
+        cr_assert_eq(oa_store_exec(&s, sql), 0, "%s", oa_store_errmsg(&s));
+        if (rows[i - 1][0] != '\0')
+            cr_assert_eq(oa_store_exec(&s, rows[i - 1]), 0, "%s: %s", rows[i - 1], oa_store_errmsg(&s));
+        cr_assert_gt(oa_change_record(&s, "document", i, "create"), 0);
+    }
+    struct oa_feed_reader r = {7, 2, 1, -1};
+    struct oa_change_scan c;
+    cr_assert_eq(oa_change_scan_begin(&s, &c, 0, oa_change_head(&s), 100, &r), 0);
+    struct oa_change ch;
+    struct oa_doc d;
+    int seen = 0, rc, yes = 0;
+    while ((rc = oa_change_scan_next(&c, &ch, &d)) == 1) {
+        cr_assert(ch.found);
+        bool want = oa_doc_in_todo(&s, ch.id, 7, 2, 1);
+        cr_assert_eq(ch.in_todo, want, "document %lld: the scan says %d, the rule %d", (long long)ch.id,
+                     ch.in_todo, want);
+        cr_assert_str_eq(ch.drafter, "eve");
+        yes += want;
+        oa_doc_free(&d);
+        seen++;
+    }
+    oa_change_scan_end(&c);
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(seen, n);
+    cr_assert_eq(yes, 4, "2, 4, 6 and 9 are bob's to do: %d were", yes);
 }
