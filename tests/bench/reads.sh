@@ -88,6 +88,11 @@ feed_url="$base/v1/sync/changes?v=1&since=0&limit=50"
 bytes() { curl -s -H "$auth" -H "Accept: application/cbor" "$1" | wc -c; }
 echo "documents: 200 (levels 0,1,2); doc $DOC $(bytes "$doc_url") B, to-do page $(bytes "$todo_url") B, feed page $(bytes "$feed_url") B (CBOR)"
 
+# The share of the CPUs the hypervisor took (steal) while the figures were
+# measured: on a shared VM it swings from 1% to 45% from minute to minute,
+# and every absolute figure with it.
+steal() { awk '/^cpu / { print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+steal0=$(steal)
 set -- $(measure http://127.0.0.1:$ceil_port/healthz)
 ceil=$1
 for readers in 1 2; do
@@ -117,6 +122,7 @@ row "to-do page of 50" "$t_1" "$t_2" 10 10000
 row "feed page of 50" "$f_1" "$f_2" 0 5000
 echo "oad CPU per request (us, all threads), readers=1 / 2: document $dc_1 / $dc_2," \
     "to-do page $tc_1 / $tc_2, feed page $fc_1 / $fc_2"
+echo "$steal0 $(steal)" | awk '{ printf "CPU taken by the hypervisor (steal) during these reads: %.0f%%\n", 100 * ($3 - $1) / ($4 - $2) }'
 
 # Durable transitions at 64 clients, alone and while a read flood (to-do
 # pages, 64 more connections) runs; then document GETs while the transitions
@@ -167,6 +173,7 @@ others=
 trap 'kill $pid $ceil_pid $flood_pid $others 2>/dev/null; rm -rf "$tmp"' EXIT
 row3() { printf '%-34s %22s %20s %28s\n' "$@"; }
 echo
+steal1=$(steal)
 row3 "" "durable transitions/s" "under a read flood" "GET/s under the transitions"
 set -- $(trans $port "$mover" "$TOKEN")
 row3 "this oad (readers=2)" "$1" "$2" "$3"
@@ -181,4 +188,5 @@ if [ -n "${BEFORE:-}" ]; then
     row3 "BEFORE" "$1" "$2" "$3"
     kill $o_pid
 fi
+echo "$steal1 $(steal)" | awk '{ printf "CPU taken by the hypervisor (steal) during these transitions: %.0f%%\n", 100 * ($3 - $1) / ($4 - $2) }'
 stop
