@@ -253,6 +253,16 @@ bool oad_log_contains(const struct oad *o, const char *text)
     return found;
 }
 
+bool oad_log_wait(const struct oad *o, const char *text, int secs)
+{
+    for (int i = 0; i < secs * 20; i++) {
+        if (oad_log_contains(o, text))
+            return true;
+        usleep(50000);
+    }
+    return oad_log_contains(o, text);
+}
+
 /* ---- HTTP client ---- */
 
 void resp_free(struct resp *r)

@@ -60,6 +60,9 @@ bool tree_holds(const char *d, const char *s, char *where, size_t cap);
 const char *oad_log_tail(const struct oad *o);
 /* True when the log contains the text. */
 bool oad_log_contains(const struct oad *o, const char *text);
+/* Waits up to secs for the log to contain text (a line written by a done callback comes after the commit the test
+ * may already see); whether it did. */
+bool oad_log_wait(const struct oad *o, const char *text, int secs);
 
 struct resp {
     int status;
