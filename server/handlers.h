@@ -47,8 +47,8 @@ enum oa_err oa_step_up(struct oa_store *s, struct oa_req *r);
  * one completion, oa_req_job_done, answers: the job's rc when it failed (its
  * changes were rolled back), else err and message when set, else `bytes`
  * (of content_type; CBOR already encoded on the database thread when NULL)
- * or `out`, with `status` and `etag`; then it calls `finish`, if set, and
- * frees the struct (one allocation, from oa_req_job_new).
+ * or `out`, with `status` and `etag`, after calling `finish`, if set; then
+ * it frees the struct (one allocation, from oa_req_job_new).
  */
 struct oa_req_job {
     struct oa_db_job job;
@@ -62,9 +62,10 @@ struct oa_req_job {
     const char *content_type; /* of bytes; NULL: application/cbor */
     char etag[48];            /* sent as ETag when not empty */
     /*
-     * On the loop, after the answer went out and before the struct is freed:
-     * what follows the commit (ok: the job succeeded), the handler's own
-     * allocations, wiping its secrets.
+     * On the loop, after the commit and before the answer goes out (whoever
+     * reads it may look for what follows the commit): what follows the
+     * commit (ok: the job succeeded), the handler's own allocations, wiping
+     * its secrets.  It must leave the answer (out, bytes) alone.
      */
     void (*finish)(struct oa_req_job *j, bool ok);
 };

@@ -42,6 +42,9 @@ void oa_req_job_done(struct oa_db_job *job)
     struct oa_req_job *j = (struct oa_req_job *)job;
     struct oa_req *r = j->r;
     bool ok = job->rc == 0 && j->err == OA_E_OK;
+    /* Before the answer: whoever reads it may look for what follows the commit (a disposal's files gone). */
+    if (j->finish != NULL)
+        j->finish(j, ok);
     if (!ok) {
         if (j->out)
             cbor_decref(&j->out);
@@ -54,8 +57,6 @@ void oa_req_job_done(struct oa_db_job *job)
         else
             oa_reply(r, j->status, j->out);
     }
-    if (j->finish != NULL)
-        j->finish(j, ok);
     free(j->bytes);
     free(j);
 }
