@@ -85,6 +85,17 @@ PEOPLE = [
 # the office
 # ---------------------------------------------------------------------------
 
+STEPS_FORGIVEN = 2  # one-time steps of the live heap a run may take after the warm-up (see main)
+
+
+def steady_growth(ys, forgiven=STEPS_FORGIVEN):
+    """The growth per round of ys once its `forgiven` largest single-round steps are set aside: a leak grows in
+    (nearly) every round, so it barely changes; a one-time allocation (a reader thread's first job of a kind: its
+    statements, its list-item cache) is one step, and is set aside."""
+    steps = sorted((b - a for a, b in zip(ys, ys[1:])), reverse=True)
+    return sum(steps[forgiven:]) / float(len(steps)) if steps else 0.0
+
+
 def today(plus=0):
     return (datetime.date.today() + datetime.timedelta(days=plus)).isoformat()
 
@@ -635,9 +646,13 @@ def main():
     client = Client(oad, routes)
     rss, db, heap = [], [], []
     t0 = time.time()
-    # The judge itself: a leak of 5 a round is 5 with or without one step in it; a single step is no leak.
+    # The judges themselves: a leak of 5 a round is 5 with or without one step in it; a single step is no leak.
     assert slope([5 * i for i in range(16)]) == 5 and slope([5 * i + (100 if i > 12 else 0) for i in range(16)]) == 5
     assert slope([0] * 13 + [103] * 3) == 0
+    # A step in the middle of the window (78 KiB in round 25 of 15-30) tilts even the median of pairwise slopes;
+    # the heap's judge sets aside the two largest steps: two steps are no leak, a leak of 5 a round still is.
+    assert steady_growth([0] * 10 + [78] * 6) == 0 and steady_growth([0] * 5 + [40] * 5 + [140] * 6) == 0
+    assert steady_growth([5 * i for i in range(16)]) > 4 and steady_growth([5 * i + (78 if i > 9 else 0) for i in range(16)]) > 4
     try:
         oad.start()
         office = Office(oad, client)
@@ -674,9 +689,13 @@ def main():
         # Under ASan the live heap as the sanitizer counts it (oa_heap_allocated_bytes on /metrics, exact) may
         # grow HEAP_SLOPE_KIB a round over the second half of the run (measured: under 1 KiB a round); 4 KiB a
         # round is about 12 bytes a request.  Not from the warm-up on: it takes one step of 100-170 KiB
-        # somewhere in rounds 5-8 and sometimes one later (~16 KiB; once 103 KiB in round 28), then stays flat
-        # (not yet explained: a thread's first job?).  slope() is the Theil-Sen median, so one step does not read
-        # as a leak and a leak of every round still does.  RSS there mostly measures ASan itself (its
+        # somewhere in rounds 5-8 and sometimes one later (~16 KiB; 103 KiB in round 28; 78 KiB in round 25),
+        # then stays flat: state made on first use by whichever thread serves a kind of job first (a reader's
+        # prepared statements and list-item cache, 72 KiB; with readers taking batches, the second reader may
+        # first serve some route late in the run).  steady_growth() sets aside the STEPS_FORGIVEN largest
+        # single-round steps, so such steps do not read as a leak and a leak of every round still does (the
+        # Theil-Sen median, slope(), is tilted by one step near the middle of the window).  RSS there mostly
+        # measures ASan itself (its
         # quarantine, caches, shadow), so it is printed, not judged.
         #
         # In the regular build RSS is judged over the second half of the run: glibc's per-thread arenas go on
@@ -685,7 +704,7 @@ def main():
         # a request (350 KiB a round) fails, a smaller one is ASan's to find.
         first_half = max(BASELINE_ROUND, len(rss) // 2)
         if oad.asan and len(heap) - first_half >= 5:
-            grow = slope(heap[first_half - 1:])
+            grow = steady_growth(heap[first_half - 1:])
             check(grow <= HEAP_SLOPE_KIB, "the live heap grew %.1f KiB a round from round %d (allowed %d); per "
                   "round: %s" % (grow, first_half, HEAP_SLOPE_KIB, heap))
         elif not oad.asan and len(rss) - first_half >= 5:
@@ -710,7 +729,7 @@ def main():
     shutil.rmtree(oad.root, ignore_errors=True)
     base = rss[min(BASELINE_ROUND, len(rss)) - 1] if rss else 0
     half = max(BASELINE_ROUND, len(rss) // 2)
-    memory = ("live heap %+.1f KiB/round from round %d" % (slope(heap[half - 1:]), half)
+    memory = ("live heap %+.1f KiB/round from round %d" % (steady_growth(heap[half - 1:]), half)
               if heap else "rss %+.1f KiB/round from round %d" % (slope(rss[half - 1:]), half))
     print("PASS: soak: %d rounds, %d requests over %d routes, rss %d -> %d KiB, %s (%.0f s%s); from round %d: %s" % (
         ROUNDS, client.requests, len(routes.table), base, rss[-1] if rss else 0, memory, time.time() - t0,
