@@ -20,45 +20,39 @@ int oa_sync_seen_has(struct oa_store *s, int64_t user, int64_t doc)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-int oa_sync_seen_set(struct oa_store *s, int64_t user, int64_t doc, bool held)
+/* Runs one sync_seen write of ?1 user, ?2 doc and, when nargs is 3, ?3 decided; 0 or -1. */
+static int seen_write(struct oa_store *s, const char *sql, int nargs, int64_t user, int64_t doc, int64_t decided)
 {
-    sqlite3_stmt *st = oa_store_stmt(s, held ? "INSERT OR IGNORE INTO sync_seen(user_id, doc_id) VALUES (?, ?)"
-                                             : "DELETE FROM sync_seen WHERE user_id = ? AND doc_id = ?");
+    sqlite3_stmt *st = oa_store_stmt(s, sql);
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, user);
     sqlite3_bind_int64(st, 2, doc);
+    if (nargs == 3)
+        sqlite3_bind_int64(st, 3, decided);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_sync_seen_set(struct oa_store *s, int64_t user, int64_t doc, bool held)
+{
+    return seen_write(s, held ? "INSERT OR IGNORE INTO sync_seen(user_id, doc_id) VALUES (?1, ?2)"
+                              : "DELETE FROM sync_seen WHERE user_id = ?1 AND doc_id = ?2",
+                      2, user, doc, 0);
 }
 
 int oa_sync_seen_add(struct oa_store *s, int64_t user, int64_t doc, int64_t decided)
 {
-    sqlite3_stmt *st = oa_store_stmt(s, "INSERT INTO sync_seen(user_id, doc_id, decided) VALUES (?1, ?2, ?3)"
-                                        " ON CONFLICT(user_id, doc_id) DO UPDATE SET decided = min(decided, ?3)");
-    if (st == NULL)
-        return -1;
-    sqlite3_bind_int64(st, 1, user);
-    sqlite3_bind_int64(st, 2, doc);
-    sqlite3_bind_int64(st, 3, decided);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return seen_write(s, "INSERT INTO sync_seen(user_id, doc_id, decided) VALUES (?1, ?2, ?3)"
+                         " ON CONFLICT(user_id, doc_id) DO UPDATE SET decided = min(decided, ?3)",
+                      3, user, doc, decided);
 }
 
 int oa_sync_seen_redecided(struct oa_store *s, int64_t user, int64_t doc, int64_t decided)
 {
-    sqlite3_stmt *st = oa_store_stmt(s, "UPDATE sync_seen SET decided = ?3"
-                                        " WHERE user_id = ?1 AND doc_id = ?2 AND decided < ?3");
-    if (st == NULL)
-        return -1;
-    sqlite3_bind_int64(st, 1, user);
-    sqlite3_bind_int64(st, 2, doc);
-    sqlite3_bind_int64(st, 3, decided);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return seen_write(s, "UPDATE sync_seen SET decided = ?3 WHERE user_id = ?1 AND doc_id = ?2 AND decided < ?3", 3,
+                      user, doc, decided);
 }
 
 int64_t oa_sync_account_change(struct oa_store *s, int64_t user)
