@@ -50,16 +50,14 @@ static int audit_record_run(struct oa_store *s, struct oa_db_job *job)
                : OA_E_STORAGE;
 }
 
-static void audit_record_done(struct oa_db_job *job)
+/* The read is recorded: its work goes to a reader. */
+static bool audit_record_step(struct oa_req_job *j)
 {
-    struct audit_job *a = (struct audit_job *)job;
-    if (job->rc) {
-        oa_req_job_done(job);
-        return;
-    }
-    job->run = audit_work_run;
-    job->flags = OA_JOB_READ;
-    oa_req_job_submit(&a->base);
+    j->job.run = audit_work_run;
+    j->job.flags = OA_JOB_READ;
+    j->step = NULL;
+    oa_req_job_submit(j);
+    return true;
 }
 
 static void audit_start(struct oa_req *r, enum oa_audit_read_op op)
@@ -104,9 +102,9 @@ static void audit_start(struct oa_req *r, enum oa_audit_read_op op)
         free(a); /* answered 400 */
         return;
     }
-    /* First on the writer (the read's entry), then oa_req_job_submit to a reader. */
-    a->base.job.done = audit_record_done;
-    oa_db_submit(r->srv, &a->base.job);
+    /* First on the writer (the read's entry), then on a reader (audit_record_step). */
+    a->base.step = audit_record_step;
+    oa_req_job_submit(&a->base);
 }
 
 void h_audit_entries(struct oa_req *r) { audit_start(r, OA_AUDIT_ENTRIES); }

@@ -100,55 +100,63 @@ static struct throttle *pair_of(const char *source, const char *username, int64_
 /* ---- login ---- */
 
 struct login {
-    struct oa_db_job job;
-    struct oa_req *r;
+    struct oa_req_job base;
     const char *password;   /* in the request's arena */
     int phase;              /* 1: read the user; 2: record the outcome */
     struct oa_app_login in; /* the use case's (app/sessions.c) */
     char token[OA_TOKEN_TEXT];
     unsigned char hash[32];
-    uv_timer_t delay;
 };
 
 static int login_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct login *l = (struct login *)job;
+    struct oa_req *r = l->base.r;
     if (l->phase == 1)
         return oa_app_login_find(s, &l->in);
-    const struct oa_config *cfg = l->r->srv->cfg;
+    const struct oa_config *cfg = r->srv->cfg;
     const struct oa_app_login_policy p = {cfg->account_lockout_threshold, cfg->lockout_s, cfg->session_lifetime_s};
-    return oa_app_login_record(s, OA_REQ_ACTOR(l->r), l->r->srv->keys, &p, &l->in);
+    return oa_app_login_record(s, OA_REQ_ACTOR(r), r->srv->keys, &p, &l->in);
 }
 
-static void login_free(struct login *l)
+static void login_finish(struct oa_req_job *j, bool ok)
 {
+    struct login *l = (struct login *)j;
+    (void)ok;
     sodium_memzero(l->token, sizeof(l->token));
-    free(l);
+    sodium_memzero(l->hash, sizeof(l->hash));
 }
 
-static void login_on_delay_close(uv_handle_t *h)
+static void login_delay_closed(uv_handle_t *h)
 {
-    struct login *l = h->data;
-    oa_reply_error(l->r, OA_E_BAD_CREDENTIALS, NULL);
-    login_free(l);
+    free(h);
 }
 
+/* A failed login is answered after its delay. */
 static void login_on_delay(uv_timer_t *t)
 {
-    uv_close((uv_handle_t *)t, login_on_delay_close);
+    struct login *l = t->data;
+    uv_close((uv_handle_t *)t, login_delay_closed);
+    oa_req_fail(&l->base, OA_E_BAD_CREDENTIALS, NULL);
+    oa_req_job_answer(&l->base);
 }
 
-static void login_on_verified(void *arg, bool verified, const char *new_hash);
-
-static void login_on_done(struct oa_db_job *job)
+static void login_on_verified(void *arg, bool verified, const char *new_hash)
 {
-    struct login *l = (struct login *)job;
-    struct oa_req *r = l->r;
-    if (job->rc) {
-        oa_reply_error(r, (enum oa_err)job->rc, NULL);
-        login_free(l);
-        return;
-    }
+    struct login *l = arg;
+    (void)new_hash;
+    int64_t now = oa_now();
+    l->in.verified = verified && l->in.found == 1 && !l->in.user.disabled && l->in.user.locked_until <= now;
+    l->phase = 2;
+    oa_token_new(l->token, l->hash); /* the session's, if the login holds */
+    oa_req_job_submit(&l->base);
+}
+
+/* After the read: check the password on the pool; after the record: the session, or a delayed refusal. */
+static bool login_step(struct oa_req_job *j)
+{
+    struct login *l = (struct login *)j;
+    struct oa_req *r = j->r;
     const struct oa_config *cfg = r->srv->cfg;
     if (l->phase == 1) {
         /* A throttled source spends no Argon2id on anyone who could not pass
@@ -156,14 +164,13 @@ static void login_on_done(struct oa_db_job *job)
          * right shape, gets its password checked. */
         if (l->in.source_throttled && (l->in.found != 1 || !l->in.user.totp_confirmed || l->in.totp == NULL ||
                                     strspn(l->in.totp, "0123456789") != 6 || l->in.totp[6] != '\0')) {
-            oa_reply_error(r, OA_E_RATE_LIMITED,
-                           "Too many failed logins from this address: log in with your authenticator's code, or wait.");
-            login_free(l);
-            return;
+            oa_req_fail(j, OA_E_RATE_LIMITED,
+                        "Too many failed logins from this address: log in with your authenticator's code, or wait.");
+            return false;
         }
         oa_password_work(r->srv->loop, l->in.found == 1 ? l->in.user.pw_hash : NULL, l->password, NULL,
                          cfg->argon2_opslimit, cfg->argon2_memlimit, login_on_verified, l);
-        return;
+        return true;
     }
     if (l->in.verified) {
         cbor_item_t *m = pv_map(5);
@@ -177,9 +184,9 @@ static void login_on_done(struct oa_db_job *job)
         pv_put_int(u, "clearance", l->in.user.clearance);
         pv_put(m, "user", u);
         snprintf(r->who.username, sizeof(r->who.username), "%s", l->in.user.username);
-        oa_reply(r, 201, m);
-        login_free(l);
-        return;
+        j->status = 201;
+        j->out = m;
+        return false;
     }
     /* Slow the failure down by the pair's failure count; count the source's too. */
     struct throttle *src = source_of(r->source, true);
@@ -188,19 +195,11 @@ static void login_on_done(struct oa_db_job *job)
     pair->failures++;
     unsigned shift = pair->failures > 6 ? 5 : pair->failures - 1;
     uint64_t ms = (uint64_t)cfg->login_delay_ms << shift; /* 250 ms, doubling, up to 8 s */
-    uv_timer_init(r->srv->loop, &l->delay);
-    l->delay.data = l;
-    uv_timer_start(&l->delay, login_on_delay, ms, 0);
-}
-
-static void login_on_verified(void *arg, bool verified, const char *new_hash)
-{
-    struct login *l = arg;
-    int64_t now = oa_now();
-    l->in.verified = verified && l->in.found == 1 && !l->in.user.disabled && l->in.user.locked_until <= now;
-    l->phase = 2;
-    oa_token_new(l->token, l->hash); /* the session's, if the login holds */
-    oa_jobs_write(l->r->srv->jobs, &l->job);
+    uv_timer_t *delay = oa_xcalloc(1, sizeof(*delay));
+    uv_timer_init(r->srv->loop, delay);
+    delay->data = l;
+    uv_timer_start(delay, login_on_delay, ms, 0);
+    return true;
 }
 
 /* Answers 429, and records the throttle in the audit trail once per window. */
@@ -245,18 +244,16 @@ void h_login(struct oa_req *r)
                         "Too many failed logins from this address: log in with your authenticator's code, or wait.");
         return;
     }
-    struct login *l = oa_xcalloc(1, sizeof(*l));
-    l->r = r;
+    struct login *l = oa_req_job_new(r, sizeof(*l), login_on_run, OA_JOB_ESSENTIAL); /* logins go on while the disk is full */
     l->in.username = username;
     l->password = password;
     l->in.totp = totp;
     l->phase = 1;
     l->in.source_throttled = source_throttled;
     l->in.token_hash = l->hash;
-    l->job.run = login_on_run;
-    l->job.done = login_on_done;
-    l->job.flags = OA_JOB_ESSENTIAL; /* logins go on while the disk is full */
-    oa_jobs_write(r->srv->jobs, &l->job);
+    l->base.step = login_step;
+    l->base.finish = login_finish;
+    oa_req_job_submit(&l->base);
 }
 
 /* ---- logout and the caller's sessions ---- */
@@ -355,8 +352,7 @@ void h_me(struct oa_req *r)
 
 /* Password change: read the hash, verify + hash on the pool, then write. */
 struct pwchange {
-    struct oa_db_job job;
-    struct oa_req *r;
+    struct oa_req_job base;
     int phase;
     struct oa_user user;
     const char *current, *next;
@@ -367,35 +363,10 @@ struct pwchange {
 static int pwchange_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct pwchange *p = (struct pwchange *)job;
-    const struct oa_app_actor *by = OA_REQ_ACTOR(p->r);
+    const struct oa_app_actor *by = OA_REQ_ACTOR(p->base.r);
     if (p->phase == 1)
         return oa_app_me(s, by, &p->user);
-    return oa_app_password_change(s, by, p->r->who.session_id, p->verified, p->new_hash);
-}
-
-static void pwchange_on_hashed(void *arg, bool verified, const char *new_hash);
-
-static void pwchange_on_done(struct oa_db_job *job)
-{
-    struct pwchange *p = (struct pwchange *)job;
-    struct oa_req *r = p->r;
-    if (job->rc) {
-        oa_reply_error(r, (enum oa_err)job->rc, NULL);
-        goto out;
-    }
-    if (p->phase == 1) {
-        const struct oa_config *cfg = r->srv->cfg;
-        oa_password_work(r->srv->loop, p->user.pw_hash, p->current, p->next, cfg->argon2_opslimit,
-                         cfg->argon2_memlimit, pwchange_on_hashed, p);
-        return;
-    }
-    if (!p->verified)
-        oa_reply_error(r, OA_E_FORBIDDEN, "The current password is wrong.");
-    else
-        oa_reply(r, 204, NULL);
-out:
-    sodium_memzero(p, sizeof(*p));
-    free(p);
+    return oa_app_password_change(s, by, p->base.r->who.session_id, p->verified, p->new_hash);
 }
 
 static void pwchange_on_hashed(void *arg, bool verified, const char *new_hash)
@@ -405,7 +376,32 @@ static void pwchange_on_hashed(void *arg, bool verified, const char *new_hash)
     if (new_hash)
         snprintf(p->new_hash, sizeof(p->new_hash), "%s", new_hash);
     p->phase = 2;
-    oa_jobs_write(p->r->srv->jobs, &p->job);
+    oa_req_job_submit(&p->base);
+}
+
+/* After the read: verify and hash on the pool; after the write: the answer. */
+static bool pwchange_step(struct oa_req_job *j)
+{
+    struct pwchange *p = (struct pwchange *)j;
+    if (p->phase == 1) {
+        const struct oa_config *cfg = j->r->srv->cfg;
+        oa_password_work(j->r->srv->loop, p->user.pw_hash, p->current, p->next, cfg->argon2_opslimit,
+                         cfg->argon2_memlimit, pwchange_on_hashed, p);
+        return true;
+    }
+    if (!p->verified)
+        oa_req_fail(j, OA_E_FORBIDDEN, "The current password is wrong.");
+    else
+        j->status = 204;
+    return false;
+}
+
+static void pwchange_finish(struct oa_req_job *j, bool ok)
+{
+    struct pwchange *p = (struct pwchange *)j;
+    (void)ok;
+    sodium_memzero(&p->user, sizeof(p->user));
+    sodium_memzero(p->new_hash, sizeof(p->new_hash));
 }
 
 void h_me_password(struct oa_req *r)
@@ -424,12 +420,11 @@ void h_me_password(struct oa_req *r)
         oa_reply_error(r, OA_E_BAD_FIELD, why);
         return;
     }
-    struct pwchange *p = oa_xcalloc(1, sizeof(*p));
-    p->r = r;
+    struct pwchange *p = oa_req_job_new(r, sizeof(*p), pwchange_on_run, 0);
     p->phase = 1;
     p->current = current;
     p->next = next;
-    p->job.run = pwchange_on_run;
-    p->job.done = pwchange_on_done;
-    oa_jobs_write(r->srv->jobs, &p->job);
+    p->base.step = pwchange_step;
+    p->base.finish = pwchange_finish;
+    oa_req_job_submit(&p->base);
 }

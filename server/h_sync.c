@@ -28,12 +28,10 @@
 #include "workflow/access.h"
 
 struct feed_job {
-    struct oa_db_job job;
-    struct oa_req *r;
+    struct oa_req_job base;
     int64_t since, limit;
     uint64_t wait_until;   /* uv_now deadline of a long poll, 0 for none */
-    uv_timer_t timer;
-    bool timer_open;
+    uv_timer_t *timer;     /* a long poll's, once it waited */
     struct oa_feed_page page;
 };
 
@@ -41,15 +39,18 @@ struct feed_job {
 static int seen_apply(struct oa_store *s, struct oa_db_job *job)
 {
     struct feed_job *j = (struct feed_job *)job;
-    return oa_sync_feed_apply_seen(s, j->r->who.user_id, &j->page);
+    return oa_sync_feed_apply_seen(s, j->base.r->who.user_id, &j->page);
 }
 
 static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct feed_job *j = (struct feed_job *)job;
-    int rc = oa_sync_feed_page(s, OA_REQ_ACTOR(j->r), j->r->who.user_id, j->since, j->limit,
-                               j->r->srv->cfg->sync_cache_max_level, &j->page);
-    if (rc != 0 || j->page.err != OA_E_OK || !oa_sync_feed_writes(&j->page))
+    struct oa_req *r = j->base.r;
+    int rc = oa_sync_feed_page(s, OA_REQ_ACTOR(r), r->who.user_id, j->since, j->limit,
+                               r->srv->cfg->sync_cache_max_level, &j->page);
+    if (rc == 0 && j->page.err != OA_E_OK)
+        return oa_req_fail(&j->base, j->page.err, j->page.message);
+    if (rc != 0 || !oa_sync_feed_writes(&j->page))
         return rc;
     if (oa_jobs_on_reader(s))
         job->then = seen_apply; /* on a reader: the writer records them before the page is sent */
@@ -58,29 +59,34 @@ static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
     return rc;
 }
 
-static void feed_on_done(struct oa_db_job *job);
+/* The page (already encoded) becomes the answer. */
+static void feed_take_page(struct feed_job *j)
+{
+    j->base.status = 200;
+    j->base.bytes = j->page.bytes;
+    j->base.nbytes = j->page.nbytes;
+    j->page.bytes = NULL;
+}
 
 static void feed_timer_closed(uv_handle_t *h)
 {
-    free(h->data);
+    free(h);
 }
 
-static void feed_finish(struct feed_job *j)
+static void feed_finish(struct oa_req_job *base, bool ok)
 {
+    struct feed_job *j = (struct feed_job *)base;
+    (void)ok;
     oa_sync_feed_page_free(&j->page);
-    if (j->timer_open) {
-        j->timer.data = j;
-        uv_close((uv_handle_t *)&j->timer, feed_timer_closed);
-    } else {
-        free(j);
-    }
+    if (j->timer != NULL)
+        uv_close((uv_handle_t *)j->timer, feed_timer_closed);
 }
 
 /* Long poll: every 50 ms, look whether a change was handed out since; at the deadline, answer empty. */
 static void feed_on_tick(uv_timer_t *t)
 {
     struct feed_job *j = t->data;
-    struct oa_server *srv = j->r->srv;
+    struct oa_server *srv = j->base.r->srv;
     bool changed = oa_sync_changed_since(j->page.next);
     bool expired = uv_now(srv->loop) >= j->wait_until;
     if (!changed && !expired && !srv->draining)
@@ -90,35 +96,29 @@ static void feed_on_tick(uv_timer_t *t)
         free(j->page.bytes);
         j->page.bytes = NULL;
         j->since = j->page.next;
-        j->job.next = NULL;
-        j->job.rc = 0;
-        oa_db_submit(srv, &j->job);
+        oa_req_job_submit(&j->base);
         return;
     }
-    j->wait_until = 0;
-    feed_on_done(&j->job); /* the heartbeat: the empty page already encoded */
+    feed_take_page(j); /* the heartbeat: the empty page */
+    oa_req_job_answer(&j->base);
 }
 
-static void feed_on_done(struct oa_db_job *job)
+/* An empty page of a long poll waits for a change; any other page is the answer. */
+static bool feed_step(struct oa_req_job *base)
 {
-    struct feed_job *j = (struct feed_job *)job;
-    struct oa_req *r = j->r;
-    if (job->rc != 0 || j->page.err != OA_E_OK) {
-        oa_reply_error(r, j->page.err != OA_E_OK ? j->page.err : (enum oa_err)job->rc, j->page.message);
-        feed_finish(j);
-        return;
-    }
-    if (j->page.count == 0 && j->wait_until > uv_now(r->srv->loop) && !r->srv->draining) {
-        if (!j->timer_open) {
-            uv_timer_init(r->srv->loop, &j->timer);
-            j->timer_open = true;
+    struct feed_job *j = (struct feed_job *)base;
+    struct oa_server *srv = base->r->srv;
+    if (j->page.count == 0 && j->wait_until > uv_now(srv->loop) && !srv->draining) {
+        if (j->timer == NULL) {
+            j->timer = oa_xcalloc(1, sizeof(*j->timer));
+            uv_timer_init(srv->loop, j->timer);
+            j->timer->data = j;
         }
-        j->timer.data = j;
-        uv_timer_start(&j->timer, feed_on_tick, 50, 50);
-        return;
+        uv_timer_start(j->timer, feed_on_tick, 50, 50);
+        return true;
     }
-    oa_reply_raw(r, 200, "application/cbor", j->page.bytes, j->page.nbytes);
-    feed_finish(j);
+    feed_take_page(j);
+    return false;
 }
 
 void h_sync_changes(struct oa_req *r)
@@ -134,25 +134,17 @@ void h_sync_changes(struct oa_req *r)
     if (!oa_query_int(r, "since", 0, INT64_MAX, 0, &since) ||
         !oa_query_int(r, "limit", 1, OA_SYNC_MAX_LIMIT, 500, &limit) || !oa_query_int(r, "wait", 0, 60, 0, &wait))
         return;
-    struct feed_job *j = oa_xcalloc(1, sizeof(*j));
-    j->r = r;
+    struct feed_job *j = oa_req_job_new(r, sizeof(*j), feed_on_run, OA_JOB_READ);
     j->since = since;
     j->limit = limit;
     j->wait_until = wait ? uv_now(r->srv->loop) + (uint64_t)wait * 1000 : 0;
-    j->job.run = feed_on_run;
-    j->job.done = feed_on_done;
-    j->job.flags = OA_JOB_READ;
-    oa_db_submit(r->srv, &j->job);
+    j->base.step = feed_step;
+    j->base.finish = feed_finish;
+    oa_req_job_submit(&j->base);
 }
 
 /* ---- push ---- */
 
-struct push_job {
-    struct oa_db_job job;
-    struct oa_req *r;
-    unsigned char *bytes;
-    size_t nbytes;
-};
 
 static cbor_item_t *result(const char *op_id, const char *outcome)
 {
@@ -172,7 +164,7 @@ static cbor_item_t *refused(const char *op_id, enum oa_err e, const char *messag
 
 static int push_on_run(struct oa_store *s, struct oa_db_job *job)
 {
-    struct push_job *j = (struct push_job *)job;
+    struct oa_req_job *j = (struct oa_req_job *)job;
     const cbor_item_t *ops = oa_sync_get(j->r->in, OA_P_OPS);
     size_t n = cbor_array_size(ops);
     cbor_item_t *results = cbor_new_definite_array(n);
@@ -242,20 +234,10 @@ static int push_on_run(struct oa_store *s, struct oa_db_job *job)
     }
     cbor_item_t *m = oa_sync_message("pushed", 1);
     oa_sync_put(m, OA_R_RESULTS, results);
+    j->status = 200;
     j->bytes = pv_encode_cbor(m, &j->nbytes);
     cbor_decref(&m);
     return j->bytes ? 0 : OA_E_INTERNAL;
-}
-
-static void push_on_done(struct oa_db_job *job)
-{
-    struct push_job *j = (struct push_job *)job;
-    if (job->rc != 0)
-        oa_reply_error(j->r, (enum oa_err)job->rc, NULL);
-    else
-        oa_reply_raw(j->r, 200, "application/cbor", j->bytes, j->nbytes);
-    free(j->bytes);
-    free(j);
 }
 
 void h_sync_push(struct oa_req *r)
@@ -270,9 +252,5 @@ void h_sync_push(struct oa_req *r)
         oa_reply_error(r, bad_version ? OA_E_UNSUPPORTED_VERSION : OA_E_BAD_FIELD, why);
         return;
     }
-    struct push_job *j = oa_xcalloc(1, sizeof(*j));
-    j->r = r;
-    j->job.run = push_on_run;
-    j->job.done = push_on_done;
-    oa_jobs_write(r->srv->jobs, &j->job);
+    oa_req_job_submit(oa_req_job_new(r, sizeof(struct oa_req_job), push_on_run, 0));
 }

@@ -184,8 +184,7 @@ bool oa_req_fields(struct oa_req *r, const struct pv_field *fields, size_t n)
 }
 
 struct refusal {
-    struct oa_db_job job;
-    struct oa_req *r;
+    struct oa_req_job base;
     enum oa_err e;
     const char *message, *event, *target;
 };
@@ -194,31 +193,30 @@ static int refusal_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct refusal *f = (struct refusal *)job;
     const char *why = f->message ? f->message : oa_err_message(f->e);
-    return oa_app_audit(s, OA_REQ_ACTOR(f->r), f->event, f->target, "refused", why) == 0 ? 0 : OA_E_STORAGE;
+    if (oa_app_audit(s, OA_REQ_ACTOR(f->base.r), f->event, f->target, "refused", why) != 0)
+        return OA_E_STORAGE; /* rolled back; refusal_finish logs it */
+    return oa_req_fail(&f->base, f->e, f->message);
 }
 
-static void refusal_on_done(struct oa_db_job *job)
+static void refusal_finish(struct oa_req_job *j, bool ok)
 {
-    struct refusal *f = (struct refusal *)job;
-    struct oa_req *r = f->r;
-    enum oa_err e = f->e;
-    const char *message = f->message;
-    int rc = job->rc;
-    free(f);
-    if (rc)
-        oa_log(OA_LOG_ERROR, "audit_failed", "id=%s", r->id);
-    oa_reply_error(r, e, message);
+    struct refusal *f = (struct refusal *)j;
+    (void)ok;
+    if (j->job.rc != 0) { /* the entry could not be written: logged; the refusal stands */
+        oa_log(OA_LOG_ERROR, "audit_failed", "id=%s", j->r->id);
+        j->job.rc = 0; /* the answer is the refusal */
+        j->err = f->e;
+        j->message = f->message;
+    }
 }
 
 void oa_refuse(struct oa_req *r, enum oa_err e, const char *message, const char *event, const char *target)
 {
-    struct refusal *f = oa_xcalloc(1, sizeof(*f));
-    f->job.run = refusal_on_run;
-    f->job.done = refusal_on_done;
-    f->r = r;
+    struct refusal *f = oa_req_job_new(r, sizeof(*f), refusal_on_run, 0);
     f->e = e;
     f->message = message;
     f->event = event;
     f->target = target ? oa_arena_strndup(&r->arena, target, strlen(target)) : NULL;
-    oa_jobs_write(r->srv->jobs, &f->job);
+    f->base.finish = refusal_finish;
+    oa_req_job_submit(&f->base);
 }

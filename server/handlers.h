@@ -65,14 +65,26 @@ struct oa_req_job {
      * On the loop, after the commit and before the answer goes out (whoever
      * reads it may look for what follows the commit): what follows the
      * commit (ok: the job succeeded), the handler's own allocations, wiping
-     * its secrets.  It must leave the answer (out, bytes) alone.
+     * its secrets.  It must leave the answer (out, bytes) alone; it may
+     * only turn a failed run into an error of its own (job.rc 0, err set).
      */
     void (*finish)(struct oa_req_job *j, bool ok);
+    /*
+     * A job of several stages (password hashing on the pool, a second
+     * database run, a long poll's timer): on the loop, when a run succeeded
+     * and before finish and the answer, returns true to keep the job for
+     * its next stage, which ends in oa_req_job_submit (another run) or
+     * oa_req_job_answer.  Returning false answers now: it may set err or
+     * the answer first.
+     */
+    bool (*step)(struct oa_req_job *j);
 };
 /* A zeroed job of `size` bytes (at least the struct) for r, running `run`; OA_JOB_* flags. */
 void *oa_req_job_new(struct oa_req *r, size_t size, oa_db_run_fn run, unsigned flags);
-/* Submits it (oa_db_submit) with oa_req_job_done as its completion. */
+/* Submits it (oa_db_submit; again for a further stage) with oa_req_job_done as its completion. */
 void oa_req_job_submit(struct oa_req_job *j);
+/* Answers and frees it (finish first): the end of a stage that is not a database run. */
+void oa_req_job_answer(struct oa_req_job *j);
 /* Records a refusal to answer; returns 0 (the run keeps its changes, such as an audit entry). */
 int oa_req_fail(struct oa_req_job *j, enum oa_err e, const char *message);
 void oa_req_job_done(struct oa_db_job *job);

@@ -27,6 +27,8 @@ void *oa_req_job_new(struct oa_req *r, size_t size, oa_db_run_fn run, unsigned f
 void oa_req_job_submit(struct oa_req_job *j)
 {
     j->job.done = oa_req_job_done;
+    j->job.then = NULL;
+    j->job.flags &= ~OA_JOB_CONTINUED;
     oa_db_submit(j->r->srv, &j->job);
 }
 
@@ -40,15 +42,26 @@ int oa_req_fail(struct oa_req_job *j, enum oa_err e, const char *message)
 void oa_req_job_done(struct oa_db_job *job)
 {
     struct oa_req_job *j = (struct oa_req_job *)job;
+    if (job->rc == 0 && j->err == OA_E_OK && j->step != NULL && j->step(j))
+        return; /* the next stage has it */
+    oa_req_job_answer(j);
+}
+
+void oa_req_job_answer(struct oa_req_job *j)
+{
     struct oa_req *r = j->r;
-    bool ok = job->rc == 0 && j->err == OA_E_OK;
+    int rc = j->job.rc;
+    bool ok = rc == 0 && j->err == OA_E_OK;
     /* Before the answer: whoever reads it may look for what follows the commit (a disposal's files gone). */
-    if (j->finish != NULL)
+    if (j->finish != NULL) {
         j->finish(j, ok);
+        rc = j->job.rc; /* a refusal answers its own error even when its audit entry failed */
+        ok = rc == 0 && j->err == OA_E_OK;
+    }
     if (!ok) {
         if (j->out)
             cbor_decref(&j->out);
-        oa_reply_error(r, job->rc != 0 ? (enum oa_err)job->rc : j->err, j->message);
+        oa_reply_error(r, rc != 0 ? (enum oa_err)rc : j->err, j->message);
     } else {
         if (j->etag[0] != '\0')
             snprintf(r->etag, sizeof(r->etag), "%s", j->etag);
