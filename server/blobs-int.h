@@ -79,8 +79,13 @@ struct upload *oa__upload_staged_find(struct oa_server *srv, const char *token, 
 void oa__upload_committed(struct upload *u);
 /* A file name as attachments take it (h_attachments.c). */
 bool oa__blob_name_ok(const char *n, size_t len);
-/* Streams attachment a (its file opened as fd, or -1) as the response: Range, decryption (h_attachments.c). */
-void oa__download_start(struct oa_req *r, const struct oa_attachment *a, int fd);
+/*
+ * Streams attachment a (its file opened as fd, or -1; closed either way) as
+ * the response: Range, decryption (h_attachments.c).  OA_E_OK when the
+ * stream has the response; else the error to answer with and *message (or
+ * NULL), with nothing sent (an unsatisfiable range, the file's key missing).
+ */
+enum oa_err oa__download_start(struct oa_req *r, const struct oa_attachment *a, int fd, const char **message);
 void oa__uploads_start(struct oa_server *srv);
 void oa__uploads_stop(struct oa_server *srv);
 

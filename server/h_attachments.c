@@ -300,27 +300,28 @@ void h_upload_patch(struct oa_req *r)
 /* listing and downloading                                                  */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * A list, or the opening of one attachment to download: one request job
+ * (the list is its answer; a download's stream is its next stage).
+ */
 struct read_job {
-    struct oa_db_job job;
-    struct oa_req *r;
+    struct oa_req_job base;
     int64_t doc_id, att_id;
     int rev;
     bool list;
     struct oa_attachment a;
     int fd;            /* the blob's file, opened with its row */
-    cbor_item_t *out;
-    enum oa_err err;
-    const char *message;
 };
 
 static int read_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct read_job *j = (struct read_job *)job;
-    const struct oa_app_actor *by = OA_REQ_ACTOR(j->r);
+    struct oa_req_job *b = &j->base;
+    const struct oa_app_actor *by = OA_REQ_ACTOR(b->r);
     if (j->list)
-        return oa_app_attachments_list(s, by, j->doc_id, &j->out, &j->err, &j->message);
-    return oa_app_attachment_open(s, by, j->r->srv->cfg->data_dir, j->doc_id, j->att_id, j->rev, &j->a, &j->fd, &j->err,
-                                  &j->message);
+        return oa_app_attachments_list(s, by, j->doc_id, &b->out, &b->err, &b->message);
+    return oa_app_attachment_open(s, by, b->r->srv->cfg->data_dir, j->doc_id, j->att_id, j->rev, &j->a, &j->fd,
+                                  &b->err, &b->message);
 }
 
 #define PIECES 4   /* a download's buffers: decoded ahead while the socket takes the oldest */
@@ -594,31 +595,34 @@ static int parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *l
     return 1;
 }
 
-static void read_on_done(struct oa_db_job *job)
+/* The list is the answer; an attachment opened goes out as a stream, which has the answer from then on. */
+static bool read_step(struct oa_req_job *b)
 {
-    struct read_job *j = (struct read_job *)job;
-    struct oa_req *r = j->r;
-    if (job->rc != 0 || j->err != OA_E_OK) {
-        if (j->fd >= 0)
-            close(j->fd);
-        if (j->out)
-            cbor_decref(&j->out);
-        oa_reply_error(r, j->err != OA_E_OK ? j->err : (enum oa_err)job->rc, j->message);
-        free(j);
-        return;
-    }
+    struct read_job *j = (struct read_job *)b;
     if (j->list) {
-        oa_reply(r, 200, j->out);
-        free(j);
-        return;
+        b->status = 200;
+        return false;
     }
-    struct oa_attachment a = j->a;
     int fd = j->fd;
-    free(j);
-    oa__download_start(r, &a, fd);
+    j->fd = -1; /* the download has it (or closed it) */
+    enum oa_err e = oa__download_start(b->r, &j->a, fd, &b->message);
+    if (e != OA_E_OK) {
+        oa_req_fail(b, e, b->message);
+        return false;
+    }
+    free(j); /* the stream answers: the job ends here, with nothing left to finish */
+    return true;
 }
 
-void oa__download_start(struct oa_req *r, const struct oa_attachment *a, int fd)
+static void read_finish(struct oa_req_job *b, bool ok)
+{
+    struct read_job *j = (struct read_job *)b;
+    (void)ok;
+    if (j->fd >= 0)
+        close(j->fd);
+}
+
+enum oa_err oa__download_start(struct oa_req *r, const struct oa_attachment *a, int fd, const char **message)
 {
     struct download *d = oa_xcalloc(1, sizeof(*d));
     pthread_mutex_init(&d->mu, NULL);
@@ -633,8 +637,8 @@ void oa__download_start(struct oa_req *r, const struct oa_attachment *a, int fd)
     int pr = parse_range(r->range, size, &d->from, &d->len);
     if (pr < 0) {
         download_free(d);
-        oa_reply_error(r, OA_E_RANGE_NOT_SATISFIABLE, NULL);
-        return;
+        *message = NULL;
+        return OA_E_RANGE_NOT_SATISFIABLE;
     }
     if (pr > 0)
         d->status = 206;
@@ -644,16 +648,16 @@ void oa__download_start(struct oa_req *r, const struct oa_attachment *a, int fd)
         oa_log(OA_LOG_ERROR, "blob_key_missing", "id=%s doc=%lld level=%d version=%d", r->id,
                (long long)d->a.doc_id, d->a.blob.level, d->a.blob.kek_version);
         download_free(d);
-        oa_reply_error(r, OA_E_BLOB_DAMAGED, "The file's key is not in the key file; nothing was sent.");
-        return;
+        *message = "The file's key is not in the key file; nothing was sent.";
+        return OA_E_BLOB_DAMAGED;
     }
     download_pump(d);
+    return OA_E_OK;
 }
 
 static void submit_read(struct oa_req *r, bool list)
 {
-    struct read_job *j = oa_xcalloc(1, sizeof(*j));
-    j->r = r;
+    struct read_job *j = oa_req_job_new(r, sizeof(*j), read_on_run, 0);
     j->fd = -1;
     j->list = list;
     j->doc_id = id_param(r->params[0]);
@@ -666,9 +670,9 @@ static void submit_read(struct oa_req *r, bool list)
         oa_reply_error(r, OA_E_NOT_FOUND, "No such attachment.");
         return;
     }
-    j->job.run = read_on_run;
-    j->job.done = read_on_done;
-    oa_jobs_write(r->srv->jobs, &j->job);
+    j->base.step = read_step;
+    j->base.finish = read_finish;
+    oa_req_job_submit(&j->base);
 }
 
 void h_attachments_list(struct oa_req *r)

@@ -163,7 +163,10 @@ static void gw_on_done(struct oa_db_job *job)
         pv_put_int(m, "id", j->id);
         oa_reply(r, 200, m);
     } else if (j->op == OP_FILE) {
-        oa__download_start(r, &j->a, j->fd);
+        const char *message = NULL;
+        enum oa_err de = oa__download_start(r, &j->a, j->fd, &message);
+        if (de != OA_E_OK)
+            oa_reply_error(r, de, message);
     } else {
         oa_reply(r, 200, j->out);
     }
