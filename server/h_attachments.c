@@ -24,28 +24,30 @@
 
 /* ---- the check before an upload ---- */
 
+/*
+ * The check before an upload: a request job that, for a one-shot upload,
+ * goes on as the upload's (struct upload_job first): its body sealed on the
+ * pool, the commit, the answer (h_upload.c).
+ */
 struct check_job {
-    struct oa_db_job job;
-    struct oa_req *r;
+    struct upload_job up;
     int64_t doc_id, att_id;
     const char *name, *role;
     uint64_t length;
     bool resumable;
-    /* results */
-    struct oa_app_upload_target t;
-    enum oa_err err;
-    const char *message;
+    struct oa_app_upload_target t; /* the check's result */
 };
 
 static int check_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct check_job *j = (struct check_job *)job;
-    return oa_app_upload_check(s, OA_REQ_ACTOR(j->r), j->doc_id, j->att_id, j->name, j->role, j->r->if_match, &j->t,
-                               &j->err, &j->message);
+    struct oa_req_job *b = &j->up.base;
+    return oa_app_upload_check(s, OA_REQ_ACTOR(b->r), j->doc_id, j->att_id, j->name, j->role, b->r->if_match, &j->t,
+                               &b->err, &b->message);
 }
 
 /* A resumable upload was started: 201 with where to send its bytes. */
-static void answer_started(struct oa_req *r, const struct upload *u)
+static cbor_item_t *started(const struct upload *u)
 {
     char loc[96];
     snprintf(loc, sizeof(loc), "/v1/uploads/%s", u->token);
@@ -54,33 +56,28 @@ static void answer_started(struct oa_req *r, const struct upload *u)
     pv_put_text(m, "location", loc);
     pv_put_int(m, "offset", 0);
     pv_put_int(m, "length", (int64_t)u->length);
-    oa_reply(r, 201, m);
+    return m;
 }
 
-static void check_on_done(struct oa_db_job *job)
+/* The check passed: a resumable upload's start is the answer; a one-shot upload's body is the next stage. */
+static bool check_step(struct oa_req_job *b)
 {
-    struct check_job *j = (struct check_job *)job;
-    struct oa_req *r = j->r;
-    struct oa_server *srv = r->srv;
-    if (job->rc != 0 || j->err != OA_E_OK) {
-        oa_reply_error(r, j->err != OA_E_OK ? j->err : (enum oa_err)job->rc, j->message);
-        free(j);
-        return;
-    }
+    struct check_job *j = (struct check_job *)b;
+    struct oa_req *r = b->r;
     enum oa_err err = OA_E_OK;
-    struct upload *u = oa__upload_new(srv, r->who.user_id, j->doc_id, j->att_id, j->t.rev, j->t.level, j->t.name,
+    struct upload *u = oa__upload_new(r->srv, r->who.user_id, j->doc_id, j->att_id, j->t.rev, j->t.level, j->t.name,
                                       j->t.role, j->length, j->resumable, &err);
-    bool resumable = j->resumable;
-    free(j);
     if (u == NULL) {
-        oa_reply_error(r, err, err == OA_E_NO_SPACE ? NULL : "The server cannot store files now.");
-        return;
+        oa_req_fail(b, err, err == OA_E_NO_SPACE ? NULL : "The server cannot store files now.");
+        return false;
     }
-    if (resumable) {
-        answer_started(r, u);
-        return;
+    if (j->resumable) {
+        b->status = 201;
+        b->out = started(u);
+        return false;
     }
-    oa__upload_feed(u, r);
+    oa__upload_feed(u, &j->up);
+    return true;
 }
 
 /*
@@ -130,17 +127,15 @@ static int64_t id_param(const char *s)
 static void submit_check(struct oa_req *r, int64_t doc, int64_t att, const char *name, const char *role,
                          uint64_t length, bool resumable)
 {
-    struct check_job *j = oa_xcalloc(1, sizeof(*j));
-    j->r = r;
+    struct check_job *j = oa_req_job_new(r, sizeof(*j), check_on_run, 0);
     j->doc_id = doc;
     j->att_id = att;
     j->name = name;
     j->role = role;
     j->length = length;
     j->resumable = resumable;
-    j->job.run = check_on_run;
-    j->job.done = check_on_done;
-    oa_jobs_write(r->srv->jobs, &j->job);
+    j->up.base.step = check_step;
+    oa_req_job_submit(&j->up.base);
 }
 
 /* Refuses a body that is too large for one request before any of it is read. */
@@ -226,7 +221,7 @@ void h_upload_create(struct oa_req *r)
             oa_reply_error(r, err, NULL);
             return;
         }
-        answer_started(r, u);
+        oa_reply(r, 201, started(u));
         return;
     }
     if (doc <= 0 || att < 0 || (att == 0 && name == NULL) || (name && !name_ok(name, strlen(name))) ||
@@ -253,7 +248,7 @@ void h_upload_get(struct oa_req *r)
 {
     struct upload *u = upload_find(r);
     if (u)
-        oa__upload_answer_progress(u, r);
+        oa_reply(r, 200, oa__upload_progress(u));
 }
 
 void h_upload_delete(struct oa_req *r)
@@ -261,7 +256,7 @@ void h_upload_delete(struct oa_req *r)
     struct upload *u = upload_find(r);
     if (u == NULL)
         return;
-    if (u->r) {
+    if (u->job) {
         oa_reply_error(r, OA_E_CONFLICT, "The upload is receiving data on another connection.");
         return;
     }
@@ -274,7 +269,7 @@ void h_upload_patch(struct oa_req *r)
     struct upload *u = upload_find(r);
     if (u == NULL)
         return;
-    if (u->r || u->finished || u->finishing) {
+    if (u->job || u->finished || u->finishing) {
         oa_reply_error(r, OA_E_CONFLICT, "The upload is receiving data on another connection.");
         return;
     }
@@ -293,7 +288,8 @@ void h_upload_patch(struct oa_req *r)
     }
     if (!request_size_ok(r))
         return;
-    oa__upload_feed(u, r);
+    /* The body, sealed on the pool, then (once complete) the commit: one request job, run when it commits. */
+    oa__upload_feed(u, oa_req_job_new(r, sizeof(struct upload_job), NULL, 0));
 }
 
 /* ------------------------------------------------------------------------ */
