@@ -103,6 +103,13 @@ bool oa__blob_name_ok(const char *n, size_t len);
  * NULL), with nothing sent (an unsatisfiable range, the file's key missing).
  */
 enum oa_err oa__download_start(struct oa_req *r, const struct oa_attachment *a, int fd, const char **message);
+/*
+ * A request job's step that hands attachment a and its file *fd (taken:
+ * *fd becomes -1) to the stream: true when the stream has the answer and job
+ * (of struct `job` embedding it first) is freed; false with the job failed
+ * with the error to answer.
+ */
+bool oa__download_step(struct oa_req_job *job, const struct oa_attachment *a, int *fd);
 void oa__uploads_start(struct oa_server *srv);
 void oa__uploads_stop(struct oa_server *srv);
 

@@ -599,14 +599,19 @@ static bool read_step(struct oa_req_job *b)
         b->status = 200;
         return false;
     }
-    int fd = j->fd;
-    j->fd = -1; /* the download has it (or closed it) */
-    enum oa_err e = oa__download_start(b->r, &j->a, fd, &b->message);
+    return oa__download_step(b, &j->a, &j->fd);
+}
+
+bool oa__download_step(struct oa_req_job *job, const struct oa_attachment *a, int *fd)
+{
+    int taken = *fd;
+    *fd = -1; /* the download has it (or closed it) */
+    enum oa_err e = oa__download_start(job->r, a, taken, &job->message);
     if (e != OA_E_OK) {
-        oa_req_fail(b, e, b->message);
+        oa_req_fail(job, e, job->message);
         return false;
     }
-    free(j); /* the stream answers: the job ends here, with nothing left to finish */
+    free(job); /* the stream answers: the job ends here, with nothing left to finish */
     return true;
 }
 

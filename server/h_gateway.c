@@ -141,17 +141,8 @@ static bool gw_step(struct oa_req_job *b)
         b->status = 200;
         b->out = m;
         return false;
-    case OP_FILE: {
-        int fd = j->fd;
-        j->fd = -1; /* the download has it (or closed it) */
-        enum oa_err e = oa__download_start(b->r, &j->a, fd, &b->message);
-        if (e != OA_E_OK) {
-            oa_req_fail(b, e, b->message);
-            return false;
-        }
-        free(j); /* the stream answers: the job ends here, with nothing left to finish */
-        return true;
-    }
+    case OP_FILE:
+        return oa__download_step(b, &j->a, &j->fd);
     default: b->status = 200; return false;
     }
 }
