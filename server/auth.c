@@ -257,12 +257,10 @@ static void cache_put(uv_loop_t *loop, const unsigned char hash[32], const struc
 }
 
 struct auth_job {
-    struct oa_db_job job;
-    struct oa_req *r;
+    struct oa_req_job base;
     oa_handler_fn next;    /* what runs once the session is good */
     unsigned char hash[32];
     unsigned idle_s;
-    enum oa_err result;
     struct oa_app_session_check found; /* the session, its account, the accounts epoch as read */
 };
 
@@ -270,39 +268,46 @@ struct auth_job {
 static int auth_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct auth_job *a = (struct auth_job *)job;
-    return oa_app_session_check(s, a->hash, a->idle_s, &a->found, &a->result);
+    enum oa_err result = OA_E_OK;
+    int rc = oa_app_session_check(s, a->hash, a->idle_s, &a->found, &result);
+    if (rc == 0 && result != OA_E_OK)
+        return oa_req_fail(&a->base, result, NULL);
+    return rc;
 }
 
 static void auth_admit(struct oa_req *r, oa_handler_fn next);
 
-static void auth_on_done(struct oa_db_job *job)
+static void auth_finish(struct oa_req_job *j, bool ok)
 {
-    struct auth_job *a = (struct auth_job *)job;
-    struct oa_req *r = a->r;
+    struct auth_job *a = (struct auth_job *)j;
+    (void)ok;
+    sodium_memzero(a->hash, sizeof(a->hash));
+    sodium_memzero(&a->found, sizeof(a->found));
+}
+
+/* The session is good: the request goes on to its handler, which answers it; this job ends here. */
+static bool auth_step(struct oa_req_job *j)
+{
+    struct auth_job *a = (struct auth_job *)j;
+    struct oa_req *r = j->r;
     oa_handler_fn next = a->next;
-    enum oa_err result = job->rc ? (enum oa_err)job->rc : a->result;
-    if (result == OA_E_OK) {
-        const struct oa_user *u = &a->found.user;
-        r->who.user_id = u->id;
-        r->who.session_id = a->found.session.id;
-        r->who.roles = u->roles;
-        r->who.clearance = u->clearance;
-        r->who.must_change_pw = u->must_change_pw;
-        r->who.must_enroll_totp = u->totp_required && !u->totp_confirmed;
-        r->who.declassifier = u->declassifier;
-        r->who.epoch = a->found.epoch;
-        r->who.department_id = u->department_id;
-        snprintf(r->who.username, sizeof(r->who.username), "%s", u->username);
-        snprintf(r->who.display_name, sizeof(r->who.display_name), "%s", u->display_name);
-        cache_put(r->srv->loop, a->hash, &r->who, a->found.session.expires_at, a->found.epoch);
-    }
-    sodium_memzero(a, sizeof(*a));
+    const struct oa_user *u = &a->found.user;
+    r->who.user_id = u->id;
+    r->who.session_id = a->found.session.id;
+    r->who.roles = u->roles;
+    r->who.clearance = u->clearance;
+    r->who.must_change_pw = u->must_change_pw;
+    r->who.must_enroll_totp = u->totp_required && !u->totp_confirmed;
+    r->who.declassifier = u->declassifier;
+    r->who.epoch = a->found.epoch;
+    r->who.department_id = u->department_id;
+    snprintf(r->who.username, sizeof(r->who.username), "%s", u->username);
+    snprintf(r->who.display_name, sizeof(r->who.display_name), "%s", u->display_name);
+    cache_put(r->srv->loop, a->hash, &r->who, a->found.session.expires_at, a->found.epoch);
+    auth_finish(j, true);
     free(a);
-    if (result != OA_E_OK) {
-        oa_reply_error(r, result, NULL);
-        return;
-    }
     auth_admit(r, next);
+    return true;
 }
 
 /* The session is good: apply the first-login gates, then the handler. */
@@ -351,23 +356,22 @@ void oa_auth_then(struct oa_req *r, oa_handler_fn next)
     const char *tok = h + 7;
     while (*tok == ' ')
         tok++;
-    struct auth_job *a = oa_xcalloc(1, sizeof(*a));
-    if (token_hash(tok, a->hash) != 0) {
-        free(a);
+    unsigned char hash[32];
+    if (token_hash(tok, hash) != 0) {
         oa_reply_error(r, OA_E_UNAUTHENTICATED, NULL);
         return;
     }
-    if (cache_get(r->srv->loop, a->hash, &r->who)) {
-        sodium_memzero(a, sizeof(*a));
-        free(a);
+    if (cache_get(r->srv->loop, hash, &r->who)) {
+        sodium_memzero(hash, sizeof(hash));
         auth_admit(r, next);
         return;
     }
-    a->r = r;
+    struct auth_job *a = oa_req_job_new(r, sizeof(*a), auth_on_run, OA_JOB_BOOKKEEPING);
+    memcpy(a->hash, hash, sizeof(hash));
+    sodium_memzero(hash, sizeof(hash));
     a->next = next;
     a->idle_s = r->srv->cfg->session_idle_s;
-    a->job.run = auth_on_run;
-    a->job.done = auth_on_done;
-    a->job.flags = OA_JOB_BOOKKEEPING;
-    oa_jobs_write(r->srv->jobs, &a->job);
+    a->base.step = auth_step;
+    a->base.finish = auth_finish;
+    oa_req_job_submit(&a->base);
 }

@@ -74,8 +74,10 @@ struct oa_req_job {
      * database run, a long poll's timer): on the loop, when a run succeeded
      * and before finish and the answer, returns true to keep the job for
      * its next stage, which ends in oa_req_job_submit (another run) or
-     * oa_req_job_answer.  Returning false answers now: it may set err or
-     * the answer first.
+     * oa_req_job_answer (the authentication gate instead frees it and
+     * hands the request to its handler; a download, to the stream that
+     * answers in pieces).  Returning false answers now: it
+     * may set err or the answer first.
      */
     bool (*step)(struct oa_req_job *j);
 };

@@ -229,16 +229,45 @@ int oa_doc_insert(struct oa_store *s, struct oa_doc *d, int64_t author_id)
 int oa_doc_save(struct oa_store *s, struct oa_doc *d, int64_t author_id, int64_t on_behalf_id,
                 const char *text_changed)
 {
-    sqlite3_stmt *st = oa_store_stmt(s, "UPDATE documents SET " FIELDS_SET ", revision = ? WHERE id = ?");
+    /*
+     * The label's MAC goes with the row in one statement: the row's level and
+     * date are d's (written here), its scoped flag is checked to be d's, and
+     * the scope rows are read in this transaction.  When the flag differs (a
+     * caller's stale copy), the row is written and then sealed from itself.
+     */
+    unsigned char mac[OA_LABEL_MAC_LEN];
+    int have = oa_doc_label_mac_of(s, d, mac);
+    if (have < 0)
+        return -1;
+    sqlite3_stmt *st = oa_store_stmt(s, "UPDATE documents SET " FIELDS_SET ", revision = ?, label_mac = ?"
+                                        " WHERE id = ? AND scoped = ?");
     if (st == NULL)
         return -1;
     d->updated_at = oa_now();
     d->revision++;
     int i = bind_fields(st, d);
     sqlite3_bind_int64(st, i++, d->revision);
+    if (have)
+        sqlite3_bind_blob(st, i++, mac, sizeof(mac), SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i++); /* no key: unsealed, and so refused by every check */
     sqlite3_bind_int64(st, i++, d->id);
-    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1 || oa_doc_label_seal(s, d->id) != 0)
+    sqlite3_bind_int(st, i++, d->scoped);
+    if (sqlite3_step(st) != SQLITE_DONE)
         return -1;
+    if (sqlite3_changes(s->db) == 1) {
+        d->has_label_mac = have;
+        memcpy(d->label_mac, mac, sizeof(mac));
+    } else {
+        st = oa_store_stmt(s, "UPDATE documents SET " FIELDS_SET ", revision = ? WHERE id = ?");
+        if (st == NULL)
+            return -1;
+        i = bind_fields(st, d);
+        sqlite3_bind_int64(st, i++, d->revision);
+        sqlite3_bind_int64(st, i++, d->id);
+        if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1 || oa_doc_label_seal(s, d->id) != 0)
+            return -1;
+    }
     if (text_changed != NULL && text_changed[0] != '\0') {
         /* Text changes need the body (a revision keeps title and body together). */
         if (oa_doc_load_body(s, d) != 0 || (strstr(text_changed, "body") && body_put(s, d) != 0) ||

@@ -126,6 +126,17 @@ static int label_mac(int64_t id, int level, const char *declass, bool scoped, ch
     return ok ? 0 : -1;
 }
 
+int oa_doc_label_mac_of(struct oa_store *s, const struct oa_doc *d, unsigned char mac[OA_LABEL_MAC_LEN])
+{
+    size_t n = 0;
+    char **scope = d->scoped ? oa_doc_scope(s, d->id, &n) : NULL;
+    if (d->scoped && scope == NULL)
+        return -1;
+    int have = label_mac(d->id, d->level, d->declass_date, d->scoped, scope, n, mac) == 0;
+    oa_strv_free(scope);
+    return have;
+}
+
 int oa_doc_label_seal(struct oa_store *s, int64_t doc_id)
 {
     /* From the row as it is now, whatever a caller holds in memory. */

@@ -38,6 +38,13 @@ void oa_labelmac_forget(void);
 
 /* Recomputes and stores document d's label MAC from its row and scope rows.  0 or -1. */
 int oa_doc_label_seal(struct oa_store *s, int64_t doc_id);
+/*
+ * The MAC of d's label as d holds it (level, date, scoped flag) with its
+ * scope rows as stored: 1 made, 0 no key (the label goes unsealed), -1
+ * storage error.  oa_doc_save writes it with the row, in the same UPDATE,
+ * when the row's scoped flag is d's.
+ */
+int oa_doc_label_mac_of(struct oa_store *s, const struct oa_doc *d, unsigned char mac[OA_LABEL_MAC_LEN]);
 
 /*
  * Checks d's label (d as oa_doc_load read it, with its label_mac) against

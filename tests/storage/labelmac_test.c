@@ -138,6 +138,37 @@ Test(labelmac, the_scope_is_bound_too)
     cr_assert_eq(check(id), 0, "the scope switched off behind oad's back passed");
 }
 
+/*
+ * oa_doc_save writes the MAC in the row's own UPDATE when the copy's scoped
+ * flag is the row's, with the scope rows as stored; a copy whose flag is
+ * stale (its scope changed after it was loaded) is sealed from the row.
+ */
+Test(labelmac, a_save_seals_the_label_it_writes)
+{
+    int64_t id = new_doc(2, "");
+    struct oa_doc d, stale;
+    cr_assert_eq(oa_doc_load(&s, id, &d), 1);
+    cr_assert_eq(oa_doc_load(&s, id, &stale), 1);
+    const char *scope[] = {"dept:3"};
+    cr_assert_eq(oa_doc_scope_set(&s, &d, scope, 1), 0);
+    d.level = 3;
+    cr_assert_eq(oa_doc_save(&s, &d, 10, 0, NULL), 0);
+    cr_assert_eq(check(id), 1, "a scoped document's save does not check");
+    cr_assert(d.has_label_mac, "the saved copy does not hold its new MAC");
+    struct oa_doc now;
+    cr_assert_eq(oa_doc_load(&s, id, &now), 1);
+    cr_assert_eq(memcmp(now.label_mac, d.label_mac, sizeof(d.label_mac)), 0, "the copy's MAC is not the row's");
+    oa_doc_free(&now);
+    /* The stale copy (unscoped, level 2) is saved over it: the row keeps its scope, and the MAC covers it. */
+    cr_assert_not(stale.scoped);
+    cr_assert_eq(oa_doc_save(&s, &stale, 10, 0, NULL), 0);
+    cr_assert_eq(check(id), 1, "a save from a copy with a stale scoped flag does not check");
+    sqlf("DELETE FROM doc_scope WHERE doc_id = %lld", id);
+    cr_assert_eq(check(id), 0, "the scope the stale save kept is not bound");
+    oa_doc_free(&d);
+    oa_doc_free(&stale);
+}
+
 Test(labelmac, without_the_key_nothing_checks)
 {
     int64_t id = new_doc(2, "");
