@@ -658,7 +658,8 @@ enum oa_err oa__download_start(struct oa_req *r, const struct oa_attachment *a, 
 
 static void submit_read(struct oa_req *r, bool list)
 {
-    struct read_job *j = oa_req_job_new(r, sizeof(*j), read_on_run, 0);
+    /* A download's key is unwrapped with the key ring as its commit order left it (OA_REQ_ON_WRITER). */
+    struct read_job *j = oa_req_job_new(r, sizeof(*j), read_on_run, list ? 0 : OA_REQ_ON_WRITER);
     j->fd = -1;
     j->list = list;
     j->doc_id = id_param(r->params[0]);

@@ -177,7 +177,8 @@ static void gw_finish(struct oa_req_job *b, bool ok)
 
 static struct gw_job *gw_job_new(struct oa_req *r, int op)
 {
-    struct gw_job *j = oa_req_job_new(r, sizeof(struct gw_job), gw_on_run, 0);
+    /* An outbox file's key is unwrapped in the writer's order (OA_REQ_ON_WRITER). */
+    struct gw_job *j = oa_req_job_new(r, sizeof(struct gw_job), gw_on_run, op == OP_FILE ? OA_REQ_ON_WRITER : 0);
     j->op = op;
     j->fd = -1;
     j->base.step = gw_step;
