@@ -17,6 +17,7 @@
 #   BEFORE    an older oad binary: the transition figures are measured on
 #             it too (PORT+3), and on this oad with storage.encrypt=false
 #             (PORT+2), as an oad from before #17 encrypted nothing
+#   ROUNDS    the transition figures' turns (default 1); with more, their medians too
 #   NO_READERS=1  for an oad from before storage.readers (both columns then
 #             measure the same server)
 # Not part of the test suite (tag: manual); see README's Benchmarks section.
@@ -169,24 +170,43 @@ other() { # binary name port [init/serve settings...]
     o_token=$O_TOKEN
     base=$main_base
 }
+ostop() { kill $o_pid; wait $o_pid 2>/dev/null || true; }
 others=
 trap 'kill $pid $ceil_pid $flood_pid $others 2>/dev/null; rm -rf "$tmp"' EXIT
 row3() { printf '%-34s %22s %20s %28s\n' "$@"; }
 echo
 steal1=$(steal)
+# Each oad on a fresh data directory of its own (the reads above left this
+# one's audit trail longer), the binaries taking turns ROUNDS times.
+stop
 row3 "" "durable transitions/s" "under a read flood" "GET/s under the transitions"
-set -- $(trans $port "$mover" "$TOKEN")
-row3 "this oad (readers=2)" "$1" "$2" "$3"
-if [ -n "${BEFORE:-}" ]; then
-    # This oad without encryption at rest (#17), as BEFORE had none; then BEFORE.
-    other $oad plain $((port + 2)) --set storage.encrypt=false
+: > "$tmp/trans"
+for round in $(seq "${ROUNDS:-1}"); do
+    other $oad this$round $((port + 4))
     set -- $(trans $o_port "$o_mover" "$o_token")
-    row3 "this oad, storage.encrypt=false" "$1" "$2" "$3"
-    kill $o_pid
-    other $BEFORE before $((port + 3))
-    set -- $(trans $o_port "$o_mover" "$o_token")
-    row3 "BEFORE" "$1" "$2" "$3"
-    kill $o_pid
+    ostop
+    row3 "this oad (readers=2)" "$1" "$2" "$3"
+    echo "this $*" >> "$tmp/trans"
+    if [ -n "${BEFORE:-}" ]; then
+        # This oad without encryption at rest (#17), as BEFORE had none; then BEFORE.
+        other $oad plain$round $((port + 2)) --set storage.encrypt=false
+        set -- $(trans $o_port "$o_mover" "$o_token")
+        ostop
+        row3 "this oad, storage.encrypt=false" "$1" "$2" "$3"
+        echo "plain $*" >> "$tmp/trans"
+        other $BEFORE before$round $((port + 3))
+        set -- $(trans $o_port "$o_mover" "$o_token")
+        ostop
+        row3 "BEFORE" "$1" "$2" "$3"
+        echo "before $*" >> "$tmp/trans"
+    fi
+done
+if [ "${ROUNDS:-1}" -gt 1 ]; then
+    for who in this plain before; do
+        grep -q "^$who " "$tmp/trans" || continue
+        set -- $(for c in 2 3 4; do grep "^$who " "$tmp/trans" | awk -v c=$c '{ print $c }' | sort -n |
+            awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; done)
+        row3 "median of ${ROUNDS}: $who" "$1" "$2" "$3"
+    done
 fi
 echo "$steal1 $(steal)" | awk '{ printf "CPU taken by the hypervisor (steal) during these transitions: %.0f%%\n", 100 * ($3 - $1) / ($4 - $2) }'
-stop
