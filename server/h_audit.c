@@ -9,8 +9,9 @@
  *   GET /v1/audit/report?month=YYYY-MM             the monthly security report
  *
  * The decision is oa_access_decide(OA_ACT_AUDIT_READ); every read, allowed or
- * refused, is itself an audit entry, committed before the work starts.  The
- * work runs on the reader threads (storage/reader.h), so a proof over a large
+ * refused, is itself an audit entry, committed before the work starts: a
+ * first stage on a reader records it (the writer commits it), a second reads.
+ * Both run on the reader threads (storage/reader.h), so a proof over a large
  * log never stalls the writer or the loop.  What each read answers is
  * app/audit_read.c's.
  */
@@ -102,7 +103,7 @@ static void audit_start(struct oa_req *r, enum oa_audit_read_op op)
         free(a); /* answered 400 */
         return;
     }
-    /* First on the writer (the read's entry), then on a reader (audit_record_step). */
+    /* First the read's entry (committed by the writer), then the read itself (audit_record_step). */
     a->base.step = audit_record_step;
     oa_req_job_submit(&a->base);
 }

@@ -228,9 +228,11 @@ void oa_blobs_rewrap_kick(struct oa_server *srv)
 
 /*
  * Old keys are freed only once no writer job can still be reading them
- * (login's TOTP check, step-up, rewrap read srv->keys on the writer thread;
- * everything else reads it on the loop): a job submitted after the swap runs
- * after every job submitted before it, so its completion is the moment.
+ * (login's TOTP check, step-up, rewrap, archival packages read srv->keys on
+ * the writer thread; everything else reads it on the loop, and no reader
+ * thread ever does: a GET whose job would is OA_REQ_ON_WRITER, handlers.h):
+ * a job submitted after the swap runs after every job submitted before it,
+ * so its completion is the moment.
  */
 struct keys_release {
     struct oa_db_job job;

@@ -78,10 +78,8 @@ static void misc_submit(struct misc_job *j)
 
 static struct misc_job *misc_new(struct oa_req *r, enum misc_op op)
 {
-    /* Listing delegations or chases only reads: the reader threads.  (The
-     * calendar's list goes through the writer's cache of it: the writer.) */
-    unsigned flags = op == DLG_LIST || op == CHASE_LIST ? OA_JOB_READ : 0;
-    struct misc_job *j = oa_req_job_new(r, sizeof(*j), misc_on_run, flags);
+    /* The lists (GETs) run on the reader threads (oa_req_job_new); the calendar's reads its table. */
+    struct misc_job *j = oa_req_job_new(r, sizeof(*j), misc_on_run, 0);
     j->op = op;
     return j;
 }

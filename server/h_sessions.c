@@ -125,6 +125,7 @@ static void login_finish(struct oa_req_job *j, bool ok)
     (void)ok;
     sodium_memzero(l->token, sizeof(l->token));
     sodium_memzero(l->hash, sizeof(l->hash));
+    sodium_memzero(&l->in.user, sizeof(l->in.user)); /* its password hash and wrapped TOTP secret */
 }
 
 static void login_delay_closed(uv_handle_t *h)

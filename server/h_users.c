@@ -33,8 +33,11 @@ static int admin_on_run(struct oa_store *s, struct oa_db_job *job)
     struct oa_req *r = a->base.r;
     const struct oa_config *cfg = r->srv->cfg;
     struct oa_subject who = {.id = r->who.user_id, .roles = r->who.roles, .clearance = r->who.clearance};
-    a->step_up = (struct oa_app_second_factor){r->srv->keys, r->otp, cfg->lockout_threshold, cfg->lockout_s};
-    a->cmd.step_up = &a->step_up;
+    /* Only a clearance change steps up, on the writer: srv->keys is never read on a reader (h_blobs.c). */
+    if (a->cmd.op == OA_USER_CLEARANCE) {
+        a->step_up = (struct oa_app_second_factor){r->srv->keys, r->otp, cfg->lockout_threshold, cfg->lockout_s};
+        a->cmd.step_up = &a->step_up;
+    }
     a->cmd.if_match = r->if_match;
     a->cmd.otp_hash = a->otp_hash;
     struct oa_app_outcome o = {0};

@@ -72,7 +72,8 @@ void oa_req_job_answer(struct oa_req_job *j)
     if (!ok) {
         if (j->out)
             cbor_decref(&j->out);
-        oa_reply_error(r, rc != 0 ? (enum oa_err)rc : j->err, j->message);
+        /* A failed commit answers its own error, not the sentence of a refusal the run made. */
+        oa_reply_error(r, rc != 0 ? (enum oa_err)rc : j->err, rc != 0 ? NULL : j->message);
     } else {
         if (j->etag[0] != '\0')
             snprintf(r->etag, sizeof(r->etag), "%s", j->etag);

@@ -163,6 +163,15 @@ bool oa_query_clamped(struct oa_req *r, const char *name, int64_t lo, int64_t hi
     return query_number(r, name, lo, hi, dflt, true, out);
 }
 
+/* A byte position (RFC 9110 14.1.2): decimal digits, saturating at UINT64_MAX; false when p starts with none. */
+static bool range_pos(const char *p, char **end, unsigned long long *v)
+{
+    if (*p < '0' || *p > '9')
+        return false;
+    *v = strtoull(p, end, 10);
+    return true;
+}
+
 int oa_parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *len)
 {
     if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
@@ -170,8 +179,8 @@ int oa_parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *len)
     const char *p = h + 6;
     char *end = NULL;
     if (*p == '-') {
-        unsigned long long n = strtoull(p + 1, &end, 10);
-        if (end == p + 1 || *end != '\0')
+        unsigned long long n;
+        if (!range_pos(p + 1, &end, &n) || *end != '\0')
             return 0;
         if (n == 0 || size == 0)
             return -1;
@@ -181,14 +190,13 @@ int oa_parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *len)
         *len = n;
         return 1;
     }
-    unsigned long long a = strtoull(p, &end, 10);
-    if (end == p || *end != '-')
+    unsigned long long a;
+    if (!range_pos(p, &end, &a) || *end != '-')
         return 0;
     p = end + 1;
     unsigned long long b = size ? size - 1 : 0;
     if (*p != '\0') {
-        b = strtoull(p, &end, 10);
-        if (end == p || *end != '\0' || b < a)
+        if (!range_pos(p, &end, &b) || *end != '\0' || b < a)
             return 0;
     }
     if (a >= size)

@@ -70,7 +70,7 @@ bool oa_query_clamped(struct oa_req *r, const char *name, int64_t lo, int64_t hi
  * b and n clamped to the size), 0 when the header is absent, malformed,
  * names several ranges or has b < a (send the whole: the header is ignored),
  * -1 when it cannot be satisfied (a >= size, n = 0, or an empty resource: 416).
- * The numbers are read with strtoull.
+ * The positions are decimal digits only (RFC 9110 14.1.2), saturating when too large.
  */
 int oa_parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *len);
 

@@ -257,8 +257,10 @@ int oa_doc_save(struct oa_store *s, struct oa_doc *d, int64_t author_id, int64_t
         return -1;
     if (sqlite3_changes(s->db) == 1) {
         d->has_label_mac = have;
-        memcpy(d->label_mac, mac, sizeof(mac));
+        if (have)
+            memcpy(d->label_mac, mac, sizeof(mac));
     } else {
+        d->has_label_mac = false; /* sealed from the row below: this copy no longer knows its MAC */
         st = oa_store_stmt(s, "UPDATE documents SET " FIELDS_SET ", revision = ? WHERE id = ?");
         if (st == NULL)
             return -1;
