@@ -60,7 +60,10 @@ static int seen_write(struct oa_store *s, const char *sql, int nargs, int64_t us
 
 int oa_sync_seen_revoke(struct oa_store *s, int64_t user, int64_t doc, int64_t at)
 {
-    return seen_write(s, "UPDATE sync_seen SET revoked_at = ?3 WHERE user_id = ?1 AND doc_id = ?2 AND revoked_at IS NULL",
+    /* max(changes.seq) is the primary key's last entry: oa_change_head. */
+    return seen_write(s,
+                      "UPDATE sync_seen SET revoked_at = max(?3, coalesce((SELECT max(seq) FROM changes), 0))"
+                      " WHERE user_id = ?1 AND doc_id = ?2 AND revoked_at IS NULL",
                       3, user, doc, at);
 }
 

@@ -29,8 +29,12 @@ int oa_sync_seen_has(struct oa_store *s, int64_t user, int64_t doc);
 int64_t oa_sync_seen_revoked_at(struct oa_store *s, int64_t user, int64_t doc);
 /*
  * Records that the user's clients no longer may hold doc, revoked at the
- * change `at`: a held row becomes revoked; a row already revoked keeps its
- * change (clients past it were sent it).  0 or -1.
+ * change `at` or, when the sequence has moved on since the page that
+ * decided it was read, at its head now (a client whose page was read
+ * meanwhile, covering `at` but not the later change that replaced the
+ * account's, could pass `at` without meeting either: it still covers the
+ * head).  A held row becomes revoked; a row already revoked keeps its change
+ * (clients past it were sent it).  0 or -1.
  */
 int oa_sync_seen_revoke(struct oa_store *s, int64_t user, int64_t doc, int64_t at);
 /*

@@ -141,6 +141,13 @@ Test(sync_seen, a_revoked_row_stays_with_its_change_until_sent_again)
     cr_assert_eq(to_redecide(7, a2), BIT(3), "1 was decided under a2, not kept at a1");
     cr_assert_eq(oa_sync_seen_redecided(&s, 7, 2, a2), 0);
     cr_assert_eq(oa_sync_seen_revoked_at(&s, 7, 2), 50, "a re-decision leaves a revoked row alone");
+    /* Decided at a change the sequence has since moved past: revoked at its head. */
+    for (int i = 0; i < 100; i++)
+        oa_change_record(&s, "document", 1000 + i, "create");
+    int64_t head = oa_change_head(&s);
+    cr_assert_gt(head, 100);
+    cr_assert_eq(oa_sync_seen_revoke(&s, 7, 3, a2), 0);
+    cr_assert_eq(oa_sync_seen_revoked_at(&s, 7, 3), head);
 }
 
 /*
