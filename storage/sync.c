@@ -43,7 +43,10 @@ int64_t oa_sync_seen_revoked_at(struct oa_store *s, int64_t user, int64_t doc)
     return seen_state(s, user, doc, &at) < 0 ? -1 : at;
 }
 
-/* Runs one sync_seen write of ?1 user, ?2 doc and, when nargs is 3, ?3 decided; 0 or -1. */
+/*
+ * Runs one sync_seen write of ?1 user, ?2 doc and, when nargs is 3, ?3
+ * (decided, or a revocation's change); 0 or -1.
+ */
 static int seen_write(struct oa_store *s, const char *sql, int nargs, int64_t user, int64_t doc, int64_t decided)
 {
     sqlite3_stmt *st = oa_store_stmt(s, sql);
