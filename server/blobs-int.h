@@ -16,10 +16,25 @@
 #include "app/blob_stream.h"
 #include "model/blob.h"
 #include "proto/value.h"
+#include "server/handlers.h"
 #include "server/http.h"
 
 #define CHUNK (1024 * 1024)  /* bytes handed to the pool at a time, each way */
 #define SNIFF 16384          /* bytes the content type is sniffed from */
+
+struct upload;
+
+/*
+ * The request job of a request that feeds an upload (h_upload.c): its body
+ * sealed on the pool, then the blob's commit, then the answer; each stage
+ * ends in oa_req_job_submit (the commit) or oa_req_job_answer.  The check
+ * before a one-shot upload (h_attachments.c) embeds it first and goes on as
+ * it; a PATCH makes one that has not run yet (run NULL until the commit).
+ */
+struct upload_job {
+    struct oa_req_job base;
+    struct upload *u;             /* set by oa__upload_feed */
+};
 
 struct upload {
     struct oa_server *srv;
@@ -58,15 +73,17 @@ struct upload {
     EVP_MD_CTX *md256;            /* staged under sm4-sm3: the SHA-256 the bundle's manifest names */
     unsigned char sha256[32];     /* staged and finished: the bytes' SHA-256 */
 
-    struct oa_req *r;             /* the request feeding it now, or NULL */
+    struct upload_job *job;       /* the request feeding it now (until its answer), or NULL */
     bool body_ended;
     enum oa_err body_err;
 };
 
 /* h_upload.c */
 void oa__upload_drop(struct upload *u);
-void oa__upload_answer_progress(struct upload *u, struct oa_req *r);
-void oa__upload_feed(struct upload *u, struct oa_req *r);
+/* {upload, offset, length}: what the server holds of it; the caller owns the item. */
+cbor_item_t *oa__upload_progress(const struct upload *u);
+/* Starts feeding u from j's request body; j (its request's job) answers once the upload is committed or stops. */
+void oa__upload_feed(struct upload *u, struct upload_job *j);
 struct upload *oa__upload_new(struct oa_server *srv, int64_t owner, int64_t doc_id, int64_t att_id, int rev,
                               int level, const char *name, const char *role, uint64_t length, bool resumable,
                               enum oa_err *err);
@@ -79,8 +96,20 @@ struct upload *oa__upload_staged_find(struct oa_server *srv, const char *token, 
 void oa__upload_committed(struct upload *u);
 /* A file name as attachments take it (h_attachments.c). */
 bool oa__blob_name_ok(const char *n, size_t len);
-/* Streams attachment a (its file opened as fd, or -1) as the response: Range, decryption (h_attachments.c). */
-void oa__download_start(struct oa_req *r, const struct oa_attachment *a, int fd);
+/*
+ * Streams attachment a (its file opened as fd, or -1; closed either way) as
+ * the response: Range, decryption (h_attachments.c).  OA_E_OK when the
+ * stream has the response; else the error to answer with and *message (or
+ * NULL), with nothing sent (an unsatisfiable range, the file's key missing).
+ */
+enum oa_err oa__download_start(struct oa_req *r, const struct oa_attachment *a, int fd, const char **message);
+/*
+ * A request job's step that hands attachment a and its file *fd (taken:
+ * *fd becomes -1) to the stream: true when the stream has the answer and job
+ * (of struct `job` embedding it first) is freed; false with the job failed
+ * with the error to answer.
+ */
+bool oa__download_step(struct oa_req_job *job, const struct oa_attachment *a, int *fd);
 void oa__uploads_start(struct oa_server *srv);
 void oa__uploads_stop(struct oa_server *srv);
 

@@ -96,7 +96,8 @@ static void aip_finish(struct oa_req_job *base, bool ok)
 
 static struct aip_job *aip_job_new(struct oa_req *r, enum aip_op op)
 {
-    struct aip_job *j = oa_req_job_new(r, sizeof(*j), aip_on_run, 0);
+    /* Packages read files with the key ring (OA_REQ_ON_WRITER): in the writer's order. */
+    struct aip_job *j = oa_req_job_new(r, sizeof(*j), aip_on_run, OA_REQ_ON_WRITER);
     j->op = op;
     j->base.finish = aip_finish;
     return j;

@@ -24,28 +24,30 @@
 
 /* ---- the check before an upload ---- */
 
+/*
+ * The check before an upload: a request job that, for a one-shot upload,
+ * goes on as the upload's (struct upload_job first): its body sealed on the
+ * pool, the commit, the answer (h_upload.c).
+ */
 struct check_job {
-    struct oa_db_job job;
-    struct oa_req *r;
+    struct upload_job up;
     int64_t doc_id, att_id;
     const char *name, *role;
     uint64_t length;
     bool resumable;
-    /* results */
-    struct oa_app_upload_target t;
-    enum oa_err err;
-    const char *message;
+    struct oa_app_upload_target t; /* the check's result */
 };
 
 static int check_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct check_job *j = (struct check_job *)job;
-    return oa_app_upload_check(s, OA_REQ_ACTOR(j->r), j->doc_id, j->att_id, j->name, j->role, j->r->if_match, &j->t,
-                               &j->err, &j->message);
+    struct oa_req_job *b = &j->up.base;
+    return oa_app_upload_check(s, OA_REQ_ACTOR(b->r), j->doc_id, j->att_id, j->name, j->role, b->r->if_match, &j->t,
+                               &b->err, &b->message);
 }
 
 /* A resumable upload was started: 201 with where to send its bytes. */
-static void answer_started(struct oa_req *r, const struct upload *u)
+static cbor_item_t *started(const struct upload *u)
 {
     char loc[96];
     snprintf(loc, sizeof(loc), "/v1/uploads/%s", u->token);
@@ -54,33 +56,28 @@ static void answer_started(struct oa_req *r, const struct upload *u)
     pv_put_text(m, "location", loc);
     pv_put_int(m, "offset", 0);
     pv_put_int(m, "length", (int64_t)u->length);
-    oa_reply(r, 201, m);
+    return m;
 }
 
-static void check_on_done(struct oa_db_job *job)
+/* The check passed: a resumable upload's start is the answer; a one-shot upload's body is the next stage. */
+static bool check_step(struct oa_req_job *b)
 {
-    struct check_job *j = (struct check_job *)job;
-    struct oa_req *r = j->r;
-    struct oa_server *srv = r->srv;
-    if (job->rc != 0 || j->err != OA_E_OK) {
-        oa_reply_error(r, j->err != OA_E_OK ? j->err : (enum oa_err)job->rc, j->message);
-        free(j);
-        return;
-    }
+    struct check_job *j = (struct check_job *)b;
+    struct oa_req *r = b->r;
     enum oa_err err = OA_E_OK;
-    struct upload *u = oa__upload_new(srv, r->who.user_id, j->doc_id, j->att_id, j->t.rev, j->t.level, j->t.name,
+    struct upload *u = oa__upload_new(r->srv, r->who.user_id, j->doc_id, j->att_id, j->t.rev, j->t.level, j->t.name,
                                       j->t.role, j->length, j->resumable, &err);
-    bool resumable = j->resumable;
-    free(j);
     if (u == NULL) {
-        oa_reply_error(r, err, err == OA_E_NO_SPACE ? NULL : "The server cannot store files now.");
-        return;
+        oa_req_fail(b, err, err == OA_E_NO_SPACE ? NULL : "The server cannot store files now.");
+        return false;
     }
-    if (resumable) {
-        answer_started(r, u);
-        return;
+    if (j->resumable) {
+        b->status = 201;
+        b->out = started(u);
+        return false;
     }
-    oa__upload_feed(u, r);
+    oa__upload_feed(u, &j->up);
+    return true;
 }
 
 /*
@@ -130,17 +127,15 @@ static int64_t id_param(const char *s)
 static void submit_check(struct oa_req *r, int64_t doc, int64_t att, const char *name, const char *role,
                          uint64_t length, bool resumable)
 {
-    struct check_job *j = oa_xcalloc(1, sizeof(*j));
-    j->r = r;
+    struct check_job *j = oa_req_job_new(r, sizeof(*j), check_on_run, 0);
     j->doc_id = doc;
     j->att_id = att;
     j->name = name;
     j->role = role;
     j->length = length;
     j->resumable = resumable;
-    j->job.run = check_on_run;
-    j->job.done = check_on_done;
-    oa_jobs_write(r->srv->jobs, &j->job);
+    j->up.base.step = check_step;
+    oa_req_job_submit(&j->up.base);
 }
 
 /* Refuses a body that is too large for one request before any of it is read. */
@@ -226,7 +221,7 @@ void h_upload_create(struct oa_req *r)
             oa_reply_error(r, err, NULL);
             return;
         }
-        answer_started(r, u);
+        oa_reply(r, 201, started(u));
         return;
     }
     if (doc <= 0 || att < 0 || (att == 0 && name == NULL) || (name && !name_ok(name, strlen(name))) ||
@@ -253,7 +248,7 @@ void h_upload_get(struct oa_req *r)
 {
     struct upload *u = upload_find(r);
     if (u)
-        oa__upload_answer_progress(u, r);
+        oa_reply(r, 200, oa__upload_progress(u));
 }
 
 void h_upload_delete(struct oa_req *r)
@@ -261,7 +256,7 @@ void h_upload_delete(struct oa_req *r)
     struct upload *u = upload_find(r);
     if (u == NULL)
         return;
-    if (u->r) {
+    if (u->job) {
         oa_reply_error(r, OA_E_CONFLICT, "The upload is receiving data on another connection.");
         return;
     }
@@ -274,7 +269,7 @@ void h_upload_patch(struct oa_req *r)
     struct upload *u = upload_find(r);
     if (u == NULL)
         return;
-    if (u->r || u->finished || u->finishing) {
+    if (u->job || u->finished || u->finishing) {
         oa_reply_error(r, OA_E_CONFLICT, "The upload is receiving data on another connection.");
         return;
     }
@@ -293,34 +288,36 @@ void h_upload_patch(struct oa_req *r)
     }
     if (!request_size_ok(r))
         return;
-    oa__upload_feed(u, r);
+    /* The body, sealed on the pool, then (once complete) the commit: one request job, run when it commits. */
+    oa__upload_feed(u, oa_req_job_new(r, sizeof(struct upload_job), NULL, 0));
 }
 
 /* ------------------------------------------------------------------------ */
 /* listing and downloading                                                  */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * A list, or the opening of one attachment to download: one request job
+ * (the list is its answer; a download's stream is its next stage).
+ */
 struct read_job {
-    struct oa_db_job job;
-    struct oa_req *r;
+    struct oa_req_job base;
     int64_t doc_id, att_id;
     int rev;
     bool list;
     struct oa_attachment a;
     int fd;            /* the blob's file, opened with its row */
-    cbor_item_t *out;
-    enum oa_err err;
-    const char *message;
 };
 
 static int read_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct read_job *j = (struct read_job *)job;
-    const struct oa_app_actor *by = OA_REQ_ACTOR(j->r);
+    struct oa_req_job *b = &j->base;
+    const struct oa_app_actor *by = OA_REQ_ACTOR(b->r);
     if (j->list)
-        return oa_app_attachments_list(s, by, j->doc_id, &j->out, &j->err, &j->message);
-    return oa_app_attachment_open(s, by, j->r->srv->cfg->data_dir, j->doc_id, j->att_id, j->rev, &j->a, &j->fd, &j->err,
-                                  &j->message);
+        return oa_app_attachments_list(s, by, j->doc_id, &b->out, &b->err, &b->message);
+    return oa_app_attachment_open(s, by, b->r->srv->cfg->data_dir, j->doc_id, j->att_id, j->rev, &j->a, &j->fd,
+                                  &b->err, &b->message);
 }
 
 #define PIECES 4   /* a download's buffers: decoded ahead while the socket takes the oldest */
@@ -594,31 +591,39 @@ static int parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *l
     return 1;
 }
 
-static void read_on_done(struct oa_db_job *job)
+/* The list is the answer; an attachment opened goes out as a stream, which has the answer from then on. */
+static bool read_step(struct oa_req_job *b)
 {
-    struct read_job *j = (struct read_job *)job;
-    struct oa_req *r = j->r;
-    if (job->rc != 0 || j->err != OA_E_OK) {
-        if (j->fd >= 0)
-            close(j->fd);
-        if (j->out)
-            cbor_decref(&j->out);
-        oa_reply_error(r, j->err != OA_E_OK ? j->err : (enum oa_err)job->rc, j->message);
-        free(j);
-        return;
-    }
+    struct read_job *j = (struct read_job *)b;
     if (j->list) {
-        oa_reply(r, 200, j->out);
-        free(j);
-        return;
+        b->status = 200;
+        return false;
     }
-    struct oa_attachment a = j->a;
-    int fd = j->fd;
-    free(j);
-    oa__download_start(r, &a, fd);
+    return oa__download_step(b, &j->a, &j->fd);
 }
 
-void oa__download_start(struct oa_req *r, const struct oa_attachment *a, int fd)
+bool oa__download_step(struct oa_req_job *job, const struct oa_attachment *a, int *fd)
+{
+    int taken = *fd;
+    *fd = -1; /* the download has it (or closed it) */
+    enum oa_err e = oa__download_start(job->r, a, taken, &job->message);
+    if (e != OA_E_OK) {
+        oa_req_fail(job, e, job->message);
+        return false;
+    }
+    free(job); /* the stream answers: the job ends here, with nothing left to finish */
+    return true;
+}
+
+static void read_finish(struct oa_req_job *b, bool ok)
+{
+    struct read_job *j = (struct read_job *)b;
+    (void)ok;
+    if (j->fd >= 0)
+        close(j->fd);
+}
+
+enum oa_err oa__download_start(struct oa_req *r, const struct oa_attachment *a, int fd, const char **message)
 {
     struct download *d = oa_xcalloc(1, sizeof(*d));
     pthread_mutex_init(&d->mu, NULL);
@@ -633,8 +638,8 @@ void oa__download_start(struct oa_req *r, const struct oa_attachment *a, int fd)
     int pr = parse_range(r->range, size, &d->from, &d->len);
     if (pr < 0) {
         download_free(d);
-        oa_reply_error(r, OA_E_RANGE_NOT_SATISFIABLE, NULL);
-        return;
+        *message = NULL;
+        return OA_E_RANGE_NOT_SATISFIABLE;
     }
     if (pr > 0)
         d->status = 206;
@@ -644,16 +649,17 @@ void oa__download_start(struct oa_req *r, const struct oa_attachment *a, int fd)
         oa_log(OA_LOG_ERROR, "blob_key_missing", "id=%s doc=%lld level=%d version=%d", r->id,
                (long long)d->a.doc_id, d->a.blob.level, d->a.blob.kek_version);
         download_free(d);
-        oa_reply_error(r, OA_E_BLOB_DAMAGED, "The file's key is not in the key file; nothing was sent.");
-        return;
+        *message = "The file's key is not in the key file; nothing was sent.";
+        return OA_E_BLOB_DAMAGED;
     }
     download_pump(d);
+    return OA_E_OK;
 }
 
 static void submit_read(struct oa_req *r, bool list)
 {
-    struct read_job *j = oa_xcalloc(1, sizeof(*j));
-    j->r = r;
+    /* A download's key is unwrapped with the key ring as its commit order left it (OA_REQ_ON_WRITER). */
+    struct read_job *j = oa_req_job_new(r, sizeof(*j), read_on_run, list ? 0 : OA_REQ_ON_WRITER);
     j->fd = -1;
     j->list = list;
     j->doc_id = id_param(r->params[0]);
@@ -666,9 +672,9 @@ static void submit_read(struct oa_req *r, bool list)
         oa_reply_error(r, OA_E_NOT_FOUND, "No such attachment.");
         return;
     }
-    j->job.run = read_on_run;
-    j->job.done = read_on_done;
-    oa_jobs_write(r->srv->jobs, &j->job);
+    j->base.step = read_step;
+    j->base.finish = read_finish;
+    oa_req_job_submit(&j->base);
 }
 
 void h_attachments_list(struct oa_req *r)

@@ -31,9 +31,13 @@
 #include "server/server.h"
 #include "workflow/calendar.h"
 
+/*
+ * Every gateway and publication route's request job: the answer is made on
+ * the loop after the commit (gw_step); an import's staged uploads are kept,
+ * dropped or given back by its finish, before the answer goes out.
+ */
 struct gw_job {
-    struct oa_db_job job;
-    struct oa_req *r;
+    struct oa_req_job base;
     int op;
     struct oa_gw_import in;
     struct oa_gw_file files[OA_GW_MAX_FILES];
@@ -46,9 +50,6 @@ struct gw_job {
     const char *file, *sha256, *reason, *detail, *bundle_id, *opinion;
     struct oa_attachment a;
     int fd;
-    enum oa_err err;
-    const char *message;
-    cbor_item_t *out;
 };
 
 enum { OP_IMPORT, OP_QUARANTINE, OP_OUTBOX, OP_FILE, OP_SENT, OP_PROPOSE, OP_REVIEW, OP_SECRECY };
@@ -56,7 +57,8 @@ enum { OP_IMPORT, OP_QUARANTINE, OP_OUTBOX, OP_FILE, OP_SENT, OP_PROPOSE, OP_REV
 static int gw_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct gw_job *j = (struct gw_job *)job;
-    const struct oa_app_actor *by = OA_REQ_ACTOR(j->r);
+    struct oa_req_job *b = &j->base;
+    const struct oa_app_actor *by = OA_REQ_ACTOR(b->r);
     switch (j->op) {
     case OP_IMPORT: return oa_gw_import(s, by, &j->in, &j->res) != 0 ? OA_E_STORAGE : 0;
     case OP_QUARANTINE:
@@ -64,120 +66,123 @@ static int gw_on_run(struct oa_store *s, struct oa_db_job *job)
                                 &j->audit_id, &j->res.expected) != 0
                    ? OA_E_STORAGE
                    : 0;
-    case OP_OUTBOX: j->out = oa_gw_outbox_page(s, j->after, (int)j->limit); return j->out ? 0 : OA_E_STORAGE;
+    case OP_OUTBOX: b->out = oa_gw_outbox_page(s, j->after, (int)j->limit); return b->out ? 0 : OA_E_STORAGE;
     case OP_FILE: {
-        int rc = oa_gw_outbox_file(s, by, j->r->srv->cfg->data_dir, j->id, j->k, &j->a, &j->fd, &j->err);
+        int rc = oa_gw_outbox_file(s, by, b->r->srv->cfg->data_dir, j->id, j->k, &j->a, &j->fd, &b->err);
         if (rc < 0)
             return OA_E_STORAGE;
-        if (rc == 0 && j->err == OA_E_OK) {
-            j->err = OA_E_NOT_FOUND;
-            j->message = "No such outbox item or file.";
+        if (rc == 0 && b->err == OA_E_OK) {
+            b->err = OA_E_NOT_FOUND;
+            b->message = "No such outbox item or file.";
         }
         return 0;
     }
     case OP_SENT:
-        return oa_gw_outbox_sent(s, by, j->id, j->bundle_id, j->sha256, &j->err) != 0 ? OA_E_STORAGE : 0;
+        return oa_gw_outbox_sent(s, by, j->id, j->bundle_id, j->sha256, &b->err) != 0 ? OA_E_STORAGE : 0;
     case OP_PROPOSE:
-        return oa_gw_publication_propose(s, by, j->id, j->opinion, &j->err, &j->message, &j->out) != 0 ? OA_E_STORAGE
+        return oa_gw_publication_propose(s, by, j->id, j->opinion, &b->err, &b->message, &b->out) != 0 ? OA_E_STORAGE
                                                                                                       : 0;
     case OP_SECRECY:
-        return oa_gw_publication_secrecy_review(s, by, j->id, j->opinion, &j->err, &j->message, &j->out) != 0
+        return oa_gw_publication_secrecy_review(s, by, j->id, j->opinion, &b->err, &b->message, &b->out) != 0
                    ? OA_E_STORAGE
                    : 0;
     case OP_REVIEW:
-        return oa_gw_publication_review(s, by, j->id, j->approve, j->opinion, &j->err, &j->message, &j->out) != 0
+        return oa_gw_publication_review(s, by, j->id, j->approve, j->opinion, &b->err, &b->message, &b->out) != 0
                    ? OA_E_STORAGE
                    : 0;
     }
     return OA_E_INTERNAL;
 }
 
-static void import_done(struct gw_job *j, enum oa_err e)
+/* 409 out_of_sequence with the seq the server expects next: oagw keeps the bundle and tries again. */
+static void answer_out_of_sequence(struct oa_req_job *b, int64_t expected)
 {
-    struct oa_req *r = j->r;
-    bool imported = e == OA_E_OK && j->res.err == OA_E_OK && !j->res.duplicate;
+    cbor_item_t *m = pv_map(3);
+    pv_put_text(m, "code", oa_err_code(OA_E_OUT_OF_SEQUENCE));
+    pv_put_text(m, "message", oa_err_message(OA_E_OUT_OF_SEQUENCE));
+    pv_put_int(m, "expected", expected);
+    b->status = 409;
+    b->out = m;
+}
+
+/* After a run that succeeded: each route's answer; an outbox file's stream has it from then on. */
+static bool gw_step(struct oa_req_job *b)
+{
+    struct gw_job *j = (struct gw_job *)b;
+    cbor_item_t *m = NULL;
+    switch (j->op) {
+    case OP_IMPORT:
+        if (j->res.err == OA_E_OUT_OF_SEQUENCE) {
+            answer_out_of_sequence(b, j->res.expected);
+        } else if (j->res.err != OA_E_OK) {
+            oa_req_fail(b, j->res.err, j->res.message);
+        } else {
+            m = pv_map(2);
+            pv_put_text(m, "outcome", j->res.duplicate ? "duplicate" : "imported");
+            pv_put_int(m, "document_id", j->res.doc_id);
+            b->status = j->res.duplicate ? 200 : 201;
+            b->out = m;
+        }
+        return false;
+    case OP_QUARANTINE:
+        if (j->res.expected > 0) {
+            /* signed by its sender, but seqs before it have not come */
+            answer_out_of_sequence(b, j->res.expected);
+            return false;
+        }
+        m = pv_map(1);
+        pv_put_int(m, "audit_id", j->audit_id);
+        b->status = 201;
+        b->out = m;
+        return false;
+    case OP_SENT:
+        m = pv_map(1);
+        pv_put_int(m, "id", j->id);
+        b->status = 200;
+        b->out = m;
+        return false;
+    case OP_FILE:
+        return oa__download_step(b, &j->a, &j->fd);
+    default: b->status = 200; return false;
+    }
+}
+
+/*
+ * After the commit, before the answer: an import's staged uploads stay (it
+ * committed them), go (a duplicate, or a correction refused for good), or
+ * are given back for oagw's retry; an outbox file not streamed is closed.
+ */
+static void gw_finish(struct oa_req_job *b, bool ok)
+{
+    struct gw_job *j = (struct gw_job *)b;
+    (void)ok;
+    if (j->fd >= 0)
+        close(j->fd);
+    if (j->op != OP_IMPORT)
+        return;
+    bool committed = b->job.rc == 0;
+    bool imported = committed && j->res.err == OA_E_OK && !j->res.duplicate;
     for (size_t i = 0; i < j->in.nfiles; i++) {
         struct upload *u = j->uploads[i];
         if (imported)
             oa__upload_committed(u);
-        else if (j->res.duplicate || (e == OA_E_OK && j->res.err == OA_E_CORRECTION_REFUSED))
+        else if (j->res.duplicate || (committed && j->res.err == OA_E_CORRECTION_REFUSED))
             oa__upload_drop(u); /* the bundle came before, or is refused for good: these copies are void */
         else
             u->claimed = false; /* refused: oagw may retry with them */
     }
     if (imported && j->in.nfiles > 0)
-        oa_blobs_reseal_kick(r->srv); /* bind the staged files to their document and label */
-    if (e != OA_E_OK) {
-        oa_reply_error(r, e, NULL);
-        return;
-    }
-    if (j->res.err == OA_E_OUT_OF_SEQUENCE) {
-        cbor_item_t *m = pv_map(3);
-        pv_put_text(m, "code", oa_err_code(OA_E_OUT_OF_SEQUENCE));
-        pv_put_text(m, "message", oa_err_message(OA_E_OUT_OF_SEQUENCE));
-        pv_put_int(m, "expected", j->res.expected);
-        oa_reply(r, 409, m);
-        return;
-    }
-    if (j->res.err != OA_E_OK) {
-        oa_reply_error(r, j->res.err, j->res.message);
-        return;
-    }
-    cbor_item_t *m = pv_map(2);
-    pv_put_text(m, "outcome", j->res.duplicate ? "duplicate" : "imported");
-    pv_put_int(m, "document_id", j->res.doc_id);
-    oa_reply(r, j->res.duplicate ? 200 : 201, m);
-}
-
-static void gw_on_done(struct oa_db_job *job)
-{
-    struct gw_job *j = (struct gw_job *)job;
-    struct oa_req *r = j->r;
-    enum oa_err e = job->rc ? (enum oa_err)job->rc : OA_E_OK;
-    if (j->op == OP_IMPORT) {
-        import_done(j, e);
-        free(j);
-        return;
-    }
-    if (e == OA_E_OK && j->err != OA_E_OK)
-        e = j->err;
-    if (e != OA_E_OK) {
-        if (j->fd >= 0)
-            close(j->fd);
-        if (j->out)
-            cbor_decref(&j->out);
-        oa_reply_error(r, e, j->err != OA_E_OK ? j->message : NULL);
-    } else if (j->op == OP_QUARANTINE && j->res.expected > 0) {
-        /* signed by its sender, but seqs before it have not come: oagw keeps it and tries again */
-        cbor_item_t *m = pv_map(3);
-        pv_put_text(m, "code", oa_err_code(OA_E_OUT_OF_SEQUENCE));
-        pv_put_text(m, "message", oa_err_message(OA_E_OUT_OF_SEQUENCE));
-        pv_put_int(m, "expected", j->res.expected);
-        oa_reply(r, 409, m);
-    } else if (j->op == OP_QUARANTINE) {
-        cbor_item_t *m = pv_map(1);
-        pv_put_int(m, "audit_id", j->audit_id);
-        oa_reply(r, 201, m);
-    } else if (j->op == OP_SENT) {
-        cbor_item_t *m = pv_map(1);
-        pv_put_int(m, "id", j->id);
-        oa_reply(r, 200, m);
-    } else if (j->op == OP_FILE) {
-        oa__download_start(r, &j->a, j->fd);
-    } else {
-        oa_reply(r, 200, j->out);
-    }
-    free(j);
+        oa_blobs_reseal_kick(b->r->srv); /* bind the staged files to their document and label */
 }
 
 static struct gw_job *gw_job_new(struct oa_req *r, int op)
 {
-    struct gw_job *j = oa_xcalloc(1, sizeof(*j));
-    j->r = r;
+    /* An outbox file's key is unwrapped in the writer's order (OA_REQ_ON_WRITER). */
+    struct gw_job *j = oa_req_job_new(r, sizeof(struct gw_job), gw_on_run, op == OP_FILE ? OA_REQ_ON_WRITER : 0);
     j->op = op;
     j->fd = -1;
-    j->job.run = gw_on_run;
-    j->job.done = gw_on_done;
+    j->base.step = gw_step;
+    j->base.finish = gw_finish;
     return j;
 }
 
@@ -332,7 +337,7 @@ void h_gw_import(struct oa_req *r)
         return;
     }
     in->files = j->files;
-    oa_jobs_write(r->srv->jobs, &j->job);
+    oa_req_job_submit(&j->base);
 }
 
 void h_gw_quarantine(struct oa_req *r)
@@ -365,7 +370,7 @@ void h_gw_quarantine(struct oa_req *r)
         return;
     }
     j->signed_by = (struct oa_gw_signed){j->in.sender, j->in.bundle_id, j->in.seq};
-    oa_jobs_write(r->srv->jobs, &j->job);
+    oa_req_job_submit(&j->base);
 }
 
 void h_gw_outbox(struct oa_req *r)
@@ -379,7 +384,7 @@ void h_gw_outbox(struct oa_req *r)
         oa_reply_error(r, OA_E_BAD_REQUEST, "after must be an outbox id (0 for the start), limit 1 to 200.");
         return;
     }
-    oa_jobs_write(r->srv->jobs, &j->job);
+    oa_req_job_submit(&j->base);
 }
 
 void h_gw_outbox_file(struct oa_req *r)
@@ -392,7 +397,7 @@ void h_gw_outbox_file(struct oa_req *r)
         return;
     }
     j->k = (int)k;
-    oa_jobs_write(r->srv->jobs, &j->job);
+    oa_req_job_submit(&j->base);
 }
 
 void h_gw_outbox_sent(struct oa_req *r)
@@ -416,7 +421,7 @@ void h_gw_outbox_sent(struct oa_req *r)
         oa_reply_error(r, OA_E_BAD_FIELD, "bundle_id and sha256 must be 64 lowercase hex digits.");
         return;
     }
-    oa_jobs_write(r->srv->jobs, &j->job);
+    oa_req_job_submit(&j->base);
 }
 
 static void publication(struct oa_req *r, int op)
@@ -436,7 +441,7 @@ static void publication(struct oa_req *r, int op)
         free(j);
         return;
     }
-    oa_jobs_write(r->srv->jobs, &j->job);
+    oa_req_job_submit(&j->base);
 }
 
 void h_publication_propose(struct oa_req *r)

@@ -206,67 +206,81 @@ static void upload_submit(struct upload *u, bool finish)
     }
 }
 
-/* ---- the commit ---- */
+/* ---- the answer and the commit ---- */
 
-struct commit_job {
-    struct oa_db_job job;
-    struct upload *u;
-    struct oa_req *r;
-    enum oa_err err;
-    const char *message;
-};
+/*
+ * Ends the feeding request's stage with its answer: the error e (with
+ * message), or status and out.  The upload goes on without the request.
+ */
+static void upload_answer(struct upload *u, enum oa_err e, const char *message, int status, cbor_item_t *out)
+{
+    struct oa_req_job *j = &u->job->base;
+    u->job = NULL;
+    if (e != OA_E_OK) {
+        oa_req_fail(j, e, message);
+    } else {
+        j->status = status;
+        j->out = out;
+    }
+    oa_req_job_answer(j);
+}
 
 static int commit_on_run(struct oa_store *s, struct oa_db_job *job)
 {
-    struct commit_job *j = (struct commit_job *)job;
+    struct upload_job *j = (struct upload_job *)job;
     struct upload *u = j->u;
-    return oa_app_upload_commit(s, OA_REQ_ACTOR(j->r), &u->b, u->name, u->role, &j->err, &j->message);
+    return oa_app_upload_commit(s, OA_REQ_ACTOR(j->base.r), &u->b, u->name, u->role, &j->base.err,
+                                &j->base.message);
 }
 
-static void commit_on_done(struct oa_db_job *job)
+/* Committed: the answer is the attachment's new revision. */
+static bool commit_step(struct oa_req_job *b)
 {
-    struct commit_job *j = (struct commit_job *)job;
-    struct upload *u = j->u;
-    struct oa_req *r = j->r;
-    u->r = NULL;
-    if (job->rc == 0 && j->err == OA_E_OK) {
+    struct upload *u = ((struct upload_job *)b)->u;
+    struct oa_attachment a = {.id = u->b.attachment_id, .doc_id = u->b.doc_id, .rev = u->b.rev, .blob = u->b};
+    snprintf(a.name, sizeof(a.name), "%s", u->name);
+    snprintf(a.role, sizeof(a.role), "%s", u->role);
+    b->status = 201;
+    b->out = oa_app_attachment_item(&a);
+    return false;
+}
+
+/* After the commit, before the answer: a committed file stays; the upload goes either way. */
+static void commit_finish(struct oa_req_job *b, bool ok)
+{
+    struct upload *u = ((struct upload_job *)b)->u;
+    u->job = NULL;
+    if (ok) {
         u->finished = false; /* committed: the file stays */
         oa_app_blob_out_keep(u->out);
-        struct oa_attachment a = {.id = u->b.attachment_id, .doc_id = u->b.doc_id, .rev = u->b.rev, .blob = u->b};
-        snprintf(a.name, sizeof(a.name), "%s", u->name);
-        snprintf(a.role, sizeof(a.role), "%s", u->role);
-        oa_reply(r, 201, oa_app_attachment_item(&a));
-    } else {
-        oa_reply_error(r, j->err != OA_E_OK ? j->err : (enum oa_err)job->rc, j->message);
     }
-    free(j);
     oa__upload_drop(u);
 }
 
 /* Fault injection for the crash test: OAD_FAULT=blob-before-commit exits between the durable file and its row. */
 static bool fault_before_commit;
 
+/* The feeding request's next stage: the blob's row, in a writer run. */
 static void upload_commit(struct upload *u)
 {
     if (fault_before_commit)
         _exit(86);
-    struct commit_job *j = oa_xcalloc(1, sizeof(*j));
-    j->u = u;
-    j->r = u->r;
+    struct oa_req_job *j = &u->job->base;
     j->job.run = commit_on_run;
-    j->job.done = commit_on_done;
-    oa_jobs_write(u->srv->jobs, &j->job);
+    j->step = commit_step;
+    j->finish = commit_finish;
+    oa_req_job_submit(j);
 }
 
 /* ---- the body, piece by piece ---- */
 
-void oa__upload_answer_progress(struct upload *u, struct oa_req *r)
+cbor_item_t *oa__upload_progress(const struct upload *u)
 {
     cbor_item_t *m = pv_map(3);
     pv_put_text(m, "upload", u->token);
     pv_put_int(m, "offset", (int64_t)u->offset);
     pv_put_int(m, "length", (int64_t)u->length);
-    oa_reply(r, 200, m);
+    return m;
 }
 
 /*
@@ -275,24 +289,22 @@ void oa__upload_answer_progress(struct upload *u, struct oa_req *r)
  */
 static void upload_pump(struct upload *u)
 {
-    struct oa_req *r = u->r;
     if (u->working)
         return;
     if (u->failed) {
-        if (r) {
-            u->r = NULL;
+        if (u->job) {
             if (u->fail_err == OA_E_NO_SPACE)
-                oa_reply_error(r, OA_E_NO_SPACE, NULL);
+                upload_answer(u, OA_E_NO_SPACE, NULL, 0, NULL);
             else
-                oa_reply_error(r, OA_E_INTERNAL, "The file could not be stored; the upload is void: start it again.");
+                upload_answer(u, OA_E_INTERNAL, "The file could not be stored; the upload is void: start it again.", 0,
+                              NULL);
         }
         oa__upload_drop(u);
         return;
     }
     if (u->finished) {
-        if (r && !u->sniffing && u->staged) {
+        if (u->job && !u->sniffing && u->staged) {
             /* Sealed and durable; it waits, uncommitted, for the import that names it, without its buffers. */
-            u->r = NULL;
             sodium_memzero(u->fill, u->fill_cap);
             sodium_memzero(u->work, u->fill_cap);
             free(u->fill);
@@ -305,20 +317,20 @@ static void upload_pump(struct upload *u)
             pv_put_int(m, "offset", (int64_t)u->offset);
             pv_put_int(m, "length", (int64_t)u->length);
             pv_put_text(m, "sha256", hex);
-            oa_reply(r, 200, m);
+            upload_answer(u, OA_E_OK, NULL, 200, m);
             u->idle_since = uv_now(u->srv->loop);
-        } else if (r && !u->sniffing) {
+        } else if (u->job && !u->sniffing) {
             upload_commit(u);
         }
         return;
     }
     if (u->fill_len >= CHUNK) {
         upload_submit(u, false);
-        if (r)
-            oa_req_body_resume(r);
+        if (u->job)
+            oa_req_body_resume(u->job->base.r);
         return;
     }
-    if (!u->body_ended || r == NULL)
+    if (!u->body_ended || u->job == NULL)
         return;
     /* The request's body has ended and everything it brought is written or filling. */
     bool complete = u->length == UINT64_MAX ? true : u->offset == u->length;
@@ -327,15 +339,14 @@ static void upload_pump(struct upload *u)
         upload_submit(u, true);
         return;
     }
-    u->r = NULL;
     if (u->body_err != OA_E_OK) {
-        oa_reply_error(r, u->body_err, NULL);
+        upload_answer(u, u->body_err, NULL, 0, NULL);
         if (!u->token[0]) {
             oa__upload_drop(u); /* a one-shot upload that broke is void */
             return;
         }
     } else {
-        oa__upload_answer_progress(u, r);
+        upload_answer(u, OA_E_OK, NULL, 200, oa__upload_progress(u));
     }
     if (u->fill_len > 0)
         upload_submit(u, false); /* keep what arrived: a resumed upload continues after it */
@@ -344,16 +355,16 @@ static void upload_pump(struct upload *u)
 static void upload_on_data(struct oa_req *r, const void *data, size_t len)
 {
     struct upload *u = r->ctx;
-    if (u->failed || u->body_err != OA_E_OK)
+    if (u->failed || u->body_err != OA_E_OK || u->job == NULL)
         return;
     uint64_t max = u->srv->cfg->blob_max_bytes;
     if ((u->length != UINT64_MAX && len > u->length - u->offset) || len > max - u->offset) {
         /* More than declared or allowed: the request is refused; what came before it stays. */
         u->body_err = OA_E_BODY_TOO_LARGE;
-        u->r = NULL;
-        oa_reply_error(r, OA_E_BODY_TOO_LARGE,
-                       u->length != UINT64_MAX && u->length <= max ? "The body runs past the upload's declared length."
-                                                                   : "The file is larger than this server accepts.");
+        upload_answer(u, OA_E_BODY_TOO_LARGE,
+                      u->length != UINT64_MAX && u->length <= max ? "The body runs past the upload's declared length."
+                                                                  : "The file is larger than this server accepts.",
+                      0, NULL);
         if (!u->token[0])
             oa__upload_drop(u);
         return;
@@ -385,17 +396,18 @@ static void upload_on_data(struct oa_req *r, const void *data, size_t len)
 static void upload_on_end(struct oa_req *r, enum oa_err e)
 {
     struct upload *u = r->ctx;
-    if (u->r != r)
+    if (u->job == NULL || u->job->base.r != r)
         return; /* already answered */
     u->body_ended = true;
     u->body_err = e;
     upload_pump(u);
 }
 
-/* Starts feeding upload u from request r's body. */
-void oa__upload_feed(struct upload *u, struct oa_req *r)
+void oa__upload_feed(struct upload *u, struct upload_job *j)
 {
-    u->r = r;
+    struct oa_req *r = j->base.r;
+    j->u = u;
+    u->job = j;
     u->body_ended = false;
     u->body_err = OA_E_OK;
     r->ctx = u;
@@ -469,7 +481,7 @@ struct upload *oa__upload_new_staged(struct oa_server *srv, int64_t owner, const
 struct upload *oa__upload_staged_find(struct oa_server *srv, const char *token, int64_t owner)
 {
     for (struct upload *u = srv->uploads; u; u = u->next)
-        if (u->staged && u->finished && !u->claimed && !u->dead && u->r == NULL && u->owner == owner &&
+        if (u->staged && u->finished && !u->claimed && !u->dead && u->job == NULL && u->owner == owner &&
             strlen(token) == 32 && sodium_memcmp(u->token, token, 32) == 0)
             return u;
     return NULL;
@@ -492,7 +504,7 @@ static void uploads_on_sweep(uv_timer_t *t)
     struct upload *u = srv->uploads, *next;
     for (; u; u = next) {
         next = u->next;
-        if (u->token[0] && u->r == NULL && !u->dead && !u->claimed && now - u->idle_since > idle) {
+        if (u->token[0] && u->job == NULL && !u->dead && !u->claimed && now - u->idle_since > idle) {
             oa_log(OA_LOG_INFO, "upload_expired", "doc=%lld offset=%llu", (long long)u->b.doc_id,
                    (unsigned long long)u->offset);
             oa__upload_drop(u);
@@ -539,7 +551,7 @@ void oa__uploads_stop(struct oa_server *srv)
     struct upload *u = srv->uploads, *next;
     for (; u; u = next) {
         next = u->next;
-        if (u->r == NULL && !u->dead && !u->claimed)
+        if (u->job == NULL && !u->dead && !u->claimed)
             oa__upload_drop(u);
     }
     pthread_mutex_lock(&magic_lock);

@@ -75,12 +75,24 @@ struct oa_req_job {
      * and before finish and the answer, returns true to keep the job for
      * its next stage, which ends in oa_req_job_submit (another run) or
      * oa_req_job_answer (the authentication gate instead frees it and
-     * hands the request to its handler).  Returning false answers now: it
+     * hands the request to its handler; a download, to the stream that
+     * answers in pieces).  Returning false answers now: it
      * may set err or the answer first.
      */
     bool (*step)(struct oa_req_job *j);
 };
-/* A zeroed job of `size` bytes (at least the struct) for r, running `run`; OA_JOB_* flags. */
+/*
+ * A GET's job that must stay on the writer, ordered with its commits: one
+ * that unwraps a file's key with the key ring, which retires a key version
+ * once the writer has committed the files' rewrapping.  A reader's snapshot
+ * may predate that commit, and its row name a version already gone.
+ */
+#define OA_REQ_ON_WRITER 0x10000u
+/*
+ * A zeroed job of `size` bytes (at least the struct) for r, running `run`;
+ * OA_JOB_* flags.  A GET's job is a read (OA_JOB_READ), unless
+ * OA_REQ_ON_WRITER or OA_JOB_BOOKKEEPING.
+ */
 void *oa_req_job_new(struct oa_req *r, size_t size, oa_db_run_fn run, unsigned flags);
 /* Submits it (oa_db_submit; again for a further stage) with oa_req_job_done as its completion. */
 void oa_req_job_submit(struct oa_req_job *j);

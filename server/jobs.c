@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "proto/alloc.h"
 #include "server/handlers.h"
@@ -18,6 +19,16 @@ void oa_db_submit(struct oa_server *srv, struct oa_db_job *job)
 void *oa_req_job_new(struct oa_req *r, size_t size, oa_db_run_fn run, unsigned flags)
 {
     struct oa_req_job *j = oa_xcalloc(1, size < sizeof(*j) ? sizeof(*j) : size);
+    /*
+     * A GET only reads (a safe method, RFC 9110 9.2.1): its jobs run on a
+     * reader, and what they record (audit entries) goes to the writer with
+     * them.  The session check's bookkeeping is the writer's, and so are the
+     * jobs that asked for it (OA_REQ_ON_WRITER).
+     */
+    if (flags & OA_REQ_ON_WRITER)
+        flags &= ~OA_REQ_ON_WRITER;
+    else if (!(flags & OA_JOB_BOOKKEEPING) && strcmp(r->method, "GET") == 0)
+        flags |= OA_JOB_READ;
     j->r = r;
     j->job.run = run;
     j->job.flags = flags;

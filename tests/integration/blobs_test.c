@@ -801,3 +801,56 @@ Test(blobs, bad_names_are_refused_on_resumable_upload)
         }
     }
 }
+
+/*
+ * A resumable upload fed by several whole PATCHes: one that ends short of the
+ * declared length is answered with the offset held; one that runs past it is
+ * refused (413) and keeps what came before; the last one commits (201).
+ */
+Test(blobs, a_resumable_upload_takes_its_bytes_in_several_requests)
+{
+    size_t n = 1000;
+    unsigned char b[1000];
+    fill(b, n, true, 11);
+    char body[256];
+    snprintf(body, sizeof(body), "{\"document\":%lld,\"name\":\"pieces.txt\",\"length\":%zu}", doc_id, n);
+    struct resp r = http_json(&srv, "POST", "/v1/uploads", writer, body, NULL);
+    json_t *j = ok_json(&r, 201);
+    char loc[128];
+    snprintf(loc, sizeof(loc), "%s", json_string_value(json_object_get(j, "location")));
+    json_decref(j);
+
+    r = send_raw("PATCH", loc, writer, b, 400, "Upload-Offset: 0\r\n");
+    j = ok_json(&r, 200);
+    cr_assert_eq(json_integer_value(json_object_get(j, "offset")), 400);
+    cr_assert_eq(json_integer_value(json_object_get(j, "length")), (json_int_t)n);
+    json_decref(j);
+
+    unsigned char over[700];
+    memcpy(over, b + 400, 600);
+    memset(over + 600, 'x', 100);
+    r = send_raw("PATCH", loc, writer, over, sizeof(over), "Upload-Offset: 400\r\n");
+    cr_assert_eq(r.status, 413, "%s", r.body);
+    cr_assert(strstr(r.body, "body_too_large") && strstr(r.body, "declared length"), "%s", r.body);
+    resp_free(&r);
+
+    r = http_json(&srv, "GET", loc, writer, NULL, NULL);
+    j = ok_json(&r, 200);
+    size_t off = (size_t)json_integer_value(json_object_get(j, "offset"));
+    json_decref(j);
+    cr_assert(off >= 400 && off <= n, "offset %zu", off);
+    char hdr[64];
+    snprintf(hdr, sizeof(hdr), "Upload-Offset: %zu\r\n", off);
+    r = send_raw("PATCH", loc, writer, b + off, n - off, hdr);
+    j = ok_json(&r, 201);
+    long long id = json_integer_value(json_object_get(j, "id"));
+    cr_assert_eq(json_integer_value(json_object_get(j, "size")), (json_int_t)n);
+    json_decref(j);
+    r = download(writer, doc_id, id, NULL, NULL);
+    cr_assert(r.status == 200 && r.body_len == n && memcmp(r.body, b, n) == 0, "the pieced blob differs");
+    resp_free(&r);
+    /* Committed: the upload is gone. */
+    r = http_json(&srv, "GET", loc, writer, NULL, NULL);
+    cr_assert_eq(r.status, 404, "%s", r.body);
+    resp_free(&r);
+}

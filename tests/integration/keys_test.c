@@ -165,7 +165,7 @@ static void expect_file(const char *token, long long doc, long long att, const c
     snprintf(path, sizeof(path), "/v1/documents/%lld/attachments/%lld", doc, att);
     snprintf(headers, sizeof(headers), "Authorization: Bearer %s\r\n", token);
     struct resp r = http_do(&srv, "GET", path, NULL, NULL, 0, headers);
-    cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
+    cr_assert_eq(r.status, 200, "%d %s\n%s", r.status, r.body, oad_log_tail(&srv));
     cr_assert_eq(r.body_len, strlen(content));
     cr_assert(memcmp(r.body, content, r.body_len) == 0);
     resp_free(&r);

@@ -152,8 +152,18 @@ Test(reads, answer_while_the_writer_is_stalled)
         resp_free(&r);
         snprintf(path, sizeof(path), "/v1/documents/%lld", pub_doc);
     }
+    /* Every GET with nothing to record is a read: the caller's account and sessions, lists around documents. */
+    static const char *const others[] = {"/v1/users/me", "/v1/sessions", "/v1/organs", "/v1/calendar",
+                                         "/v1/delegations", "/v1/chases", "/v1/documents/%lld/attachments"};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        char other[128];
+        snprintf(other, sizeof(other), others[i], pub_doc);
+        r = get(other, reader_t);
+        cr_assert_eq(r.status, 200, "%s: %s", other, r.body);
+        resp_free(&r);
+    }
     uint64_t reads_ms = now_ms() - t0;
-    cr_assert_lt(reads_ms, 1500, "ten reads took %llu ms behind a stalled writer", (unsigned long long)reads_ms);
+    cr_assert_lt(reads_ms, 1500, "seventeen reads took %llu ms behind a stalled writer", (unsigned long long)reads_ms);
 
     /* The write and the classified read are still waiting. */
     struct resp w = {0}, c = {0};
