@@ -7,8 +7,9 @@
  * change: a revoked row stays, so that every client of the user, each with
  * its own cursor, is sent the revocation when its walk covers that change
  * (oa_sync_revoked_begin), not only the first to sync after it.  A row is
- * never deleted: the table holds one row per (user, document) ever sent,
- * held or revoked, as it did before revocations were kept.
+ * never deleted, held or revoked: the table is bounded by the (user,
+ * document) pairs ever sent, the bound the held rows alone already had (a
+ * document may be sent, revoked and sent again: one row throughout).
  */
 #ifndef OA_STORAGE_SYNC_H
 #define OA_STORAGE_SYNC_H
