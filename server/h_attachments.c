@@ -553,44 +553,6 @@ static void download_on_written(struct oa_req *r, int status)
     download_pump(d);
 }
 
-/* Parses a single "bytes=a-b" range against size; 1 ranged, 0 ignore (whole), -1 unsatisfiable. */
-static int parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *len)
-{
-    if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
-        return 0;
-    const char *p = h + 6;
-    char *end = NULL;
-    if (*p == '-') {
-        unsigned long long n = strtoull(p + 1, &end, 10);
-        if (end == p + 1 || *end != '\0')
-            return 0;
-        if (n == 0 || size == 0)
-            return -1;
-        if (n > size)
-            n = size;
-        *from = size - n;
-        *len = n;
-        return 1;
-    }
-    unsigned long long a = strtoull(p, &end, 10);
-    if (end == p || *end != '-')
-        return 0;
-    p = end + 1;
-    unsigned long long b = size ? size - 1 : 0;
-    if (*p != '\0') {
-        b = strtoull(p, &end, 10);
-        if (end == p || *end != '\0' || b < a)
-            return 0;
-    }
-    if (a >= size)
-        return -1;
-    if (b >= size)
-        b = size - 1;
-    *from = a;
-    *len = b - a + 1;
-    return 1;
-}
-
 /* The list is the answer; an attachment opened goes out as a stream, which has the answer from then on. */
 static bool read_step(struct oa_req_job *b)
 {
@@ -635,7 +597,7 @@ enum oa_err oa__download_start(struct oa_req *r, const struct oa_attachment *a, 
     d->status = 200;
     d->from = 0;
     d->len = size;
-    int pr = parse_range(r->range, size, &d->from, &d->len);
+    int pr = oa_parse_range(r->range, size, &d->from, &d->len);
     if (pr < 0) {
         download_free(d);
         *message = NULL;

@@ -1,12 +1,14 @@
 /*
  * server/params.c: what a request names outside its body: path ids, query
- * parameters (percent-decoded into the request's arena) and whole numbers.
- * The one parser of them, shared by every handler.
+ * parameters (percent-decoded into the request's arena), whole numbers and
+ * the Range header.  The one parser of them, shared by every handler; the
+ * parsers themselves are pure (tests/fuzz/fuzz_params.c drives them).
  */
 #include "server/params.h"
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/http.h"
@@ -22,37 +24,50 @@ static int hex_digit(char c)
     return -1;
 }
 
-const char *oa_query_param_n(struct oa_req *r, const char *name, size_t *len)
+const char *oa_query_find(const char *query, const char *name, size_t *vlen)
 {
     size_t nl = strlen(name);
-    const char *p = r->query;
+    const char *p = query;
     while (p && *p) {
         const char *amp = strchr(p, '&');
         size_t plen = amp ? (size_t)(amp - p) : strlen(p);
         if (plen > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
-            /* percent-decode; a '%' not followed by two hex digits stays as it is */
-            const char *v = p + nl + 1;
-            size_t vl = plen - nl - 1;
-            char *out = oa_arena_alloc(&r->arena, vl + 1);
-            if (out == NULL)
-                return NULL;
-            size_t o = 0;
-            for (size_t i = 0; i < vl; i++) {
-                int hi, lo;
-                if (v[i] == '%' && i + 2 < vl && (hi = hex_digit(v[i + 1])) >= 0 && (lo = hex_digit(v[i + 2])) >= 0) {
-                    out[o++] = (char)(hi << 4 | lo);
-                    i += 2;
-                    continue;
-                }
-                out[o++] = v[i] == '+' ? ' ' : v[i];
-            }
-            out[o] = '\0';
-            *len = o;
-            return out;
+            *vlen = plen - nl - 1;
+            return p + nl + 1;
         }
         p = amp ? amp + 1 : NULL;
     }
     return NULL;
+}
+
+size_t oa_query_decode(const char *v, size_t vl, char *out)
+{
+    /* a '%' not followed by two hex digits stays as it is */
+    size_t o = 0;
+    for (size_t i = 0; i < vl; i++) {
+        int hi, lo;
+        if (v[i] == '%' && i + 2 < vl && (hi = hex_digit(v[i + 1])) >= 0 && (lo = hex_digit(v[i + 2])) >= 0) {
+            out[o++] = (char)(hi << 4 | lo);
+            i += 2;
+            continue;
+        }
+        out[o++] = v[i] == '+' ? ' ' : v[i];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+const char *oa_query_param_n(struct oa_req *r, const char *name, size_t *len)
+{
+    size_t vl = 0;
+    const char *v = oa_query_find(r->query, name, &vl);
+    if (v == NULL)
+        return NULL;
+    char *out = oa_arena_alloc(&r->arena, vl + 1);
+    if (out == NULL)
+        return NULL;
+    *len = oa_query_decode(v, vl, out);
+    return out;
 }
 
 const char *oa_query_param(struct oa_req *r, const char *name)
@@ -146,4 +161,41 @@ bool oa_query_int(struct oa_req *r, const char *name, int64_t lo, int64_t hi, in
 bool oa_query_clamped(struct oa_req *r, const char *name, int64_t lo, int64_t hi, int64_t dflt, int64_t *out)
 {
     return query_number(r, name, lo, hi, dflt, true, out);
+}
+
+int oa_parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *len)
+{
+    if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+        return 0;
+    const char *p = h + 6;
+    char *end = NULL;
+    if (*p == '-') {
+        unsigned long long n = strtoull(p + 1, &end, 10);
+        if (end == p + 1 || *end != '\0')
+            return 0;
+        if (n == 0 || size == 0)
+            return -1;
+        if (n > size)
+            n = size;
+        *from = size - n;
+        *len = n;
+        return 1;
+    }
+    unsigned long long a = strtoull(p, &end, 10);
+    if (end == p || *end != '-')
+        return 0;
+    p = end + 1;
+    unsigned long long b = size ? size - 1 : 0;
+    if (*p != '\0') {
+        b = strtoull(p, &end, 10);
+        if (end == p || *end != '\0' || b < a)
+            return 0;
+    }
+    if (a >= size)
+        return -1;
+    if (b >= size)
+        b = size - 1;
+    *from = a;
+    *len = b - a + 1;
+    return 1;
 }

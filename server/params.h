@@ -16,6 +16,22 @@
 
 struct oa_req;
 
+/*
+ * The pure core of the query-string parser, which the two below call (and
+ * tests/fuzz/fuzz_params.c drives): in query ("a=1&b=2", without the '?';
+ * NULL is an empty one), the first parameter called `name`, still encoded:
+ * returns where its value starts and its length in *vlen, or NULL when it
+ * is absent (a parameter without '=' is absent).  Points into query.
+ */
+const char *oa_query_find(const char *query, const char *name, size_t *vlen);
+/*
+ * Percent-decodes the vl bytes at v into out, which has room for vl + 1:
+ * "%hh" is that byte, '+' a space, a '%' not followed by two hex digits stays
+ * as it is.  NUL-terminates and returns the decoded length (at most vl; a
+ * %00 makes strlen() shorter).
+ */
+size_t oa_query_decode(const char *v, size_t vl, char *out);
+
 /* A query parameter, percent-decoded into the request's arena; NULL when absent. */
 const char *oa_query_param(struct oa_req *r, const char *name);
 /* The same with its decoded length in *len: a %00 in it makes strlen() shorter. */
@@ -46,5 +62,16 @@ bool oa_query_int(struct oa_req *r, const char *name, int64_t lo, int64_t hi, in
  * is not a whole number.
  */
 bool oa_query_clamped(struct oa_req *r, const char *name, int64_t lo, int64_t hi, int64_t dflt, int64_t *out);
+
+/*
+ * A Range header (RFC 9110 14.1.2, a single range) against a resource of
+ * `size` bytes: "bytes=a-b", "bytes=a-" or "bytes=-n" (the last n bytes).
+ * Returns 1 with the range in *from and *len (len >= 1, from + len <= size,
+ * b and n clamped to the size), 0 when the header is absent, malformed,
+ * names several ranges or has b < a (send the whole: the header is ignored),
+ * -1 when it cannot be satisfied (a >= size, n = 0, or an empty resource: 416).
+ * The numbers are read with strtoull.
+ */
+int oa_parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *len);
 
 #endif

@@ -16,6 +16,11 @@
 #define ZSTD_LEVEL 3
 #define WRITEBACK (4u << 20)    /* bytes written between two early writeback requests */
 #define TAIL_SPLIT (256 * 1024) /* a last frame this long is compressed as two, at once */
+/*
+ * The largest zstd window a reader allows (2 MiB): a frame holds at most
+ * OA_BLOB_FRAME (1 MiB) and blobs written as one stream used level 3's 2 MiB.
+ */
+#define WINDOW_LOG_MAX 21
 
 /* One blob's segment keys, derived from its data key and header. */
 struct seg_keys {

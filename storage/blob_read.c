@@ -115,7 +115,12 @@ int oa_blob_reader_open_fd(int fd, const char *path, const unsigned char dek[OA_
             goto fail;
         }
     }
-    if (r->compressed && (r->dz = ZSTD_createDCtx()) == NULL) {
+    /*
+     * zstd's streaming decoder allocates the window a frame asks for (up to
+     * 128 MiB by default): no more than the writer ever used.
+     */
+    if (r->compressed && ((r->dz = ZSTD_createDCtx()) == NULL ||
+                          ZSTD_isError(ZSTD_DCtx_setParameter(r->dz, ZSTD_d_windowLogMax, WINDOW_LOG_MAX)))) {
         oa__blob_say(cause, causelen, "out of memory");
         goto fail;
     }

@@ -109,3 +109,101 @@ Test(params, query_parameters_are_found_whole_and_percent_decoded)
     }
     oa_arena_reset(&r.arena);
 }
+
+/* The pure core under oa_query_param_n: the raw value where it stands, then its decoding. */
+Test(params, the_query_core_finds_raw_values_and_decodes_them)
+{
+    const char *q = "xlimit=9&limit=5&q=a%20b+c&empty=&after&=anon&limit=6";
+    size_t vl = 99;
+    const char *v = oa_query_find(q, "limit", &vl);
+    cr_assert_eq(v, q + 15);
+    cr_assert_eq(vl, 1);
+    v = oa_query_find(q, "q", &vl);
+    cr_assert_eq(vl, 7);
+    cr_assert_eq(memcmp(v, "a%20b+c", 7), 0);
+    char out[8];
+    cr_assert_eq(oa_query_decode(v, vl, out), 5);
+    cr_assert_str_eq(out, "a b c");
+    cr_assert_not_null(oa_query_find(q, "empty", &vl));
+    cr_assert_eq(vl, 0);
+    cr_assert_null(oa_query_find(q, "after", &vl));
+    cr_assert_null(oa_query_find(q, "missing", &vl));
+    cr_assert_null(oa_query_find(NULL, "q", &vl));
+    cr_assert_null(oa_query_find("", "q", &vl));
+    v = oa_query_find(q, "", &vl); /* as before the split: an empty name finds "=anon" */
+    cr_assert_eq(v, q + 41);
+    cr_assert_eq(vl, 4);
+    static const struct {
+        const char *in, *want;
+        size_t len;
+    } rows[] = {
+        {"%41%62", "Ab", 2}, {"%4", "%4", 2}, {"%", "%", 1},     {"%%41", "%A", 2}, {"%zz", "%zz", 3},
+        {"%00x", "\0x", 2},  {"a+b", "a b", 3}, {"%2B", "+", 1}, {"%4g", "%4g", 3}, {"", "", 0},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char buf[16];
+        size_t n = oa_query_decode(rows[i].in, strlen(rows[i].in), buf);
+        cr_assert_eq(n, rows[i].len, "row %zu '%s': %zu", i, rows[i].in, n);
+        cr_assert_eq(memcmp(buf, rows[i].want, n), 0, "row %zu", i);
+        cr_assert_eq(buf[n], '\0', "row %zu", i);
+    }
+}
+
+/*
+ * oa_parse_range: the contract parse_range of h_attachments.c had, byte for
+ * byte, including what strtoull lets through (blanks, a sign, saturation).
+ */
+Test(params, range_headers_against_a_size)
+{
+    static const struct {
+        const char *h;
+        uint64_t size;
+        int rc;
+        uint64_t from, len;
+    } rows[] = {
+        {NULL, 100, 0, 0, 0},
+        {"", 100, 0, 0, 0},
+        {"bytes=0-9", 100, 1, 0, 10},
+        {"bytes=0-0", 100, 1, 0, 1},
+        {"bytes=99-99", 100, 1, 99, 1},
+        {"bytes=90-", 100, 1, 90, 10},
+        {"bytes=90-200", 100, 1, 90, 10},           /* the end is clamped */
+        {"bytes=-10", 100, 1, 90, 10},
+        {"bytes=-200", 100, 1, 0, 100},            /* a suffix longer than the file: all of it */
+        {"bytes=-0", 100, -1, 0, 0},
+        {"bytes=100-", 100, -1, 0, 0},
+        {"bytes=100-200", 100, -1, 0, 0},
+        {"bytes=99999999999999999999999-", 100, -1, 0, 0}, /* saturates, then is past the end */
+        {"bytes=0-99999999999999999999999", 100, 1, 0, 100},
+        {"bytes=0-", 0, -1, 0, 0},                 /* nothing to range over */
+        {"bytes=0-0", 0, -1, 0, 0},
+        {"bytes=-5", 0, -1, 0, 0},
+        {"bytes=5-4", 100, 0, 0, 0},               /* b < a: ignored, the whole is sent */
+        {"bytes=0-1,5-6", 100, 0, 0, 0},           /* several ranges: ignored */
+        {"bytes=", 100, 0, 0, 0},
+        {"bytes=-", 100, 0, 0, 0},
+        {"bytes=a-b", 100, 0, 0, 0},
+        {"bytes=1-2x", 100, 0, 0, 0},
+        {"bytes=-5x", 100, 0, 0, 0},
+        {"bytes=1", 100, 0, 0, 0},
+        {"items=0-9", 100, 0, 0, 0},
+        {"Bytes=0-9", 100, 0, 0, 0},
+        {"bytes = 0-9", 100, 0, 0, 0},
+        {"bytes= 1-2", 100, 1, 1, 2},              /* strtoull skips blanks and takes a sign */
+        {"bytes=+1-+2", 100, 1, 1, 2},
+        {"bytes=--5", 100, 1, 0, 100},             /* strtoull("-5") is 2^64 - 5: clamped to the size */
+        {"bytes=-18446744073709551615", UINT64_MAX, 1, 0, UINT64_MAX},
+        {"bytes=18446744073709551614-", UINT64_MAX, 1, UINT64_MAX - 1, 1},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        uint64_t from = 7, len = 7;
+        int rc = oa_parse_range(rows[i].h, rows[i].size, &from, &len);
+        cr_assert_eq(rc, rows[i].rc, "row %zu '%s': %d", i, rows[i].h ? rows[i].h : "(null)", rc);
+        if (rc == 1) {
+            cr_assert_eq(from, rows[i].from, "row %zu from %llu", i, (unsigned long long)from);
+            cr_assert_eq(len, rows[i].len, "row %zu len %llu", i, (unsigned long long)len);
+        } else {
+            cr_assert(from == 7 && len == 7, "row %zu: untouched", i);
+        }
+    }
+}

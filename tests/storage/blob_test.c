@@ -495,3 +495,33 @@ Test(blob, a_blob_written_as_one_stream_still_reads)
     check_ranges("stream-v1", key, text, n);
     free(text);
 }
+
+/*
+ * A compressed stream sets its own window, and zstd's streaming decoder
+ * allocates that window: 128 MiB for one byte of a frame header.  The reader
+ * allows what the writer ever used (2 MiB: level 3, one stream).  Both files
+ * are one stream of the same 12000 bytes (testdata/window_blobs.py), and
+ * differ only in that byte.  Found by tests/fuzz:fuzz_blob.
+ */
+Test(blob, a_compressed_stream_may_not_ask_for_a_large_window)
+{
+    unsigned char key[OA_DEK_LEN];
+    for (int i = 0; i < OA_DEK_LEN; i++)
+        key[i] = (unsigned char)(i * 7 + 1);
+    const char *root = getenv("TEST_SRCDIR"), *ws = getenv("TEST_WORKSPACE");
+    const char *names[] = {"window-21", "window-27"};
+    for (int i = 0; i < 2; i++) {
+        char src[512], cause[256] = "";
+        snprintf(src, sizeof(src), "%s/%s/tests/storage/testdata/%s.blob", root ? root : ".", ws ? ws : "oa", names[i]);
+        struct buf b = {0};
+        int rc = oa_blob_read(src, key, ad, strlen(ad), 0, UINT64_MAX, NULL, collect, &b, cause, sizeof(cause));
+        if (i == 0) {
+            cr_assert_eq(rc, 0, "%s: %s", names[i], cause);
+            cr_assert_eq(b.n, 12000);
+        } else {
+            cr_assert_eq(rc, -1, "%s read %zu bytes", names[i], b.n);
+            cr_assert(strstr(cause, "does not decompress"), "%s", cause);
+        }
+        free(b.p);
+    }
+}
