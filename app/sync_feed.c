@@ -26,9 +26,14 @@ static void ids_push(int64_t **v, size_t *n, size_t *cap, int64_t id)
     (*v)[(*n)++] = id;
 }
 
-static void seen_add(struct oa_feed_page *p, int64_t op)
+/* The page changes doc's row: held (revoked_at 0) or revoked at that change. */
+static void seen_add(struct oa_feed_page *p, int64_t doc, int64_t revoked_at)
 {
-    ids_push(&p->seen, &p->nseen, &p->seen_cap, op);
+    if (p->nseen == p->seen_cap) {
+        p->seen_cap = p->seen_cap ? p->seen_cap * 2 : 64;
+        p->seen = oa_xrealloc(p->seen, p->seen_cap * sizeof(*p->seen));
+    }
+    p->seen[p->nseen++] = (struct oa_feed_seen){doc, revoked_at};
 }
 
 bool oa_sync_feed_writes(const struct oa_feed_page *p)
@@ -39,8 +44,9 @@ bool oa_sync_feed_writes(const struct oa_feed_page *p)
 int oa_sync_feed_apply_seen(struct oa_store *s, int64_t user_id, const struct oa_feed_page *p)
 {
     for (size_t i = 0; i < p->nseen; i++) {
-        int rc = p->seen[i] > 0 ? oa_sync_seen_add(s, user_id, p->seen[i], p->account_seq)
-                                : oa_sync_seen_set(s, user_id, -p->seen[i], false);
+        const struct oa_feed_seen *e = &p->seen[i];
+        int rc = e->revoked_at == 0 ? oa_sync_seen_add(s, user_id, e->doc, p->account_seq)
+                                    : oa_sync_seen_revoke(s, user_id, e->doc, e->revoked_at);
         if (rc != 0)
             return OA_E_STORAGE;
     }
@@ -121,21 +127,41 @@ cbor_item_t *oa_sync_doc_record(struct oa_store *s, const struct oa_doc *d, cons
     return it;
 }
 
-/* The page's entries, written as they come; the array's head goes before them at the end. */
+/*
+ * The page's entries, written as they come; the array's head goes before
+ * them at the end.  at[i] is where entry i starts, with its seq and
+ * document (to merge the kept revocations in: add_revoked).
+ */
 struct entries {
     struct pv_out o;
-    size_t n;
+    size_t n, cap;
+    struct entry_at {
+        int64_t seq, doc;
+        size_t off;
+    } *at;
 };
 
 static void entries_free(struct entries *e)
 {
     free(e->o.p);
+    free(e->at);
+}
+
+/* Notes that entry e->n, of seq and doc, starts here (the caller writes it and counts it). */
+static void entry_at(struct entries *e, int64_t seq, int64_t doc)
+{
+    if (e->n == e->cap) {
+        e->cap = e->cap ? e->cap * 2 : 64;
+        e->at = oa_xrealloc(e->at, e->cap * sizeof(*e->at));
+    }
+    e->at[e->n] = (struct entry_at){seq, doc, e->o.n};
 }
 
 /* Starts an entry; a "doc" entry's record (doc_record_out) follows it. */
 static void entry(struct entries *e, int64_t seq, const char *kind, int64_t doc, int64_t rev, bool record)
 {
     struct pv_out *o = &e->o;
+    entry_at(e, seq, doc);
     pv_out_map(o, record ? 5 : 4);
     kv_int(o, OA_E_SEQ, seq);
     kv_text(o, OA_E_KIND, kind);
@@ -144,6 +170,74 @@ static void entry(struct entries *e, int64_t seq, const char *kind, int64_t doc,
     if (record)
         pv_out_int(o, OA_E_RECORD);
     e->n++;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Copies entry i of e to the end of m, as written. */
+static void entry_copy(struct entries *m, const struct entries *e, size_t i)
+{
+    size_t end = i + 1 < e->n ? e->at[i + 1].off : e->o.n;
+    entry_at(m, e->at[i].seq, e->at[i].doc);
+    pv_out_raw(&m->o, e->o.p + e->at[i].off, end - e->at[i].off);
+    m->n++;
+}
+
+/*
+ * The revocations kept for the user (sync_seen.revoked_at) at a change in
+ * (since, next], the page's range: another client of the user decided them
+ * when its page met that change, and the change itself may since have been
+ * replaced by a later one of the same document or account (one row per
+ * entity in changes), so this page may not meet it.  Each is merged
+ * into the page's entries in seq order, unless the page already has an
+ * entry for that document (the page's own decision, made now, is the
+ * newer).  One statement per page; none read: nothing changes.
+ */
+static int add_revoked(struct oa_store *s, struct oa_feed_page *p, int64_t user, int64_t since, int64_t next,
+                       struct entries *e)
+{
+    struct oa_change_scan rv;
+    if (oa_sync_revoked_begin(s, &rv, user, since, next) != 0)
+        return -1;
+    struct entries m = {0};
+    int64_t *docs = NULL, doc, at, rev;
+    size_t i = 0, added = 0;
+    int rc;
+    while ((rc = oa_sync_revoked_next(&rv, &doc, &at, &rev)) == 1) {
+        if (docs == NULL) { /* the first one: the page's documents, sorted */
+            docs = oa_xmalloc((e->n + 1) * sizeof(*docs));
+            for (size_t k = 0; k < e->n; k++)
+                docs[k] = e->at[k].doc;
+            qsort(docs, e->n, sizeof(*docs), id_cmp);
+            pv_out_reserve(&m.o, e->o.n + 64);
+        }
+        if (bsearch(&doc, docs, e->n, sizeof(*docs), id_cmp) != NULL)
+            continue;
+        for (; i < e->n && e->at[i].seq <= at; i++) /* the page's entries up to it */
+            entry_copy(&m, e, i);
+        entry(&m, at, "revoke", doc, rev, false);
+        added++;
+    }
+    oa_change_scan_end(&rv);
+    free(docs);
+    if (rc < 0) {
+        entries_free(&m);
+        return -1;
+    }
+    if (added == 0) {
+        entries_free(&m);
+        return 0;
+    }
+    for (; i < e->n; i++)
+        entry_copy(&m, e, i);
+    p->count += added;
+    entries_free(e);
+    *e = m;
+    return 0;
 }
 
 /*
@@ -170,7 +264,7 @@ static int recheck_seen(struct oa_store *s, struct oa_feed_page *p, const struct
             ids_push(&p->kept, &p->nkept, &p->kept_cap, id); /* now decided under seq */
             continue;
         }
-        seen_add(p, -id); /* from sync_seen: their clients had it */
+        seen_add(p, id, seq); /* a held row: their clients had it; kept, revoked at seq */
         entry(entries, seq, "revoke", id, rev, false);
         p->count++;
     }
@@ -219,10 +313,11 @@ static int feed_doc(struct oa_store *s, struct oa_feed_page *p, const struct oa_
             shown_add(shown, shown_len, d->id);
             (*classified)++;
         }
-        if (!c->seen) /* the user's clients now hold it (written after the page) */
-            seen_add(p, d->id);
-    } else if (c->seen) { /* they held it: revoke */
-        seen_add(p, -c->id);
+        if (!c->held) /* the user's clients now hold it, or again (written after the page) */
+            seen_add(p, d->id, 0);
+    } else if (c->seen) { /* they were sent it: revoke (again, for a client that has not been told) */
+        if (c->held)
+            seen_add(p, c->id, c->seq);
         entry(entries, c->seq, "revoke", c->id, c->found ? d->revision : 0, false);
         p->count++;
     }
@@ -283,6 +378,10 @@ int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t
     }
     if (p->count < (size_t)limit)
         cursor = scanned < SCAN_MAX ? head : cursor; /* every change up to head was examined */
+    if (add_revoked(s, p, me.id, since, cursor, &entries) != 0) {
+        entries_free(&entries);
+        return OA_E_STORAGE;
+    }
     if (classified > 0) {
         /* Sending a classified document to a client is an access: one entry per page. */
         char detail[480];

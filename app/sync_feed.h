@@ -10,9 +10,12 @@
  * and a change of the caller's own account re-decides everything they were
  * sent under an earlier state of the account (each held document remembers
  * the account change it was last decided under: a first sync, whose page
- * always meets the account's latest change, no longer re-reads them all).  The next cursor is the last sequence number examined, so pages
- * neither skip nor repeat a change.  Classified documents sent are audited,
- * one entry per page.
+ * always meets the account's latest change, no longer re-reads them all).
+ * A revocation is kept with the change it was decided at, and every page
+ * covering that change sends it again, so that each of the user's clients
+ * (its own cursor) gets it, not only the first to sync.  The next cursor is
+ * the last sequence number examined, so pages neither skip nor repeat a
+ * change.  Classified documents sent are audited, one entry per page.
  */
 #ifndef OA_APP_SYNC_FEED_H
 #define OA_APP_SYNC_FEED_H
@@ -30,6 +33,12 @@ struct oa_store;
 struct oa_doc;
 struct oa_user;
 
+/* A change the page makes to one sync_seen row (oa_sync_feed_apply_seen). */
+struct oa_feed_seen {
+    int64_t doc;
+    int64_t revoked_at; /* 0: the user's clients now hold doc; else revoked at this change */
+};
+
 struct oa_feed_page {
     enum oa_err err;          /* a refusal with its message (the cursor is ahead of the server) */
     const char *message;
@@ -38,11 +47,11 @@ struct oa_feed_page {
     unsigned char *bytes;     /* the encoded "changes" message (malloc'd) */
     size_t nbytes;
     /*
-     * What the page changes in sync_seen, in order: +doc the user's clients
-     * now hold it, -doc they no longer do.  A page may be read on a reader
+     * What the page changes in sync_seen, in order: documents the user's
+     * clients now hold, held ones revoked.  A page may be read on a reader
      * thread: oa_sync_feed_apply_seen writes these on the writer.
      */
-    int64_t *seen;
+    struct oa_feed_seen *seen;
     size_t nseen, seen_cap;
     /*
      * The caller's account's latest change as the page read it: the documents

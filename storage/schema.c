@@ -673,6 +673,16 @@ static const char *const migrations[] = {
      *     get, is re-decided at the next account change the feed meets. */
     "ALTER TABLE sync_seen ADD COLUMN decided INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX sync_seen_decided ON sync_seen(user_id, decided);",
+
+    /* 19: a revocation reaches every client of the user, not only the first
+     *     to sync after it: a revoked document's row stays, with the change
+     *     at which it was revoked (NULL: held), so that each client's page
+     *     covering that change sends it too.  The re-decision reads held
+     *     rows only; a page reads the rows revoked within its range. */
+    "ALTER TABLE sync_seen ADD COLUMN revoked_at INTEGER;"
+    "DROP INDEX sync_seen_decided;"
+    "CREATE INDEX sync_seen_decided ON sync_seen(user_id, decided) WHERE revoked_at IS NULL;"
+    "CREATE INDEX sync_seen_revoked ON sync_seen(user_id, revoked_at) WHERE revoked_at IS NOT NULL;",
 };
 
 int oa_schema_version(void)

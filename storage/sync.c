@@ -8,19 +8,45 @@
 #include "proto/value.h"
 #include "storage/documents.h"
 
-int oa_sync_seen_has(struct oa_store *s, int64_t user, int64_t doc)
+/* The user's row of doc: 0 none, 1 held, 2 revoked (at *at), -1 on error. */
+static int seen_state(struct oa_store *s, int64_t user, int64_t doc, int64_t *at)
 {
-    sqlite3_stmt *st = oa_store_stmt(s, "SELECT 1 FROM sync_seen WHERE user_id = ? AND doc_id = ?");
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT revoked_at FROM sync_seen WHERE user_id = ? AND doc_id = ?");
     if (st == NULL)
         return -1;
     sqlite3_bind_int64(st, 1, user);
     sqlite3_bind_int64(st, 2, doc);
-    int rc = sqlite3_step(st);
+    int rc = sqlite3_step(st), state = -1;
+    *at = 0;
+    if (rc == SQLITE_DONE)
+        state = 0;
+    else if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_NULL)
+        state = 1;
+    else if (rc == SQLITE_ROW) {
+        state = 2;
+        *at = sqlite3_column_int64(st, 0);
+    }
     sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    return state;
 }
 
-/* Runs one sync_seen write of ?1 user, ?2 doc and, when nargs is 3, ?3 decided; 0 or -1. */
+int oa_sync_seen_has(struct oa_store *s, int64_t user, int64_t doc)
+{
+    int64_t at;
+    int state = seen_state(s, user, doc, &at);
+    return state < 0 ? -1 : state == 1;
+}
+
+int64_t oa_sync_seen_revoked_at(struct oa_store *s, int64_t user, int64_t doc)
+{
+    int64_t at;
+    return seen_state(s, user, doc, &at) < 0 ? -1 : at;
+}
+
+/*
+ * Runs one sync_seen write of ?1 user, ?2 doc and, when nargs is 3, ?3
+ * (decided, or a revocation's change); 0 or -1.
+ */
 static int seen_write(struct oa_store *s, const char *sql, int nargs, int64_t user, int64_t doc, int64_t decided)
 {
     sqlite3_stmt *st = oa_store_stmt(s, sql);
@@ -35,24 +61,29 @@ static int seen_write(struct oa_store *s, const char *sql, int nargs, int64_t us
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int oa_sync_seen_set(struct oa_store *s, int64_t user, int64_t doc, bool held)
+int oa_sync_seen_revoke(struct oa_store *s, int64_t user, int64_t doc, int64_t at)
 {
-    return seen_write(s, held ? "INSERT OR IGNORE INTO sync_seen(user_id, doc_id) VALUES (?1, ?2)"
-                              : "DELETE FROM sync_seen WHERE user_id = ?1 AND doc_id = ?2",
-                      2, user, doc, 0);
+    /* max(changes.seq) is the primary key's last entry: oa_change_head. */
+    return seen_write(s,
+                      "UPDATE sync_seen SET revoked_at = max(?3, coalesce((SELECT max(seq) FROM changes), 0))"
+                      " WHERE user_id = ?1 AND doc_id = ?2 AND revoked_at IS NULL",
+                      3, user, doc, at);
 }
 
 int oa_sync_seen_add(struct oa_store *s, int64_t user, int64_t doc, int64_t decided)
 {
     return seen_write(s, "INSERT INTO sync_seen(user_id, doc_id, decided) VALUES (?1, ?2, ?3)"
-                         " ON CONFLICT(user_id, doc_id) DO UPDATE SET decided = min(decided, ?3)",
+                         " ON CONFLICT(user_id, doc_id) DO UPDATE SET"
+                         " decided = CASE WHEN revoked_at IS NULL THEN min(decided, ?3) ELSE ?3 END, revoked_at = NULL",
                       3, user, doc, decided);
 }
 
 int oa_sync_seen_redecided(struct oa_store *s, int64_t user, int64_t doc, int64_t decided)
 {
-    return seen_write(s, "UPDATE sync_seen SET decided = ?3 WHERE user_id = ?1 AND doc_id = ?2 AND decided < ?3", 3,
-                      user, doc, decided);
+    return seen_write(s,
+                      "UPDATE sync_seen SET decided = ?3"
+                      " WHERE user_id = ?1 AND doc_id = ?2 AND decided < ?3 AND revoked_at IS NULL",
+                      3, user, doc, decided);
 }
 
 int64_t oa_sync_account_change(struct oa_store *s, int64_t user)
@@ -70,9 +101,10 @@ int64_t oa_sync_account_change(struct oa_store *s, int64_t user)
 
 int oa_sync_seen_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t user, int64_t before)
 {
-    /* Through sync_seen_decided (user_id, decided): only the rows to re-decide are read. */
+    /* Through sync_seen_decided (user_id, decided), held rows only: only the rows to re-decide are read. */
     sqlite3_stmt *st = oa_store_stmt(s, "SELECT " OA_DOC_COLS ", c_id, documents.id IS NOT NULL"
-                                        " FROM (SELECT doc_id AS c_id FROM sync_seen WHERE user_id = ? AND decided < ?)"
+                                        " FROM (SELECT doc_id AS c_id FROM sync_seen"
+                                        "  WHERE user_id = ? AND decided < ? AND revoked_at IS NULL)"
                                         " LEFT JOIN documents ON documents.id = c_id");
     memset(c, 0, sizeof(*c));
     c->st = st;
@@ -99,6 +131,38 @@ int oa_sync_seen_scan_next(struct oa_change_scan *c, int64_t *doc_id, struct oa_
         return 2;
     memset(d, 0, sizeof(*d));
     oa_doc_from_row(st, d);
+    return 1;
+}
+
+int oa_sync_revoked_begin(struct oa_store *s, struct oa_change_scan *c, int64_t user, int64_t since, int64_t upto)
+{
+    /* Through the partial index sync_seen_revoked (user_id, revoked_at): a page with none reads one index probe. */
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT sync_seen.doc_id, revoked_at, coalesce(documents.revision, 0)"
+                                        " FROM sync_seen LEFT JOIN documents ON documents.id = sync_seen.doc_id"
+                                        " WHERE user_id = ?1 AND revoked_at > ?2 AND revoked_at <= ?3"
+                                        " ORDER BY revoked_at");
+    memset(c, 0, sizeof(*c));
+    c->st = st;
+    c->store = s;
+    c->body_max_level = -1;
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, user);
+    sqlite3_bind_int64(st, 2, since);
+    sqlite3_bind_int64(st, 3, upto);
+    return 0;
+}
+
+int oa_sync_revoked_next(struct oa_change_scan *c, int64_t *doc_id, int64_t *at, int64_t *rev)
+{
+    int rc = sqlite3_step(c->st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return -1;
+    *doc_id = sqlite3_column_int64(c->st, 0);
+    *at = sqlite3_column_int64(c->st, 1);
+    *rev = sqlite3_column_int64(c->st, 2);
     return 1;
 }
 
@@ -130,7 +194,7 @@ int oa_sync_seen_scan_next(struct oa_change_scan *c, int64_t *doc_id, struct oa_
 static const char scan_sql[] =
     "SELECT changes.seq, changes.entity = 'user', changes.entity_id,"
     " CASE WHEN documents.id IS NOT NULL THEN " OA_TODO_DOC("documents.id", TODO_USER, "?5", "?6") " END,"
-    " sync_seen.doc_id IS NOT NULL, doc_bodies.body,"
+    " sync_seen.doc_id IS NOT NULL, sync_seen.revoked_at IS NULL, doc_bodies.body,"
     " documents.id, documents.kind, state, revision, title, level, urgency, coalesce(doc_number, ''),"
     " coalesce(step_due, ''), updated_at, declass_date, scoped, label_mac, drafter_id"
     " FROM changes"
@@ -141,7 +205,7 @@ static const char scan_sql[] =
     " WHERE changes.seq > ?1 AND changes.seq <= ?2 AND +changes.entity IN ('document', 'user')"
     " ORDER BY changes.seq LIMIT ?3";
 enum { /* scan_sql's columns; SC_DOC_ID is NULL when the document is gone */
-    SC_SEQ, SC_IS_USER, SC_ID, SC_TODO, SC_SEEN, SC_BODY,
+    SC_SEQ, SC_IS_USER, SC_ID, SC_TODO, SC_SEEN, SC_HELD, SC_BODY,
     SC_DOC_ID, SC_KIND, SC_STATE, SC_REVISION, SC_TITLE, SC_LEVEL, SC_URGENCY, SC_NUMBER, SC_STEP_DUE,
     SC_UPDATED, SC_DECLASS, SC_SCOPED, SC_LABEL_MAC, SC_DRAFTER_ID
 };
@@ -216,6 +280,7 @@ int oa_change_scan_next(struct oa_change_scan *c, struct oa_change *out, struct 
     out->found = !out->is_user && sqlite3_column_type(st, SC_DOC_ID) != SQLITE_NULL;
     out->in_todo = out->found && sqlite3_column_int(st, SC_TODO) != 0;
     out->seen = !out->is_user && sqlite3_column_int(st, SC_SEEN) != 0;
+    out->held = out->seen && sqlite3_column_int(st, SC_HELD) != 0;
     out->drafter[0] = '\0';
     if (!out->found)
         return 1;

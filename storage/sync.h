@@ -3,7 +3,13 @@
  *
  * sync_seen records which documents each user's clients were sent, so that a
  * document they may no longer see is revoked; the change scan walks the
- * global change sequence.
+ * global change sequence.  A row is held (revoked_at NULL) or revoked at a
+ * change: a revoked row stays, so that every client of the user, each with
+ * its own cursor, is sent the revocation when its walk covers that change
+ * (oa_sync_revoked_begin), not only the first to sync after it.  A row is
+ * never deleted, held or revoked: the table is bounded by the (user,
+ * document) pairs ever sent, the bound the held rows alone already had (a
+ * document may be sent, revoked and sent again: one row throughout).
  */
 #ifndef OA_STORAGE_SYNC_H
 #define OA_STORAGE_SYNC_H
@@ -15,15 +21,29 @@
 #include "storage/accounts.h"
 #include "storage/store.h"
 
-/* Whether the user's clients hold doc: 1, 0, or -1 on error. */
+/* Whether the user's clients hold doc (a held row; a revoked one is not): 1, 0, or -1 on error. */
 int oa_sync_seen_has(struct oa_store *s, int64_t user, int64_t doc);
-/* Records that the user's clients now hold doc (held) or no longer do; 0 or -1. */
-int oa_sync_seen_set(struct oa_store *s, int64_t user, int64_t doc, bool held);
+/*
+ * The change at which the user's held doc was revoked (0: not revoked,
+ * held or no row), or -1 on error.
+ */
+int64_t oa_sync_seen_revoked_at(struct oa_store *s, int64_t user, int64_t doc);
+/*
+ * Records that the user's clients no longer may hold doc, revoked at the
+ * change `at` or, when the sequence has moved on since the page that
+ * decided it was read, at its head now (a client whose page was read
+ * meanwhile, covering `at` but not the later change that replaced the
+ * account's, could pass `at` without meeting either: it still covers the
+ * head).  A held row becomes revoked; a row already revoked keeps its change
+ * (clients past it were sent it).  0 or -1.
+ */
+int oa_sync_seen_revoke(struct oa_store *s, int64_t user, int64_t doc, int64_t at);
 /*
  * Records that the user's clients hold doc, decided visible under the
  * account state of the user's change `decided` (oa_sync_account_change); a
- * row already there keeps the earlier of the two (a decision under an older
- * account state must be re-decided).  0 or -1.
+ * held row already there keeps the earlier of the two (a decision under an
+ * older account state must be re-decided); a revoked row is held again,
+ * decided under `decided`.  0 or -1.
  */
 int oa_sync_seen_add(struct oa_store *s, int64_t user, int64_t doc, int64_t decided);
 /* A held doc was re-decided visible under the account change `decided`: raises its row to it.  0 or -1. */
@@ -52,7 +72,8 @@ struct oa_change {
     int64_t id;
     bool found;        /* the document exists: the scan filled the caller's oa_doc */
     bool in_todo;      /* it is in the reader's to-do list (OA_TODO_DOC, documents.h) */
-    bool seen;         /* the reader's clients hold it (sync_seen) */
+    bool seen;         /* the reader's clients were sent it (a sync_seen row, held or revoked) */
+    bool held;         /* and the row is held (not revoked) */
     char drafter[OA_USERNAME_MAX + 1]; /* its drafter's username, "" when none */
 };
 
@@ -92,5 +113,15 @@ void oa_change_scan_end(struct oa_change_scan *c);
  */
 int oa_sync_seen_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t user, int64_t before);
 int oa_sync_seen_scan_next(struct oa_change_scan *c, int64_t *doc_id, struct oa_doc *d);
+
+/*
+ * The user's rows revoked at a change in (since, upto], in order of that
+ * change, in one statement (through sync_seen_revoked): begin, then next
+ * until 0 (no more) or -1 (error), then oa_change_scan_end.  next sets
+ * *doc_id, *at (the change) and *rev (the document's revision, 0 when it is
+ * gone) and returns 1.
+ */
+int oa_sync_revoked_begin(struct oa_store *s, struct oa_change_scan *c, int64_t user, int64_t since, int64_t upto);
+int oa_sync_revoked_next(struct oa_change_scan *c, int64_t *doc_id, int64_t *at, int64_t *rev);
 
 #endif

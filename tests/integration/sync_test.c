@@ -239,6 +239,136 @@ Test(sync, a_raised_label_removes_the_document_from_the_copy)
     cr_assert_eq(oa("bob", DEAD, args, out, sizeof(out)), 5, "%s", out);
 }
 
+/*
+ * Walks the feed as one client from *cursor to the head, page after page
+ * (entries in seq order), and moves *cursor; what the walk had for doc, in
+ * order, as a string: 'd' a record, 'r' a revoke ("" nothing).
+ */
+static void walk(const char *token, long long *cursor, long long doc, char *got, size_t cap)
+{
+    size_t n = 0;
+    long long last = 0;
+    got[0] = '\0';
+    for (int pages = 0; pages < 100; pages++) {
+        cbor_item_t *p = feed(token, *cursor, 50);
+        uint64_t next = 0;
+        bool more = false;
+        cr_assert(oa_sync_uint(p, OA_CH_NEXT, &next) && oa_sync_bool(p, OA_CH_MORE, &more));
+        const cbor_item_t *e = oa_sync_get(p, OA_CH_ENTRIES);
+        for (size_t i = 0; i < cbor_array_size(e); i++) {
+            uint64_t seq = 0, id = 0;
+            char kind[16] = "";
+            cr_assert(oa_sync_uint(cbor_array_handle(e)[i], OA_E_SEQ, &seq));
+            cr_assert(oa_sync_uint(cbor_array_handle(e)[i], OA_E_DOC, &id));
+            cr_assert(oa_sync_text(cbor_array_handle(e)[i], OA_E_KIND, kind, sizeof(kind)));
+            cr_assert((long long)seq >= last && (long long)seq > *cursor && seq <= next, "seq %llu",
+                      (unsigned long long)seq);
+            last = (long long)seq;
+            if ((long long)id == doc && n + 1 < cap) {
+                got[n++] = kind[0];
+                got[n] = '\0';
+            }
+        }
+        *cursor = (long long)next;
+        cbor_decref(&p);
+        if (!more)
+            break;
+    }
+}
+
+/*
+ * A revocation reaches each client of the user, not only the first to sync
+ * after it: the server keeps the revoked row (sync_seen.revoked_at).
+ */
+Test(sync, a_raised_label_is_revoked_on_every_client_of_the_user)
+{
+    char out[8192], args[256], path[96];
+    long long d = new_doc(alice, "两端都有", 1);
+    cr_assert_eq(oa("alice", NULL, "login alice", out, sizeof(out)), 0, "%s", out);
+    cr_assert_eq(oa("alice2", NULL, "login alice", out, sizeof(out)), 0, "%s", out);
+    snprintf(args, sizeof(args), "show %lld", d);
+    cr_assert_eq(oa("alice", DEAD, args, out, sizeof(out)), 0, "not in the first copy: %s", out);
+    cr_assert_eq(oa("alice2", DEAD, args, out, sizeof(out)), 0, "not in the second copy: %s", out);
+    snprintf(path, sizeof(path), "/v1/documents/%lld/label", d);
+    struct resp r = http_json(&srv, "POST", path, sec_t, "{\"level\":2,\"reason\":\"涉及敏感事项\"}", NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+    cr_assert_eq(oa("alice", NULL, "sync", out, sizeof(out)), 0, "%s", out);
+    cr_assert(strstr(out, "1 removed"), "%s", out);
+    cr_assert_eq(oa("alice", DEAD, args, out, sizeof(out)), 4, "still in the first copy: %s", out);
+    /* The second client syncs after the first: it is revoked there too. */
+    cr_assert_eq(oa("alice2", NULL, "sync", out, sizeof(out)), 0, "%s", out);
+    cr_assert(strstr(out, "1 removed"), "the second client was not told: %s", out);
+    cr_assert_eq(oa("alice2", DEAD, args, out, sizeof(out)), 4, "still in the second copy: %s", out);
+    cr_assert(strstr(out, "not in the local copy"), "%s", out);
+    /* A client that starts from 0 after it gets no record of it, only a revoke (it cannot be told apart). */
+    long long c = 0;
+    char got[16];
+    walk(alice, &c, d, got, sizeof(got));
+    cr_assert_str_eq(got, "r");
+    cr_assert_eq(oa("alice3", NULL, "login alice", out, sizeof(out)), 0, "%s", out);
+    cr_assert_eq(oa("alice3", DEAD, args, out, sizeof(out)), 4, "in a new copy: %s", out);
+    /* Lowered again (a change of the document): every client gets it back. */
+    r = http_json(&srv, "POST", path, sec_t, "{\"level\":1,\"reason\":\"解密\"}", NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+    cr_assert_eq(oa("alice", NULL, "sync", out, sizeof(out)), 0, "%s", out);
+    cr_assert_eq(oa("alice2", NULL, "sync", out, sizeof(out)), 0, "%s", out);
+    cr_assert_eq(oa("alice", DEAD, args, out, sizeof(out)), 0, "not back in the first copy: %s", out);
+    cr_assert_eq(oa("alice2", DEAD, args, out, sizeof(out)), 0, "not back in the second copy: %s", out);
+    walk(alice, &c, d, got, sizeof(got));
+    cr_assert_str_eq(got, "d");
+    /* Raised once more: the row held again is revoked again, on both. */
+    r = http_json(&srv, "POST", path, sec_t, "{\"level\":2,\"reason\":\"再次升密\"}", NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+    cr_assert_eq(oa("alice2", NULL, "sync", out, sizeof(out)), 0, "%s", out);
+    cr_assert_eq(oa("alice", NULL, "sync", out, sizeof(out)), 0, "%s", out);
+    cr_assert_eq(oa("alice", DEAD, args, out, sizeof(out)), 4, "still in the first copy: %s", out);
+    cr_assert_eq(oa("alice2", DEAD, args, out, sizeof(out)), 4, "still in the second copy: %s", out);
+}
+
+/*
+ * The same for a revocation by a change of the account (a lowered
+ * clearance), decided at the account's change by whichever client's page
+ * meets it first: two clients with their own cursors, over the protocol
+ * (the clearance change ends the sessions; the cursors are the clients').
+ */
+Test(sync, a_lowered_clearance_is_revoked_on_every_client_of_the_user)
+{
+    long long d = new_doc(bob, "鲍勃两端", 1), e = new_doc(bob, "鲍勃公开", 0);
+    char ta[128], tb[128], got[16];
+    cr_assert_eq(login(&srv, "bob", "Office-Pass-B-9x", ta, sizeof(ta)), 201);
+    cr_assert_eq(login(&srv, "bob", "Office-Pass-B-9x", tb, sizeof(tb)), 201);
+    long long ca = 0, cb = 0, cc = 0;
+    walk(ta, &ca, d, got, sizeof(got));
+    cr_assert_str_eq(got, "d");
+    walk(tb, &cb, d, got, sizeof(got));
+    cr_assert_str_eq(got, "d");
+    char path[96];
+    snprintf(path, sizeof(path), "/v1/users/%lld/clearance", bob_id);
+    struct resp r = http_json(&srv, "PUT", path, sec_t, "{\"clearance\":0}", "If-Match: *\r\n");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+    /* Some change after the account's, so that a page is not just the account's change. */
+    snprintf(path, sizeof(path), "/v1/documents/%lld", e);
+    r = http_json(&srv, "PATCH", path, bob, "{\"note\":\"later\"}", "If-Match: *\r\n");
+    resp_free(&r);
+    cr_assert_eq(login(&srv, "bob", "Office-Pass-B-9x", ta, sizeof(ta)), 201);
+    cr_assert_eq(login(&srv, "bob", "Office-Pass-B-9x", tb, sizeof(tb)), 201);
+    walk(ta, &ca, d, got, sizeof(got));
+    cr_assert_str_eq(got, "r", "the first client");
+    walk(tb, &cb, d, got, sizeof(got));
+    cr_assert_str_eq(got, "r", "the second client was not told");
+    walk(ta, &ca, d, got, sizeof(got));
+    cr_assert_str_eq(got, "", "nothing new for the first client");
+    walk(tb, &cb, d, got, sizeof(got));
+    cr_assert_str_eq(got, "", "nothing new for the second client");
+    /* A third client from 0: no record, a revoke. */
+    walk(ta, &cc, d, got, sizeof(got));
+    cr_assert_str_eq(got, "r");
+}
+
 Test(sync, documents_above_the_cache_policy_never_reach_the_disk)
 {
     char out[8192], args[256];

@@ -72,7 +72,7 @@ Test(sync_seen, only_documents_decided_under_an_earlier_account_change_are_re_de
 
     /* A page re-decided 1 (kept) and revoked 2 under a2; a page read under a1 added 4 meanwhile. */
     cr_assert_eq(oa_sync_seen_redecided(&s, 7, 1, a2), 0);
-    cr_assert_eq(oa_sync_seen_set(&s, 7, 2, false), 0);
+    cr_assert_eq(oa_sync_seen_revoke(&s, 7, 2, a2), 0);
     cr_assert_eq(oa_sync_seen_add(&s, 7, 4, a1), 0);
     cr_assert_eq(to_redecide(7, a2), BIT(4), "4 was decided under the older state: re-decided at a2");
 
@@ -85,6 +85,69 @@ Test(sync_seen, only_documents_decided_under_an_earlier_account_change_are_re_de
     cr_assert_eq(oa_sync_seen_add(&s, 7, 4, a2), 0);
     cr_assert_eq(to_redecide(7, a2), BIT(4), "a later decision does not raise an earlier one");
     cr_assert_eq(oa_sync_seen_has(&s, 7, 2), 0);
+}
+
+/* The user's rows revoked at a change in (since, upto], as a bit set of ids 1..63. */
+static uint64_t revoked_in(int64_t user, int64_t since, int64_t upto)
+{
+    struct oa_change_scan c;
+    cr_assert_eq(oa_sync_revoked_begin(&s, &c, user, since, upto), 0);
+    uint64_t ids = 0;
+    int64_t id, at, rev, last = 0;
+    int rc;
+    while ((rc = oa_sync_revoked_next(&c, &id, &at, &rev)) > 0) {
+        cr_assert(id > 0 && id < 64);
+        cr_assert(at > since && at <= upto && at >= last, "in the range, in order");
+        cr_assert_eq(rev, 0, "no documents table rows here");
+        last = at;
+        ids |= UINT64_C(1) << id;
+    }
+    oa_change_scan_end(&c);
+    cr_assert_eq(rc, 0);
+    return ids;
+}
+
+/*
+ * A revoked row stays, with the change it was revoked at, for every client
+ * of the user whose walk covers that change; it is re-decided no more, and a
+ * document sent again is held again, decided afresh.
+ */
+Test(sync_seen, a_revoked_row_stays_with_its_change_until_sent_again)
+{
+    int64_t a1 = oa_change_record(&s, "user", 7, "create");
+    for (int64_t d = 1; d <= 3; d++)
+        cr_assert_eq(oa_sync_seen_add(&s, 7, d, a1), 0);
+    cr_assert_eq(oa_sync_seen_add(&s, 8, 1, a1), 0);
+    cr_assert_eq(oa_sync_seen_revoke(&s, 7, 1, 40), 0);
+    cr_assert_eq(oa_sync_seen_revoke(&s, 7, 2, 50), 0);
+    cr_assert_eq(oa_sync_seen_revoke(&s, 7, 2, 60), 0);
+    cr_assert_eq(oa_sync_seen_has(&s, 7, 1), 0, "revoked: not held");
+    cr_assert_eq(oa_sync_seen_revoked_at(&s, 7, 1), 40);
+    cr_assert_eq(oa_sync_seen_revoked_at(&s, 7, 2), 50, "a revoked row keeps the change clients were told at");
+    cr_assert_eq(oa_sync_seen_revoked_at(&s, 7, 3), 0, "held");
+    cr_assert_eq(oa_sync_seen_revoked_at(&s, 7, 9), 0, "no row");
+    cr_assert_eq(oa_sync_seen_has(&s, 8, 1), 1, "another user's row is theirs");
+    cr_assert_eq(revoked_in(7, 0, 100), BIT(1) | BIT(2));
+    cr_assert_eq(revoked_in(7, 40, 100), BIT(2), "a client past 40 was told of 1");
+    cr_assert_eq(revoked_in(7, 0, 49), BIT(1));
+    cr_assert_eq(revoked_in(7, 50, 100), 0);
+    cr_assert_eq(revoked_in(8, 0, 100), 0);
+    int64_t a2 = oa_change_record(&s, "user", 7, "update");
+    cr_assert_eq(to_redecide(7, a2), BIT(3), "revoked rows are not re-decided");
+    /* Sent again (visible again): held, decided under the page's account state. */
+    cr_assert_eq(oa_sync_seen_add(&s, 7, 1, a2), 0);
+    cr_assert_eq(oa_sync_seen_has(&s, 7, 1), 1);
+    cr_assert_eq(revoked_in(7, 0, 100), BIT(2));
+    cr_assert_eq(to_redecide(7, a2), BIT(3), "1 was decided under a2, not kept at a1");
+    cr_assert_eq(oa_sync_seen_redecided(&s, 7, 2, a2), 0);
+    cr_assert_eq(oa_sync_seen_revoked_at(&s, 7, 2), 50, "a re-decision leaves a revoked row alone");
+    /* Decided at a change the sequence has since moved past: revoked at its head. */
+    for (int i = 0; i < 100; i++)
+        oa_change_record(&s, "document", 1000 + i, "create");
+    int64_t head = oa_change_head(&s);
+    cr_assert_gt(head, 100);
+    cr_assert_eq(oa_sync_seen_revoke(&s, 7, 3, a2), 0);
+    cr_assert_eq(oa_sync_seen_revoked_at(&s, 7, 3), head);
 }
 
 /*
