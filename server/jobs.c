@@ -72,8 +72,9 @@ void oa_req_job_answer(struct oa_req_job *j)
     if (!ok) {
         if (j->out)
             cbor_decref(&j->out);
-        /* A failed commit answers its own error, not the sentence of a refusal the run made. */
-        oa_reply_error(r, rc != 0 ? (enum oa_err)rc : j->err, rc != 0 ? NULL : j->message);
+        /* The run's refusal with its sentence (rolled back or not); a failed commit with its own error alone. */
+        bool own = rc == 0 || rc == (int)j->err;
+        oa_reply_error(r, rc != 0 ? (enum oa_err)rc : j->err, own ? j->message : NULL);
     } else {
         if (j->etag[0] != '\0')
             snprintf(r->etag, sizeof(r->etag), "%s", j->etag);
