@@ -99,6 +99,16 @@ int64_t oa_sync_account_change(struct oa_store *s, int64_t user)
     return seq;
 }
 
+/* A scan of one statement (NULL: it could not be prepared, -1). */
+static int scan_init(struct oa_change_scan *c, struct oa_store *s, sqlite3_stmt *st)
+{
+    memset(c, 0, sizeof(*c));
+    c->st = st;
+    c->store = s;
+    c->body_max_level = -1;
+    return st == NULL ? -1 : 0;
+}
+
 int oa_sync_seen_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t user, int64_t before)
 {
     /* Through sync_seen_decided (user_id, decided), held rows only: only the rows to re-decide are read. */
@@ -106,11 +116,7 @@ int oa_sync_seen_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_
                                         " FROM (SELECT doc_id AS c_id FROM sync_seen"
                                         "  WHERE user_id = ? AND decided < ? AND revoked_at IS NULL)"
                                         " LEFT JOIN documents ON documents.id = c_id");
-    memset(c, 0, sizeof(*c));
-    c->st = st;
-    c->store = s;
-    c->body_max_level = -1;
-    if (st == NULL)
+    if (scan_init(c, s, st) != 0)
         return -1;
     sqlite3_bind_int64(st, 1, user);
     sqlite3_bind_int64(st, 2, before);
@@ -141,11 +147,7 @@ int oa_sync_revoked_begin(struct oa_store *s, struct oa_change_scan *c, int64_t 
                                         " FROM sync_seen LEFT JOIN documents ON documents.id = sync_seen.doc_id"
                                         " WHERE user_id = ?1 AND revoked_at > ?2 AND revoked_at <= ?3"
                                         " ORDER BY revoked_at");
-    memset(c, 0, sizeof(*c));
-    c->st = st;
-    c->store = s;
-    c->body_max_level = -1;
-    if (st == NULL)
+    if (scan_init(c, s, st) != 0)
         return -1;
     sqlite3_bind_int64(st, 1, user);
     sqlite3_bind_int64(st, 2, since);
@@ -214,10 +216,7 @@ int oa_change_scan_begin(struct oa_store *s, struct oa_change_scan *c, int64_t s
                          const struct oa_feed_reader *r)
 {
     sqlite3_stmt *st = oa_store_stmt(s, scan_sql);
-    memset(c, 0, sizeof(*c));
-    c->st = st;
-    c->store = s;
-    if (st == NULL)
+    if (scan_init(c, s, st) != 0)
         return -1;
     sqlite3_bind_int64(st, 1, since);
     sqlite3_bind_int64(st, 2, head);
