@@ -18,7 +18,7 @@
 #include "proto/aip.h"
 #include "tests/integration/records_office.h"
 
-TestSuite(aip, .init = setup_office, .timeout = 240);
+TestSuite(aip, .init = setup_office);
 
 Test(aip, a_filed_record_packages_and_verifies_offline)
 {
@@ -135,7 +135,7 @@ static void setup_with_recipient(void)
     start_office(extra);
 }
 
-TestSuite(aip_secret, .init = setup_with_recipient, .timeout = 240);
+TestSuite(aip_secret, .init = setup_with_recipient);
 
 Test(aip_secret, a_secret_record_leaves_in_its_envelope_and_opens_with_the_archive_key)
 {

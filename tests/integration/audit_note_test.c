@@ -115,7 +115,7 @@ static void setup(void)
     oad_serve(&srv, NULL);
 }
 
-TestSuite(audit_note, .init = setup, .timeout = 90);
+TestSuite(audit_note, .init = setup);
 
 Test(audit_note, an_independent_verifier_checks_checkpoints_with_the_published_key)
 {

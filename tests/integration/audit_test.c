@@ -194,7 +194,7 @@ static void setup(void)
     usleep(1500 * 1000);
 }
 
-TestSuite(audit, .init = setup, .timeout = 60);
+TestSuite(audit, .init = setup);
 
 Test(audit, only_the_auditor_reads_the_trail_and_refusals_are_recorded)
 {

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "tests/integration/blob_fixture.h"
-TestSuite(blob_names, .init = blobs_setup, .fini = blobs_teardown, .timeout = 240);
+TestSuite(blob_names, .init = blobs_setup, .fini = blobs_teardown);
 
 static void pct(const char *in, char *out, size_t cap)
 {

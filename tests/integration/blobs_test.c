@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "tests/integration/blob_fixture.h"
-TestSuite(blobs, .init = blobs_setup, .fini = blobs_teardown, .timeout = 240);
+TestSuite(blobs, .init = blobs_setup, .fini = blobs_teardown);
 
 Test(blobs, round_trips_at_the_edge_sizes)
 {

@@ -31,7 +31,7 @@ static void office(void)
     set_fonds();
 }
 
-TestSuite(disposal_leftovers, .init = office, .timeout = 240);
+TestSuite(disposal_leftovers, .init = office);
 
 /* The regular files under DATA/blobs (recursively). */
 static int count_files(const char *d)

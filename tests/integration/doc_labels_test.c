@@ -16,7 +16,7 @@
 
 #include "tests/integration/doc_office.h"
 
-TestSuite(doc_labels, .init = setup_office, .timeout = 120);
+TestSuite(doc_labels, .init = setup_office);
 
 Test(doc_labels, labels_hide_documents_above_clearance_everywhere)
 {

@@ -15,7 +15,7 @@
 
 #include "tests/integration/doc_office.h"
 
-TestSuite(documents, .init = setup_office, .timeout = 120);
+TestSuite(documents, .init = setup_office);
 
 Test(documents, an_outgoing_document_with_three_countersigners_an_objection_and_a_return)
 {
@@ -370,7 +370,7 @@ Test(documents, a_delegate_signs_and_both_names_are_recorded)
     cr_assert_eq(oad_stop(&srv), 0);
 }
 
-Test(documents, a_lead_department_of_three_hundred_all_have_it_to_do, .timeout = 240)
+Test(documents, a_lead_department_of_three_hundred_all_have_it_to_do)
 {
     char body[256], last_otp[64] = "";
     for (int i = 0; i < 300; i++) {

@@ -120,7 +120,7 @@ static int search_hits(void)
     return n;
 }
 
-TestSuite(encryption, .timeout = 120);
+TestSuite(encryption);
 
 Test(encryption, the_marker_is_in_no_file_running_or_stopped)
 {

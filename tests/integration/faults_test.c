@@ -193,7 +193,7 @@ static void teardown(void)
     mounted = false;
 }
 
-TestSuite(disk_full, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(disk_full, .init = setup, .fini = teardown);
 
 /* The sync cursor after everything there is now. */
 static long long sync_head(void)
@@ -539,7 +539,7 @@ static void damaged_teardown(void)
     oad_stop(&dmg);
 }
 
-TestSuite(damaged, .fini = damaged_teardown, .timeout = 120);
+TestSuite(damaged, .fini = damaged_teardown);
 
 /*
  * One page of oa.db overwritten (oad stopped): oad fsck calls the database

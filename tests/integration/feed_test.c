@@ -52,7 +52,7 @@ static void teardown(void)
     oad_stop(&srv);
 }
 
-TestSuite(feed, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(feed, .init = setup, .fini = teardown);
 
 /* One page of the feed, decoded with the shared codec. */
 static cbor_item_t *feed(const char *token, long long since, int limit)

@@ -53,7 +53,7 @@ static int wait_count(const char *sql, int want, int secs)
     return n;
 }
 
-TestSuite(housekeeping, .timeout = 120);
+TestSuite(housekeeping);
 
 Test(housekeeping, ended_sessions_are_deleted_not_kept_for_ever)
 {

@@ -47,7 +47,7 @@ static void teardown(void)
     oad_stop(&srv);
 }
 
-TestSuite(list_cache, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(list_cache, .init = setup, .fini = teardown);
 
 /* The clerk's page of `query` as CBOR: its bytes (the caller frees) and their count. */
 static char *page(const char *query, size_t *len)

@@ -19,7 +19,7 @@
 
 #include "tests/integration/oagw_fixture.h"
 
-TestSuite(oagw, .init = oagw_setup, .fini = oagw_teardown, .timeout = 240);
+TestSuite(oagw, .init = oagw_setup, .fini = oagw_teardown);
 
 static int kill_target;
 static bool all_imported(void)

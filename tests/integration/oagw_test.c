@@ -21,7 +21,7 @@
 
 #include "tests/integration/oagw_fixture.h"
 
-TestSuite(oagw, .init = oagw_setup, .fini = oagw_teardown, .timeout = 240);
+TestSuite(oagw, .init = oagw_setup, .fini = oagw_teardown);
 
 Test(oagw, imports_once_and_answers_duplicates)
 {

@@ -121,7 +121,7 @@ static struct resp get(const char *path, const char *token)
  * a write for its commit; both answer once the writer can commit.
  */
 /* One suite-wide timeout: Criterion 2.4's runner leaks when tests of one binary set different ones. */
-TestSuite(reads, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(reads, .init = setup, .fini = teardown);
 
 Test(reads, answer_while_the_writer_is_stalled)
 {

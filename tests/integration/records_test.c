@@ -19,7 +19,7 @@
 #include "proto/value.h"
 #include "tests/integration/records_office.h"
 
-TestSuite(records, .init = setup_office, .timeout = 240);
+TestSuite(records, .init = setup_office);
 
 Test(records, filing_numbers_each_class_without_gaps_and_shows_the_seal)
 {
@@ -381,7 +381,7 @@ static void disposal_office(void)
     set_fonds();
 }
 
-TestSuite(disposal, .init = disposal_office, .timeout = 240);
+TestSuite(disposal, .init = disposal_office);
 
 Test(disposal, a_held_record_refuses_disposal_and_a_disposed_one_leaves_only_its_tombstone_and_audit)
 {

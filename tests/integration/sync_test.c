@@ -62,7 +62,7 @@ static void teardown(void)
     oad_stop(&srv);
 }
 
-TestSuite(sync, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(sync, .init = setup, .fini = teardown);
 
 /* Runs the client as `who` (its own HOME: its own session and copy); returns the exit status. */
 static int oa(const char *who, const char *server, const char *args, char *out, size_t n)

@@ -35,7 +35,7 @@ static void teardown(void)
         oad_stop(&srv);
 }
 
-TestSuite(tls, .fini = teardown, .timeout = 120);
+TestSuite(tls, .fini = teardown);
 
 /* Waits up to 5 s for the log to say it (oad writes its log between loop turns). */
 static bool log_says(const char *text)

@@ -29,7 +29,7 @@ static void setup(void)
     oa_dek_new(dek);
 }
 
-TestSuite(blob, .init = setup, .timeout = 120);
+TestSuite(blob, .init = setup);
 
 struct buf {
     unsigned char *p;

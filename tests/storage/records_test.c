@@ -57,7 +57,7 @@ static void teardown(void)
     oa_store_close(&s);
 }
 
-TestSuite(record_rows, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(record_rows, .init = setup, .fini = teardown);
 
 /* Files doc_id in class cls on store st, in its own transaction; rolls back when `undo`. 0 or -1. */
 static int file_one(struct oa_store *st, int64_t doc_id, const char *cls, bool undo)
