@@ -72,7 +72,7 @@ static int64_t new_doc(const char *title, int level)
 static void page(struct oa_feed_page *p, int64_t since, int64_t limit)
 {
     memset(p, 0, sizeof(*p));
-    cr_assert_eq(oa_sync_feed_page(&s, &by, ME, since, limit, 1, p), 0);
+    cr_assert_eq(oa_sync_feed_page(&s, &by, ME, 0, since, limit, 1, p), 0);
     cr_assert_eq(p->err, OA_E_OK);
 }
 
