@@ -329,16 +329,26 @@ static int feed_doc(struct oa_store *s, struct oa_feed_page *p, const struct oa_
 }
 
 /*
- * Whether a page from since (> 0) must send the client back to 0: the
- * account's access widened at a change after since, and the session has
- * not walked from 0 since then.  1 yes, 0 no, -1 on error.
+ * Access widened (sync_feed.h): whether the page from since must send the
+ * client back to 0 (1), or may go on (0), or -1 on error.  A page from 0
+ * never is; it records its head for the session (p->full_session, written
+ * after the page) when the session's last walk from 0 began before the
+ * widening, and only then: a later walk from 0 changes nothing the check
+ * reads until the account widens again (so a first page read again and
+ * again writes nothing).
  */
-static int widened_behind(struct oa_store *s, int64_t user, int64_t session, int64_t since)
+static int widened_behind(struct oa_store *s, struct oa_feed_page *p, int64_t user, int64_t session, int64_t since)
 {
     int64_t widened = 0, full = 0;
     if (oa_sync_resync_state(s, user, session, &widened, &full) != 0)
         return -1;
-    return since < widened && full < widened;
+    if (full >= widened)
+        return 0;
+    if (since == 0) {
+        p->full_session = session; /* this walk decides everything as the account is now */
+        return 0;
+    }
+    return since < widened;
 }
 
 int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t user_id, int64_t session_id,
@@ -364,17 +374,13 @@ int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t
                      "start again from 0 (a full resync).";
         return 0;
     }
-    if (since > 0) {
-        int behind = widened_behind(s, me.id, session_id, since);
-        if (behind < 0)
-            return OA_E_STORAGE;
-        if (behind) {
-            p->err = OA_E_CURSOR_TOO_OLD;
-            p->message = "Your access changed: start again from 0 (a full resync).";
-            return 0;
-        }
-    } else {
-        p->full_session = session_id; /* this walk decides everything as the account is now */
+    int behind = widened_behind(s, p, me.id, session_id, since);
+    if (behind < 0)
+        return OA_E_STORAGE;
+    if (behind) {
+        p->err = OA_E_CURSOR_TOO_OLD;
+        p->message = "Your access changed: start again from 0 (a full resync).";
+        return 0;
     }
     struct entries entries = {0};
     int64_t cursor = since;

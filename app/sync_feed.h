@@ -26,7 +26,8 @@
  * which it last walked from 0 (sessions.full_sync_head): a page from a
  * cursor behind the widening, on a session that has not walked from 0
  * since, is refused with 410 cursor_too_old, and the client walks again from
- * 0, once.  One indexed read per page (none for a page from 0).
+ * 0, once.  One indexed read per page; a page from 0 writes its head for the
+ * session only when the session's last walk from 0 began before the widening.
  */
 #ifndef OA_APP_SYNC_FEED_H
 #define OA_APP_SYNC_FEED_H
@@ -75,8 +76,9 @@ struct oa_feed_page {
     size_t nkept, kept_cap;
     /*
      * Access widened (proto/SYNC.md): a page from 0 records, for the
-     * session that asked (0: none), the head it began at
-     * (oa_sync_feed_apply_seen writes it).
+     * session that asked (0: none), the head it began at, when the session
+     * had not walked from 0 since the widening (oa_sync_feed_apply_seen
+     * writes it).
      */
     int64_t full_session;
 };
