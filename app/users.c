@@ -7,7 +7,10 @@
  * and compartments; nobody else does any of it.  Every attempt, allowed or
  * refused, is decided by oa_access_decide and audited in the same
  * transaction as the change.  The three administrator roles are held only by
- * the accounts `oad init` creates: the API grants none of them.
+ * the accounts `oad init` creates: the API grants none of them.  A change
+ * that widens what the account may see (workflow/access.h
+ * oa_access_widened) is recorded for the sync feed, which sends the
+ * account's clients back to 0 once (proto/SYNC.md, Access widened).
  */
 #include <stdio.h>
 #include <string.h>

@@ -10,6 +10,8 @@
  * never deleted, held or revoked: the table is bounded by the (user,
  * document) pairs ever sent, the bound the held rows alone already had (a
  * document may be sent, revoked and sent again: one row throughout).
+ * Access widened: users.access_widened_at and sessions.full_sync_head, one
+ * integer per account and per session (app/sync_feed.h).
  */
 #ifndef OA_STORAGE_SYNC_H
 #define OA_STORAGE_SYNC_H

@@ -268,3 +268,58 @@ Test(sync_access, a_new_department_reaches_both_copies_of_oa)
     /* And her own document is still there (the copy was walked again, not emptied). */
     cr_assert_eq(oa("two", NULL, "sync", out, sizeof(out)), 0, "%s", out);
 }
+
+/* sysadmin's PATCH of carol's account. */
+static void patch_carol(const char *body)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/v1/users/%lld", carol_id);
+    struct resp r = http_json(&srv, "PATCH", path, sys_t, body, "If-Match: *\r\n");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    resp_free(&r);
+}
+
+/*
+ * Which account changes send the clients back: a role added and the
+ * account enabled again do; a role taken away, the account disabled, and
+ * being named a declassifier (no read depends on it) do not.  Each time a
+ * fresh login continues from the cursor of a walk to the head.
+ */
+Test(sync_access, only_the_changes_that_widen_send_the_clients_back)
+{
+    static const struct {
+        const char *body;
+        bool patch, widens;
+    } steps[] = {
+        {"{\"roles\":[\"staff\",\"leader\"]}", true, true},
+        {"{\"roles\":[\"staff\"]}", true, false},
+        {"{\"clearance\":1,\"declassifier\":true}", false, false},
+        {"{\"disabled\":true}", true, false},
+        {"{\"disabled\":false}", true, true},
+        {"{\"display_name\":\"卡罗尔\"}", true, false},
+    };
+    char t[128], got[8];
+    long long c = 0;
+    cr_assert_eq(login(&srv, "carol", CAROL_PW, t, sizeof(t)), 201);
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        if (i == 0 || !strstr(steps[i - 1].body, "disabled\":true")) { /* disabled: the cursor from before */
+            new_doc(dave, "又一件", 1, NULL); /* the cursor is past a change before the account's */
+            c = 0;
+            walk(t, &c, 50, 0, got, sizeof(got));
+        }
+        if (steps[i].patch)
+            patch_carol(steps[i].body);
+        else
+            put_clearance(steps[i].body);
+        if (strstr(steps[i].body, "disabled\":true"))
+            continue; /* no login: enabled again next */
+        if (login(&srv, "carol", CAROL_PW, t, sizeof(t)) != 201)
+            cr_assert_fail("step %zu: carol cannot log in", i);
+        cbor_item_t *p = NULL;
+        char code[64] = "";
+        int st = feed(t, c, 50, &p, code, sizeof(code));
+        if (p)
+            cbor_decref(&p);
+        cr_assert_eq(st, steps[i].widens ? 410 : 200, "step %zu (%s): %d %s", i, steps[i].body, st, code);
+    }
+}
