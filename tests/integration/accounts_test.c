@@ -15,65 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tests/integration/harness.h"
+#include "tests/integration/accounts_fixture.h"
 
 static struct oad srv;
-
-static void expect_error(struct resp *r, int status, const char *code)
-{
-    cr_assert_eq(r->status, status, "status %d (want %d), body %s", r->status, status, r->body);
-    json_t *j = resp_json(r);
-    cr_assert_not_null(j);
-    cr_assert_str_eq(json_string_value(json_object_get(j, "code")), code);
-    json_decref(j);
-}
-
-/* Counts audit entries matching a WHERE clause, reading the live database. */
-static int audit_count(const char *where)
-{
-    char path[400], sql[512];
-    snprintf(path, sizeof(path), "%s/oa.db", srv.dir);
-    sqlite3 *db;
-    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit_log WHERE %s", where);
-    sqlite3_stmt *st;
-    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
-    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-    int n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
-}
-
-static int user_count(void)
-{
-    char path[400];
-    snprintf(path, sizeof(path), "%s/oa.db", srv.dir);
-    sqlite3 *db;
-    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, "SELECT count(*) FROM users", -1, &st, NULL);
-    sqlite3_step(st);
-    int n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
-}
-
-/* sysadmin creates a staff user; returns its id and one-time password. */
-static long long create_staff(const char *sys_token, const char *name, char *otp, size_t n)
-{
-    char body[256];
-    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"display_name\":\"%s\",\"roles\":[\"staff\"]}", name, name);
-    struct resp r = http_json(&srv, "POST", "/v1/users", sys_token, body, NULL);
-    cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
-    json_t *j = resp_json(&r);
-    snprintf(otp, n, "%s", json_string_value(json_object_get(j, "one_time_password")));
-    long long id = json_integer_value(json_object_get(json_object_get(j, "user"), "id"));
-    json_decref(j);
-    resp_free(&r);
-    return id;
-}
 
 Test(accounts, first_login_forces_a_password_change)
 {
@@ -82,7 +26,7 @@ Test(accounts, first_login_forces_a_password_change)
     oad_initial_password(&srv, "sysadmin", otp, sizeof(otp));
     cr_assert_eq(login(&srv, "sysadmin", otp, token, sizeof(token)), 201);
     struct resp r = http_json(&srv, "GET", "/v1/users", token, NULL, NULL);
-    expect_error(&r, 403, "password_change_required");
+    account_expect_error(&r, 403, "password_change_required");
     resp_free(&r);
     r = http_json(&srv, "GET", "/v1/users/me", token, NULL, NULL);
     cr_assert_eq(r.status, 200);
@@ -95,7 +39,7 @@ Test(accounts, first_login_forces_a_password_change)
         char body[256];
         snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"%s\"}", otp, weak[i]);
         r = http_json(&srv, "POST", "/v1/users/me/password", token, body, NULL);
-        expect_error(&r, 400, "bad_field");
+        account_expect_error(&r, 400, "bad_field");
         resp_free(&r);
     }
     char body[256];
@@ -110,7 +54,7 @@ Test(accounts, first_login_forces_a_password_change)
     char t2[128];
     cr_assert_eq(login(&srv, "sysadmin", otp, t2, sizeof(t2)), 401);
     cr_assert_eq(login(&srv, "sysadmin", "Corr3ct-Horse-Battery", t2, sizeof(t2)), 201);
-    cr_assert(audit_count("event = 'password.change' AND outcome = 'ok'") == 1);
+    cr_assert(audit_count(&srv, "event = 'password.change' AND outcome = 'ok'") == 1);
     cr_assert_eq(oad_stop(&srv), 0);
 }
 
@@ -139,8 +83,8 @@ Test(accounts, unknown_user_wrong_password_and_locked_account_look_the_same)
     cr_assert_str_eq(c.body, d.body);
     resp_free(&c);
     resp_free(&d);
-    cr_assert(audit_count("event = 'account.lock' AND target = 'auditor'") == 1);
-    cr_assert(audit_count("event = 'login.fail' AND target = 'nobody'") == 2);
+    cr_assert(audit_count(&srv, "event = 'account.lock' AND target = 'auditor'") == 1);
+    cr_assert(audit_count(&srv, "event = 'login.fail' AND target = 'nobody'") == 2);
 
     /* sysadmin lifts the lockout. */
     char sys[128];
@@ -179,7 +123,7 @@ Test(accounts, tokens_die_at_logout_password_change_and_expiry)
     cr_assert_eq(r.status, 204);
     resp_free(&r);
     r = http_json(&srv, "GET", "/v1/users/me", t2, NULL, NULL);
-    expect_error(&r, 401, "unauthenticated");
+    account_expect_error(&r, 401, "unauthenticated");
     resp_free(&r);
     r = http_json(&srv, "GET", "/v1/users/me", t1, NULL, NULL);
     cr_assert_eq(r.status, 200);
@@ -192,17 +136,17 @@ Test(accounts, tokens_die_at_logout_password_change_and_expiry)
     cr_assert_eq(r.status, 204, "%s", r.body);
     resp_free(&r);
     r = http_json(&srv, "GET", "/v1/users/me", t2, NULL, NULL);
-    expect_error(&r, 401, "unauthenticated");
+    account_expect_error(&r, 401, "unauthenticated");
     resp_free(&r);
 
     /* Expiry: the lifetime is 2 s. */
     sleep(3);
     r = http_json(&srv, "GET", "/v1/users/me", t1, NULL, NULL);
-    expect_error(&r, 401, "unauthenticated");
+    account_expect_error(&r, 401, "unauthenticated");
     resp_free(&r);
     /* Garbage tokens too. */
     r = http_json(&srv, "GET", "/v1/users/me", "not-a-token", NULL, NULL);
-    expect_error(&r, 401, "unauthenticated");
+    account_expect_error(&r, 401, "unauthenticated");
     resp_free(&r);
     cr_assert_eq(oad_stop(&srv), 0);
 }
@@ -214,28 +158,28 @@ Test(accounts, the_three_administrators_stay_apart)
     admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
     admin_login(&srv, "secadmin", "Label-Keeper-2026", sec, sizeof(sec));
     admin_login(&srv, "auditor", "Log-Reader-2026xy", aud, sizeof(aud));
-    long long id = create_staff(sys, "zhang.san", otp, sizeof(otp));
+    long long id = create_staff(&srv, sys, "zhang.san", otp, sizeof(otp));
     char path[64];
     snprintf(path, sizeof(path), "/v1/users/%lld/clearance", id);
 
     /* sysadmin cannot grant a clearance. */
     struct resp r = http_json(&srv, "PUT", path, sys, "{\"clearance\":2}", "If-Match: *\r\n");
-    expect_error(&r, 403, "forbidden");
+    account_expect_error(&r, 403, "forbidden");
     resp_free(&r);
     /* secadmin cannot create a user. */
     r = http_json(&srv, "POST", "/v1/users", sec, "{\"username\":\"li.si\",\"display_name\":\"Li\",\"roles\":[\"staff\"]}", NULL);
-    expect_error(&r, 403, "forbidden");
+    account_expect_error(&r, 403, "forbidden");
     resp_free(&r);
     /* auditor can change nothing. */
     r = http_json(&srv, "POST", "/v1/users", aud, "{\"username\":\"li.si\",\"display_name\":\"Li\",\"roles\":[\"staff\"]}", NULL);
-    expect_error(&r, 403, "forbidden");
+    account_expect_error(&r, 403, "forbidden");
     resp_free(&r);
     r = http_json(&srv, "PUT", path, aud, "{\"clearance\":4}", "If-Match: *\r\n");
-    expect_error(&r, 403, "forbidden");
+    account_expect_error(&r, 403, "forbidden");
     resp_free(&r);
     /* Nobody grants an administrator role through the API. */
     r = http_json(&srv, "POST", "/v1/users", sys, "{\"username\":\"li.si\",\"display_name\":\"Li\",\"roles\":[\"staff\",\"auditor\"]}", NULL);
-    expect_error(&r, 400, "bad_field");
+    account_expect_error(&r, 400, "bad_field");
     resp_free(&r);
     /* A user cannot raise their own role. */
     cr_assert_eq(login(&srv, "zhang.san", otp, staff, sizeof(staff)), 201);
@@ -246,7 +190,7 @@ Test(accounts, the_three_administrators_stay_apart)
     resp_free(&r);
     snprintf(path, sizeof(path), "/v1/users/%lld", id);
     r = http_json(&srv, "PATCH", path, staff, "{\"roles\":[\"leader\"]}", "If-Match: *\r\n");
-    expect_error(&r, 403, "forbidden");
+    account_expect_error(&r, 403, "forbidden");
     resp_free(&r);
     /* The right administrator does it, with If-Match. */
     r = http_json(&srv, "GET", path, sec, NULL, NULL);
@@ -257,10 +201,10 @@ Test(accounts, the_three_administrators_stay_apart)
     resp_free(&r);
     snprintf(path, sizeof(path), "/v1/users/%lld/clearance", id);
     r = http_json(&srv, "PUT", path, sec, "{\"clearance\":2,\"compartments\":[\"办公室\"]}", NULL);
-    expect_error(&r, 428, "precondition_required");
+    account_expect_error(&r, 428, "precondition_required");
     resp_free(&r);
     r = http_json(&srv, "PUT", path, sec, "{\"clearance\":2}", "If-Match: \"u1-999\"\r\n");
-    expect_error(&r, 412, "precondition_failed");
+    account_expect_error(&r, 412, "precondition_failed");
     resp_free(&r);
     char hdr[128];
     snprintf(hdr, sizeof(hdr), "If-Match: %s\r\n", etag);
@@ -271,11 +215,11 @@ Test(accounts, the_three_administrators_stay_apart)
     resp_free(&r);
     /* The clearance change ended zhang.san's session. */
     r = http_json(&srv, "GET", "/v1/users/me", staff, NULL, NULL);
-    expect_error(&r, 401, "unauthenticated");
+    account_expect_error(&r, 401, "unauthenticated");
     resp_free(&r);
 
-    cr_assert_eq(audit_count("outcome = 'refused' AND event != 'login.fail'"), 5);
-    cr_assert_eq(audit_count("event = 'user.clearance' AND outcome = 'ok'"), 1);
+    cr_assert_eq(audit_count(&srv, "outcome = 'refused' AND event != 'login.fail'"), 5);
+    cr_assert_eq(audit_count(&srv, "event = 'user.clearance' AND outcome = 'ok'"), 1);
     cr_assert_eq(oad_stop(&srv), 0);
 }
 
@@ -284,7 +228,7 @@ Test(accounts, bad_input_gets_400_and_changes_nothing)
     oad_start(&srv, NULL);
     char sys[128];
     admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
-    int before = user_count();
+    int before = user_count(&srv);
     char huge[70000];
     memset(huge, 'a', sizeof(huge) - 1);
     huge[sizeof(huge) - 1] = 0;
@@ -311,9 +255,9 @@ Test(accounts, bad_input_gets_400_and_changes_nothing)
     resp_free(&r);
     free(huge_body);
     r = http_json(&srv, "POST", "/v1/sessions", NULL, "{\"username\":[],\"password\":{}}", NULL);
-    expect_error(&r, 400, "bad_field");
+    account_expect_error(&r, 400, "bad_field");
     resp_free(&r);
-    cr_assert_eq(user_count(), before);
+    cr_assert_eq(user_count(&srv), before);
     cr_assert_eq(oad_stop(&srv), 0);
 }
 
@@ -325,16 +269,16 @@ Test(accounts, secadmin_requires_a_second_factor_for_administrators)
     char sys[128], sec[128], otp[64];
     admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
     admin_login(&srv, "secadmin", "Label-Keeper-2026", sec, sizeof(sec));
-    long long staff_id = create_staff(sys, "wang.wu", otp, sizeof(otp));
+    long long staff_id = create_staff(&srv, sys, "wang.wu", otp, sizeof(otp));
 
     /* Not for staff; yes for sysadmin (id 1). */
     char path[64];
     snprintf(path, sizeof(path), "/v1/users/%lld/totp", staff_id);
     struct resp r = http_json(&srv, "PUT", path, sec, "{\"required\":true}", "If-Match: *\r\n");
-    expect_error(&r, 400, "bad_field");
+    account_expect_error(&r, 400, "bad_field");
     resp_free(&r);
     r = http_json(&srv, "PUT", "/v1/users/1/totp", sys, "{\"required\":true}", "If-Match: *\r\n");
-    expect_error(&r, 403, "forbidden");
+    account_expect_error(&r, 403, "forbidden");
     resp_free(&r);
     r = http_json(&srv, "PUT", "/v1/users/1/totp", sec, "{\"required\":true}", "If-Match: *\r\n");
     cr_assert_eq(r.status, 200, "%s", r.body);
@@ -342,7 +286,7 @@ Test(accounts, secadmin_requires_a_second_factor_for_administrators)
 
     /* sysadmin must now enrol before anything else. */
     r = http_json(&srv, "GET", "/v1/users", sys, NULL, NULL);
-    expect_error(&r, 403, "totp_enrollment_required");
+    account_expect_error(&r, 403, "totp_enrollment_required");
     resp_free(&r);
     r = http_json(&srv, "POST", "/v1/users/me/totp", sys, NULL, NULL);
     cr_assert_eq(r.status, 200, "%s", r.body);
@@ -378,10 +322,10 @@ Test(accounts, secadmin_requires_a_second_factor_for_administrators)
     cr_assert_eq(r.status, 201, "%s", r.body);
     resp_free(&r);
     r = http_json(&srv, "POST", "/v1/sessions", NULL, body, NULL);
-    expect_error(&r, 401, "bad_credentials");
+    account_expect_error(&r, 401, "bad_credentials");
     resp_free(&r);
-    cr_assert_eq(audit_count("event = 'totp.enroll' AND outcome = 'ok' AND actor = 'sysadmin'"), 1);
-    cr_assert_eq(audit_count("detail = 'wrong or missing second factor'"), 2);
+    cr_assert_eq(audit_count(&srv, "event = 'totp.enroll' AND outcome = 'ok' AND actor = 'sysadmin'"), 1);
+    cr_assert_eq(audit_count(&srv, "detail = 'wrong or missing second factor'"), 2);
 
     /* The secret is not in the database in clear. */
     char dbpath[400];
@@ -406,17 +350,17 @@ Test(accounts, organs_and_departments)
     cr_assert_eq(r.status, 201, "%s", r.body);
     resp_free(&r);
     r = http_json(&srv, "POST", "/v1/organs", sys, "{\"code\":\"某府\",\"name\":\"again\"}", NULL);
-    expect_error(&r, 409, "conflict");
+    account_expect_error(&r, 409, "conflict");
     resp_free(&r);
     r = http_json(&srv, "POST", "/v1/departments", sys, "{\"organ_id\":1,\"code\":\"府办\",\"name\":\"办公室\"}", NULL);
     cr_assert_eq(r.status, 201, "%s", r.body);
     resp_free(&r);
     r = http_json(&srv, "POST", "/v1/departments", sys, "{\"organ_id\":99,\"code\":\"x\",\"name\":\"y\"}", NULL);
-    expect_error(&r, 400, "bad_field");
+    account_expect_error(&r, 400, "bad_field");
     resp_free(&r);
     r = http_json(&srv, "POST", "/v1/users", sys,
                   "{\"username\":\"li.si\",\"display_name\":\"李四\",\"roles\":[\"staff\"],\"department_id\":7}", NULL);
-    expect_error(&r, 400, "bad_field");
+    account_expect_error(&r, 400, "bad_field");
     resp_free(&r);
     r = http_json(&srv, "POST", "/v1/users", sys,
                   "{\"username\":\"li.si\",\"display_name\":\"李四\",\"roles\":[\"staff\"],\"department_id\":1}", NULL);
@@ -432,13 +376,13 @@ Test(accounts, organs_and_departments)
     cr_assert_eq(r.status, 204);
     resp_free(&r);
     r = http_json(&srv, "POST", "/v1/organs", staff, "{\"code\":\"x\",\"name\":\"y\"}", NULL);
-    expect_error(&r, 403, "forbidden");
+    account_expect_error(&r, 403, "forbidden");
     resp_free(&r);
     r = http_json(&srv, "GET", "/v1/organs", staff, NULL, NULL);
     cr_assert_eq(r.status, 200);
     cr_assert(strstr(r.body, "\"code\":\"府办\""), "%s", r.body);
     resp_free(&r);
-    cr_assert_eq(audit_count("event = 'organ.create' AND outcome = 'refused'"), 1);
+    cr_assert_eq(audit_count(&srv, "event = 'organ.create' AND outcome = 'refused'"), 1);
     cr_assert_eq(oad_stop(&srv), 0);
 }
 
@@ -447,7 +391,7 @@ Test(accounts, a_disabled_account_loses_its_sessions_and_cannot_log_in)
     oad_start(&srv, NULL);
     char sys[128], otp[64], staff[128];
     admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
-    long long id = create_staff(sys, "zhao.liu", otp, sizeof(otp));
+    long long id = create_staff(&srv, sys, "zhao.liu", otp, sizeof(otp));
     cr_assert_eq(login(&srv, "zhao.liu", otp, staff, sizeof(staff)), 201);
     char path[64];
     snprintf(path, sizeof(path), "/v1/users/%lld", id);
@@ -456,15 +400,15 @@ Test(accounts, a_disabled_account_loses_its_sessions_and_cannot_log_in)
     cr_assert(strstr(r.body, "\"disabled\":true"));
     resp_free(&r);
     r = http_json(&srv, "GET", "/v1/users/me", staff, NULL, NULL);
-    expect_error(&r, 401, "unauthenticated");
+    account_expect_error(&r, 401, "unauthenticated");
     resp_free(&r);
     cr_assert_eq(login(&srv, "zhao.liu", otp, staff, sizeof(staff)), 401);
     r = http_json(&srv, "PATCH", path, sys, "{\"disabled\":false}", "If-Match: *\r\n");
     cr_assert_eq(r.status, 200);
     resp_free(&r);
     cr_assert_eq(login(&srv, "zhao.liu", otp, staff, sizeof(staff)), 201);
-    cr_assert_eq(audit_count("event = 'user.disable'"), 1);
-    cr_assert_eq(audit_count("event = 'user.enable'"), 1);
+    cr_assert_eq(audit_count(&srv, "event = 'user.disable'"), 1);
+    cr_assert_eq(audit_count(&srv, "event = 'user.enable'"), 1);
     cr_assert_eq(oad_stop(&srv), 0);
 }
 
@@ -502,10 +446,10 @@ Test(accounts, a_password_reset_never_hands_over_another_accounts_rights)
     for (int id = 2; id <= 3; id++) {
         snprintf(path, sizeof(path), "/v1/users/%d/password-reset", id);
         r = http_json(&srv, "POST", path, sys, "{}", NULL);
-        expect_error(&r, 403, "forbidden");
+        account_expect_error(&r, 403, "forbidden");
         resp_free(&r);
     }
-    cr_assert_eq(audit_count("event = 'access.refused' AND target IN ('secadmin', 'auditor')"), 2);
+    cr_assert_eq(audit_count(&srv, "event = 'access.refused' AND target IN ('secadmin', 'auditor')"), 2);
 
     /* 2. A 机密 reader reset by sysadmin sees nothing until secadmin confirms the clearance. */
     long long boss_id = make_person(&srv, sys, sec, "wang.wu", "[\"staff\"]", 3, "Office-Pass-W-9x", boss, sizeof(boss));
@@ -531,7 +475,7 @@ Test(accounts, a_password_reset_never_hands_over_another_accounts_rights)
     char dpath[64];
     snprintf(dpath, sizeof(dpath), "/v1/documents/%lld", doc);
     r = http_json(&srv, "GET", dpath, tok, NULL, NULL);
-    expect_error(&r, 404, "not_found");
+    account_expect_error(&r, 404, "not_found");
     resp_free(&r);
     r = http_json(&srv, "GET", "/v1/documents?view=all", tok, NULL, NULL);
     j = ok_json(&r, 200);
@@ -563,8 +507,8 @@ Test(accounts, a_password_reset_never_hands_over_another_accounts_rights)
     cr_assert_eq(console_reset("nobody.here", pw, sizeof(pw)), 2);
 
     /* Every reset is in the trail and in the monthly report. */
-    cr_assert_eq(audit_count("event = 'user.password_reset' AND outcome = 'ok' AND target = 'wang.wu'"), 1);
-    cr_assert_eq(audit_count("event = 'console.password_reset' AND target = 'secadmin'"), 1);
+    cr_assert_eq(audit_count(&srv, "event = 'user.password_reset' AND outcome = 'ok' AND target = 'wang.wu'"), 1);
+    cr_assert_eq(audit_count(&srv, "event = 'console.password_reset' AND target = 'secadmin'"), 1);
     char month[8];
     time_t now = time(NULL);
     strftime(month, sizeof(month), "%Y-%m", gmtime(&now));
@@ -584,7 +528,7 @@ Test(accounts, a_patch_of_a_field_not_the_callers_is_refused_and_changes_nothing
     oad_start(&srv, NULL);
     char sys[128], otp[64], path[64], h[128];
     admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
-    long long id = create_staff(sys, "li.si", otp, sizeof(otp));
+    long long id = create_staff(&srv, sys, "li.si", otp, sizeof(otp));
     snprintf(path, sizeof(path), "/v1/users/%lld", id);
     struct resp r = http_json(&srv, "GET", path, sys, NULL, NULL);
     cr_assert_eq(r.status, 200);
@@ -593,13 +537,13 @@ Test(accounts, a_patch_of_a_field_not_the_callers_is_refused_and_changes_nothing
     resp_free(&r);
     snprintf(h, sizeof(h), "If-Match: %s\r\n", etag);
     r = http_json(&srv, "PATCH", path, sys, "{\"clearance\":4}", h);
-    expect_error(&r, 403, "forbidden");
+    account_expect_error(&r, 403, "forbidden");
     resp_free(&r);
     r = http_json(&srv, "PATCH", path, sys, "{\"compartments\":[\"a\"],\"display_name\":\"x\"}", h);
-    expect_error(&r, 403, "forbidden");
+    account_expect_error(&r, 403, "forbidden");
     resp_free(&r);
     r = http_json(&srv, "PATCH", path, sys, "{\"favourite_colour\":\"red\"}", h);
-    expect_error(&r, 400, "bad_field");
+    account_expect_error(&r, 400, "bad_field");
     cr_assert(strstr(r.body, "favourite_colour"), "%s", r.body);
     resp_free(&r);
     r = http_json(&srv, "GET", path, sys, NULL, NULL);
@@ -624,10 +568,10 @@ Test(accounts, clearance_and_label_changes_need_secadmins_second_factor)
     struct resp r = http_json(&srv, "POST", "/v1/users/me/password", sec, body, NULL);
     cr_assert_eq(r.status, 204);
     resp_free(&r);
-    long long id = create_staff(sys, "zhao.liu", otp, sizeof(otp));
+    long long id = create_staff(&srv, sys, "zhao.liu", otp, sizeof(otp));
     snprintf(path, sizeof(path), "/v1/users/%lld/clearance", id);
     r = http_json(&srv, "PUT", path, sec, "{\"clearance\":2}", "If-Match: *\r\n");
-    expect_error(&r, 403, "totp_enrollment_required");
+    account_expect_error(&r, 403, "totp_enrollment_required");
     resp_free(&r);
     /* Enrol. */
     r = http_json(&srv, "POST", "/v1/users/me/totp", sec, NULL, NULL);
@@ -642,13 +586,13 @@ Test(accounts, clearance_and_label_changes_need_secadmins_second_factor)
     resp_free(&r);
     /* No code, a wrong code: refused and audited; nothing changes. */
     r = http_json(&srv, "PUT", path, sec, "{\"clearance\":2}", "If-Match: *\r\n");
-    expect_error(&r, 403, "second_factor_required");
+    account_expect_error(&r, 403, "second_factor_required");
     resp_free(&r);
     snprintf(hdr, sizeof(hdr), "If-Match: *\r\nX-OA-OTP: %06d\r\n", (int)((strtol(code, NULL, 10) + 1) % 1000000));
     r = http_json(&srv, "PUT", path, sec, "{\"clearance\":2}", hdr);
-    expect_error(&r, 403, "second_factor_required");
+    account_expect_error(&r, 403, "second_factor_required");
     resp_free(&r);
-    cr_assert_eq(audit_count("event = 'step_up' AND outcome = 'refused'"), 3);
+    cr_assert_eq(audit_count(&srv, "event = 'step_up' AND outcome = 'refused'"), 3);
     /* The current code confirms the change (and may confirm another within its 30 s). */
     snprintf(hdr, sizeof(hdr), "If-Match: *\r\nX-OA-OTP: %s\r\n", code);
     r = http_json(&srv, "PUT", path, sec, "{\"clearance\":2}", hdr);
@@ -672,7 +616,7 @@ Test(accounts, clearance_and_label_changes_need_secadmins_second_factor)
     json_decref(j);
     snprintf(path, sizeof(path), "/v1/documents/%lld/label", doc);
     r = http_json(&srv, "POST", path, sec, "{\"level\":2,\"reason\":\"定密\"}", NULL);
-    expect_error(&r, 403, "second_factor_required");
+    account_expect_error(&r, 403, "second_factor_required");
     resp_free(&r);
     snprintf(hdr, sizeof(hdr), "X-OA-OTP: %s\r\n", code);
     r = http_json(&srv, "POST", path, sec, "{\"level\":2,\"reason\":\"定密\"}", hdr);
@@ -684,135 +628,3 @@ Test(accounts, clearance_and_label_changes_need_secadmins_second_factor)
 /* ---- #18 item 4: throttles that stop a guesser without locking others out ---- */
 
 /* One JSON request from a chosen loopback address (all of 127/8 is this machine). */
-static struct resp json_from(const char *src_ip, const char *method, const char *path, const char *json)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_geq(fd, 0);
-    struct sockaddr_in me = {.sin_family = AF_INET}, to = {.sin_family = AF_INET};
-    inet_pton(AF_INET, src_ip, &me.sin_addr);
-    cr_assert_eq(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
-    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
-    to.sin_port = htons((uint16_t)srv.port);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0);
-    char head[512];
-    int n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\n"
-                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n", method, path, strlen(json));
-    cr_assert(http_send(fd, head, (size_t)n) && http_send(fd, json, strlen(json)));
-    struct resp r;
-    cr_assert(http_read(fd, &r, 20000));
-    http_close(fd);
-    return r;
-}
-
-static int login_from(const char *src_ip, const char *user, const char *pw, const char *totp)
-{
-    char body[256];
-    if (totp)
-        snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\",\"totp\":\"%s\"}", user, pw, totp);
-    else
-        snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}", user, pw);
-    struct resp r = json_from(src_ip, "POST", "/v1/sessions", body);
-    int st = r.status;
-    resp_free(&r);
-    return st;
-}
-
-Test(accounts, a_guesser_is_throttled_without_locking_out_the_account_or_the_room)
-{
-    const char *extra[] = {"security.lockout_threshold=3", "security.source_failure_limit=6",
-                           "security.login_failure_delay_ms=1", NULL};
-    oad_start(&srv, extra);
-    char sys[128], sec[128];
-    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
-    admin_login(&srv, "secadmin", "Label-Keeper-2026", sec, sizeof(sec));
-    /* A guesser at 127.0.0.2 tries sysadmin's password three times... */
-    for (int i = 0; i < 3; i++)
-        cr_assert_eq(login_from("127.0.0.2", "sysadmin", "guess", NULL), 401);
-    /* ...and that pair is refused from then on, even with the right password... */
-    cr_assert_eq(login_from("127.0.0.2", "sysadmin", "Root-Of-Trust-2026", NULL), 429);
-    /* ...but sysadmin at another workstation logs in: the account is not locked. */
-    cr_assert_eq(login_from("127.0.0.3", "sysadmin", "Root-Of-Trust-2026", NULL), 201);
-    cr_assert_eq(audit_count("event = 'login.throttle' AND target = 'sysadmin'"), 1);
-    cr_assert_eq(audit_count("event = 'account.lock'"), 0);
-
-    /* The guesser moves on to other names from the same address (a terminal room behind one address). */
-    for (int i = 0; i < 3; i++)
-        cr_assert_eq(login_from("127.0.0.2", "auditor", "guess", NULL), 401);
-    cr_assert_eq(login_from("127.0.0.2", "secadmin", "Label-Keeper-2026", NULL), 429,
-                 "a throttled source let a password without a second factor through");
-    cr_assert_eq(audit_count("event = 'login.source_throttle'"), 1);
-    /* A colleague in that room with an authenticator still gets in. */
-    char code[7];
-    totp_at(secadmin_totp_secret(), time(NULL) + 30, code);
-    cr_assert_eq(login_from("127.0.0.2", "secadmin", "Label-Keeper-2026", code), 201);
-    oad_stop(&srv);
-}
-
-/* Review S1: wrong step-up codes count like wrong passwords; a stolen
- * secadmin session cannot try a million of them. */
-Test(accounts, wrong_step_up_codes_lock_the_account_and_end_its_sessions)
-{
-    const char *extra[] = {"security.lockout_threshold=3", NULL};
-    oad_start(&srv, extra);
-    char sys[128], sec[128], otp[64], path[64], hdr[96];
-    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
-    admin_login(&srv, "secadmin", "Label-Keeper-2026", sec, sizeof(sec));
-    long long id = create_staff(sys, "qian.qi", otp, sizeof(otp));
-    snprintf(path, sizeof(path), "/v1/users/%lld/clearance", id);
-    char good[7];
-    totp_at(secadmin_totp_secret(), time(NULL), good);
-    for (int i = 0; i < 3; i++) {
-        /* A code that is surely wrong: the current one plus one. */
-        snprintf(hdr, sizeof(hdr), "If-Match: *\r\nX-OA-OTP: %06d\r\n", (int)((strtol(good, NULL, 10) + 1 + i) % 1000000));
-        struct resp r = http_json(&srv, "PUT", path, sec, "{\"clearance\":1}", hdr);
-        cr_assert(r.status == 403 || r.status == 401, "%d %s", r.status, r.body);
-        resp_free(&r);
-    }
-    struct resp r = http_json(&srv, "GET", "/v1/users/me", sec, NULL, NULL);
-    expect_error(&r, 401, "unauthenticated");
-    resp_free(&r);
-    cr_assert_eq(audit_count("event = 'account.lock' AND target = 'secadmin'"), 1);
-    oad_stop(&srv);
-}
-
-/* #13 item 5: a login burst never takes more than two of the pool's threads
- * for Argon2id; the rest wait in line, so sealing and downloads keep theirs. */
-struct burst { int i; int status; };
-
-static void *burst_login(void *arg)
-{
-    struct burst *b = arg;
-    char body[128];
-    snprintf(body, sizeof(body), "{\"username\":\"nobody%d\",\"password\":\"wrong\"}", b->i);
-    struct resp r = http_json(&srv, "POST", "/v1/sessions", NULL, body, NULL);
-    b->status = r.status;
-    resp_free(&r);
-    return NULL;
-}
-
-Test(accounts, a_login_burst_takes_at_most_two_threads_for_argon2id)
-{
-    const char *extra[] = {"security.argon2_memlimit=16777216", "security.argon2_opslimit=2", NULL};
-    oad_start(&srv, extra);
-    char sys[128];
-    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys, sizeof(sys));
-    enum { N = 8 };
-    pthread_t th[N];
-    struct burst b[N];
-    for (int i = 0; i < N; i++) {
-        b[i].i = i;
-        cr_assert_eq(pthread_create(&th[i], NULL, burst_login, &b[i]), 0);
-    }
-    for (int i = 0; i < N; i++) {
-        pthread_join(th[i], NULL);
-        cr_assert_eq(b[i].status, 401);
-    }
-    struct resp r = http_json(&srv, "GET", "/metrics", sys, NULL, NULL);
-    cr_assert_eq(r.status, 200, "%s", r.body);
-    const char *p = strstr(r.body, "\noa_password_work_peak ");
-    cr_assert_not_null(p, "no oa_password_work_peak in /metrics");
-    long peak = strtol(p + strlen("\noa_password_work_peak "), NULL, 10);
-    cr_assert(peak >= 1 && peak <= 2, "Argon2id ran %ld at once", peak);
-    resp_free(&r);
-    oad_stop(&srv);
-}

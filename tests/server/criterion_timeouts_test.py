@@ -23,4 +23,7 @@ if len(sys.argv) < 20:
     sys.exit(1)
 for f in found:
     print(f)
-sys.exit(1 if found else 0)
+if found:
+    sys.exit(1)
+# The suite's tally counts a test that is not Criterion's by this line.
+print('PASS: no Criterion .timeout in %d test sources' % (len(sys.argv) - 1))

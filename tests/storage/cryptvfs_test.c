@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "storage/cryptvfs.h"
@@ -451,4 +452,88 @@ Test(cryptvfs, sqlite_keeps_no_global_allocation_statistics_behind_the_vfs)
     cr_assert_eq(sqlite3_memory_used(), 0, "SQLite counts its allocations (%lld bytes): a global mutex per malloc",
                  (long long)sqlite3_memory_used());
     oa_store_close(&s);
+}
+
+/*
+ * The nonces of every page in the database at p and in its WAL, appended to
+ * v (n of them so far): read while the database is open, so that the WAL's
+ * frames are all there.
+ */
+static void page_nonces(const char *p, unsigned char (**v)[12], size_t *n)
+{
+    char wal[340];
+    snprintf(wal, sizeof(wal), "%s-wal", p);
+    const char *files[2] = {p, wal};
+    long first[2] = {0, 32}, stride[2] = {4096, 24 + 4096}, skip[2] = {0, 24};
+    for (int k = 0; k < 2; k++) {
+        FILE *f = fopen(files[k], "rb");
+        cr_assert_not_null(f, "%s", files[k]);
+        unsigned char page[4096];
+        for (long at = first[k];; at += stride[k]) {
+            if (fseek(f, at + skip[k], SEEK_SET) != 0 || fread(page, 1, sizeof(page), f) != sizeof(page))
+                break;
+            *v = realloc(*v, (*n + 1) * sizeof(**v));
+            memcpy((*v)[(*n)++], page + sizeof(page) - OA_CRYPTVFS_RESERVE, 12);
+        }
+        fclose(f);
+    }
+}
+
+static int nonce_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, 12);
+}
+
+/*
+ * GCM never sees one nonce twice under a key: not among the pages of one
+ * database, and not between a process and a child forked from it, which
+ * inherits the parent's memory (whatever nonces were drawn ahead included).
+ */
+Test(cryptvfs, no_two_pages_share_a_nonce_nor_does_a_forked_child)
+{
+    struct oa_store s;
+    char *why = NULL, other[320], theirs[320];
+    snprintf(other, sizeof(other), "%s/other.db", dir);
+    snprintf(theirs, sizeof(theirs), "%s/child-nonces", dir);
+    install_key(4, OA_DB_AES256GCM);
+    cr_assert_eq(oa_store_open(&s, path, true, &why), 0, "%s", why);
+    fill(&s, 2);
+    fflush(NULL);
+    pid_t child = fork();
+    cr_assert_neq(child, -1);
+    if (child == 0) { /* a database of its own, its pages' nonces to a file */
+        struct oa_store c;
+        if (oa_store_open(&c, other, true, &why) != 0)
+            _exit(1);
+        fill(&c, 2);
+        unsigned char(*cv)[12] = NULL;
+        size_t cn = 0;
+        page_nonces(other, &cv, &cn);
+        FILE *f = fopen(theirs, "wb");
+        _exit(f != NULL && fwrite(cv, 12, cn, f) == cn && fclose(f) == 0 ? 0 : 1);
+    }
+    fill(&s, 2);
+    int status;
+    cr_assert_eq(waitpid(child, &status, 0), child);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    unsigned char(*v)[12] = NULL;
+    size_t n = 0;
+    page_nonces(path, &v, &n);
+    oa_store_close(&s);
+    size_t mine = n;
+    FILE *f = fopen(theirs, "rb");
+    cr_assert_not_null(f);
+    unsigned char one[12];
+    while (fread(one, 1, 12, f) == 12) {
+        v = realloc(v, (n + 1) * sizeof(*v));
+        memcpy(v[n++], one, 12);
+    }
+    fclose(f);
+    cr_assert_gt(mine, 4);
+    cr_assert_gt(n - mine, 4);
+    qsort(v, n, sizeof(*v), nonce_cmp);
+    for (size_t i = 1; i < n; i++)
+        cr_assert_neq(memcmp(v[i - 1], v[i], 12), 0, "two pages share a nonce (%zu pages: %zu here, %zu in the child)",
+                      n, mine, n - mine);
+    free(v);
 }
