@@ -38,7 +38,7 @@ static void seen_add(struct oa_feed_page *p, int64_t doc, int64_t revoked_at)
 
 bool oa_sync_feed_writes(const struct oa_feed_page *p)
 {
-    return p->nseen > 0 || p->nkept > 0;
+    return p->nseen > 0 || p->nkept > 0 || p->full_session > 0;
 }
 
 int oa_sync_feed_apply_seen(struct oa_store *s, int64_t user_id, const struct oa_feed_page *p)
@@ -53,6 +53,8 @@ int oa_sync_feed_apply_seen(struct oa_store *s, int64_t user_id, const struct oa
     for (size_t i = 0; i < p->nkept; i++)
         if (oa_sync_seen_redecided(s, user_id, p->kept[i], p->account_seq) != 0)
             return OA_E_STORAGE;
+    if (p->full_session > 0 && oa_sync_session_full(s, p->full_session, p->head) != 0)
+        return OA_E_STORAGE;
     return 0;
 }
 
@@ -326,13 +328,37 @@ static int feed_doc(struct oa_store *s, struct oa_feed_page *p, const struct oa_
     return rc;
 }
 
-int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t user_id, int64_t since,
-                      int64_t limit, unsigned cache_max, struct oa_feed_page *p)
+/*
+ * Access widened (sync_feed.h): whether the page from since must send the
+ * client back to 0 (1), or may go on (0), or -1 on error.  A page from 0
+ * never is; it records its head for the session (p->full_session, written
+ * after the page) when the session's last walk from 0 began before the
+ * widening, and only then: a later walk from 0 changes nothing the check
+ * reads until the account widens again (so a first page read again and
+ * again writes nothing).
+ */
+static int widened_behind(struct oa_store *s, struct oa_feed_page *p, int64_t user, int64_t session, int64_t since)
+{
+    int64_t widened = 0, full = 0;
+    if (oa_sync_resync_state(s, user, session, &widened, &full) != 0)
+        return -1;
+    if (full >= widened)
+        return 0;
+    if (since == 0) {
+        p->full_session = session; /* this walk decides everything as the account is now */
+        return 0;
+    }
+    return since < widened;
+}
+
+int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t user_id, int64_t session_id,
+                      int64_t since, int64_t limit, unsigned cache_max, struct oa_feed_page *p)
 {
     p->nseen = 0;
     p->nkept = 0;
     p->count = 0;
     p->err = OA_E_OK;
+    p->full_session = 0;
     struct oa_user me;
     if (oa_user_by_id(s, user_id, &me) != 1)
         return OA_E_STORAGE;
@@ -346,6 +372,14 @@ int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t
         p->err = OA_E_CURSOR_TOO_OLD;
         p->message = "Your sync cursor is ahead of this server's changes (a restored or another server): "
                      "start again from 0 (a full resync).";
+        return 0;
+    }
+    int behind = widened_behind(s, p, me.id, session_id, since);
+    if (behind < 0)
+        return OA_E_STORAGE;
+    if (behind) {
+        p->err = OA_E_CURSOR_TOO_OLD;
+        p->message = "Your access changed: start again from 0 (a full resync).";
         return 0;
     }
     struct entries entries = {0};

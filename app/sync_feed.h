@@ -16,6 +16,18 @@
  * (its own cursor) gets it, not only the first to sync.  The next cursor is
  * the last sequence number examined, so pages neither skip nor repeat a
  * change.  Classified documents sent are audited, one entry per page.
+ *
+ * Access widened: the feed sends a document at its latest change only, so a
+ * document that became visible by a change of the account (clearance
+ * raised, a compartment or role added, another department, enabled again:
+ * workflow/access.h oa_access_widened), whose own change lies behind a
+ * client's cursor, would never reach it.  The account remembers the change
+ * that widened it (users.access_widened_at) and each session the head at
+ * which it last walked from 0 (sessions.full_sync_head): a page from a
+ * cursor behind the widening, on a session that has not walked from 0
+ * since, is refused with 410 cursor_too_old, and the client walks again from
+ * 0, once.  One indexed read per page; a page from 0 writes its head for the
+ * session only when the session's last walk from 0 began before the widening.
  */
 #ifndef OA_APP_SYNC_FEED_H
 #define OA_APP_SYNC_FEED_H
@@ -62,14 +74,27 @@ struct oa_feed_page {
     int64_t account_seq;
     int64_t *kept;
     size_t nkept, kept_cap;
+    /*
+     * Access widened (proto/SYNC.md): a page from 0 records, for the
+     * session that asked (0: none), the head it began at, when the session
+     * had not walked from 0 since the widening (oa_sync_feed_apply_seen
+     * writes it).
+     */
+    int64_t full_session;
 };
 
-/* Builds the page; 0 (p->err may still refuse) or an enum oa_err (storage). */
-int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t user_id, int64_t since,
-                      int64_t limit, unsigned cache_max_level, struct oa_feed_page *p);
-/* Whether the page has sync_seen changes to write (oa_sync_feed_apply_seen). */
+/*
+ * Builds the page for user_id's client logged in as session_id (0: none);
+ * 0 (p->err may still refuse) or an enum oa_err (storage).  A page from a
+ * cursor behind the change at which the account's access last widened is
+ * refused (410 cursor_too_old: start again from 0) unless the session's
+ * walk from 0 began after that change.
+ */
+int oa_sync_feed_page(struct oa_store *s, const struct oa_app_actor *by, int64_t user_id, int64_t session_id,
+                      int64_t since, int64_t limit, unsigned cache_max_level, struct oa_feed_page *p);
+/* Whether the page has sync_seen (or its session's walk from 0) to write (oa_sync_feed_apply_seen). */
 bool oa_sync_feed_writes(const struct oa_feed_page *p);
-/* Writes the page's sync_seen changes for user; 0 or OA_E_STORAGE. */
+/* Writes the page's sync_seen changes for user, and a walk from 0 for its session; 0 or OA_E_STORAGE. */
 int oa_sync_feed_apply_seen(struct oa_store *s, int64_t user_id, const struct oa_feed_page *p);
 /* Frees what the page holds (not p itself). */
 void oa_sync_feed_page_free(struct oa_feed_page *p);

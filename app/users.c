@@ -7,7 +7,10 @@
  * and compartments; nobody else does any of it.  Every attempt, allowed or
  * refused, is decided by oa_access_decide and audited in the same
  * transaction as the change.  The three administrator roles are held only by
- * the accounts `oad init` creates: the API grants none of them.
+ * the accounts `oad init` creates: the API grants none of them.  A change
+ * that widens what the account may see (workflow/access.h
+ * oa_access_widened) is recorded for the sync feed, which sends the
+ * account's clients back to 0 once (proto/SYNC.md, Access widened).
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +21,8 @@
 #include "storage/accounts.h"
 #include "storage/documents.h"
 #include "storage/store.h"
+#include "storage/sync.h"
+#include "workflow/access.h"
 
 cbor_item_t *oa_app_user_item(const struct oa_user *u, char **compartments)
 {
@@ -269,6 +274,41 @@ static int user_change(struct oa_store *s, const struct oa_app_actor *by, const 
     return 0;
 }
 
+/* What u's account may see depends on (compartments: NULL-terminated, or n of them). */
+static struct oa_access_view access_view(const struct oa_user *u, const char *const *comps, size_t n)
+{
+    if (comps != NULL && n == 0)
+        while (comps[n])
+            n++;
+    return (struct oa_access_view){u->roles, u->clearance, u->clearance_hold, u->disabled, u->department_id,
+                                   comps, n};
+}
+
+/*
+ * After the change c made to u (from `before`, whose compartments were
+ * was_comps; c's own when it set them): when the account may now see more
+ * (oa_access_widened), records the change for the sync feed, which sends
+ * every client of the user behind it back to 0 (proto/SYNC.md), and says so
+ * in the audit detail.  0 or -1.
+ */
+static int note_widened(struct oa_store *s, const struct oa_app_user_cmd *c, const struct oa_user *before,
+                        char **was_comps, const struct oa_user *u, char *detail, size_t dcap)
+{
+    bool comps_set = c->op == OA_USER_CLEARANCE;
+    struct oa_access_view was = access_view(before, (const char *const *)was_comps, 0);
+    struct oa_access_view now = comps_set ? access_view(u, c->compartments, (size_t)c->ncomp) : was;
+    now.roles = u->roles;
+    now.clearance = u->clearance;
+    now.held = u->clearance_hold;
+    now.disabled = u->disabled;
+    now.department_id = u->department_id;
+    if (!oa_access_widened(&was, &now))
+        return 0;
+    size_t dl = strlen(detail);
+    snprintf(detail + dl, dcap - dl, "; access widened: clients resync from 0");
+    return oa_sync_widened_record(s, u->id);
+}
+
 int oa_app_user_admin(struct oa_store *s, const struct oa_app_actor *by, const struct oa_subject *who,
                       const struct oa_app_user_cmd *c, struct oa_app_user_answer *out, struct oa_app_outcome *o)
 {
@@ -301,18 +341,26 @@ int oa_app_user_admin(struct oa_store *s, const struct oa_app_actor *by, const s
         }
     }
     const char *event = NULL;
-    char detail[256];
+    char detail[320];
     bool end_sessions = false;
+    struct oa_user before = *u;
+    char **was_comps = c->op == OA_USER_CLEARANCE ? oa_user_compartments(s, u->id) : NULL;
     rc = user_change(s, by, who, c, u, &event, detail, sizeof(detail), &end_sessions, o);
-    if (rc != 0)
+    if (rc != 0) {
+        oa_strv_free(was_comps);
         return rc == 1 ? 0 : rc;
+    }
     if (event != NULL) {
-        if (oa_user_update(s, u) != 0)
+        rc = oa_user_update(s, u) != 0 ? -1 : note_widened(s, c, &before, was_comps, u, detail, sizeof(detail));
+        oa_strv_free(was_comps);
+        if (rc != 0)
             return OA_E_STORAGE;
         if (end_sessions && oa_session_delete_user(s, u->id, 0) < 0)
             return OA_E_STORAGE;
         if (oa_app_audit(s, by, event, u->username, "ok", detail) != 0)
             return OA_E_STORAGE;
+    } else {
+        oa_strv_free(was_comps);
     }
     out->compartments = oa_user_compartments(s, u->id);
     return 0;

@@ -46,7 +46,7 @@ static int feed_on_run(struct oa_store *s, struct oa_db_job *job)
 {
     struct feed_job *j = (struct feed_job *)job;
     struct oa_req *r = j->base.r;
-    int rc = oa_sync_feed_page(s, OA_REQ_ACTOR(r), r->who.user_id, j->since, j->limit,
+    int rc = oa_sync_feed_page(s, OA_REQ_ACTOR(r), r->who.user_id, r->who.session_id, j->since, j->limit,
                                r->srv->cfg->sync_cache_max_level, &j->page);
     if (rc == 0 && j->page.err != OA_E_OK)
         return oa_req_fail(&j->base, j->page.err, j->page.message);

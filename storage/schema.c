@@ -683,6 +683,15 @@ static const char *const migrations[] = {
     "DROP INDEX sync_seen_decided;"
     "CREATE INDEX sync_seen_decided ON sync_seen(user_id, decided) WHERE revoked_at IS NULL;"
     "CREATE INDEX sync_seen_revoked ON sync_seen(user_id, revoked_at) WHERE revoked_at IS NOT NULL;",
+
+    /* 20: widened access reaches every client of the user (regrant): the
+     *     account's change that last widened what it may see (0: none), and
+     *     per session the head at which it last asked the feed from 0; a
+     *     page from a cursor behind the widening, on a session whose walk
+     *     from 0 began before it, answers 410 cursor_too_old (a full
+     *     resync).  One integer per user and per session. */
+    "ALTER TABLE users ADD COLUMN access_widened_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sessions ADD COLUMN full_sync_head INTEGER NOT NULL DEFAULT 0;",
 };
 
 int oa_schema_version(void)

@@ -99,6 +99,48 @@ int64_t oa_sync_account_change(struct oa_store *s, int64_t user)
     return seq;
 }
 
+int oa_sync_widened_record(struct oa_store *s, int64_t user)
+{
+    sqlite3_stmt *st = oa_store_stmt(s, "UPDATE users SET access_widened_at = (SELECT coalesce(max(seq), 0)"
+                                        " FROM changes WHERE entity = 'user' AND entity_id = ?1) WHERE id = ?1");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, user);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_sync_resync_state(struct oa_store *s, int64_t user, int64_t session, int64_t *widened_at,
+                         int64_t *full_sync_head)
+{
+    /* Two primary-key lookups. */
+    sqlite3_stmt *st = oa_store_stmt(s, "SELECT access_widened_at, coalesce((SELECT full_sync_head FROM sessions"
+                                        " WHERE id = ?2 AND user_id = ?1), 0) FROM users WHERE id = ?1");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, user);
+    sqlite3_bind_int64(st, 2, session);
+    int rc = sqlite3_step(st);
+    *widened_at = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    *full_sync_head = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int oa_sync_session_full(struct oa_store *s, int64_t session, int64_t head)
+{
+    sqlite3_stmt *st =
+        oa_store_stmt(s, "UPDATE sessions SET full_sync_head = max(full_sync_head, ?2) WHERE id = ?1");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, session);
+    sqlite3_bind_int64(st, 2, head);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* A scan of one statement (NULL: it could not be prepared, -1). */
 static int scan_init(struct oa_change_scan *c, struct oa_store *s, sqlite3_stmt *st)
 {

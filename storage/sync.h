@@ -10,6 +10,8 @@
  * never deleted, held or revoked: the table is bounded by the (user,
  * document) pairs ever sent, the bound the held rows alone already had (a
  * document may be sent, revoked and sent again: one row throughout).
+ * Access widened: users.access_widened_at and sessions.full_sync_head, one
+ * integer per account and per session (app/sync_feed.h).
  */
 #ifndef OA_STORAGE_SYNC_H
 #define OA_STORAGE_SYNC_H
@@ -50,6 +52,22 @@ int oa_sync_seen_add(struct oa_store *s, int64_t user, int64_t doc, int64_t deci
 int oa_sync_seen_redecided(struct oa_store *s, int64_t user, int64_t doc, int64_t decided);
 /* The sequence number of the user's account's latest change (0: none), or -1 on error. */
 int64_t oa_sync_account_change(struct oa_store *s, int64_t user);
+
+/*
+ * Access widened (proto/SYNC.md): records that the user's account may now
+ * see more than before, at its latest change (oa_sync_account_change, the
+ * one oa_user_update just recorded).  0 or -1.
+ */
+int oa_sync_widened_record(struct oa_store *s, int64_t user);
+/*
+ * The change at which the user's access last widened (0: never), and the
+ * head at which `session` (0: none) last asked the feed from 0 (0: never, or
+ * no such session of the user's), in one statement.  0 or -1.
+ */
+int oa_sync_resync_state(struct oa_store *s, int64_t user, int64_t session, int64_t *widened_at,
+                         int64_t *full_sync_head);
+/* Records that `session` asked the feed from 0 at `head` (a later one only raises it).  0 or -1. */
+int oa_sync_session_full(struct oa_store *s, int64_t session, int64_t head);
 
 struct oa_doc;
 

@@ -306,3 +306,38 @@ bool oa_publication_secrecy_may(unsigned roles, bool is_proposer)
         return false;
     return !is_proposer && (roles & (OA_ROLE_SECRETARIAT | OA_ROLE_LEADER)) != 0;
 }
+
+/* Whether the view's account sees no document at all. */
+static bool sees_nothing(const struct oa_access_view *v)
+{
+    return v->disabled || v->held || (v->roles & OA_ROLES_ADMIN) != 0;
+}
+
+static bool has_compartment(const struct oa_access_view *v, const char *c)
+{
+    for (size_t i = 0; i < v->ncompartments; i++)
+        if (v->compartments[i] != NULL && strcmp(v->compartments[i], c) == 0)
+            return true;
+    return false;
+}
+
+bool oa_access_widened(const struct oa_access_view *before, const struct oa_access_view *after)
+{
+    if (before == NULL || after == NULL || sees_nothing(after))
+        return false;
+    if (sees_nothing(before))
+        return true;
+    bool gw_before = (before->roles & OA_ROLE_GATEWAY) != 0, gw_after = (after->roles & OA_ROLE_GATEWAY) != 0;
+    if (gw_after) /* 公开 with no scope, whatever the rest says: no more than before */
+        return false;
+    if (gw_before)
+        return true;
+    if (after->clearance > before->clearance || (after->roles & ~before->roles) != 0)
+        return true;
+    if (after->department_id > 0 && after->department_id != before->department_id)
+        return true;
+    for (size_t i = 0; i < after->ncompartments; i++)
+        if (after->compartments[i] != NULL && !has_compartment(before, after->compartments[i]))
+            return true;
+    return false;
+}

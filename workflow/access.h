@@ -251,4 +251,33 @@ const char *oa_decision_reason(enum oa_decision d);
  */
 enum oa_decision oa_access_client_cert(bool mapped, const char *cert_cn, const char *account);
 
+/*
+ * An account as the documents it may see depend on it (oa_access_read, and
+ * the to-do flag a synced record carries): its roles, clearance, whether it
+ * is held after a password reset or disabled, its department and its
+ * compartments (need not be sorted).
+ */
+struct oa_access_view {
+    unsigned roles;
+    int clearance;
+    bool held, disabled;
+    int64_t department_id; /* 0: none */
+    const char *const *compartments;
+    size_t ncompartments;
+};
+
+/*
+ * Did the account's access widen from `before` to `after`: may it now see a
+ * document (or have one in its to-do list) that it could not before?  True
+ * when, `after` seeing anything at all (enabled, not held, not an
+ * administrator), `before` saw nothing (disabled, held, an administrator),
+ * or only what the gateway sees, or: the clearance is higher, a compartment
+ * or a role was added, or the department is another one.  A narrowing
+ * alone (clearance lowered, a compartment or role taken away) is not a
+ * widening; a change that both narrows and widens is.  Being named a
+ * declassifier changes no read (oa_access_read does not ask it).  The sync
+ * feed sends the account's clients back to 0 after a widening (proto/SYNC.md).
+ */
+bool oa_access_widened(const struct oa_access_view *before, const struct oa_access_view *after);
+
 #endif

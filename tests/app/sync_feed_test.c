@@ -72,7 +72,7 @@ static int64_t new_doc(const char *title, int level)
 static void page(struct oa_feed_page *p, int64_t since, int64_t limit)
 {
     memset(p, 0, sizeof(*p));
-    cr_assert_eq(oa_sync_feed_page(&s, &by, ME, since, limit, 1, p), 0);
+    cr_assert_eq(oa_sync_feed_page(&s, &by, ME, 0, since, limit, 1, p), 0);
     cr_assert_eq(p->err, OA_E_OK);
 }
 
@@ -152,4 +152,76 @@ Test(sync_feed, a_revocation_written_after_a_page_covered_its_change_still_reach
     kinds(&b, d, got, sizeof(got));
     cr_assert_str_eq(got, "r", "B's copy keeps D");
     oa_sync_feed_page_free(&b);
+}
+
+/* A page for ME's session `session` from since: 0, with p->err set by the page. */
+static void page_as(struct oa_feed_page *p, int64_t session, int64_t since, int64_t limit)
+{
+    memset(p, 0, sizeof(*p));
+    cr_assert_eq(oa_sync_feed_page(&s, &by, ME, session, since, limit, 1, p), 0);
+}
+
+/*
+ * Access widened: a cursor behind the widening is refused until the session
+ * walks from 0; that walk's head is written once (the page from 0 read again
+ * and again, as the reads benchmark does, writes nothing more); a session
+ * that never walked after it, and a widening that moves it again, are
+ * refused.
+ */
+Test(sync_feed, a_widened_account_sends_each_session_back_to_0_once)
+{
+    cr_assert_eq(oa_store_exec(&s, "INSERT INTO sessions(id, token_hash, user_id, created_at, last_used_at,"
+                                   " expires_at, source) VALUES (7, x'07', 1, 0, 0, 0, 't'), (8, x'08', 1, 0, 0, 0, 't')"),
+                 0);
+    new_doc("内部件", 1);
+    struct oa_feed_page a;
+    page_as(&a, 7, 0, 100);
+    cr_assert_eq(a.err, OA_E_OK);
+    cr_assert_eq(a.full_session, 0, "never widened: nothing to remember");
+    apply(&a);
+    int64_t ca = a.next;
+    oa_sync_feed_page_free(&a);
+    /* W: the clearance raised, recorded as the use case does. */
+    cr_assert_eq(oa_store_exec(&s, "UPDATE users SET clearance = 2 WHERE id = 1"), 0);
+    int64_t W = oa_change_record(&s, "user", ME, "update");
+    cr_assert_eq(oa_sync_widened_record(&s, ME), 0);
+    new_doc("之后", 1);
+    page_as(&a, 7, ca, 100);
+    cr_assert_eq(a.err, OA_E_CURSOR_TOO_OLD);
+    cr_assert_str_eq(a.message, "Your access changed: start again from 0 (a full resync).");
+    oa_sync_feed_page_free(&a);
+    page_as(&a, 7, 0, 1); /* the walk from 0, one entry a page */
+    cr_assert_eq(a.err, OA_E_OK);
+    cr_assert_eq(a.full_session, 7);
+    cr_assert(oa_sync_feed_writes(&a));
+    apply(&a);
+    ca = a.next;
+    cr_assert_lt(ca, W);
+    oa_sync_feed_page_free(&a);
+    page_as(&a, 7, ca, 100);
+    cr_assert_eq(a.err, OA_E_OK, "a walk from 0 begun after W was sent back");
+    apply(&a);
+    oa_sync_feed_page_free(&a);
+    page_as(&a, 7, 0, 100);
+    cr_assert_eq(a.full_session, 0, "written again");
+    cr_assert_not(oa_sync_feed_writes(&a));
+    oa_sync_feed_page_free(&a);
+    /* The other session (another client) never walked after W. */
+    page_as(&a, 8, ca, 100);
+    cr_assert_eq(a.err, OA_E_CURSOR_TOO_OLD);
+    oa_sync_feed_page_free(&a);
+    /* No session (0) is refused the same way. */
+    page_as(&a, 0, ca, 100);
+    cr_assert_eq(a.err, OA_E_CURSOR_TOO_OLD);
+    oa_sync_feed_page_free(&a);
+    /* Another widening: session 7 is sent back again, and only from a cursor behind it. */
+    cr_assert_eq(oa_store_exec(&s, "UPDATE users SET clearance = 3 WHERE id = 1"), 0);
+    int64_t W2 = oa_change_record(&s, "user", ME, "update");
+    cr_assert_eq(oa_sync_widened_record(&s, ME), 0);
+    page_as(&a, 7, W2 - 1, 100);
+    cr_assert_eq(a.err, OA_E_CURSOR_TOO_OLD);
+    oa_sync_feed_page_free(&a);
+    page_as(&a, 7, W2, 100);
+    cr_assert_eq(a.err, OA_E_OK);
+    oa_sync_feed_page_free(&a);
 }

@@ -471,3 +471,45 @@ Test(gateway, a_publications_secrecy_review_is_the_secretariats_or_a_leaders_not
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         cr_assert_eq(oa_publication_secrecy_may(rows[i].roles, rows[i].proposer), rows[i].may, "row %zu", i);
 }
+
+/* An account's access widened: it may now see a document (or a to-do) it could not before. */
+Test(access, widened_only_when_the_account_may_see_more)
+{
+    static const char *const fin[] = {"财审"}, *const both[] = {"办公室", "财审"}, *const office[] = {"办公室"};
+    enum { S = OA_ROLE_STAFF, L = OA_ROLE_LEADER, G = OA_ROLE_GATEWAY };
+    static const struct {
+        struct oa_access_view before, after;
+        bool widened;
+    } rows[] = {
+        {{S, 1, false, false, 1, NULL, 0}, {S, 1, false, false, 1, NULL, 0}, false},   /* nothing changed */
+        {{S, 1, false, false, 1, NULL, 0}, {S, 2, false, false, 1, NULL, 0}, true},    /* clearance raised */
+        {{S, 2, false, false, 1, NULL, 0}, {S, 1, false, false, 1, NULL, 0}, false},   /* lowered */
+        {{S, 1, false, false, 1, NULL, 0}, {S, 1, false, false, 1, fin, 1}, true},     /* a compartment added */
+        {{S, 1, false, false, 1, fin, 1}, {S, 1, false, false, 1, NULL, 0}, false},    /* taken away */
+        {{S, 1, false, false, 1, office, 1}, {S, 1, false, false, 1, fin, 1}, true},   /* swapped: one is new */
+        {{S, 1, false, false, 1, office, 1}, {S, 1, false, false, 1, both, 2}, true},
+        {{S, 1, false, false, 1, both, 2}, {S, 1, false, false, 1, fin, 1}, false},
+        {{S, 1, false, false, 1, both, 2}, {S, 0, false, false, 1, both, 2}, false},
+        {{S, 1, false, false, 1, NULL, 0}, {S | L, 1, false, false, 1, NULL, 0}, true}, /* a role added (to-do) */
+        {{S | L, 1, false, false, 1, NULL, 0}, {S, 1, false, false, 1, NULL, 0}, false},
+        {{S, 1, false, false, 1, NULL, 0}, {L, 1, false, false, 1, NULL, 0}, true},
+        {{S, 1, false, false, 1, NULL, 0}, {S, 1, false, false, 2, NULL, 0}, true},    /* another department */
+        {{S, 1, false, false, 0, NULL, 0}, {S, 1, false, false, 2, NULL, 0}, true},
+        {{S, 1, false, false, 2, NULL, 0}, {S, 1, false, false, 0, NULL, 0}, false},   /* none: narrower */
+        {{S, 1, false, true, 1, NULL, 0}, {S, 1, false, false, 1, NULL, 0}, true},     /* enabled again */
+        {{S, 1, false, false, 1, NULL, 0}, {S, 1, false, true, 1, NULL, 0}, false},    /* disabled */
+        {{S, 2, false, true, 1, NULL, 0}, {S, 3, false, true, 1, NULL, 0}, false},     /* raised but disabled */
+        {{S, 1, true, false, 1, NULL, 0}, {S, 1, false, false, 1, NULL, 0}, true},     /* the hold lifted */
+        {{S, 1, false, false, 1, NULL, 0}, {S, 1, true, false, 1, NULL, 0}, false},    /* held */
+        {{S, 1, true, false, 1, NULL, 0}, {S, 2, true, false, 1, NULL, 0}, false},     /* still held */
+        {{G, 0, false, false, 0, NULL, 0}, {S, 0, false, false, 0, NULL, 0}, true},    /* no longer the gateway */
+        {{S, 4, false, false, 1, fin, 1}, {G, 4, false, false, 2, both, 2}, false},   /* the gateway sees less */
+        {{G, 0, false, false, 0, NULL, 0}, {G, 4, false, false, 0, fin, 1}, false},
+        {{OA_ROLE_SECADMIN, 4, false, false, 0, NULL, 0}, {S, 0, false, false, 0, NULL, 0}, true},
+        {{S, 1, false, false, 1, NULL, 0}, {OA_ROLE_AUDITOR, 4, false, false, 2, fin, 1}, false},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+        cr_assert_eq(oa_access_widened(&rows[i].before, &rows[i].after), rows[i].widened, "row %zu", i);
+    cr_assert_not(oa_access_widened(NULL, &rows[1].after));
+    cr_assert_not(oa_access_widened(&rows[1].before, NULL));
+}
