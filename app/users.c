@@ -274,14 +274,20 @@ static int user_change(struct oa_store *s, const struct oa_app_actor *by, const 
     return 0;
 }
 
-/* What u's account may see depends on (compartments: NULL-terminated, or n of them). */
+/* What u's account may see depends on, with its n compartments. */
 static struct oa_access_view access_view(const struct oa_user *u, const char *const *comps, size_t n)
 {
-    if (comps != NULL && n == 0)
-        while (comps[n])
-            n++;
     return (struct oa_access_view){u->roles, u->clearance, u->clearance_hold, u->disabled, u->department_id,
                                    comps, n};
+}
+
+/* The length of a NULL-terminated list (0 for none). */
+static size_t strv_len(char **v)
+{
+    size_t n = 0;
+    while (v != NULL && v[n] != NULL)
+        n++;
+    return n;
 }
 
 /*
@@ -295,7 +301,7 @@ static int note_widened(struct oa_store *s, const struct oa_app_user_cmd *c, con
                         char **was_comps, const struct oa_user *u, char *detail, size_t dcap)
 {
     bool comps_set = c->op == OA_USER_CLEARANCE;
-    struct oa_access_view was = access_view(before, (const char *const *)was_comps, 0);
+    struct oa_access_view was = access_view(before, (const char *const *)was_comps, strv_len(was_comps));
     struct oa_access_view now = comps_set ? access_view(u, c->compartments, (size_t)c->ncomp) : was;
     now.roles = u->roles;
     now.clearance = u->clearance;

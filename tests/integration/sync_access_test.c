@@ -280,9 +280,10 @@ static void patch_carol(const char *body)
 }
 
 /*
- * Which account changes send the clients back: a role added and the
- * account enabled again do; a role taken away, the account disabled, and
- * being named a declassifier (no read depends on it) do not.  Each time a
+ * Which account changes send the clients back: a role added, a compartment
+ * added and the account enabled again do; a role or a compartment taken
+ * away, the same compartments again, the account disabled, and being named a
+ * declassifier (no read depends on it) do not.  Each time a
  * fresh login continues from the cursor of a walk to the head.
  */
 Test(sync_access, only_the_changes_that_widen_send_the_clients_back)
@@ -294,6 +295,9 @@ Test(sync_access, only_the_changes_that_widen_send_the_clients_back)
         {"{\"roles\":[\"staff\",\"leader\"]}", true, true},
         {"{\"roles\":[\"staff\"]}", true, false},
         {"{\"clearance\":1,\"declassifier\":true}", false, false},
+        {"{\"clearance\":1,\"compartments\":[\"外事\"]}", false, true},
+        {"{\"clearance\":1,\"compartments\":[\"外事\"]}", false, false},
+        {"{\"clearance\":1}", false, false},
         {"{\"disabled\":true}", true, false},
         {"{\"disabled\":false}", true, true},
         {"{\"display_name\":\"卡罗尔\"}", true, false},
