@@ -8,9 +8,10 @@
  * empty page waits up to S seconds for a change (long poll); an empty answer
  * is the heartbeat.
  *
- * The feed runs on a reader (its sync_seen changes and audit entry go to the
- * writer before the page is sent), a push on the writer.  The
- * protocol is CBOR only (its maps have integer keys).
+ * The feed runs on a reader (its sync_seen changes, its session's walk from
+ * 0 when access widened, and its audit entry go to the writer before the
+ * page is sent), a push on the writer.  The protocol is CBOR only (its maps
+ * have integer keys).
  */
 #include <stdio.h>
 #include <stdlib.h>
