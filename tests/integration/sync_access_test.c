@@ -15,7 +15,7 @@
 
 #include "proto/sync.h"
 #include "proto/value.h"
-#include "tests/integration/harness.h"
+#include "tests/integration/sync_fixture.h"
 
 #define CAROL_PW "Office-Pass-C-9x"
 #define DEAD "http://127.0.0.1:1" /* a client that is offline */
@@ -27,30 +27,14 @@ static char base[64], tmp[256];
 
 static long long new_doc(const char *token, const char *title, int level, const char *scope)
 {
-    char body[512];
-    snprintf(body, sizeof(body), "{\"kind\":\"outgoing\",\"title\":\"%s\",\"level\":%d,\"body\":\"正文 %s\"%s%s}",
-             title, level, title, scope ? ",\"scope\":" : "", scope ? scope : "");
-    struct resp r = http_json(&srv, "POST", "/v1/documents", token, body, NULL);
-    json_t *j = ok_json(&r, 201);
-    long long id = json_integer_value(json_object_get(j, "id"));
-    json_decref(j);
-    return id;
+    return sync_new_doc(&srv, token, title, level, scope);
 }
 
 static void setup(void)
 {
-    oad_start(&srv, NULL);
-    snprintf(base, sizeof(base), "http://127.0.0.1:%d", srv.port);
-    const char *t = getenv("TEST_TMPDIR");
-    snprintf(tmp, sizeof(tmp), "%s/sync-access-XXXXXX", t ? t : "/tmp");
-    cr_assert_not_null(mkdtemp(tmp));
-    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys_t, sizeof(sys_t));
-    admin_login(&srv, "secadmin", "Label-Keeper-2026", sec_t, sizeof(sec_t));
-    struct resp r = http_json(&srv, "POST", "/v1/organs", sys_t, "{\"code\":\"某府\",\"name\":\"某市人民政府\"}", NULL);
-    resp_free(&r);
-    r = http_json(&srv, "POST", "/v1/departments", sys_t, "{\"organ_id\":1,\"code\":\"府办\",\"name\":\"府办\"}", NULL);
-    resp_free(&r);
-    r = http_json(&srv, "POST", "/v1/departments", sys_t, "{\"organ_id\":1,\"code\":\"财政\",\"name\":\"财政局\"}", NULL);
+    sync_office_start(&srv, "sync-access", base, tmp, sys_t, sec_t);
+    struct resp r =
+        http_json(&srv, "POST", "/v1/departments", sys_t, "{\"organ_id\":1,\"code\":\"财政\",\"name\":\"财政局\"}", NULL);
     resp_free(&r);
     carol_id = make_person(&srv, sys_t, sec_t, "carol", "[\"staff\"]", 1, CAROL_PW, carol, sizeof(carol));
     make_person(&srv, sys_t, sec_t, "dave", "[\"staff\"]", 2, "Office-Pass-D-9x", dave, sizeof(dave));
@@ -66,10 +50,7 @@ TestSuite(sync_access, .init = setup, .fini = teardown);
 /* One page of the feed: its status, and the page (200) or the error's code (else). */
 static int feed(const char *token, long long since, int limit, cbor_item_t **page, char *code, size_t cap)
 {
-    char path[128], h[300];
-    snprintf(path, sizeof(path), "/v1/sync/changes?v=1&since=%lld&limit=%d", since, limit);
-    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\nAccept: application/cbor\r\n", token);
-    struct resp r = http_do(&srv, "GET", path, NULL, NULL, 0, h);
+    struct resp r = sync_feed_get(&srv, token, since, limit);
     int status = r.status;
     cbor_item_t *it = NULL;
     cr_assert_eq(pv_decode_cbor(r.body, r.body_len, &it, NULL, 0), OA_E_OK, "%d %s", r.status, r.body);
@@ -226,16 +207,7 @@ Test(sync_access, a_walk_begun_before_the_change_is_sent_back_once)
 /* Runs the real oa as carol with its own HOME (its own session and copy); the exit status. */
 static int oa(const char *home, const char *server, const char *args, char *out, size_t n)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof(cmd),
-             "HOME=%s/%s XDG_CONFIG_HOME= XDG_DATA_HOME= OA_PASSWORD=%s clients/oa --server %s %s 2>&1", tmp, home,
-             CAROL_PW, server ? server : base, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t len = fread(out, 1, n - 1, p);
-    out[len] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return sync_run_oa(tmp, base, home, CAROL_PW, server, args, out, n);
 }
 
 /*

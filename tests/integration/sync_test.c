@@ -16,7 +16,7 @@
 
 #include "proto/sync.h"
 #include "proto/value.h"
-#include "tests/integration/harness.h"
+#include "tests/integration/sync_fixture.h"
 
 static struct oad srv;
 static char sys_t[128], sec_t[128], alice[128], bob[128];
@@ -30,29 +30,12 @@ static long long make_user(const char *name, int clearance, const char *pw, char
 
 static long long new_doc(const char *token, const char *title, int level)
 {
-    char body[256];
-    snprintf(body, sizeof(body), "{\"kind\":\"outgoing\",\"title\":\"%s\",\"level\":%d,\"body\":\"正文 %s\"}", title,
-             level, title);
-    struct resp r = http_json(&srv, "POST", "/v1/documents", token, body, NULL);
-    json_t *j = ok_json(&r, 201);
-    long long id = json_integer_value(json_object_get(j, "id"));
-    json_decref(j);
-    return id;
+    return sync_new_doc(&srv, token, title, level, NULL);
 }
 
 static void setup(void)
 {
-    oad_start(&srv, NULL);
-    snprintf(base, sizeof(base), "http://127.0.0.1:%d", srv.port);
-    const char *t = getenv("TEST_TMPDIR");
-    snprintf(tmp, sizeof(tmp), "%s/sync-XXXXXX", t ? t : "/tmp");
-    cr_assert_not_null(mkdtemp(tmp));
-    admin_login(&srv, "sysadmin", "Root-Of-Trust-2026", sys_t, sizeof(sys_t));
-    admin_login(&srv, "secadmin", "Label-Keeper-2026", sec_t, sizeof(sec_t));
-    struct resp r = http_json(&srv, "POST", "/v1/organs", sys_t, "{\"code\":\"某府\",\"name\":\"某市人民政府\"}", NULL);
-    resp_free(&r);
-    r = http_json(&srv, "POST", "/v1/departments", sys_t, "{\"organ_id\":1,\"code\":\"府办\",\"name\":\"府办\"}", NULL);
-    resp_free(&r);
+    sync_office_start(&srv, "sync", base, tmp, sys_t, sec_t);
     make_user("alice", 1, "Office-Pass-A-9x", alice);
     bob_id = make_user("bob", 2, "Office-Pass-B-9x", bob);
 }
@@ -67,16 +50,8 @@ TestSuite(sync, .init = setup, .fini = teardown);
 /* Runs the client as `who` (its own HOME: its own session and copy); returns the exit status. */
 static int oa(const char *who, const char *server, const char *args, char *out, size_t n)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof(cmd), "HOME=%s/%s XDG_CONFIG_HOME= XDG_DATA_HOME= OA_PASSWORD=%s clients/oa --server %s %s 2>&1",
-             tmp, who, strncmp(who, "alice", 5) == 0 ? "Office-Pass-A-9x" : "Office-Pass-B-9x",
-             server ? server : base, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t len = fread(out, 1, n - 1, p);
-    out[len] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return sync_run_oa(tmp, base, who, strncmp(who, "alice", 5) == 0 ? "Office-Pass-A-9x" : "Office-Pass-B-9x", server,
+                       args, out, n);
 }
 
 #define DEAD "http://127.0.0.1:1" /* a client that is offline */
@@ -84,10 +59,7 @@ static int oa(const char *who, const char *server, const char *args, char *out, 
 /* One page of the feed over HTTP, decoded with the shared codec. */
 static cbor_item_t *feed(const char *token, long long since, int limit)
 {
-    char path[128], h[300];
-    snprintf(path, sizeof(path), "/v1/sync/changes?v=1&since=%lld&limit=%d", since, limit);
-    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\nAccept: application/cbor\r\n", token);
-    struct resp r = http_do(&srv, "GET", path, NULL, NULL, 0, h);
+    struct resp r = sync_feed_get(&srv, token, since, limit);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cbor_item_t *it = NULL;
     cr_assert_eq(pv_decode_cbor(r.body, r.body_len, &it, NULL, 0), OA_E_OK);
